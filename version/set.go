@@ -1,0 +1,268 @@
+package version
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Sentinel errors.
+var (
+	// ErrInvalid marks a set or write that breaks the package's invariants.
+	ErrInvalid = errors.New("version: invalid")
+	// ErrBadContext marks causal-context bytes that cannot be decoded.
+	ErrBadContext = errors.New("version: bad context")
+)
+
+// Mode selects how concurrent writes are resolved.
+type Mode int
+
+const (
+	// ModeSiblings keeps concurrent writes as siblings (the default).
+	ModeSiblings Mode = iota
+	// ModeLWW keeps only the write with the greatest timestamp; concurrent
+	// writes are lost.
+	ModeLWW
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeSiblings:
+		return "siblings"
+	case ModeLWW:
+		return "lww"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Sibling is one concurrent value with the dot of the write that made it.
+type Sibling struct {
+	Dot       Dot
+	Value     []byte
+	Tombstone bool
+	// Timestamp is the coordinator's wall time (Unix ns), used by LWW reads.
+	Timestamp int64
+}
+
+func (s Sibling) same(o Sibling) bool {
+	return s.Dot == o.Dot && s.Tombstone == o.Tombstone && s.Timestamp == o.Timestamp && bytes.Equal(s.Value, o.Value)
+}
+
+// rank orders two siblings that claim the same dot (only possible with
+// corrupted or hand-made data) so that merges stay deterministic.
+func rank(a, b Sibling) int {
+	if c := cmp.Compare(a.Timestamp, b.Timestamp); c != 0 {
+		return c
+	}
+	if a.Tombstone != b.Tombstone {
+		if a.Tombstone {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(a.Value, b.Value)
+}
+
+// Set is a dotted version vector set. The zero value (or nil) is the empty
+// set: nothing seen, no siblings. Sets are immutable values: every function
+// returns a new Set and never modifies its arguments.
+type Set struct {
+	clock    Clock
+	siblings []Sibling // sorted by dot
+}
+
+// Clock returns the set's causal summary. Do not modify it.
+func (s *Set) Clock() Clock {
+	if s == nil {
+		return nil
+	}
+	return s.clock
+}
+
+// Siblings returns every concurrent value, tombstones included, sorted by
+// dot. Do not modify it.
+func (s *Set) Siblings() []Sibling {
+	if s == nil {
+		return nil
+	}
+	return s.siblings
+}
+
+// Len is the number of siblings, tombstones included.
+func (s *Set) Len() int { return len(s.Siblings()) }
+
+// IsEmpty reports a set that has seen nothing.
+func (s *Set) IsEmpty() bool { return s == nil || (len(s.clock) == 0 && len(s.siblings) == 0) }
+
+// Context is the causal context a read hands to the client: the clock.
+func (s *Set) Context() Clock { return s.Clock() }
+
+// New builds a set from a clock and siblings, checking the invariants.
+func New(clock Clock, siblings []Sibling) (*Set, error) {
+	s := &Set{clock: slices.Clone(clock), siblings: slices.Clone(siblings)}
+	slices.SortFunc(s.clock, func(a, b Entry) int { return cmp.Compare(a.Actor, b.Actor) })
+	slices.SortFunc(s.siblings, func(a, b Sibling) int { return compareDots(a.Dot, b.Dot) })
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Set) validate() error {
+	if s == nil {
+		return nil
+	}
+	if err := validateClock(s.clock, ErrInvalid); err != nil {
+		return err
+	}
+	for i, sib := range s.siblings {
+		if sib.Dot.Actor == "" || sib.Dot.Counter == 0 {
+			return fmt.Errorf("%w: sibling %d has no dot", ErrInvalid, i)
+		}
+		if i > 0 && s.siblings[i-1].Dot == sib.Dot {
+			return fmt.Errorf("%w: two siblings share dot %s:%d", ErrInvalid, sib.Dot.Actor, sib.Dot.Counter)
+		}
+		if !s.clock.Covers(sib.Dot) {
+			return fmt.Errorf("%w: sibling dot %s:%d is not covered by the clock", ErrInvalid, sib.Dot.Actor, sib.Dot.Counter)
+		}
+		if sib.Tombstone && len(sib.Value) > 0 {
+			return fmt.Errorf("%w: tombstone %s:%d carries a value", ErrInvalid, sib.Dot.Actor, sib.Dot.Counter)
+		}
+	}
+	return nil
+}
+
+// validateClock checks a sorted clock; kind is the sentinel to wrap.
+func validateClock(c Clock, kind error) error {
+	for i, e := range c {
+		if e.Actor == "" {
+			return fmt.Errorf("%w: clock entry %d has an empty actor", kind, i)
+		}
+		if e.Counter == 0 {
+			return fmt.Errorf("%w: clock entry %q has counter 0", kind, e.Actor)
+		}
+		if i > 0 && c[i-1].Actor >= e.Actor {
+			return fmt.Errorf("%w: clock entries not sorted or duplicated at %q", kind, e.Actor)
+		}
+	}
+	return nil
+}
+
+// Sync merges two sets: the clock is the join, and a sibling survives if
+// both hold it, or if the side that lacks it has not seen its dot.
+func Sync(a, b *Set) *Set {
+	if a.IsEmpty() {
+		return b.orEmpty()
+	}
+	if b.IsEmpty() {
+		return a
+	}
+	out := &Set{clock: a.clock.Join(b.clock)}
+	out.siblings = make([]Sibling, 0, max(len(a.siblings), len(b.siblings)))
+	i, j := 0, 0
+	for i < len(a.siblings) || j < len(b.siblings) {
+		switch {
+		case j == len(b.siblings) || (i < len(a.siblings) && compareDots(a.siblings[i].Dot, b.siblings[j].Dot) < 0):
+			if !b.clock.Covers(a.siblings[i].Dot) {
+				out.siblings = append(out.siblings, a.siblings[i])
+			}
+			i++
+		case i == len(a.siblings) || compareDots(b.siblings[j].Dot, a.siblings[i].Dot) < 0:
+			if !a.clock.Covers(b.siblings[j].Dot) {
+				out.siblings = append(out.siblings, b.siblings[j])
+			}
+			j++
+		default:
+			s := a.siblings[i]
+			if rank(b.siblings[j], s) > 0 {
+				s = b.siblings[j]
+			}
+			out.siblings = append(out.siblings, s)
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+func (s *Set) orEmpty() *Set {
+	if s == nil {
+		return &Set{}
+	}
+	return s
+}
+
+// Descends reports whether a has seen everything b has: merging b into a
+// would change nothing (Sync(a, b) equals a).
+func Descends(a, b *Set) bool {
+	if !a.Clock().Dominates(b.Clock()) {
+		return false
+	}
+	bc := b.Clock()
+	for _, s := range a.Siblings() {
+		if bc.Covers(s.Dot) && !b.has(s) {
+			return false // b has overwritten s; a has not seen that
+		}
+	}
+	return true
+}
+
+func (s *Set) has(x Sibling) bool {
+	sibs := s.Siblings()
+	i, ok := slices.BinarySearchFunc(sibs, x.Dot, func(e Sibling, d Dot) int { return compareDots(e.Dot, d) })
+	return ok && sibs[i].same(x)
+}
+
+// Equal reports equal sets, ignoring clock wall times (pruning metadata).
+func Equal(a, b *Set) bool {
+	return a.Clock().equalCounters(b.Clock()) &&
+		slices.EqualFunc(a.Siblings(), b.Siblings(), Sibling.same)
+}
+
+// Write is a client write as the coordinator sees it.
+type Write struct {
+	Value     []byte
+	Tombstone bool
+	// Timestamp is the coordinator's wall time in Unix ns.
+	Timestamp int64
+	Mode      Mode
+}
+
+// Update applies a client write at the coordinating replica whose actor id
+// is actor and whose stored set for the key is local (nil when absent). ctx
+// is the context the client read (empty for a blind write). nowMs is wall
+// time for the clock entry. The result holds the new value as a sibling with
+// a fresh dot of actor, plus every sibling of local that ctx does not cover.
+// In ModeLWW every sibling of local is discarded.
+func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, error) {
+	if actor == "" {
+		return nil, fmt.Errorf("%w: empty actor", ErrInvalid)
+	}
+	if w.Tombstone && len(w.Value) > 0 {
+		return nil, fmt.Errorf("%w: a tombstone carries no value", ErrInvalid)
+	}
+	if err := validateClock(ctx, ErrBadContext); err != nil {
+		return nil, err
+	}
+	if w.Mode == ModeLWW {
+		ctx = ctx.Join(local.Clock())
+	}
+	local = local.orEmpty()
+	counter := max(local.clock.Get(actor), ctx.Get(actor)) + 1
+	out := &Set{clock: local.clock.Join(ctx).with(actor, counter, nowMs)}
+	for _, s := range local.siblings {
+		if !ctx.Covers(s.Dot) {
+			out.siblings = append(out.siblings, s)
+		}
+	}
+	value := w.Value
+	if value == nil && !w.Tombstone {
+		value = []byte{}
+	}
+	out.siblings = append(out.siblings, Sibling{
+		Dot: Dot{Actor: actor, Counter: counter}, Value: value, Tombstone: w.Tombstone, Timestamp: w.Timestamp,
+	})
+	slices.SortFunc(out.siblings, func(a, b Sibling) int { return compareDots(a.Dot, b.Dot) })
+	return out, nil
+}
