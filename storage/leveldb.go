@@ -1,0 +1,304 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/syndtr/goleveldb/leveldb"
+	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/iterator"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+	"github.com/syndtr/goleveldb/leveldb/util"
+)
+
+// LevelDBConfig tunes the LevelDB engine. Start from DefaultLevelDBConfig.
+type LevelDBConfig struct {
+	// BlockCacheBytes is the size in bytes of the cache of uncompressed
+	// table blocks; 0 disables the cache. Default 8 MiB.
+	BlockCacheBytes int
+	// WriteBufferBytes is the size in bytes of the memtable (and its
+	// journal) before it is flushed to a table; up to two exist at once.
+	// At least 64 KiB. Default 4 MiB.
+	WriteBufferBytes int
+	// OpenFilesCacheCapacity is the number of table files kept open.
+	// At least 1. Default 500.
+	OpenFilesCacheCapacity int
+	// BloomFilterBitsPerKey is the number of bloom filter bits per key,
+	// which spares disk reads for absent keys; 0 disables the filter.
+	// At most 64. Default 10 (about 1% false positives).
+	BloomFilterBitsPerKey int
+}
+
+// DefaultLevelDBConfig returns the default configuration.
+func DefaultLevelDBConfig() LevelDBConfig {
+	return LevelDBConfig{
+		BlockCacheBytes:        8 << 20,
+		WriteBufferBytes:       4 << 20,
+		OpenFilesCacheCapacity: 500,
+		BloomFilterBitsPerKey:  10,
+	}
+}
+
+func (c LevelDBConfig) validate() error {
+	switch {
+	case c.BlockCacheBytes < 0:
+		return fmt.Errorf("%w: LevelDBConfig.BlockCacheBytes is %d, must be >= 0", ErrInvalid, c.BlockCacheBytes)
+	case c.WriteBufferBytes < 64<<10:
+		return fmt.Errorf("%w: LevelDBConfig.WriteBufferBytes is %d, must be >= 65536", ErrInvalid, c.WriteBufferBytes)
+	case c.OpenFilesCacheCapacity < 1:
+		return fmt.Errorf("%w: LevelDBConfig.OpenFilesCacheCapacity is %d, must be >= 1", ErrInvalid, c.OpenFilesCacheCapacity)
+	case c.BloomFilterBitsPerKey < 0 || c.BloomFilterBitsPerKey > 64:
+		return fmt.Errorf("%w: LevelDBConfig.BloomFilterBitsPerKey is %d, must be in 0..64", ErrInvalid, c.BloomFilterBitsPerKey)
+	}
+	return nil
+}
+
+func (c LevelDBConfig) options() *opt.Options {
+	o := &opt.Options{
+		BlockCacheCapacity:     c.BlockCacheBytes,
+		WriteBuffer:            c.WriteBufferBytes,
+		OpenFilesCacheCapacity: c.OpenFilesCacheCapacity,
+	}
+	if c.BlockCacheBytes == 0 {
+		o.BlockCacheCapacity = -1 // goleveldb reads 0 as "default"
+	}
+	if c.BloomFilterBitsPerKey > 0 {
+		o.Filter = filter.NewBloomFilter(c.BloomFilterBitsPerKey)
+	}
+	return o
+}
+
+// LevelDB is the durable Engine, one goleveldb database per data
+// directory. Each keyspace is a one-byte key prefix.
+type LevelDB struct {
+	dir string
+	db  *leveldb.DB
+
+	// mu is held shared by every operation, iterator steps included, and
+	// exclusively by Close, so that nothing touches db once it is closed.
+	mu     sync.RWMutex
+	closed bool
+
+	itersMu sync.Mutex
+	iters   map[*levelIterator]struct{} // open goleveldb iterators
+}
+
+var _ Engine = (*LevelDB)(nil)
+
+// OpenLevelDB opens the database in dir, creating dir if it is missing.
+// If another LevelDB has dir open, in this process or another, it fails
+// with an error wrapping ErrLocked.
+func OpenLevelDB(dir string, cfg LevelDBConfig) (*LevelDB, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty data directory", ErrInvalid)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, wrapErr("create data directory", err)
+	}
+	db, err := leveldb.OpenFile(dir, cfg.options())
+	if err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EAGAIN) {
+			return nil, fmt.Errorf("%w: %s: %w", ErrLocked, dir, err)
+		}
+		return nil, wrapErr("open "+dir, err)
+	}
+	return &LevelDB{dir: dir, db: db, iters: map[*levelIterator]struct{}{}}, nil
+}
+
+// wrapErr wraps an error from goleveldb or the file system, mapping the
+// conditions callers act on to sentinel errors.
+func wrapErr(op string, err error) error {
+	switch {
+	case errors.Is(err, leveldb.ErrClosed):
+		return ErrClosed
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w: %s: %w", ErrNoSpace, op, err)
+	case lerrors.IsCorrupted(err):
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, op, err)
+	}
+	return fmt.Errorf("storage: %s: %w", op, err)
+}
+
+func prefixed(ks Keyspace, key []byte) []byte {
+	k := make([]byte, 1+len(key))
+	k[0] = byte(ks)
+	copy(k[1:], key)
+	return k
+}
+
+// Get implements Engine.
+func (l *LevelDB) Get(ks Keyspace, key []byte) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if err := validateKey(ks, key); err != nil {
+		return nil, err
+	}
+	v, err := l.db.Get(prefixed(ks, key), nil) // v is goleveldb's copy
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, wrapErr("get", err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+// Write implements Engine using one goleveldb batch, which is atomic.
+func (l *LevelDB) Write(b *Batch, opts WriteOptions) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if err := checkBatch(b); err != nil {
+		return err
+	}
+	lb := leveldb.MakeBatch(b.Len())
+	var k []byte
+	for i := range b.Len() {
+		ks, del, key, value := b.record(i)
+		k = append(append(k[:0], byte(ks)), key...) // lb copies k
+		if del {
+			lb.Delete(k)
+		} else {
+			lb.Put(k, value)
+		}
+	}
+	if err := l.db.Write(lb, &opt.WriteOptions{Sync: opts.Sync}); err != nil {
+		return wrapErr("write", err)
+	}
+	return nil
+}
+
+// NewIterator implements Engine. The goleveldb iterator pins an implicit
+// snapshot of the database.
+func (l *LevelDB) NewIterator(ks Keyspace, r Range) Iterator {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return &errIterator{err: ErrClosed}
+	}
+	if err := ks.validate(); err != nil {
+		return &errIterator{err: err}
+	}
+	if err := r.validate(); err != nil {
+		return &errIterator{err: err}
+	}
+	slice := &util.Range{Start: prefixed(ks, r.Start), Limit: []byte{byte(ks) + 1}}
+	if r.Limit != nil {
+		slice.Limit = prefixed(ks, r.Limit)
+	}
+	it := &levelIterator{l: l, it: l.db.NewIterator(slice, nil)}
+	l.itersMu.Lock()
+	l.iters[it] = struct{}{}
+	l.itersMu.Unlock()
+	return it
+}
+
+// Close implements Engine. Iterators still open are released and fail
+// with ErrClosed from then on.
+func (l *LevelDB) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.closed = true
+	l.itersMu.Lock()
+	for it := range l.iters {
+		it.it.Release()
+		it.it = nil
+	}
+	l.iters = nil
+	l.itersMu.Unlock()
+	if err := l.db.Close(); err != nil {
+		return wrapErr("close "+l.dir, err)
+	}
+	return nil
+}
+
+// levelIterator adapts a goleveldb iterator: it strips the keyspace prefix
+// and copies keys and values, which goleveldb reuses.
+type levelIterator struct {
+	l          *LevelDB
+	it         iterator.Iterator // nil once released
+	key, value []byte
+	err        error
+	done       bool // exhausted
+	closed     bool
+}
+
+func (it *levelIterator) Next() bool {
+	it.key, it.value = nil, nil
+	if it.closed || it.done || it.err != nil {
+		return false
+	}
+	it.l.mu.RLock()
+	defer it.l.mu.RUnlock()
+	if it.it == nil { // released by LevelDB.Close
+		it.err = ErrClosed
+		return false
+	}
+	if !it.it.Next() {
+		if err := it.it.Error(); err != nil {
+			it.err = wrapErr("iterate", err)
+		} else {
+			it.done = true
+		}
+		it.release()
+		return false
+	}
+	k, v := it.it.Key(), it.it.Value()
+	buf := make([]byte, len(k)-1+len(v)) // one allocation for both
+	n := copy(buf, k[1:])
+	copy(buf[n:], v)
+	it.key, it.value = buf[:n:n], buf[n:]
+	return true
+}
+
+// release frees the goleveldb iterator. The caller holds l.mu shared.
+func (it *levelIterator) release() {
+	if it.it == nil {
+		return
+	}
+	it.it.Release()
+	it.it = nil
+	it.l.itersMu.Lock()
+	delete(it.l.iters, it)
+	it.l.itersMu.Unlock()
+}
+
+func (it *levelIterator) Key() []byte   { return it.key }
+func (it *levelIterator) Value() []byte { return it.value }
+
+func (it *levelIterator) Error() error {
+	if it.err == nil && it.closed {
+		return ErrClosed
+	}
+	return it.err
+}
+
+func (it *levelIterator) Close() error {
+	if it.closed {
+		return ErrClosed
+	}
+	it.closed = true
+	it.key, it.value = nil, nil
+	it.l.mu.RLock()
+	it.release()
+	it.l.mu.RUnlock()
+	return it.err
+}
