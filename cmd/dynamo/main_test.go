@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/dynamokv/dynamo/ring"
+)
+
+func TestRingKeyShowsPreferenceList(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"ring", "--members", "a,b,c,d,e", "--key", "cart:42"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want, _ := ring.New(ring.Config{Partitions: 64, N: 3}, []ring.Member{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}, {Name: "c", Weight: 1}, {Name: "d", Weight: 1}, {Name: "e", Weight: 1}})
+	p := want.Partition([]byte("cart:42"))
+	pl := want.PreferenceList(p)
+	if !strings.Contains(out.String(), "primaries: "+strings.Join(pl[:3], " ")) || !strings.Contains(out.String(), "fallbacks: "+strings.Join(pl[3:], " ")) {
+		t.Fatalf("output %q does not match the ring's preference list %v", out.String(), pl)
+	}
+}
+
+func TestRingLoadsAndErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"ring", "--members", "a:2:r1,b:1:r2,c:1:r3,d:1:r1", "--partitions", "128"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "balance") || !strings.Contains(out.String(), "r1") {
+		t.Fatalf("output: %s", out.String())
+	}
+	for args, want := range map[string][]string{
+		"required":            {"ring"},
+		"weight \"x\"":        {"ring", "--members", "a:x"},
+		"power of two":        {"ring", "--members", "a", "--partitions", "7"},
+		"unknown command":     {"frobnicate"},
+		"appears twice":       {"ring", "--members", "a,a"},
+		"want name[:weight[": {"ring", "--members", "a:1:z:extra"},
+	} {
+		errb.Reset()
+		if code := run(want, &out, &errb); code != 2 || !strings.Contains(errb.String(), args) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", want, code, errb.String(), args)
+		}
+	}
+	out.Reset()
+	if run([]string{"version"}, &out, &errb) != 0 || !strings.Contains(out.String(), "protocol 1") {
+		t.Fatalf("version: %q", out.String())
+	}
+}
