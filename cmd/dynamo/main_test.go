@@ -30,11 +30,11 @@ func TestRingLoadsAndErrors(t *testing.T) {
 		t.Fatalf("output: %s", out.String())
 	}
 	for args, want := range map[string][]string{
-		"required":            {"ring"},
-		"weight \"x\"":        {"ring", "--members", "a:x"},
-		"power of two":        {"ring", "--members", "a", "--partitions", "7"},
-		"unknown command":     {"frobnicate"},
-		"appears twice":       {"ring", "--members", "a,a"},
+		"required":           {"ring"},
+		"weight \"x\"":       {"ring", "--members", "a:x"},
+		"power of two":       {"ring", "--members", "a", "--partitions", "7"},
+		"unknown command":    {"frobnicate"},
+		"appears twice":      {"ring", "--members", "a,a"},
 		"want name[:weight[": {"ring", "--members", "a:1:z:extra"},
 	} {
 		errb.Reset()

@@ -1,0 +1,157 @@
+package lint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// pure packages: the correctness core, no I/O, clocks or randomness.
+var pure = []string{"ring", "version", "quorum", "merkle", "cluster"}
+
+// forbidden in pure packages' non-test files.
+var impure = []string{
+	"os", "io/ioutil", "time", "math/rand", "math/rand/v2", "crypto/rand", "net/http", "sync", "log", "log/slog",
+	"github.com/asynkron/protoactor-go", "github.com/hashicorp/serf", "github.com/syndtr/goleveldb",
+	"github.com/dynamokv/dynamo/storage", "github.com/dynamokv/dynamo/actors",
+}
+
+func root(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("repository root not found at %s: %v", dir, err)
+	}
+	return dir
+}
+
+// packages returns every directory holding non-test Go files, mapped to
+// those files parsed.
+func packages(t *testing.T) map[string][]*ast.File {
+	t.Helper()
+	base := root(t)
+	out := map[string][]*ast.File{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "bin") && path != base {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(base, filepath.Dir(path))
+		out[rel] = append(out[rel], f)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 8 {
+		t.Fatalf("found only %d packages under %s", len(out), base)
+	}
+	return out
+}
+
+func TestEveryPackageHasDocGo(t *testing.T) {
+	base := root(t)
+	for dir := range packages(t) {
+		if strings.HasPrefix(dir, "messages") && dir != "messages" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(base, dir, "doc.go"))
+		if err != nil {
+			t.Errorf("%s has no doc.go stating its contract", dir)
+			continue
+		}
+		if !strings.Contains(string(b), "// Package ") && !strings.Contains(string(b), "// Command ") {
+			t.Errorf("%s/doc.go has no package comment", dir)
+		}
+	}
+}
+
+func TestPurePackagesDoNoIO(t *testing.T) {
+	pkgs := packages(t)
+	for _, p := range pure {
+		files, ok := pkgs[p]
+		if !ok {
+			t.Errorf("pure package %s not found", p)
+			continue
+		}
+		for _, f := range files {
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				for _, bad := range impure {
+					if path == bad || strings.HasPrefix(path, bad+"/") {
+						t.Errorf("pure package %s imports %s", p, path)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Sentinel errors declared with errors.New at package level must read
+// "<package>: ...", so a wrapped error says where it comes from.
+func TestSentinelErrorsArePackagePrefixed(t *testing.T) {
+	base := root(t)
+	fset := token.NewFileSet()
+	for dir := range packages(t) {
+		parsed, err := parser.ParseDir(fset, filepath.Join(base, dir), func(fi fs.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, pkg := range parsed {
+			for _, f := range pkg.Files {
+				for _, decl := range f.Decls {
+					gd, ok := decl.(*ast.GenDecl)
+					if !ok || gd.Tok != token.VAR {
+						continue
+					}
+					for _, spec := range gd.Specs {
+						for _, v := range spec.(*ast.ValueSpec).Values {
+							call, ok := v.(*ast.CallExpr)
+							if !ok || len(call.Args) != 1 {
+								continue
+							}
+							sel, ok := call.Fun.(*ast.SelectorExpr)
+							if !ok || sel.Sel.Name != "New" || !isIdent(sel.X, "errors") {
+								continue
+							}
+							lit, ok := call.Args[0].(*ast.BasicLit)
+							if !ok {
+								continue
+							}
+							msg, _ := strconv.Unquote(lit.Value)
+							if !strings.HasPrefix(msg, name+": ") {
+								t.Errorf("%s: sentinel error %q must start with %q", fset.Position(lit.Pos()), msg, name+": ")
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
+}
