@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dynamokv/dynamo/internal/testseed"
 )
 
 // rootOnlyBytes is the wire estimate of one round trip carrying the root:
@@ -12,7 +14,7 @@ import (
 const rootOnlyBytes = FrameBytes + IndexBytes + FrameBytes + ConfigBytes + IndexBytes + HashBytes
 
 func TestIdenticalTreesOneRoundTrip(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := newRand(seed)
 	a := fixture100k(t)
 	// b holds the same keys, inserted incrementally in a random order.
@@ -45,7 +47,7 @@ func TestIdenticalTreesOneRoundTrip(t *testing.T) {
 }
 
 func TestDifferingSegmentsExact(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := newRand(seed)
 	a := fixture100k(t)
 	cfg := a.Config()

@@ -5,32 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 )
-
-// testSeed returns DYNAMO_SEED if set, else a fresh seed, and arranges for
-// it to be printed if the test fails.
-func testSeed(tb testing.TB) uint64 {
-	tb.Helper()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("DYNAMO_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			tb.Fatalf("DYNAMO_SEED=%q: %v", s, err)
-		}
-		seed = v
-	}
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("seed: rerun with DYNAMO_SEED=%d", seed)
-		}
-	})
-	return seed
-}
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x6d65726b6c65)) }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dynamokv/dynamo/internal/testseed"
 )
 
 var testConfigs = []Config{
@@ -100,7 +102,7 @@ func TestEmptyTree(t *testing.T) {
 // updates and removes, with random reads in between (to exercise partial
 // lazy recomputation), and checks every node against a Build from scan.
 func TestIncrementalMatchesBuild(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := newRand(seed)
 	for _, cfg := range testConfigs {
 		t.Run(fmt.Sprintf("depth%d_bits%d", cfg.Depth, cfg.FanoutBits), func(t *testing.T) {
@@ -153,7 +155,7 @@ func TestIncrementalMatchesBuild(t *testing.T) {
 }
 
 func TestOrderIndependence(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := newRand(seed)
 	cfg := DefaultConfig()
 	const n = 3000
@@ -212,7 +214,7 @@ func TestLengthPrefixedItems(t *testing.T) {
 }
 
 func TestRemoveRestoresRoot(t *testing.T) {
-	seed := testSeed(t)
+	seed := testseed.Seed(t)
 	rng := newRand(seed)
 	for _, cfg := range testConfigs {
 		tr := mustNew(t, cfg)

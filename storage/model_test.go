@@ -5,27 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
-	"time"
-)
 
-// testSeed returns the seed of a randomized test: $DYNAMO_SEED if set,
-// else the time.
-func testSeed(t testing.TB) int64 {
-	t.Helper()
-	seed := time.Now().UnixNano()
-	if s := os.Getenv("DYNAMO_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
-			t.Fatalf("DYNAMO_SEED=%q: %v", s, err)
-		}
-	}
-	t.Logf("seed %d (rerun with DYNAMO_SEED=%d)", seed, seed)
-	return seed
-}
+	"github.com/dynamokv/dynamo/internal/testseed"
+)
 
 var modelKeyspaces = []Keyspace{KeyspaceData, KeyspaceHints, KeyspaceMeta}
 
@@ -57,7 +41,7 @@ type heldIterator struct {
 // the LevelDB engine, the Memory engine and a plain map, and compares every
 // result.
 func TestRandomizedAgainstModel(t *testing.T) {
-	seed := testSeed(t)
+	seed := int64(testseed.Seed(t))
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	steps := 3000
 	if testing.Short() {

@@ -8,9 +8,17 @@ import (
 	"time"
 )
 
-// New returns a generator seeded from DYNAMO_SEED, or from the clock when it
-// is unset, and logs the seed so that a failing run names it.
+// New returns a generator seeded by Seed, and the seed.
 func New(tb testing.TB) (*rand.Rand, uint64) {
+	tb.Helper()
+	seed := Seed(tb)
+	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), seed
+}
+
+// Seed returns DYNAMO_SEED, or a seed from the clock when it is unset, logs
+// it, and names it again if the test fails, so that any failure can be
+// replayed.
+func Seed(tb testing.TB) uint64 {
 	tb.Helper()
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("DYNAMO_SEED"); s != "" {
@@ -26,5 +34,5 @@ func New(tb testing.TB) (*rand.Rand, uint64) {
 			tb.Logf("FAILED with seed %d: replay with DYNAMO_SEED=%d go test -run '%s'", seed, seed, tb.Name())
 		}
 	})
-	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), seed
+	return seed
 }
