@@ -129,13 +129,22 @@ type Iterator interface {
 }
 
 // errIterator is an iterator that failed before it started.
-type errIterator struct{ err error }
+type errIterator struct {
+	err    error
+	closed bool
+}
 
 func (it *errIterator) Next() bool    { return false }
 func (it *errIterator) Key() []byte   { return nil }
 func (it *errIterator) Value() []byte { return nil }
 func (it *errIterator) Error() error  { return it.err }
-func (it *errIterator) Close() error  { return it.err }
+func (it *errIterator) Close() error {
+	if it.closed {
+		return ErrClosed
+	}
+	it.closed = true
+	return it.err
+}
 
 // Put stores value under key in ks as a batch of one.
 func Put(e Engine, ks Keyspace, key, value []byte, opts WriteOptions) error {

@@ -25,7 +25,9 @@ var identityKey = []byte("identity")
 const (
 	identityFormat1 = 1
 	identityHeader  = 1 + 8 + 2
-	maxNameLen      = 1<<16 - 1
+	// MaxNameLen keeps ActorID (name, "@", up to 16 hex digits) within the
+	// 255-byte actor ids that version accepts.
+	maxNameLen = 255 - 1 - 16
 )
 
 // LoadIdentity returns the identity stored in e. On a fresh engine it

@@ -169,3 +169,30 @@ func TestIdentityEncodingRoundTrip(t *testing.T) {
 		t.Errorf("encoding = %x", got)
 	}
 }
+
+func TestActorIDFitsVersionLimit(t *testing.T) {
+	e := NewMemory()
+	defer e.Close()
+	long := strings.Repeat("n", maxNameLen)
+	id, _, err := LoadIdentity(e, long, func() uint64 { return ^uint64(0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ActorID(id)); n > 255 {
+		t.Fatalf("ActorID of the longest name is %d bytes, version accepts 255", n)
+	}
+	if _, _, err := LoadIdentity(NewMemory(), long+"x", func() uint64 { return 1 }); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a name over the limit: %v", err)
+	}
+}
+
+func TestErrIteratorSecondCloseIsErrClosed(t *testing.T) {
+	e := NewMemory()
+	it := e.NewIterator(Keyspace('?'), Range{})
+	if err := it.Close(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("first Close = %v, want the iterator's ErrInvalid", err)
+	}
+	if err := it.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Close = %v, want ErrClosed", err)
+	}
+}

@@ -22,8 +22,13 @@ const (
 const (
 	// MaxActorLen is the longest actor id accepted, in bytes.
 	MaxActorLen = 255
-	// MaxClockEntries is the most clock entries a context or set may carry.
+	// MaxClockEntries is the most clock entries a client write may produce
+	// (Update refuses more).
 	MaxClockEntries = 1024
+	// MaxDecodeEntries bounds what the decoders accept. It is far above
+	// MaxClockEntries so that whatever merges of valid sets produce always
+	// decodes.
+	MaxDecodeEntries = 1 << 16
 )
 
 // ToProto converts s to its wire and storage form.
@@ -62,8 +67,8 @@ func FromProto(p *messages.VersionSet) (*Set, error) {
 }
 
 func clockFromProto(entries []*messages.ClockEntry, kind error) (Clock, error) {
-	if len(entries) > MaxClockEntries {
-		return nil, fmt.Errorf("%w: %d clock entries, the limit is %d", kind, len(entries), MaxClockEntries)
+	if len(entries) > MaxDecodeEntries {
+		return nil, fmt.Errorf("%w: %d clock entries, the limit is %d", kind, len(entries), MaxDecodeEntries)
 	}
 	c := make(Clock, 0, len(entries))
 	for _, e := range entries {

@@ -39,16 +39,25 @@ func (p PrunePolicy) validate() error {
 
 // Prune drops, oldest first, clock entries of retired actors that are at
 // least MinAgeMs old and that no sibling's dot needs, until the clock has
-// KeepEntries entries or no candidate is left. Dropping an entry can only
-// make a later Sync keep a sibling it would have discarded (a false sibling
-// the application merges away); it never discards a value and never orders
-// two concurrent ones. It returns s itself when nothing is pruned.
-func Prune(s *Set, p PrunePolicy, nowMs int64) (*Set, error) {
+// KeepEntries entries or no candidate is left.
+//
+// stable is what every primary of the key is known to have seen (the
+// pointwise minimum of their clocks, learned from a read that reached all of
+// them or from anti-entropy). Prune does nothing unless stable dominates s's
+// clock: only then can no primary still hold a sibling that a dropped entry
+// used to cover, so no deleted or overwritten value can come back, and no
+// two concurrent values become ordered. This is the same rule as tombstone
+// reaping, and the same caveat: a hint older than MinAgeMs could still
+// resurrect a value, which is why MinAgeMs is far above hint lifetimes.
+// Every replica applies the same policy after its merges, so replicas'
+// digests agree again once all of them have pruned. It returns s itself when
+// nothing is pruned.
+func Prune(s *Set, stable Clock, p PrunePolicy, nowMs int64) (*Set, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	c := s.Clock()
-	if len(c) <= p.KeepEntries || p.Retired == nil {
+	if len(c) <= p.KeepEntries || p.Retired == nil || !stable.Dominates(c) {
 		return s, nil
 	}
 	var candidates []Entry

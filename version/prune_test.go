@@ -17,7 +17,7 @@ func TestPruneDropsOnlyOldRetiredUnneededEntries(t *testing.T) {
 	s = mustPutAt(s, "live", "current", 100) // one live sibling, needs "current"
 	retired := func(a string) bool { return a != "current" }
 	p := PrunePolicy{KeepEntries: 5, MinAgeMs: 50, Retired: retired}
-	pruned, err := Prune(s, p, 60) // entries 0..10 are >= 50 ms old
+	pruned, err := Prune(s, s.Clock(), p, 60) // entries 0..10 are >= 50 ms old
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +36,23 @@ func TestPruneDropsOnlyOldRetiredUnneededEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Too young: nothing goes.
-	if same, _ := Prune(s, PrunePolicy{KeepEntries: 5, MinAgeMs: 1000, Retired: retired}, 60); len(same.Clock()) != len(s.Clock()) {
+	if same, _ := Prune(s, s.Clock(), PrunePolicy{KeepEntries: 5, MinAgeMs: 1000, Retired: retired}, 60); len(same.Clock()) != len(s.Clock()) {
 		t.Fatal("pruned entries younger than MinAgeMs")
 	}
 	// No retired actors: nothing goes.
-	if same, _ := Prune(s, PrunePolicy{KeepEntries: 1, MinAgeMs: 0}, 60); len(same.Clock()) != len(s.Clock()) {
+	if same, _ := Prune(s, s.Clock(), PrunePolicy{KeepEntries: 1, MinAgeMs: 0}, 60); len(same.Clock()) != len(s.Clock()) {
 		t.Fatal("pruned without a Retired function")
 	}
-	if _, err := Prune(s, PrunePolicy{}, 0); !errors.Is(err, ErrInvalid) {
+	// Not every primary has seen everything yet: nothing goes.
+	behind := s.Clock()
+	behind[0].Counter--
+	if behind[0].Counter == 0 {
+		behind = behind[1:]
+	}
+	if same, _ := Prune(s, behind, p, 60); len(same.Clock()) != len(s.Clock()) {
+		t.Fatal("pruned while a primary lags")
+	}
+	if _, err := Prune(s, s.Clock(), PrunePolicy{}, 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("zero policy: %v", err)
 	}
 }
@@ -56,29 +65,71 @@ func mustPutAt(local *Set, value, actor string, ms int64) *Set {
 	return s
 }
 
-// Pruning any replica's clock may add siblings to later merges but never
-// removes a value that the unpruned merge keeps.
-func TestPruneNeverLosesOrOrdersValues(t *testing.T) {
+// Pruning a set that every other replica has already seen (they all
+// descend it) changes no later merge: nothing lost, nothing resurrected.
+// The review case: a value written by a retired actor, then deleted; the
+// prune drops the retired actor's entry, and a lagging replica that still
+// holds the value must not bring it back. That replica does not descend the
+// delete, so stable does not dominate and Prune must refuse.
+func TestPruneNeverLosesOrResurrects(t *testing.T) {
 	rng, _ := testseed.New(t)
 	everyone := PrunePolicy{KeepEntries: 1, MinAgeMs: 0, Retired: func(string) bool { return true }}
+	checked := 0
 	for range 100 {
 		h := runHistory(t, rng, 2+rng.IntN(3), 40)
 		for range 30 {
 			a := h.states[rng.IntN(len(h.states))]
 			b := h.states[rng.IntN(len(h.states))]
-			pa, err := Prune(a, everyone, 1<<40)
+			// stable: what both a and b have seen.
+			stable := Clock{}
+			for _, e := range a.Clock() {
+				if n := min(e.Counter, b.Clock().Get(e.Actor)); n > 0 {
+					stable = append(stable, Entry{Actor: e.Actor, Counter: n})
+				}
+			}
+			pa, err := Prune(a, stable, everyone, 1<<40)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := pa.validate(); err != nil {
 				t.Fatal(err)
 			}
-			full, withPruned := Sync(a, b), Sync(pa, b)
-			for _, sib := range full.Siblings() {
-				if !slices.ContainsFunc(withPruned.Siblings(), func(o Sibling) bool { return o.same(sib) }) {
-					t.Fatalf("pruning lost sibling %v", sib.Dot)
+			if len(pa.Clock()) < len(a.Clock()) {
+				checked++
+				if !Descends(b, a) {
+					t.Fatalf("pruned although b has not seen everything in a")
 				}
 			}
+			full, withPruned := Sync(a, b), Sync(pa, b)
+			if !slices.EqualFunc(full.Siblings(), withPruned.Siblings(), Sibling.same) {
+				t.Fatalf("pruning changed a merge: %v vs %v", full.Siblings(), withPruned.Siblings())
+			}
 		}
+	}
+	if checked == 0 {
+		t.Fatal("no history produced a prunable pair: the test checked nothing")
+	}
+}
+
+func TestPruneRefusesWhileAReplicaLags(t *testing.T) {
+	v := mustPutAt(nil, "v", "old@1", 0)
+	del, err := Update(v, v.Context(), Write{Tombstone: true}, "B@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	everyone := PrunePolicy{KeepEntries: 1, MinAgeMs: 0, Retired: func(a string) bool { return a == "old@1" }}
+	// The lagging replica still holds v: the stable clock is v's.
+	pruned, _ := Prune(del, v.Clock(), everyone, 1<<40)
+	if _, found := Sync(pruned, v).Live(ModeSiblings); found {
+		t.Fatal("a deleted value came back after pruning")
+	}
+	// Once every replica has the delete, the entry can go, and the deleted
+	// value stays deleted everywhere.
+	pruned, _ = Prune(del, del.Clock(), everyone, 1<<40)
+	if pruned.Clock().Get("old@1") != 0 {
+		t.Fatal("did not prune a retired entry every replica has seen")
+	}
+	if _, found := Sync(pruned, del).Live(ModeSiblings); found {
+		t.Fatal("pruned delete is not a delete")
 	}
 }

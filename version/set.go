@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -73,25 +74,30 @@ type Set struct {
 	siblings []Sibling // sorted by dot
 }
 
-// Clock returns the set's causal summary. Do not modify it.
+// Clock returns a copy of the set's causal summary.
 func (s *Set) Clock() Clock {
 	if s == nil {
 		return nil
 	}
-	return s.clock
+	return slices.Clone(s.clock)
 }
 
-// Siblings returns every concurrent value, tombstones included, sorted by
-// dot. Do not modify it.
+// Siblings returns a copy of the list of concurrent values, tombstones
+// included, sorted by dot. The Value bytes are shared: do not modify them.
 func (s *Set) Siblings() []Sibling {
 	if s == nil {
 		return nil
 	}
-	return s.siblings
+	return slices.Clone(s.siblings)
 }
 
 // Len is the number of siblings, tombstones included.
-func (s *Set) Len() int { return len(s.Siblings()) }
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.siblings)
+}
 
 // IsEmpty reports a set that has seen nothing.
 func (s *Set) IsEmpty() bool { return s == nil || (len(s.clock) == 0 && len(s.siblings) == 0) }
@@ -102,6 +108,11 @@ func (s *Set) Context() Clock { return s.Clock() }
 // New builds a set from a clock and siblings, checking the invariants.
 func New(clock Clock, siblings []Sibling) (*Set, error) {
 	s := &Set{clock: slices.Clone(clock), siblings: slices.Clone(siblings)}
+	for i := range s.siblings {
+		if s.siblings[i].Value != nil {
+			s.siblings[i].Value = bytes.Clone(s.siblings[i].Value)
+		}
+	}
 	slices.SortFunc(s.clock, func(a, b Entry) int { return cmp.Compare(a.Actor, b.Actor) })
 	slices.SortFunc(s.siblings, func(a, b Sibling) int { return compareDots(a.Dot, b.Dot) })
 	if err := s.validate(); err != nil {
@@ -201,17 +212,34 @@ func Descends(a, b *Set) bool {
 	}
 	bc := b.Clock()
 	for _, s := range a.Siblings() {
-		if bc.Covers(s.Dot) && !b.has(s) {
+		if !bc.Covers(s.Dot) {
+			continue
+		}
+		t, ok := b.find(s.Dot)
+		if !ok {
 			return false // b has overwritten s; a has not seen that
+		}
+		if !s.same(t) && rank(t, s) > 0 {
+			return false // corrupted data: the merge would pick b's copy
 		}
 	}
 	return true
 }
 
+func (s *Set) find(d Dot) (Sibling, bool) {
+	if s == nil {
+		return Sibling{}, false
+	}
+	i, ok := slices.BinarySearchFunc(s.siblings, d, func(e Sibling, d Dot) int { return compareDots(e.Dot, d) })
+	if !ok {
+		return Sibling{}, false
+	}
+	return s.siblings[i], true
+}
+
 func (s *Set) has(x Sibling) bool {
-	sibs := s.Siblings()
-	i, ok := slices.BinarySearchFunc(sibs, x.Dot, func(e Sibling, d Dot) int { return compareDots(e.Dot, d) })
-	return ok && sibs[i].same(x)
+	t, ok := s.find(x.Dot)
+	return ok && t.same(x)
 }
 
 // Equal reports equal sets, ignoring clock wall times (pruning metadata).
@@ -227,6 +255,11 @@ type Write struct {
 	// Timestamp is the coordinator's wall time in Unix ns.
 	Timestamp int64
 	Mode      Mode
+	// Floor: the new dot's counter is strictly above Floor. A vnode passes
+	// its persisted per-vnode sequence (every dot it ever issued is <= it),
+	// so a key written again after its tombstone was reaped never reuses a
+	// dot that an old tombstone or hint elsewhere still covers (kv679).
+	Floor uint64
 }
 
 // Update applies a client write at the coordinating replica whose actor id
@@ -236,8 +269,8 @@ type Write struct {
 // a fresh dot of actor, plus every sibling of local that ctx does not cover.
 // In ModeLWW every sibling of local is discarded.
 func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, error) {
-	if actor == "" {
-		return nil, fmt.Errorf("%w: empty actor", ErrInvalid)
+	if actor == "" || len(actor) > MaxActorLen {
+		return nil, fmt.Errorf("%w: actor id must be 1 to %d bytes, got %d", ErrInvalid, MaxActorLen, len(actor))
 	}
 	if w.Tombstone && len(w.Value) > 0 {
 		return nil, fmt.Errorf("%w: a tombstone carries no value", ErrInvalid)
@@ -249,16 +282,23 @@ func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, er
 		ctx = ctx.Join(local.Clock())
 	}
 	local = local.orEmpty()
-	counter := max(local.clock.Get(actor), ctx.Get(actor)) + 1
+	prev := max(local.clock.Get(actor), ctx.Get(actor), w.Floor)
+	if prev == math.MaxUint64 {
+		return nil, fmt.Errorf("%w: counter of actor %q would overflow", ErrBadContext, actor)
+	}
+	counter := prev + 1
 	out := &Set{clock: local.clock.Join(ctx).with(actor, counter, nowMs)}
+	if len(out.clock) > MaxClockEntries {
+		return nil, fmt.Errorf("%w: the write would make a clock of %d entries, the limit is %d", ErrBadContext, len(out.clock), MaxClockEntries)
+	}
 	for _, s := range local.siblings {
 		if !ctx.Covers(s.Dot) {
 			out.siblings = append(out.siblings, s)
 		}
 	}
-	value := w.Value
-	if value == nil && !w.Tombstone {
-		value = []byte{}
+	var value []byte
+	if !w.Tombstone {
+		value = append([]byte{}, w.Value...) // the set never aliases the caller's buffer
 	}
 	out.siblings = append(out.siblings, Sibling{
 		Dot: Dot{Actor: actor, Counter: counter}, Value: value, Tombstone: w.Tombstone, Timestamp: w.Timestamp,
