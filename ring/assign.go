@@ -9,10 +9,11 @@ import (
 )
 
 // Slack is how far above its weighted share a member's load may go while
-// the greedy assignment runs: caps are max(ceil(share), floor(share*(1+Slack))).
-// A little slack lets members keep their best-scored partitions when another
-// joins or leaves, which is what keeps movement near the ideal.
-const Slack = 0.07
+// the greedy assignment runs: caps are floor(share*(1+Slack)), raised to
+// ceil(share) only where the lower caps could not hold every replica. Slack
+// lets members keep their best-scored partitions when another joins or
+// leaves, which is what keeps movement near the ideal.
+const Slack = 0.10
 
 // seed64 is a member's 64-bit rendezvous seed.
 func seed64(name string) uint64 {
@@ -26,6 +27,32 @@ func mix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
+}
+
+// scoreTable returns the stratified weighted rendezvous scores, indexed
+// p*len(members)+i. Each member ranks the partitions by a hash of (its seed,
+// p) and takes u = (rank+½)/Q, so its u values are exactly one per 1/Q
+// stratum instead of Q independent uniforms: a member's partitions where it
+// scores high are evenly many, which roughly halves the variance of the
+// unconstrained loads and so how many members the caps bind. A member's
+// scores depend only on its own name and weight, so a join or leave leaves
+// everyone else's scores unchanged.
+func scoreTable(q int, members []Member, seeds []uint64) []float64 {
+	m := len(members)
+	tab := make([]float64, q*m)
+	idx := make([]int, q)
+	key := make([]uint64, q)
+	for i, mb := range members {
+		for p := range q {
+			idx[p], key[p] = p, mix(seeds[i]^mix(uint64(p)))
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(key[a], key[b]) })
+		for r, p := range idx {
+			u := (float64(r) + 0.5) / float64(q)
+			tab[p*m+i] = -float64(mb.Weight) / math.Log(u)
+		}
+	}
+	return tab
 }
 
 // score is the weighted rendezvous score of a member for a partition:
@@ -117,19 +144,18 @@ func assign(q, n int, members []Member) (owners [][]int32, share []float64) {
 		}
 		share = waterFill(weights, caps, total)
 	}
-	limit := make([]int, m)
-	for i, s := range share {
-		limit[i] = min(q, max(int(math.Ceil(s-1e-9)), int(math.Floor(s*(1+Slack)))))
-	}
+	limit := caps(q, share, zoneOf, zones, useZones)
 
 	seeds := make([]uint64, m)
 	for i, mb := range members {
 		seeds[i] = seed64(mb.Name)
 	}
+	tab := scoreTable(q, members, seeds)
+	sc := func(p uint32, i int32) float64 { return tab[int(p)*m+int(i)] }
 	cands := make([]candidate, 0, q*m)
 	for p := range uint32(q) {
-		for i := range members {
-			cands = append(cands, candidate{p: p, m: int32(i), score: score(seeds[i], members[i].Weight, p)})
+		for i := range int32(m) {
+			cands = append(cands, candidate{p: p, m: i, score: sc(p, i)})
 		}
 	}
 	slices.SortFunc(cands, func(a, b candidate) int {
@@ -157,11 +183,11 @@ func assign(q, n int, members []Member) (owners [][]int32, share []float64) {
 			load[c.m]++
 		}
 	}
-	fill(owners, n, load, limit, fits, seeds, members)
+	fill(owners, n, load, limit, fits, sc, members)
 
 	for p := range owners {
 		slices.SortFunc(owners[p], func(a, b int32) int {
-			sa, sb := score(seeds[a], members[a].Weight, uint32(p)), score(seeds[b], members[b].Weight, uint32(p))
+			sa, sb := sc(uint32(p), a), sc(uint32(p), b)
 			if c := cmp.Compare(sb, sa); c != 0 {
 				return c
 			}
@@ -175,13 +201,13 @@ func assign(q, n int, members []Member) (owners [][]int32, share []float64) {
 // member that has room and fits, then by moving a member from another
 // partition (where a member with room takes its place), and as a last resort
 // over the caps.
-func fill(owners [][]int32, n int, load, limit []int, fits func(uint32, int32) bool, seeds []uint64, members []Member) {
+func fill(owners [][]int32, n int, load, limit []int, fits func(uint32, int32) bool, sc func(uint32, int32) float64, members []Member) {
 	m := int32(len(members))
 	best := func(p uint32, ok func(int32) bool) int32 {
 		pick, ps := int32(-1), math.Inf(-1)
 		for i := range m {
 			if ok(i) && fits(p, i) {
-				if s := score(seeds[i], members[i].Weight, p); s > ps {
+				if s := sc(p, i); s > ps {
 					pick, ps = i, s
 				}
 			}
@@ -236,6 +262,35 @@ func swapInto(owners [][]int32, p uint32, load, limit []int, fits func(uint32, i
 		}
 	}
 	return false
+}
+
+// caps returns each member's load cap: floor(share*(1+Slack)), at most Q.
+// Where a small share makes that less than ceil(share) (below ten replicas)
+// the caps fall short of the share only if the members (and, under zones,
+// every zone) can still hold their replicas; otherwise every cap is
+// max(ceil(share), floor(share*(1+Slack))).
+func caps(q int, share []float64, zoneOf []int, zones int, useZones bool) []int {
+	limit := make([]int, len(share))
+	need, have := make([]float64, zones+1), make([]int, zones+1)
+	for i, s := range share {
+		limit[i] = min(q, int(math.Floor(s*(1+Slack))))
+		k := zones // the whole ring
+		need[k] += s
+		have[k] += limit[i]
+		if useZones {
+			need[zoneOf[i]] += s
+			have[zoneOf[i]] += limit[i]
+		}
+	}
+	for k := range need {
+		if float64(have[k]) < math.Ceil(need[k]-1e-9) {
+			for i, s := range share {
+				limit[i] = min(q, max(int(math.Ceil(s-1e-9)), limit[i]))
+			}
+			break
+		}
+	}
+	return limit
 }
 
 // zoneIndex numbers the members' zones in order of first appearance (the

@@ -259,7 +259,7 @@ func TestQualityBounds(t *testing.T) {
 		if q.Balance > 1.10 {
 			t.Errorf("%d nodes: balance %.3f > 1.10", n, q.Balance)
 		}
-		if q.JoinMovement > 4 || q.LeaveMovement > 5 {
+		if q.JoinMovement > 2.2 || q.LeaveMovement > 2.6 {
 			t.Errorf("%d nodes: movement join %.2f leave %.2f", n, q.JoinMovement, q.LeaveMovement)
 		}
 	}
