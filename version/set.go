@@ -237,11 +237,6 @@ func (s *Set) find(d Dot) (Sibling, bool) {
 	return s.siblings[i], true
 }
 
-func (s *Set) has(x Sibling) bool {
-	t, ok := s.find(x.Dot)
-	return ok && t.same(x)
-}
-
 // Equal reports equal sets, ignoring clock wall times (pruning metadata).
 func Equal(a, b *Set) bool {
 	return a.Clock().equalCounters(b.Clock()) &&
