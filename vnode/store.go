@@ -1,0 +1,297 @@
+package vnode
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dynamokv/dynamo/merkle"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// Errors.
+var (
+	// ErrCorrupt marks a stored object that does not decode.
+	ErrCorrupt = errors.New("vnode: stored object corrupt")
+	// ErrInvalid marks a bad argument or configuration.
+	ErrInvalid = errors.New("vnode: invalid")
+)
+
+// Config describes one vnode.
+type Config struct {
+	// Partition this vnode holds.
+	Partition uint32
+	// Partitions is the ring's Q (for segments). Power of two, 8..1024.
+	Partitions int
+	// Actor is this node incarnation's actor id (storage.ActorID).
+	Actor string
+	// Merkle is the shape of the partition's tree. Default merkle.DefaultConfig().
+	Merkle merkle.Config
+	// Sync makes every write fsync before it returns. Default true: an
+	// acknowledged write survives a power loss.
+	Sync bool
+	// LeaseSize is how many dots a persisted lease covers ahead of the dot
+	// sequence: one extra metadata record per LeaseSize writes. Default 4096.
+	LeaseSize uint64
+}
+
+// DefaultConfig returns the defaults for a partition of a ring of q
+// partitions, for actor.
+func DefaultConfig(partition uint32, q int, actor string) Config {
+	return Config{Partition: partition, Partitions: q, Actor: actor, Merkle: merkle.DefaultConfig(), Sync: true, LeaseSize: 4096}
+}
+
+func (c Config) validate() error {
+	if q := c.Partitions; q < ring.MinPartitions || q > ring.MaxPartitions || q&(q-1) != 0 {
+		return fmt.Errorf("%w: Partitions must be a power of two from %d to %d, got %d", ErrInvalid, ring.MinPartitions, ring.MaxPartitions, q)
+	}
+	if c.Partition >= uint32(c.Partitions) {
+		return fmt.Errorf("%w: Partition %d is not below Partitions %d", ErrInvalid, c.Partition, c.Partitions)
+	}
+	if c.Actor == "" || len(c.Actor) > version.MaxActorLen {
+		return fmt.Errorf("%w: Actor must be 1 to %d bytes, got %d", ErrInvalid, version.MaxActorLen, len(c.Actor))
+	}
+	if c.LeaseSize == 0 {
+		return fmt.Errorf("%w: LeaseSize must be at least 1", ErrInvalid)
+	}
+	if err := c.Merkle.Validate(); err != nil {
+		return fmt.Errorf("%w: Merkle: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// Stats are counters a vnode reports.
+type Stats struct {
+	Keys    int    // keys held (from the Merkle tree)
+	Writes  uint64 // objects written
+	Corrupt uint64 // stored objects found undecodable
+	Dot     uint64 // highest dot counter issued
+}
+
+// Store is one partition replica's data and Merkle tree.
+type Store struct {
+	cfg   Config
+	e     storage.Engine
+	opts  storage.WriteOptions
+	tree  *merkle.Tree
+	dot   uint64 // highest dot counter issued (or leased before a restart)
+	lease uint64 // persisted: every dot ever issued is <= lease
+	stats Stats
+}
+
+// Open loads the vnode's dot lease and rebuilds its Merkle tree from a scan
+// of the partition.
+func Open(e storage.Engine, cfg Config) (*Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}}
+	raw, err := e.Get(storage.KeyspaceMeta, s.leaseKey())
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("vnode %d: reading the dot lease: %w", cfg.Partition, err)
+	case len(raw) != 8:
+		return nil, fmt.Errorf("vnode %d: %w: dot lease of %d bytes", cfg.Partition, ErrCorrupt, len(raw))
+	default:
+		s.lease = binary.BigEndian.Uint64(raw)
+		s.dot = s.lease
+	}
+	var scanErr error
+	s.tree, err = merkle.Build(cfg.Merkle, func(yield func(segment uint32, key, digest []byte) bool) {
+		it := e.NewIterator(storage.KeyspaceData, storage.PartitionRange(cfg.Partition))
+		defer it.Close()
+		for it.Next() {
+			_, seg, key, err := storage.ParseObjectKey(it.Key())
+			if err != nil {
+				scanErr = err
+				return
+			}
+			_, digest, _ := s.decode(it.Value())
+			if !yield(uint32(seg), key, digest) {
+				return
+			}
+		}
+		scanErr = it.Error()
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vnode %d: rebuilding the Merkle tree: %w", cfg.Partition, err)
+	}
+	return s, nil
+}
+
+func (s *Store) leaseKey() []byte {
+	k := []byte("vnode/dot-lease/....")
+	binary.BigEndian.PutUint32(k[len(k)-4:], s.cfg.Partition)
+	return k
+}
+
+// decode turns stored bytes into a set and its Merkle digest. A corrupt
+// object gets a digest no valid object can have (a different domain), so
+// anti-entropy sees it differ from every healthy replica.
+func (s *Store) decode(raw []byte) (*version.Set, []byte, error) {
+	set, err := version.Unmarshal(raw)
+	if err != nil {
+		s.stats.Corrupt++
+		h := sha256.Sum256(append([]byte("dynamo-corrupt-object\x00"), raw...))
+		return nil, h[:], fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	d := version.Digest(set)
+	return set, d[:], nil
+}
+
+func (s *Store) locate(key []byte) (objectKey []byte, segment uint16, err error) {
+	if len(key) == 0 {
+		return nil, 0, fmt.Errorf("%w: empty key", ErrInvalid)
+	}
+	h := ring.HashKey(key)
+	if p := ring.PartitionOf(h, s.cfg.Partitions); p != s.cfg.Partition {
+		return nil, 0, fmt.Errorf("%w: key belongs to partition %d, this vnode holds %d", ErrInvalid, p, s.cfg.Partition)
+	}
+	seg := ring.SegmentOf(h, s.cfg.Partitions)
+	return storage.ObjectKey(s.cfg.Partition, seg, key), seg, nil
+}
+
+// load reads the stored object: its set (nil when absent or corrupt), its
+// digest (nil when absent) and a corruption error.
+func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
+	raw, err := s.e.Get(storage.KeyspaceData, okey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("vnode %d: %w", s.cfg.Partition, err)
+	}
+	set, digest, derr := s.decode(raw)
+	return set, digest, derr
+}
+
+// Get returns the stored set of key, or nil when the key is absent.
+func (s *Store) Get(key []byte) (*version.Set, error) {
+	okey, _, err := s.locate(key)
+	if err != nil {
+		return nil, err
+	}
+	set, digest, err := s.load(okey)
+	if digest == nil && err != nil {
+		return nil, err // storage error
+	}
+	return set, err
+}
+
+// Coordinate applies a client write at this replica as coordinator and
+// returns the stored result, which the coordinator then replicates. ctx is
+// the client's decoded context. A corrupt local object is replaced (its
+// siblings survive on the other replicas and come back by merge).
+func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs int64) (*version.Set, error) {
+	okey, seg, err := s.locate(key)
+	if err != nil {
+		return nil, err
+	}
+	local, oldDigest, err := s.load(okey)
+	if oldDigest == nil && err != nil {
+		return nil, err
+	}
+	w.Floor = max(w.Floor, s.dot)
+	set, err := version.Update(local, ctx, w, s.cfg.Actor, nowMs)
+	if err != nil {
+		return nil, err
+	}
+	counter := set.Clock().Get(s.cfg.Actor)
+	lease := s.lease
+	if counter > lease {
+		lease = counter + s.cfg.LeaseSize
+	}
+	if err := s.store(okey, seg, key, set, oldDigest, lease); err != nil {
+		return nil, err
+	}
+	s.dot = counter
+	return set, nil
+}
+
+// Merge syncs in (a set from another replica) into the stored version of
+// key. It returns the result and whether anything was written: merging
+// what the replica already has writes nothing.
+func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
+	okey, seg, err := s.locate(key)
+	if err != nil {
+		return nil, false, err
+	}
+	local, oldDigest, err := s.load(okey)
+	if oldDigest == nil && err != nil {
+		return nil, false, err
+	}
+	corrupt := err != nil
+	if !corrupt && local != nil && version.Descends(local, in) {
+		return local, false, nil
+	}
+	merged := version.Sync(local, in)
+	if merged.IsEmpty() {
+		return merged, false, nil // nothing to store for an empty set
+	}
+	if err := s.store(okey, seg, key, merged, oldDigest, s.lease); err != nil {
+		return nil, false, err
+	}
+	return merged, true, nil
+}
+
+// store writes set (and the dot lease when it moves) atomically, then
+// updates the tree and the lease in memory.
+func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte, lease uint64) error {
+	raw, err := version.Marshal(set)
+	if err != nil {
+		return err
+	}
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceData, okey, raw)
+	if lease != s.lease {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], lease)
+		b.Put(storage.KeyspaceMeta, s.leaseKey(), v[:])
+	}
+	if err := s.e.Write(b, s.opts); err != nil {
+		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
+	}
+	s.lease = lease
+	d := version.Digest(set)
+	s.tree.Update(uint32(seg), key, oldDigest, d[:])
+	s.stats.Writes++
+	return nil
+}
+
+// Tree returns the partition's Merkle tree. It is the Store's own: clone it
+// before using it outside the vnode's goroutine.
+func (s *Store) Tree() *merkle.Tree { return s.tree }
+
+// Scan calls fn for every stored object of the partition whose segment is
+// in [first, last], in key order (anti-entropy reconciles differing
+// segments with it). Corrupt objects are passed with a nil set.
+func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set) error) error {
+	it := s.e.NewIterator(storage.KeyspaceData, storage.SegmentRange(s.cfg.Partition, first, last))
+	defer it.Close()
+	for it.Next() {
+		_, _, key, err := storage.ParseObjectKey(it.Key())
+		if err != nil {
+			return err
+		}
+		set, _, _ := s.decode(it.Value())
+		if err := fn(key, set); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Stats returns the vnode's counters.
+func (s *Store) Stats() Stats {
+	st := s.stats
+	st.Keys = s.tree.Count()
+	st.Dot = s.dot
+	return st
+}

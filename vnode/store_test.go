@@ -1,0 +1,326 @@
+package vnode
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dynamokv/dynamo/internal/testseed"
+	"github.com/dynamokv/dynamo/merkle"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+)
+
+const q = 16
+
+// keysOf returns n distinct keys of partition p.
+func keysOf(p uint32, n int) [][]byte {
+	var out [][]byte
+	for i := 0; len(out) < n; i++ {
+		k := fmt.Appendf(nil, "key-%d", i)
+		if ring.PartitionOf(ring.HashKey(k), q) == p {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func open(t *testing.T, e storage.Engine, p uint32, actor string) *Store {
+	t.Helper()
+	cfg := DefaultConfig(p, q, actor)
+	cfg.LeaseSize = 8
+	s, err := Open(e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func write(v string) version.Write { return version.Write{Value: []byte(v), Timestamp: 1} }
+
+func values(t *testing.T, s *version.Set) []string {
+	t.Helper()
+	live, _ := s.Live(version.ModeSiblings)
+	var out []string
+	for _, l := range live {
+		out = append(out, string(l.Value))
+	}
+	return out
+}
+
+func TestCoordinateGetAndSiblings(t *testing.T) {
+	s := open(t, storage.NewMemory(), 3, "n1@1")
+	k := keysOf(3, 1)[0]
+	if got, err := s.Get(k); err != nil || got != nil {
+		t.Fatalf("absent key: %v %v", got, err)
+	}
+	v0, err := s.Coordinate(k, nil, write("v0"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := v0.Context()
+	if _, err := s.Coordinate(k, ctx, write("a"), 2); err != nil {
+		t.Fatal(err)
+	}
+	both, err := s.Coordinate(k, ctx, write("b"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, both); fmt.Sprint(got) != "[a b]" {
+		t.Fatalf("same context through the same coordinator: %v, want siblings [a b]", got)
+	}
+	stored, _ := s.Get(k)
+	if !version.Equal(stored, both) {
+		t.Fatal("Get does not return what Coordinate stored")
+	}
+	if _, err := s.Coordinate([]byte{}, nil, write("x"), 1); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty key: %v", err)
+	}
+	other := keysOf(4, 1)[0]
+	if _, err := s.Get(other); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "partition 4") {
+		t.Fatalf("key of another partition: %v", err)
+	}
+}
+
+// countWrites wraps an engine and counts Write calls.
+func countWrites(e storage.Engine) (storage.Engine, *int) {
+	n := new(int)
+	return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, _ storage.Keyspace) error {
+		if op == storage.OpWrite {
+			*n++
+		}
+		return nil
+	})), n
+}
+
+func TestMergeWritesOnlyWhatChanges(t *testing.T) {
+	e, writes := countWrites(storage.NewMemory())
+	a := open(t, e, 5, "a@1")
+	b := open(t, storage.NewMemory(), 5, "b@1")
+	k := keysOf(5, 1)[0]
+	fromB, _ := b.Coordinate(k, nil, write("from-b"), 1)
+	before := *writes
+	merged, changed, err := a.Merge(k, fromB)
+	if err != nil || !changed || *writes != before+1 {
+		t.Fatalf("first merge: changed=%v err=%v writes=%d", changed, err, *writes-before)
+	}
+	again, changed, err := a.Merge(k, fromB)
+	if err != nil || changed || *writes != before+1 || !version.Equal(again, merged) {
+		t.Fatalf("merging what the replica has wrote again: changed=%v writes=%d", changed, *writes-before)
+	}
+	if _, changed, _ := a.Merge(k, nil); changed {
+		t.Fatal("merging an empty set wrote")
+	}
+}
+
+// The tree kept current by writes equals a tree rebuilt from storage, for a
+// random mix of coordinated writes, merges and deletes across keys.
+func TestTreeMatchesRebuildAfterRandomWrites(t *testing.T) {
+	rng, _ := testseed.New(t)
+	e := storage.NewMemory()
+	s := open(t, e, 7, "n1@1")
+	peer := open(t, storage.NewMemory(), 7, "n2@1")
+	keys := keysOf(7, 40)
+	for i := range 400 {
+		k := keys[rng.IntN(len(keys))]
+		switch rng.IntN(3) {
+		case 0:
+			cur, _ := s.Get(k)
+			if _, err := s.Coordinate(k, cur.Context(), write(fmt.Sprint(i)), int64(i)); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			set, err := peer.Coordinate(k, nil, write(fmt.Sprint("p", i)), int64(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Merge(k, set); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			cur, _ := s.Get(k)
+			if _, err := s.Coordinate(k, cur.Context(), version.Write{Tombstone: true}, int64(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rebuilt := open(t, e, 7, "n1@1")
+	if s.Tree().Root() != rebuilt.Tree().Root() || s.Tree().Count() != rebuilt.Tree().Count() {
+		t.Fatal("incrementally kept tree differs from the tree rebuilt at open")
+	}
+	if x, _, err := merkle.Diff(s.Tree(), rebuilt.Tree()); err != nil || len(x) != 0 {
+		t.Fatalf("diff %v %v", x, err)
+	}
+}
+
+// Dots are never reused: not after a restart (the lease is persisted with
+// the objects), and not after a key was removed from storage (a reaped
+// tombstone), which is what makes an old tombstone elsewhere unable to
+// swallow a new write.
+func TestDotsAreNeverReused(t *testing.T) {
+	dir := t.TempDir()
+	openDB := func() *storage.LevelDB {
+		db, err := storage.OpenLevelDB(dir, storage.DefaultLevelDBConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := openDB()
+	s := open(t, db, 2, "n1@1")
+	keys := keysOf(2, 3)
+	seen := map[uint64]bool{}
+	issue := func(s *Store, k []byte) {
+		cur, _ := s.Get(k)
+		set, err := s.Coordinate(k, cur.Context(), write("v"), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := set.Clock().Get("n1@1")
+		if seen[d] {
+			t.Fatalf("dot n1@1:%d issued twice", d)
+		}
+		seen[d] = true
+	}
+	for range 5 {
+		for _, k := range keys {
+			issue(s, k)
+		}
+	}
+	// Reap key 0 behind the store's back, then write it again.
+	okey, _, _ := s.locate(keys[0])
+	if err := storage.Delete(db, storage.KeyspaceData, okey, storage.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	issue(s, keys[0])
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB()
+	defer db.Close()
+	s = open(t, db, 2, "n1@1")
+	// Key 0 holds the highest counter; write the others first, so that a
+	// sequence restarting from a key's own counter would collide.
+	for _, k := range [][]byte{keys[1], keys[2], keys[0]} {
+		issue(s, k)
+	}
+	if st := s.Stats(); st.Keys != 3 || st.Dot == 0 {
+		t.Fatalf("stats after restart: %+v", st)
+	}
+}
+
+// A full disk fails the write with an error that says so, and changes
+// neither the stored object nor the tree; when space returns, writes work.
+func TestFailedWriteChangesNothing(t *testing.T) {
+	full := storage.FailOps(fmt.Errorf("disk: %w", storage.ErrNoSpace), storage.OpWrite)
+	full.SetEnabled(false)
+	e := storage.NewFaulty(storage.NewMemory(), full)
+	s := open(t, e, 1, "n1@1")
+	k := keysOf(1, 1)[0]
+	v1, err := s.Coordinate(k, nil, write("v1"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, dot := s.Tree().Root(), s.Stats().Dot
+	full.SetEnabled(true)
+	if _, err := s.Coordinate(k, v1.Context(), write("v2"), 2); !errors.Is(err, storage.ErrNoSpace) {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	if _, _, err := s.Merge(k, v1); err != nil {
+		t.Fatalf("a merge that changes nothing needs no disk: %v", err)
+	}
+	other := open(t, storage.NewMemory(), 1, "n2@1")
+	fromOther, _ := other.Coordinate(k, nil, write("w"), 1)
+	if _, _, err := s.Merge(k, fromOther); !errors.Is(err, storage.ErrNoSpace) {
+		t.Fatalf("merge on a full disk: %v", err)
+	}
+	if got, err := s.Get(k); err != nil || !version.Equal(got, v1) {
+		t.Fatalf("reads must keep working and see the old value: %v %v", got, err)
+	}
+	if s.Tree().Root() != root || s.Stats().Dot != dot {
+		t.Fatal("a failed write changed the tree or the dot sequence")
+	}
+	full.SetEnabled(false)
+	if _, err := s.Coordinate(k, v1.Context(), write("v2"), 3); err != nil {
+		t.Fatalf("after space returns: %v", err)
+	}
+}
+
+func TestCorruptObjectIsFoundAndReplaced(t *testing.T) {
+	e := storage.NewMemory()
+	s := open(t, e, 6, "n1@1")
+	k := keysOf(6, 1)[0]
+	good, _ := s.Coordinate(k, nil, write("v"), 1)
+	healthyRoot := s.Tree().Root()
+	okey, _, _ := s.locate(k)
+	if err := storage.Put(e, storage.KeyspaceData, okey, []byte{0xff, 0x01}, storage.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, e, 6, "n1@1") // restart over the damaged object
+	if _, err := s.Get(k); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get of a corrupt object: %v", err)
+	}
+	if s.Tree().Root() == healthyRoot {
+		t.Fatal("a corrupt object hashes like the healthy one: anti-entropy could not find it")
+	}
+	if s.Stats().Corrupt == 0 {
+		t.Fatal("corruption not counted")
+	}
+	if _, changed, err := s.Merge(k, good); err != nil || !changed {
+		t.Fatalf("repair by merge: %v %v", changed, err)
+	}
+	if got, err := s.Get(k); err != nil || !version.Equal(got, good) || s.Tree().Root() != healthyRoot {
+		t.Fatalf("after repair: %v %v", got, err)
+	}
+}
+
+func TestScanAndPartitionIsolation(t *testing.T) {
+	e := storage.NewMemory()
+	a, b := open(t, e, 8, "n1@1"), open(t, e, 9, "n1@1")
+	for _, k := range keysOf(8, 10) {
+		if _, err := a.Coordinate(k, nil, write("a"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range keysOf(9, 4) {
+		if _, err := b.Coordinate(k, nil, write("b"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	if err := a.Scan(0, 0xffff, func(key []byte, set *version.Set) error {
+		if got := values(t, set); len(got) != 1 || got[0] != "a" {
+			t.Fatalf("scan of partition 8 saw %q: %v", key, got)
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 || a.Stats().Keys != 10 || b.Stats().Keys != 4 {
+		t.Fatalf("scan saw %d, stats %+v %+v", n, a.Stats(), b.Stats())
+	}
+	// A scan of one Merkle leaf's segments sees exactly that leaf's keys.
+	seg := ring.SegmentOf(ring.HashKey(keysOf(8, 1)[0]), q)
+	count := 0
+	_ = a.Scan(seg, seg, func([]byte, *version.Set) error { count++; return nil })
+	if count < 1 {
+		t.Fatal("segment scan missed the key")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for want, cfg := range map[string]Config{
+		"power of two":  {Partition: 0, Partitions: 12, Actor: "a", Merkle: merkle.DefaultConfig(), LeaseSize: 1},
+		"not below":     {Partition: 16, Partitions: 16, Actor: "a", Merkle: merkle.DefaultConfig(), LeaseSize: 1},
+		"Actor must be": {Partition: 0, Partitions: 16, Merkle: merkle.DefaultConfig(), LeaseSize: 1},
+		"LeaseSize":     {Partition: 0, Partitions: 16, Actor: "a", Merkle: merkle.DefaultConfig()},
+		"Merkle":        {Partition: 0, Partitions: 16, Actor: "a", LeaseSize: 1},
+	} {
+		if _, err := Open(storage.NewMemory(), cfg); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: Open = %v", want, err)
+		}
+	}
+}
