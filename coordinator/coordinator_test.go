@@ -1,0 +1,195 @@
+package coordinator
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/version"
+)
+
+func TestPutGetDelete(t *testing.T) {
+	s := newSim(t, 3)
+	if a := s.get("node-01", "cart", 2); a.Err != nil || a.Found || len(a.Context) != 0 {
+		t.Fatalf("absent key: %+v", a)
+	}
+	w := s.put("node-02", "cart", "banana", nil, 2)
+	if w.Err != nil || w.Acked < 2 {
+		t.Fatalf("put: %+v", w)
+	}
+	a := s.get("node-03", "cart", 2)
+	if a.Err != nil || !a.Found || vals(a) != `["banana"]` {
+		t.Fatalf("get: %+v", a)
+	}
+	for n, set := range s.replicas("cart") {
+		if v, _ := set.Live(version.ModeSiblings); len(v) != 1 {
+			t.Fatalf("replica %s holds %v", n, set)
+		}
+	}
+	d := s.write("node-01", "cart", version.Write{Tombstone: true}, a.Context, 2)
+	if d.Err != nil {
+		t.Fatal(d.Err)
+	}
+	if a := s.get("node-01", "cart", 2); a.Err != nil || a.Found || len(a.Context) == 0 {
+		t.Fatalf("after delete: %+v (a deleted key still has a context)", a)
+	}
+}
+
+func TestSameContextSameCoordinatorMakesSiblingsAndMergeResolves(t *testing.T) {
+	s := newSim(t, 5)
+	s.put("node-01", "k", "v0", nil, 2)
+	ctx := s.get("node-01", "k", 2).Context
+	s.put("node-01", "k", "client-1", ctx, 2)
+	s.put("node-01", "k", "client-2", ctx, 2)
+	a := s.get("node-04", "k", 2)
+	if vals(a) != `["client-1" "client-2"]` {
+		t.Fatalf("no lost update: want both siblings, got %s", vals(a))
+	}
+	s.put("node-05", "k", "merged", a.Context, 2)
+	if a := s.get("node-02", "k", 3); vals(a) != `["merged"]` {
+		t.Fatalf("a write with the merged context resolves siblings: %s", vals(a))
+	}
+}
+
+func TestOneNodeStoppedQuorumsStillSucceed(t *testing.T) {
+	s := newSim(t, 3)
+	s.stopped["node-02"] = true // not known down: the coordinator waits for its deadline
+	if w := s.put("node-01", "k", "v", nil, 2); w.Err != nil || w.Acked != 2 {
+		t.Fatalf("W=2 with one of three stopped: %+v", w)
+	}
+	if a := s.get("node-03", "k", 2); a.Err != nil || vals(a) != `["v"]` {
+		t.Fatalf("R=2 with one of three stopped: %+v", a)
+	}
+}
+
+func TestTwoOfThreeStoppedWriteFailsNamingNeedAndGot(t *testing.T) {
+	s := newSim(t, 3)
+	s.stopped["node-02"], s.stopped["node-03"] = true, true
+	w := s.put("node-01", "k", "v", nil, 2)
+	var qe *quorum.Error
+	if !errors.As(w.Err, &qe) || !errors.Is(w.Err, quorum.ErrQuorum) || qe.Need != 2 || qe.Got != 1 {
+		t.Fatalf("want a quorum error 1 of 2, got %v", w.Err)
+	}
+	if !strings.Contains(w.Err.Error(), "1 of 2") {
+		t.Fatalf("error text %q does not say 1 of 2", w.Err)
+	}
+	a := s.get("node-01", "k", 2)
+	if !errors.As(a.Err, &qe) || qe.Need != 2 || qe.Got != 1 || !strings.Contains(a.Err.Error(), "read quorum: 1 of 2") {
+		t.Fatalf("read: %v", a.Err)
+	}
+	// When membership already knows they are down, fail fast without
+	// sending anything (no fallbacks exist in a 3-node cluster).
+	s.down["node-02"], s.down["node-03"] = true, true
+	w = s.put("node-01", "k", "v", nil, 2)
+	var ue *UnavailableError
+	if !errors.As(w.Err, &ue) || ue.Need != 2 || ue.Got != 1 || !strings.Contains(w.Err.Error(), "1 of 2 replicas reachable") {
+		t.Fatalf("known-down write: %v", w.Err)
+	}
+}
+
+func TestQuorumAboveNRefusedBeforeSending(t *testing.T) {
+	s := newSim(t, 3)
+	route := s.route("k")
+	if _, reads, err := NewGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) || reads != nil || !strings.Contains(err.Error(), "r=4 exceeds n=3") {
+		t.Fatalf("R=4: %v %v", err, reads)
+	}
+	if p, fwd, err := NewPut(route, "node-01", []byte("k"), PutOptions{W: 4}); !errors.Is(err, ErrInvalid) || p != nil || fwd != "" || !strings.Contains(err.Error(), "w=4 exceeds n=3") {
+		t.Fatalf("W=4: %v", err)
+	}
+	if _, _, err := NewGet(route, nil, GetOptions{R: 1}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "key") {
+		t.Fatalf("empty key: %v", err)
+	}
+}
+
+func TestPutIsCoordinatedByAPrimary(t *testing.T) {
+	s := newSim(t, 6)
+	route := s.route("k")
+	owners := s.ring.Owners(route.Partition)
+	var outsider string
+	for _, m := range s.ring.Members() {
+		if !strings.Contains(strings.Join(owners, ","), m.Name) {
+			outsider = m.Name
+			break
+		}
+	}
+	p, fwd, err := NewPut(route, outsider, []byte("k"), PutOptions{W: 2})
+	if err != nil || p != nil || fwd != owners[0] {
+		t.Fatalf("a non-replica must forward to the first primary %s: %v %q %v", owners[0], p, fwd, err)
+	}
+	s.put(outsider, "k", "v", nil, 2)
+	sib := s.replicas("k")[owners[0]].Siblings()[0]
+	if sib.Dot.Actor != owners[0]+"@1" {
+		t.Fatalf("the coordinator's dot must be a replica's: %v", sib.Dot)
+	}
+	s.down[owners[0]] = true
+	if _, fwd, _ := NewPut(s.route("k"), outsider, []byte("k"), PutOptions{W: 2}); fwd != owners[1] {
+		t.Fatalf("with the first primary down, forward to the next: %q", fwd)
+	}
+}
+
+func TestReadRepairFixesStaleReplicas(t *testing.T) {
+	s := newSim(t, 3)
+	owners := s.ring.Owners(s.route("k").Partition)
+	stale := owners[2]
+	s.stopped[stale] = true
+	s.put(owners[0], "k", "v1", nil, 2)
+	s.stopped[stale] = false
+	if s.replicas("k")[stale] != nil {
+		t.Fatal("setup: the stale replica should have missed the write")
+	}
+	a := s.get(owners[1], "k", 2)
+	if vals(a) != `["v1"]` {
+		t.Fatalf("get: %s", vals(a))
+	}
+	reps := s.replicas("k")
+	if !version.Equal(reps[stale], reps[owners[0]]) {
+		t.Fatalf("read repair did not bring %s up to date: %v vs %v", stale, reps[stale], reps[owners[0]])
+	}
+}
+
+func TestAnswersExactlyOnce(t *testing.T) {
+	s := newSim(t, 3)
+	s.put("node-01", "k", "v", nil, 3)
+	g, reads, err := NewGet(s.route("k"), []byte("k"), GetOptions{R: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := 0
+	for _, rd := range reads {
+		set, _ := s.store(rd.Node, rd.Partition).Get(rd.Key)
+		if a, _ := g.Reply(rd.Node, true, set, nil); a != nil {
+			answers++
+		}
+		if a, _ := g.Reply(rd.Node, true, set, nil); a != nil { // duplicate
+			t.Fatal("a duplicate reply produced an answer")
+		}
+	}
+	if a, _ := g.Deadline(); a != nil {
+		answers++
+	}
+	if answers != 1 || !g.Done() {
+		t.Fatalf("answers %d, done %v", answers, g.Done())
+	}
+	if a, _ := g.Reply("stranger", true, nil, nil); a != nil {
+		t.Fatal("a reply from a node not asked produced an answer")
+	}
+}
+
+func TestLocalWriteFailureFailsThePut(t *testing.T) {
+	s := newSim(t, 3)
+	route := s.route("k")
+	owner := s.ring.Owners(route.Partition)[0]
+	p, _, err := NewPut(route, owner, []byte("k"), PutOptions{W: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("storage: disk full")
+	ans, sends := p.Coordinated(nil, boom)
+	if ans == nil || !errors.Is(ans.Err, boom) || len(sends) != 0 {
+		t.Fatalf("local failure: %+v %v", ans, sends)
+	}
+	if p.Deadline() != nil {
+		t.Fatal("answered twice")
+	}
+}

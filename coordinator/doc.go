@@ -1,0 +1,29 @@
+// Package coordinator holds the request coordinators of the Dynamo paper
+// as pure state machines, after riak_kv's get and put FSMs: a coordinator
+// actor (one per request, package actors) creates one, sends the messages it
+// returns, feeds it the replies and its deadline, and answers the client
+// with what it returns. No I/O, no clocks, no goroutines: the state machine
+// is fed events and returns effects, as etcd-io/raft's Step/Ready.
+//
+// Contract:
+//   - Route computes where a key's requests go: its partition, and the
+//     sloppy-quorum targets (every up primary, and for each down primary the
+//     next up fallback, with the primary it stands in for).
+//   - Get: NewGet validates R against N (refusing before anything is sent),
+//     fails fast with an UnavailableError when fewer than R targets are
+//     reachable, and returns the replica reads to send. Reply and Deadline
+//     return the client's answer exactly once: after R replies (merged with
+//     version.Sync), or at the deadline with a *quorum.Error that says
+//     needed and got. After answering, the get keeps listening; once every
+//     target replied or the deadline passed, it returns the read repairs:
+//     the merged set for every replica that answered with an older version
+//     or not found.
+//   - Put: NewPut decides who coordinates: this node if it is an up primary
+//     of the key, else the first up primary (Forward); the coordinator's own
+//     dot goes into the version. The actor applies the write to its local
+//     vnode (vnode.Store.Coordinate) and calls Coordinated, which counts the
+//     local write and returns the replica writes of the resulting set to the
+//     other targets (a fallback gets it with the primary it holds a hint
+//     for). The answer comes after W acks, or at the deadline with a
+//     *quorum.Error.
+package coordinator

@@ -1,0 +1,157 @@
+package coordinator
+
+import (
+	"fmt"
+
+	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// Read is a replica read to send: ReplicaGetRequest{Partition, Key} to Node.
+type Read struct {
+	Node      string
+	Partition uint32
+	Key       []byte
+}
+
+// Repair is a read repair to send: ReplicaPutRequest of kind READ_REPAIR
+// with Set to Node (as a hint for HintFor when Node is a fallback).
+type Repair struct {
+	Node      string
+	HintFor   string
+	Partition uint32
+	Key       []byte
+	Set       *version.Set
+}
+
+// GetAnswer is what the client gets.
+type GetAnswer struct {
+	// Found: at least one live (not deleted) value.
+	Found bool
+	// Values are the live siblings' values (one in LWW mode).
+	Values [][]byte
+	// Context is the encoded causal context covering everything read
+	// (tombstones included); empty when nothing was read.
+	Context []byte
+	// Err is nil on success, else a *quorum.Error.
+	Err error
+}
+
+// GetOptions are a read's parameters.
+type GetOptions struct {
+	// R is the read quorum, 1..N.
+	R int
+	// Mode is how siblings are shown (ModeLWW: only the latest).
+	Mode version.Mode
+}
+
+// Get coordinates one read.
+type Get struct {
+	route    Route
+	key      []byte
+	mode     version.Mode
+	core     *quorum.GetCore[*version.Set]
+	answered bool
+	repaired bool
+}
+
+var setObject = quorum.Object[*version.Set]{Merge: version.Sync, Descends: version.Descends}
+
+// NewGet starts a read of key along route and returns the reads to send.
+func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
+	if len(key) == 0 {
+		return nil, nil, fmt.Errorf("%w: key: empty", ErrInvalid)
+	}
+	if err := quorum.Validate(route.N, opts.R, 1); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(route.Targets) < opts.R {
+		return nil, nil, &UnavailableError{Op: "read", Need: opts.R, Got: len(route.Targets)}
+	}
+	replicas := make([]quorum.Node, len(route.Targets))
+	for i, t := range route.Targets {
+		replicas[i] = quorum.Node(t.Node)
+	}
+	core, err := quorum.NewGetCore(quorum.GetConfig[*version.Set]{
+		N: route.N, R: opts.R, NotFoundOK: true, Object: setObject, Replicas: replicas,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	g := &Get{route: route, key: key, mode: opts.Mode, core: core}
+	reads := make([]Read, len(route.Targets))
+	for i, t := range route.Targets {
+		reads[i] = Read{Node: t.Node, Partition: route.Partition, Key: key}
+	}
+	return g, reads, nil
+}
+
+// Reply feeds one replica's answer: its set (nil and found false when it
+// does not have the key) or the error it returned. It returns the client's
+// answer when this reply decides the read (once), and the read repairs when
+// this was the last reply (once). A reply from a node that was not asked, or
+// a second reply from a node, is ignored.
+func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetAnswer, []Repair) {
+	kind := quorum.Found
+	switch {
+	case err != nil:
+		kind = quorum.Failed
+	case !found || set == nil:
+		kind, set = quorum.NotFound, nil
+	}
+	if g.core.Add(quorum.Node(node), kind, set, err) != nil {
+		return nil, nil
+	}
+	return g.effects()
+}
+
+// Deadline is called when the request's deadline passes: every outstanding
+// replica counts as timed out. It returns the answer if none was given yet,
+// and the read repairs for the replicas that did reply.
+func (g *Get) Deadline() (*GetAnswer, []Repair) {
+	g.core.Timeout()
+	return g.effects()
+}
+
+// Done reports that the get has answered and has nothing more to do.
+func (g *Get) Done() bool { return g.answered && g.repaired }
+
+// Phase is the riak-style state, for tracing.
+func (g *Get) Phase() quorum.Phase { return g.core.Phase() }
+
+func (g *Get) effects() (*GetAnswer, []Repair) {
+	var ans *GetAnswer
+	if g.core.Enough() && !g.answered {
+		g.answered = true
+		ans = g.answer()
+	}
+	var repairs []Repair
+	if g.core.Done() && !g.repaired {
+		g.repaired = true
+		if merged, ok := g.core.Merged(); ok && g.answered {
+			for _, n := range g.core.RepairTargets() {
+				repairs = append(repairs, Repair{
+					Node: string(n), HintFor: g.route.hintFor(string(n)),
+					Partition: g.route.Partition, Key: g.key, Set: merged,
+				})
+			}
+		}
+	}
+	return ans, repairs
+}
+
+func (g *Get) answer() *GetAnswer {
+	res, err := g.core.Result()
+	if err != nil {
+		return &GetAnswer{Err: err}
+	}
+	if !res.Found {
+		return &GetAnswer{}
+	}
+	live, found := res.Value.Live(g.mode)
+	ans := &GetAnswer{Found: found, Context: version.EncodeContext(res.Value.Context())}
+	for _, s := range live {
+		ans.Values = append(ans.Values, s.Value)
+	}
+	return ans
+}
