@@ -54,11 +54,3 @@ func (rt Route) hintFor(node string) string {
 	}
 	return ""
 }
-
-func (rt Route) nodes() []string {
-	out := make([]string, len(rt.Targets))
-	for i, t := range rt.Targets {
-		out[i] = t.Node
-	}
-	return out
-}
