@@ -1,6 +1,8 @@
-// Package actors will hold dynamo's protoactor actors; they are built in
-// issue 3 ("A running cluster") on top of the pure packages, and nothing in
-// this package exists yet beyond this contract.
+// Package actors holds dynamo's protoactor actors, built on the pure
+// packages. Present today: StartSystem (actor system and remoting on a
+// canonical address, quiet by default) and the vnode actor (one partition
+// replica over vnode.Store, serving replica requests in Envelopes). The rest
+// of the list below is issue 3's remaining work.
 //
 // Contract (see docs/design.md, "Actors"):
 //   - Per node: a root supervisor (one-for-one, restart limit, restarts

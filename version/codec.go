@@ -170,3 +170,12 @@ func Digest(s *Set) [32]byte {
 	h.Sum(d[:0])
 	return d
 }
+
+// FromProtoClock converts and validates a context carried inside a message
+// (as opposed to the opaque bytes a client holds). Errors wrap ErrBadContext.
+func FromProtoClock(p *messages.CausalContext) (Clock, error) {
+	if p.GetFormat() != ContextFormat && len(p.GetClock()) > 0 {
+		return nil, fmt.Errorf("%w: format %d is not known to this node (it reads format %d)", ErrBadContext, p.GetFormat(), ContextFormat)
+	}
+	return clockFromProto(p.GetClock(), ErrBadContext)
+}

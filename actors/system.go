@@ -1,0 +1,115 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// Errors.
+var (
+	// ErrInvalid marks a bad configuration.
+	ErrInvalid = errors.New("actors: invalid")
+	// ErrListen marks an actor address that could not be listened on.
+	ErrListen = errors.New("actors: cannot listen")
+)
+
+// SystemConfig configures a node's actor system and remoting.
+type SystemConfig struct {
+	// Addr is host:port to listen on for remoting. Port 0 picks a free port
+	// (tests). Default 127.0.0.1:8946.
+	Addr string
+	// Advertise is the canonical address peers send to, host:port. Empty
+	// means the address actually bound. protoactor compares addresses as
+	// strings: a node sent to under another spelling forwards to itself
+	// forever, so every node must use exactly this one.
+	Advertise string
+	// QueueSize is each remote endpoint's outgoing queue, in messages.
+	// protoactor's default (1,000,000 slots, ~16 MB per peer, allocated up
+	// front) is far too large. Default 16384.
+	QueueSize int
+	// Logger receives the actor system's logs. Default: discard (a CLI is
+	// quiet by default; protoactor's own default prints colour to stderr).
+	Logger *slog.Logger
+}
+
+// DefaultSystemConfig returns the documented defaults.
+func DefaultSystemConfig() SystemConfig {
+	return SystemConfig{Addr: "127.0.0.1:8946", QueueSize: 16384}
+}
+
+func (c SystemConfig) validate() (host string, port int, err error) {
+	h, p, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: Addr must be host:port, got %q", ErrInvalid, c.Addr)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%w: Addr port must be 0..65535, got %q", ErrInvalid, p)
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			return "", 0, fmt.Errorf("%w: Advertise must be host:port, got %q", ErrInvalid, c.Advertise)
+		}
+	}
+	if c.QueueSize < 1 {
+		return "", 0, fmt.Errorf("%w: QueueSize must be at least 1, got %d", ErrInvalid, c.QueueSize)
+	}
+	return h, port, nil
+}
+
+// System is a node's actor system with remoting started.
+type System struct {
+	Actors *actor.ActorSystem
+	Remote *remote.Remote
+}
+
+// Root is the system's root context.
+func (s *System) Root() *actor.RootContext { return s.Actors.Root }
+
+// Address is the canonical address of this system: what peers send to.
+func (s *System) Address() string { return s.Actors.Address() }
+
+// StartSystem creates the actor system and starts remoting. Actors must be
+// spawned only after this returns: before remoting starts their PIDs carry
+// the address "nonhost" and replies cannot find them.
+func StartSystem(cfg SystemConfig) (sys *System, err error) {
+	host, port, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	opts := []remote.ConfigOption{
+		remote.WithEndpointWriterQueueSize(cfg.QueueSize),
+		remote.WithEndpointManagerQueueSize(cfg.QueueSize),
+	}
+	if cfg.Advertise != "" {
+		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
+	}
+	r := remote.NewRemote(as, remote.Configure(host, port, opts...))
+	// remote.Start panics when it cannot listen; turn that into an error.
+	defer func() {
+		if p := recover(); p != nil {
+			as.Shutdown()
+			sys, err = nil, fmt.Errorf("%w on %s: %v", ErrListen, cfg.Addr, p)
+		}
+	}()
+	r.Start()
+	return &System{Actors: as, Remote: r}, nil
+}
+
+// Stop shuts remoting and the actor system down.
+func (s *System) Stop() {
+	s.Remote.Shutdown(false)
+	s.Actors.Shutdown()
+}

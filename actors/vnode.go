@@ -1,0 +1,121 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+	"github.com/dynamokv/dynamo/vnode"
+)
+
+// VnodeName is the actor name of partition p's vnode on every node, so a
+// coordinator can address it as PID{Address: node, Id: VnodeName(p)}.
+func VnodeName(p uint32) string { return fmt.Sprintf("vnode-%d", p) }
+
+// vnodeActor serves one partition replica. It opens its store when it
+// starts (and again after a restart: the store is rebuilt from storage, so
+// a crash loses nothing) and answers replica requests in Envelopes.
+type vnodeActor struct {
+	engine storage.Engine
+	cfg    vnode.Config
+	node   string
+	now    func() (ms int64, ns int64)
+	store  *vnode.Store
+}
+
+// VnodeProps returns the props of a vnode actor over engine.
+func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64)) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &vnodeActor{engine: engine, cfg: cfg, node: node, now: now}
+	})
+}
+
+func (v *vnodeActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started, *actor.Restarting:
+		if v.store != nil {
+			return
+		}
+		s, err := vnode.Open(v.engine, v.cfg)
+		if err != nil {
+			// Let the supervisor restart us; the error is its reason.
+			panic(fmt.Errorf("vnode %d: open: %w", v.cfg.Partition, err))
+		}
+		v.store = s
+	case *messages.Envelope:
+		ctx.Respond(v.handle(m))
+	}
+}
+
+func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
+	body, err := messages.Open(env)
+	if err != nil {
+		return messages.Unsupported(env)
+	}
+	id := env.GetRequestId()
+	switch req := body.(type) {
+	case *messages.ReplicaGetRequest:
+		set, err := v.store.Get(req.GetKey())
+		reply := &messages.ReplicaGetReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)}
+		if set != nil {
+			reply.Found, reply.Set = true, version.ToProto(set)
+		}
+		return messages.Wrap(id, reply)
+	case *messages.ReplicaCoordinateRequest:
+		ctxClock, err := clockOf(req.GetContext())
+		var set *version.Set
+		if err == nil {
+			ms, ns := v.now()
+			set, err = v.store.Coordinate(req.GetKey(), ctxClock, version.Write{
+				Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
+				Mode: modeOf(req.GetMode()),
+			}, ms)
+		}
+		reply := &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)}
+		if set != nil {
+			reply.Set = version.ToProto(set)
+		}
+		return messages.Wrap(id, reply)
+	case *messages.ReplicaPutRequest:
+		set, err := version.FromProto(req.GetSet())
+		if err == nil {
+			_, _, err = v.store.Merge(req.GetKey(), set)
+		}
+		return messages.Wrap(id, &messages.ReplicaPutReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)})
+	}
+	return messages.Unsupported(env)
+}
+
+func clockOf(c *messages.CausalContext) (version.Clock, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return version.FromProtoClock(c)
+}
+
+func modeOf(m messages.ConflictMode) version.Mode {
+	if m == messages.ConflictMode_CONFLICT_MODE_LWW {
+		return version.ModeLWW
+	}
+	return version.ModeSiblings
+}
+
+// toError maps an error to the wire Error, nil for nil.
+func toError(err error) *messages.Error {
+	if err == nil {
+		return nil
+	}
+	code := messages.ErrorCode_ERROR_CODE_INTERNAL
+	switch {
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrClosed), errors.Is(err, vnode.ErrCorrupt):
+		code = messages.ErrorCode_ERROR_CODE_STORAGE
+	case errors.Is(err, version.ErrBadContext):
+		code = messages.ErrorCode_ERROR_CODE_BAD_CONTEXT
+	case errors.Is(err, vnode.ErrInvalid), errors.Is(err, version.ErrInvalid):
+		code = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
+	}
+	return &messages.Error{Code: code, Message: err.Error()}
+}

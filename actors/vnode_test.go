@@ -1,0 +1,136 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+	"github.com/dynamokv/dynamo/vnode"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+)
+
+func startSystem(t *testing.T) *System {
+	t.Helper()
+	cfg := DefaultSystemConfig()
+	cfg.Addr = "127.0.0.1:0"
+	s, err := StartSystem(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func request(t *testing.T, from *System, to *actor.PID, env *messages.Envelope) proto.Message {
+	t.Helper()
+	res, err := from.Root().RequestFuture(to, env, 5*time.Second).Result()
+	if err != nil {
+		t.Fatalf("request to %v: %v", to, err)
+	}
+	reply, ok := res.(*messages.Envelope)
+	if !ok {
+		t.Fatalf("reply is %T, want *messages.Envelope", res)
+	}
+	if reply.GetRequestId() != env.GetRequestId() {
+		t.Fatalf("reply to request %d carries id %d", env.GetRequestId(), reply.GetRequestId())
+	}
+	body, err := messages.Open(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func keyOf(p uint32, q int) []byte {
+	for i := 0; ; i++ {
+		k := fmt.Appendf(nil, "k%d", i)
+		if ring.PartitionOf(ring.HashKey(k), q) == p {
+			return k
+		}
+	}
+}
+
+// A coordinator on one node reaches a vnode on another over protoactor
+// remoting, with every message in an Envelope: coordinate a write, merge a
+// replica, read it back; and an envelope from a newer protocol is answered
+// UNSUPPORTED without harming the node.
+func TestVnodeActorOverRemoting(t *testing.T) {
+	a, b := startSystem(t), startSystem(t)
+	if a.Address() == b.Address() || a.Address() == "nonhost" {
+		t.Fatalf("addresses %q %q", a.Address(), b.Address())
+	}
+	const q, p = 16, 5
+	now := func() (int64, int64) { return 1, 1 }
+	pid, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), VnodeName(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remotePID := actor.NewPID(b.Address(), pid.Id)
+	key := keyOf(p, q)
+
+	co := request(t, a, remotePID, messages.Wrap(1, &messages.ReplicaCoordinateRequest{Partition: p, Key: key, Value: []byte("v1")})).(*messages.ReplicaCoordinateReply)
+	if co.GetError() != nil || co.GetNode() != "b" {
+		t.Fatalf("coordinate: %v", co)
+	}
+	written, err := version.FromProto(co.GetSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A concurrent write from elsewhere, merged in as replication.
+	other, _ := version.Update(nil, nil, version.Write{Value: []byte("v2")}, "a@1", 1)
+	put := request(t, a, remotePID, messages.Wrap(2, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(other), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE})).(*messages.ReplicaPutReply)
+	if put.GetError() != nil {
+		t.Fatalf("replica put: %v", put.GetError())
+	}
+	got := request(t, a, remotePID, messages.Wrap(3, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply)
+	set, err := version.FromProto(got.GetSet())
+	if err != nil || !got.GetFound() {
+		t.Fatalf("get: %v %v", got, err)
+	}
+	if !version.Equal(set, version.Sync(written, other)) || set.Len() != 2 {
+		t.Fatalf("stored %v, want both siblings", set)
+	}
+	// A bad context is refused with a code, not a crash.
+	bad := request(t, a, remotePID, messages.Wrap(4, &messages.ReplicaCoordinateRequest{Partition: p, Key: key, Value: []byte("x"),
+		Context: &messages.CausalContext{Format: 1, Clock: []*messages.ClockEntry{{Actor: "z"}}}})).(*messages.ReplicaCoordinateReply)
+	if bad.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT {
+		t.Fatalf("bad context: %v", bad)
+	}
+	// An envelope whose body this build does not know (a newer node).
+	wire, _ := proto.Marshal(&messages.Envelope{Protocol: 2, RequestId: 5})
+	wire = protowire.AppendTag(wire, 150, protowire.BytesType)
+	wire = protowire.AppendBytes(wire, []byte{0x0a, 0x01, 'x'})
+	var newer messages.Envelope
+	if err := proto.Unmarshal(wire, &newer); err != nil {
+		t.Fatal(err)
+	}
+	unsup := request(t, a, remotePID, &newer).(*messages.Error)
+	if unsup.GetCode() != messages.ErrorCode_ERROR_CODE_UNSUPPORTED {
+		t.Fatalf("newer envelope: %v", unsup)
+	}
+	// The node still serves.
+	if g := request(t, a, remotePID, messages.Wrap(6, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply); !g.GetFound() {
+		t.Fatal("vnode stopped serving after an unknown envelope")
+	}
+}
+
+func TestStartSystemErrors(t *testing.T) {
+	s := startSystem(t)
+	cfg := DefaultSystemConfig()
+	cfg.Addr = s.Address() // already taken
+	if _, err := StartSystem(cfg); !errors.Is(err, ErrListen) {
+		t.Fatalf("taken port: %v", err)
+	}
+	for _, c := range []SystemConfig{{Addr: "nope", QueueSize: 1}, {Addr: "127.0.0.1:99999", QueueSize: 1}, {Addr: "127.0.0.1:0"}} {
+		if _, err := StartSystem(c); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%+v: %v", c, err)
+		}
+	}
+}
