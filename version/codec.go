@@ -34,10 +34,10 @@ const (
 // ToProto converts s to its wire and storage form.
 func ToProto(s *Set) *messages.VersionSet {
 	out := &messages.VersionSet{}
-	for _, e := range s.Clock() {
+	for _, e := range s.clk() {
 		out.Clock = append(out.Clock, &messages.ClockEntry{Actor: e.Actor, Counter: e.Counter, UpdatedMs: e.UpdatedMs})
 	}
-	for _, sib := range s.Siblings() {
+	for _, sib := range s.sibs() {
 		out.Siblings = append(out.Siblings, &messages.Sibling{
 			Dot:   &messages.Dot{Actor: sib.Dot.Actor, Counter: sib.Dot.Counter},
 			Value: sib.Value, Tombstone: sib.Tombstone, TimestampNs: sib.Timestamp,
@@ -149,13 +149,13 @@ func Digest(s *Set) [32]byte {
 	var buf [binary.MaxVarintLen64]byte
 	num := func(x uint64) { h.Write(buf[:binary.PutUvarint(buf[:], x)]) }
 	str := func(b []byte) { num(uint64(len(b))); h.Write(b) }
-	num(uint64(len(s.Clock())))
-	for _, e := range s.Clock() {
+	num(uint64(len(s.clk())))
+	for _, e := range s.clk() {
 		str([]byte(e.Actor))
 		num(e.Counter)
 	}
-	num(uint64(len(s.Siblings())))
-	for _, sib := range s.Siblings() {
+	num(uint64(len(s.sibs())))
+	for _, sib := range s.sibs() {
 		str([]byte(sib.Dot.Actor))
 		num(sib.Dot.Counter)
 		if sib.Tombstone {

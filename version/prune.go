@@ -56,7 +56,7 @@ func Prune(s *Set, stable Clock, p PrunePolicy, nowMs int64) (*Set, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	c := s.Clock()
+	c := s.clk()
 	if len(c) <= p.KeepEntries || p.Retired == nil || !stable.Dominates(c) {
 		return s, nil
 	}
@@ -91,7 +91,7 @@ func Prune(s *Set, stable Clock, p PrunePolicy, nowMs int64) (*Set, error) {
 
 // needs reports whether a sibling's dot belongs to actor.
 func (s *Set) needs(actor string) bool {
-	for _, sib := range s.Siblings() {
+	for _, sib := range s.sibs() {
 		if sib.Dot.Actor == actor {
 			return true
 		}

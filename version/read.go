@@ -11,7 +11,7 @@ func (s *Set) Live(mode Mode) (values []Sibling, found bool) {
 		}
 		return []Sibling{w}, true
 	}
-	for _, sib := range s.Siblings() {
+	for _, sib := range s.sibs() {
 		if !sib.Tombstone {
 			values = append(values, sib)
 		}
@@ -22,7 +22,7 @@ func (s *Set) Live(mode Mode) (values []Sibling, found bool) {
 // Winner is the sibling with the greatest (Timestamp, Dot): the value a
 // last-write-wins read returns.
 func (s *Set) Winner() (Sibling, bool) {
-	sibs := s.Siblings()
+	sibs := s.sibs()
 	if len(sibs) == 0 {
 		return Sibling{}, false
 	}
@@ -38,7 +38,7 @@ func (s *Set) Winner() (Sibling, bool) {
 // IsTombstone reports a set that has siblings and all of them are
 // tombstones: a deleted key, a candidate for reaping.
 func (s *Set) IsTombstone() bool {
-	sibs := s.Siblings()
+	sibs := s.sibs()
 	for _, sib := range sibs {
 		if !sib.Tombstone {
 			return false

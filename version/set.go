@@ -91,6 +91,21 @@ func (s *Set) Siblings() []Sibling {
 	return slices.Clone(s.siblings)
 }
 
+// clk and sibs are the non-copying, nil-safe views used inside the package.
+func (s *Set) clk() Clock {
+	if s == nil {
+		return nil
+	}
+	return s.clock
+}
+
+func (s *Set) sibs() []Sibling {
+	if s == nil {
+		return nil
+	}
+	return s.siblings
+}
+
 // Len is the number of siblings, tombstones included.
 func (s *Set) Len() int {
 	if s == nil {
@@ -103,7 +118,7 @@ func (s *Set) Len() int {
 func (s *Set) IsEmpty() bool { return s == nil || (len(s.clock) == 0 && len(s.siblings) == 0) }
 
 // Context is the causal context a read hands to the client: the clock.
-func (s *Set) Context() Clock { return s.Clock() }
+func (s *Set) Context() Clock { return s.clk() }
 
 // New builds a set from a clock and siblings, checking the invariants.
 func New(clock Clock, siblings []Sibling) (*Set, error) {
@@ -207,11 +222,11 @@ func (s *Set) orEmpty() *Set {
 // Descends reports whether a has seen everything b has: merging b into a
 // would change nothing (Sync(a, b) equals a).
 func Descends(a, b *Set) bool {
-	if !a.Clock().Dominates(b.Clock()) {
+	if !a.clk().Dominates(b.clk()) {
 		return false
 	}
-	bc := b.Clock()
-	for _, s := range a.Siblings() {
+	bc := b.clk()
+	for _, s := range a.sibs() {
 		if !bc.Covers(s.Dot) {
 			continue
 		}
@@ -239,8 +254,8 @@ func (s *Set) find(d Dot) (Sibling, bool) {
 
 // Equal reports equal sets, ignoring clock wall times (pruning metadata).
 func Equal(a, b *Set) bool {
-	return a.Clock().equalCounters(b.Clock()) &&
-		slices.EqualFunc(a.Siblings(), b.Siblings(), Sibling.same)
+	return a.clk().equalCounters(b.clk()) &&
+		slices.EqualFunc(a.sibs(), b.sibs(), Sibling.same)
 }
 
 // Write is a client write as the coordinator sees it.
@@ -274,7 +289,7 @@ func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, er
 		return nil, err
 	}
 	if w.Mode == ModeLWW {
-		ctx = ctx.Join(local.Clock())
+		ctx = ctx.Join(local.clk())
 	}
 	local = local.orEmpty()
 	prev := max(local.clock.Get(actor), ctx.Get(actor), w.Floor)
