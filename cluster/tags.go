@@ -85,9 +85,8 @@ func (t Tags) validate() error {
 	if t.Weight < 1 || t.Weight > ring.MaxWeight {
 		return fmt.Errorf("%w: weight must be from 1 to %d, got %d", ErrBadTags, ring.MaxWeight, t.Weight)
 	}
-	q := t.Partitions
-	if q < ring.MinPartitions || q > ring.MaxPartitions || q&(q-1) != 0 {
-		return fmt.Errorf("%w: partitions must be a power of two from %d to %d, got %d", ErrBadTags, ring.MinPartitions, ring.MaxPartitions, q)
+	if err := ring.ValidatePartitions(t.Partitions); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadTags, err)
 	}
 	if t.Protocol == 0 {
 		return fmt.Errorf("%w: protocol version must be set", ErrBadTags)

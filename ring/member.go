@@ -76,10 +76,19 @@ const (
 // DefaultConfig returns Q=64, N=3.
 func DefaultConfig() Config { return Config{Partitions: 64, N: 3} }
 
-func (c Config) validate() error {
-	q := c.Partitions
+// ValidatePartitions checks a ring size Q: a power of two from
+// MinPartitions to MaxPartitions. The error wraps ErrInvalid and names the
+// limits; every place that accepts a Q (flags, serf tags, vnodes) uses it.
+func ValidatePartitions(q int) error {
 	if q < MinPartitions || q > MaxPartitions || q&(q-1) != 0 {
 		return fmt.Errorf("%w: partitions must be a power of two from %d to %d, got %d", ErrInvalid, MinPartitions, MaxPartitions, q)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	if err := ValidatePartitions(c.Partitions); err != nil {
+		return err
 	}
 	if c.N < 1 || c.N > MaxN {
 		return fmt.Errorf("%w: n must be from 1 to %d, got %d", ErrInvalid, MaxN, c.N)

@@ -45,8 +45,8 @@ func DefaultConfig(partition uint32, q int, actor string) Config {
 }
 
 func (c Config) validate() error {
-	if q := c.Partitions; q < ring.MinPartitions || q > ring.MaxPartitions || q&(q-1) != 0 {
-		return fmt.Errorf("%w: Partitions must be a power of two from %d to %d, got %d", ErrInvalid, ring.MinPartitions, ring.MaxPartitions, q)
+	if err := ring.ValidatePartitions(c.Partitions); err != nil {
+		return fmt.Errorf("%w: Partitions: %v", ErrInvalid, err)
 	}
 	if c.Partition >= uint32(c.Partitions) {
 		return fmt.Errorf("%w: Partition %d is not below Partitions %d", ErrInvalid, c.Partition, c.Partitions)
