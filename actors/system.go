@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
@@ -68,6 +69,7 @@ func (c SystemConfig) validate() (host string, port int, err error) {
 type System struct {
 	Actors *actor.ActorSystem
 	Remote *remote.Remote
+	stop   sync.Once
 }
 
 // Root is the system's root context.
@@ -108,8 +110,11 @@ func StartSystem(cfg SystemConfig) (sys *System, err error) {
 	return &System{Actors: as, Remote: r}, nil
 }
 
-// Stop shuts remoting and the actor system down.
+// Stop shuts remoting and the actor system down. It may be called more
+// than once.
 func (s *System) Stop() {
-	s.Remote.Shutdown(false)
-	s.Actors.Shutdown()
+	s.stop.Do(func() {
+		s.Remote.Shutdown(false)
+		s.Actors.Shutdown()
+	})
 }

@@ -5,15 +5,20 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
 	"github.com/dynamokv/dynamo/vnode"
 )
 
-// VnodeName is the actor name of partition p's vnode on every node, so a
-// coordinator can address it as PID{Address: node, Id: VnodeName(p)}.
-func VnodeName(p uint32) string { return fmt.Sprintf("vnode-%d", p) }
+// VnodeName is the actor id of partition p's vnode on every node (a child of
+// the vnode manager), so a coordinator addresses it as
+// PID{Address: node, Id: VnodeName(p)}.
+func VnodeName(p uint32) string { return VnodesName + "/" + vnodeChild(p) }
+
+func vnodeChild(p uint32) string { return fmt.Sprintf("vnode-%d", p) }
 
 // vnodeActor serves one partition replica. It opens its store when it
 // starts (and again after a restart: the store is rebuilt from storage, so
@@ -46,7 +51,10 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		}
 		v.store = s
 	case *messages.Envelope:
-		ctx.Respond(v.handle(m))
+		reply := v.handle(m)
+		if ctx.Sender() != nil { // fire-and-forget repairs have no sender
+			ctx.Respond(reply)
+		}
 	}
 }
 
@@ -108,8 +116,24 @@ func toError(err error) *messages.Error {
 	if err == nil {
 		return nil
 	}
+	var re remoteError
+	if errors.As(err, &re) {
+		return re.e
+	}
+	var qe *quorum.Error
+	if errors.As(err, &qe) {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_QUORUM, Message: err.Error(), Need: uint64(qe.Need), Got: uint64(qe.Got)}
+	}
+	var ue *coordinator.UnavailableError
+	if errors.As(err, &ue) {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_QUORUM, Message: err.Error(), Need: uint64(ue.Need), Got: uint64(ue.Got)}
+	}
 	code := messages.ErrorCode_ERROR_CODE_INTERNAL
 	switch {
+	case errors.Is(err, errNoVnode):
+		code = messages.ErrorCode_ERROR_CODE_UNAVAILABLE
+	case errors.Is(err, coordinator.ErrInvalid):
+		code = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
 	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrClosed), errors.Is(err, vnode.ErrCorrupt):
 		code = messages.ErrorCode_ERROR_CODE_STORAGE
 	case errors.Is(err, version.ErrBadContext):

@@ -9,11 +9,11 @@ import (
 )
 
 func good() Tags {
-	return Tags{Addr: "127.0.0.1:8946", Weight: 2, Zone: "rack-1", Partitions: 64, Protocol: 1}
+	return Tags{Addr: "127.0.0.1:8946", Weight: 2, Zone: "rack-1", Partitions: 64, N: 3, Protocol: 1}
 }
 
 func TestTagsRoundTrip(t *testing.T) {
-	for _, tg := range []Tags{good(), {Addr: "[::1]:1", Weight: 1, Partitions: 1024, Protocol: 7, Leaving: true}} {
+	for _, tg := range []Tags{good(), {Addr: "[::1]:1", Weight: 1, Partitions: 1024, N: 3, Protocol: 7, Leaving: true}} {
 		m, err := tg.Encode()
 		if err != nil {
 			t.Fatal(err)
@@ -30,11 +30,12 @@ func TestTagsRoundTrip(t *testing.T) {
 
 func TestTagErrorsNameTheField(t *testing.T) {
 	bad := map[string]Tags{
-		"addr must be host:port":     {Addr: "nohost", Weight: 1, Partitions: 64, Protocol: 1},
-		"weight must be from 1":      {Addr: "a:1", Weight: 0, Partitions: 64, Protocol: 1},
-		"partitions must be a power": {Addr: "a:1", Weight: 1, Partitions: 48, Protocol: 1},
-		"protocol version":           {Addr: "a:1", Weight: 1, Partitions: 64},
-		"serf allows 512":            {Addr: "a:1", Weight: 1, Partitions: 64, Protocol: 1, Zone: strings.Repeat("z", 600)},
+		"addr must be host:port":     {Addr: "nohost", Weight: 1, Partitions: 64, N: 3, Protocol: 1},
+		"weight must be from 1":      {Addr: "a:1", Weight: 0, Partitions: 64, N: 3, Protocol: 1},
+		"partitions must be a power": {Addr: "a:1", Weight: 1, Partitions: 48, N: 3, Protocol: 1},
+		"protocol version":           {Addr: "a:1", Weight: 1, Partitions: 64, N: 3},
+		"n must be from 1 to 16":     {Addr: "a:1", Weight: 1, Partitions: 64, N: 17, Protocol: 1},
+		"serf allows 512":            {Addr: "a:1", Weight: 1, Partitions: 64, N: 3, Protocol: 1, Zone: strings.Repeat("z", 600)},
 	}
 	for want, tg := range bad {
 		if _, err := tg.Encode(); !errors.Is(err, ErrBadTags) || !strings.Contains(err.Error(), want) {
@@ -42,7 +43,7 @@ func TestTagErrorsNameTheField(t *testing.T) {
 		}
 	}
 	m, _ := good().Encode()
-	for tag, want := range map[string]string{"w": `tag "w" is missing`, "q": `tag "q" is missing`, "pv": `"pv" is missing`} {
+	for tag, want := range map[string]string{"w": `tag "w" is missing`, "q": `tag "q" is missing`, "n": `tag "n" is missing`, "pv": `"pv" is missing`} {
 		c := clone(m)
 		delete(c, tag)
 		if _, err := DecodeTags(c); !errors.Is(err, ErrBadTags) || !strings.Contains(err.Error(), want) {
@@ -70,9 +71,9 @@ func clone(m map[string]string) map[string]string {
 }
 
 func TestEncodedSizeMatchesMsgpack(t *testing.T) {
-	// fixmap(1) + fixstr "a"(2) + str8 of 40 bytes (2+40) = 45
-	if n := EncodedSize(map[string]string{"a": strings.Repeat("x", 40)}); n != 45 {
-		t.Fatalf("EncodedSize = %d, want 45", n)
+	// magic(1) + fixmap(1) + fixraw "a"(2) + raw16 of 40 bytes (3+40) = 47
+	if n := EncodedSize(map[string]string{"a": strings.Repeat("x", 40)}); n != 47 {
+		t.Fatalf("EncodedSize = %d, want 47", n)
 	}
 	// A longest-allowed-ish realistic tag set stays well under the limit.
 	tg := good()
@@ -92,6 +93,11 @@ func TestCompatibleRefusesOtherQ(t *testing.T) {
 	other.Partitions = 128
 	err := Compatible(good(), other, "n9")
 	if !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "has 128 partitions, this cluster has 64") {
+		t.Fatalf("Compatible = %v", err)
+	}
+	other = good()
+	other.N = 5
+	if err := Compatible(good(), other, "n9"); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "replicates 5 times") {
 		t.Fatalf("Compatible = %v", err)
 	}
 	other = good()

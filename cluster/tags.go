@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -27,6 +28,7 @@ const (
 	tagWeight   = "w"
 	tagZone     = "zone"
 	tagQ        = "q"
+	tagN        = "n"
 	tagProtocol = "pv"
 	tagHash     = "hash"
 	tagLeaving  = "leaving"
@@ -46,6 +48,9 @@ type Tags struct {
 	Zone string
 	// Partitions is the cluster's Q.
 	Partitions int
+	// N is the cluster's replication factor (1..quorum.MaxN); every node
+	// must agree on it, or coordinators would disagree on the primaries.
+	N int
 	// Protocol is messages.ProtocolVersion of the node's build.
 	Protocol uint32
 	// Leaving is set while the node hands off its partitions before leaving.
@@ -62,6 +67,7 @@ func (t Tags) Encode() (map[string]string, error) {
 		tagAddr:     t.Addr,
 		tagWeight:   strconv.Itoa(t.Weight),
 		tagQ:        strconv.Itoa(t.Partitions),
+		tagN:        strconv.Itoa(t.N),
 		tagProtocol: strconv.FormatUint(uint64(t.Protocol), 10),
 		tagHash:     HashName,
 	}
@@ -88,6 +94,9 @@ func (t Tags) validate() error {
 	if err := ring.ValidatePartitions(t.Partitions); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadTags, err)
 	}
+	if t.N < 1 || t.N > quorum.MaxN {
+		return fmt.Errorf("%w: n must be from 1 to %d, got %d", ErrBadTags, quorum.MaxN, t.N)
+	}
 	if t.Protocol == 0 {
 		return fmt.Errorf("%w: protocol version must be set", ErrBadTags)
 	}
@@ -105,6 +114,9 @@ func DecodeTags(m map[string]string) (Tags, error) {
 		return Tags{}, err
 	}
 	if t.Partitions, err = atoiTag(m, tagQ); err != nil {
+		return Tags{}, err
+	}
+	if t.N, err = atoiTag(m, tagN); err != nil {
 		return Tags{}, err
 	}
 	pv, err := atoiTag(m, tagProtocol)
@@ -134,10 +146,13 @@ func atoiTag(m map[string]string, name string) (int, error) {
 }
 
 // Compatible checks that a node with tags remote can be in the same cluster
-// as this node (local): same Q and same protocol version.
+// as this node (local): same Q, same N and same protocol version.
 func Compatible(local, remote Tags, remoteName string) error {
 	if local.Partitions != remote.Partitions {
 		return fmt.Errorf("%w: node %q has %d partitions, this cluster has %d (Q is fixed when a cluster is created)", ErrIncompatible, remoteName, remote.Partitions, local.Partitions)
+	}
+	if local.N != remote.N {
+		return fmt.Errorf("%w: node %q replicates %d times (n), this cluster %d", ErrIncompatible, remoteName, remote.N, local.N)
 	}
 	if local.Protocol != remote.Protocol {
 		return fmt.Errorf("%w: node %q speaks protocol %d, this node speaks %d", ErrIncompatible, remoteName, remote.Protocol, local.Protocol)
@@ -145,40 +160,31 @@ func Compatible(local, remote Tags, remoteName string) error {
 	return nil
 }
 
-// EncodedSize is the size of m as serf encodes it (a msgpack map of
-// strings), which serf checks against MaxTagBytes.
+// EncodedSize is the size of m as serf encodes it and checks against
+// MaxTagBytes: a magic byte, then a msgpack map of strings in the old
+// msgpack spec serf's codec writes (strings of 32 bytes and more take a
+// 3-byte header; there is no 2-byte str8 form).
 func EncodedSize(m map[string]string) int {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	n := msgpackLen(len(m), 15, 1, 3, 5)
+	n := 1 + msgpackHeader(len(m), 15)
 	for _, k := range keys {
-		n += msgpackStr(k) + msgpackStr(m[k])
+		n += msgpackHeader(len(k), 31) + len(k) + msgpackHeader(len(m[k]), 31) + len(m[k])
 	}
 	return n
 }
 
-func msgpackStr(s string) int {
-	l := len(s)
-	switch {
-	case l <= 31:
-		return 1 + l
-	case l <= 0xff:
-		return 2 + l
-	case l <= 0xffff:
-		return 3 + l
-	}
-	return 5 + l
-}
-
-func msgpackLen(n, fix, small, mid, big int) int {
+// msgpackHeader is the header size of a map of n entries or a string of n
+// bytes: the fix form up to fix, then 16-bit, then 32-bit lengths.
+func msgpackHeader(n, fix int) int {
 	switch {
 	case n <= fix:
-		return small
+		return 1
 	case n <= 0xffff:
-		return mid
+		return 3
 	}
-	return big
+	return 5
 }

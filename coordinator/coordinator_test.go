@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -191,5 +192,28 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 	}
 	if p.Deadline() != nil {
 		t.Fatal("answered twice")
+	}
+}
+
+// A cluster smaller than N has fewer replicas than a quorum may need: that
+// is unavailability (the request was valid), not a bad argument.
+func TestSmallClusterQuorumIsUnavailableNotInvalid(t *testing.T) {
+	r, err := ring.New(ring.Config{Partitions: 8, N: 3}, []ring.Member{{Name: "solo", Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := RouteKey(r, []byte("k"), func(string) bool { return false })
+	if route.N != 3 || len(route.Targets) != 1 {
+		t.Fatalf("route %+v", route)
+	}
+	var ue *UnavailableError
+	if _, _, err := NewPut(route, "solo", []byte("k"), PutOptions{W: 2}); !errors.As(err, &ue) || ue.Need != 2 || ue.Got != 1 {
+		t.Fatalf("W=2 on one node: %v", err)
+	}
+	if _, _, err := NewGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("R=4 with N=3: %v", err)
+	}
+	if p, fwd, err := NewPut(route, "solo", []byte("k"), PutOptions{W: 1}); err != nil || fwd != "" || p == nil {
+		t.Fatalf("W=1 on one node: %v %q", err, fwd)
 	}
 }

@@ -32,8 +32,9 @@ func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
 // Route is where the requests for one key go.
 type Route struct {
 	Partition uint32
-	// N is the number of primaries (the ring's N, or fewer while the
-	// cluster is smaller).
+	// N is the cluster's configured replication factor. While the cluster
+	// has fewer owning members than N there are fewer Targets, and a quorum
+	// above len(Targets) is unavailable rather than invalid.
 	N int
 	// Targets are the up primaries and, for each down primary, the next up
 	// fallback (HintFor names the primary), in preference order.
@@ -43,7 +44,7 @@ type Route struct {
 // RouteKey computes the route of key on r, skipping the nodes down reports.
 func RouteKey(r *ring.Ring, key []byte, down func(node string) bool) Route {
 	p := r.Partition(key)
-	return Route{Partition: p, N: r.N(), Targets: ring.SloppyTargets(r.PreferenceList(p), r.N(), down)}
+	return Route{Partition: p, N: r.Config().N, Targets: ring.SloppyTargets(r.PreferenceList(p), r.N(), down)}
 }
 
 func (rt Route) hintFor(node string) string {

@@ -32,6 +32,10 @@ func Wrap(requestID uint64, m proto.Message) *Envelope {
 		env.Body = &Envelope_Delete{Delete: b}
 	case *DeleteReply:
 		env.Body = &Envelope_DeleteReply{DeleteReply: b}
+	case *MembersRequest:
+		env.Body = &Envelope_Members{Members: b}
+	case *MembersReply:
+		env.Body = &Envelope_MembersReply{MembersReply: b}
 	case *ReplicaGetRequest:
 		env.Body = &Envelope_ReplicaGet{ReplicaGet: b}
 	case *ReplicaGetReply:
@@ -71,6 +75,10 @@ func Open(env *Envelope) (proto.Message, error) {
 		return b.Delete, nil
 	case *Envelope_DeleteReply:
 		return b.DeleteReply, nil
+	case *Envelope_Members:
+		return b.Members, nil
+	case *Envelope_MembersReply:
+		return b.MembersReply, nil
 	case *Envelope_ReplicaGet:
 		return b.ReplicaGet, nil
 	case *Envelope_ReplicaGetReply:

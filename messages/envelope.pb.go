@@ -44,6 +44,8 @@ type Envelope struct {
 	//	*Envelope_PutReply
 	//	*Envelope_Delete
 	//	*Envelope_DeleteReply
+	//	*Envelope_Members
+	//	*Envelope_MembersReply
 	//	*Envelope_ReplicaGet
 	//	*Envelope_ReplicaGetReply
 	//	*Envelope_ReplicaCoordinate
@@ -161,6 +163,24 @@ func (x *Envelope) GetDeleteReply() *DeleteReply {
 	return nil
 }
 
+func (x *Envelope) GetMembers() *MembersRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Members); ok {
+			return x.Members
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMembersReply() *MembersReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_MembersReply); ok {
+			return x.MembersReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetReplicaGet() *ReplicaGetRequest {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_ReplicaGet); ok {
@@ -252,6 +272,14 @@ type Envelope_DeleteReply struct {
 	DeleteReply *DeleteReply `protobuf:"bytes,15,opt,name=delete_reply,json=deleteReply,proto3,oneof"`
 }
 
+type Envelope_Members struct {
+	Members *MembersRequest `protobuf:"bytes,16,opt,name=members,proto3,oneof"`
+}
+
+type Envelope_MembersReply struct {
+	MembersReply *MembersReply `protobuf:"bytes,17,opt,name=members_reply,json=membersReply,proto3,oneof"`
+}
+
 type Envelope_ReplicaGet struct {
 	ReplicaGet *ReplicaGetRequest `protobuf:"bytes,20,opt,name=replica_get,json=replicaGet,proto3,oneof"`
 }
@@ -293,6 +321,10 @@ func (*Envelope_Delete) isEnvelope_Body() {}
 
 func (*Envelope_DeleteReply) isEnvelope_Body() {}
 
+func (*Envelope_Members) isEnvelope_Body() {}
+
+func (*Envelope_MembersReply) isEnvelope_Body() {}
+
 func (*Envelope_ReplicaGet) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaGetReply) isEnvelope_Body() {}
@@ -311,7 +343,7 @@ var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xf1\x06\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe8\a\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -322,7 +354,9 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x03put\x18\f \x01(\v2\x15.dynamo.v1.PutRequestH\x00R\x03put\x122\n" +
 	"\tput_reply\x18\r \x01(\v2\x13.dynamo.v1.PutReplyH\x00R\bputReply\x122\n" +
 	"\x06delete\x18\x0e \x01(\v2\x18.dynamo.v1.DeleteRequestH\x00R\x06delete\x12;\n" +
-	"\fdelete_reply\x18\x0f \x01(\v2\x16.dynamo.v1.DeleteReplyH\x00R\vdeleteReply\x12?\n" +
+	"\fdelete_reply\x18\x0f \x01(\v2\x16.dynamo.v1.DeleteReplyH\x00R\vdeleteReply\x125\n" +
+	"\amembers\x18\x10 \x01(\v2\x19.dynamo.v1.MembersRequestH\x00R\amembers\x12>\n" +
+	"\rmembers_reply\x18\x11 \x01(\v2\x17.dynamo.v1.MembersReplyH\x00R\fmembersReply\x12?\n" +
 	"\vreplica_get\x18\x14 \x01(\v2\x1c.dynamo.v1.ReplicaGetRequestH\x00R\n" +
 	"replicaGet\x12H\n" +
 	"\x11replica_get_reply\x18\x15 \x01(\v2\x1a.dynamo.v1.ReplicaGetReplyH\x00R\x0freplicaGetReply\x12T\n" +
@@ -355,13 +389,15 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*PutReply)(nil),                 // 4: dynamo.v1.PutReply
 	(*DeleteRequest)(nil),            // 5: dynamo.v1.DeleteRequest
 	(*DeleteReply)(nil),              // 6: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),        // 7: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),          // 8: dynamo.v1.ReplicaGetReply
-	(*ReplicaCoordinateRequest)(nil), // 9: dynamo.v1.ReplicaCoordinateRequest
-	(*ReplicaCoordinateReply)(nil),   // 10: dynamo.v1.ReplicaCoordinateReply
-	(*ReplicaPutRequest)(nil),        // 11: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),          // 12: dynamo.v1.ReplicaPutReply
-	(*Error)(nil),                    // 13: dynamo.v1.Error
+	(*MembersRequest)(nil),           // 7: dynamo.v1.MembersRequest
+	(*MembersReply)(nil),             // 8: dynamo.v1.MembersReply
+	(*ReplicaGetRequest)(nil),        // 9: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),          // 10: dynamo.v1.ReplicaGetReply
+	(*ReplicaCoordinateRequest)(nil), // 11: dynamo.v1.ReplicaCoordinateRequest
+	(*ReplicaCoordinateReply)(nil),   // 12: dynamo.v1.ReplicaCoordinateReply
+	(*ReplicaPutRequest)(nil),        // 13: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),          // 14: dynamo.v1.ReplicaPutReply
+	(*Error)(nil),                    // 15: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -370,18 +406,20 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	4,  // 3: dynamo.v1.Envelope.put_reply:type_name -> dynamo.v1.PutReply
 	5,  // 4: dynamo.v1.Envelope.delete:type_name -> dynamo.v1.DeleteRequest
 	6,  // 5: dynamo.v1.Envelope.delete_reply:type_name -> dynamo.v1.DeleteReply
-	7,  // 6: dynamo.v1.Envelope.replica_get:type_name -> dynamo.v1.ReplicaGetRequest
-	8,  // 7: dynamo.v1.Envelope.replica_get_reply:type_name -> dynamo.v1.ReplicaGetReply
-	9,  // 8: dynamo.v1.Envelope.replica_coordinate:type_name -> dynamo.v1.ReplicaCoordinateRequest
-	10, // 9: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
-	11, // 10: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
-	12, // 11: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
-	13, // 12: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	7,  // 6: dynamo.v1.Envelope.members:type_name -> dynamo.v1.MembersRequest
+	8,  // 7: dynamo.v1.Envelope.members_reply:type_name -> dynamo.v1.MembersReply
+	9,  // 8: dynamo.v1.Envelope.replica_get:type_name -> dynamo.v1.ReplicaGetRequest
+	10, // 9: dynamo.v1.Envelope.replica_get_reply:type_name -> dynamo.v1.ReplicaGetReply
+	11, // 10: dynamo.v1.Envelope.replica_coordinate:type_name -> dynamo.v1.ReplicaCoordinateRequest
+	12, // 11: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
+	13, // 12: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
+	14, // 13: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
+	15, // 14: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -397,6 +435,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_PutReply)(nil),
 		(*Envelope_Delete)(nil),
 		(*Envelope_DeleteReply)(nil),
+		(*Envelope_Members)(nil),
+		(*Envelope_MembersReply)(nil),
 		(*Envelope_ReplicaGet)(nil),
 		(*Envelope_ReplicaGetReply)(nil),
 		(*Envelope_ReplicaCoordinate)(nil),

@@ -13,6 +13,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&GetRequest{Key: []byte("k"), R: 2}, &GetReply{Found: true, Values: [][]byte{[]byte("v")}},
 		&PutRequest{Key: []byte("k"), Value: []byte("v"), W: 2}, &PutReply{Context: []byte{1}},
 		&DeleteRequest{Key: []byte("k")}, &DeleteReply{},
+		&MembersRequest{}, &MembersReply{Node: "a", Members: []*MemberInfo{{Name: "a", Addr: "127.0.0.1:1", State: MemberState_MEMBER_STATE_UP}}, Partitions: 64, N: 3},
 		&ReplicaGetRequest{Partition: 3, Key: []byte("k")}, &ReplicaGetReply{Node: "a"},
 		&ReplicaCoordinateRequest{Partition: 1}, &ReplicaCoordinateReply{Node: "b"},
 		&ReplicaPutRequest{Partition: 2, HintOwner: "c"}, &ReplicaPutReply{Node: "c"},

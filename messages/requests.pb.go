@@ -224,6 +224,59 @@ func (ReplicaPutKind) EnumDescriptor() ([]byte, []int) {
 	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{2}
 }
 
+// MemberState is a ring member's state as the answering node sees it.
+type MemberState int32
+
+const (
+	MemberState_MEMBER_STATE_UNSPECIFIED MemberState = 0
+	MemberState_MEMBER_STATE_UP          MemberState = 1
+	MemberState_MEMBER_STATE_DOWN        MemberState = 2
+	MemberState_MEMBER_STATE_LEAVING     MemberState = 3
+)
+
+// Enum value maps for MemberState.
+var (
+	MemberState_name = map[int32]string{
+		0: "MEMBER_STATE_UNSPECIFIED",
+		1: "MEMBER_STATE_UP",
+		2: "MEMBER_STATE_DOWN",
+		3: "MEMBER_STATE_LEAVING",
+	}
+	MemberState_value = map[string]int32{
+		"MEMBER_STATE_UNSPECIFIED": 0,
+		"MEMBER_STATE_UP":          1,
+		"MEMBER_STATE_DOWN":        2,
+		"MEMBER_STATE_LEAVING":     3,
+	}
+)
+
+func (x MemberState) Enum() *MemberState {
+	p := new(MemberState)
+	*p = x
+	return p
+}
+
+func (x MemberState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MemberState) Descriptor() protoreflect.EnumDescriptor {
+	return file_dynamo_v1_requests_proto_enumTypes[3].Descriptor()
+}
+
+func (MemberState) Type() protoreflect.EnumType {
+	return &file_dynamo_v1_requests_proto_enumTypes[3]
+}
+
+func (x MemberState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MemberState.Descriptor instead.
+func (MemberState) EnumDescriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{3}
+}
+
 // Error is carried by every reply; absent means success.
 type Error struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1145,6 +1198,217 @@ func (x *ReplicaPutReply) GetError() *Error {
 	return nil
 }
 
+// MembersRequest asks a node for its view of the cluster (clients use it to
+// learn where keys live; `dynamo members` and `dynamo ring` print it).
+type MembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersRequest) Reset() {
+	*x = MembersRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersRequest) ProtoMessage() {}
+
+func (x *MembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
+func (*MembersRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+}
+
+// MemberInfo is one ring member.
+type MemberInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// addr is the member's canonical actor address (host:port).
+	Addr          string      `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	Zone          string      `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
+	Weight        uint32      `protobuf:"varint,4,opt,name=weight,proto3" json:"weight,omitempty"`
+	State         MemberState `protobuf:"varint,5,opt,name=state,proto3,enum=dynamo.v1.MemberState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberInfo) Reset() {
+	*x = MemberInfo{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberInfo) ProtoMessage() {}
+
+func (x *MemberInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
+func (*MemberInfo) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MemberInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MemberInfo) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *MemberInfo) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *MemberInfo) GetWeight() uint32 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *MemberInfo) GetState() MemberState {
+	if x != nil {
+		return x.State
+	}
+	return MemberState_MEMBER_STATE_UNSPECIFIED
+}
+
+// MembersReply is the answering node's view: its members (sorted by name)
+// and the cluster's constants and request defaults.
+type MembersReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node is the answering node's name.
+	Node          string        `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Members       []*MemberInfo `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	Partitions    uint32        `protobuf:"varint,3,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	N             uint32        `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
+	R             uint32        `protobuf:"varint,5,opt,name=r,proto3" json:"r,omitempty"`
+	W             uint32        `protobuf:"varint,6,opt,name=w,proto3" json:"w,omitempty"`
+	Error         *Error        `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembersReply) Reset() {
+	*x = MembersReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembersReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembersReply) ProtoMessage() {}
+
+func (x *MembersReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
+func (*MembersReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MembersReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *MembersReply) GetMembers() []*MemberInfo {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *MembersReply) GetPartitions() uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *MembersReply) GetN() uint32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *MembersReply) GetR() uint32 {
+	if x != nil {
+		return x.R
+	}
+	return 0
+}
+
+func (x *MembersReply) GetW() uint32 {
+	if x != nil {
+		return x.W
+	}
+	return 0
+}
+
+func (x *MembersReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_dynamo_v1_requests_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_requests_proto_rawDesc = "" +
@@ -1222,7 +1486,25 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x0fReplicaPutReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12&\n" +
-	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error*\\\n" +
+	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x10\n" +
+	"\x0eMembersRequest\"\x8e\x01\n" +
+	"\n" +
+	"MemberInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\x12\x16\n" +
+	"\x06weight\x18\x04 \x01(\rR\x06weight\x12,\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x16.dynamo.v1.MemberStateR\x05state\"\xc5\x01\n" +
+	"\fMembersReply\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12/\n" +
+	"\amembers\x18\x02 \x03(\v2\x15.dynamo.v1.MemberInfoR\amembers\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x03 \x01(\rR\n" +
+	"partitions\x12\f\n" +
+	"\x01n\x18\x04 \x01(\rR\x01n\x12\f\n" +
+	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
+	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
+	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error*\\\n" +
 	"\fConflictMode\x12\x19\n" +
 	"\x15CONFLICT_MODE_DEFAULT\x10\x00\x12\x1a\n" +
 	"\x16CONFLICT_MODE_SIBLINGS\x10\x01\x12\x15\n" +
@@ -1246,7 +1528,12 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x1cREPLICA_PUT_KIND_READ_REPAIR\x10\x02\x12\x19\n" +
 	"\x15REPLICA_PUT_KIND_HINT\x10\x03\x12!\n" +
 	"\x1dREPLICA_PUT_KIND_ANTI_ENTROPY\x10\x04\x12\x1c\n" +
-	"\x18REPLICA_PUT_KIND_HANDOFF\x10\x05B.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
+	"\x18REPLICA_PUT_KIND_HANDOFF\x10\x05*q\n" +
+	"\vMemberState\x12\x1c\n" +
+	"\x18MEMBER_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fMEMBER_STATE_UP\x10\x01\x12\x15\n" +
+	"\x11MEMBER_STATE_DOWN\x10\x02\x12\x18\n" +
+	"\x14MEMBER_STATE_LEAVING\x10\x03B.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
 var (
 	file_dynamo_v1_requests_proto_rawDescOnce sync.Once
@@ -1260,49 +1547,56 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 	return file_dynamo_v1_requests_proto_rawDescData
 }
 
-var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
 	(ReplicaPutKind)(0),              // 2: dynamo.v1.ReplicaPutKind
-	(*Error)(nil),                    // 3: dynamo.v1.Error
-	(*GetRequest)(nil),               // 4: dynamo.v1.GetRequest
-	(*GetReply)(nil),                 // 5: dynamo.v1.GetReply
-	(*PutRequest)(nil),               // 6: dynamo.v1.PutRequest
-	(*PutReply)(nil),                 // 7: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),            // 8: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),              // 9: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),        // 10: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),          // 11: dynamo.v1.ReplicaGetReply
-	(*ReplicaCoordinateRequest)(nil), // 12: dynamo.v1.ReplicaCoordinateRequest
-	(*ReplicaCoordinateReply)(nil),   // 13: dynamo.v1.ReplicaCoordinateReply
-	(*ReplicaPutRequest)(nil),        // 14: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),          // 15: dynamo.v1.ReplicaPutReply
-	(*VersionSet)(nil),               // 16: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 17: dynamo.v1.CausalContext
+	(MemberState)(0),                 // 3: dynamo.v1.MemberState
+	(*Error)(nil),                    // 4: dynamo.v1.Error
+	(*GetRequest)(nil),               // 5: dynamo.v1.GetRequest
+	(*GetReply)(nil),                 // 6: dynamo.v1.GetReply
+	(*PutRequest)(nil),               // 7: dynamo.v1.PutRequest
+	(*PutReply)(nil),                 // 8: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),            // 9: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),              // 10: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),        // 11: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),          // 12: dynamo.v1.ReplicaGetReply
+	(*ReplicaCoordinateRequest)(nil), // 13: dynamo.v1.ReplicaCoordinateRequest
+	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
+	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
+	(*MembersRequest)(nil),           // 17: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),               // 18: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),             // 19: dynamo.v1.MembersReply
+	(*VersionSet)(nil),               // 20: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 21: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
 	0,  // 1: dynamo.v1.GetRequest.mode:type_name -> dynamo.v1.ConflictMode
-	3,  // 2: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	4,  // 2: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	3,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	3,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	16, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	3,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	17, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	20, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	21, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	16, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
-	3,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	16, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	20, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
+	20, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	3,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	3,  // 15: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	18, // 16: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	4,  // 17: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -1316,8 +1610,8 @@ func file_dynamo_v1_requests_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   13,
+			NumEnums:      4,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -91,11 +91,7 @@ func EncodeContext(c Clock) []byte {
 	if len(c) == 0 {
 		return nil
 	}
-	p := &messages.CausalContext{Format: ContextFormat}
-	for _, e := range c {
-		p.Clock = append(p.Clock, &messages.ClockEntry{Actor: e.Actor, Counter: e.Counter, UpdatedMs: e.UpdatedMs})
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(ToProtoClock(c))
 	if err != nil {
 		panic(fmt.Sprintf("version: encoding a context cannot fail: %v", err))
 	}
@@ -169,6 +165,15 @@ func Digest(s *Set) [32]byte {
 	var d [32]byte
 	h.Sum(d[:0])
 	return d
+}
+
+// ToProtoClock is c as it travels inside a message (FromProtoClock reads it).
+func ToProtoClock(c Clock) *messages.CausalContext {
+	p := &messages.CausalContext{Format: ContextFormat}
+	for _, e := range c {
+		p.Clock = append(p.Clock, &messages.ClockEntry{Actor: e.Actor, Counter: e.Counter, UpdatedMs: e.UpdatedMs})
+	}
+	return p
 }
 
 // FromProtoClock converts and validates a context carried inside a message

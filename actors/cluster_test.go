@@ -1,0 +1,324 @@
+package actors
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// fakeMembers is a MemberSource shared by every node of a test cluster, as
+// if serf had converged.
+type fakeMembers struct {
+	mu    sync.Mutex
+	nodes []cluster.Node
+}
+
+func (f *fakeMembers) Members() []cluster.Node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.nodes)
+}
+
+func (f *fakeMembers) set(name string, st cluster.Status) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.nodes {
+		if f.nodes[i].Name == name {
+			f.nodes[i].Status = st
+		}
+	}
+}
+
+type testNode struct {
+	name string
+	sys  *System
+	pid  *actor.PID
+}
+
+type testCluster struct {
+	t       *testing.T
+	nodes   []*testNode
+	members *fakeMembers
+	client  *System
+	nextID  uint64
+}
+
+const testQ = 16
+
+func newTestCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, members: &fakeMembers{}, client: startSystem(t)}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i := range n {
+		s := startSystem(t)
+		name := fmt.Sprintf("node-%d", i+1)
+		tags := cluster.Tags{Addr: s.Address(), Weight: 1, Partitions: testQ, N: 3, Protocol: messages.ProtocolVersion}
+		enc, err := tags.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.members.nodes = append(c.members.nodes, cluster.Node{Name: name, Status: cluster.StatusAlive, Tags: enc})
+		c.nodes = append(c.nodes, &testNode{name: name, sys: s})
+	}
+	for _, nd := range c.nodes {
+		enc, _ := cluster.DecodeTags(c.members.nodes[0].Tags)
+		enc.Addr = nd.sys.Address()
+		pid, err := SpawnNode(nd.sys, NodeConfig{
+			Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
+			Vnodes:     VnodesConfig{Engine: storage.NewMemory(), Self: nd.name, Actor: nd.name + "@1", Partitions: testQ, NoSync: true, Logger: quiet},
+			Router:     RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet},
+			Logger:     quiet,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.pid = pid
+	}
+	c.waitReady()
+	return c
+}
+
+// waitReady polls until every node's router has a view and its vnodes run.
+func (c *testCluster) waitReady() {
+	c.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, nd := range c.nodes {
+		for {
+			res, err := nd.sys.Root().RequestFuture(actor.NewPID(nd.sys.Address(), VnodesName), &Held{}, time.Second).Result()
+			if err == nil && len(res.(*HeldReply).Partitions) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("%s: vnodes not started: %v", nd.name, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// refresh tells every live node's membership actor to re-read the members.
+func (c *testCluster) refresh() {
+	for _, nd := range c.nodes {
+		if nd.sys != nil {
+			nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), MembershipName), &Refresh{})
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // views are applied asynchronously
+}
+
+func (c *testCluster) stop(i int, markFailed bool) {
+	nd := c.nodes[i]
+	nd.sys.Stop()
+	nd.sys = nil
+	if markFailed {
+		c.members.set(nd.name, cluster.StatusFailed)
+		c.refresh()
+	}
+}
+
+func (c *testCluster) send(via int, msg *messages.Envelope) *messages.Envelope {
+	c.t.Helper()
+	res, err := c.client.Root().RequestFuture(routerPID(c.nodes[via].sys.Address()), msg, 5*time.Second).Result()
+	if err != nil {
+		c.t.Fatalf("request via %s: %v", c.nodes[via].name, err)
+	}
+	env := res.(*messages.Envelope)
+	if env.GetRequestId() != msg.GetRequestId() {
+		c.t.Fatalf("reply id %d, want %d", env.GetRequestId(), msg.GetRequestId())
+	}
+	return env
+}
+
+func (c *testCluster) put(via int, key, value string, ctx []byte, w uint32) *messages.PutReply {
+	c.nextID++
+	return c.send(via, messages.Wrap(c.nextID, &messages.PutRequest{Key: []byte(key), Value: []byte(value), Context: ctx, W: w})).GetPutReply()
+}
+
+func (c *testCluster) get(via int, key string, r uint32) *messages.GetReply {
+	c.nextID++
+	return c.send(via, messages.Wrap(c.nextID, &messages.GetRequest{Key: []byte(key), R: r})).GetGetReply()
+}
+
+func (c *testCluster) del(via int, key string, ctx []byte) *messages.DeleteReply {
+	c.nextID++
+	return c.send(via, messages.Wrap(c.nextID, &messages.DeleteRequest{Key: []byte(key), Context: ctx})).GetDeleteReply()
+}
+
+func values(r *messages.GetReply) []string {
+	var out []string
+	for _, v := range r.GetValues() {
+		out = append(out, string(v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestClusterPutGetDeleteThroughAnyNode(t *testing.T) {
+	c := newTestCluster(t, 3)
+	if g := c.get(0, "cart", 0); g.GetError() != nil || g.GetFound() {
+		t.Fatalf("absent: %v", g)
+	}
+	p := c.put(1, "cart", "apple", nil, 0)
+	if p.GetError() != nil || len(p.GetContext()) == 0 {
+		t.Fatalf("put: %v", p)
+	}
+	for i := range c.nodes {
+		g := c.get(i, "cart", 2)
+		if g.GetError() != nil || !g.GetFound() || !slices.Equal(values(g), []string{"apple"}) {
+			t.Fatalf("get via %d: %v", i, g)
+		}
+	}
+	g := c.get(2, "cart", 3)
+	if d := c.del(2, "cart", g.GetContext()); d.GetError() != nil {
+		t.Fatalf("delete: %v", d)
+	}
+	if g := c.get(0, "cart", 3); g.GetError() != nil || g.GetFound() || len(g.GetContext()) == 0 {
+		t.Fatalf("after delete: %v (a deleted key is not found but keeps a context)", g)
+	}
+}
+
+// Dotted version vectors: two writes with the same context through the same
+// coordinator are concurrent, so both survive as siblings; a write with the
+// merged context resolves them.
+func TestClusterSameContextWritesBecomeSiblings(t *testing.T) {
+	c := newTestCluster(t, 5)
+	base := c.put(0, "k", "v0", nil, 0)
+	a := c.put(0, "k", "left", base.GetContext(), 0)
+	b := c.put(0, "k", "right", base.GetContext(), 0)
+	if a.GetError() != nil || b.GetError() != nil {
+		t.Fatal(a, b)
+	}
+	g := c.get(3, "k", 3)
+	if !slices.Equal(values(g), []string{"left", "right"}) {
+		t.Fatalf("siblings %v, want left and right (no lost update)", values(g))
+	}
+	if p := c.put(4, "k", "merged", g.GetContext(), 3); p.GetError() != nil {
+		t.Fatal(p)
+	}
+	if g := c.get(1, "k", 3); !slices.Equal(values(g), []string{"merged"}) {
+		t.Fatalf("after merge write: %v", values(g))
+	}
+}
+
+func TestClusterOneNodeDownStillServesQuorum(t *testing.T) {
+	c := newTestCluster(t, 3)
+	c.put(0, "a", "1", nil, 3)
+	c.stop(2, true)
+	if p := c.put(0, "a", "2", nil, 2); p.GetError() != nil {
+		t.Fatalf("W=2 with one node down: %v", p.GetError())
+	}
+	if g := c.get(1, "a", 2); g.GetError() != nil || !slices.Contains(values(g), "2") {
+		t.Fatalf("R=2 with one node down: %v", g)
+	}
+}
+
+// Two of three down: a W=2 write fails with a quorum error that says 1 of
+// 2, both when the nodes are known failed (refused before sending) and when
+// they are not yet detected (the deadline decides).
+func TestClusterTwoDownFailsQuorumWithinDeadline(t *testing.T) {
+	c := newTestCluster(t, 3)
+	c.stop(1, false)
+	c.stop(2, false)
+	start := time.Now()
+	c.nextID++
+	p := c.send(0, messages.Wrap(c.nextID, &messages.PutRequest{Key: []byte("x"), Value: []byte("v"), W: 2, TimeoutMs: 300})).GetPutReply()
+	if e := p.GetError(); e.GetCode() != messages.ErrorCode_ERROR_CODE_QUORUM || e.GetNeed() != 2 || e.GetGot() != 1 {
+		t.Fatalf("undetected failures: %v", e)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("answered after %v, deadline 300ms", d)
+	}
+	c.members.set("node-2", cluster.StatusFailed)
+	c.members.set("node-3", cluster.StatusFailed)
+	c.refresh()
+	p = c.put(0, "x", "v", nil, 2)
+	if e := p.GetError(); e.GetCode() != messages.ErrorCode_ERROR_CODE_QUORUM || e.GetNeed() != 2 || e.GetGot() != 1 {
+		t.Fatalf("detected failures: %v", e)
+	}
+	if g := c.get(0, "x", 1); g.GetError() != nil {
+		t.Fatalf("R=1 on the survivor: %v", g.GetError())
+	}
+}
+
+func TestClusterRefusesBadRequestsBeforeSending(t *testing.T) {
+	c := newTestCluster(t, 3)
+	cases := []struct {
+		env   *messages.Envelope
+		code  messages.ErrorCode
+		field string
+	}{
+		{messages.Wrap(1, &messages.GetRequest{Key: []byte("k"), R: 4}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "r"},
+		{messages.Wrap(2, &messages.PutRequest{Key: []byte("k"), W: 4}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "w"},
+		{messages.Wrap(3, &messages.PutRequest{Key: nil}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "key"},
+		{messages.Wrap(4, &messages.PutRequest{Key: bytes.Repeat([]byte("k"), DefaultMaxKeyBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "key"},
+		{messages.Wrap(5, &messages.PutRequest{Key: []byte("k"), Value: make([]byte, DefaultMaxValueBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "value"},
+		{messages.Wrap(6, &messages.DeleteRequest{Key: []byte("k"), Context: []byte{0xff, 0x01}}), messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, "context"},
+		{messages.Wrap(7, &messages.GetRequest{Key: []byte("k"), TimeoutMs: 3_600_000}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "timeout_ms"},
+	}
+	for _, tc := range cases {
+		reply := c.send(0, tc.env)
+		body, _ := messages.Open(reply)
+		var e *messages.Error
+		switch b := body.(type) {
+		case *messages.GetReply:
+			e = b.GetError()
+		case *messages.PutReply:
+			e = b.GetError()
+		case *messages.DeleteReply:
+			e = b.GetError()
+		}
+		if e.GetCode() != tc.code || e.GetField() != tc.field {
+			t.Errorf("request %d: got %v, want %v on %q", tc.env.GetRequestId(), e, tc.code, tc.field)
+		}
+	}
+	// Nothing was written by the refused put of "k".
+	if g := c.get(1, "k", 3); g.GetFound() {
+		t.Fatalf("a refused put wrote: %v", g)
+	}
+}
+
+// A put sent to a node that is not a replica of the key is forwarded to a
+// primary, whose dot goes into the version.
+func TestClusterPutIsCoordinatedByAReplica(t *testing.T) {
+	c := newTestCluster(t, 5)
+	members := c.members.Members()
+	var rms []ring.Member
+	for _, m := range members {
+		rms = append(rms, ring.Member{Name: m.Name, Weight: 1, State: ring.Up})
+	}
+	r, err := ring.New(ring.Config{Partitions: testQ, N: 3}, rms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("forward-me")
+	owners := r.Owners(r.Partition(key))
+	via := -1
+	for i, nd := range c.nodes {
+		if !slices.Contains(owners, nd.name) {
+			via = i
+		}
+	}
+	p := c.put(via, string(key), "v", nil, 2)
+	if p.GetError() != nil {
+		t.Fatal(p.GetError())
+	}
+	clock, err := version.DecodeContext(p.GetContext())
+	if err != nil || len(clock) != 1 {
+		t.Fatalf("context %v %v", clock, err)
+	}
+	if coord := clock[0].Actor; !slices.Contains(owners, coord[:len(coord)-2]) {
+		t.Fatalf("coordinated by %s, not a primary of %v", coord, owners)
+	}
+}

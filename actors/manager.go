@@ -1,0 +1,97 @@
+package actors
+
+import (
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/vnode"
+)
+
+// VnodesConfig configures the vnode manager.
+type VnodesConfig struct {
+	// Engine holds every partition's data on this node.
+	Engine storage.Engine
+	// Self is this node's name; Actor its incarnation's actor id
+	// (storage.ActorID), the id its dots carry.
+	Self, Actor string
+	// Partitions is the ring's Q.
+	Partitions int
+	// NoSync turns off fsync per write (tests and benchmarks only: an
+	// acknowledged write may then be lost in a power failure). Default false.
+	NoSync bool
+	// Now returns the wall clock (ms, ns). Default time.Now.
+	Now func() (ms, ns int64)
+	// Logger receives vnode starts. Required.
+	Logger *slog.Logger
+}
+
+// Held answers which partitions have a vnode on this node (for status).
+type Held struct{}
+
+// HeldReply lists the partitions with a vnode on this node, ascending.
+type HeldReply struct{ Partitions []uint32 }
+
+// vnodeManager starts one vnode actor per partition this node owns, as
+// children it supervises one-for-one (a vnode that crashes restarts from
+// storage). Vnodes of partitions the node no longer owns keep running: their
+// data leaves only through handoff.
+type vnodeManager struct {
+	cfg  VnodesConfig
+	held map[uint32]*actor.PID
+}
+
+// VnodesProps returns the props of the vnode manager. Spawn it named
+// VnodesName so vnodes get the ids VnodeName(p).
+func VnodesProps(cfg VnodesConfig) *actor.Props {
+	if cfg.Now == nil {
+		cfg.Now = wallClock
+	}
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
+}
+
+func wallClock() (int64, int64) {
+	t := time.Now()
+	return t.UnixMilli(), t.UnixNano()
+}
+
+func (m *vnodeManager) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		askView(ctx)
+	case *View:
+		owned, err := msg.Ring.PartitionsOf(m.cfg.Self)
+		if err != nil {
+			return // not a member (yet): nothing to hold
+		}
+		started := 0
+		for _, p := range owned {
+			if _, ok := m.held[p]; ok {
+				continue
+			}
+			cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
+			cfg.Sync = !m.cfg.NoSync
+			pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
+			if err != nil {
+				m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
+				continue
+			}
+			m.held[p] = pid
+			started++
+		}
+		if started > 0 {
+			m.cfg.Logger.Debug("vnodes started", "count", started, "held", len(m.held))
+		}
+	case *Held:
+		out := make([]uint32, 0, len(m.held))
+		for p := range m.held {
+			out = append(out, p)
+		}
+		slices.Sort(out)
+		ctx.Respond(&HeldReply{Partitions: out})
+	}
+}

@@ -1,0 +1,137 @@
+package actors
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// MemberSource is where the membership actor reads the cluster's members
+// (serf, through cluster/membership; a fake in tests).
+type MemberSource interface {
+	Members() []cluster.Node
+}
+
+// ViewRequest asks the membership actor for its current *View (a router
+// or vnode manager sends it when it starts or restarts).
+type ViewRequest struct{}
+
+// Refresh tells the membership actor that the members changed: it re-reads
+// them from its MemberSource. The node sends one per serf change signal.
+type Refresh struct{}
+
+// MembershipConfig configures the membership actor.
+type MembershipConfig struct {
+	// Self is this node's name.
+	Self string
+	// Local are this node's tags: other nodes must be cluster.Compatible
+	// with them to enter the ring.
+	Local cluster.Tags
+	// Source supplies the members.
+	Source MemberSource
+	// Subscribers receive every new *View.
+	Subscribers []*actor.PID
+	// Logger receives one line per member event. Required.
+	Logger *slog.Logger
+}
+
+// membershipActor turns serf members into ring views: serf events in,
+// *View out to the subscribers. It logs one line per member event worth an
+// operator's attention (joined, failed, recovered, leaving, left, refused).
+type membershipActor struct {
+	cfg     MembershipConfig
+	view    *View
+	refused map[string]string // name → reason last logged
+}
+
+// MembershipProps returns the props of the membership actor.
+func MembershipProps(cfg MembershipConfig) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &membershipActor{cfg: cfg, refused: map[string]string{}}
+	})
+}
+
+func (m *membershipActor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started, *Refresh:
+		m.refresh(ctx)
+	case *ViewRequest:
+		if m.view != nil && ctx.Sender() != nil {
+			ctx.Respond(m.view)
+		}
+	}
+}
+
+// askView requests the current view for ctx's actor, which receives it as
+// a *View message.
+func askView(ctx actor.Context) {
+	ctx.Request(actor.NewPID(ctx.Self().Address, MembershipName), &ViewRequest{})
+}
+
+func (m *membershipActor) refresh(ctx actor.Context) {
+	nodes := m.cfg.Source.Members()
+	members, refused := cluster.View(m.cfg.Local, nodes)
+	seen := map[string]bool{}
+	for _, r := range refused {
+		seen[r.Name] = true
+		if m.refused[r.Name] != r.Err.Error() {
+			m.refused[r.Name] = r.Err.Error()
+			m.cfg.Logger.Warn("member refused", "node", r.Name, "err", r.Err)
+		}
+	}
+	for name := range m.refused {
+		if !seen[name] {
+			delete(m.refused, name)
+		}
+	}
+	addrs := map[string]string{}
+	for _, n := range nodes {
+		if t, err := cluster.DecodeTags(n.Tags); err == nil {
+			addrs[n.Name] = t.Addr
+		}
+	}
+	r, err := ring.New(ring.Config{Partitions: m.cfg.Local.Partitions, N: m.cfg.Local.N}, members)
+	if err != nil {
+		m.cfg.Logger.Error("membership: cannot compute the ring; keeping the previous view", "err", err)
+		return
+	}
+	var epoch uint64 = 1
+	if m.view != nil {
+		epoch = m.view.Epoch + 1
+		m.logChanges(m.view.Ring, r, addrs)
+	}
+	m.view = &View{Self: m.cfg.Self, Ring: r, Addrs: addrs, Epoch: epoch}
+	for _, s := range m.cfg.Subscribers {
+		ctx.Send(s, m.view)
+	}
+}
+
+func (m *membershipActor) logChanges(old, cur *ring.Ring, addrs map[string]string) {
+	log := m.cfg.Logger
+	for _, nm := range cur.Members() {
+		if nm.Name == m.cfg.Self {
+			continue
+		}
+		om, existed := old.Member(nm.Name)
+		switch {
+		case !existed && nm.State == ring.Up:
+			log.Info("member joined", "node", nm.Name, "addr", addrs[nm.Name], "weight", nm.Weight, "zone", nm.Zone)
+		case !existed:
+			log.Info("member seen", "node", nm.Name, "state", nm.State.String())
+		case om.State == nm.State:
+		case nm.State == ring.Down:
+			log.Warn("member failed", "node", nm.Name)
+		case nm.State == ring.Up:
+			log.Info("member recovered", "node", nm.Name)
+		case nm.State == ring.Leaving:
+			log.Info("member leaving", "node", nm.Name)
+		}
+	}
+	for _, om := range old.Members() {
+		if _, ok := cur.Member(om.Name); !ok && om.Name != m.cfg.Self {
+			log.Info("member left", "node", om.Name)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/version"
+	"google.golang.org/protobuf/proto"
+)
+
+// RouterConfig configures the request router.
+type RouterConfig struct {
+	// Self is this node's name.
+	Self string
+	// N is the cluster's replication factor; R and W above it are refused.
+	N int
+	// Defaults apply to requests that leave R, W, timeout or mode unset.
+	Defaults Defaults
+	// MaxKeyBytes is the largest key accepted. Default 4096.
+	MaxKeyBytes int
+	// MaxValueBytes is the largest value accepted. Default 1 MiB (a reply
+	// carries every sibling, and remoting caps a message at 4 MiB).
+	MaxValueBytes int
+	// MaxTimeout is the longest per-request deadline accepted. Default 60 s.
+	MaxTimeout time.Duration
+	// Logger receives coordinator failures. Required.
+	Logger *slog.Logger
+}
+
+// Router limits' defaults.
+const (
+	DefaultMaxKeyBytes   = 4096
+	DefaultMaxValueBytes = 1 << 20
+	DefaultMaxTimeout    = time.Minute
+	// maxHops bounds put forwarding between nodes whose views disagree.
+	maxHops = 2
+)
+
+// router receives client requests (Get, Put, Delete, Members envelopes),
+// checks them, and spawns one coordinator actor per get, put or delete. It
+// keeps the latest *View from the membership actor and hands it to each
+// coordinator, so a request is planned on one consistent view.
+type router struct {
+	cfg  RouterConfig
+	view *View
+}
+
+// RouterProps returns the props of the request router. Coordinators are its
+// children; one that fails is stopped, not restarted (a restarted write
+// coordinator would issue a second dot for the same write), and its client
+// gets a timeout.
+func RouterProps(cfg RouterConfig) *actor.Props {
+	if cfg.MaxKeyBytes == 0 {
+		cfg.MaxKeyBytes = DefaultMaxKeyBytes
+	}
+	if cfg.MaxValueBytes == 0 {
+		cfg.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if cfg.MaxTimeout == 0 {
+		cfg.MaxTimeout = DefaultMaxTimeout
+	}
+	stop := actor.NewOneForOneStrategy(0, time.Second, func(reason interface{}) actor.Directive {
+		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
+		return actor.StopDirective
+	})
+	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg} }, actor.WithSupervisor(stop))
+}
+
+func (r *router) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		askView(ctx)
+	case *View:
+		r.view = m
+	case *messages.Envelope:
+		if ctx.Sender() == nil {
+			return // nobody to answer
+		}
+		if reply := r.route(ctx, m); reply != nil {
+			ctx.Respond(reply)
+		}
+	}
+}
+
+// route answers env directly (returned) or hands it to a coordinator (nil).
+func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Envelope {
+	body, err := messages.Open(env)
+	if err != nil {
+		return messages.Unsupported(env)
+	}
+	id := env.GetRequestId()
+	if _, ok := body.(*messages.MembersRequest); ok {
+		if r.view == nil {
+			return messages.Wrap(id, &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")})
+		}
+		return messages.Wrap(id, &messages.MembersReply{
+			Node: r.cfg.Self, Members: r.view.Members(), Partitions: uint32(r.view.Ring.Config().Partitions),
+			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W),
+		})
+	}
+	req := plan{id: id, client: ctx.Sender(), view: r.view}
+	var props *actor.Props
+	var werr *messages.Error
+	switch b := body.(type) {
+	case *messages.GetRequest:
+		werr = r.check(b.GetKey(), nil, "r", b.GetR(), b.GetTimeoutMs())
+		req.quorum, req.timeout, req.mode = r.params(b.GetR(), r.cfg.Defaults.R, b.GetTimeoutMs(), b.GetMode())
+		props = getProps(req, b)
+	case *messages.PutRequest:
+		werr = r.check(b.GetKey(), b.GetValue(), "w", b.GetW(), b.GetTimeoutMs())
+		if werr == nil {
+			werr = checkContext(b.GetContext())
+		}
+		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), b.GetMode())
+		props = putProps(req, env, b.GetKey(), b.GetValue(), false, b.GetContext(), b.GetHops())
+	case *messages.DeleteRequest:
+		werr = r.check(b.GetKey(), nil, "w", b.GetW(), b.GetTimeoutMs())
+		if werr == nil {
+			werr = checkContext(b.GetContext())
+		}
+		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
+		props = putProps(req, env, b.GetKey(), nil, true, b.GetContext(), b.GetHops())
+	default:
+		return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
+			Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
+	}
+	if werr == nil && r.view == nil {
+		werr = unavailable("node is starting: no membership view yet")
+	}
+	if werr != nil {
+		return failReply(body, id, werr)
+	}
+	ctx.Spawn(props)
+	return nil
+}
+
+func (r *router) check(key, value []byte, qname string, q, timeoutMs uint32) *messages.Error {
+	switch {
+	case len(key) == 0:
+		return invalid("key", "key must not be empty")
+	case len(key) > r.cfg.MaxKeyBytes:
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "key",
+			Message: fmt.Sprintf("key is %d bytes, the limit is %d", len(key), r.cfg.MaxKeyBytes)}
+	case len(value) > r.cfg.MaxValueBytes:
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "value",
+			Message: fmt.Sprintf("value is %d bytes, the limit is %d", len(value), r.cfg.MaxValueBytes)}
+	case int(q) > r.cfg.N:
+		return invalid(qname, fmt.Sprintf("%s=%d exceeds n=%d", qname, q, r.cfg.N))
+	case time.Duration(timeoutMs)*time.Millisecond > r.cfg.MaxTimeout:
+		return invalid("timeout_ms", fmt.Sprintf("timeout %d ms exceeds the limit of %d ms", timeoutMs, r.cfg.MaxTimeout.Milliseconds()))
+	}
+	return nil
+}
+
+func (r *router) params(q uint32, def int, timeoutMs uint32, mode messages.ConflictMode) (int, time.Duration, messages.ConflictMode) {
+	n := int(q)
+	if n == 0 {
+		n = def
+	}
+	d := time.Duration(timeoutMs) * time.Millisecond
+	if d == 0 {
+		d = r.cfg.Defaults.Timeout
+	}
+	if mode == messages.ConflictMode_CONFLICT_MODE_DEFAULT {
+		mode = r.cfg.Defaults.Mode
+	}
+	return n, d, mode
+}
+
+func checkContext(b []byte) *messages.Error {
+	if _, err := version.DecodeContext(b); err != nil {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, Field: "context", Message: err.Error()}
+	}
+	return nil
+}
+
+func invalid(field, msg string) *messages.Error {
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: field, Message: msg}
+}
+
+func unavailable(msg string) *messages.Error {
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: msg}
+}
+
+// failReply is the reply of the request body's kind carrying e.
+func failReply(body proto.Message, id uint64, e *messages.Error) *messages.Envelope {
+	switch body.(type) {
+	case *messages.GetRequest:
+		return messages.Wrap(id, &messages.GetReply{Error: e})
+	case *messages.PutRequest:
+		return messages.Wrap(id, &messages.PutReply{Error: e})
+	case *messages.DeleteRequest:
+		return messages.Wrap(id, &messages.DeleteReply{Error: e})
+	}
+	return messages.Wrap(id, e)
+}

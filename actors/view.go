@@ -1,0 +1,98 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// Actor ids, the same on every node, so a peer addresses them as
+// actor.NewPID(addr, id). The node's actors are children of the root
+// supervisor, so their ids are paths under SupervisorName.
+const (
+	// SupervisorName is the node's root supervisor.
+	SupervisorName = "dynamo"
+	// RouterName is the request router: clients send Get/Put/Delete/Members
+	// envelopes to it.
+	RouterName = SupervisorName + "/" + routerChild
+	// VnodesName is the vnode manager; vnode actors are its children.
+	VnodesName = SupervisorName + "/" + vnodesChild
+	// MembershipName is the membership actor.
+	MembershipName = SupervisorName + "/" + membershipChild
+
+	routerChild     = "router"
+	vnodesChild     = "vnodes"
+	membershipChild = "membership"
+)
+
+// Defaults are a node's request defaults, used when a request leaves R, W or
+// its timeout at zero.
+type Defaults struct {
+	// R and W are the default read and write quorums (1..N). Default 2, 2.
+	R, W int
+	// Timeout is a request's deadline. Default 1 s.
+	Timeout time.Duration
+	// Mode is the conflict mode of requests that do not choose one:
+	// CONFLICT_MODE_SIBLINGS (default) or CONFLICT_MODE_LWW (last write
+	// wins; concurrent writes are lost).
+	Mode messages.ConflictMode
+}
+
+// View is one immutable snapshot of the cluster as this node sees it: the
+// ring computed from the serf members, and each member's canonical actor
+// address. The membership actor sends a new *View to its subscribers after
+// every membership change; receivers never modify it.
+type View struct {
+	// Self is this node's name.
+	Self string
+	// Ring is the placement computed from the members.
+	Ring *ring.Ring
+	// Addrs maps member name to canonical actor address.
+	Addrs map[string]string
+	// Epoch counts views on this node, from 1.
+	Epoch uint64
+}
+
+// Down reports whether node is a member that serf reports failed. A node
+// that is not a member at all is also down.
+func (v *View) Down(node string) bool {
+	m, ok := v.Ring.Member(node)
+	return !ok || m.State == ring.Down
+}
+
+// Addr is node's actor address ("" when unknown).
+func (v *View) Addr(node string) string { return v.Addrs[node] }
+
+// NodeOf is the member whose actor address is addr ("" when none).
+func (v *View) NodeOf(addr string) string {
+	for n, a := range v.Addrs {
+		if a == addr {
+			return n
+		}
+	}
+	return ""
+}
+
+// Members is the view as the wire MembersReply lists it.
+func (v *View) Members() []*messages.MemberInfo {
+	var out []*messages.MemberInfo
+	for _, m := range v.Ring.Members() {
+		st := messages.MemberState_MEMBER_STATE_UP
+		switch m.State {
+		case ring.Down:
+			st = messages.MemberState_MEMBER_STATE_DOWN
+		case ring.Leaving:
+			st = messages.MemberState_MEMBER_STATE_LEAVING
+		}
+		out = append(out, &messages.MemberInfo{Name: m.Name, Addr: v.Addrs[m.Name], Zone: m.Zone, Weight: uint32(m.Weight), State: st})
+	}
+	return out
+}
+
+// vnodePID addresses partition p's vnode on the node at addr.
+func vnodePID(addr string, p uint32) *actor.PID { return actor.NewPID(addr, VnodeName(p)) }
+
+// routerPID addresses the router on the node at addr.
+func routerPID(addr string) *actor.PID { return actor.NewPID(addr, RouterName) }

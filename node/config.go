@@ -1,0 +1,153 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// ErrConfig marks an invalid configuration. Its message names the flag
+// (`dynamo agent --<flag>`) at fault.
+var ErrConfig = errors.New("node: invalid configuration")
+
+// Config is one node's configuration. Field comments give the `dynamo agent`
+// flag, the unit and the default.
+type Config struct {
+	// Name is the node's unique name (--name). Default: the hostname.
+	Name string
+	// DataDir holds the node's storage, identity and serf snapshot
+	// (--data-dir). Default ./data/<name>.
+	DataDir string
+	// GossipAddr is serf's host:port, TCP and UDP (--gossip-addr). Port 0
+	// picks a free port. Default 127.0.0.1:7946.
+	GossipAddr string
+	// ActorAddr is the protoactor remoting host:port (--actor-addr). It is
+	// also the node's canonical address: peers and clients send to exactly
+	// this string, so give a host others can reach (not 0.0.0.0). Port 0
+	// picks a free port. Default 127.0.0.1:8946.
+	ActorAddr string
+	// Join lists seed gossip addresses, host:port (--join). Empty starts a
+	// new cluster. Unreachable seeds are retried in the background.
+	Join []string
+	// Partitions is Q (--partitions), fixed when a cluster is created: a
+	// power of two, 8..1024. 0 means the value this data directory was
+	// created with, else 64. Every node of a cluster must use the same Q.
+	Partitions int
+	// N is the replication factor (--n), 1..16, the same on every node.
+	// 0 means the stored value, else 3.
+	N int
+	// R and W are the default read and write quorums (--r, --w), 1..N.
+	// Default 2 and 2.
+	R, W int
+	// Weight is the node's capacity weight (--weight), 1..1000: it holds
+	// partitions in proportion. Default 1.
+	Weight int
+	// Zone is the node's failure domain, a rack or data center (--zone).
+	// Replicas spread over distinct zones when there are N of them. Default "".
+	Zone string
+	// Timeout is the default request deadline (--timeout). Default 1 s.
+	Timeout time.Duration
+	// LWW makes last-write-wins the default conflict mode of requests this
+	// node coordinates (--lww). Concurrent writes are then lost. Default
+	// false: siblings.
+	LWW bool
+	// FastGossip uses sub-second failure detection timings (tests and the
+	// dev cluster on loopback). Default false: serf's LAN timings (~5 s).
+	FastGossip bool
+	// NoSync skips fsync per write (tests only). Default false.
+	NoSync bool
+	// Logger receives one line per node event. Default: discard.
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultGossipAddr = "127.0.0.1:7946"
+	DefaultActorAddr  = "127.0.0.1:8946"
+	DefaultPartitions = 64
+	DefaultN          = 3
+	DefaultR          = 2
+	DefaultW          = 2
+	DefaultTimeout    = time.Second
+)
+
+// DefaultConfig returns the defaults for a node named name.
+func DefaultConfig(name string) Config {
+	return Config{
+		Name: name, DataDir: filepath.Join("data", name),
+		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
+		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout,
+	}
+}
+
+func flagErr(flag, format string, args ...any) error {
+	return fmt.Errorf("%w: --%s: %s", ErrConfig, flag, fmt.Sprintf(format, args...))
+}
+
+// validate checks everything that does not need the data directory; n is
+// the replication factor in force (flag or stored).
+func (c Config) validate(n int) error {
+	if c.Name == "" {
+		return flagErr("name", "must not be empty")
+	}
+	if len(c.Name) > 200 {
+		return flagErr("name", "is %d bytes, the limit is 200", len(c.Name))
+	}
+	if c.DataDir == "" {
+		return flagErr("data-dir", "must not be empty")
+	}
+	for flag, a := range map[string]string{"gossip-addr": c.GossipAddr, "actor-addr": c.ActorAddr} {
+		if err := hostPort(a); err != nil {
+			return flagErr(flag, "%v", err)
+		}
+	}
+	for _, s := range c.Join {
+		if err := hostPort(s); err != nil {
+			return flagErr("join", "%v", err)
+		}
+	}
+	if c.Partitions != 0 {
+		if err := ring.ValidatePartitions(c.Partitions); err != nil {
+			return flagErr("partitions", "%v", err)
+		}
+	}
+	if n < 1 || n > quorum.MaxN {
+		return flagErr("n", "must be from 1 to %d, got %d", quorum.MaxN, n)
+	}
+	if c.R < 1 || c.R > n {
+		return flagErr("r", "must be from 1 to n=%d, got %d", n, c.R)
+	}
+	if c.W < 1 || c.W > n {
+		return flagErr("w", "must be from 1 to n=%d, got %d", n, c.W)
+	}
+	if c.Weight < 1 || c.Weight > ring.MaxWeight {
+		return flagErr("weight", "must be from 1 to %d, got %d", ring.MaxWeight, c.Weight)
+	}
+	if len(c.Zone) > 64 {
+		return flagErr("zone", "is %d bytes, the limit is 64", len(c.Zone))
+	}
+	if c.Timeout <= 0 || c.Timeout > time.Minute {
+		return flagErr("timeout", "must be above 0 and at most 1m, got %v", c.Timeout)
+	}
+	return nil
+}
+
+func hostPort(a string) error {
+	h, p, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("want host:port, got %q", a)
+	}
+	if h == "" {
+		return fmt.Errorf("want a host in %q (peers must be able to reach it)", a)
+	}
+	if p == "" {
+		return fmt.Errorf("want a port in %q", a)
+	}
+	return nil
+}

@@ -1,0 +1,314 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/cluster/membership"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/storage"
+)
+
+// Errors.
+var (
+	// ErrIncompatible marks a node that cannot be in the cluster it joined
+	// (a different Q or N, another protocol).
+	ErrIncompatible = errors.New("node: incompatible with the cluster")
+)
+
+// Node is a running dynamo node: storage, actors and gossip.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	engine   *storage.LevelDB
+	sys      *actors.System
+	gossip   *membership.Membership
+	root     *actor.PID
+	actorID  string
+	q, n     int
+	restarts atomic.Uint64
+
+	stopOnce sync.Once
+	quit     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Start opens the data directory, starts the actor system, joins the serf
+// cluster and starts the node's actors. It fails with an error naming the
+// flag at fault on a bad configuration, and with ErrIncompatible when the
+// cluster it joins uses another Q or N.
+func Start(cfg Config) (n *Node, err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	// N may come from the data directory: check R and W against it after
+	// loading, everything else before touching the disk.
+	pre := cfg.N
+	if pre == 0 {
+		pre = quorum.MaxN
+	}
+	if err := cfg.validate(pre); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, flagErr("data-dir", "%v", err)
+	}
+	n = &Node{cfg: cfg, log: log, quit: make(chan struct{})}
+	// Unwind whatever started when a later step fails.
+	defer func() {
+		if err != nil {
+			n.close()
+			n = nil
+		}
+	}()
+	if n.engine, err = storage.OpenLevelDB(filepath.Join(cfg.DataDir, "db"), storage.DefaultLevelDBConfig()); err != nil {
+		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
+	}
+	id, created, err := storage.LoadIdentity(n.engine, cfg.Name, newEpoch)
+	if err != nil {
+		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
+	}
+	n.actorID = storage.ActorID(id)
+	if n.q, n.n, err = clusterParams(n.engine, cfg); err != nil {
+		return n, err
+	}
+	if err := cfg.validate(n.n); err != nil {
+		return n, err
+	}
+	if n.sys, err = actors.StartSystem(actors.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, Logger: quietActors(log)}); err != nil {
+		return n, flagErr("actor-addr", "%v", err)
+	}
+	tags, err := n.tags().Encode()
+	if err != nil {
+		return n, flagErr("zone", "%v", err)
+	}
+	mcfg := membership.DefaultConfig()
+	mcfg.Name, mcfg.BindAddr, mcfg.Tags, mcfg.Fast = cfg.Name, cfg.GossipAddr, tags, cfg.FastGossip
+	mcfg.SnapshotPath = filepath.Join(cfg.DataDir, "serf.snapshot")
+	mcfg.Logger = log.With("component", "serf")
+	if n.gossip, err = membership.Start(mcfg); err != nil {
+		return n, flagErr("gossip-addr", "%v", err)
+	}
+	if len(cfg.Join) > 0 {
+		if _, jerr := n.gossip.Join(cfg.Join); jerr != nil {
+			log.Warn("seeds not reachable yet; retrying in the background", "join", cfg.Join, "err", jerr)
+			n.wg.Add(1)
+			go n.rejoin()
+		} else if err := n.checkCompatible(); err != nil {
+			return n, err
+		}
+	}
+	if err := n.startActors(); err != nil {
+		return n, err
+	}
+	log.Info("node started", "name", cfg.Name, "actor_addr", n.sys.Address(), "gossip_addr", n.gossip.LocalAddr(),
+		"data_dir", cfg.DataDir, "new_data_dir", created, "partitions", n.q, "n", n.n, "r", cfg.R, "w", cfg.W,
+		"weight", cfg.Weight, "zone", cfg.Zone)
+	return n, nil
+}
+
+func newEpoch() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano())
+	}
+	return binary.BigEndian.Uint64(b[:]) | 1
+}
+
+func (n *Node) tags() cluster.Tags {
+	return cluster.Tags{Addr: n.sys.Address(), Weight: n.cfg.Weight, Zone: n.cfg.Zone, Partitions: n.q, N: n.n, Protocol: messages.ProtocolVersion}
+}
+
+func (n *Node) startActors() error {
+	mode := messages.ConflictMode_CONFLICT_MODE_SIBLINGS
+	if n.cfg.LWW {
+		mode = messages.ConflictMode_CONFLICT_MODE_LWW
+	}
+	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
+		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
+		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
+			NoSync: n.cfg.NoSync, Logger: n.log},
+		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log,
+			Defaults: actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode}},
+		Restarts: &n.restarts,
+		Logger:   n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("node: start actors: %w", err)
+	}
+	n.root = root
+	membershipPID := actor.NewPID(n.sys.Address(), actors.MembershipName)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for {
+			select {
+			case <-n.quit:
+				return
+			case <-n.gossip.Changes():
+				n.sys.Root().Send(membershipPID, &actors.Refresh{})
+			}
+		}
+	}()
+	return nil
+}
+
+// rejoin retries the seeds until one answers.
+func (n *Node) rejoin() {
+	defer n.wg.Done()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.quit:
+			return
+		case <-t.C:
+			if _, err := n.gossip.Join(n.cfg.Join); err == nil {
+				n.log.Info("joined the cluster through the seeds", "join", n.cfg.Join)
+				if err := n.checkCompatible(); err != nil {
+					n.log.Error("the cluster refuses this node", "err", err)
+				}
+				return
+			}
+		}
+	}
+}
+
+// checkCompatible fails when a member of the cluster just joined has tags
+// this node cannot work with.
+func (n *Node) checkCompatible() error {
+	local := n.tags()
+	for _, m := range n.gossip.Members() {
+		if m.Name == n.cfg.Name || m.Status != cluster.StatusAlive {
+			continue
+		}
+		t, err := cluster.DecodeTags(m.Tags)
+		if err == nil {
+			err = cluster.Compatible(local, t, m.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v (check --partitions and --n)", ErrIncompatible, err)
+		}
+	}
+	return nil
+}
+
+// clusterParams resolves Q and N: the flag, else the value stored in the
+// data directory, else the default; a flag that contradicts the stored
+// value is an error. The result is stored.
+func clusterParams(e storage.Engine, cfg Config) (q, n int, err error) {
+	q, n = cfg.Partitions, cfg.N
+	stored := func(key string, flag string, v *int, def int) error {
+		b, err := e.Get(storage.KeyspaceMeta, []byte(key))
+		switch {
+		case err == nil:
+			s, perr := strconv.Atoi(string(b))
+			if perr != nil {
+				return fmt.Errorf("node: stored %s %q: %w", key, b, storage.ErrCorrupt)
+			}
+			if *v != 0 && *v != s {
+				return flagErr(flag, "is %d, but this data directory belongs to a cluster with %d (it is fixed when a cluster is created)", *v, s)
+			}
+			*v = s
+			return nil
+		case errors.Is(err, storage.ErrNotFound):
+			if *v == 0 {
+				*v = def
+			}
+			return storage.Put(e, storage.KeyspaceMeta, []byte(key), []byte(strconv.Itoa(*v)), storage.WriteOptions{Sync: true})
+		}
+		return fmt.Errorf("node: read %s: %w", key, err)
+	}
+	if err := stored("cluster.partitions", "partitions", &q, DefaultPartitions); err != nil {
+		return 0, 0, err
+	}
+	if err := stored("cluster.n", "n", &n, DefaultN); err != nil {
+		return 0, 0, err
+	}
+	return q, n, nil
+}
+
+// quietActors is protoactor's logger: it logs routine events (actor
+// started, endpoint connected) at Info, which would drown the node's own
+// events, so only its warnings and errors pass.
+func quietActors(l *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{Handler: l.Handler(), min: slog.LevelWarn}).With("component", "actors")
+}
+
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{Handler: m.Handler.WithAttrs(a), min: m.min}
+}
+
+func (m minLevel) WithGroup(g string) slog.Handler {
+	return minLevel{Handler: m.Handler.WithGroup(g), min: m.min}
+}
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// ActorAddr is the node's canonical actor address (clients' seeds).
+func (n *Node) ActorAddr() string { return n.sys.Address() }
+
+// GossipAddr is the serf address actually bound (others' --join).
+func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
+
+// Restarts counts actor restarts by the root supervisor.
+func (n *Node) Restarts() uint64 { return n.restarts.Load() }
+
+// Stop shuts the node down: it stops gossip (without leaving: peers see it
+// failed, a temporary condition, and it keeps its partitions), stops the
+// actors, and closes storage. A node started again on the same data
+// directory has all its data. Stop may be called more than once.
+func (n *Node) Stop() {
+	n.stopOnce.Do(func() {
+		n.log.Info("node stopping", "name", n.cfg.Name)
+		n.close()
+		n.log.Info("node stopped", "name", n.cfg.Name)
+	})
+}
+
+func (n *Node) close() {
+	select {
+	case <-n.quit:
+	default:
+		close(n.quit)
+	}
+	if n.gossip != nil {
+		_ = n.gossip.Shutdown()
+	}
+	n.wg.Wait()
+	if n.root != nil {
+		_ = n.sys.Root().StopFuture(n.root).Wait()
+	}
+	if n.sys != nil {
+		n.sys.Stop()
+	}
+	if n.engine != nil {
+		_ = n.engine.Close()
+	}
+}

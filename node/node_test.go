@@ -1,0 +1,313 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"google.golang.org/protobuf/proto"
+)
+
+// syncBuffer is a log sink tests can read while nodes write to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testConfig(t *testing.T, name, dir string, join ...string) Config {
+	cfg := DefaultConfig(name)
+	cfg.DataDir = dir
+	cfg.GossipAddr, cfg.ActorAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Join = join
+	cfg.Partitions = 16
+	cfg.FastGossip, cfg.NoSync = true, true
+	// Each node logs at debug into a buffer the test prints when it fails
+	// (DYNAMO_TEST_LOG=1 prints always).
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("DYNAMO_TEST_LOG") != "" {
+			t.Logf("log of %s:\n%s", name, logs.String())
+		}
+	})
+	return cfg
+}
+
+type harness struct {
+	t      *testing.T
+	nodes  []*Node
+	dirs   []string
+	client *actors.System
+	id     uint64
+}
+
+func startCluster(t *testing.T, n int) *harness {
+	t.Helper()
+	h := &harness{t: t}
+	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.client = cl
+	t.Cleanup(cl.Stop)
+	for i := range n {
+		h.dirs = append(h.dirs, t.TempDir())
+		h.nodes = append(h.nodes, nil)
+		h.start(i)
+	}
+	h.waitMembers(n, n)
+	return h
+}
+
+func (h *harness) start(i int) {
+	h.t.Helper()
+	var join []string
+	for j, nd := range h.nodes {
+		if j != i && nd != nil {
+			join = append(join, nd.GossipAddr())
+			break
+		}
+	}
+	nd, err := Start(testConfig(h.t, fmt.Sprintf("n%d", i+1), h.dirs[i], join...))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(nd.Stop)
+	h.nodes[i] = nd
+}
+
+func (h *harness) stop(i int) {
+	h.nodes[i].Stop()
+	h.nodes[i] = nil
+}
+
+// waitMembers waits until every running node's router sees want members of
+// which up are up.
+func (h *harness) waitMembers(want, up int) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, nd := range h.nodes {
+		if nd == nil {
+			continue
+		}
+		for {
+			m := h.call(nd, &messages.MembersRequest{}).GetMembersReply()
+			ups := 0
+			for _, mi := range m.GetMembers() {
+				if mi.GetState() == messages.MemberState_MEMBER_STATE_UP {
+					ups++
+				}
+			}
+			if m.GetError() == nil && len(m.GetMembers()) == want && ups == up {
+				break
+			}
+			if time.Now().After(deadline) {
+				h.t.Fatalf("%s sees %d members (%d up), want %d (%d up): %v", nd.Name(), len(m.GetMembers()), ups, want, up, m)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func (h *harness) call(nd *Node, body proto.Message) *messages.Envelope {
+	h.t.Helper()
+	h.id++
+	return h.send(nd, messages.Wrap(h.id, body))
+}
+
+func (h *harness) send(nd *Node, env *messages.Envelope) *messages.Envelope {
+	h.t.Helper()
+	res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), actors.RouterName), env, 5*time.Second).Result()
+	if err != nil {
+		h.t.Fatalf("request to %s: %v", nd.Name(), err)
+	}
+	return res.(*messages.Envelope)
+}
+
+func (h *harness) put(nd *Node, key, value string, ctx []byte, w uint32) *messages.PutReply {
+	h.t.Helper()
+	return h.call(nd, &messages.PutRequest{Key: []byte(key), Value: []byte(value), Context: ctx, W: w}).GetPutReply()
+}
+
+func (h *harness) get(nd *Node, key string, r uint32) *messages.GetReply {
+	h.t.Helper()
+	return h.call(nd, &messages.GetRequest{Key: []byte(key), R: r}).GetGetReply()
+}
+
+func vals(g *messages.GetReply) []string {
+	var out []string
+	for _, v := range g.GetValues() {
+		out = append(out, string(v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A 3-node cluster over real serf and remoting: put, get and delete through
+// any node; one node stopped and R=2/W=2 still work; the node restarted on
+// its data directory rejoins and still holds what it stored.
+func TestThreeNodeCluster(t *testing.T) {
+	h := startCluster(t, 3)
+	n1, n2, n3 := h.nodes[0], h.nodes[1], h.nodes[2]
+	p := h.put(n1, "cart", "apple", nil, 0)
+	if p.GetError() != nil {
+		t.Fatal(p.GetError())
+	}
+	if g := h.get(n2, "cart", 3); !slices.Equal(vals(g), []string{"apple"}) {
+		t.Fatalf("get: %v", g)
+	}
+	// Siblings: the same context through the same coordinator.
+	a, b := h.put(n3, "s", "x", nil, 0), h.put(n3, "s", "y", nil, 0)
+	if a.GetError() != nil || b.GetError() != nil {
+		t.Fatal(a, b)
+	}
+	if g := h.get(n1, "s", 3); !slices.Equal(vals(g), []string{"x", "y"}) {
+		t.Fatalf("blind writes through one coordinator: %v, want siblings x and y", vals(g))
+	}
+
+	h.stop(2)
+	h.waitMembers(3, 2)
+	if p := h.put(n1, "cart", "pear", h.get(n1, "cart", 2).GetContext(), 2); p.GetError() != nil {
+		t.Fatalf("W=2 with one node down: %v", p.GetError())
+	}
+	if g := h.get(n2, "cart", 2); !slices.Equal(vals(g), []string{"pear"}) {
+		t.Fatalf("R=2 with one node down: %v", g)
+	}
+	if d := h.call(n2, &messages.DeleteRequest{Key: []byte("s"), Context: h.get(n2, "s", 2).GetContext()}).GetDeleteReply(); d.GetError() != nil {
+		t.Fatalf("delete: %v", d.GetError())
+	}
+
+	// Restart n3 on its data directory; then stop the other two: what n3
+	// answers alone comes from its own disk.
+	h.start(2)
+	h.waitMembers(3, 3)
+	h.stop(0)
+	h.stop(1)
+	h.waitMembers(3, 1)
+	g := h.get(h.nodes[2], "cart", 1)
+	if g.GetError() != nil || !g.GetFound() || !slices.Contains(vals(g), "apple") {
+		t.Fatalf("restarted node alone: %v (it stored apple before it stopped)", g)
+	}
+	if w := h.put(h.nodes[2], "cart", "z", nil, 2).GetError(); w.GetCode() != messages.ErrorCode_ERROR_CODE_QUORUM || w.GetNeed() != 2 || w.GetGot() != 1 {
+		t.Fatalf("W=2 with two of three down: %v", w)
+	}
+}
+
+// Five nodes: keys written through random nodes are read through others,
+// and each is stored on exactly N=3 nodes.
+func TestFiveNodeCluster(t *testing.T) {
+	h := startCluster(t, 5)
+	for i := range 40 {
+		k := fmt.Sprintf("key-%d", i)
+		if p := h.put(h.nodes[i%5], k, k, nil, 0); p.GetError() != nil {
+			t.Fatalf("%s: %v", k, p.GetError())
+		}
+	}
+	for i := range 40 {
+		k := fmt.Sprintf("key-%d", i)
+		if g := h.get(h.nodes[(i+2)%5], k, 3); !slices.Equal(vals(g), []string{k}) {
+			t.Fatalf("%s: %v", k, g)
+		}
+		holders := 0
+		part := ring.PartitionOf(ring.HashKey([]byte(k)), 16)
+		for _, nd := range h.nodes {
+			res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), actors.VnodeName(part)),
+				messages.Wrap(1, &messages.ReplicaGetRequest{Partition: part, Key: []byte(k)}), 2*time.Second).Result()
+			if err != nil {
+				continue
+			}
+			if env, ok := res.(*messages.Envelope); ok && env.GetReplicaGetReply().GetFound() {
+				holders++
+			}
+		}
+		if holders != 3 {
+			t.Fatalf("%s is on %d nodes, want 3", k, holders)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]func(*Config){
+		"--name":        func(c *Config) { c.Name = "" },
+		"--gossip-addr": func(c *Config) { c.GossipAddr = "nohost" },
+		"--actor-addr":  func(c *Config) { c.ActorAddr = ":99" },
+		"--join":        func(c *Config) { c.Join = []string{"x"} },
+		"--partitions":  func(c *Config) { c.Partitions = 100 },
+		"--n":           func(c *Config) { c.N = 17 },
+		"--r":           func(c *Config) { c.N, c.R = 3, 4 },
+		"--w":           func(c *Config) { c.N, c.W = 3, 0 },
+		"--weight":      func(c *Config) { c.Weight = 0 },
+		"--timeout":     func(c *Config) { c.Timeout = -time.Second },
+	}
+	for flag, mut := range cases {
+		cfg := testConfig(t, "x", dir)
+		mut(&cfg)
+		if _, err := Start(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), flag+":") {
+			t.Errorf("%s: %v", flag, err)
+		}
+	}
+}
+
+// Q is fixed per cluster: the data directory remembers it, and a node with
+// another Q cannot join.
+func TestPartitionsAreFixedPerCluster(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, "a", dir)
+	cfg.Partitions = 32
+	a, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+	cfg.Partitions = 64
+	if _, err := Start(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "--partitions") || !strings.Contains(err.Error(), "32") {
+		t.Fatalf("restart with another Q: %v", err)
+	}
+	cfg.Partitions = 0 // use the stored one
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	a, err = Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	bcfg := testConfig(t, "b", t.TempDir(), a.GossipAddr())
+	bcfg.Partitions = 16
+	if b, err := Start(bcfg); !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "32") {
+		if b != nil {
+			b.Stop()
+		}
+		t.Fatalf("join with another Q: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "member refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster did not log the refusal:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
