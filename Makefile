@@ -26,10 +26,10 @@ help:
 # Packages that start several protoactor nodes in one process run without
 # the race detector: the library itself races there (grpclog.SetLoggerV2 is
 # a global set by every remote.Start). Everything else runs with -race.
-NORACE_PKGS := ./actors/...
+NORACE_PKGS := ./actors/... ./client/... ./node/...
 
 test:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/actors$$')
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(actors|client|node)$$')
 	$(GO) test -count=1 $(NORACE_PKGS)
 
 test-short:

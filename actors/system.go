@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 
@@ -107,7 +108,50 @@ func StartSystem(cfg SystemConfig) (sys *System, err error) {
 		}
 	}()
 	r.Start()
+	guardAliases(as)
 	return &System{Actors: as, Remote: r}, nil
+}
+
+// guardAliases makes messages addressed to another spelling of this
+// system's address (localhost, 127.0.0.1, ::1, a local interface's IP, with
+// our port) local deliveries. protoactor compares addresses as strings:
+// without this, a client that names a node "localhost:P" while the node
+// calls itself "127.0.0.1:P" makes the node forward the message to itself
+// forever, burning a core. The resolver goes before remoting's.
+func guardAliases(as *actor.ActorSystem) {
+	own := as.Address()
+	_, port, err := net.SplitHostPort(own)
+	if err != nil {
+		return
+	}
+	aliases := map[string]bool{}
+	hosts := []string{"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"}
+	if h, err := os.Hostname(); err == nil {
+		hosts = append(hosts, h)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				hosts = append(hosts, ipn.IP.String())
+			}
+		}
+	}
+	for _, h := range hosts {
+		if a := net.JoinHostPort(h, port); a != own {
+			aliases[a] = true
+		}
+	}
+	reg := as.ProcessRegistry
+	local := func(pid *actor.PID) (actor.Process, bool) {
+		if !aliases[pid.Address] {
+			return nil, false
+		}
+		if p, ok := reg.GetLocal(pid.Id); ok {
+			return p, true
+		}
+		return as.DeadLetter, true
+	}
+	reg.RemoteHandlers = append([]actor.AddressResolver{local}, reg.RemoteHandlers...)
 }
 
 // Stop shuts remoting and the actor system down. It may be called more

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -132,5 +133,22 @@ func TestStartSystemErrors(t *testing.T) {
 		if _, err := StartSystem(c); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("%+v: %v", c, err)
 		}
+	}
+}
+
+// A message sent to another spelling of a node's address (localhost for
+// 127.0.0.1) is delivered locally instead of looping through remoting.
+func TestAliasAddressIsDeliveredLocally(t *testing.T) {
+	a, b := startSystem(t), startSystem(t)
+	const q, p = 16, 2
+	now := func() (int64, int64) { return 1, 1 }
+	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), VnodeName(p)); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(b.Address())
+	alias := actor.NewPID(net.JoinHostPort("localhost", port), VnodeName(p))
+	got := request(t, a, alias, messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: keyOf(p, q)})).(*messages.ReplicaGetReply)
+	if got.GetNode() != "b" || got.GetError() != nil {
+		t.Fatalf("via alias: %v", got)
 	}
 }

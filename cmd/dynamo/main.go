@@ -20,39 +20,60 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  version   print version and protocol\n  ring      show partition placement for a membership")
+		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n\n"+kvUsage)
 		return 2
 	}
 	switch args[0] {
 	case "version":
 		fmt.Fprintf(stdout, "dynamo %s (protocol %d, key hash md5)\n", Version, messages.ProtocolVersion)
 		return 0
+	case "agent":
+		return runAgent(args[1:], stdout, stderr)
+	case "dev":
+		return runDev(args[1:], stdout, stderr)
 	case "ring":
-		return runRing(args[1:], stdout, stderr)
+		return runRing(args[1:], stdout, stderr, dialCluster)
+	case "get", "put", "delete", "members":
+		return runKV(args[0], args[1:], stdout, stderr, dialCluster)
 	}
-	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: version, ring)\n", args[0])
+	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: agent, dev, version, ring, get, put, delete, members)\n", args[0])
 	return 2
 }
 
-func runRing(args []string, stdout, stderr io.Writer) int {
+func runRing(args []string, stdout, stderr io.Writer, dial dialer) int {
 	fs := flag.NewFlagSet("dynamo ring", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	q := fs.Int("partitions", 64, "Q, partitions in the ring (power of two, 8..1024)")
-	n := fs.Int("n", 3, "replicas per partition")
-	members := fs.String("members", "", "comma-separated members, each name[:weight[:zone]] (required)")
+	q := fs.Int("partitions", 64, "Q, partitions in the ring (power of two, 8..1024); only with --members")
+	n := fs.Int("n", 3, "replicas per partition; only with --members")
+	members := fs.String("members", "", "comma-separated members, each name[:weight[:zone]]; without it, the running cluster's (--seeds)")
 	key := fs.String("key", "", "show the partition and preference list of this key instead of the loads")
+	cf := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ms, err := parseMembers(*members)
-	if err != nil {
-		fmt.Fprintf(stderr, "dynamo ring: --members: %v\n", err)
-		return 2
-	}
-	r, err := ring.New(ring.Config{Partitions: *q, N: *n}, ms)
-	if err != nil {
-		fmt.Fprintf(stderr, "dynamo ring: %v\n", err)
-		return 2
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var r *ring.Ring
+	if given["members"] {
+		ms, err := parseMembers(*members)
+		if err != nil {
+			fmt.Fprintf(stderr, "dynamo ring: --members: %v\n", err)
+			return 2
+		}
+		r, err = ring.New(ring.Config{Partitions: *q, N: *n}, ms)
+		if err != nil {
+			fmt.Fprintf(stderr, "dynamo ring: %v\n", err)
+			return 2
+		}
+	} else {
+		if given["partitions"] || given["n"] {
+			fmt.Fprintln(stderr, "dynamo ring: --partitions and --n describe an offline ring: give --members too (the running cluster has its own)")
+			return 2
+		}
+		var code int
+		if r, code = clusterRing(cf, dial, stderr); r == nil {
+			return code
+		}
 	}
 	if *key != "" {
 		p := r.Partition([]byte(*key))

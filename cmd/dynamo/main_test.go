@@ -30,7 +30,7 @@ func TestRingLoadsAndErrors(t *testing.T) {
 		t.Fatalf("output: %s", out.String())
 	}
 	for args, want := range map[string][]string{
-		"required":           {"ring"},
+		"required":           {"ring", "--members", ""},
 		"weight \"x\"":       {"ring", "--members", "a:x"},
 		"power of two":       {"ring", "--members", "a", "--partitions", "7"},
 		"unknown command":    {"frobnicate"},

@@ -1,0 +1,84 @@
+package client
+
+import (
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Seeds are actor addresses (host:port) of some nodes; the client reads
+	// the membership from the first one that answers. Required, at least
+	// one. Spell them as the nodes advertise themselves: protoactor compares
+	// addresses as strings.
+	Seeds []string
+	// ListenAddr is the client's own remoting address, host:port. Replies
+	// come back on a connection the node opens to it, so the nodes must be
+	// able to reach it. Port 0 picks a free port. Default "127.0.0.1:0",
+	// which only works with nodes on the same host.
+	ListenAddr string
+	// Advertise is the address the nodes reply to, when it differs from the
+	// address bound (NAT, 0.0.0.0). Optional.
+	Advertise string
+	// Timeout is the request deadline sent to the nodes when a call does not
+	// give one with the Timeout option; the client waits a little longer
+	// than that for the answer. Default 1 s, at most 1 min (the nodes'
+	// limit).
+	Timeout time.Duration
+	// RefreshInterval is how often the membership is re-read in the
+	// background; it is also re-read after any failover. Default 5 s;
+	// negative disables the periodic refresh.
+	RefreshInterval time.Duration
+	// Logger receives the client's and its actor system's logs. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults with no seeds.
+func DefaultConfig() Config {
+	return Config{ListenAddr: "127.0.0.1:0", Timeout: time.Second, RefreshInterval: 5 * time.Second}
+}
+
+// normalize fills defaults and checks the configuration.
+func (c Config) normalize() (Config, error) {
+	d := DefaultConfig()
+	if len(c.Seeds) == 0 {
+		return c, invalidf("Seeds", "at least one seed address (host:port) is required")
+	}
+	seen := map[string]bool{}
+	var seeds []string
+	for _, s := range c.Seeds {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return c, invalidf("Seeds", "seed %q is not host:port", s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			seeds = append(seeds, s)
+		}
+	}
+	c.Seeds = seeds
+	if c.ListenAddr == "" {
+		c.ListenAddr = d.ListenAddr
+	}
+	if c.Timeout < 0 {
+		return c, invalidf("Timeout", "must not be negative, got %v", c.Timeout)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = d.Timeout
+	}
+	if c.Timeout > maxTimeout {
+		return c, invalidf("Timeout", "must be at most %v, got %v", maxTimeout, c.Timeout)
+	}
+	if c.RefreshInterval == 0 {
+		c.RefreshInterval = d.RefreshInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// maxTimeout is the longest request deadline the client sends (the nodes'
+// own default limit is 60 s).
+const maxTimeout = time.Minute

@@ -1,0 +1,58 @@
+package client
+
+import (
+	"time"
+
+	"github.com/dynamokv/dynamo/messages"
+)
+
+// Option adjusts one call.
+type Option func(*options)
+
+type options struct {
+	r, w    int
+	timeout time.Duration
+	lww     bool
+}
+
+// R sets the read quorum of a Get (and of the read of an Update): how many
+// replicas must answer. 0 means the cluster's default; above the cluster's
+// N is refused before sending.
+func R(n int) Option { return func(o *options) { o.r = n } }
+
+// W sets the write quorum of a Put or Delete (and of the write of an
+// Update). 0 means the cluster's default; above N is refused before sending.
+func W(n int) Option { return func(o *options) { o.w = n } }
+
+// Timeout sets the request deadline sent to the node (0: the client's
+// Config.Timeout). The call itself is also bounded by its context.
+func Timeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// LWW asks for last-write-wins: a Put replaces whatever the key holds and a
+// Get returns one value, the one written last by coordinator wall clock.
+// Concurrent writes are lost.
+func LWW() Option { return func(o *options) { o.lww = true } }
+
+func (o options) mode() messages.ConflictMode {
+	if o.lww {
+		return messages.ConflictMode_CONFLICT_MODE_LWW
+	}
+	return messages.ConflictMode_CONFLICT_MODE_DEFAULT
+}
+
+// Settings are the values a list of options sets; zero means the default.
+type Settings struct {
+	R, W    int
+	Timeout time.Duration
+	LWW     bool
+}
+
+// SettingsOf returns what opts set, for wrappers and test fakes of the
+// client.
+func SettingsOf(opts ...Option) Settings {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return Settings{R: o.r, W: o.w, Timeout: o.timeout, LWW: o.lww}
+}

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// Membership is one node's view of the cluster.
+type Membership struct {
+	// Node is the name of the node that answered; Addr its address.
+	Node, Addr string
+	// Members, sorted by name.
+	Members []Member
+	// Partitions is the cluster's Q; N its replication factor; R and W the
+	// nodes' default quorums.
+	Partitions, N, R, W int
+}
+
+// Member is one ring member.
+type Member struct {
+	Name string
+	// Addr is the member's canonical actor address (host:port).
+	Addr   string
+	Zone   string
+	Weight int
+	// State is Up, Down (failed: keeps its partitions, not routed to) or
+	// Leaving (owns no partitions). A state this client does not know is
+	// reported as Down.
+	State ring.State
+}
+
+// Ring computes the placement of the membership, as every node with the
+// same view does.
+func (m *Membership) Ring() (*ring.Ring, error) {
+	ms := make([]ring.Member, len(m.Members))
+	for i, x := range m.Members {
+		ms[i] = ring.Member{Name: x.Name, Weight: x.Weight, Zone: x.Zone, State: x.State}
+	}
+	return ring.New(ring.Config{Partitions: m.Partitions, N: m.N}, ms)
+}
+
+// membershipFrom checks a MembersReply from the node at addr.
+func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) {
+	m := &Membership{Node: r.GetNode(), Addr: addr, Partitions: int(r.GetPartitions()), N: int(r.GetN()), R: int(r.GetR()), W: int(r.GetW())}
+	for _, x := range r.GetMembers() {
+		st := ring.Down
+		switch x.GetState() {
+		case messages.MemberState_MEMBER_STATE_UP:
+			st = ring.Up
+		case messages.MemberState_MEMBER_STATE_LEAVING:
+			st = ring.Leaving
+		}
+		w := int(x.GetWeight())
+		if w == 0 {
+			w = 1 // proto3 zero: unset
+		}
+		m.Members = append(m.Members, Member{Name: x.GetName(), Addr: x.GetAddr(), Zone: x.GetZone(), Weight: w, State: st})
+	}
+	slices.SortFunc(m.Members, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	if len(m.Members) == 0 {
+		return nil, fmt.Errorf("membership from %s lists no members", addr)
+	}
+	return m, nil
+}
+
+// view is the client's routing state: a membership and its ring.
+type view struct {
+	m      *Membership
+	ring   *ring.Ring
+	byName map[string]Member
+}
+
+func newView(m *Membership) (*view, error) {
+	r, err := m.Ring()
+	if err != nil {
+		return nil, fmt.Errorf("membership from %s: %w", m.Addr, err)
+	}
+	v := &view{m: m, ring: r, byName: make(map[string]Member, len(m.Members))}
+	for _, x := range m.Members {
+		v.byName[x.Name] = x
+	}
+	return v, nil
+}
+
+// candidates lists the addresses to try for key, best first: the key's
+// preference list (primaries, then fallbacks) restricted to members that
+// are Up and not suspect; then every other Up, unsuspected member; then,
+// as a last resort because the view may be stale, the suspect and Down
+// members and the seeds. A nil key (membership reads) skips the first step.
+//
+// good is how many leading addresses are Up and not suspect.
+func (v *view) candidates(key []byte, suspect func(addr string) bool, seeds []string) (out []string, good int) {
+	out = make([]string, 0, len(v.m.Members)+len(seeds))
+	seen := map[string]bool{}
+	add := func(addr string) {
+		if addr != "" && !seen[addr] {
+			seen[addr] = true
+			out = append(out, addr)
+		}
+	}
+	serves := func(m Member) bool { return m.State == ring.Up && !suspect(m.Addr) }
+	if key != nil {
+		for _, name := range v.ring.PreferenceList(v.ring.Partition(key)) {
+			if m := v.byName[name]; serves(m) {
+				add(m.Addr)
+			}
+		}
+	}
+	for _, m := range v.m.Members {
+		if serves(m) {
+			add(m.Addr)
+		}
+	}
+	good = len(out)
+	var last []string
+	for _, m := range v.m.Members {
+		if m.State == ring.Up {
+			add(m.Addr) // suspect
+		} else {
+			last = append(last, m.Addr) // leaving or down
+		}
+	}
+	for _, a := range last {
+		add(a)
+	}
+	for _, s := range seeds {
+		add(s)
+	}
+	return out, good
+}

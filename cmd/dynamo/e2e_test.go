@@ -1,0 +1,490 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dynamokv/dynamo/client"
+)
+
+// The end-to-end tests run real `dynamo agent` processes on loopback and
+// drive them through the Go client and the CLI binary.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the dynamo command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dynamo-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "dynamo")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// freePort returns a loopback port free for TCP and UDP (serf uses both).
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+type agent struct {
+	name       string
+	dir        string
+	gossip     string
+	actor      string
+	cmd        *exec.Cmd
+	out        *bytes.Buffer
+	exited     chan struct{}
+	exitErr    error
+	cleanupSet bool
+}
+
+type e2e struct {
+	t      *testing.T
+	bin    string
+	agents []*agent
+}
+
+func newE2E(t *testing.T, n int) *e2e {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes: skipped in -short mode")
+	}
+	e := &e2e{t: t, bin: binary(t)}
+	base := t.TempDir()
+	for i := range n {
+		a := &agent{
+			name:   fmt.Sprintf("e%d", i+1),
+			dir:    filepath.Join(base, fmt.Sprintf("e%d", i+1)),
+			gossip: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			actor:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		}
+		e.agents = append(e.agents, a)
+		e.start(i)
+	}
+	e.waitUp(n)
+	return e
+}
+
+func (e *e2e) start(i int) {
+	e.t.Helper()
+	a := e.agents[i]
+	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip,
+		"--actor-addr", a.actor, "--partitions", "16", "--fast-gossip", "--log-level", "debug"}
+	if i > 0 {
+		args = append(args, "--join", e.agents[0].gossip)
+	} else if a.cmd != nil {
+		args = append(args, "--join", e.agents[1].gossip)
+	}
+	a.cmd = exec.Command(e.bin, args...)
+	a.out = &bytes.Buffer{}
+	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
+	if err := a.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	a.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		a.exitErr = cmd.Wait()
+		close(done)
+	}(a.cmd, a.exited)
+	if !a.cleanupSet {
+		a.cleanupSet = true
+		e.t.Cleanup(func() {
+			e.stop(i)
+			if e.t.Failed() {
+				e.t.Logf("output of %s:\n%s", a.name, a.out.String())
+			}
+		})
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit (SIGKILL after 10 s).
+func (e *e2e) stop(i int) {
+	a := e.agents[i]
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.exited:
+		if a.exitErr != nil {
+			e.t.Errorf("%s exited with %v after SIGTERM", a.name, a.exitErr)
+		}
+	case <-time.After(10 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.exited
+		e.t.Errorf("%s did not stop within 10 s of SIGTERM", a.name)
+	}
+}
+
+func (e *e2e) seeds() []string {
+	var s []string
+	for _, a := range e.agents {
+		s = append(s, a.actor)
+	}
+	return s
+}
+
+// cli runs the dynamo binary with args and returns stdout, stderr and the
+// exit code.
+func (e *e2e) cli(args ...string) (string, string, int) {
+	e.t.Helper()
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = append(os.Environ(), "DYNAMO_SEEDS="+strings.Join(e.seeds(), ","))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// waitUp waits until `dynamo members` through every running agent lists up
+// members.
+func (e *e2e) waitUp(up int) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for _, a := range e.agents {
+		select {
+		case <-a.exited:
+			continue
+		default:
+		}
+		for {
+			out, _, code := e.cli("members", "--json", "--seeds", a.actor)
+			if code == 0 && strings.Count(out, `"state":"up"`) == up {
+				break
+			}
+			if time.Now().After(deadline) {
+				e.t.Fatalf("%s does not see %d members up: %s", a.name, up, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func (e *e2e) client() *client.Client {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, client.Config{Seeds: e.seeds()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+type getJSON struct {
+	Key     string   `json:"key"`
+	Found   bool     `json:"found"`
+	Values  []string `json:"values"`
+	Context string   `json:"context"`
+}
+
+func (e *e2e) getJSON(key string, extra ...string) getJSON {
+	e.t.Helper()
+	out, errOut, code := e.cli(append(append([]string{"get", "--json"}, extra...), key)...)
+	if code != 0 {
+		e.t.Fatalf("dynamo get %s: exit %d: %s", key, code, errOut)
+	}
+	if strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		e.t.Fatalf("dynamo get --json printed more than one line: %q", out)
+	}
+	var g getJSON
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		e.t.Fatalf("dynamo get --json: %v in %q", err, out)
+	}
+	return g
+}
+
+func decoded(t *testing.T, vals []string) []string {
+	t.Helper()
+	var out []string
+	for _, v := range vals {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			t.Fatalf("value %q is not standard base64: %v", v, err)
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestE2EThreeAgents(t *testing.T) {
+	e := newE2E(t, 3)
+	c := e.client()
+	ctx := context.Background()
+
+	// CLI: put prints the new context, get --json prints one exact object.
+	out, errOut, code := e.cli("put", "greeting", "hello")
+	if code != 0 || strings.TrimSpace(out) == "" {
+		t.Fatalf("dynamo put: exit %d, out %q, err %q", code, out, errOut)
+	}
+	g := e.getJSON("greeting")
+	if g.Key != "greeting" || !g.Found || !slices.Equal(decoded(t, g.Values), []string{"hello"}) || g.Context == "" {
+		t.Fatalf("get --json: %+v", g)
+	}
+	if g := e.getJSON("nothing-here"); g.Found || g.Values == nil || len(g.Values) != 0 {
+		t.Fatalf("absent key: %+v (values must be [], found false)", g)
+	}
+	// Delete with the read's context through the CLI.
+	if _, errOut, code := e.cli("delete", "--context", g.Context, "greeting"); code != 0 {
+		t.Fatalf("dynamo delete: %s", errOut)
+	}
+	if g := e.getJSON("greeting"); g.Found {
+		t.Fatalf("after delete: %+v", g)
+	}
+
+	// Client: two writes with the same context become siblings; a write
+	// with the merged context resolves them.
+	base, err := c.Put(ctx, []byte("cart"), []byte("v0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(ctx, []byte("cart"), []byte("milk"), base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(ctx, []byte("cart"), []byte("eggs"), base); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := c.Get(ctx, []byte("cart"), client.R(3))
+	if err != nil || !obj.Found {
+		t.Fatal(obj, err)
+	}
+	if got := strs(obj.Values); !slices.Equal(got, []string{"eggs", "milk"}) {
+		t.Fatalf("siblings %v, want eggs and milk (no lost update)", got)
+	}
+	if _, err := c.Update(ctx, []byte("cart"), func(sib [][]byte) []byte { return bytes.Join(sortedBytes(sib), []byte(",")) }); err != nil {
+		t.Fatal(err)
+	}
+	if obj, _ := c.Get(ctx, []byte("cart"), client.R(3)); !slices.Equal(strs(obj.Values), []string{"eggs,milk"}) {
+		t.Fatalf("after Update: %v", strs(obj.Values))
+	}
+
+	// R above N is refused before anything is sent.
+	if _, err := c.Get(ctx, []byte("cart"), client.R(4)); !errors.Is(err, client.ErrInvalid) {
+		t.Fatalf("R=4: %v", err)
+	}
+	if _, errOut, code := e.cli("get", "--r", "4", "cart"); code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "r") {
+		t.Fatalf("dynamo get --r 4: exit %d, stderr %q", code, errOut)
+	}
+
+	// One node stopped (SIGTERM): R=2 and W=2 still succeed.
+	e.stop(2)
+	e.waitUp(2)
+	if _, err := c.Put(ctx, []byte("k2"), []byte("v"), nil, client.W(2)); err != nil {
+		t.Fatalf("W=2 with one node down: %v", err)
+	}
+	if obj, err := c.Get(ctx, []byte("k2"), client.R(2)); err != nil || !slices.Equal(strs(obj.Values), []string{"v"}) {
+		t.Fatalf("R=2 with one node down: %v %v", obj, err)
+	}
+
+	// Two of three stopped: W=2 fails with a quorum error naming 1 of 2,
+	// within the deadline.
+	e.stop(1)
+	e.waitUp(1)
+	start := time.Now()
+	_, err = c.Put(ctx, []byte("k3"), []byte("v"), nil, client.W(2), client.Timeout(500*time.Millisecond))
+	var qe *client.QuorumError
+	if !errors.As(err, &qe) || qe.Need != 2 || qe.Got != 1 || !errors.Is(err, client.ErrQuorum) {
+		t.Fatalf("W=2 with two of three down: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("quorum failure took %v", d)
+	}
+	if _, errOut, code := e.cli("put", "--w", "2", "k3", "v"); code == 0 || !strings.Contains(errOut, "1 of 2") {
+		t.Fatalf("dynamo put with two down: exit %d, stderr %q", code, errOut)
+	}
+
+	// Restart the stopped nodes on their data directories: e3 alone (the
+	// others stopped again) still serves what it stored before.
+	e.start(1)
+	e.start(2)
+	e.waitUp(3)
+	e.stop(0)
+	e.stop(1)
+	e.waitUp(1)
+	g = e.getJSON("cart", "--r", "1")
+	if !slices.Equal(decoded(t, g.Values), []string{"eggs,milk"}) {
+		t.Fatalf("restarted e3 alone: %+v", g)
+	}
+}
+
+func strs(b [][]byte) []string {
+	var out []string
+	for _, v := range b {
+		out = append(out, string(v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedBytes(b [][]byte) [][]byte {
+	out := slices.Clone(b)
+	slices.SortFunc(out, bytes.Compare)
+	return out
+}
+
+// freeRun returns the first of n consecutive loopback ports free for TCP
+// and UDP.
+func freeRun(t *testing.T, n int) int {
+	t.Helper()
+	for range 100 {
+		base := freePort(t)
+		ok := true
+		for i := 1; i < n && ok; i++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				ok = false
+				continue
+			}
+			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			l.Close()
+			if err != nil {
+				ok = false
+				continue
+			}
+			u.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no run of free ports")
+	return 0
+}
+
+// `dynamo dev` starts a working local cluster in one command, prints its
+// addresses and an example, and stops cleanly on Ctrl-C (SIGINT).
+func TestE2EDevCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with real processes: skipped in -short mode")
+	}
+	bin := binary(t)
+	gp, ap := freeRun(t, 3), freeRun(t, 3)
+	cmd := exec.Command(bin, "dev", "--nodes", "3", "--gossip-port", strconv.Itoa(gp), "--actor-port", strconv.Itoa(ap))
+	var out syncBuf
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(out.String(), "try, from another terminal") {
+		if time.Now().After(deadline) {
+			t.Fatalf("dynamo dev did not become ready:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	seed := fmt.Sprintf("127.0.0.1:%d", ap)
+	if !strings.Contains(out.String(), "--seeds "+seed) {
+		t.Fatalf("dynamo dev output does not name the seed %s:\n%s", seed, out.String())
+	}
+	e := &e2e{t: t, bin: bin, agents: []*agent{{actor: seed}}}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		if o, _, code := e.cli("members", "--json", "--seeds", seed); code == 0 && strings.Count(o, `"state":"up"`) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev cluster members not up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, errOut, code := e.cli("put", "--seeds", seed, "greeting", "hello"); code != 0 {
+		t.Fatalf("put: %s", errOut)
+	}
+	if g := e.getJSON("greeting", "--seeds", seed); !slices.Equal(decoded(t, g.Values), []string{"hello"}) {
+		t.Fatalf("get: %+v", g)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dynamo dev exited with %v after Ctrl-C:\n%s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("dynamo dev did not stop within 10 s of Ctrl-C")
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,446 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// kvClient is what the cluster commands need; *client.Client satisfies it,
+// and the tests use a fake.
+type kvClient interface {
+	Get(ctx context.Context, key []byte, opts ...client.Option) (*client.Object, error)
+	Put(ctx context.Context, key, value, causal []byte, opts ...client.Option) ([]byte, error)
+	Delete(ctx context.Context, key, causal []byte, opts ...client.Option) error
+	Members(ctx context.Context) (*client.Membership, error)
+	Close() error
+}
+
+// dialer connects to a cluster.
+type dialer func(ctx context.Context, cfg client.Config) (kvClient, error)
+
+// dialCluster is the real dialer.
+func dialCluster(ctx context.Context, cfg client.Config) (kvClient, error) {
+	c, err := client.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Defaults of the cluster flags.
+const (
+	defaultSeeds   = "127.0.0.1:8946"
+	defaultTimeout = time.Second
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the request failed, or get found nothing (without --json)
+	exitUsage  = 2
+)
+
+// Environment variables giving flag defaults.
+const (
+	envSeeds  = "DYNAMO_SEEDS"
+	envListen = "DYNAMO_LISTEN"
+)
+
+const base64Usage = "standard base64, as printed by get and put"
+
+const kvUsage = `Cluster commands (exit 0 on success, 1 when the request fails or get finds
+nothing, 2 on a usage error; errors are one line on stderr):
+
+  dynamo get [flags] KEY
+      Prints every sibling value on its own line, then "context: <base64>".
+      A missing or deleted key prints dynamo get: "KEY": not found on stderr
+      and exits 1 (its context, if any, still goes to stdout). With --json,
+      prints one line {"key":..,"found":..,"values":[<base64>..],"context":..}
+      and exits 0 whether found or not.
+  dynamo put [flags] KEY VALUE
+      Writes VALUE and prints the new context (base64) on one line. Without
+      --context the write is blind: it becomes a sibling of what KEY holds.
+  dynamo delete [flags] KEY
+      Deletes KEY. Without --context it reads KEY first and deletes what the
+      read saw (a delete without a context would hide nothing).
+  dynamo members [flags]
+      Lists the members as a node sees them, with the partitions each holds.
+  dynamo ring [flags]
+      Without --members, shows the placement of the running cluster.
+
+Flags of every cluster command (before the arguments):
+  --seeds host:port,...  nodes to ask first, spelled as the nodes advertise
+                         themselves (default $DYNAMO_SEEDS, else 127.0.0.1:8946)
+  --timeout D            request deadline sent to the nodes (default 1s); the
+                         command gives up after 3×D+2s in all
+  --listen host:port     this command's own address, which the nodes reply to
+                         (default $DYNAMO_LISTEN, else the local address that
+                         routes to the first seed, port 0)
+`
+
+// clusterFlags are the flags every cluster command takes.
+type clusterFlags struct {
+	seeds   *string
+	timeout *time.Duration
+	listen  *string
+}
+
+func addClusterFlags(fs *flag.FlagSet) clusterFlags {
+	seeds := os.Getenv(envSeeds)
+	if seeds == "" {
+		seeds = defaultSeeds
+	}
+	return clusterFlags{
+		seeds:   fs.String("seeds", seeds, "comma-separated node addresses host:port, as the nodes advertise them ($"+envSeeds+")"),
+		timeout: fs.Duration("timeout", defaultTimeout, "request deadline sent to the nodes"),
+		listen:  fs.String("listen", os.Getenv(envListen), "this command's own remoting address host:port, which the nodes reply to ($"+envListen+"; default: the local address routing to the first seed)"),
+	}
+}
+
+// config turns the flags into a client configuration.
+func (f clusterFlags) config() (client.Config, error) {
+	cfg := client.DefaultConfig()
+	for _, s := range strings.Split(*f.seeds, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if _, _, err := net.SplitHostPort(s); err != nil {
+				return cfg, fmt.Errorf("--seeds: %q is not host:port", s)
+			}
+			cfg.Seeds = append(cfg.Seeds, s)
+		}
+	}
+	if len(cfg.Seeds) == 0 {
+		return cfg, fmt.Errorf("--seeds: no address given")
+	}
+	if *f.timeout <= 0 {
+		return cfg, fmt.Errorf("--timeout must be positive, got %v", *f.timeout)
+	}
+	cfg.Timeout = *f.timeout
+	cfg.RefreshInterval = -1 // one-shot commands
+	cfg.ListenAddr = *f.listen
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = listenFor(cfg.Seeds[0])
+	}
+	return cfg, nil
+}
+
+// listenFor picks the command's listen address: loopback for a loopback
+// seed, else the local address the host routes to the seed from (nodes
+// reply on a connection to it). A UDP "connect" sends nothing.
+func listenFor(seed string) string {
+	const loopback = "127.0.0.1:0"
+	host, _, err := net.SplitHostPort(seed)
+	if err != nil || host == "localhost" {
+		return loopback
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return loopback
+	}
+	conn, err := net.Dial("udp", seed)
+	if err != nil {
+		return loopback
+	}
+	defer conn.Close()
+	addr, ok := conn.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return loopback
+	}
+	return net.JoinHostPort(addr.IP.String(), "0")
+}
+
+// kvCommand is one parsed cluster command.
+type kvCommand struct {
+	name           string
+	stdout, stderr io.Writer
+}
+
+// fail prints the one error line of the command and returns code.
+func (k kvCommand) fail(code int, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.Join(strings.Fields(msg), " ") // one line
+	fmt.Fprintf(k.stderr, "dynamo %s: %s\n", k.name, msg)
+	return code
+}
+
+// parse parses args; on -h it prints the usage to stdout. ok is false when
+// the command must exit with code.
+func (k kvCommand) parse(fs *flag.FlagSet, args []string, synopsis string) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(k.stdout)
+		fmt.Fprintf(k.stdout, "usage: dynamo %s %s\n\n", k.name, synopsis)
+		fs.PrintDefaults()
+		return exitOK, false
+	}
+	if err != nil {
+		return k.fail(exitUsage, "%v (usage: dynamo %s %s)", err, k.name, synopsis), false
+	}
+	return 0, true
+}
+
+// connect dials the cluster under a context bounding the whole command.
+func (k kvCommand) connect(f clusterFlags, dial dialer) (kvClient, context.Context, func(), int) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, nil, nil, k.fail(exitUsage, "%v", err)
+	}
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := context.WithTimeout(ctx, 3*cfg.Timeout+2*time.Second)
+	c, err := dial(ctx, cfg)
+	if err != nil {
+		cancel()
+		stopSignals()
+		return nil, nil, nil, k.fail(exitFailed, "%v", err)
+	}
+	return c, ctx, func() { _ = c.Close(); cancel(); stopSignals() }, 0
+}
+
+func decodeContext(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("--context is not %s: %v", base64Usage, err)
+	}
+	return b, nil
+}
+
+func quorumFlag(fs *flag.FlagSet, name, what string) *int {
+	return fs.Int(name, 0, what+" (0: the cluster's default)")
+}
+
+// runKV runs get, put, delete or members.
+func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) int {
+	k := kvCommand{name: name, stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("dynamo "+name, flag.ContinueOnError)
+	cf := addClusterFlags(fs)
+	switch name {
+	case "get":
+		r := quorumFlag(fs, "r", "read quorum")
+		asJSON := fs.Bool("json", false, "print one JSON object line, exit 0 even when not found")
+		lww := fs.Bool("lww", false, "last-write-wins read: one value")
+		if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+			return code
+		}
+		if fs.NArg() != 1 {
+			return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		opts := []client.Option{client.R(*r), client.Timeout(*cf.timeout)}
+		if *lww {
+			opts = append(opts, client.LWW())
+		}
+		return k.get(ctx, c, fs.Arg(0), *asJSON, opts)
+	case "put":
+		w := quorumFlag(fs, "w", "write quorum")
+		vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
+		lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
+		if code, ok := k.parse(fs, args, "[flags] KEY VALUE"); !ok {
+			return code
+		}
+		if fs.NArg() != 2 {
+			return k.fail(exitUsage, "want KEY VALUE, got %s", nargs(fs))
+		}
+		causal, err := decodeContext(*vctx)
+		if err != nil {
+			return k.fail(exitUsage, "%v", err)
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		opts := []client.Option{client.W(*w), client.Timeout(*cf.timeout)}
+		if *lww {
+			opts = append(opts, client.LWW())
+		}
+		newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), []byte(fs.Arg(1)), causal, opts...)
+		if err != nil {
+			return k.fail(exitFailed, "%v", err)
+		}
+		fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(newCtx))
+		return exitOK
+	case "delete":
+		w := quorumFlag(fs, "w", "write quorum")
+		vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
+		if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+			return code
+		}
+		if fs.NArg() != 1 {
+			return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
+		}
+		causal, err := decodeContext(*vctx)
+		if err != nil {
+			return k.fail(exitUsage, "%v", err)
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		key := []byte(fs.Arg(0))
+		if causal == nil {
+			obj, err := c.Get(ctx, key, client.Timeout(*cf.timeout))
+			if err != nil {
+				return k.fail(exitFailed, "reading before deleting: %v", err)
+			}
+			causal = obj.Context
+		}
+		if err := c.Delete(ctx, key, causal, client.W(*w), client.Timeout(*cf.timeout)); err != nil {
+			return k.fail(exitFailed, "%v", err)
+		}
+		return exitOK
+	case "members":
+		asJSON := fs.Bool("json", false, "print one JSON object line")
+		if code, ok := k.parse(fs, args, "[flags]"); !ok {
+			return code
+		}
+		if fs.NArg() != 0 {
+			return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		return k.members(ctx, c, *asJSON)
+	}
+	return k.fail(exitUsage, "unknown command")
+}
+
+func nargs(fs *flag.FlagSet) string {
+	if fs.NArg() == 1 {
+		return "1 argument"
+	}
+	return fmt.Sprintf("%d arguments", fs.NArg())
+}
+
+// getOutput is the one line `dynamo get --json` prints.
+type getOutput struct {
+	Key     string   `json:"key"`
+	Found   bool     `json:"found"`
+	Values  []string `json:"values"`
+	Context string   `json:"context"`
+}
+
+func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool, opts []client.Option) int {
+	obj, err := c.Get(ctx, []byte(key), opts...)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	enc := base64.StdEncoding
+	if asJSON {
+		out := getOutput{Key: key, Found: obj.Found, Values: make([]string, 0, len(obj.Values)), Context: enc.EncodeToString(obj.Context)}
+		if obj.Found {
+			for _, v := range obj.Values {
+				out.Values = append(out.Values, enc.EncodeToString(v))
+			}
+		}
+		return k.printJSON(out)
+	}
+	if obj.Found {
+		for _, v := range obj.Values {
+			_, _ = k.stdout.Write(append(v, '\n'))
+		}
+	}
+	if len(obj.Context) > 0 || obj.Found {
+		fmt.Fprintf(k.stdout, "context: %s\n", enc.EncodeToString(obj.Context))
+	}
+	if !obj.Found {
+		return k.fail(exitFailed, "%q: not found", key)
+	}
+	return exitOK
+}
+
+// printJSON prints v as one line, without HTML escaping.
+func (k kvCommand) printJSON(v any) int {
+	enc := json.NewEncoder(k.stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	return exitOK
+}
+
+type memberOutput struct {
+	Name       string `json:"name"`
+	Addr       string `json:"addr"`
+	State      string `json:"state"`
+	Weight     int    `json:"weight"`
+	Zone       string `json:"zone"`
+	Partitions int    `json:"partitions"`
+}
+
+type membersOutput struct {
+	Node       string         `json:"node"`
+	Partitions int            `json:"partitions"`
+	N          int            `json:"n"`
+	R          int            `json:"r"`
+	W          int            `json:"w"`
+	Members    []memberOutput `json:"members"`
+}
+
+func (k kvCommand) members(ctx context.Context, c kvClient, asJSON bool) int {
+	m, err := c.Members(ctx)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	r, err := m.Ring()
+	if err != nil {
+		return k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
+	}
+	loads := r.Loads()
+	if asJSON {
+		out := membersOutput{Node: m.Node, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Members: make([]memberOutput, 0, len(m.Members))}
+		for _, x := range m.Members {
+			out.Members = append(out.Members, memberOutput{Name: x.Name, Addr: x.Addr, State: x.State.String(), Weight: x.Weight, Zone: x.Zone, Partitions: loads[x.Name]})
+		}
+		return k.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(k.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "name\taddr\tstate\tweight\tzone\tpartitions")
+	for _, x := range m.Members {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\n", x.Name, x.Addr, x.State, x.Weight, x.Zone, loads[x.Name])
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(k.stdout, "Q=%d N=%d R=%d W=%d (as seen by %s at %s)\n", m.Partitions, m.N, m.R, m.W, m.Node, m.Addr)
+	return exitOK
+}
+
+// clusterRing reads the running cluster's membership for `dynamo ring`.
+func clusterRing(f clusterFlags, dial dialer, stderr io.Writer) (*ring.Ring, int) {
+	k := kvCommand{name: "ring", stderr: stderr}
+	c, ctx, done, code := k.connect(f, dial)
+	if c == nil {
+		return nil, code
+	}
+	defer done()
+	m, err := c.Members(ctx)
+	if err != nil {
+		return nil, k.fail(exitFailed, "%v", err)
+	}
+	r, err := m.Ring()
+	if err != nil {
+		return nil, k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
+	}
+	return r, exitOK
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// fakeKV stands in for a cluster: it answers from fields and records calls.
+type fakeKV struct {
+	cfg     client.Config
+	obj     *client.Object
+	putCtx  []byte
+	members *client.Membership
+	err     error // every call fails with it
+	dialErr error
+
+	calls  []string
+	ctxs   [][]byte // the context given to each put/delete
+	values [][]byte
+	opts   []client.Settings
+	closed bool
+}
+
+func (f *fakeKV) dial(_ context.Context, cfg client.Config) (kvClient, error) {
+	f.cfg = cfg
+	if f.dialErr != nil {
+		return nil, f.dialErr
+	}
+	return f, nil
+}
+
+func (f *fakeKV) Get(_ context.Context, key []byte, opts ...client.Option) (*client.Object, error) {
+	f.calls = append(f.calls, "get "+string(key))
+	f.opts = append(f.opts, client.SettingsOf(opts...))
+	if f.err != nil {
+		return nil, f.err
+	}
+	if f.obj == nil {
+		return &client.Object{Key: key}, nil
+	}
+	return f.obj, nil
+}
+
+func (f *fakeKV) Put(_ context.Context, key, value, causal []byte, opts ...client.Option) ([]byte, error) {
+	f.calls = append(f.calls, "put "+string(key))
+	f.opts = append(f.opts, client.SettingsOf(opts...))
+	f.ctxs = append(f.ctxs, causal)
+	f.values = append(f.values, value)
+	return f.putCtx, f.err
+}
+
+func (f *fakeKV) Delete(_ context.Context, key, causal []byte, opts ...client.Option) error {
+	f.calls = append(f.calls, "delete "+string(key))
+	f.opts = append(f.opts, client.SettingsOf(opts...))
+	f.ctxs = append(f.ctxs, causal)
+	return f.err
+}
+
+func (f *fakeKV) Members(context.Context) (*client.Membership, error) {
+	f.calls = append(f.calls, "members")
+	return f.members, f.err
+}
+
+func (f *fakeKV) Close() error {
+	f.closed = true
+	return nil
+}
+
+// kv runs one cluster command against f.
+func kv(f *fakeKV, args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	if args[0] == "ring" {
+		code = runRing(args[1:], &out, &errb, f.dial)
+	} else {
+		code = runKV(args[0], args[1:], &out, &errb, f.dial)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestGetJSON(t *testing.T) {
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), {0, 0xff, '\n'}}, Context: []byte("ctx<1>")}}
+	out, errs, code := kv(f, "get", "--json", "--r", "2", `k"<&>`)
+	want := `{"key":"k\"<&>","found":true,"values":["YQ==","AP8K"],"context":"Y3R4PDE+"}` + "\n"
+	if code != 0 || out != want || errs != "" {
+		t.Fatalf("exit %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errs)
+	}
+	if f.opts[0].R != 2 || f.opts[0].Timeout != time.Second || !f.closed {
+		t.Fatalf("options %+v, closed %v", f.opts[0], f.closed)
+	}
+
+	f = &fakeKV{obj: &client.Object{Found: false}}
+	out, _, code = kv(f, "get", "--json", "gone")
+	if code != 0 || out != `{"key":"gone","found":false,"values":[],"context":""}`+"\n" {
+		t.Fatalf("not found: exit %d %q", code, out)
+	}
+	var back getOutput
+	if err := json.Unmarshal([]byte(out), &back); err != nil || back.Values == nil {
+		t.Fatalf("round trip %+v %v", back, err)
+	}
+}
+
+func TestGetPlain(t *testing.T) {
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), []byte("b")}, Context: []byte("ctx")}}
+	out, errs, code := kv(f, "get", "k")
+	if code != 0 || out != "a\nb\ncontext: Y3R4\n" || errs != "" {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
+	}
+	f = &fakeKV{obj: &client.Object{Found: false, Context: []byte("tomb")}}
+	out, errs, code = kv(f, "get", "k")
+	if code != 1 || out != "context: dG9tYg==\n" || errs != "dynamo get: \"k\": not found\n" {
+		t.Fatalf("not found: exit %d stdout %q stderr %q", code, out, errs)
+	}
+}
+
+// The context put prints is what --context gives back, byte for byte.
+func TestContextRoundTrip(t *testing.T) {
+	raw := []byte{0, 1, 2, 0xfe, 0xff, '+', '/'}
+	f := &fakeKV{putCtx: raw}
+	out, errs, code := kv(f, "put", "--w", "3", "k", "v1")
+	if code != 0 || errs != "" || out != base64.StdEncoding.EncodeToString(raw)+"\n" {
+		t.Fatalf("put: exit %d %q %q", code, out, errs)
+	}
+	if f.ctxs[0] != nil || string(f.values[0]) != "v1" || f.opts[0].W != 3 {
+		t.Fatalf("blind put sent context %q value %q opts %+v", f.ctxs[0], f.values[0], f.opts[0])
+	}
+	printed := strings.TrimSpace(out)
+	if _, _, code := kv(f, "put", "--context", printed, "--lww", "k", "v2"); code != 0 {
+		t.Fatal(code)
+	}
+	if !bytes.Equal(f.ctxs[1], raw) || !f.opts[1].LWW {
+		t.Fatalf("put --context sent %q, want %q (opts %+v)", f.ctxs[1], raw, f.opts[1])
+	}
+	if _, _, code := kv(f, "delete", "--context", printed, "k"); code != 0 || !bytes.Equal(f.ctxs[2], raw) {
+		t.Fatalf("delete --context: exit %d sent %q", code, f.ctxs[2])
+	}
+	// get's context line feeds --context too.
+	f = &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: raw}}
+	out, _, _ = kv(f, "get", "k")
+	line := out[strings.LastIndex(out, "context: ")+len("context: "):]
+	if _, _, code := kv(f, "put", "--context", strings.TrimSpace(line), "k", "y"); code != 0 || !bytes.Equal(f.ctxs[0], raw) {
+		t.Fatalf("get's context did not round trip: %q", f.ctxs)
+	}
+}
+
+func TestDeleteWithoutContextReadsFirst(t *testing.T) {
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: []byte("seen")}}
+	out, errs, code := kv(f, "delete", "--w", "1", "k")
+	if code != 0 || out != "" || errs != "" {
+		t.Fatalf("exit %d %q %q", code, out, errs)
+	}
+	if strings.Join(f.calls, ",") != "get k,delete k" || string(f.ctxs[0]) != "seen" || f.opts[1].W != 1 {
+		t.Fatalf("calls %v contexts %q opts %+v", f.calls, f.ctxs, f.opts)
+	}
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    *fakeKV
+		args []string
+		code int
+		want string
+	}{
+		{"quorum", &fakeKV{err: &client.QuorumError{Op: "put", Need: 2, Got: 1}}, []string{"put", "k", "v"}, 1,
+			"dynamo put: write quorum: 1 of 2 replicas answered\n"},
+		{"node message", &fakeKV{err: &client.QuorumError{Op: "get", Need: 2, Got: 0, Msg: "read quorum: 0 of 2 replicas answered (3 asked: 3 timed out)"}}, []string{"get", "--json", "k"}, 1,
+			"dynamo get: read quorum: 0 of 2 replicas answered (3 asked: 3 timed out)\n"},
+		{"invalid", &fakeKV{err: &client.InvalidError{Field: "r", Msg: "r=4 exceeds n=3"}}, []string{"get", "--r", "4", "k"}, 1,
+			"dynamo get: r=4 exceeds n=3\n"},
+		{"unavailable", &fakeKV{dialErr: fmt.Errorf("%w (membership; tried a:1: refused;\nb:2: refused)", client.ErrUnavailable)}, []string{"members"}, 1,
+			"dynamo members: client: no node answered (membership; tried a:1: refused; b:2: refused)\n"},
+		{"bad context", &fakeKV{}, []string{"put", "--context", "not base64!", "k", "v"}, 2, ""},
+		{"arguments", &fakeKV{}, []string{"put", "k"}, 2, "dynamo put: want KEY VALUE, got 1 argument\n"},
+		{"flag after args", &fakeKV{}, []string{"get", "k", "--json"}, 2, "dynamo get: want KEY, got 2 arguments\n"},
+		{"unknown flag", &fakeKV{}, []string{"delete", "--x", "k"}, 2, ""},
+		{"bad seeds", &fakeKV{}, []string{"get", "--seeds", "nocolon", "k"}, 2, "dynamo get: --seeds: \"nocolon\" is not host:port\n"},
+		{"bad timeout", &fakeKV{}, []string{"get", "--timeout", "-1s", "k"}, 2, "dynamo get: --timeout must be positive, got -1s\n"},
+		{"members args", &fakeKV{}, []string{"members", "x"}, 2, "dynamo members: takes no arguments, got 1 argument\n"},
+	} {
+		out, errs, code := kv(tc.f, tc.args...)
+		if code != tc.code || strings.Count(errs, "\n") != 1 || !strings.HasSuffix(errs, "\n") || (tc.want != "" && errs != tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %d %q", tc.name, code, errs, tc.code, tc.want)
+		}
+		if out != "" {
+			t.Errorf("%s: stdout %q", tc.name, out)
+		}
+		if tc.code == 2 && len(tc.f.calls) != 0 {
+			t.Errorf("%s: usage error reached the cluster: %v", tc.name, tc.f.calls)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := runKV("put", []string{"-h"}, &out, &errb, (&fakeKV{}).dial); code != 0 || !strings.Contains(out.String(), "usage: dynamo put") || !strings.Contains(out.String(), "-context") {
+		t.Fatalf("help: exit %d %q %q", code, out.String(), errb.String())
+	}
+}
+
+func TestSeedsFlagAndEnv(t *testing.T) {
+	f := &fakeKV{members: fakeMembership()}
+	t.Setenv(envSeeds, "")
+	t.Setenv(envListen, "")
+	kv(f, "get", "k")
+	if strings.Join(f.cfg.Seeds, ",") != defaultSeeds || f.cfg.ListenAddr != "127.0.0.1:0" || f.cfg.Timeout != time.Second {
+		t.Fatalf("defaults: %+v", f.cfg)
+	}
+	t.Setenv(envSeeds, "10.0.0.1:8946, 10.0.0.2:8946")
+	t.Setenv(envListen, "10.0.0.9:7000")
+	kv(f, "get", "--timeout", "250ms", "k")
+	if strings.Join(f.cfg.Seeds, ",") != "10.0.0.1:8946,10.0.0.2:8946" || f.cfg.ListenAddr != "10.0.0.9:7000" || f.cfg.Timeout != 250*time.Millisecond {
+		t.Fatalf("env: %+v", f.cfg)
+	}
+	kv(f, "members", "--seeds", "127.0.0.1:9000")
+	if strings.Join(f.cfg.Seeds, ",") != "127.0.0.1:9000" {
+		t.Fatalf("--seeds: %+v", f.cfg)
+	}
+	if got := listenFor("127.0.0.1:8946"); got != "127.0.0.1:0" {
+		t.Fatalf("listen for loopback seed: %s", got)
+	}
+}
+
+func fakeMembership() *client.Membership {
+	return &client.Membership{Node: "b", Addr: "127.0.0.1:2", Partitions: 64, N: 3, R: 2, W: 2, Members: []client.Member{
+		{Name: "a", Addr: "127.0.0.1:1", Weight: 1, Zone: "z1", State: ring.Up},
+		{Name: "b", Addr: "127.0.0.1:2", Weight: 2, Zone: "z2", State: ring.Up},
+		{Name: "c", Addr: "127.0.0.1:3", Weight: 1, Zone: "z3", State: ring.Down},
+		{Name: "d", Addr: "127.0.0.1:4", Weight: 1, Zone: "z1", State: ring.Leaving},
+	}}
+}
+
+func TestMembers(t *testing.T) {
+	m := fakeMembership()
+	r, err := m.Ring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads := r.Loads()
+	f := &fakeKV{members: m}
+	out, errs, code := kv(f, "members")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 || strings.Join(strings.Fields(lines[0]), " ") != "name addr state weight zone partitions" {
+		t.Fatalf("table:\n%s", out)
+	}
+	for i, x := range m.Members {
+		want := fmt.Sprintf("%s %s %s %d %s %d", x.Name, x.Addr, x.State, x.Weight, x.Zone, loads[x.Name])
+		if got := strings.Join(strings.Fields(lines[i+1]), " "); got != want {
+			t.Errorf("row %q, want %q", got, want)
+		}
+	}
+	if lines[5] != "Q=64 N=3 R=2 W=2 (as seen by b at 127.0.0.1:2)" {
+		t.Errorf("footer %q", lines[5])
+	}
+
+	out, _, code = kv(f, "members", "--json")
+	var got membersOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("json %q: %v", out, err)
+	}
+	if got.Node != "b" || got.N != 3 || got.Partitions != 64 || len(got.Members) != 4 || got.Members[2].State != "down" || got.Members[1].Partitions != loads["b"] || got.Members[3].Partitions != 0 {
+		t.Fatalf("json %+v", got)
+	}
+}
+
+func TestRingFromCluster(t *testing.T) {
+	m := fakeMembership()
+	r, _ := m.Ring()
+	f := &fakeKV{members: m}
+	out, errs, code := kv(f, "ring", "--key", "cart:42")
+	pl := r.PreferenceList(r.Partition([]byte("cart:42")))
+	if code != 0 || !strings.Contains(out, "primaries: "+strings.Join(pl[:3], " ")+"\n") || !strings.Contains(out, "fallbacks: "+strings.Join(pl[3:], " ")+"\n") {
+		t.Fatalf("exit %d %q %q (want %v)", code, out, errs, pl)
+	}
+	out, _, code = kv(f, "ring")
+	if code != 0 || !strings.Contains(out, "balance") || !strings.Contains(out, "z2") {
+		t.Fatalf("loads: %q", out)
+	}
+	f = &fakeKV{members: m}
+	if _, errs, code := kv(f, "ring", "--n", "2"); code != 2 || !strings.Contains(errs, "give --members") || len(f.calls) != 0 {
+		t.Fatalf("--n without --members: exit %d %q %v", code, errs, f.calls)
+	}
+	// With --members the ring stays offline.
+	if _, _, code := kv(f, "ring", "--members", "a,b,c"); code != 0 || len(f.calls) != 0 {
+		t.Fatalf("offline ring called the cluster: %v", f.calls)
+	}
+	f = &fakeKV{dialErr: fmt.Errorf("%w (membership; tried 127.0.0.1:8946: refused)", client.ErrUnavailable)}
+	if _, errs, code := kv(f, "ring"); code != 1 || errs != "dynamo ring: client: no node answered (membership; tried 127.0.0.1:8946: refused)\n" {
+		t.Fatalf("unreachable: exit %d %q", code, errs)
+	}
+}
