@@ -246,7 +246,9 @@ func clusterParams(e storage.Engine, cfg Config) (q, n int, err error) {
 
 // quietActors is protoactor's logger: it logs routine events (actor
 // started, endpoint connected) at Info, which would drown the node's own
-// events, so only its warnings and errors pass.
+// events, so only its warnings and errors pass. A dropped peer connection,
+// which it logs as an error, is routine too (a peer restarting; serf
+// reports the failure as "member failed"): it goes to Debug.
 func quietActors(l *slog.Logger) *slog.Logger {
 	return slog.New(minLevel{Handler: l.Handler(), min: slog.LevelWarn}).With("component", "actors")
 }
@@ -258,6 +260,20 @@ type minLevel struct {
 
 func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+// routine lists protoactor messages that are not worth an operator's
+// attention.
+var routine = map[string]bool{"EndpointWriter lost connection": true}
+
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if routine[r.Message] {
+		if !m.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return m.Handler.Handle(ctx, r)
 }
 
 func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
