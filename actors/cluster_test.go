@@ -2,11 +2,14 @@ package actors
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,5 +323,121 @@ func TestClusterPutIsCoordinatedByAReplica(t *testing.T) {
 	}
 	if coord := clock[0].Actor; !slices.Contains(owners, coord[:len(coord)-2]) {
 		t.Fatalf("coordinated by %s, not a primary of %v", coord, owners)
+	}
+}
+
+// A replica without the partition's vnode (a node whose view differs, or a
+// vnode stopped for good) answers with a dead letter: the coordinator counts
+// it as failed at once instead of waiting for the deadline.
+func TestClusterMissingVnodeFailsFastNotAtDeadline(t *testing.T) {
+	c := newTestCluster(t, 3)
+	key := []byte("no-vnode-here")
+	p := ring.PartitionOf(ring.HashKey(key), testQ)
+	victim := c.nodes[2]
+	if err := victim.sys.Root().StopFuture(actor.NewPID(victim.sys.Address(), VnodeName(p))).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.nextID++
+	reply := c.send(0, messages.Wrap(c.nextID, &messages.PutRequest{Key: key, Value: []byte("v"), W: 3, TimeoutMs: 5000})).GetPutReply()
+	if e := reply.GetError(); e.GetCode() != messages.ErrorCode_ERROR_CODE_QUORUM || e.GetGot() > 2 || !strings.Contains(e.GetMessage(), "1 failed") {
+		t.Fatalf("W=3 with a missing vnode: %v", e)
+	}
+	c.nextID++
+	g := c.send(1, messages.Wrap(c.nextID, &messages.GetRequest{Key: key, R: 3, TimeoutMs: 5000})).GetGetReply()
+	if g.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_QUORUM {
+		t.Fatalf("R=3 with a missing vnode: %v", g)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v: a dead letter waited for the 5 s deadline", d)
+	}
+}
+
+// Values near the limit, many at once, and an object of several such
+// siblings travel over remoting: protoactor batches messages into one gRPC
+// message, which must not hit gRPC's default 4 MiB limit.
+func TestClusterLargeValues(t *testing.T) {
+	c := newTestCluster(t, 3)
+	big := bytes.Repeat([]byte("v"), 900<<10)
+	var wg sync.WaitGroup
+	errs := make(chan string, 12)
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env := messages.Wrap(uint64(1000+i), &messages.PutRequest{Key: fmt.Appendf(nil, "big-%d", i), Value: big, TimeoutMs: 5000})
+			res, err := c.client.Root().RequestFuture(routerPID(c.nodes[i%3].sys.Address()), env, 10*time.Second).Result()
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			if e := res.(*messages.Envelope).GetPutReply().GetError(); e != nil {
+				errs <- e.String()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("large put: %s", e)
+	}
+	for i := range 5 {
+		if p := c.put(0, "siblings", string(big), nil, 1); p.GetError() != nil {
+			t.Fatalf("blind write %d: %v", i, p.GetError())
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let W=1 replication land
+	g := c.get(1, "siblings", 3)
+	if g.GetError() != nil || len(g.GetValues()) != 5 {
+		t.Fatalf("read of 5 siblings of 900 KiB: %d values, %v", len(g.GetValues()), g.GetError())
+	}
+}
+
+// A vnode whose storage fails restarts under supervision (counted); past the
+// restart limit it is stopped, and the manager starts it again later, so
+// the partition serves again once the storage heals.
+func TestVnodeSupervisionRestartsAndRespawns(t *testing.T) {
+	s := startSystem(t)
+	var broken atomic.Bool
+	broken.Store(true)
+	engine := storage.NewFaulty(storage.NewMemory(), storage.InjectorFunc(func(storage.Op, storage.Keyspace) error {
+		if broken.Load() {
+			return errors.New("disk on fire")
+		}
+		return nil
+	}))
+	var restarts atomic.Uint64
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mgr, err := s.Root().SpawnNamed(VnodesProps(VnodesConfig{Engine: engine, Self: "solo", Actor: "solo@1", Partitions: 8,
+		NoSync: true, Restarts: &restarts, Logger: quiet}), VnodesName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ring.New(ring.Config{Partitions: 8, N: 1}, []ring.Member{{Name: "solo", Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Root().Send(mgr, &View{Self: "solo", Ring: r, Addrs: map[string]string{"solo": s.Address()}, Epoch: 1})
+	deadline := time.Now().Add(5 * time.Second)
+	for restarts.Load() < RestartLimit {
+		if time.Now().After(deadline) {
+			t.Fatalf("restarts counted: %d", restarts.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	broken.Store(false)
+	key := keyOf(3, 8)
+	for {
+		res, err := s.Root().RequestFuture(actor.NewPID(s.Address(), VnodeName(3)),
+			messages.Wrap(1, &messages.ReplicaGetRequest{Partition: 3, Key: key}), 200*time.Millisecond).Result()
+		if err == nil {
+			if g := res.(*messages.Envelope).GetReplicaGetReply(); g != nil && g.GetError() == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partition 3 does not serve after the storage healed: %v %v", res, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -15,6 +15,7 @@ import (
 // plan is what a coordinator is spawned with.
 type plan struct {
 	id      uint64     // the client's request id, echoed in the answer
+	nonce   uint64     // this request's id on replica requests (unique per node incarnation)
 	client  *actor.PID // where the answer goes
 	view    *View      // the view the request is planned on
 	quorum  int        // R or W
@@ -24,6 +25,41 @@ type plan struct {
 
 // deadline is the coordinator's scheduled hard deadline.
 type deadline struct{}
+
+// askGrace is how long a replica request's future outlives the deadline.
+const askGrace = 100 * time.Millisecond
+
+// errNoReply is a replica that did not answer by the deadline.
+var errNoReply = errors.New("actors: replica did not answer in time")
+
+// ask sends a replica request to pid and hands its outcome to cont, run
+// inside the actor (ReenterAfter): the reply envelope, or an error when no
+// vnode is there (dead letter) or no reply came within wait. Each request
+// has its own future, so an outcome is always attributed to the node it was
+// sent to, and a reply must echo the request's nonce: a stray reply (for
+// an earlier incarnation's coordinator that had the same actor id) is
+// rejected.
+func ask(ctx actor.Context, pid *actor.PID, env *messages.Envelope, wait time.Duration, cont func(*messages.Envelope, error)) {
+	// The coordinator's own deadline message comes first; the future's
+	// timeout only bounds its lifetime.
+	f := ctx.RequestFuture(pid, env, max(wait, 0)+askGrace)
+	ctx.ReenterAfter(f, func(res interface{}, err error) {
+		switch {
+		case errors.Is(err, actor.ErrDeadLetter):
+			err = errNoVnode
+		case errors.Is(err, actor.ErrTimeout):
+			err = errNoReply
+		case err == nil:
+			reply, ok := res.(*messages.Envelope)
+			if ok && reply.GetRequestId() == env.GetRequestId() {
+				cont(reply, nil)
+				return
+			}
+			err = fmt.Errorf("actors: stray reply %T", res)
+		}
+		cont(nil, err)
+	})
+}
 
 // errNoVnode is a replica request that found no vnode at its target: the
 // node does not hold the partition (its view differs) or is starting.
@@ -63,27 +99,12 @@ func getProps(req plan, b *messages.GetRequest) *actor.Props {
 }
 
 func (c *getCoordinator) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	switch ctx.Message().(type) {
 	case *actor.Started:
 		c.start(ctx)
 	case *actor.Stopping:
 		if c.timer != nil {
 			c.timer.Stop()
-		}
-	case *messages.Envelope:
-		if r := m.GetReplicaGetReply(); r != nil && c.get != nil {
-			var set *version.Set
-			err := errOf(r.GetError())
-			if err == nil && r.GetFound() {
-				set, err = version.FromProto(r.GetSet())
-			}
-			ans, reps := c.get.Reply(r.GetNode(), r.GetFound(), set, err)
-			c.effects(ctx, ans, reps)
-		}
-	case *actor.DeadLetterResponse:
-		if c.get != nil && m.Target != nil {
-			ans, reps := c.get.Reply(c.req.view.NodeOf(m.Target.Address), false, nil, errNoVnode)
-			c.effects(ctx, ans, reps)
 		}
 	case *deadline:
 		if c.get != nil {
@@ -110,9 +131,30 @@ func (c *getCoordinator) start(ctx actor.Context) {
 	c.get = g
 	c.timer = startTimer(ctx, c.req.timeout)
 	for _, rd := range reads {
-		ctx.Request(vnodePID(v.Addr(rd.Node), rd.Partition),
-			messages.Wrap(c.req.id, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key}))
+		node := rd.Node
+		ask(ctx, vnodePID(v.Addr(node), rd.Partition),
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key}), c.req.timeout,
+			func(env *messages.Envelope, err error) { c.replied(ctx, node, rd.Partition, env, err) })
 	}
+}
+
+func (c *getCoordinator) replied(ctx actor.Context, node string, p uint32, env *messages.Envelope, err error) {
+	var found bool
+	var set *version.Set
+	if err == nil {
+		r := env.GetReplicaGetReply()
+		switch {
+		case r == nil || r.GetPartition() != p:
+			err = fmt.Errorf("actors: reply is not a read of partition %d", p)
+		case r.GetError() != nil:
+			err = errOf(r.GetError())
+		case r.GetFound():
+			found = true
+			set, err = version.FromProto(r.GetSet())
+		}
+	}
+	ans, reps := c.get.Reply(node, found && err == nil, set, err)
+	c.effects(ctx, ans, reps)
 }
 
 func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, repairs []coordinator.Repair) {
@@ -150,6 +192,7 @@ type putCoordinator struct {
 	hops      uint32
 	put       *coordinator.Put
 	partition uint32
+	due       time.Time // the hard deadline
 	timer     *time.Timer
 }
 
@@ -160,45 +203,12 @@ func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone boo
 }
 
 func (c *putCoordinator) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	switch ctx.Message().(type) {
 	case *actor.Started:
 		c.start(ctx)
 	case *actor.Stopping:
 		if c.timer != nil {
 			c.timer.Stop()
-		}
-	case *messages.Envelope:
-		if c.put == nil {
-			return
-		}
-		switch body := m.GetBody().(type) {
-		case *messages.Envelope_ReplicaCoordinateReply:
-			r := body.ReplicaCoordinateReply
-			var set *version.Set
-			err := errOf(r.GetError())
-			if err == nil {
-				set, err = version.FromProto(r.GetSet())
-			}
-			ans, reps := c.put.Coordinated(set, err)
-			for _, rep := range reps {
-				ctx.Request(vnodePID(c.req.view.Addr(rep.Node), rep.Partition), messages.Wrap(c.req.id, &messages.ReplicaPutRequest{
-					Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintFor,
-					Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
-				}))
-			}
-			c.effects(ctx, ans)
-		case *messages.Envelope_ReplicaPutReply:
-			c.effects(ctx, c.put.Reply(body.ReplicaPutReply.GetNode(), errOf(body.ReplicaPutReply.GetError())))
-		}
-	case *actor.DeadLetterResponse:
-		if c.put == nil || m.Target == nil {
-			return
-		}
-		if node := c.req.view.NodeOf(m.Target.Address); node == c.req.view.Self {
-			ans, _ := c.put.Coordinated(nil, fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition))
-			c.effects(ctx, ans)
-		} else {
-			c.effects(ctx, c.put.Reply(node, errNoVnode))
 		}
 	case *deadline:
 		if c.put != nil {
@@ -206,6 +216,42 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		}
 		ctx.Stop(ctx.Self())
 	}
+}
+
+// coordinated handles the local vnode's coordinating write.
+func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, err error) {
+	var set *version.Set
+	if err == nil {
+		r := env.GetReplicaCoordinateReply()
+		switch {
+		case r == nil || r.GetPartition() != c.partition:
+			err = fmt.Errorf("actors: reply is not a write of partition %d", c.partition)
+		case r.GetError() != nil:
+			err = errOf(r.GetError())
+		default:
+			set, err = version.FromProto(r.GetSet())
+		}
+	} else if errors.Is(err, errNoVnode) {
+		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)
+	}
+	ans, reps := c.put.Coordinated(set, err)
+	for _, rep := range reps {
+		node := rep.Node
+		ask(ctx, vnodePID(c.req.view.Addr(node), rep.Partition), messages.Wrap(c.req.nonce, &messages.ReplicaPutRequest{
+			Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintFor,
+			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
+		}), time.Until(c.due), func(env *messages.Envelope, err error) {
+			if err == nil {
+				if r := env.GetReplicaPutReply(); r == nil || r.GetPartition() != c.partition {
+					err = fmt.Errorf("actors: reply is not a replica write of partition %d", c.partition)
+				} else {
+					err = errOf(r.GetError())
+				}
+			}
+			c.effects(ctx, c.put.Reply(node, err))
+		})
+	}
+	c.effects(ctx, ans)
 }
 
 func (c *putCoordinator) start(ctx actor.Context) {
@@ -229,12 +275,13 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		ctx.RequestWithCustomSender(routerPID(v.Addr(forward)), fwd, c.req.client)
 	default:
 		c.put, c.partition = p, route.Partition
+		c.due = time.Now().Add(c.req.timeout)
 		c.timer = startTimer(ctx, c.req.timeout)
 		cc, _ := version.DecodeContext(c.context) // checked by the router
-		ctx.Request(vnodePID(v.Addr(v.Self), route.Partition), messages.Wrap(c.req.id, &messages.ReplicaCoordinateRequest{
+		ask(ctx, vnodePID(v.Addr(v.Self), route.Partition), messages.Wrap(c.req.nonce, &messages.ReplicaCoordinateRequest{
 			Partition: route.Partition, Key: c.key, Value: c.value, Tombstone: c.tombstone,
 			Context: version.ToProtoClock(cc), Mode: c.req.mode,
-		}))
+		}), c.req.timeout, func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })
 		return
 	}
 	ctx.Stop(ctx.Self())

@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,9 +26,20 @@ type VnodesConfig struct {
 	NoSync bool
 	// Now returns the wall clock (ms, ns). Default time.Now.
 	Now func() (ms, ns int64)
-	// Logger receives vnode starts. Required.
+	// Restarts counts vnode restarts (shared with the node's counter).
+	// Optional.
+	Restarts *atomic.Uint64
+	// Logger receives vnode starts and failures. Required.
 	Logger *slog.Logger
 }
+
+// respawnDelay is how long a vnode stopped for good (it failed more than
+// RestartLimit times in RestartWindow) waits before the manager starts it
+// again: a failing disk is not hammered, and a transient fault heals.
+const respawnDelay = time.Second
+
+// respawn asks the manager to start partition P's vnode again.
+type respawn struct{ P uint32 }
 
 // Held answers which partitions have a vnode on this node (for status).
 type Held struct{}
@@ -39,8 +52,10 @@ type HeldReply struct{ Partitions []uint32 }
 // storage). Vnodes of partitions the node no longer owns keep running: their
 // data leaves only through handoff.
 type vnodeManager struct {
-	cfg  VnodesConfig
-	held map[uint32]*actor.PID
+	cfg    VnodesConfig
+	held   map[uint32]*actor.PID
+	view   *View
+	timers []*time.Timer
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
@@ -49,9 +64,46 @@ func VnodesProps(cfg VnodesConfig) *actor.Props {
 	if cfg.Now == nil {
 		cfg.Now = wallClock
 	}
+	decider := func(reason interface{}) actor.Directive {
+		cfg.Logger.Error("vnode failed; restarting it", "reason", fmt.Sprint(reason))
+		if cfg.Restarts != nil {
+			cfg.Restarts.Add(1)
+		}
+		return actor.RestartDirective
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}}
-	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, 10*time.Second, actor.DefaultDecider)))
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(RestartLimit, RestartWindow, decider)))
+}
+
+// ensure starts a vnode for every partition the view gives this node that
+// has none.
+func (m *vnodeManager) ensure(ctx actor.Context) {
+	if m.view == nil {
+		return
+	}
+	owned, err := m.view.Ring.PartitionsOf(m.cfg.Self)
+	if err != nil {
+		return // not a member (yet): nothing to hold
+	}
+	started := 0
+	for _, p := range owned {
+		if _, ok := m.held[p]; ok {
+			continue
+		}
+		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
+		cfg.Sync = !m.cfg.NoSync
+		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
+		if err != nil {
+			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
+			continue
+		}
+		m.held[p] = pid
+		started++
+	}
+	if started > 0 {
+		m.cfg.Logger.Debug("vnodes started", "count", started, "held", len(m.held))
+	}
 }
 
 func wallClock() (int64, int64) {
@@ -64,27 +116,24 @@ func (m *vnodeManager) Receive(ctx actor.Context) {
 	case *actor.Started:
 		askView(ctx)
 	case *View:
-		owned, err := msg.Ring.PartitionsOf(m.cfg.Self)
-		if err != nil {
-			return // not a member (yet): nothing to hold
-		}
-		started := 0
-		for _, p := range owned {
-			if _, ok := m.held[p]; ok {
-				continue
+		m.view = msg
+		m.ensure(ctx)
+	case *respawn:
+		m.ensure(ctx)
+	case *actor.Terminated:
+		// A vnode stopped for good after too many failures (or the node
+		// is stopping, and no timer will fire).
+		for p, pid := range m.held {
+			if pid.Equal(msg.Who) {
+				delete(m.held, p)
+				m.cfg.Logger.Error("vnode stopped after repeated failures; starting it again shortly", "partition", p, "delay", respawnDelay)
+				self, root := ctx.Self(), ctx.ActorSystem().Root
+				m.timers = append(m.timers, time.AfterFunc(respawnDelay, func() { root.Send(self, &respawn{P: p}) }))
 			}
-			cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
-			cfg.Sync = !m.cfg.NoSync
-			pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
-			if err != nil {
-				m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
-				continue
-			}
-			m.held[p] = pid
-			started++
 		}
-		if started > 0 {
-			m.cfg.Logger.Debug("vnodes started", "count", started, "held", len(m.held))
+	case *actor.Stopping:
+		for _, t := range m.timers {
+			t.Stop()
 		}
 	case *Held:
 		out := make([]uint32, 0, len(m.held))

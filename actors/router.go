@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -44,8 +45,9 @@ const (
 // keeps the latest *View from the membership actor and hands it to each
 // coordinator, so a request is planned on one consistent view.
 type router struct {
-	cfg  RouterConfig
-	view *View
+	cfg   RouterConfig
+	view  *View
+	nonce uint64 // next replica request id; starts at a random point
 }
 
 // RouterProps returns the props of the request router. Coordinators are its
@@ -66,7 +68,7 @@ func RouterProps(cfg RouterConfig) *actor.Props {
 		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg} }, actor.WithSupervisor(stop))
+	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64()} }, actor.WithSupervisor(stop))
 }
 
 func (r *router) Receive(ctx actor.Context) {
@@ -101,7 +103,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W),
 		})
 	}
-	req := plan{id: id, client: ctx.Sender(), view: r.view}
+	r.nonce++
+	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view}
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {

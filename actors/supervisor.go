@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,11 @@ type NodeConfig struct {
 	Logger *slog.Logger
 }
 
-// Supervisor restart limit: a child that fails more than this often within
-// the window is stopped instead of restarted (and the failure logged).
+// Vnode restart limit: a vnode that fails more than this often within the
+// window is stopped, and the vnode manager starts it again after
+// respawnDelay. The root supervisor's children (membership, vnode manager,
+// router) always restart: without them the node would stay in the cluster
+// serving nothing.
 const (
 	RestartLimit  = 10
 	RestartWindow = 10 * time.Second
@@ -37,7 +41,7 @@ type supervisor struct{ cfg NodeConfig }
 // SpawnNode starts a node's actors under a root supervisor named
 // SupervisorName and returns its PID. Stop the node by stopping that PID.
 func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
-	strategy := actor.NewOneForOneStrategy(RestartLimit, RestartWindow, func(reason interface{}) actor.Directive {
+	strategy := actor.NewOneForOneStrategy(math.MaxInt32, RestartWindow, func(reason interface{}) actor.Directive {
 		cfg.Logger.Error("actor failed; restarting it", "reason", fmt.Sprint(reason))
 		if cfg.Restarts != nil {
 			cfg.Restarts.Add(1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 )
 
 // Errors.
@@ -40,6 +41,14 @@ type SystemConfig struct {
 	// quiet by default; protoactor's own default prints colour to stderr).
 	Logger *slog.Logger
 }
+
+// Remoting limits.
+const (
+	// BatchSize is the most messages protoactor packs into one gRPC message.
+	BatchSize = 32
+	// MaxMessageBytes is the largest gRPC message (a batch) a node accepts.
+	MaxMessageBytes = 1 << 30
+)
 
 // DefaultSystemConfig returns the documented defaults.
 func DefaultSystemConfig() SystemConfig {
@@ -95,6 +104,13 @@ func StartSystem(cfg SystemConfig) (sys *System, err error) {
 	opts := []remote.ConfigOption{
 		remote.WithEndpointWriterQueueSize(cfg.QueueSize),
 		remote.WithEndpointManagerQueueSize(cfg.QueueSize),
+		// protoactor sends up to a batch of messages as one gRPC message,
+		// and gRPC's default 4 MiB receive limit applies to the batch: a
+		// batch above it resets the stream and loses every message in it.
+		// Smaller batches and a receive limit above any batch of objects
+		// the vnodes accept (MaxObjectBytes) keep large values flowing.
+		remote.WithEndpointWriterBatchSize(BatchSize),
+		remote.WithServerOptions(grpc.MaxRecvMsgSize(MaxMessageBytes)),
 	}
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))

@@ -130,6 +130,10 @@ func toError(err error) *messages.Error {
 	}
 	code := messages.ErrorCode_ERROR_CODE_INTERNAL
 	switch {
+	case errors.Is(err, vnode.ErrTooManySiblings):
+		code = messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS
+	case errors.Is(err, vnode.ErrTooLarge):
+		code = messages.ErrorCode_ERROR_CODE_TOO_LARGE
 	case errors.Is(err, errNoVnode):
 		code = messages.ErrorCode_ERROR_CODE_UNAVAILABLE
 	case errors.Is(err, coordinator.ErrInvalid):

@@ -92,7 +92,7 @@ func TestCompatibleRefusesOtherQ(t *testing.T) {
 	other := good()
 	other.Partitions = 128
 	err := Compatible(good(), other, "n9")
-	if !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "has 128 partitions, this cluster has 64") {
+	if !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "has 128 partitions, this node 64") {
 		t.Fatalf("Compatible = %v", err)
 	}
 	other = good()

@@ -149,10 +149,10 @@ func atoiTag(m map[string]string, name string) (int, error) {
 // as this node (local): same Q, same N and same protocol version.
 func Compatible(local, remote Tags, remoteName string) error {
 	if local.Partitions != remote.Partitions {
-		return fmt.Errorf("%w: node %q has %d partitions, this cluster has %d (Q is fixed when a cluster is created)", ErrIncompatible, remoteName, remote.Partitions, local.Partitions)
+		return fmt.Errorf("%w: node %q has %d partitions, this node %d (Q is fixed when a cluster is created)", ErrIncompatible, remoteName, remote.Partitions, local.Partitions)
 	}
 	if local.N != remote.N {
-		return fmt.Errorf("%w: node %q replicates %d times (n), this cluster %d", ErrIncompatible, remoteName, remote.N, local.N)
+		return fmt.Errorf("%w: node %q replicates %d times (n), this node %d", ErrIncompatible, remoteName, remote.N, local.N)
 	}
 	if local.Protocol != remote.Protocol {
 		return fmt.Errorf("%w: node %q speaks protocol %d, this node speaks %d", ErrIncompatible, remoteName, remote.Protocol, local.Protocol)

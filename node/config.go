@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/dynamokv/dynamo/quorum"
@@ -103,12 +104,15 @@ func (c Config) validate(n int) error {
 		return flagErr("data-dir", "must not be empty")
 	}
 	for flag, a := range map[string]string{"gossip-addr": c.GossipAddr, "actor-addr": c.ActorAddr} {
-		if err := hostPort(a); err != nil {
+		if err := hostPort(a, 0); err != nil {
 			return flagErr(flag, "%v", err)
 		}
 	}
+	if h, _, _ := net.SplitHostPort(c.ActorAddr); net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {
+		return flagErr("actor-addr", "%q is not an address peers can send to: it is the node's canonical address, give this host's IP", c.ActorAddr)
+	}
 	for _, s := range c.Join {
-		if err := hostPort(s); err != nil {
+		if err := hostPort(s, 1); err != nil {
 			return flagErr("join", "%v", err)
 		}
 	}
@@ -138,7 +142,8 @@ func (c Config) validate(n int) error {
 	return nil
 }
 
-func hostPort(a string) error {
+// hostPort checks a host:port with a port from minPort to 65535.
+func hostPort(a string, minPort int) error {
 	h, p, err := net.SplitHostPort(a)
 	if err != nil {
 		return fmt.Errorf("want host:port, got %q", a)
@@ -146,8 +151,9 @@ func hostPort(a string) error {
 	if h == "" {
 		return fmt.Errorf("want a host in %q (peers must be able to reach it)", a)
 	}
-	if p == "" {
-		return fmt.Errorf("want a port in %q", a)
+	port, err := strconv.Atoi(p)
+	if err != nil || port < minPort || port > 65535 {
+		return fmt.Errorf("port of %q must be a number from %d to 65535", a, minPort)
 	}
 	return nil
 }

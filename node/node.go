@@ -85,7 +85,8 @@ func Start(cfg Config) (n *Node, err error) {
 		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
 	}
 	n.actorID = storage.ActorID(id)
-	if n.q, n.n, err = clusterParams(n.engine, cfg); err != nil {
+	var stored bool
+	if n.q, n.n, stored, err = clusterParams(n.engine, cfg); err != nil {
 		return n, err
 	}
 	if err := cfg.validate(n.n); err != nil {
@@ -110,7 +111,21 @@ func Start(cfg Config) (n *Node, err error) {
 			log.Warn("seeds not reachable yet; retrying in the background", "join", cfg.Join, "err", jerr)
 			n.wg.Add(1)
 			go n.rejoin()
-		} else if err := n.checkCompatible(); err != nil {
+		} else {
+			if !stored {
+				if err := n.adopt(); err != nil {
+					return n, err
+				}
+			}
+			if err := n.checkCompatible(); err != nil {
+				return n, err
+			}
+		}
+	}
+	// Stored only now: a node refused by the cluster it tried to join has
+	// not bound its data directory to the wrong constants.
+	if !stored {
+		if err := storeParams(n.engine, n.q, n.n); err != nil {
 			return n, err
 		}
 	}
@@ -143,7 +158,7 @@ func (n *Node) startActors() error {
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
-			NoSync: n.cfg.NoSync, Logger: n.log},
+			NoSync: n.cfg.NoSync, Restarts: &n.restarts, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log,
 			Defaults: actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode}},
 		Restarts: &n.restarts,
@@ -209,39 +224,95 @@ func (n *Node) checkCompatible() error {
 	return nil
 }
 
+// Meta keys of the cluster constants this data directory belongs to.
+var (
+	metaQ = []byte("cluster.partitions")
+	metaN = []byte("cluster.n")
+)
+
 // clusterParams resolves Q and N: the flag, else the value stored in the
 // data directory, else the default; a flag that contradicts the stored
-// value is an error. The result is stored.
-func clusterParams(e storage.Engine, cfg Config) (q, n int, err error) {
-	q, n = cfg.Partitions, cfg.N
-	stored := func(key string, flag string, v *int, def int) error {
-		b, err := e.Get(storage.KeyspaceMeta, []byte(key))
+// value is an error. stored reports that the directory already had them.
+func clusterParams(e storage.Engine, cfg Config) (q, n int, stored bool, err error) {
+	load := func(key []byte, flag string, v *int, def int) (bool, error) {
+		b, err := e.Get(storage.KeyspaceMeta, key)
 		switch {
 		case err == nil:
 			s, perr := strconv.Atoi(string(b))
 			if perr != nil {
-				return fmt.Errorf("node: stored %s %q: %w", key, b, storage.ErrCorrupt)
+				return false, fmt.Errorf("node: stored %s %q: %w", key, b, storage.ErrCorrupt)
 			}
 			if *v != 0 && *v != s {
-				return flagErr(flag, "is %d, but this data directory belongs to a cluster with %d (it is fixed when a cluster is created)", *v, s)
+				return false, flagErr(flag, "is %d, but this data directory belongs to a cluster with %d (it is fixed when a cluster is created)", *v, s)
 			}
 			*v = s
-			return nil
+			return true, nil
 		case errors.Is(err, storage.ErrNotFound):
 			if *v == 0 {
 				*v = def
 			}
-			return storage.Put(e, storage.KeyspaceMeta, []byte(key), []byte(strconv.Itoa(*v)), storage.WriteOptions{Sync: true})
+			return false, nil
 		}
-		return fmt.Errorf("node: read %s: %w", key, err)
+		return false, fmt.Errorf("node: read %s: %w", key, err)
 	}
-	if err := stored("cluster.partitions", "partitions", &q, DefaultPartitions); err != nil {
-		return 0, 0, err
+	q, n = cfg.Partitions, cfg.N
+	sq, err := load(metaQ, "partitions", &q, DefaultPartitions)
+	if err != nil {
+		return 0, 0, false, err
 	}
-	if err := stored("cluster.n", "n", &n, DefaultN); err != nil {
-		return 0, 0, err
+	sn, err := load(metaN, "n", &n, DefaultN)
+	if err != nil {
+		return 0, 0, false, err
 	}
-	return q, n, nil
+	return q, n, sq && sn, nil
+}
+
+// storeParams records Q and N in the data directory.
+func storeParams(e storage.Engine, q, n int) error {
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceMeta, metaQ, []byte(strconv.Itoa(q)))
+	b.Put(storage.KeyspaceMeta, metaN, []byte(strconv.Itoa(n)))
+	if err := e.Write(b, storage.WriteOptions{Sync: true}); err != nil {
+		return fmt.Errorf("node: store cluster constants: %w", err)
+	}
+	return nil
+}
+
+// adopt takes Q and N from the cluster just joined when this node has
+// neither a data directory that fixes them nor a flag that sets them (the
+// issue: --partitions is only used when a node starts a new cluster).
+func (n *Node) adopt() error {
+	for _, m := range n.gossip.Members() {
+		if m.Name == n.cfg.Name || m.Status != cluster.StatusAlive {
+			continue
+		}
+		t, err := cluster.DecodeTags(m.Tags)
+		if err != nil {
+			continue
+		}
+		changed := false
+		if n.cfg.Partitions == 0 && t.Partitions != n.q {
+			n.q, changed = t.Partitions, true
+		}
+		if n.cfg.N == 0 && t.N != n.n {
+			n.n, changed = t.N, true
+		}
+		if changed {
+			if err := n.cfg.validate(n.n); err != nil {
+				return fmt.Errorf("%w (the cluster has n=%d)", err, n.n)
+			}
+			tags, err := n.tags().Encode()
+			if err != nil {
+				return err
+			}
+			if err := n.gossip.SetTags(tags); err != nil {
+				return fmt.Errorf("node: publish tags: %w", err)
+			}
+			n.log.Info("adopted the cluster's constants", "partitions", n.q, "n", n.n, "from", m.Name)
+		}
+		return nil
+	}
+	return nil
 }
 
 // quietActors is protoactor's logger: it logs routine events (actor
@@ -293,7 +364,7 @@ func (n *Node) ActorAddr() string { return n.sys.Address() }
 // GossipAddr is the serf address actually bound (others' --join).
 func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
 
-// Restarts counts actor restarts by the root supervisor.
+// Restarts counts actor restarts (vnodes and the root supervisor's children).
 func (n *Node) Restarts() uint64 { return n.restarts.Load() }
 
 // Stop shuts the node down: it stops gossip (without leaving: peers see it

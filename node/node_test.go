@@ -255,18 +255,19 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--name":        func(c *Config) { c.Name = "" },
 		"--gossip-addr": func(c *Config) { c.GossipAddr = "nohost" },
 		"--actor-addr":  func(c *Config) { c.ActorAddr = ":99" },
-		"--join":        func(c *Config) { c.Join = []string{"x"} },
-		"--partitions":  func(c *Config) { c.Partitions = 100 },
-		"--n":           func(c *Config) { c.N = 17 },
-		"--r":           func(c *Config) { c.N, c.R = 3, 4 },
-		"--w":           func(c *Config) { c.N, c.W = 3, 0 },
-		"--weight":      func(c *Config) { c.Weight = 0 },
-		"--timeout":     func(c *Config) { c.Timeout = -time.Second },
+		"--join":        func(c *Config) { c.Join = []string{"127.0.0.1:notaport"} },
+		"--actor-addr: \"0.0.0.0:0\" is not an address": func(c *Config) { c.ActorAddr = "0.0.0.0:0" },
+		"--partitions": func(c *Config) { c.Partitions = 100 },
+		"--n":          func(c *Config) { c.N = 17 },
+		"--r":          func(c *Config) { c.N, c.R = 3, 4 },
+		"--w":          func(c *Config) { c.N, c.W = 3, 0 },
+		"--weight":     func(c *Config) { c.Weight = 0 },
+		"--timeout":    func(c *Config) { c.Timeout = -time.Second },
 	}
 	for flag, mut := range cases {
 		cfg := testConfig(t, "x", dir)
 		mut(&cfg)
-		if _, err := Start(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), flag+":") {
+		if _, err := Start(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), strings.TrimSuffix(flag, ":")) {
 			t.Errorf("%s: %v", flag, err)
 		}
 	}
@@ -302,6 +303,17 @@ func TestPartitionsAreFixedPerCluster(t *testing.T) {
 			b.Stop()
 		}
 		t.Fatalf("join with another Q: %v", err)
+	}
+	// The refused node did not bind its data directory to Q=16: without
+	// --partitions it adopts the cluster's Q and N and starts.
+	bcfg.Partitions, bcfg.N = 0, 0
+	b, err := Start(bcfg)
+	if err != nil {
+		t.Fatalf("join without --partitions: %v", err)
+	}
+	defer b.Stop()
+	if b.q != 32 || b.n != 3 {
+		t.Fatalf("joined with Q=%d N=%d, the cluster has 32 and 3", b.q, b.n)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(logs.String(), "member refused") {

@@ -18,6 +18,12 @@ var (
 	ErrCorrupt = errors.New("vnode: stored object corrupt")
 	// ErrInvalid marks a bad argument or configuration.
 	ErrInvalid = errors.New("vnode: invalid")
+	// ErrTooManySiblings marks a client write that would leave more than
+	// MaxSiblings concurrent versions of a key.
+	ErrTooManySiblings = errors.New("vnode: too many siblings")
+	// ErrTooLarge marks a client write that would make a key's object
+	// (every sibling's value) larger than MaxObjectBytes.
+	ErrTooLarge = errors.New("vnode: object too large")
 )
 
 // Config describes one vnode.
@@ -36,12 +42,23 @@ type Config struct {
 	// LeaseSize is how many dots a persisted lease covers ahead of the dot
 	// sequence: one extra metadata record per LeaseSize writes. Default 4096.
 	LeaseSize uint64
+	// MaxSiblings is the most versions (siblings, tombstones included) a
+	// client write may leave on a key; a write above it is refused with
+	// ErrTooManySiblings and the client must merge first. Replication, read
+	// repair and handoff never refuse: they only carry what clients wrote.
+	// Default 100. 0 means no limit.
+	MaxSiblings int
+	// MaxObjectBytes bounds the sum of a key's sibling values after a client
+	// write (ErrTooLarge above it): a read returns every sibling in one
+	// message. Default 16 MiB. 0 means no limit.
+	MaxObjectBytes int
 }
 
 // DefaultConfig returns the defaults for a partition of a ring of q
 // partitions, for actor.
 func DefaultConfig(partition uint32, q int, actor string) Config {
-	return Config{Partition: partition, Partitions: q, Actor: actor, Merkle: merkle.DefaultConfig(), Sync: true, LeaseSize: 4096}
+	return Config{Partition: partition, Partitions: q, Actor: actor, Merkle: merkle.DefaultConfig(), Sync: true, LeaseSize: 4096,
+		MaxSiblings: 100, MaxObjectBytes: 16 << 20}
 }
 
 func (c Config) validate() error {
@@ -203,6 +220,9 @@ func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkLimits(set); err != nil {
+		return nil, err
+	}
 	counter := set.Clock().Get(s.cfg.Actor)
 	lease := s.lease
 	if counter > lease {
@@ -213,6 +233,26 @@ func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs
 	}
 	s.dot = counter
 	return set, nil
+}
+
+// checkLimits refuses a client write whose result exceeds MaxSiblings or
+// MaxObjectBytes.
+func (s *Store) checkLimits(set *version.Set) error {
+	if s.cfg.MaxSiblings > 0 && set.Len() > s.cfg.MaxSiblings {
+		return fmt.Errorf("%w: the write would leave %d versions, the limit is %d (read, merge the siblings and write with the read's context)",
+			ErrTooManySiblings, set.Len(), s.cfg.MaxSiblings)
+	}
+	if s.cfg.MaxObjectBytes > 0 {
+		total := 0
+		for _, sib := range set.Siblings() {
+			total += len(sib.Value)
+		}
+		if total > s.cfg.MaxObjectBytes {
+			return fmt.Errorf("%w: the siblings' values would total %d bytes, the limit is %d (merge the siblings)",
+				ErrTooLarge, total, s.cfg.MaxObjectBytes)
+		}
+	}
+	return nil
 }
 
 // Merge syncs in (a set from another replica) into the stored version of

@@ -324,3 +324,38 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// Client writes are refused above the sibling and object-size limits;
+// replication (Merge) is not.
+func TestCoordinateLimits(t *testing.T) {
+	cfg := DefaultConfig(0, q, "a@1")
+	cfg.MaxSiblings, cfg.MaxObjectBytes = 3, 100
+	s, err := Open(storage.NewMemory(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := keysOf(0, 1)[0]
+	for i := range 3 {
+		if _, err := s.Coordinate(key, nil, version.Write{Value: []byte{byte(i)}}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Coordinate(key, nil, version.Write{Value: []byte("x")}, 1); !errors.Is(err, ErrTooManySiblings) || !strings.Contains(err.Error(), "limit is 3") {
+		t.Fatalf("4th blind write: %v", err)
+	}
+	cur, _ := s.Get(key)
+	if _, err := s.Coordinate(key, cur.Context(), version.Write{Value: make([]byte, 101)}, 1); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit is 100") {
+		t.Fatalf("101-byte value: %v", err)
+	}
+	if got, _ := s.Get(key); !version.Equal(got, cur) {
+		t.Fatal("a refused write changed the stored object")
+	}
+	if _, err := s.Coordinate(key, cur.Context(), version.Write{Value: []byte("merged")}, 1); err != nil {
+		t.Fatalf("a merging write: %v", err)
+	}
+	// Replication is never refused.
+	other, _ := version.Update(nil, nil, version.Write{Value: make([]byte, 500)}, "b@1", 1)
+	if _, _, err := s.Merge(key, other); err != nil {
+		t.Fatalf("merge above the limits: %v", err)
+	}
+}
