@@ -111,14 +111,47 @@ func (c *testCluster) waitReady() {
 	}
 }
 
-// refresh tells every live node's membership actor to re-read the members.
+// refresh tells every live node's membership actor to re-read the members,
+// and waits until every live router's view shows the failed ones down.
 func (c *testCluster) refresh() {
-	for _, nd := range c.nodes {
-		if nd.sys != nil {
-			nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), MembershipName), &Refresh{})
+	c.t.Helper()
+	want := map[string]messages.MemberState{}
+	for _, m := range c.members.Members() {
+		want[m.Name] = messages.MemberState_MEMBER_STATE_UP
+		if m.Status == cluster.StatusFailed {
+			want[m.Name] = messages.MemberState_MEMBER_STATE_DOWN
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // views are applied asynchronously
+	deadline := time.Now().Add(5 * time.Second)
+	for _, nd := range c.nodes {
+		if nd.sys == nil {
+			continue
+		}
+		nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), MembershipName), &Refresh{})
+		for !c.viewMatches(nd, want) {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("%s: view does not show %v", nd.name, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+func (c *testCluster) viewMatches(nd *testNode, want map[string]messages.MemberState) bool {
+	res, err := nd.sys.Root().RequestFuture(routerPID(nd.sys.Address()), messages.Wrap(0, &messages.MembersRequest{}), time.Second).Result()
+	if err != nil {
+		return false
+	}
+	got := res.(*messages.Envelope).GetMembersReply().GetMembers()
+	if len(got) != len(want) {
+		return false
+	}
+	for _, m := range got {
+		if want[m.GetName()] != m.GetState() {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *testCluster) stop(i int, markFailed bool) {
@@ -386,10 +419,17 @@ func TestClusterLargeValues(t *testing.T) {
 			t.Fatalf("blind write %d: %v", i, p.GetError())
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // let W=1 replication land
-	g := c.get(1, "siblings", 3)
-	if g.GetError() != nil || len(g.GetValues()) != 5 {
-		t.Fatalf("read of 5 siblings of 900 KiB: %d values, %v", len(g.GetValues()), g.GetError())
+	// W=1: the other replicas receive the writes shortly after the acks.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g := c.get(1, "siblings", 3)
+		if g.GetError() == nil && len(g.GetValues()) == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read of 5 siblings of 900 KiB: %d values, %v", len(g.GetValues()), g.GetError())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
