@@ -65,16 +65,6 @@ func (v *View) Down(node string) bool {
 // Addr is node's actor address ("" when unknown).
 func (v *View) Addr(node string) string { return v.Addrs[node] }
 
-// NodeOf is the member whose actor address is addr ("" when none).
-func (v *View) NodeOf(addr string) string {
-	for n, a := range v.Addrs {
-		if a == addr {
-			return n
-		}
-	}
-	return ""
-}
-
 // Members is the view as the wire MembersReply lists it.
 func (v *View) Members() []*messages.MemberInfo {
 	var out []*messages.MemberInfo

@@ -209,19 +209,37 @@ func (n *Node) rejoin() {
 // this node cannot work with.
 func (n *Node) checkCompatible() error {
 	local := n.tags()
-	for _, m := range n.gossip.Members() {
-		if m.Name == n.cfg.Name || m.Status != cluster.StatusAlive {
-			continue
-		}
-		t, err := cluster.DecodeTags(m.Tags)
+	for _, p := range n.peers() {
+		err := p.err
 		if err == nil {
-			err = cluster.Compatible(local, t, m.Name)
+			err = cluster.Compatible(local, p.tags, p.name)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v (check --partitions and --n)", ErrIncompatible, err)
 		}
 	}
 	return nil
+}
+
+// peer is another alive member and its decoded tags (or why they do not
+// decode).
+type peer struct {
+	name string
+	tags cluster.Tags
+	err  error
+}
+
+// peers are the other alive members serf knows.
+func (n *Node) peers() []peer {
+	var out []peer
+	for _, m := range n.gossip.Members() {
+		if m.Name == n.cfg.Name || m.Status != cluster.StatusAlive {
+			continue
+		}
+		t, err := cluster.DecodeTags(m.Tags)
+		out = append(out, peer{name: m.Name, tags: t, err: err})
+	}
+	return out
 }
 
 // Meta keys of the cluster constants this data directory belongs to.
@@ -282,14 +300,11 @@ func storeParams(e storage.Engine, q, n int) error {
 // neither a data directory that fixes them nor a flag that sets them (the
 // issue: --partitions is only used when a node starts a new cluster).
 func (n *Node) adopt() error {
-	for _, m := range n.gossip.Members() {
-		if m.Name == n.cfg.Name || m.Status != cluster.StatusAlive {
+	for _, p := range n.peers() {
+		if p.err != nil {
 			continue
 		}
-		t, err := cluster.DecodeTags(m.Tags)
-		if err != nil {
-			continue
-		}
+		t := p.tags
 		changed := false
 		if n.cfg.Partitions == 0 && t.Partitions != n.q {
 			n.q, changed = t.Partitions, true
@@ -308,7 +323,7 @@ func (n *Node) adopt() error {
 			if err := n.gossip.SetTags(tags); err != nil {
 				return fmt.Errorf("node: publish tags: %w", err)
 			}
-			n.log.Info("adopted the cluster's constants", "partitions", n.q, "n", n.n, "from", m.Name)
+			n.log.Info("adopted the cluster's constants", "partitions", n.q, "n", n.n, "from", p.name)
 		}
 		return nil
 	}

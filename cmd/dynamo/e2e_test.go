@@ -52,25 +52,48 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// freePort returns a loopback port free for TCP and UDP (serf uses both).
-func freePort(t *testing.T) int {
+// portFree reports whether a loopback port is free for TCP and UDP (serf
+// uses both).
+func portFree(port int) bool {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	u.Close()
+	return true
+}
+
+// freeRun returns the first of n consecutive loopback ports free for TCP
+// and UDP.
+func freeRun(t *testing.T, n int) int {
 	t.Helper()
-	for range 50 {
+	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		base := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if err == nil {
-			u.Close()
-			return port
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			ok = portFree(base + i)
+		}
+		if ok {
+			return base
 		}
 	}
-	t.Fatal("no free port")
+	t.Fatal("no run of free ports")
 	return 0
 }
+
+// freePort returns a loopback port free for TCP and UDP.
+func freePort(t *testing.T) int { return freeRun(t, 1) }
 
 type agent struct {
 	name       string
@@ -379,35 +402,6 @@ func sortedBytes(b [][]byte) [][]byte {
 	out := slices.Clone(b)
 	slices.SortFunc(out, bytes.Compare)
 	return out
-}
-
-// freeRun returns the first of n consecutive loopback ports free for TCP
-// and UDP.
-func freeRun(t *testing.T, n int) int {
-	t.Helper()
-	for range 100 {
-		base := freePort(t)
-		ok := true
-		for i := 1; i < n && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if err != nil {
-				ok = false
-				continue
-			}
-			u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			l.Close()
-			if err != nil {
-				ok = false
-				continue
-			}
-			u.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no run of free ports")
-	return 0
 }
 
 // `dynamo dev` starts a working local cluster in one command, prints its

@@ -114,13 +114,11 @@ func addClusterFlags(fs *flag.FlagSet) clusterFlags {
 // config turns the flags into a client configuration.
 func (f clusterFlags) config() (client.Config, error) {
 	cfg := client.DefaultConfig()
-	for _, s := range strings.Split(*f.seeds, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			if _, _, err := net.SplitHostPort(s); err != nil {
-				return cfg, fmt.Errorf("--seeds: %q is not host:port", s)
-			}
-			cfg.Seeds = append(cfg.Seeds, s)
+	for _, s := range splitList(*f.seeds) {
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return cfg, fmt.Errorf("--seeds: %q is not host:port", s)
 		}
+		cfg.Seeds = append(cfg.Seeds, s)
 	}
 	if len(cfg.Seeds) == 0 {
 		return cfg, fmt.Errorf("--seeds: no address given")
