@@ -45,9 +45,12 @@ func (f *fakeMembers) set(name string, st cluster.Status) {
 }
 
 type testNode struct {
-	name string
-	sys  *System
-	pid  *actor.PID
+	name     string
+	sys      *System
+	pid      *actor.PID
+	engine   storage.Engine
+	health   *Health
+	counters *Counters
 }
 
 type testCluster struct {
@@ -56,14 +59,18 @@ type testCluster struct {
 	members *fakeMembers
 	client  *System
 	nextID  uint64
+	noHints bool // hinted handoff off on every node
+	faults  bool // fault injection allowed
 }
 
 const testQ = 16
 
-func newTestCluster(t *testing.T, n int) *testCluster {
+func newTestCluster(t *testing.T, n int, opts ...func(*testCluster)) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, members: &fakeMembers{}, client: startSystem(t)}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	c := &testCluster{t: t, members: &fakeMembers{}, client: startSystem(t), faults: true}
+	for _, o := range opts {
+		o(c)
+	}
 	for i := range n {
 		s := startSystem(t)
 		name := fmt.Sprintf("node-%d", i+1)
@@ -76,21 +83,36 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 		c.nodes = append(c.nodes, &testNode{name: name, sys: s})
 	}
 	for _, nd := range c.nodes {
-		enc, _ := cluster.DecodeTags(c.members.nodes[0].Tags)
-		enc.Addr = nd.sys.Address()
-		pid, err := SpawnNode(nd.sys, NodeConfig{
-			Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
-			Vnodes:     VnodesConfig{Engine: storage.NewMemory(), Self: nd.name, Actor: nd.name + "@1", Partitions: testQ, NoSync: true, Logger: quiet},
-			Router:     RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet},
-			Logger:     quiet,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd.pid = pid
+		c.spawn(nd)
 	}
 	c.waitReady()
 	return c
+}
+
+// spawn starts nd's actors (again, after restart, over the same engine).
+func (c *testCluster) spawn(nd *testNode) {
+	c.t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	enc, _ := cluster.DecodeTags(c.members.nodes[0].Tags)
+	enc.Addr = nd.sys.Address()
+	if nd.engine == nil {
+		nd.engine = storage.NewMemory()
+	}
+	nd.health, nd.counters = NewHealth(0, 0), &Counters{}
+	pid, err := SpawnNode(nd.sys, NodeConfig{
+		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
+		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Actor: nd.name + "@1", Partitions: testQ, NoSync: true, Logger: quiet},
+		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet,
+			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults},
+		Hints:    HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
+		Counters: nd.counters,
+		Health:   nd.health,
+		Logger:   quiet,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	nd.pid = pid
 }
 
 // waitReady polls until every node's router has a view and its vnodes run.
@@ -446,10 +468,11 @@ func TestVnodeSupervisionRestartsAndRespawns(t *testing.T) {
 		}
 		return nil
 	}))
-	var restarts atomic.Uint64
+	var counters Counters
+	restarts := &counters.Restarts
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mgr, err := s.Root().SpawnNamed(VnodesProps(VnodesConfig{Engine: engine, Self: "solo", Actor: "solo@1", Partitions: 8,
-		NoSync: true, Restarts: &restarts, Logger: quiet}), VnodesName)
+		NoSync: true, Counters: &counters, Logger: quiet}), VnodesName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,44 @@ type plan struct {
 	quorum  int        // R or W
 	timeout time.Duration
 	mode    messages.ConflictMode
+	hinted  bool    // hinted handoff is on: sloppy quorum and hints
+	health  *Health // the node's failure detector (may be nil)
+}
+
+// route plans key's requests on the view: members serf reports failed are
+// skipped, and so are peers this node suspects (Health), unless skipping the
+// suspects leaves fewer targets than the quorum needs: then they are asked
+// anyway, as they may have recovered.
+func (p plan) route(key []byte) coordinator.Route {
+	v := p.view
+	rt := coordinator.RouteKey(v.Ring, key, func(n string) bool { return v.Down(n) || (n != v.Self && p.health.Down(n)) }, p.hinted)
+	if len(rt.Targets) < p.quorum && len(p.health.Suspects()) > 0 {
+		rt = coordinator.RouteKey(v.Ring, key, v.Down, p.hinted)
+	}
+	return rt
+}
+
+// observe feeds a replica request's outcome to the failure detector: a
+// peer that answered is healthy; one that did not answer in time is
+// suspected.
+func (p plan) observe(node string, err error) {
+	switch {
+	case node == p.view.Self:
+	case err == nil:
+		p.health.Succeeded(node)
+	case errors.Is(err, errNoReply):
+		p.health.Failed(node)
+	}
+}
+
+// replicaPID addresses a replica request to node: its vnode of the
+// partition, or, when node is a fallback holding hints for hintFor, its hint
+// dispatcher.
+func (p plan) replicaPID(node, hintFor string, partition uint32) *actor.PID {
+	if hintFor != "" {
+		return hintsPID(p.view.Addr(node))
+	}
+	return vnodePID(p.view.Addr(node), partition)
 }
 
 // deadline is the coordinator's scheduled hard deadline.
@@ -116,8 +154,7 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 }
 
 func (c *getCoordinator) start(ctx actor.Context) {
-	v := c.req.view
-	route := coordinator.RouteKey(v.Ring, c.key, v.Down)
+	route := c.req.route(c.key)
 	mode := version.ModeSiblings
 	if c.req.mode == messages.ConflictMode_CONFLICT_MODE_LWW {
 		mode = version.ModeLWW
@@ -132,9 +169,12 @@ func (c *getCoordinator) start(ctx actor.Context) {
 	c.timer = startTimer(ctx, c.req.timeout)
 	for _, rd := range reads {
 		node := rd.Node
-		ask(ctx, vnodePID(v.Addr(node), rd.Partition),
-			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key}), c.req.timeout,
-			func(env *messages.Envelope, err error) { c.replied(ctx, node, rd.Partition, env, err) })
+		ask(ctx, c.req.replicaPID(node, rd.HintFor, rd.Partition),
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), c.req.timeout,
+			func(env *messages.Envelope, err error) {
+				c.req.observe(node, err)
+				c.replied(ctx, node, rd.Partition, env, err)
+			})
 	}
 }
 
@@ -164,7 +204,7 @@ func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, 
 	for _, r := range repairs {
 		// Fire and forget: a failed repair is retried by the next read or
 		// by anti-entropy.
-		ctx.Send(vnodePID(c.req.view.Addr(r.Node), r.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
+		ctx.Send(c.req.replicaPID(r.Node, r.HintFor, r.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
 			Partition: r.Partition, Key: r.Key, Set: version.ToProto(r.Set), HintOwner: r.HintFor,
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
 		}))
@@ -212,7 +252,9 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		}
 	case *deadline:
 		if c.put != nil {
-			c.effects(ctx, c.put.Deadline())
+			ans, hints := c.put.Deadline()
+			c.replicate(ctx, hints)
+			c.effects(ctx, ans)
 		}
 		ctx.Stop(ctx.Self())
 	}
@@ -235,12 +277,26 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)
 	}
 	ans, reps := c.put.Coordinated(set, err)
+	c.replicate(ctx, reps)
+	c.effects(ctx, ans)
+}
+
+// replicate sends replica writes and keeps local hints. A local hint goes to
+// this node's hint dispatcher without waiting: the coordinator may be at
+// its deadline, and the dispatcher is a local actor.
+func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replicate) {
 	for _, rep := range reps {
-		node := rep.Node
-		ask(ctx, vnodePID(c.req.view.Addr(node), rep.Partition), messages.Wrap(c.req.nonce, &messages.ReplicaPutRequest{
+		req := &messages.ReplicaPutRequest{
 			Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintFor,
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
-		}), time.Until(c.due), func(env *messages.Envelope, err error) {
+		}
+		if rep.Local {
+			ctx.Send(hintsPID(ctx.Self().Address), messages.Wrap(0, req))
+			continue
+		}
+		node := rep.Node
+		ask(ctx, c.req.replicaPID(node, rep.HintFor, rep.Partition), messages.Wrap(c.req.nonce, req), time.Until(c.due), func(env *messages.Envelope, err error) {
+			c.req.observe(node, err)
 			if err == nil {
 				if r := env.GetReplicaPutReply(); r == nil || r.GetPartition() != c.partition {
 					err = fmt.Errorf("actors: reply is not a replica write of partition %d", c.partition)
@@ -248,16 +304,17 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 					err = errOf(r.GetError())
 				}
 			}
-			c.effects(ctx, c.put.Reply(node, err))
+			ans, hints := c.put.Reply(node, err)
+			c.replicate(ctx, hints)
+			c.effects(ctx, ans)
 		})
 	}
-	c.effects(ctx, ans)
 }
 
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
-	route := coordinator.RouteKey(v.Ring, c.key, v.Down)
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum})
+	route := c.req.route(c.key)
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)

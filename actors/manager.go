@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,9 +25,9 @@ type VnodesConfig struct {
 	NoSync bool
 	// Now returns the wall clock (ms, ns). Default time.Now.
 	Now func() (ms, ns int64)
-	// Restarts counts vnode restarts (shared with the node's counter).
+	// Counters receives vnode restarts and the number of vnodes running.
 	// Optional.
-	Restarts *atomic.Uint64
+	Counters *Counters
 	// Logger receives vnode starts and failures. Required.
 	Logger *slog.Logger
 }
@@ -56,6 +55,7 @@ type vnodeManager struct {
 	held   map[uint32]*actor.PID
 	view   *View
 	timers []*time.Timer
+	ending bool // stopping or restarting
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
@@ -64,11 +64,12 @@ func VnodesProps(cfg VnodesConfig) *actor.Props {
 	if cfg.Now == nil {
 		cfg.Now = wallClock
 	}
+	if cfg.Counters == nil {
+		cfg.Counters = &Counters{}
+	}
 	decider := func(reason interface{}) actor.Directive {
-		cfg.Logger.Error("vnode failed; restarting it", "reason", fmt.Sprint(reason))
-		if cfg.Restarts != nil {
-			cfg.Restarts.Add(1)
-		}
+		cfg.Logger.Error("vnode failed; restarting it from storage", "reason", fmt.Sprint(reason))
+		cfg.Counters.Restarts.Add(1)
 		return actor.RestartDirective
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -101,6 +102,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		m.held[p] = pid
 		started++
 	}
+	m.cfg.Counters.Vnodes.Store(int64(len(m.held)))
 	if started > 0 {
 		m.cfg.Logger.Debug("vnodes started", "count", started, "held", len(m.held))
 	}
@@ -120,18 +122,26 @@ func (m *vnodeManager) Receive(ctx actor.Context) {
 		m.ensure(ctx)
 	case *respawn:
 		m.ensure(ctx)
+	case *crashNow:
+		panic("fault injection: vnode manager crash requested")
 	case *actor.Terminated:
 		// A vnode stopped for good after too many failures (or the node
-		// is stopping, and no timer will fire).
+		// is stopping, or the manager restarting: its vnodes stop and the
+		// new manager starts them again).
+		if m.ending {
+			return
+		}
 		for p, pid := range m.held {
 			if pid.Equal(msg.Who) {
 				delete(m.held, p)
+				m.cfg.Counters.Vnodes.Store(int64(len(m.held)))
 				m.cfg.Logger.Error("vnode stopped after repeated failures; starting it again shortly", "partition", p, "delay", respawnDelay)
 				self, root := ctx.Self(), ctx.ActorSystem().Root
 				m.timers = append(m.timers, time.AfterFunc(respawnDelay, func() { root.Send(self, &respawn{P: p}) }))
 			}
 		}
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
+		m.ending = true
 		for _, t := range m.timers {
 			t.Stop()
 		}

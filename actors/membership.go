@@ -2,6 +2,7 @@ package actors
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/cluster"
@@ -33,6 +34,10 @@ type MembershipConfig struct {
 	Source MemberSource
 	// Subscribers receive every new *View.
 	Subscribers []*actor.PID
+	// Health is the node's failure detector: the membership actor watches
+	// every up peer (protoactor Watch) and reports a dropped connection to
+	// it at once, long before serf declares the peer failed. Optional.
+	Health *Health
 	// Logger receives one line per member event. Required.
 	Logger *slog.Logger
 }
@@ -44,22 +49,79 @@ type membershipActor struct {
 	cfg     MembershipConfig
 	view    *View
 	refused map[string]string // name → reason last logged
+	watched map[string]string // peer name → address watched
+	timers  []*time.Timer
 }
+
+// rewatch asks the membership actor to watch the peers again.
+type rewatch struct{}
 
 // MembershipProps returns the props of the membership actor.
 func MembershipProps(cfg MembershipConfig) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &membershipActor{cfg: cfg, refused: map[string]string{}}
+		return &membershipActor{cfg: cfg, refused: map[string]string{}, watched: map[string]string{}}
 	})
 }
 
 func (m *membershipActor) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch msg := ctx.Message().(type) {
 	case *actor.Started, *Refresh:
 		m.refresh(ctx)
 	case *ViewRequest:
 		if m.view != nil && ctx.Sender() != nil {
 			ctx.Respond(m.view)
+		}
+	case *actor.Terminated:
+		m.dropped(ctx, msg)
+	case *rewatch:
+		m.watch(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		for _, t := range m.timers {
+			t.Stop()
+		}
+	case *crashNow:
+		panic("fault injection: membership actor crash requested")
+	}
+}
+
+// watch watches the membership actor of every up peer not yet watched: the
+// connection to each peer then stays open, and its loss is reported within
+// milliseconds as a Terminated (AddressTerminated).
+func (m *membershipActor) watch(ctx actor.Context) {
+	if m.view == nil {
+		return
+	}
+	for _, nm := range m.view.Ring.Members() {
+		addr := m.view.Addr(nm.Name)
+		if nm.Name == m.cfg.Self || nm.State != ring.Up || addr == "" || m.watched[nm.Name] == addr {
+			continue
+		}
+		if old := m.watched[nm.Name]; old != "" {
+			ctx.Unwatch(actor.NewPID(old, MembershipName))
+		}
+		m.watched[nm.Name] = addr
+		ctx.Watch(actor.NewPID(addr, MembershipName))
+	}
+}
+
+// dropped handles a watched peer's Terminated: its connection dropped (or
+// its membership actor stopped). The peer is suspected at once, and watched
+// again after the back-off.
+func (m *membershipActor) dropped(ctx actor.Context, t *actor.Terminated) {
+	for name, addr := range m.watched {
+		if t.GetWho().GetAddress() != addr {
+			continue
+		}
+		delete(m.watched, name)
+		backoff := time.Second // its actor stopped (restarting): watch again
+		if t.GetWhy() == actor.TerminatedReason_AddressTerminated {
+			backoff = m.cfg.Health.Failed(name)
+			m.cfg.Logger.Debug("connection to member lost; suspecting it", "node", name, "for", backoff)
+		}
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		m.timers = append(m.timers, time.AfterFunc(max(backoff, 100*time.Millisecond), func() { root.Send(self, &rewatch{}) }))
+		if len(m.timers) > 64 {
+			m.timers = m.timers[len(m.timers)-32:]
 		}
 	}
 }
@@ -106,6 +168,7 @@ func (m *membershipActor) refresh(ctx actor.Context) {
 	for _, s := range m.cfg.Subscribers {
 		ctx.Send(s, m.view)
 	}
+	m.watch(ctx)
 }
 
 func (m *membershipActor) logChanges(old, cur *ring.Ring, addrs map[string]string) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,20 @@ type RouterConfig struct {
 	MaxValueBytes int
 	// MaxTimeout is the longest per-request deadline accepted. Default 60 s.
 	MaxTimeout time.Duration
+	// NoHintedHandoff turns hinted handoff off for the requests this node
+	// coordinates: strict quorums over the up primaries, no fallbacks, no
+	// hints. A cluster-wide choice (set it on every node); for control
+	// tests. Default false.
+	NoHintedHandoff bool
+	// Health is the node's failure detector; coordinators skip the peers it
+	// suspects and report timeouts to it. Optional.
+	Health *Health
+	// AllowFaultInjection makes the router accept FaultRequests, which make
+	// a named actor of this node panic (tests of supervision). Default
+	// false: they are refused.
+	AllowFaultInjection bool
+	// Counters are reported in MembersReply.stats. Optional.
+	Counters *Counters
 	// Logger receives coordinator failures. Required.
 	Logger *slog.Logger
 }
@@ -64,6 +79,9 @@ func RouterProps(cfg RouterConfig) *actor.Props {
 	if cfg.MaxTimeout == 0 {
 		cfg.MaxTimeout = DefaultMaxTimeout
 	}
+	if cfg.Counters == nil {
+		cfg.Counters = &Counters{}
+	}
 	stop := actor.NewOneForOneStrategy(0, time.Second, func(reason interface{}) actor.Directive {
 		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
@@ -77,6 +95,8 @@ func (r *router) Receive(ctx actor.Context) {
 		askView(ctx)
 	case *View:
 		r.view = m
+	case *crashNow:
+		panic("fault injection: router crash requested")
 	case *messages.Envelope:
 		if ctx.Sender() == nil {
 			return // nobody to answer
@@ -98,13 +118,21 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		if r.view == nil {
 			return messages.Wrap(id, &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")})
 		}
+		c := r.cfg.Counters
 		return messages.Wrap(id, &messages.MembersReply{
 			Node: r.cfg.Self, Members: r.view.Members(), Partitions: uint32(r.view.Ring.Config().Partitions),
 			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W),
+			Stats: &messages.NodeStats{
+				Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
+				Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
+			},
 		})
 	}
+	if f, ok := body.(*messages.FaultRequest); ok {
+		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, f)})
+	}
 	r.nonce++
-	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view}
+	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health}
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {
@@ -137,6 +165,42 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return failReply(body, id, werr)
 	}
 	ctx.Spawn(props)
+	return nil
+}
+
+// fault carries out a FaultRequest: the named local actor panics when it
+// processes the crash message (after this reply is sent).
+func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Error {
+	if !r.cfg.AllowFaultInjection {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "component",
+			Message: "fault injection is off on this node (start the agent with --allow-fault-injection)"}
+	}
+	addr := ctx.Self().Address
+	var target *actor.PID
+	switch f.GetComponent() {
+	case "vnode":
+		owned := false
+		if r.view != nil {
+			ps, _ := r.view.Ring.PartitionsOf(r.cfg.Self)
+			owned = slices.Contains(ps, f.GetPartition())
+		}
+		if !owned {
+			return invalid("partition", fmt.Sprintf("this node holds no vnode of partition %d", f.GetPartition()))
+		}
+		target = vnodePID(addr, f.GetPartition())
+	case "vnodes":
+		target = actor.NewPID(addr, VnodesName)
+	case "router":
+		target = ctx.Self()
+	case "membership":
+		target = actor.NewPID(addr, MembershipName)
+	case "hints":
+		target = hintsPID(addr)
+	default:
+		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints)", f.GetComponent()))
+	}
+	r.cfg.Logger.Warn("fault injection: crashing an actor on request", "component", f.GetComponent(), "partition", f.GetPartition())
+	ctx.Send(target, &crashNow{})
 	return nil
 }
 

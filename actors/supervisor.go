@@ -3,8 +3,6 @@ package actors
 import (
 	"fmt"
 	"log/slog"
-	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,36 +14,59 @@ type NodeConfig struct {
 	Membership MembershipConfig // Subscribers are filled in
 	Vnodes     VnodesConfig
 	Router     RouterConfig
-	// Restarts counts child restarts (for status and metrics). Optional.
-	Restarts *atomic.Uint64
+	Hints      HintsConfig
+	// Counters are the node's counters (restarts, hints, vnodes), shared
+	// by every actor; the configs above get them when theirs are nil.
+	// Optional.
+	Counters *Counters
+	// Health is the node's failure detector, shared likewise. Optional.
+	Health *Health
 	// Logger receives supervision events. Required.
 	Logger *slog.Logger
 }
 
-// Vnode restart limit: a vnode that fails more than this often within the
-// window is stopped, and the vnode manager starts it again after
-// respawnDelay. The root supervisor's children (membership, vnode manager,
-// router) always restart: without them the node would stay in the cluster
-// serving nothing.
+// Restart limits: an actor that fails more than RestartLimit times within
+// RestartWindow is stopped instead of restarted, and started again after
+// respawnDelay (a failing disk is not hammered; a transient fault heals).
+// This holds for vnodes (under the vnode manager) and for the root
+// supervisor's children: membership, vnode manager, hint dispatcher and
+// router. Coordinators are never restarted (see RouterProps).
 const (
 	RestartLimit  = 10
 	RestartWindow = 10 * time.Second
 )
 
 // supervisor is the node's root actor. It starts the membership actor, the
-// vnode manager and the request router as children and supervises them one
-// for one: a failing child restarts on its own (the router and the vnode
-// manager ask for the current view again when they start).
-type supervisor struct{ cfg NodeConfig }
+// vnode manager, the hint dispatcher and the request router as children and
+// supervises them one for one: a failing child restarts on its own (the
+// others ask for the current view again when they start).
+type supervisor struct {
+	cfg      NodeConfig
+	children map[string]*actor.Props
+	pids     map[string]*actor.PID
+	timers   []*time.Timer
+	ending   bool
+}
 
 // SpawnNode starts a node's actors under a root supervisor named
 // SupervisorName and returns its PID. Stop the node by stopping that PID.
 func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
-	strategy := actor.NewOneForOneStrategy(math.MaxInt32, RestartWindow, func(reason interface{}) actor.Directive {
-		cfg.Logger.Error("actor failed; restarting it", "reason", fmt.Sprint(reason))
-		if cfg.Restarts != nil {
-			cfg.Restarts.Add(1)
+	if cfg.Counters == nil {
+		cfg.Counters = &Counters{}
+	}
+	for _, c := range []**Counters{&cfg.Vnodes.Counters, &cfg.Router.Counters, &cfg.Hints.Counters} {
+		if *c == nil {
+			*c = cfg.Counters
 		}
+	}
+	for _, h := range []**Health{&cfg.Membership.Health, &cfg.Router.Health, &cfg.Hints.Health} {
+		if *h == nil {
+			*h = cfg.Health
+		}
+	}
+	strategy := actor.NewOneForOneStrategy(RestartLimit, RestartWindow, func(reason interface{}) actor.Directive {
+		cfg.Logger.Error("actor failed; restarting it", "reason", fmt.Sprint(reason))
+		cfg.Counters.Restarts.Add(1)
 		return actor.RestartDirective
 	})
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{cfg: cfg} }, actor.WithSupervisor(strategy))
@@ -53,23 +74,58 @@ func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); !ok {
-		return
-	}
-	addr := ctx.Self().Address
-	mc := s.cfg.Membership
-	mc.Subscribers = []*actor.PID{actor.NewPID(addr, RouterName), actor.NewPID(addr, VnodesName)}
-	// Membership first: the others ask it for the view when they start.
-	for _, c := range []struct {
-		name  string
-		props *actor.Props
-	}{
-		{membershipChild, MembershipProps(mc)},
-		{vnodesChild, VnodesProps(s.cfg.Vnodes)},
-		{routerChild, RouterProps(s.cfg.Router)},
-	} {
-		if _, err := ctx.SpawnNamed(c.props, c.name); err != nil {
-			panic(fmt.Errorf("supervisor: start %s: %w", c.name, err))
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.start(ctx)
+	case *actor.Stopping:
+		s.ending = true
+		for _, t := range s.timers {
+			t.Stop()
+		}
+	case *actor.Terminated:
+		// A child failed more than RestartLimit times in RestartWindow.
+		if s.ending {
+			return
+		}
+		for name, pid := range s.pids {
+			if pid.Equal(m.Who) {
+				delete(s.pids, name)
+				s.cfg.Logger.Error("actor stopped after repeated failures; starting it again shortly", "actor", name, "delay", respawnDelay)
+				self, root := ctx.Self(), ctx.ActorSystem().Root
+				s.timers = append(s.timers, time.AfterFunc(respawnDelay, func() { root.Send(self, &respawnChild{name}) }))
+			}
+		}
+	case *respawnChild:
+		if _, running := s.pids[m.name]; !running && !s.ending {
+			s.spawn(ctx, m.name)
 		}
 	}
+}
+
+// respawnChild asks the supervisor to start a child stopped for good.
+type respawnChild struct{ name string }
+
+func (s *supervisor) start(ctx actor.Context) {
+	addr := ctx.Self().Address
+	mc := s.cfg.Membership
+	mc.Subscribers = []*actor.PID{actor.NewPID(addr, RouterName), actor.NewPID(addr, VnodesName), hintsPID(addr)}
+	s.children = map[string]*actor.Props{
+		membershipChild: MembershipProps(mc),
+		vnodesChild:     VnodesProps(s.cfg.Vnodes),
+		hintsChild:      HintsProps(s.cfg.Hints),
+		routerChild:     RouterProps(s.cfg.Router),
+	}
+	s.pids = map[string]*actor.PID{}
+	// Membership first: the others ask it for the view when they start.
+	for _, name := range []string{membershipChild, vnodesChild, hintsChild, routerChild} {
+		s.spawn(ctx, name)
+	}
+}
+
+func (s *supervisor) spawn(ctx actor.Context, name string) {
+	pid, err := ctx.SpawnNamed(s.children[name], name)
+	if err != nil {
+		panic(fmt.Errorf("supervisor: start %s: %w", name, err))
+	}
+	s.pids[name] = pid
 }

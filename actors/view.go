@@ -86,3 +86,6 @@ func vnodePID(addr string, p uint32) *actor.PID { return actor.NewPID(addr, Vnod
 
 // routerPID addresses the router on the node at addr.
 func routerPID(addr string) *actor.PID { return actor.NewPID(addr, RouterName) }
+
+// hintsPID addresses the hint dispatcher on the node at addr.
+func hintsPID(addr string) *actor.PID { return actor.NewPID(addr, HintsName) }

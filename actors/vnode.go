@@ -50,6 +50,8 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 			panic(fmt.Errorf("vnode %d: open: %w", v.cfg.Partition, err))
 		}
 		v.store = s
+	case *crashNow:
+		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
 	case *messages.Envelope:
 		reply := v.handle(m)
 		if ctx.Sender() != nil { // fire-and-forget repairs have no sender

@@ -110,6 +110,8 @@ func (n *fakeNode) receive(ctx actor.Context) {
 	case *messages.PutRequest:
 		n.got = append(n.got, "put "+string(b.GetKey()))
 		n.timeouts = append(n.timeouts, b.GetTimeoutMs())
+	case *messages.FaultRequest:
+		n.got = append(n.got, "fault "+b.GetComponent())
 	case *messages.DeleteRequest:
 		n.got = append(n.got, "delete "+string(b.GetKey()))
 		n.timeouts = append(n.timeouts, b.GetTimeoutMs())
@@ -132,7 +134,8 @@ func (n *fakeNode) serve(body proto.Message) proto.Message {
 	defer cl.mu.Unlock()
 	switch b := body.(type) {
 	case *messages.MembersRequest:
-		r := &messages.MembersReply{Node: n.name, Partitions: 64, N: uint32(cl.n), R: 1, W: 1}
+		r := &messages.MembersReply{Node: n.name, Partitions: 64, N: uint32(cl.n), R: 1, W: 1,
+			Stats: &messages.NodeStats{Restarts: uint64(len(n.name)), HintsPending: 2, Vnodes: 9}}
 		for _, x := range cl.nodes {
 			r.Members = append(r.Members, &messages.MemberInfo{Name: x.name, Addr: x.addr(), Weight: 1, State: messages.MemberState_MEMBER_STATE_UP})
 		}
@@ -156,6 +159,12 @@ func (n *fakeNode) serve(body proto.Message) proto.Message {
 		e.values = append(e.values, b.GetValue())
 		e.version++
 		return &messages.PutReply{Context: fmt.Appendf(nil, "v%d", e.version)}
+	case *messages.FaultRequest:
+		if b.GetComponent() != "router" {
+			return &messages.FaultReply{Node: n.name, Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT,
+				Field: "component", Message: "fault injection is off on this node (start the agent with --allow-fault-injection)"}}
+		}
+		return &messages.FaultReply{Node: n.name}
 	case *messages.DeleteRequest:
 		if e := cl.data[string(b.GetKey())]; e != nil {
 			e.values = nil
@@ -692,5 +701,35 @@ func TestCloseReleasesConnections(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines before three clients, %d after closing them", before, n)
+	}
+}
+
+// Status and InjectFault go to the member named, whatever the routing.
+func TestStatusAndInjectFaultAddressANamedNode(t *testing.T) {
+	cl := startCluster(t, 3, 3)
+	c := newClient(t, cl.nodes[0].addr())
+	target := cl.nodes[2]
+	m, err := c.Status(bg(t), target.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Node != target.name || m.Addr != target.addr() || m.Stats != (NodeStats{Restarts: uint64(len(target.name)), HintsPending: 2, Vnodes: 9}) {
+		t.Fatalf("status %+v", m)
+	}
+	if err := c.InjectFault(bg(t), target.name, FaultRouter, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := target.requests(); got[len(got)-1] != "fault router" {
+		t.Fatalf("requests on %s: %v", target.name, got)
+	}
+	var ie *InvalidError
+	if err := c.InjectFault(bg(t), target.name, FaultVnode, 3); !errors.As(err, &ie) || ie.Field != "component" || !strings.Contains(err.Error(), "--allow-fault-injection") {
+		t.Fatalf("refused fault: %v", err)
+	}
+	if _, err := c.Status(bg(t), "nobody"); !errors.As(err, &ie) || ie.Field != "node" || !strings.Contains(err.Error(), `"nobody"`) {
+		t.Fatalf("unknown node: %v", err)
+	}
+	if err := c.InjectFault(bg(t), target.name, FaultVnode, -1); !errors.As(err, &ie) || ie.Field != "partition" {
+		t.Fatalf("negative partition: %v", err)
 	}
 }

@@ -18,6 +18,22 @@ type Membership struct {
 	// Partitions is the cluster's Q; N its replication factor; R and W the
 	// nodes' default quorums.
 	Partitions, N, R, W int
+	// Stats are the answering node's own counters.
+	Stats NodeStats
+}
+
+// NodeStats are one node's counters.
+type NodeStats struct {
+	// Restarts counts actor restarts by the node's supervisors since it
+	// started (vnodes, hint dispatcher, membership, router).
+	Restarts uint64
+	// HintsPending is how many hints the node holds for other nodes;
+	// HintsDelivered how many it delivered since it started.
+	HintsPending, HintsDelivered uint64
+	// Vnodes is how many partitions have a running vnode on the node.
+	Vnodes int
+	// FaultInjection reports that the node accepts InjectFault.
+	FaultInjection bool
 }
 
 // Member is one ring member.
@@ -45,7 +61,10 @@ func (m *Membership) Ring() (*ring.Ring, error) {
 
 // membershipFrom checks a MembersReply from the node at addr.
 func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) {
-	m := &Membership{Node: r.GetNode(), Addr: addr, Partitions: int(r.GetPartitions()), N: int(r.GetN()), R: int(r.GetR()), W: int(r.GetW())}
+	st := r.GetStats()
+	m := &Membership{Node: r.GetNode(), Addr: addr, Partitions: int(r.GetPartitions()), N: int(r.GetN()), R: int(r.GetR()), W: int(r.GetW()),
+		Stats: NodeStats{Restarts: st.GetRestarts(), HintsPending: st.GetHintsPending(), HintsDelivered: st.GetHintsDelivered(),
+			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection()}}
 	for _, x := range r.GetMembers() {
 		st := ring.Down
 		switch x.GetState() {
@@ -131,4 +150,16 @@ func (v *view) candidates(key []byte, suspect func(addr string) bool, seeds []st
 		add(s)
 	}
 	return out, good
+}
+
+// names lists the members' names, comma-separated.
+func (v *view) names() string {
+	out := ""
+	for i, m := range v.m.Members {
+		if i > 0 {
+			out += ", "
+		}
+		out += m.Name
+	}
+	return out
 }

@@ -190,7 +190,7 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 	if ans == nil || !errors.Is(ans.Err, boom) || len(sends) != 0 {
 		t.Fatalf("local failure: %+v %v", ans, sends)
 	}
-	if p.Deadline() != nil {
+	if a, _ := p.Deadline(); a != nil {
 		t.Fatal("answered twice")
 	}
 }
@@ -202,7 +202,7 @@ func TestSmallClusterQuorumIsUnavailableNotInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	route := RouteKey(r, []byte("k"), func(string) bool { return false })
+	route := RouteKey(r, []byte("k"), func(string) bool { return false }, true)
 	if route.N != 3 || len(route.Targets) != 1 {
 		t.Fatalf("route %+v", route)
 	}

@@ -8,7 +8,9 @@
 // Contract:
 //   - Route computes where a key's requests go: its partition, and the
 //     sloppy-quorum targets (every up primary, and for each down primary the
-//     next up fallback, with the primary it stands in for).
+//     next up fallback, with the primary it stands in for); the down
+//     primaries no fallback covers are Uncovered. A strict route (hinted
+//     handoff off) has only the up primaries.
 //   - Get: NewGet validates R against N (refusing before anything is sent),
 //     fails fast with an UnavailableError when fewer than R targets are
 //     reachable, and returns the replica reads to send. Reply and Deadline
@@ -25,5 +27,8 @@
 //     local write and returns the replica writes of the resulting set to the
 //     other targets (a fallback gets it with the primary it holds a hint
 //     for). The answer comes after W acks, or at the deadline with a
-//     *quorum.Error.
+//     *quorum.Error. With PutOptions.Hints the coordinator also keeps a hint
+//     itself (Replicate.Local, not counted toward W) for each Uncovered
+//     primary, each target that failed, and each target silent at the
+//     deadline: no write is dropped while the coordinator's disk holds it.
 package coordinator

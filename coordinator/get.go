@@ -7,9 +7,11 @@ import (
 	"github.com/dynamokv/dynamo/version"
 )
 
-// Read is a replica read to send: ReplicaGetRequest{Partition, Key} to Node.
+// Read is a replica read to send: ReplicaGetRequest{Partition, Key} to Node
+// (for the hint it holds for HintFor when Node is a fallback).
 type Read struct {
 	Node      string
+	HintFor   string
 	Partition uint32
 	Key       []byte
 }
@@ -81,7 +83,7 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 	g := &Get{route: route, key: key, mode: opts.Mode, core: core}
 	reads := make([]Read, len(route.Targets))
 	for i, t := range route.Targets {
-		reads[i] = Read{Node: t.Node, Partition: route.Partition, Key: key}
+		reads[i] = Read{Node: t.Node, HintFor: t.HintFor, Partition: route.Partition, Key: key}
 	}
 	return g, reads, nil
 }

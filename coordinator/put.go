@@ -12,16 +12,27 @@ import (
 type PutOptions struct {
 	// W is the write quorum, 1..N.
 	W int
+	// Hints makes the coordinator keep a hint itself for every primary the
+	// write did not reach through a target: a down primary no fallback
+	// covers (Route.Uncovered), and a target that failed or did not answer
+	// by the deadline (for a fallback, the primary it stood in for). Such
+	// hints do not count toward W. Off when hinted handoff is off.
+	Hints bool
 }
 
 // Replicate is a replica write to send: ReplicaPutRequest of kind WRITE
 // with Set to Node (a hint for HintFor when Node is a fallback).
+//
+// When Local is set, Node is the coordinator itself and the write is a
+// hint it keeps for HintFor in its own hint store; it does not count toward
+// W, and nothing is to be fed back to the Put.
 type Replicate struct {
 	Node      string
 	HintFor   string
 	Partition uint32
 	Key       []byte
 	Set       *version.Set
+	Local     bool
 }
 
 // PutAnswer is what the client gets.
@@ -45,6 +56,9 @@ type Put struct {
 	core     *quorum.PutCore
 	set      *version.Set
 	answered bool
+	hints    bool
+	replied  map[string]bool // targets that replied (success or failure)
+	hinted   map[string]bool // primaries the coordinator keeps a hint for
 }
 
 // NewPut starts a write of key received by node self. When self is not an
@@ -86,7 +100,18 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return &Put{route: route, self: self, key: key, w: opts.W, core: core}, "", nil
+	return &Put{route: route, self: self, key: key, w: opts.W, core: core, hints: opts.Hints,
+		replied: map[string]bool{}, hinted: map[string]bool{}}, "", nil
+}
+
+// localHint returns the hint the coordinator keeps for primary, once per
+// primary, when hints are on and the local write succeeded.
+func (p *Put) localHint(primary string) []Replicate {
+	if !p.hints || p.set == nil || primary == p.self || p.hinted[primary] {
+		return nil
+	}
+	p.hinted[primary] = true
+	return []Replicate{{Node: p.self, HintFor: primary, Partition: p.route.Partition, Key: p.key, Set: p.set, Local: true}}
 }
 
 // Coordinated feeds the result of the local coordinating write
@@ -102,6 +127,7 @@ func (p *Put) Coordinated(set *version.Set, err error) (*PutAnswer, []Replicate)
 		return &PutAnswer{Err: err}, nil
 	}
 	p.set = set
+	p.replied[p.self] = true
 	_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
 	var out []Replicate
 	for _, t := range p.route.Targets {
@@ -109,36 +135,54 @@ func (p *Put) Coordinated(set *version.Set, err error) (*PutAnswer, []Replicate)
 			out = append(out, Replicate{Node: t.Node, HintFor: t.HintFor, Partition: p.route.Partition, Key: p.key, Set: set})
 		}
 	}
+	for _, primary := range p.route.Uncovered {
+		out = append(out, p.localHint(primary)...)
+	}
 	return p.effects(), out
 }
 
 // Reply feeds a replica's ack (err nil) or failure. It returns the answer
-// when this reply decides the write (once).
-func (p *Put) Reply(node string, err error) *PutAnswer {
+// when this reply decides the write (once), and, when the replica failed,
+// the hint the coordinator keeps for it (see PutOptions.Hints).
+func (p *Put) Reply(node string, err error) (*PutAnswer, []Replicate) {
 	if p.set == nil {
-		return nil // nothing was sent yet
+		return nil, nil // nothing was sent yet
 	}
 	kind := quorum.Acked
 	if err != nil {
 		kind = quorum.Failed
 	}
 	if p.core.Add(quorum.Node(node), kind, err) != nil {
-		return nil
+		return nil, nil
 	}
-	return p.effects()
+	p.replied[node] = true
+	var hints []Replicate
+	if err != nil {
+		hints = p.localHint(p.route.owner(node))
+	}
+	return p.effects(), hints
 }
 
-// Deadline is called when the request's deadline passes.
-func (p *Put) Deadline() *PutAnswer {
-	if p.answered {
-		return nil
-	}
+// Deadline is called when the request's deadline passes. It returns the
+// answer if none was given yet, and the hints the coordinator keeps for the
+// targets that did not answer.
+func (p *Put) Deadline() (*PutAnswer, []Replicate) {
 	if p.set == nil {
+		if p.answered {
+			return nil, nil
+		}
 		p.answered = true
-		return &PutAnswer{Err: &quorum.Error{Op: quorum.OpWrite, Kind: quorum.KindQuorum, Need: p.w, Asked: len(p.route.Targets), TimedOut: len(p.route.Targets)}}
+		return &PutAnswer{Err: &quorum.Error{Op: quorum.OpWrite, Kind: quorum.KindQuorum, Need: p.w, Asked: len(p.route.Targets), TimedOut: len(p.route.Targets)}}, nil
+	}
+	var hints []Replicate
+	for _, t := range p.route.Targets {
+		if !p.replied[t.Node] {
+			p.replied[t.Node] = true
+			hints = append(hints, p.localHint(p.route.owner(t.Node))...)
+		}
 	}
 	p.core.Timeout()
-	return p.effects()
+	return p.effects(), hints
 }
 
 // Done reports that the write has answered and heard from every replica.

@@ -39,12 +39,43 @@ type Route struct {
 	// Targets are the up primaries and, for each down primary, the next up
 	// fallback (HintFor names the primary), in preference order.
 	Targets []ring.Target
+	// Uncovered are the down primaries no fallback stands in for (the
+	// cluster has no spare node, or hinted handoff is off): a write's
+	// coordinator keeps a hint for each of them itself.
+	Uncovered []string
 }
 
 // RouteKey computes the route of key on r, skipping the nodes down reports.
-func RouteKey(r *ring.Ring, key []byte, down func(node string) bool) Route {
+// With sloppy, each down primary is replaced by the next up fallback of the
+// preference list (the Dynamo paper's sloppy quorum); without, only the up
+// primaries are targets (strict quorum: hinted handoff is off).
+func RouteKey(r *ring.Ring, key []byte, down func(node string) bool, sloppy bool) Route {
 	p := r.Partition(key)
-	return Route{Partition: p, N: r.Config().N, Targets: ring.SloppyTargets(r.PreferenceList(p), r.N(), down)}
+	pref := r.PreferenceList(p)
+	n := min(r.N(), len(pref))
+	if !sloppy {
+		pref = pref[:n]
+	}
+	rt := Route{Partition: p, N: r.Config().N, Targets: ring.SloppyTargets(pref, n, down)}
+	covered := map[string]bool{}
+	for _, t := range rt.Targets {
+		covered[t.Node], covered[t.HintFor] = true, true
+	}
+	for _, primary := range pref[:n] {
+		if !covered[primary] {
+			rt.Uncovered = append(rt.Uncovered, primary)
+		}
+	}
+	return rt
+}
+
+// owner is the primary a write to target node stands for: node itself, or
+// the primary a fallback holds hints for.
+func (rt Route) owner(node string) string {
+	if h := rt.hintFor(node); h != "" {
+		return h
+	}
+	return node
 }
 
 func (rt Route) hintFor(node string) string {

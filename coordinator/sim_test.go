@@ -21,7 +21,12 @@ type sim struct {
 	engines map[string]storage.Engine
 	stopped map[string]bool
 	down    map[string]bool
-	clock   int64
+	failing map[string]bool // answers every replica write with an error
+	strict  bool            // hinted handoff off: strict quorum, no hints
+	// hints[holder][owner][key] are the hints each node keeps: written to a
+	// fallback, or kept by a coordinator (Replicate.Local).
+	hints map[string]map[string]map[string]*version.Set
+	clock int64
 }
 
 func newSim(t *testing.T, nodes int) *sim {
@@ -31,7 +36,8 @@ func newSim(t *testing.T, nodes int) *sim {
 		t.Fatal(err)
 	}
 	s := &sim{t: t, ring: r, stores: map[string]map[uint32]*vnode.Store{}, engines: map[string]storage.Engine{},
-		stopped: map[string]bool{}, down: map[string]bool{}}
+		stopped: map[string]bool{}, down: map[string]bool{}, failing: map[string]bool{},
+		hints: map[string]map[string]map[string]*version.Set{}}
 	for _, m := range r.Members() {
 		s.engines[m.Name] = storage.NewMemory()
 		s.stores[m.Name] = map[uint32]*vnode.Store{}
@@ -53,7 +59,26 @@ func (s *sim) store(node string, p uint32) *vnode.Store {
 }
 
 func (s *sim) route(key string) Route {
-	return RouteKey(s.ring, []byte(key), func(n string) bool { return s.down[n] })
+	return RouteKey(s.ring, []byte(key), func(n string) bool { return s.down[n] }, !s.strict)
+}
+
+// hint stores a hint on holder for owner, merging as the hint store does.
+func (s *sim) hint(holder, owner string, key []byte, set *version.Set) {
+	if s.hints[holder] == nil {
+		s.hints[holder] = map[string]map[string]*version.Set{}
+	}
+	if s.hints[holder][owner] == nil {
+		s.hints[holder][owner] = map[string]*version.Set{}
+	}
+	s.hints[holder][owner][string(key)] = version.Sync(s.hints[holder][owner][string(key)], set)
+}
+
+// replicaGet is a replica read: a vnode's data, or a fallback's hint.
+func (s *sim) replicaGet(rd Read) (*version.Set, error) {
+	if rd.HintFor != "" {
+		return s.hints[rd.Node][rd.HintFor][string(rd.Key)], nil
+	}
+	return s.store(rd.Node, rd.Partition).Get(rd.Key)
 }
 
 func (s *sim) get(via, key string, r int) *GetAnswer {
@@ -68,7 +93,7 @@ func (s *sim) get(via, key string, r int) *GetAnswer {
 		if s.stopped[rd.Node] {
 			continue
 		}
-		set, err := s.store(rd.Node, rd.Partition).Get(rd.Key)
+		set, err := s.replicaGet(rd)
 		a, rp := g.Reply(rd.Node, set != nil, set, err)
 		if a != nil {
 			ans = a
@@ -83,7 +108,12 @@ func (s *sim) get(via, key string, r int) *GetAnswer {
 		repairs = append(repairs, rp...)
 	}
 	for _, rp := range repairs {
-		if !s.stopped[rp.Node] {
+		if s.stopped[rp.Node] {
+			continue
+		}
+		if rp.HintFor != "" {
+			s.hint(rp.Node, rp.HintFor, rp.Key, rp.Set)
+		} else {
 			if _, _, err := s.store(rp.Node, rp.Partition).Merge(rp.Key, rp.Set); err != nil {
 				s.t.Fatal(err)
 			}
@@ -103,12 +133,13 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	s.t.Helper()
 	s.clock++
 	route := s.route(key)
-	p, forward, err := NewPut(route, via, []byte(key), PutOptions{W: w})
+	opts := PutOptions{W: w, Hints: !s.strict}
+	p, forward, err := NewPut(route, via, []byte(key), opts)
 	if err != nil {
 		return &PutAnswer{Err: err}
 	}
 	if forward != "" {
-		if p, forward, err = NewPut(route, forward, []byte(key), PutOptions{W: w}); err != nil || forward != "" {
+		if p, forward, err = NewPut(route, forward, []byte(key), opts); err != nil || forward != "" {
 			s.t.Fatalf("forwarded put did not land on a primary: %v %q", err, forward)
 		}
 		via = p.self
@@ -120,17 +151,43 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	wr.Timestamp = s.clock
 	set, err := s.store(via, route.Partition).Coordinate([]byte(key), clock, wr, s.clock)
 	ans, sends := p.Coordinated(set, err)
-	for _, rep := range sends {
-		if s.stopped[rep.Node] {
+	for len(sends) > 0 {
+		rep := sends[0]
+		sends = sends[1:]
+		switch {
+		case rep.Local:
+			if rep.Node != via {
+				s.t.Fatalf("a local hint for %s on %s, not on the coordinator %s", rep.HintFor, rep.Node, via)
+			}
+			s.hint(via, rep.HintFor, rep.Key, rep.Set)
+			continue
+		case s.stopped[rep.Node]:
 			continue
 		}
-		_, _, err := s.store(rep.Node, rep.Partition).Merge(rep.Key, rep.Set)
-		if a := p.Reply(rep.Node, err); a != nil {
+		var err error
+		switch {
+		case s.failing[rep.Node]:
+			err = fmt.Errorf("storage: disk full on %s", rep.Node)
+		case rep.HintFor != "":
+			s.hint(rep.Node, rep.HintFor, rep.Key, rep.Set)
+		default:
+			_, _, err = s.store(rep.Node, rep.Partition).Merge(rep.Key, rep.Set)
+		}
+		a, more := p.Reply(rep.Node, err)
+		if a != nil {
 			ans = a
 		}
+		sends = append(sends, more...)
 	}
-	if a := p.Deadline(); a != nil {
+	a, more := p.Deadline()
+	if a != nil {
 		ans = a
+	}
+	for _, rep := range more {
+		if !rep.Local {
+			s.t.Fatalf("the deadline sent a replica write %+v", rep)
+		}
+		s.hint(via, rep.HintFor, rep.Key, rep.Set)
 	}
 	if ans == nil {
 		s.t.Fatal("put finished without an answer")

@@ -36,6 +36,10 @@ func Wrap(requestID uint64, m proto.Message) *Envelope {
 		env.Body = &Envelope_Members{Members: b}
 	case *MembersReply:
 		env.Body = &Envelope_MembersReply{MembersReply: b}
+	case *FaultRequest:
+		env.Body = &Envelope_Fault{Fault: b}
+	case *FaultReply:
+		env.Body = &Envelope_FaultReply{FaultReply: b}
 	case *ReplicaGetRequest:
 		env.Body = &Envelope_ReplicaGet{ReplicaGet: b}
 	case *ReplicaGetReply:
@@ -79,6 +83,10 @@ func Open(env *Envelope) (proto.Message, error) {
 		return b.Members, nil
 	case *Envelope_MembersReply:
 		return b.MembersReply, nil
+	case *Envelope_Fault:
+		return b.Fault, nil
+	case *Envelope_FaultReply:
+		return b.FaultReply, nil
 	case *Envelope_ReplicaGet:
 		return b.ReplicaGet, nil
 	case *Envelope_ReplicaGetReply:

@@ -46,6 +46,8 @@ type Envelope struct {
 	//	*Envelope_DeleteReply
 	//	*Envelope_Members
 	//	*Envelope_MembersReply
+	//	*Envelope_Fault
+	//	*Envelope_FaultReply
 	//	*Envelope_ReplicaGet
 	//	*Envelope_ReplicaGetReply
 	//	*Envelope_ReplicaCoordinate
@@ -181,6 +183,24 @@ func (x *Envelope) GetMembersReply() *MembersReply {
 	return nil
 }
 
+func (x *Envelope) GetFault() *FaultRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Fault); ok {
+			return x.Fault
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetFaultReply() *FaultReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_FaultReply); ok {
+			return x.FaultReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetReplicaGet() *ReplicaGetRequest {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_ReplicaGet); ok {
@@ -280,6 +300,14 @@ type Envelope_MembersReply struct {
 	MembersReply *MembersReply `protobuf:"bytes,17,opt,name=members_reply,json=membersReply,proto3,oneof"`
 }
 
+type Envelope_Fault struct {
+	Fault *FaultRequest `protobuf:"bytes,18,opt,name=fault,proto3,oneof"`
+}
+
+type Envelope_FaultReply struct {
+	FaultReply *FaultReply `protobuf:"bytes,19,opt,name=fault_reply,json=faultReply,proto3,oneof"`
+}
+
 type Envelope_ReplicaGet struct {
 	ReplicaGet *ReplicaGetRequest `protobuf:"bytes,20,opt,name=replica_get,json=replicaGet,proto3,oneof"`
 }
@@ -325,6 +353,10 @@ func (*Envelope_Members) isEnvelope_Body() {}
 
 func (*Envelope_MembersReply) isEnvelope_Body() {}
 
+func (*Envelope_Fault) isEnvelope_Body() {}
+
+func (*Envelope_FaultReply) isEnvelope_Body() {}
+
 func (*Envelope_ReplicaGet) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaGetReply) isEnvelope_Body() {}
@@ -343,7 +375,7 @@ var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe8\a\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd3\b\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -356,7 +388,10 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x06delete\x18\x0e \x01(\v2\x18.dynamo.v1.DeleteRequestH\x00R\x06delete\x12;\n" +
 	"\fdelete_reply\x18\x0f \x01(\v2\x16.dynamo.v1.DeleteReplyH\x00R\vdeleteReply\x125\n" +
 	"\amembers\x18\x10 \x01(\v2\x19.dynamo.v1.MembersRequestH\x00R\amembers\x12>\n" +
-	"\rmembers_reply\x18\x11 \x01(\v2\x17.dynamo.v1.MembersReplyH\x00R\fmembersReply\x12?\n" +
+	"\rmembers_reply\x18\x11 \x01(\v2\x17.dynamo.v1.MembersReplyH\x00R\fmembersReply\x12/\n" +
+	"\x05fault\x18\x12 \x01(\v2\x17.dynamo.v1.FaultRequestH\x00R\x05fault\x128\n" +
+	"\vfault_reply\x18\x13 \x01(\v2\x15.dynamo.v1.FaultReplyH\x00R\n" +
+	"faultReply\x12?\n" +
 	"\vreplica_get\x18\x14 \x01(\v2\x1c.dynamo.v1.ReplicaGetRequestH\x00R\n" +
 	"replicaGet\x12H\n" +
 	"\x11replica_get_reply\x18\x15 \x01(\v2\x1a.dynamo.v1.ReplicaGetReplyH\x00R\x0freplicaGetReply\x12T\n" +
@@ -391,13 +426,15 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*DeleteReply)(nil),              // 6: dynamo.v1.DeleteReply
 	(*MembersRequest)(nil),           // 7: dynamo.v1.MembersRequest
 	(*MembersReply)(nil),             // 8: dynamo.v1.MembersReply
-	(*ReplicaGetRequest)(nil),        // 9: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),          // 10: dynamo.v1.ReplicaGetReply
-	(*ReplicaCoordinateRequest)(nil), // 11: dynamo.v1.ReplicaCoordinateRequest
-	(*ReplicaCoordinateReply)(nil),   // 12: dynamo.v1.ReplicaCoordinateReply
-	(*ReplicaPutRequest)(nil),        // 13: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),          // 14: dynamo.v1.ReplicaPutReply
-	(*Error)(nil),                    // 15: dynamo.v1.Error
+	(*FaultRequest)(nil),             // 9: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 10: dynamo.v1.FaultReply
+	(*ReplicaGetRequest)(nil),        // 11: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),          // 12: dynamo.v1.ReplicaGetReply
+	(*ReplicaCoordinateRequest)(nil), // 13: dynamo.v1.ReplicaCoordinateRequest
+	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
+	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
+	(*Error)(nil),                    // 17: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -408,18 +445,20 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	6,  // 5: dynamo.v1.Envelope.delete_reply:type_name -> dynamo.v1.DeleteReply
 	7,  // 6: dynamo.v1.Envelope.members:type_name -> dynamo.v1.MembersRequest
 	8,  // 7: dynamo.v1.Envelope.members_reply:type_name -> dynamo.v1.MembersReply
-	9,  // 8: dynamo.v1.Envelope.replica_get:type_name -> dynamo.v1.ReplicaGetRequest
-	10, // 9: dynamo.v1.Envelope.replica_get_reply:type_name -> dynamo.v1.ReplicaGetReply
-	11, // 10: dynamo.v1.Envelope.replica_coordinate:type_name -> dynamo.v1.ReplicaCoordinateRequest
-	12, // 11: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
-	13, // 12: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
-	14, // 13: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
-	15, // 14: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	9,  // 8: dynamo.v1.Envelope.fault:type_name -> dynamo.v1.FaultRequest
+	10, // 9: dynamo.v1.Envelope.fault_reply:type_name -> dynamo.v1.FaultReply
+	11, // 10: dynamo.v1.Envelope.replica_get:type_name -> dynamo.v1.ReplicaGetRequest
+	12, // 11: dynamo.v1.Envelope.replica_get_reply:type_name -> dynamo.v1.ReplicaGetReply
+	13, // 12: dynamo.v1.Envelope.replica_coordinate:type_name -> dynamo.v1.ReplicaCoordinateRequest
+	14, // 13: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
+	15, // 14: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
+	16, // 15: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
+	17, // 16: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -437,6 +476,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_DeleteReply)(nil),
 		(*Envelope_Members)(nil),
 		(*Envelope_MembersReply)(nil),
+		(*Envelope_Fault)(nil),
+		(*Envelope_FaultReply)(nil),
 		(*Envelope_ReplicaGet)(nil),
 		(*Envelope_ReplicaGetReply)(nil),
 		(*Envelope_ReplicaCoordinate)(nil),

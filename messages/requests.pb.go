@@ -767,11 +767,14 @@ func (x *DeleteReply) GetError() *Error {
 	return nil
 }
 
-// ReplicaGetRequest asks a vnode for its version set of key.
+// ReplicaGetRequest asks a vnode for its version set of key. When hint_owner
+// is set, the receiver is a fallback (its hints actor) and answers with the
+// hint it holds for that owner.
 type ReplicaGetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
 	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	HintOwner     string                 `protobuf:"bytes,3,opt,name=hint_owner,json=hintOwner,proto3" json:"hint_owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -818,6 +821,13 @@ func (x *ReplicaGetRequest) GetKey() []byte {
 		return x.Key
 	}
 	return nil
+}
+
+func (x *ReplicaGetRequest) GetHintOwner() string {
+	if x != nil {
+		return x.HintOwner
+	}
+	return ""
 }
 
 type ReplicaGetReply struct {
@@ -1319,13 +1329,15 @@ func (x *MemberInfo) GetState() MemberState {
 type MembersReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// node is the answering node's name.
-	Node          string        `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	Members       []*MemberInfo `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
-	Partitions    uint32        `protobuf:"varint,3,opt,name=partitions,proto3" json:"partitions,omitempty"`
-	N             uint32        `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
-	R             uint32        `protobuf:"varint,5,opt,name=r,proto3" json:"r,omitempty"`
-	W             uint32        `protobuf:"varint,6,opt,name=w,proto3" json:"w,omitempty"`
-	Error         *Error        `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Node       string        `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Members    []*MemberInfo `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	Partitions uint32        `protobuf:"varint,3,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	N          uint32        `protobuf:"varint,4,opt,name=n,proto3" json:"n,omitempty"`
+	R          uint32        `protobuf:"varint,5,opt,name=r,proto3" json:"r,omitempty"`
+	W          uint32        `protobuf:"varint,6,opt,name=w,proto3" json:"w,omitempty"`
+	Error      *Error        `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// The answering node's own counters.
+	Stats         *NodeStats `protobuf:"bytes,8,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1409,6 +1421,206 @@ func (x *MembersReply) GetError() *Error {
 	return nil
 }
 
+func (x *MembersReply) GetStats() *NodeStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// NodeStats are one node's counters, for status output.
+type NodeStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Actor restarts by supervisors since the node started (vnodes, hint
+	// dispatcher, membership, router).
+	Restarts uint64 `protobuf:"varint,1,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	// Hints this node holds for other nodes, not yet delivered.
+	HintsPending uint64 `protobuf:"varint,2,opt,name=hints_pending,json=hintsPending,proto3" json:"hints_pending,omitempty"`
+	// Hints delivered to their owners since the node started.
+	HintsDelivered uint64 `protobuf:"varint,3,opt,name=hints_delivered,json=hintsDelivered,proto3" json:"hints_delivered,omitempty"`
+	// Partitions with a running vnode on this node.
+	Vnodes uint32 `protobuf:"varint,4,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
+	// Whether the node accepts fault-injection requests (--allow-fault-injection).
+	FaultInjection bool `protobuf:"varint,5,opt,name=fault_injection,json=faultInjection,proto3" json:"fault_injection,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *NodeStats) Reset() {
+	*x = NodeStats{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeStats) ProtoMessage() {}
+
+func (x *NodeStats) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
+func (*NodeStats) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *NodeStats) GetRestarts() uint64 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHintsPending() uint64 {
+	if x != nil {
+		return x.HintsPending
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHintsDelivered() uint64 {
+	if x != nil {
+		return x.HintsDelivered
+	}
+	return 0
+}
+
+func (x *NodeStats) GetVnodes() uint32 {
+	if x != nil {
+		return x.Vnodes
+	}
+	return 0
+}
+
+func (x *NodeStats) GetFaultInjection() bool {
+	if x != nil {
+		return x.FaultInjection
+	}
+	return false
+}
+
+// FaultRequest makes a named component of the receiving node panic, so that
+// supervision can be tested from outside. Refused unless the node was started
+// with --allow-fault-injection.
+type FaultRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// component is one of "vnode" (needs partition), "vnodes" (the vnode
+	// manager), "router", "membership", "hints".
+	Component     string `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	Partition     uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultRequest) Reset() {
+	*x = FaultRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultRequest) ProtoMessage() {}
+
+func (x *FaultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
+func (*FaultRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *FaultRequest) GetComponent() string {
+	if x != nil {
+		return x.Component
+	}
+	return ""
+}
+
+func (x *FaultRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+type FaultReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node is the answering node's name.
+	Node          string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Error         *Error `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultReply) Reset() {
+	*x = FaultReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultReply) ProtoMessage() {}
+
+func (x *FaultReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
+func (*FaultReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FaultReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *FaultReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_dynamo_v1_requests_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_requests_proto_rawDesc = "" +
@@ -1453,10 +1665,12 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"timeout_ms\x18\x04 \x01(\rR\ttimeoutMs\x12\x12\n" +
 	"\x04hops\x18\x05 \x01(\rR\x04hops\"5\n" +
 	"\vDeleteReply\x12&\n" +
-	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"C\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"b\n" +
 	"\x11ReplicaGetRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\"\xaa\x01\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\x12\x1d\n" +
+	"\n" +
+	"hint_owner\x18\x03 \x01(\tR\thintOwner\"\xaa\x01\n" +
 	"\x0fReplicaGetReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
@@ -1494,7 +1708,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
 	"\x04zone\x18\x03 \x01(\tR\x04zone\x12\x16\n" +
 	"\x06weight\x18\x04 \x01(\rR\x06weight\x12,\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x16.dynamo.v1.MemberStateR\x05state\"\xc5\x01\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x16.dynamo.v1.MemberStateR\x05state\"\xf1\x01\n" +
 	"\fMembersReply\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12/\n" +
 	"\amembers\x18\x02 \x03(\v2\x15.dynamo.v1.MemberInfoR\amembers\x12\x1e\n" +
@@ -1504,7 +1718,21 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01n\x18\x04 \x01(\rR\x01n\x12\f\n" +
 	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
-	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error*\\\n" +
+	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
+	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xb6\x01\n" +
+	"\tNodeStats\x12\x1a\n" +
+	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
+	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
+	"\x0fhints_delivered\x18\x03 \x01(\x04R\x0ehintsDelivered\x12\x16\n" +
+	"\x06vnodes\x18\x04 \x01(\rR\x06vnodes\x12'\n" +
+	"\x0ffault_injection\x18\x05 \x01(\bR\x0efaultInjection\"J\n" +
+	"\fFaultRequest\x12\x1c\n" +
+	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\"H\n" +
+	"\n" +
+	"FaultReply\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12&\n" +
+	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error*\\\n" +
 	"\fConflictMode\x12\x19\n" +
 	"\x15CONFLICT_MODE_DEFAULT\x10\x00\x12\x1a\n" +
 	"\x16CONFLICT_MODE_SIBLINGS\x10\x01\x12\x15\n" +
@@ -1548,7 +1776,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
@@ -1570,8 +1798,11 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*MembersRequest)(nil),           // 17: dynamo.v1.MembersRequest
 	(*MemberInfo)(nil),               // 18: dynamo.v1.MemberInfo
 	(*MembersReply)(nil),             // 19: dynamo.v1.MembersReply
-	(*VersionSet)(nil),               // 20: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 21: dynamo.v1.CausalContext
+	(*NodeStats)(nil),                // 20: dynamo.v1.NodeStats
+	(*FaultRequest)(nil),             // 21: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 22: dynamo.v1.FaultReply
+	(*VersionSet)(nil),               // 23: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 24: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -1580,23 +1811,25 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	20, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	23, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	21, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	24, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	20, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	23, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	20, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	23, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
 	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
 	3,  // 15: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
 	18, // 16: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
 	4,  // 17: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 18: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	4,  // 19: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -1611,7 +1844,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

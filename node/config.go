@@ -63,6 +63,23 @@ type Config struct {
 	FastGossip bool
 	// NoSync skips fsync per write (tests only). Default false.
 	NoSync bool
+	// NoHintedHandoff turns hinted handoff off (--no-hinted-handoff):
+	// strict quorums over the up primaries, no fallbacks and no hints, so a
+	// node that was down misses the writes it was down for until read
+	// repair or anti-entropy. A cluster-wide choice: set it on every node.
+	// For control tests. Default false.
+	NoHintedHandoff bool
+	// HintInterval is how often hints are retried to owners that are up
+	// (--hint-interval); they are also delivered at once when an owner
+	// recovers. Default 10 s.
+	HintInterval time.Duration
+	// HintRate bounds hint delivery, in hints per second for the node
+	// (--hint-rate). Default 2000.
+	HintRate int
+	// AllowFaultInjection accepts `dynamo debug crash` requests, which make
+	// a named actor of this node panic (--allow-fault-injection). For
+	// testing supervision; never in production. Default false.
+	AllowFaultInjection bool
 	// Logger receives one line per node event. Default: discard.
 	Logger *slog.Logger
 }
@@ -76,6 +93,9 @@ const (
 	DefaultR          = 2
 	DefaultW          = 2
 	DefaultTimeout    = time.Second
+	// DefaultHintInterval and DefaultHintRate: see Config.
+	DefaultHintInterval = 10 * time.Second
+	DefaultHintRate     = 2000
 )
 
 // DefaultConfig returns the defaults for a node named name.
@@ -84,6 +104,7 @@ func DefaultConfig(name string) Config {
 		Name: name, DataDir: filepath.Join("data", name),
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout,
+		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate,
 	}
 }
 
@@ -135,6 +156,12 @@ func (c Config) validate(n int) error {
 	}
 	if len(c.Zone) > 64 {
 		return flagErr("zone", "is %d bytes, the limit is 64", len(c.Zone))
+	}
+	if c.HintInterval < 100*time.Millisecond || c.HintInterval > time.Hour {
+		return flagErr("hint-interval", "must be from 100ms to 1h, got %v", c.HintInterval)
+	}
+	if c.HintRate < 1 || c.HintRate > 1_000_000 {
+		return flagErr("hint-rate", "must be from 1 to 1000000 hints per second, got %d", c.HintRate)
 	}
 	if c.Timeout <= 0 || c.Timeout > time.Minute {
 		return flagErr("timeout", "must be above 0 and at most 1m, got %v", c.Timeout)

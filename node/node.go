@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -41,7 +40,7 @@ type Node struct {
 	root     *actor.PID
 	actorID  string
 	q, n     int
-	restarts atomic.Uint64
+	counters actors.Counters
 
 	stopOnce sync.Once
 	quit     chan struct{}
@@ -158,10 +157,14 @@ func (n *Node) startActors() error {
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
-			NoSync: n.cfg.NoSync, Restarts: &n.restarts, Logger: n.log},
+			NoSync: n.cfg.NoSync, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log,
-			Defaults: actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode}},
-		Restarts: &n.restarts,
+			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
+			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection},
+		Hints: actors.HintsConfig{Engine: n.engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
+			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), Logger: n.log},
+		Counters: &n.counters,
+		Health:   actors.NewHealth(0, 0),
 		Logger:   n.log,
 	})
 	if err != nil {
@@ -380,7 +383,10 @@ func (n *Node) ActorAddr() string { return n.sys.Address() }
 func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
 
 // Restarts counts actor restarts (vnodes and the root supervisor's children).
-func (n *Node) Restarts() uint64 { return n.restarts.Load() }
+func (n *Node) Restarts() uint64 { return n.counters.Restarts.Load() }
+
+// Counters are the node's counters (restarts, hints, vnodes).
+func (n *Node) Counters() *actors.Counters { return &n.counters }
 
 // Stop shuts the node down: it stops gossip (without leaving: peers see it
 // failed, a temporary condition, and it keeps its partitions), stops the

@@ -39,6 +39,10 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", def.Timeout, "default request deadline")
 	lww := fs.Bool("lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
 	fast := fs.Bool("fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
+	noHH := fs.Bool("no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
+	hintInterval := fs.Duration("hint-interval", def.HintInterval, "how often hints are retried to owners that are up")
+	hintRate := fs.Int("hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
+	faults := fs.Bool("allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -62,6 +66,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	cfg.Join = splitList(*join)
 	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
 	cfg.Weight, cfg.Zone, cfg.Timeout, cfg.LWW, cfg.FastGossip = *weight, *zone, *timeout, *lww, *fast
+	cfg.NoHintedHandoff, cfg.HintInterval, cfg.HintRate, cfg.AllowFaultInjection = *noHH, *hintInterval, *hintRate, *faults
 	cfg.Logger = log
 	nd, err := node.Start(cfg)
 	if err != nil {

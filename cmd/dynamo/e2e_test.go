@@ -101,24 +101,37 @@ type agent struct {
 	gossip     string
 	actor      string
 	cmd        *exec.Cmd
-	out        *bytes.Buffer
+	out        *syncBuf // the agent writes it while tests read it
 	exited     chan struct{}
 	exitErr    error
 	cleanupSet bool
+	// flags are extra agent flags for this agent only, after e2e.flags.
+	flags []string
+	// paused is set while the agent is SIGSTOPped (see pause).
+	paused bool
 }
 
 type e2e struct {
 	t      *testing.T
 	bin    string
 	agents []*agent
+	// flags are extra agent flags for every agent.
+	flags []string
 }
 
 func newE2E(t *testing.T, n int) *e2e {
 	t.Helper()
+	return newE2EWith(t, n, nil)
+}
+
+// newE2EWith starts n agents, each with the extra flags (for every agent)
+// and perAgent[i] (for agent i, when given), and waits until all are up.
+func newE2EWith(t *testing.T, n int, flags []string, perAgent ...[]string) *e2e {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes: skipped in -short mode")
 	}
-	e := &e2e{t: t, bin: binary(t)}
+	e := &e2e{t: t, bin: binary(t), flags: flags}
 	base := t.TempDir()
 	for i := range n {
 		a := &agent{
@@ -126,6 +139,9 @@ func newE2E(t *testing.T, n int) *e2e {
 			dir:    filepath.Join(base, fmt.Sprintf("e%d", i+1)),
 			gossip: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 			actor:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		}
+		if i < len(perAgent) {
+			a.flags = perAgent[i]
 		}
 		e.agents = append(e.agents, a)
 		e.start(i)
@@ -144,8 +160,10 @@ func (e *e2e) start(i int) {
 	} else if a.cmd != nil {
 		args = append(args, "--join", e.agents[1].gossip)
 	}
+	args = append(append(args, e.flags...), a.flags...)
 	a.cmd = exec.Command(e.bin, args...)
-	a.out = &bytes.Buffer{}
+	a.out = &syncBuf{}
+	a.paused = false
 	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
 	if err := a.cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -174,6 +192,7 @@ func (e *e2e) stop(i int) {
 		return
 	default:
 	}
+	e.cont(i) // a stopped (SIGSTOP) process would not handle SIGTERM
 	_ = a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-a.exited:
@@ -185,6 +204,51 @@ func (e *e2e) stop(i int) {
 		<-a.exited
 		e.t.Errorf("%s did not stop within 10 s of SIGTERM", a.name)
 	}
+}
+
+// kill sends SIGKILL (a crash: no shutdown, peers see the node failed)
+// and waits for the process to exit.
+func (e *e2e) kill(i int) {
+	e.t.Helper()
+	a := e.agents[i]
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Kill()
+	select {
+	case <-a.exited:
+	case <-time.After(10 * time.Second):
+		e.t.Fatalf("%s did not exit within 10 s of SIGKILL", a.name)
+	}
+	a.paused = false
+}
+
+// pause freezes agent i with SIGSTOP (a hung process: its sockets stay
+// open, nothing answers). A cleanup sends SIGCONT, so the agent can stop.
+func (e *e2e) pause(i int) {
+	e.t.Helper()
+	a := e.agents[i]
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		e.t.Fatalf("SIGSTOP %s: %v", a.name, err)
+	}
+	a.paused = true
+	e.t.Cleanup(func() { e.cont(i) })
+}
+
+// cont resumes agent i after pause (SIGCONT; a no-op otherwise).
+func (e *e2e) cont(i int) {
+	a := e.agents[i]
+	if !a.paused {
+		return
+	}
+	select {
+	case <-a.exited:
+	default:
+		_ = a.cmd.Process.Signal(syscall.SIGCONT)
+	}
+	a.paused = false
 }
 
 func (e *e2e) seeds() []string {
@@ -240,9 +304,16 @@ func (e *e2e) waitUp(up int) {
 
 func (e *e2e) client() *client.Client {
 	e.t.Helper()
+	return e.clientOf(e.seeds()...)
+}
+
+// clientOf returns a Go client with only the given seed addresses (it
+// still learns the other members from the membership).
+func (e *e2e) clientOf(seeds ...string) *client.Client {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.New(ctx, client.Config{Seeds: e.seeds()})
+	c, err := client.New(ctx, client.Config{Seeds: seeds})
 	if err != nil {
 		e.t.Fatal(err)
 	}

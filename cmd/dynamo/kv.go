@@ -26,6 +26,8 @@ type kvClient interface {
 	Put(ctx context.Context, key, value, causal []byte, opts ...client.Option) ([]byte, error)
 	Delete(ctx context.Context, key, causal []byte, opts ...client.Option) error
 	Members(ctx context.Context) (*client.Membership, error)
+	Status(ctx context.Context, node string) (*client.Membership, error)
+	InjectFault(ctx context.Context, node, component string, partition int) error
 	Close() error
 }
 
@@ -78,7 +80,13 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Deletes KEY. Without --context it reads KEY first and deletes what the
       read saw (a delete without a context would hide nothing).
   dynamo members [flags]
-      Lists the members as a node sees them, with the partitions each holds.
+      Lists the members as a node sees them, with the partitions each holds,
+      and that node's counters (vnodes, restarts, hints). --node NAME asks
+      that member.
+  dynamo debug crash --node NAME --component C [--partition P]
+      Makes an actor of NAME panic so its supervisor restarts it: C is vnode
+      (with --partition), vnodes, router, membership or hints. The node must
+      run with --allow-fault-injection.
   dynamo ring [flags]
       Without --members, shows the placement of the running cluster.
 
@@ -309,6 +317,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		return exitOK
 	case "members":
 		asJSON := fs.Bool("json", false, "print one JSON object line")
+		nodeName := fs.String("node", "", "ask this member (by name) for its view and counters, instead of any node")
 		if code, ok := k.parse(fs, args, "[flags]"); !ok {
 			return code
 		}
@@ -320,7 +329,40 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 			return code
 		}
 		defer done()
-		return k.members(ctx, c, *asJSON)
+		return k.members(ctx, c, *nodeName, *asJSON)
+	case "debug":
+		// dynamo debug crash --node NAME --component C [--partition P]
+		if len(args) == 0 || args[0] != "crash" {
+			return k.fail(exitUsage, "want a subcommand: crash")
+		}
+		fs = flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
+		cf = addClusterFlags(fs)
+		nodeName := fs.String("node", "", "the member (by name) whose actor is to crash (required)")
+		component := fs.String("component", "", "vnode, vnodes, router, membership or hints (required)")
+		partition := fs.Int("partition", -1, "the partition, for --component vnode")
+		if code, ok := k.parse(fs, args[1:], "crash --node NAME --component C [--partition P]"); !ok {
+			return code
+		}
+		switch {
+		case fs.NArg() != 0:
+			return k.fail(exitUsage, "crash takes no arguments, got %s", nargs(fs))
+		case *nodeName == "":
+			return k.fail(exitUsage, "--node is required")
+		case *component == "":
+			return k.fail(exitUsage, "--component is required")
+		case *component == client.FaultVnode && *partition < 0:
+			return k.fail(exitUsage, "--partition is required with --component vnode")
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		if err := c.InjectFault(ctx, *nodeName, *component, max(*partition, 0)); err != nil {
+			return k.fail(exitFailed, "%v", err)
+		}
+		fmt.Fprintf(stdout, "crash of %s requested on %s\n", *component, *nodeName)
+		return exitOK
 	}
 	return k.fail(exitUsage, "unknown command")
 }
@@ -395,10 +437,26 @@ type membersOutput struct {
 	R          int            `json:"r"`
 	W          int            `json:"w"`
 	Members    []memberOutput `json:"members"`
+	Stats      statsOutput    `json:"stats"`
 }
 
-func (k kvCommand) members(ctx context.Context, c kvClient, asJSON bool) int {
-	m, err := c.Members(ctx)
+// statsOutput are the answering node's counters.
+type statsOutput struct {
+	Restarts       uint64 `json:"restarts"`
+	HintsPending   uint64 `json:"hints_pending"`
+	HintsDelivered uint64 `json:"hints_delivered"`
+	Vnodes         int    `json:"vnodes"`
+	FaultInjection bool   `json:"fault_injection"`
+}
+
+func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON bool) int {
+	var m *client.Membership
+	var err error
+	if node != "" {
+		m, err = c.Status(ctx, node)
+	} else {
+		m, err = c.Members(ctx)
+	}
 	if err != nil {
 		return k.fail(exitFailed, "%v", err)
 	}
@@ -408,7 +466,9 @@ func (k kvCommand) members(ctx context.Context, c kvClient, asJSON bool) int {
 	}
 	loads := r.Loads()
 	if asJSON {
-		out := membersOutput{Node: m.Node, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Members: make([]memberOutput, 0, len(m.Members))}
+		st := m.Stats
+		out := membersOutput{Node: m.Node, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Members: make([]memberOutput, 0, len(m.Members)),
+			Stats: statsOutput{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}}
 		for _, x := range m.Members {
 			out.Members = append(out.Members, memberOutput{Name: x.Name, Addr: x.Addr, State: x.State.String(), Weight: x.Weight, Zone: x.Zone, Partitions: loads[x.Name]})
 		}
@@ -421,6 +481,8 @@ func (k kvCommand) members(ctx context.Context, c kvClient, asJSON bool) int {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(k.stdout, "Q=%d N=%d R=%d W=%d (as seen by %s at %s)\n", m.Partitions, m.N, m.R, m.W, m.Node, m.Addr)
+	st := m.Stats
+	fmt.Fprintf(k.stdout, "%s: vnodes %d, restarts %d, hints pending %d, hints delivered %d\n", m.Node, st.Vnodes, st.Restarts, st.HintsPending, st.HintsDelivered)
 	return exitOK
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,16 @@ func (f *fakeKV) Delete(_ context.Context, key, causal []byte, opts ...client.Op
 func (f *fakeKV) Members(context.Context) (*client.Membership, error) {
 	f.calls = append(f.calls, "members")
 	return f.members, f.err
+}
+
+func (f *fakeKV) Status(_ context.Context, node string) (*client.Membership, error) {
+	f.calls = append(f.calls, "status "+node)
+	return f.members, f.err
+}
+
+func (f *fakeKV) InjectFault(_ context.Context, node, component string, partition int) error {
+	f.calls = append(f.calls, fmt.Sprintf("fault %s %s %d", node, component, partition))
+	return f.err
 }
 
 func (f *fakeKV) Close() error {
@@ -232,7 +243,7 @@ func fakeMembership() *client.Membership {
 		{Name: "b", Addr: "127.0.0.1:2", Weight: 2, Zone: "z2", State: ring.Up},
 		{Name: "c", Addr: "127.0.0.1:3", Weight: 1, Zone: "z3", State: ring.Down},
 		{Name: "d", Addr: "127.0.0.1:4", Weight: 1, Zone: "z1", State: ring.Leaving},
-	}}
+	}, Stats: client.NodeStats{Restarts: 3, HintsPending: 40, HintsDelivered: 7, Vnodes: 12, FaultInjection: true}}
 }
 
 func TestMembers(t *testing.T) {
@@ -248,7 +259,7 @@ func TestMembers(t *testing.T) {
 		t.Fatalf("exit %d %q", code, errs)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 6 || strings.Join(strings.Fields(lines[0]), " ") != "name addr state weight zone partitions" {
+	if len(lines) != 7 || strings.Join(strings.Fields(lines[0]), " ") != "name addr state weight zone partitions" {
 		t.Fatalf("table:\n%s", out)
 	}
 	for i, x := range m.Members {
@@ -260,6 +271,9 @@ func TestMembers(t *testing.T) {
 	if lines[5] != "Q=64 N=3 R=2 W=2 (as seen by b at 127.0.0.1:2)" {
 		t.Errorf("footer %q", lines[5])
 	}
+	if lines[6] != "b: vnodes 12, restarts 3, hints pending 40, hints delivered 7" {
+		t.Errorf("stats line %q", lines[6])
+	}
 
 	out, _, code = kv(f, "members", "--json")
 	var got membersOutput
@@ -268,6 +282,39 @@ func TestMembers(t *testing.T) {
 	}
 	if got.Node != "b" || got.N != 3 || got.Partitions != 64 || len(got.Members) != 4 || got.Members[2].State != "down" || got.Members[1].Partitions != loads["b"] || got.Members[3].Partitions != 0 {
 		t.Fatalf("json %+v", got)
+	}
+	if got.Stats != (statsOutput{Restarts: 3, HintsPending: 40, HintsDelivered: 7, Vnodes: 12, FaultInjection: true}) {
+		t.Fatalf("json stats %+v", got.Stats)
+	}
+	f.calls = nil
+	if _, errs, code := kv(f, "members", "--node", "c"); code != 0 || !slices.Equal(f.calls, []string{"status c"}) {
+		t.Fatalf("members --node: exit %d %q calls %v", code, errs, f.calls)
+	}
+}
+
+func TestDebugCrash(t *testing.T) {
+	f := &fakeKV{members: fakeMembership()}
+	out, errs, code := kv(f, "debug", "crash", "--node", "b", "--component", "vnode", "--partition", "5")
+	if code != 0 || errs != "" || out != "crash of vnode requested on b\n" || !slices.Equal(f.calls, []string{"fault b vnode 5"}) {
+		t.Fatalf("exit %d out %q err %q calls %v", code, out, errs, f.calls)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"debug"}, "dynamo debug: want a subcommand: crash\n"},
+		{[]string{"debug", "crash", "--component", "router"}, "dynamo debug: --node is required\n"},
+		{[]string{"debug", "crash", "--node", "b"}, "dynamo debug: --component is required\n"},
+		{[]string{"debug", "crash", "--node", "b", "--component", "vnode"}, "dynamo debug: --partition is required with --component vnode\n"},
+	} {
+		f := &fakeKV{}
+		if _, errs, code := kv(f, tc.args...); code != 2 || errs != tc.want || len(f.calls) != 0 {
+			t.Errorf("%v: exit %d %q calls %v", tc.args, code, errs, f.calls)
+		}
+	}
+	f = &fakeKV{err: &client.InvalidError{Field: "component", Msg: "fault injection is off on this node (start the agent with --allow-fault-injection)"}}
+	if _, errs, code := kv(f, "debug", "crash", "--node", "b", "--component", "router"); code != 1 || !strings.Contains(errs, "--allow-fault-injection") {
+		t.Fatalf("refused: exit %d %q", code, errs)
 	}
 }
 

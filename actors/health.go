@@ -1,0 +1,84 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynamokv/dynamo/cluster"
+)
+
+// Health is this node's local failure detector, shared by its coordinators,
+// its membership actor (connection drops seen through Watch) and its hint
+// dispatcher: a thin, concurrency-safe shell over cluster.Detector with the
+// wall clock. Serf's failed/alive events mark members down cluster-wide;
+// Health adds a private, faster opinion: a peer that just timed out or
+// dropped its connection is skipped for a short, growing back-off.
+type Health struct {
+	mu    sync.Mutex
+	d     *cluster.Detector
+	start time.Time
+}
+
+// NewHealth returns a detector with back-off base and cap (defaults for
+// zero: cluster.DefaultSuspectBase and DefaultSuspectMax).
+func NewHealth(base, maxBackoff time.Duration) *Health {
+	return &Health{d: cluster.NewDetector(int64(base), int64(maxBackoff)), start: time.Now()}
+}
+
+func (h *Health) now() int64 { return int64(time.Since(h.start)) }
+
+// Failed records a timeout or a dropped connection of node and returns how
+// long node is now suspected. A nil Health ignores it.
+func (h *Health) Failed(node string) time.Duration {
+	if h == nil {
+		return 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return time.Duration(h.d.Failed(node, h.now()))
+}
+
+// Succeeded records that node answered.
+func (h *Health) Succeeded(node string) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.d.Succeeded(node)
+}
+
+// Down reports whether node is suspected now.
+func (h *Health) Down(node string) bool {
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.d.Down(node, h.now())
+}
+
+// Suspects lists the nodes suspected now.
+func (h *Health) Suspects() []string {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.d.Suspects(h.now())
+}
+
+// Counters are a node's counters, shared by its actors and read for status
+// (MembersReply.stats) and metrics. The zero value is ready.
+type Counters struct {
+	// Restarts counts actor restarts by supervisors.
+	Restarts atomic.Uint64
+	// HintsPending is how many hints the node holds for others.
+	HintsPending atomic.Int64
+	// HintsStored and HintsDelivered count hints written to this node's
+	// store and hints delivered to (acknowledged by) their owners.
+	HintsStored, HintsDelivered atomic.Uint64
+	// Vnodes is how many vnodes run.
+	Vnodes atomic.Int64
+}

@@ -1,0 +1,89 @@
+package client
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dynamokv/dynamo/messages"
+)
+
+// Status asks the member named node for its own view and counters (the
+// Membership's Stats are node's). Unlike Members, it does not change the
+// client's routing view.
+func (c *Client) Status(ctx context.Context, node string) (*Membership, error) {
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.send(ctx, addr, &messages.MembersRequest{}, wait)
+	if err != nil {
+		return nil, fmt.Errorf("%w: status of %s: %w", ErrUnavailable, node, err)
+	}
+	r, err := expect[*messages.MembersReply]("status", addr, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.GetError() != nil {
+		return nil, fromWire("status", addr, r.GetError())
+	}
+	return membershipFrom(addr, r)
+}
+
+// Fault components for InjectFault.
+const (
+	FaultVnode      = "vnode"      // one partition's vnode (give the partition)
+	FaultVnodes     = "vnodes"     // the vnode manager (its vnodes restart with it)
+	FaultRouter     = "router"     // the request router
+	FaultMembership = "membership" // the membership actor
+	FaultHints      = "hints"      // the hint dispatcher
+)
+
+// InjectFault makes a named actor of the member named node panic, so that
+// its supervisor restarts it: for testing supervision from outside. The
+// node must run with --allow-fault-injection; otherwise, and for an unknown
+// component or a partition the node holds no vnode of, it returns an
+// *InvalidError naming the field.
+func (c *Client) InjectFault(ctx context.Context, node, component string, partition int) error {
+	if partition < 0 {
+		return invalidf("partition", "partition must not be negative, got %d", partition)
+	}
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return err
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	body, err := c.send(ctx, addr, &messages.FaultRequest{Component: component, Partition: uint32(partition)}, wait)
+	if err != nil {
+		return fmt.Errorf("%w: fault injection on %s: %w", ErrUnavailable, node, err)
+	}
+	r, err := expect[*messages.FaultReply]("fault injection", addr, body)
+	if err != nil {
+		return err
+	}
+	if r.GetError() != nil {
+		return fromWire("fault injection", addr, r.GetError())
+	}
+	return nil
+}
+
+// addrOf resolves a member's name to its address through the client's
+// view (read afresh when the name is unknown to it).
+func (c *Client) addrOf(ctx context.Context, node string) (string, error) {
+	if m, ok := c.view.Load().byName[node]; ok && m.Addr != "" {
+		return m.Addr, nil
+	}
+	if _, err := c.Members(ctx); err != nil {
+		return "", err
+	}
+	if m, ok := c.view.Load().byName[node]; ok && m.Addr != "" {
+		return m.Addr, nil
+	}
+	return "", invalidf("node", "no member named %q in the membership (known: %s)", node, c.view.Load().names())
+}
