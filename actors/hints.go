@@ -179,7 +179,11 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 	case *hintsStat:
 		ctx.Respond(&HintsStatReply{Owners: h.store.Owners(), Stats: h.store.Stats()})
 	case *messages.Envelope:
-		reply := h.serve(m)
+		// A request with a sender is a fallback write (it counts toward W:
+		// fsync before the ack); one without is a coordinator's own hint or
+		// a read repair, which nobody waits for: written without fsync, it
+		// survives a crash of this process, not a power loss.
+		reply := h.serve(m, ctx.Sender() != nil)
 		if ctx.Sender() != nil {
 			ctx.Respond(reply)
 		}
@@ -225,7 +229,7 @@ func (h *hintsActor) publish() {
 }
 
 // serve stores or reads a hint.
-func (h *hintsActor) serve(env *messages.Envelope) *messages.Envelope {
+func (h *hintsActor) serve(env *messages.Envelope, sync bool) *messages.Envelope {
 	body, err := messages.Open(env)
 	if err != nil {
 		return messages.Unsupported(env)
@@ -236,7 +240,7 @@ func (h *hintsActor) serve(env *messages.Envelope) *messages.Envelope {
 		set, err := version.FromProto(req.GetSet())
 		if err == nil {
 			var wrote bool
-			wrote, err = h.store.Put(req.GetHintOwner(), req.GetPartition(), req.GetKey(), set)
+			wrote, err = h.store.PutWith(req.GetHintOwner(), req.GetPartition(), req.GetKey(), set, storage.WriteOptions{Sync: sync && !h.cfg.NoSync})
 			if wrote {
 				h.cfg.Counters.HintsStored.Add(1)
 			}

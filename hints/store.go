@@ -130,7 +130,15 @@ func (s *Store) load(owner string, partition uint32, hk []byte) (raw []byte, set
 // Put merges set into the hint held for (owner, partition, key) with
 // version.Sync. It writes nothing, and returns false, when the stored hint
 // already descends set or set is empty. A corrupt stored hint is replaced.
+// It fsyncs when Config.Sync is set.
 func (s *Store) Put(owner string, partition uint32, key []byte, set *version.Set) (bool, error) {
+	return s.PutWith(owner, partition, key, set, s.opts)
+}
+
+// PutWith is Put with explicit write options: a coordinator's own hint,
+// which the client's acknowledgement does not wait for, is written without
+// fsync (it survives a process crash, not a power loss).
+func (s *Store) PutWith(owner string, partition uint32, key []byte, set *version.Set, opts storage.WriteOptions) (bool, error) {
 	if err := checkOwner(owner); err != nil {
 		return false, err
 	}
@@ -159,7 +167,7 @@ func (s *Store) Put(owner string, partition uint32, key []byte, set *version.Set
 	}
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceHints, hk, value)
-	if err := s.e.Write(b, s.opts); err != nil {
+	if err := s.e.Write(b, opts); err != nil {
 		return false, fmt.Errorf("hints: writing hint for %s partition %d: %w", owner, partition, err)
 	}
 	if isNew {

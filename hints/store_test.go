@@ -552,3 +552,50 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("bad input changed the store: Len %d Stats %+v", s.Len(), s.Stats())
 	}
 }
+
+// syncRecorder records the Sync option of every Write.
+type syncRecorder struct {
+	storage.Engine
+	syncs []bool
+}
+
+func (r *syncRecorder) Write(b *storage.Batch, opts storage.WriteOptions) error {
+	r.syncs = append(r.syncs, opts.Sync)
+	return r.Engine.Write(b, opts)
+}
+
+// Put fsyncs (Config.Sync), PutWith follows its options, Delete never
+// fsyncs (a lost delete only repeats an idempotent delivery).
+func TestSyncOptions(t *testing.T) {
+	rec := &syncRecorder{Engine: storage.NewMemory()}
+	s := open(t, rec)
+	a, b := write(t, "x@1", "a"), write(t, "y@1", "b")
+	if _, err := s.Put("n1", 1, []byte("k"), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutWith("n1", 1, []byte("k"), b, storage.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(mustGet(t, s, "n1", 1, "k")); len(got) != 2 {
+		t.Fatalf("PutWith did not merge: %v", got)
+	}
+	hs, _, err := s.Next("n1", Position{}, 10)
+	if err != nil || len(hs) != 1 {
+		t.Fatal(hs, err)
+	}
+	if ok, err := s.Delete(hs[0]); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if want := []bool{true, false, false}; !slices.Equal(rec.syncs, want) {
+		t.Fatalf("sync per write %v, want %v (put, putwith, delete)", rec.syncs, want)
+	}
+}
+
+func mustGet(t *testing.T, s *Store, owner string, p uint32, key string) *version.Set {
+	t.Helper()
+	set, err := s.Get(owner, p, []byte(key))
+	if err != nil || set == nil {
+		t.Fatalf("get %s/%d/%s: %v %v", owner, p, key, set, err)
+	}
+	return set
+}
