@@ -61,6 +61,8 @@ type testCluster struct {
 	nextID  uint64
 	noHints bool // hinted handoff off on every node
 	faults  bool // fault injection allowed
+	// wrap, when set, wraps each node's engine (fault injection).
+	wrap func(node string, e storage.Engine) storage.Engine
 }
 
 const testQ = 16
@@ -97,6 +99,9 @@ func (c *testCluster) spawn(nd *testNode) {
 	enc.Addr = nd.sys.Address()
 	if nd.engine == nil {
 		nd.engine = storage.NewMemory()
+		if c.wrap != nil {
+			nd.engine = c.wrap(nd.name, nd.engine)
+		}
 	}
 	nd.health, nd.counters = NewHealth(0, 0), &Counters{}
 	pid, err := SpawnNode(nd.sys, NodeConfig{

@@ -27,15 +27,26 @@ type plan struct {
 
 // route plans key's requests on the view: members serf reports failed are
 // skipped, and so are peers this node suspects (Health), unless skipping the
-// suspects leaves fewer targets than the quorum needs: then they are asked
-// anyway, as they may have recovered.
+// suspects leaves fewer targets than the quorum needs, or no primary: then
+// they are asked anyway, as they may have recovered.
 func (p plan) route(key []byte) coordinator.Route {
 	v := p.view
 	rt := coordinator.RouteKey(v.Ring, key, func(n string) bool { return v.Down(n) || (n != v.Self && p.health.Down(n)) }, p.hinted)
-	if len(rt.Targets) < p.quorum && len(p.health.Suspects()) > 0 {
+	if (len(rt.Targets) < p.quorum || !hasPrimary(rt)) && len(p.health.Suspects()) > 0 {
 		rt = coordinator.RouteKey(v.Ring, key, v.Down, p.hinted)
 	}
 	return rt
+}
+
+// hasPrimary reports whether a route has a primary (a write needs one to
+// coordinate).
+func hasPrimary(rt coordinator.Route) bool {
+	for _, t := range rt.Targets {
+		if t.HintFor == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // observe feeds a replica request's outcome to the failure detector: a
@@ -146,6 +157,11 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 		}
 	case *deadline:
 		if c.get != nil {
+			// The replies still missing will never be seen (the
+			// coordinator stops): they are this node's timeouts.
+			for _, n := range c.get.Outstanding() {
+				c.req.observe(n, errNoReply)
+			}
 			ans, reps := c.get.Deadline()
 			c.effects(ctx, ans, reps)
 		}
@@ -252,6 +268,9 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		}
 	case *deadline:
 		if c.put != nil {
+			for _, n := range c.put.Outstanding() {
+				c.req.observe(n, errNoReply)
+			}
 			ans, hints := c.put.Deadline()
 			c.replicate(ctx, hints)
 			c.effects(ctx, ans)

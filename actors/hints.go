@@ -102,16 +102,18 @@ func (c *HintsConfig) defaults() {
 // whose owner no longer holds its partition goes to the partition's current
 // primaries instead, and is deleted when all of them acknowledged it.
 type hintsActor struct {
-	cfg     HintsConfig
-	store   *hints.Store
-	view    *View
-	bucket  *hints.Bucket
-	streams map[string]*hintStream
-	retry   map[string]time.Time // owner → not before
-	timers  []*time.Timer
-	gone    bool // restarted or stopping: late continuations do nothing
-	waking  bool // a pump wake-up is scheduled
-	nonce   uint64
+	cfg      HintsConfig
+	store    *hints.Store
+	view     *View
+	bucket   *hints.Bucket
+	streams  map[string]*hintStream
+	retry    map[string]time.Time // owner → not before
+	wakeT    *time.Timer          // pending hintWake (rate limiter)
+	retryT   *time.Timer          // pending retry round
+	retrying bool                 // retryT is pending
+	gone     bool                 // restarted or stopping: late continuations do nothing
+	waking   bool                 // a pump wake-up is scheduled
+	nonce    uint64
 	// stopTicker ends the periodic round's goroutine.
 	stopTicker func()
 }
@@ -129,6 +131,7 @@ type hintStream struct {
 // Internal messages.
 type (
 	hintTick  struct{} // periodic delivery round
+	hintRetry struct{} // a retry round after a failure
 	hintWake  struct{} // tokens available again
 	crashNow  struct{} // fault injection: panic
 	hintsStat struct{} // ask for HintsStatReply (tests)
@@ -157,8 +160,10 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 			return
 		}
 		h.gone = true
-		for _, t := range h.timers {
-			t.Stop()
+		for _, t := range []*time.Timer{h.wakeT, h.retryT} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 		if h.stopTicker != nil {
 			h.stopTicker()
@@ -170,6 +175,9 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 			h.round(ctx)
 		}
 	case *hintTick:
+		h.round(ctx)
+	case *hintRetry:
+		h.retrying = false
 		h.round(ctx)
 	case *hintWake:
 		h.waking = false
@@ -288,7 +296,11 @@ func (h *hintsActor) round(ctx actor.Context) {
 		// and so does one absent from the view (serf forgets failed
 		// members when every node that knew them restarted; the owner
 		// may come back at any time).
-		if h.view.Down(oc.Owner) || h.cfg.Health.Down(oc.Owner) {
+		if h.view.Down(oc.Owner) {
+			continue
+		}
+		if h.cfg.Health.Down(oc.Owner) {
+			h.retryLater(ctx) // up, but this node suspects it for a moment
 			continue
 		}
 		h.streams[oc.Owner] = &hintStream{owner: oc.Owner}
@@ -322,13 +334,20 @@ func (h *hintsActor) pump(ctx actor.Context, s *hintStream) {
 		if len(s.queue) == 0 {
 			break
 		}
+		hint := s.queue[0]
+		var targets []string
+		if hint.Set != nil {
+			if targets = h.targets(hint); len(targets) == 0 {
+				s.queue = s.queue[1:] // no up primary to take it: kept for a later round
+				continue
+			}
+		}
 		if h.bucket.Take(time.Now(), 1) == 0 {
 			h.wakeLater(ctx)
 			return
 		}
-		hint := s.queue[0]
 		s.queue = s.queue[1:]
-		h.deliver(ctx, s, hint)
+		h.deliver(ctx, s, hint, targets)
 	}
 	h.finish(ctx, s)
 }
@@ -341,8 +360,19 @@ func (h *hintsActor) finish(ctx actor.Context, s *hintStream) {
 	delete(h.streams, s.owner)
 	if s.failed {
 		h.retry[s.owner] = time.Now().Add(h.cfg.RetryAfter)
-		h.after(ctx, h.cfg.RetryAfter, &hintTick{})
+		h.retryLater(ctx)
 	}
+}
+
+// retryLater schedules one retry round RetryAfter from now (one at a time:
+// a round serves every owner).
+func (h *hintsActor) retryLater(ctx actor.Context) {
+	if h.retrying {
+		return
+	}
+	h.retrying = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	h.retryT = time.AfterFunc(h.cfg.RetryAfter, func() { root.Send(self, &hintRetry{}) })
 }
 
 func (h *hintsActor) wakeLater(ctx actor.Context) {
@@ -350,15 +380,8 @@ func (h *hintsActor) wakeLater(ctx actor.Context) {
 		return
 	}
 	h.waking = true
-	h.after(ctx, max(h.bucket.Wait(time.Now()), time.Millisecond), &hintWake{})
-}
-
-func (h *hintsActor) after(ctx actor.Context, d time.Duration, msg any) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	h.timers = append(h.timers, time.AfterFunc(d, func() { root.Send(self, msg) }))
-	if len(h.timers) > 64 { // drop fired timers' handles
-		h.timers = h.timers[len(h.timers)-32:]
-	}
+	h.wakeT = time.AfterFunc(max(h.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &hintWake{}) })
 }
 
 // targets are where a hint goes: its owner while the owner is a primary of
@@ -374,7 +397,7 @@ func (h *hintsActor) targets(hint hints.Hint) []string {
 	}
 	var out []string
 	for _, p := range primaries {
-		if m, ok := r.Member(p); ok && m.State == ring.Up && p != h.cfg.Self {
+		if m, ok := r.Member(p); ok && m.State == ring.Up {
 			out = append(out, p)
 		}
 	}
@@ -382,7 +405,7 @@ func (h *hintsActor) targets(hint hints.Hint) []string {
 }
 
 // deliver sends one hint to its targets and deletes it once all acked.
-func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint) {
+func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint, targets []string) {
 	if hint.Set == nil {
 		// A corrupt record cannot be delivered; anti-entropy repairs the
 		// owner from the other replicas.
@@ -391,10 +414,6 @@ func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint) 
 		}
 		h.publish()
 		return
-	}
-	targets := h.targets(hint)
-	if len(targets) == 0 {
-		return // no up primary to take it: kept for a later round
 	}
 	s.inflight++
 	left, failed := len(targets), false

@@ -2,12 +2,14 @@ package actors
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
 )
 
 // owners are key's primaries, in preference order, as every node computes.
@@ -260,4 +262,37 @@ func TestClusterDroppedPeerIsSuspectedAndSkipped(t *testing.T) {
 	if r := c.put(via, key, "v1", nil, 3); r.GetError() != nil {
 		t.Fatalf("W=3 with a suspected primary must go to a fallback: %v", r.GetError())
 	}
+}
+
+// A replica that stalls (alive, connected, silent) is caught by timeouts:
+// the coordinator suspects it at its deadline, keeps a hint for it, and the
+// next W=3 write goes to a fallback instead of waiting on it again.
+func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
+	var stalled sync.Map // node name → true
+	c := newTestCluster(t, 5, func(c *testCluster) {
+		c.wrap = func(name string, e storage.Engine) storage.Engine {
+			return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, ks storage.Keyspace) error {
+				if _, ok := stalled.Load(name); ok && ks == storage.KeyspaceData {
+					time.Sleep(1500 * time.Millisecond)
+				}
+				return nil
+			}))
+		}
+	})
+	key := "k-7"
+	owners := c.owners(key)
+	via := c.index(owners[0])
+	stalled.Store(owners[2], true)
+	if r := c.put(via, key, "v1", nil, 2); r.GetError() != nil {
+		t.Fatalf("W=2 with one silent replica: %v", r.GetError())
+	}
+	c.eventually("the silent replica is suspected after the deadline", func() bool { return c.nodes[via].health.Down(owners[2]) })
+	c.eventually("the coordinator keeps a hint for it", func() bool { return c.nodes[via].counters.HintsPending.Load() == 1 })
+	if r := c.put(via, key+"b", "v2", nil, 3); r.GetError() != nil && c.owners(key + "b")[0] == owners[0] {
+		t.Fatalf("W=3 after the suspicion: %v", r.GetError())
+	}
+	if r := c.put(via, key, "v3", nil, 3); r.GetError() != nil {
+		t.Fatalf("W=3 on the same key must go to a fallback now: %v", r.GetError())
+	}
+	stalled.Delete(owners[2])
 }

@@ -46,11 +46,12 @@ type MembershipConfig struct {
 // *View out to the subscribers. It logs one line per member event worth an
 // operator's attention (joined, failed, recovered, leaving, left, refused).
 type membershipActor struct {
-	cfg     MembershipConfig
-	view    *View
-	refused map[string]string // name → reason last logged
-	watched map[string]string // peer name → address watched
-	timers  []*time.Timer
+	cfg        MembershipConfig
+	view       *View
+	refused    map[string]string // name → reason last logged
+	watched    map[string]string // peer name → address watched
+	rewatchT   *time.Timer       // pending rewatch
+	rewatching bool              // rewatchT is pending
 }
 
 // rewatch asks the membership actor to watch the peers again.
@@ -74,10 +75,11 @@ func (m *membershipActor) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		m.dropped(ctx, msg)
 	case *rewatch:
+		m.rewatching = false
 		m.watch(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		for _, t := range m.timers {
-			t.Stop()
+		if m.rewatchT != nil {
+			m.rewatchT.Stop()
 		}
 	case *crashNow:
 		panic("fault injection: membership actor crash requested")
@@ -118,10 +120,10 @@ func (m *membershipActor) dropped(ctx actor.Context, t *actor.Terminated) {
 			backoff = m.cfg.Health.Failed(name)
 			m.cfg.Logger.Debug("connection to member lost; suspecting it", "node", name, "for", backoff)
 		}
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		m.timers = append(m.timers, time.AfterFunc(max(backoff, 100*time.Millisecond), func() { root.Send(self, &rewatch{}) }))
-		if len(m.timers) > 64 {
-			m.timers = m.timers[len(m.timers)-32:]
+		if !m.rewatching { // one pending rewatch serves every peer
+			m.rewatching = true
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			m.rewatchT = time.AfterFunc(max(backoff, 100*time.Millisecond), func() { root.Send(self, &rewatch{}) })
 		}
 	}
 }

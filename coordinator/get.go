@@ -55,6 +55,13 @@ type Get struct {
 	core     *quorum.GetCore[*version.Set]
 	answered bool
 	repaired bool
+	expired  bool            // the deadline passed
+	replied  map[string]bool // targets that answered (or failed)
+	// primaryAnswered: a primary answered found or not found. A
+	// fallback's "not found" only means it holds no hint: the read does
+	// not answer "not found" on fallbacks' word alone while a primary may
+	// still answer.
+	primaryAnswered bool
 }
 
 var setObject = quorum.Object[*version.Set]{Merge: version.Sync, Descends: version.Descends}
@@ -80,7 +87,7 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	g := &Get{route: route, key: key, mode: opts.Mode, core: core}
+	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}}
 	reads := make([]Read, len(route.Targets))
 	for i, t := range route.Targets {
 		reads[i] = Read{Node: t.Node, HintFor: t.HintFor, Partition: route.Partition, Key: key}
@@ -104,13 +111,47 @@ func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetA
 	if g.core.Add(quorum.Node(node), kind, set, err) != nil {
 		return nil, nil
 	}
+	g.replied[node] = true
+	if kind != quorum.Failed && g.route.hintFor(node) == "" {
+		g.primaryAnswered = true
+	}
 	return g.effects()
+}
+
+// Outstanding lists the targets that have not answered yet, in route
+// order (at the deadline: the ones that timed out).
+func (g *Get) Outstanding() []string {
+	var out []string
+	for _, t := range g.route.Targets {
+		if !g.replied[t.Node] {
+			out = append(out, t.Node)
+		}
+	}
+	return out
+}
+
+// waitForPrimary reports that the read decided "not found" on fallbacks'
+// answers alone while a primary has not answered yet.
+func (g *Get) waitForPrimary() bool {
+	if g.expired || g.primaryAnswered {
+		return false
+	}
+	if _, found := g.core.Merged(); found {
+		return false
+	}
+	for _, t := range g.route.Targets {
+		if t.HintFor == "" && !g.replied[t.Node] {
+			return true
+		}
+	}
+	return false
 }
 
 // Deadline is called when the request's deadline passes: every outstanding
 // replica counts as timed out. It returns the answer if none was given yet,
 // and the read repairs for the replicas that did reply.
 func (g *Get) Deadline() (*GetAnswer, []Repair) {
+	g.expired = true
 	g.core.Timeout()
 	return g.effects()
 }
@@ -123,7 +164,7 @@ func (g *Get) Phase() quorum.Phase { return g.core.Phase() }
 
 func (g *Get) effects() (*GetAnswer, []Repair) {
 	var ans *GetAnswer
-	if g.core.Enough() && !g.answered {
+	if g.core.Enough() && !g.answered && !g.waitForPrimary() {
 		g.answered = true
 		ans = g.answer()
 	}
@@ -143,15 +184,18 @@ func (g *Get) effects() (*GetAnswer, []Repair) {
 }
 
 func (g *Get) answer() *GetAnswer {
-	res, err := g.core.Result()
+	_, err := g.core.Result()
 	if err != nil {
 		return &GetAnswer{Err: err}
 	}
-	if !res.Found {
+	// Everything found so far: the replies the core decided on, and any
+	// that came while the answer waited for a primary.
+	merged, found := g.core.Merged()
+	if !found {
 		return &GetAnswer{}
 	}
-	live, found := res.Value.Live(g.mode)
-	ans := &GetAnswer{Found: found, Context: version.EncodeContext(res.Value.Context())}
+	live, found := merged.Live(g.mode)
+	ans := &GetAnswer{Found: found, Context: version.EncodeContext(merged.Context())}
 	for _, s := range live {
 		ans.Values = append(ans.Values, s.Value)
 	}

@@ -117,3 +117,44 @@ func TestReadRepairUpdatesAFallbackHint(t *testing.T) {
 		t.Fatalf("the fallback's hint was not repaired: %v", h)
 	}
 }
+
+// A fallback's "not found" only means it holds no hint: a read does not
+// answer "not found" on fallbacks' word while a primary may still answer;
+// at the deadline it answers with what it has.
+func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
+	s := newSim(t, 5)
+	owners := s.ring.Owners(s.route("k").Partition)
+	s.put(owners[0], "k", "v", nil, 3)
+	s.down[owners[1]], s.down[owners[2]] = true, true
+	rt := s.route("k")
+	for _, deadline := range []bool{false, true} {
+		g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var primary Read
+		for _, rd := range reads {
+			if rd.HintFor == "" {
+				primary = rd
+				continue
+			}
+			if a, _ := g.Reply(rd.Node, false, nil, nil); a != nil {
+				t.Fatalf("answered %+v on two fallbacks' not found", a)
+			}
+		}
+		if got := g.Outstanding(); len(got) != 1 || got[0] != primary.Node {
+			t.Fatalf("outstanding %v, want the primary %s", got, primary.Node)
+		}
+		if deadline {
+			if a, _ := g.Deadline(); a == nil || a.Found || a.Err != nil {
+				t.Fatalf("at the deadline: %+v", a)
+			}
+			continue
+		}
+		set, _ := s.replicaGet(primary)
+		a, _ := g.Reply(primary.Node, true, set, nil)
+		if a == nil || !a.Found || vals(a) != `["v"]` {
+			t.Fatalf("after the primary: %+v", a)
+		}
+	}
+}

@@ -163,6 +163,21 @@ func (p *Put) Reply(node string, err error) (*PutAnswer, []Replicate) {
 	return p.effects(), hints
 }
 
+// Outstanding lists the targets that have not answered yet, in route
+// order; before the local write, none (nothing was sent).
+func (p *Put) Outstanding() []string {
+	if p.set == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range p.route.Targets {
+		if !p.replied[t.Node] {
+			out = append(out, t.Node)
+		}
+	}
+	return out
+}
+
 // Deadline is called when the request's deadline passes. It returns the
 // answer if none was given yet, and the hints the coordinator keeps for the
 // targets that did not answer.
