@@ -32,7 +32,7 @@ type plan struct {
 func (p plan) route(key []byte) coordinator.Route {
 	v := p.view
 	rt := coordinator.RouteKey(v.Ring, key, func(n string) bool { return v.Down(n) || (n != v.Self && p.health.Down(n)) }, p.hinted)
-	if (len(rt.Targets) < p.quorum || !hasPrimary(rt)) && len(p.health.Suspects()) > 0 {
+	if len(rt.Targets) < p.quorum || !hasPrimary(rt) {
 		rt = coordinator.RouteKey(v.Ring, key, v.Down, p.hinted)
 	}
 	return rt
@@ -59,6 +59,15 @@ func (p plan) observe(node string, err error) {
 		p.health.Succeeded(node)
 	case errors.Is(err, errNoReply):
 		p.health.Failed(node)
+	}
+}
+
+// timedOut reports the targets still silent at the deadline: their
+// replies will never be seen (the coordinator stops), so they are this
+// node's timeouts.
+func (p plan) timedOut(nodes []string) {
+	for _, n := range nodes {
+		p.observe(n, errNoReply)
 	}
 }
 
@@ -157,11 +166,7 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 		}
 	case *deadline:
 		if c.get != nil {
-			// The replies still missing will never be seen (the
-			// coordinator stops): they are this node's timeouts.
-			for _, n := range c.get.Outstanding() {
-				c.req.observe(n, errNoReply)
-			}
+			c.req.timedOut(c.get.Outstanding())
 			ans, reps := c.get.Deadline()
 			c.effects(ctx, ans, reps)
 		}
@@ -268,9 +273,7 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		}
 	case *deadline:
 		if c.put != nil {
-			for _, n := range c.put.Outstanding() {
-				c.req.observe(n, errNoReply)
-			}
+			c.req.timedOut(c.put.Outstanding())
 			ans, hints := c.put.Deadline()
 			c.replicate(ctx, hints)
 			c.effects(ctx, ans)

@@ -59,16 +59,6 @@ func (h *Health) Down(node string) bool {
 	return h.d.Down(node, h.now())
 }
 
-// Suspects lists the nodes suspected now.
-func (h *Health) Suspects() []string {
-	if h == nil {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.d.Suspects(h.now())
-}
-
 // Counters are a node's counters, shared by its actors and read for status
 // (MembersReply.stats) and metrics. The zero value is ready.
 type Counters struct {
@@ -76,9 +66,9 @@ type Counters struct {
 	Restarts atomic.Uint64
 	// HintsPending is how many hints the node holds for others.
 	HintsPending atomic.Int64
-	// HintsStored and HintsDelivered count hints written to this node's
-	// store and hints delivered to (acknowledged by) their owners.
-	HintsStored, HintsDelivered atomic.Uint64
+	// HintsDelivered counts hints delivered to (acknowledged by) their
+	// owners.
+	HintsDelivered atomic.Uint64
 	// Vnodes is how many vnodes run.
 	Vnodes atomic.Int64
 }

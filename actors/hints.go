@@ -134,14 +134,7 @@ type (
 	hintRetry struct{} // a retry round after a failure
 	hintWake  struct{} // tokens available again
 	crashNow  struct{} // fault injection: panic
-	hintsStat struct{} // ask for HintsStatReply (tests)
 )
-
-// HintsStatReply reports the dispatcher's store (tests, status).
-type HintsStatReply struct {
-	Owners []hints.OwnerCount
-	Stats  hints.Stats
-}
 
 // HintsProps returns the props of the hint dispatcher.
 func HintsProps(cfg HintsConfig) *actor.Props {
@@ -184,8 +177,6 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 		h.pumpAll(ctx)
 	case *crashNow:
 		panic("fault injection: hint dispatcher crash requested")
-	case *hintsStat:
-		ctx.Respond(&HintsStatReply{Owners: h.store.Owners(), Stats: h.store.Stats()})
 	case *messages.Envelope:
 		// A request with a sender is a fallback write (it counts toward W:
 		// fsync before the ack); one without is a coordinator's own hint or
@@ -247,11 +238,7 @@ func (h *hintsActor) serve(env *messages.Envelope, sync bool) *messages.Envelope
 	case *messages.ReplicaPutRequest:
 		set, err := version.FromProto(req.GetSet())
 		if err == nil {
-			var wrote bool
-			wrote, err = h.store.PutWith(req.GetHintOwner(), req.GetPartition(), req.GetKey(), set, storage.WriteOptions{Sync: sync && !h.cfg.NoSync})
-			if wrote {
-				h.cfg.Counters.HintsStored.Add(1)
-			}
+			_, err = h.store.PutWith(req.GetHintOwner(), req.GetPartition(), req.GetKey(), set, storage.WriteOptions{Sync: sync && !h.cfg.NoSync})
 			h.publish()
 		}
 		if err != nil {

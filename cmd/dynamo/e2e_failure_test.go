@@ -104,6 +104,33 @@ func waitHintsDrained(t *testing.T, c *client.Client, timeout time.Duration, nam
 	})
 }
 
+// runLoad runs writers goroutines that call write(w, i), with w the
+// writer and i a sequence number shared by the load, until the returned stop
+// is called (stop waits for them; calling it again does nothing). A write
+// that fails (returns false) is followed by pause.
+func runLoad(writers int, pause time.Duration, write func(w int, i int64) bool) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var seq atomic.Int64
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if !write(w, seq.Add(1)) {
+					time.Sleep(pause)
+				}
+			}
+		}()
+	}
+	return sync.OnceFunc(func() { close(done); wg.Wait() })
+}
+
 func keyOf(prefix string, i int) []byte   { return []byte(fmt.Sprintf("%s-%06d", prefix, i)) }
 func valueOf(prefix string, i int) []byte { return []byte(fmt.Sprintf("value of %s #%d", prefix, i)) }
 
@@ -510,34 +537,18 @@ func TestE2ESupervisionUnderWriteLoad(t *testing.T) {
 
 	// Write load: 8 writers, unique keys.
 	log := &ackLog{acked: map[string]string{}}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var seq atomic.Int64
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				i := seq.Add(1)
-				k, v := fmt.Sprintf("sv-%d-%d", w, i), fmt.Sprintf("v%d", i)
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := c.Put(cctx, []byte(k), []byte(v), nil, client.W(2))
-				cancel()
-				if err != nil {
-					log.fail(k, err)
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				log.ack(k, v)
-			}
-		}()
-	}
-	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	stopLoad := runLoad(8, 20*time.Millisecond, func(w int, i int64) bool {
+		k, v := fmt.Sprintf("sv-%d-%d", w, i), fmt.Sprintf("v%d", i)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := c.Put(cctx, []byte(k), []byte(v), nil, client.W(2))
+		cancel()
+		if err != nil {
+			log.fail(k, err)
+			return false
+		}
+		log.ack(k, v)
+		return true
+	})
 	defer stopLoad()
 
 	// acksAfter waits until the load has some acks after t0, and lets it
@@ -711,36 +722,18 @@ func TestE2EWritesContinueThroughKillAndPause(t *testing.T) {
 
 	var mu sync.Mutex
 	var recs []writeRec
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var seq atomic.Int64
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				i := seq.Add(1)
-				k, v := fmt.Sprintf("wc-%d-%d", w, i), fmt.Sprintf("v%d", i)
-				start := time.Now()
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := c.Put(ctx, []byte(k), []byte(v), nil, client.W(2), client.Timeout(timeout))
-				cancel()
-				lat := time.Since(start)
-				mu.Lock()
-				recs = append(recs, writeRec{start: start, lat: lat, err: err, key: k, value: v})
-				mu.Unlock()
-				if err != nil {
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
-		}()
-	}
-	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	stopLoad := runLoad(4, 10*time.Millisecond, func(w int, i int64) bool {
+		k, v := fmt.Sprintf("wc-%d-%d", w, i), fmt.Sprintf("v%d", i)
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := c.Put(ctx, []byte(k), []byte(v), nil, client.W(2), client.Timeout(timeout))
+		cancel()
+		lat := time.Since(start)
+		mu.Lock()
+		recs = append(recs, writeRec{start: start, lat: lat, err: err, key: k, value: v})
+		mu.Unlock()
+		return err == nil
+	})
 	defer stopLoad()
 
 	type event struct {
