@@ -1,11 +1,15 @@
 package actors
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/messages"
+	"google.golang.org/protobuf/proto"
 )
 
 // Health is this node's local failure detector, shared by its coordinators,
@@ -71,4 +75,48 @@ type Counters struct {
 	HintsDelivered atomic.Uint64
 	// Vnodes is how many vnodes run.
 	Vnodes atomic.Int64
+	// Anti-entropy: exchanges completed, of which identical (roots
+	// matched), exchanges abandoned, replica writes that changed a
+	// replica, and bytes of envelopes to and from peers.
+	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes atomic.Uint64
+	// AAEProgress is each partition's last exchange.
+	AAEProgress SyncProgress
+}
+
+// SyncProgress is each partition's anti-entropy progress on this node.
+// The zero value is ready; safe for concurrent use.
+type SyncProgress struct {
+	mu sync.Mutex
+	m  map[uint32]*messages.PartitionSync
+}
+
+// Record notes a successful exchange of partition p with peer at nowMs
+// (Unix milliseconds) that made repaired replica writes.
+func (sp *SyncProgress) Record(p uint32, peer string, nowMs int64, repaired uint64) {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.m == nil {
+		sp.m = map[uint32]*messages.PartitionSync{}
+	}
+	ps := sp.m[p]
+	if ps == nil {
+		ps = &messages.PartitionSync{Partition: p}
+		sp.m[p] = ps
+	}
+	ps.LastExchangeMs, ps.Peer = nowMs, peer
+	ps.Exchanges++
+	ps.KeysRepaired += repaired
+}
+
+// Snapshot returns a copy of every partition's progress, ascending by
+// partition.
+func (sp *SyncProgress) Snapshot() []*messages.PartitionSync {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	out := make([]*messages.PartitionSync, 0, len(sp.m))
+	for _, ps := range sp.m {
+		out = append(out, proto.Clone(ps).(*messages.PartitionSync))
+	}
+	slices.SortFunc(out, func(a, b *messages.PartitionSync) int { return cmp.Compare(a.GetPartition(), b.GetPartition()) })
+	return out
 }

@@ -125,6 +125,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 			Stats: &messages.NodeStats{
 				Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
 				Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
+				AaeExchanges: c.AAEExchanges.Load(), AaeIdentical: c.AAEIdentical.Load(), AaeFailures: c.AAEFailures.Load(),
+				AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
 			},
 		})
 	}
@@ -196,8 +198,10 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 		target = actor.NewPID(addr, MembershipName)
 	case "hints":
 		target = hintsPID(addr)
+	case "syncer":
+		target = actor.NewPID(addr, SyncerName)
 	default:
-		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints)", f.GetComponent()))
+		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer)", f.GetComponent()))
 	}
 	r.cfg.Logger.Warn("fault injection: crashing an actor on request", "component", f.GetComponent(), "partition", f.GetPartition())
 	ctx.Send(target, &crashNow{})

@@ -15,6 +15,7 @@ type NodeConfig struct {
 	Vnodes     VnodesConfig
 	Router     RouterConfig
 	Hints      HintsConfig
+	Syncer     SyncerConfig
 	// Counters are the node's counters (restarts, hints, vnodes), shared
 	// by every actor; the configs above get them when theirs are nil.
 	// Optional.
@@ -54,15 +55,18 @@ func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
 	if cfg.Counters == nil {
 		cfg.Counters = &Counters{}
 	}
-	for _, c := range []**Counters{&cfg.Vnodes.Counters, &cfg.Router.Counters, &cfg.Hints.Counters} {
+	for _, c := range []**Counters{&cfg.Vnodes.Counters, &cfg.Router.Counters, &cfg.Hints.Counters, &cfg.Syncer.Counters} {
 		if *c == nil {
 			*c = cfg.Counters
 		}
 	}
-	for _, h := range []**Health{&cfg.Membership.Health, &cfg.Router.Health, &cfg.Hints.Health} {
+	for _, h := range []**Health{&cfg.Membership.Health, &cfg.Router.Health, &cfg.Hints.Health, &cfg.Syncer.Health} {
 		if *h == nil {
 			*h = cfg.Health
 		}
+	}
+	if cfg.Syncer.Logger == nil {
+		cfg.Syncer.Logger = cfg.Logger
 	}
 	strategy := actor.NewOneForOneStrategy(RestartLimit, RestartWindow, func(reason interface{}) actor.Directive {
 		cfg.Logger.Error("actor failed; restarting it", "reason", fmt.Sprint(reason))
@@ -108,16 +112,17 @@ type respawnChild struct{ name string }
 func (s *supervisor) start(ctx actor.Context) {
 	addr := ctx.Self().Address
 	mc := s.cfg.Membership
-	mc.Subscribers = []*actor.PID{actor.NewPID(addr, RouterName), actor.NewPID(addr, VnodesName), hintsPID(addr)}
+	mc.Subscribers = []*actor.PID{actor.NewPID(addr, RouterName), actor.NewPID(addr, VnodesName), hintsPID(addr), actor.NewPID(addr, SyncerName)}
 	s.children = map[string]*actor.Props{
 		membershipChild: MembershipProps(mc),
 		vnodesChild:     VnodesProps(s.cfg.Vnodes),
 		hintsChild:      HintsProps(s.cfg.Hints),
 		routerChild:     RouterProps(s.cfg.Router),
+		syncerChild:     SyncerProps(s.cfg.Syncer),
 	}
 	s.pids = map[string]*actor.PID{}
 	// Membership first: the others ask it for the view when they start.
-	for _, name := range []string{membershipChild, vnodesChild, hintsChild, routerChild} {
+	for _, name := range []string{membershipChild, vnodesChild, hintsChild, routerChild, syncerChild} {
 		s.spawn(ctx, name)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
+	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/storage"
@@ -52,6 +53,10 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		v.store = s
 	case *crashNow:
 		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
+	case *treeSnapshot:
+		// The Merkle syncer's local copy of the tree, for an exchange
+		// while writes continue here.
+		ctx.Respond(&treeSnapshotReply{tree: v.store.Tree().Clone()})
 	case *messages.Envelope:
 		reply := v.handle(m)
 		if ctx.Sender() != nil { // fire-and-forget repairs have no sender
@@ -91,12 +96,39 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		return messages.Wrap(id, reply)
 	case *messages.ReplicaPutRequest:
 		set, err := version.FromProto(req.GetSet())
+		changed := false
 		if err == nil {
-			_, _, err = v.store.Merge(req.GetKey(), set)
+			_, changed, err = v.store.Merge(req.GetKey(), set)
 		}
-		return messages.Wrap(id, &messages.ReplicaPutReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)})
+		return messages.Wrap(id, &messages.ReplicaPutReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err), Changed: changed})
+	case *messages.MerkleHashesRequest:
+		reply := hashesReply(v.store.Tree().Answer(merkle.Request{Level: int(req.GetLevel()), Indices: req.GetIndices()}))
+		reply.Partition, reply.Node = v.cfg.Partition, v.node
+		return messages.Wrap(id, reply)
+	case *messages.MerkleKeysRequest:
+		return messages.Wrap(id, v.keys(req))
 	}
 	return messages.Unsupported(env)
+}
+
+// keys lists the partition's keys in a segment range with their digests.
+func (v *vnodeActor) keys(req *messages.MerkleKeysRequest) *messages.MerkleKeysReply {
+	reply := &messages.MerkleKeysReply{Partition: v.cfg.Partition, Node: v.node}
+	first, last := req.GetFirstSegment(), req.GetLastSegment()
+	if first > last || last > 0xffff {
+		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "last_segment",
+			Message: fmt.Sprintf("segment range [%d, %d] is not within [0, 65535]", first, last)}
+		return reply
+	}
+	err := v.store.Scan(uint16(first), uint16(last), func(key []byte, _ *version.Set, digest []byte) error {
+		reply.Keys = append(reply.Keys, key)
+		reply.Digests = append(reply.Digests, digest)
+		return nil
+	})
+	if err != nil {
+		reply.Keys, reply.Digests, reply.Error = nil, nil, toError(fmt.Errorf("vnode %d: listing keys: %w", v.cfg.Partition, err))
+	}
+	return reply
 }
 
 func clockOf(c *messages.CausalContext) (version.Clock, error) {

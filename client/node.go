@@ -40,6 +40,7 @@ const (
 	FaultRouter     = "router"     // the request router
 	FaultMembership = "membership" // the membership actor
 	FaultHints      = "hints"      // the hint dispatcher
+	FaultSyncer     = "syncer"     // the Merkle syncer (anti-entropy)
 )
 
 // InjectFault makes a named actor of the member named node panic, so that

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
@@ -20,6 +21,21 @@ type Membership struct {
 	Partitions, N, R, W int
 	// Stats are the answering node's own counters.
 	Stats NodeStats
+	// AntiEntropy is the answering node's progress per partition it has
+	// compared with another replica at least once, ascending by partition.
+	AntiEntropy []PartitionSync
+}
+
+// PartitionSync is one partition's anti-entropy progress on a node.
+type PartitionSync struct {
+	Partition uint32
+	// LastExchange is when the partition was last compared successfully
+	// with Peer, another replica.
+	LastExchange time.Time
+	Peer         string
+	// Exchanges counts successful comparisons; KeysRepaired the replica
+	// writes they made that changed a replica (here or at the peer).
+	Exchanges, KeysRepaired uint64
 }
 
 // NodeStats are one node's counters.
@@ -34,6 +50,11 @@ type NodeStats struct {
 	Vnodes int
 	// FaultInjection reports that the node accepts InjectFault.
 	FaultInjection bool
+	// Anti-entropy since the node started: exchanges completed, of which
+	// identical (only the roots were compared), exchanges abandoned, replica
+	// writes that changed a replica, and bytes of exchange messages to and
+	// from peers.
+	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes uint64
 }
 
 // Member is one ring member.
@@ -64,7 +85,13 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 	st := r.GetStats()
 	m := &Membership{Node: r.GetNode(), Addr: addr, Partitions: int(r.GetPartitions()), N: int(r.GetN()), R: int(r.GetR()), W: int(r.GetW()),
 		Stats: NodeStats{Restarts: st.GetRestarts(), HintsPending: st.GetHintsPending(), HintsDelivered: st.GetHintsDelivered(),
-			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection()}}
+			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection(),
+			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),
+			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes()}}
+	for _, ps := range st.GetAaePartitions() {
+		m.AntiEntropy = append(m.AntiEntropy, PartitionSync{Partition: ps.GetPartition(), LastExchange: time.UnixMilli(ps.GetLastExchangeMs()),
+			Peer: ps.GetPeer(), Exchanges: ps.GetExchanges(), KeysRepaired: ps.GetKeysRepaired()})
+	}
 	for _, x := range r.GetMembers() {
 		st := ring.Down
 		switch x.GetState() {

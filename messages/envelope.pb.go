@@ -54,6 +54,10 @@ type Envelope struct {
 	//	*Envelope_ReplicaCoordinateReply
 	//	*Envelope_ReplicaPut
 	//	*Envelope_ReplicaPutReply
+	//	*Envelope_MerkleHashes
+	//	*Envelope_MerkleHashesReply
+	//	*Envelope_MerkleKeys
+	//	*Envelope_MerkleKeysReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -255,6 +259,42 @@ func (x *Envelope) GetReplicaPutReply() *ReplicaPutReply {
 	return nil
 }
 
+func (x *Envelope) GetMerkleHashes() *MerkleHashesRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_MerkleHashes); ok {
+			return x.MerkleHashes
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMerkleHashesReply() *MerkleHashesReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_MerkleHashesReply); ok {
+			return x.MerkleHashesReply
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMerkleKeys() *MerkleKeysRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_MerkleKeys); ok {
+			return x.MerkleKeys
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMerkleKeysReply() *MerkleKeysReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_MerkleKeysReply); ok {
+			return x.MerkleKeysReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -332,6 +372,22 @@ type Envelope_ReplicaPutReply struct {
 	ReplicaPutReply *ReplicaPutReply `protobuf:"bytes,25,opt,name=replica_put_reply,json=replicaPutReply,proto3,oneof"`
 }
 
+type Envelope_MerkleHashes struct {
+	MerkleHashes *MerkleHashesRequest `protobuf:"bytes,26,opt,name=merkle_hashes,json=merkleHashes,proto3,oneof"`
+}
+
+type Envelope_MerkleHashesReply struct {
+	MerkleHashesReply *MerkleHashesReply `protobuf:"bytes,27,opt,name=merkle_hashes_reply,json=merkleHashesReply,proto3,oneof"`
+}
+
+type Envelope_MerkleKeys struct {
+	MerkleKeys *MerkleKeysRequest `protobuf:"bytes,28,opt,name=merkle_keys,json=merkleKeys,proto3,oneof"`
+}
+
+type Envelope_MerkleKeysReply struct {
+	MerkleKeysReply *MerkleKeysReply `protobuf:"bytes,29,opt,name=merkle_keys_reply,json=merkleKeysReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -369,13 +425,22 @@ func (*Envelope_ReplicaPut) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaPutReply) isEnvelope_Body() {}
 
+func (*Envelope_MerkleHashes) isEnvelope_Body() {}
+
+func (*Envelope_MerkleHashesReply) isEnvelope_Body() {}
+
+func (*Envelope_MerkleKeys) isEnvelope_Body() {}
+
+func (*Envelope_MerkleKeysReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd3\b\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xf5\n" +
+	"\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -399,7 +464,12 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x18replica_coordinate_reply\x18\x17 \x01(\v2!.dynamo.v1.ReplicaCoordinateReplyH\x00R\x16replicaCoordinateReply\x12?\n" +
 	"\vreplica_put\x18\x18 \x01(\v2\x1c.dynamo.v1.ReplicaPutRequestH\x00R\n" +
 	"replicaPut\x12H\n" +
-	"\x11replica_put_reply\x18\x19 \x01(\v2\x1a.dynamo.v1.ReplicaPutReplyH\x00R\x0freplicaPutReply\x12(\n" +
+	"\x11replica_put_reply\x18\x19 \x01(\v2\x1a.dynamo.v1.ReplicaPutReplyH\x00R\x0freplicaPutReply\x12E\n" +
+	"\rmerkle_hashes\x18\x1a \x01(\v2\x1e.dynamo.v1.MerkleHashesRequestH\x00R\fmerkleHashes\x12N\n" +
+	"\x13merkle_hashes_reply\x18\x1b \x01(\v2\x1c.dynamo.v1.MerkleHashesReplyH\x00R\x11merkleHashesReply\x12?\n" +
+	"\vmerkle_keys\x18\x1c \x01(\v2\x1c.dynamo.v1.MerkleKeysRequestH\x00R\n" +
+	"merkleKeys\x12H\n" +
+	"\x11merkle_keys_reply\x18\x1d \x01(\v2\x1a.dynamo.v1.MerkleKeysReplyH\x00R\x0fmerkleKeysReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -434,7 +504,11 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
 	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
 	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
-	(*Error)(nil),                    // 17: dynamo.v1.Error
+	(*MerkleHashesRequest)(nil),      // 17: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),        // 18: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),        // 19: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),          // 20: dynamo.v1.MerkleKeysReply
+	(*Error)(nil),                    // 21: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -453,12 +527,16 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	14, // 13: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
 	15, // 14: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
 	16, // 15: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
-	17, // 16: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 16: dynamo.v1.Envelope.merkle_hashes:type_name -> dynamo.v1.MerkleHashesRequest
+	18, // 17: dynamo.v1.Envelope.merkle_hashes_reply:type_name -> dynamo.v1.MerkleHashesReply
+	19, // 18: dynamo.v1.Envelope.merkle_keys:type_name -> dynamo.v1.MerkleKeysRequest
+	20, // 19: dynamo.v1.Envelope.merkle_keys_reply:type_name -> dynamo.v1.MerkleKeysReply
+	21, // 20: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -484,6 +562,10 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_ReplicaCoordinateReply)(nil),
 		(*Envelope_ReplicaPut)(nil),
 		(*Envelope_ReplicaPutReply)(nil),
+		(*Envelope_MerkleHashes)(nil),
+		(*Envelope_MerkleHashesReply)(nil),
+		(*Envelope_MerkleKeys)(nil),
+		(*Envelope_MerkleKeysReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

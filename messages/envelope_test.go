@@ -17,7 +17,9 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&FaultRequest{Component: "vnode", Partition: 5}, &FaultReply{Node: "a"},
 		&ReplicaGetRequest{Partition: 3, Key: []byte("k"), HintOwner: "b"}, &ReplicaGetReply{Node: "a"},
 		&ReplicaCoordinateRequest{Partition: 1}, &ReplicaCoordinateReply{Node: "b"},
-		&ReplicaPutRequest{Partition: 2, HintOwner: "c"}, &ReplicaPutReply{Node: "c"},
+		&ReplicaPutRequest{Partition: 2, HintOwner: "c"}, &ReplicaPutReply{Node: "c", Changed: true},
+		&MerkleHashesRequest{Partition: 4, Level: 1, Indices: []uint32{0, 3}}, &MerkleHashesReply{Node: "a", Hashes: make([]byte, 32), Depth: 3, FanoutBits: 4},
+		&MerkleKeysRequest{Partition: 4, FirstSegment: 16, LastSegment: 31}, &MerkleKeysReply{Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

@@ -1149,10 +1149,13 @@ func (x *ReplicaPutRequest) GetKind() ReplicaPutKind {
 }
 
 type ReplicaPutReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
-	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Error     *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Whether the merge changed the replica (false when it already held
+	// everything in the set).
+	Changed       bool `protobuf:"varint,4,opt,name=changed,proto3" json:"changed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1208,6 +1211,318 @@ func (x *ReplicaPutReply) GetError() *Error {
 	return nil
 }
 
+func (x *ReplicaPutReply) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+// MerkleHashesRequest asks a vnode for the hashes of nodes of its
+// partition's Merkle tree at one level (0 is the root), for anti-entropy.
+type MerkleHashesRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Level     uint32                 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
+	// Node indices within the level, ascending.
+	Indices       []uint32 `protobuf:"varint,3,rep,packed,name=indices,proto3" json:"indices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MerkleHashesRequest) Reset() {
+	*x = MerkleHashesRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MerkleHashesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MerkleHashesRequest) ProtoMessage() {}
+
+func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
+func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MerkleHashesRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *MerkleHashesRequest) GetLevel() uint32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *MerkleHashesRequest) GetIndices() []uint32 {
+	if x != nil {
+		return x.Indices
+	}
+	return nil
+}
+
+// MerkleHashesReply answers a MerkleHashesRequest: one 16-byte hash per
+// index asked, concatenated, and the tree's shape.
+type MerkleHashesReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Level         uint32                 `protobuf:"varint,3,opt,name=level,proto3" json:"level,omitempty"`
+	Indices       []uint32               `protobuf:"varint,4,rep,packed,name=indices,proto3" json:"indices,omitempty"`
+	Hashes        []byte                 `protobuf:"bytes,5,opt,name=hashes,proto3" json:"hashes,omitempty"`
+	Depth         uint32                 `protobuf:"varint,6,opt,name=depth,proto3" json:"depth,omitempty"`
+	FanoutBits    uint32                 `protobuf:"varint,7,opt,name=fanout_bits,json=fanoutBits,proto3" json:"fanout_bits,omitempty"`
+	Error         *Error                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MerkleHashesReply) Reset() {
+	*x = MerkleHashesReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MerkleHashesReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MerkleHashesReply) ProtoMessage() {}
+
+func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
+func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MerkleHashesReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *MerkleHashesReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *MerkleHashesReply) GetLevel() uint32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *MerkleHashesReply) GetIndices() []uint32 {
+	if x != nil {
+		return x.Indices
+	}
+	return nil
+}
+
+func (x *MerkleHashesReply) GetHashes() []byte {
+	if x != nil {
+		return x.Hashes
+	}
+	return nil
+}
+
+func (x *MerkleHashesReply) GetDepth() uint32 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
+func (x *MerkleHashesReply) GetFanoutBits() uint32 {
+	if x != nil {
+		return x.FanoutBits
+	}
+	return 0
+}
+
+func (x *MerkleHashesReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// MerkleKeysRequest asks a vnode for the keys of its partition whose
+// segments lie in [first_segment, last_segment], each with the digest of
+// its stored version set, in key order.
+type MerkleKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	FirstSegment  uint32                 `protobuf:"varint,2,opt,name=first_segment,json=firstSegment,proto3" json:"first_segment,omitempty"`
+	LastSegment   uint32                 `protobuf:"varint,3,opt,name=last_segment,json=lastSegment,proto3" json:"last_segment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MerkleKeysRequest) Reset() {
+	*x = MerkleKeysRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MerkleKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MerkleKeysRequest) ProtoMessage() {}
+
+func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
+func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MerkleKeysRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *MerkleKeysRequest) GetFirstSegment() uint32 {
+	if x != nil {
+		return x.FirstSegment
+	}
+	return 0
+}
+
+func (x *MerkleKeysRequest) GetLastSegment() uint32 {
+	if x != nil {
+		return x.LastSegment
+	}
+	return 0
+}
+
+type MerkleKeysReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// keys[i] is stored with a version set of digest digests[i] (32 bytes).
+	Keys          [][]byte `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	Digests       [][]byte `protobuf:"bytes,4,rep,name=digests,proto3" json:"digests,omitempty"`
+	Error         *Error   `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MerkleKeysReply) Reset() {
+	*x = MerkleKeysReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MerkleKeysReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MerkleKeysReply) ProtoMessage() {}
+
+func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
+func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MerkleKeysReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *MerkleKeysReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *MerkleKeysReply) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *MerkleKeysReply) GetDigests() [][]byte {
+	if x != nil {
+		return x.Digests
+	}
+	return nil
+}
+
+func (x *MerkleKeysReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // MembersRequest asks a node for its view of the cluster (clients use it to
 // learn where keys live; `dynamo members` and `dynamo ring` print it).
 type MembersRequest struct {
@@ -1218,7 +1533,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1545,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1558,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 // MemberInfo is one ring member.
@@ -1261,7 +1576,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1588,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1601,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -1344,7 +1659,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1671,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1684,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -1442,13 +1757,26 @@ type NodeStats struct {
 	Vnodes uint32 `protobuf:"varint,4,opt,name=vnodes,proto3" json:"vnodes,omitempty"`
 	// Whether the node accepts fault-injection requests (--allow-fault-injection).
 	FaultInjection bool `protobuf:"varint,5,opt,name=fault_injection,json=faultInjection,proto3" json:"fault_injection,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Anti-entropy (the Merkle syncer): exchanges completed since the node
+	// started, of which identical (the roots matched, nothing else sent).
+	AaeExchanges uint64 `protobuf:"varint,6,opt,name=aae_exchanges,json=aaeExchanges,proto3" json:"aae_exchanges,omitempty"`
+	AaeIdentical uint64 `protobuf:"varint,7,opt,name=aae_identical,json=aaeIdentical,proto3" json:"aae_identical,omitempty"`
+	// Exchanges abandoned (a replica did not answer, or answered an error).
+	AaeFailures uint64 `protobuf:"varint,8,opt,name=aae_failures,json=aaeFailures,proto3" json:"aae_failures,omitempty"`
+	// Replica writes by anti-entropy that changed a replica (here or at the
+	// peer).
+	AaeKeysRepaired uint64 `protobuf:"varint,9,opt,name=aae_keys_repaired,json=aaeKeysRepaired,proto3" json:"aae_keys_repaired,omitempty"`
+	// Bytes of anti-entropy messages sent and received (encoded envelopes).
+	AaeBytes uint64 `protobuf:"varint,10,opt,name=aae_bytes,json=aaeBytes,proto3" json:"aae_bytes,omitempty"`
+	// Each partition this node compared at least once.
+	AaePartitions []*PartitionSync `protobuf:"bytes,11,rep,name=aae_partitions,json=aaePartitions,proto3" json:"aae_partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1788,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1801,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -1511,13 +1839,136 @@ func (x *NodeStats) GetFaultInjection() bool {
 	return false
 }
 
+func (x *NodeStats) GetAaeExchanges() uint64 {
+	if x != nil {
+		return x.AaeExchanges
+	}
+	return 0
+}
+
+func (x *NodeStats) GetAaeIdentical() uint64 {
+	if x != nil {
+		return x.AaeIdentical
+	}
+	return 0
+}
+
+func (x *NodeStats) GetAaeFailures() uint64 {
+	if x != nil {
+		return x.AaeFailures
+	}
+	return 0
+}
+
+func (x *NodeStats) GetAaeKeysRepaired() uint64 {
+	if x != nil {
+		return x.AaeKeysRepaired
+	}
+	return 0
+}
+
+func (x *NodeStats) GetAaeBytes() uint64 {
+	if x != nil {
+		return x.AaeBytes
+	}
+	return 0
+}
+
+func (x *NodeStats) GetAaePartitions() []*PartitionSync {
+	if x != nil {
+		return x.AaePartitions
+	}
+	return nil
+}
+
+// PartitionSync is one partition's anti-entropy progress on a node.
+type PartitionSync struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// Wall-clock time of the last successful exchange, Unix milliseconds.
+	LastExchangeMs int64 `protobuf:"varint,2,opt,name=last_exchange_ms,json=lastExchangeMs,proto3" json:"last_exchange_ms,omitempty"`
+	// The replica it was compared with.
+	Peer string `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`
+	// Successful exchanges and the replica writes they made that changed a
+	// replica.
+	Exchanges     uint64 `protobuf:"varint,4,opt,name=exchanges,proto3" json:"exchanges,omitempty"`
+	KeysRepaired  uint64 `protobuf:"varint,5,opt,name=keys_repaired,json=keysRepaired,proto3" json:"keys_repaired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionSync) Reset() {
+	*x = PartitionSync{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionSync) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionSync) ProtoMessage() {}
+
+func (x *PartitionSync) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
+func (*PartitionSync) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PartitionSync) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PartitionSync) GetLastExchangeMs() int64 {
+	if x != nil {
+		return x.LastExchangeMs
+	}
+	return 0
+}
+
+func (x *PartitionSync) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *PartitionSync) GetExchanges() uint64 {
+	if x != nil {
+		return x.Exchanges
+	}
+	return 0
+}
+
+func (x *PartitionSync) GetKeysRepaired() uint64 {
+	if x != nil {
+		return x.KeysRepaired
+	}
+	return 0
+}
+
 // FaultRequest makes a named component of the receiving node panic, so that
 // supervision can be tested from outside. Refused unless the node was started
 // with --allow-fault-injection.
 type FaultRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// component is one of "vnode" (needs partition), "vnodes" (the vnode
-	// manager), "router", "membership", "hints".
+	// manager), "router", "membership", "hints", "syncer".
 	Component     string `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
 	Partition     uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1526,7 +1977,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +1989,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +2002,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -1579,7 +2030,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +2042,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +2055,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -1696,11 +2147,36 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x03set\x18\x03 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12\x1d\n" +
 	"\n" +
 	"hint_owner\x18\x04 \x01(\tR\thintOwner\x12-\n" +
-	"\x04kind\x18\x05 \x01(\x0e2\x19.dynamo.v1.ReplicaPutKindR\x04kind\"k\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x19.dynamo.v1.ReplicaPutKindR\x04kind\"\x85\x01\n" +
 	"\x0fReplicaPutReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12&\n" +
-	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x10\n" +
+	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x18\n" +
+	"\achanged\x18\x04 \x01(\bR\achanged\"c\n" +
+	"\x13MerkleHashesRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\rR\x05level\x12\x18\n" +
+	"\aindices\x18\x03 \x03(\rR\aindices\"\xec\x01\n" +
+	"\x11MerkleHashesReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
+	"\x05level\x18\x03 \x01(\rR\x05level\x12\x18\n" +
+	"\aindices\x18\x04 \x03(\rR\aindices\x12\x16\n" +
+	"\x06hashes\x18\x05 \x01(\fR\x06hashes\x12\x14\n" +
+	"\x05depth\x18\x06 \x01(\rR\x05depth\x12\x1f\n" +
+	"\vfanout_bits\x18\a \x01(\rR\n" +
+	"fanoutBits\x12&\n" +
+	"\x05error\x18\b \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"y\n" +
+	"\x11MerkleKeysRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12#\n" +
+	"\rfirst_segment\x18\x02 \x01(\rR\ffirstSegment\x12!\n" +
+	"\flast_segment\x18\x03 \x01(\rR\vlastSegment\"\x99\x01\n" +
+	"\x0fMerkleKeysReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
+	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x18\n" +
+	"\adigests\x18\x04 \x03(\fR\adigests\x12&\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x10\n" +
 	"\x0eMembersRequest\"\x8e\x01\n" +
 	"\n" +
 	"MemberInfo\x12\x12\n" +
@@ -1719,13 +2195,26 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
-	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xb6\x01\n" +
+	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xad\x03\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
 	"\x0fhints_delivered\x18\x03 \x01(\x04R\x0ehintsDelivered\x12\x16\n" +
 	"\x06vnodes\x18\x04 \x01(\rR\x06vnodes\x12'\n" +
-	"\x0ffault_injection\x18\x05 \x01(\bR\x0efaultInjection\"J\n" +
+	"\x0ffault_injection\x18\x05 \x01(\bR\x0efaultInjection\x12#\n" +
+	"\raae_exchanges\x18\x06 \x01(\x04R\faaeExchanges\x12#\n" +
+	"\raae_identical\x18\a \x01(\x04R\faaeIdentical\x12!\n" +
+	"\faae_failures\x18\b \x01(\x04R\vaaeFailures\x12*\n" +
+	"\x11aae_keys_repaired\x18\t \x01(\x04R\x0faaeKeysRepaired\x12\x1b\n" +
+	"\taae_bytes\x18\n" +
+	" \x01(\x04R\baaeBytes\x12?\n" +
+	"\x0eaae_partitions\x18\v \x03(\v2\x18.dynamo.v1.PartitionSyncR\raaePartitions\"\xae\x01\n" +
+	"\rPartitionSync\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12(\n" +
+	"\x10last_exchange_ms\x18\x02 \x01(\x03R\x0elastExchangeMs\x12\x12\n" +
+	"\x04peer\x18\x03 \x01(\tR\x04peer\x12\x1c\n" +
+	"\texchanges\x18\x04 \x01(\x04R\texchanges\x12#\n" +
+	"\rkeys_repaired\x18\x05 \x01(\x04R\fkeysRepaired\"J\n" +
 	"\fFaultRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\"H\n" +
@@ -1776,7 +2265,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
@@ -1795,14 +2284,19 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
 	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
 	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
-	(*MembersRequest)(nil),           // 17: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),               // 18: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),             // 19: dynamo.v1.MembersReply
-	(*NodeStats)(nil),                // 20: dynamo.v1.NodeStats
-	(*FaultRequest)(nil),             // 21: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 22: dynamo.v1.FaultReply
-	(*VersionSet)(nil),               // 23: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 24: dynamo.v1.CausalContext
+	(*MerkleHashesRequest)(nil),      // 17: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),        // 18: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),        // 19: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),          // 20: dynamo.v1.MerkleKeysReply
+	(*MembersRequest)(nil),           // 21: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),               // 22: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),             // 23: dynamo.v1.MembersReply
+	(*NodeStats)(nil),                // 24: dynamo.v1.NodeStats
+	(*PartitionSync)(nil),            // 25: dynamo.v1.PartitionSync
+	(*FaultRequest)(nil),             // 26: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 27: dynamo.v1.FaultReply
+	(*VersionSet)(nil),               // 28: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 29: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -1811,25 +2305,28 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	23, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	28, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	24, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	29, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	23, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	28, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	23, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	28, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
 	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	3,  // 15: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	18, // 16: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	4,  // 17: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	20, // 18: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	4,  // 19: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	4,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	4,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	3,  // 17: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	22, // 18: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	4,  // 19: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	24, // 20: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	25, // 21: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	4,  // 22: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -1844,7 +2341,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   19,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

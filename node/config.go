@@ -76,6 +76,17 @@ type Config struct {
 	// HintRate bounds hint delivery, in hints per second for the node
 	// (--hint-rate). Default 2000.
 	HintRate int
+	// AAEInterval is the pause between two anti-entropy exchanges of this
+	// node (--aae-interval): each compares one partition it holds with one
+	// other replica, so every partition is compared about every
+	// (partitions held) x AAEInterval. Default 1 s.
+	AAEInterval time.Duration
+	// AAERate bounds anti-entropy repairs, in keys per second for the node
+	// (--aae-rate). Default 1000.
+	AAERate int
+	// NoAntiEntropy turns the Merkle syncer off (--no-anti-entropy), for
+	// control tests. Default false.
+	NoAntiEntropy bool
 	// AllowFaultInjection accepts `dynamo debug crash` requests, which make
 	// a named actor of this node panic (--allow-fault-injection). For
 	// testing supervision; never in production. Default false.
@@ -96,6 +107,9 @@ const (
 	// DefaultHintInterval and DefaultHintRate: see Config.
 	DefaultHintInterval = 10 * time.Second
 	DefaultHintRate     = 2000
+	// DefaultAAEInterval and DefaultAAERate: see Config.
+	DefaultAAEInterval = time.Second
+	DefaultAAERate     = 1000
 )
 
 // DefaultConfig returns the defaults for a node named name.
@@ -105,6 +119,7 @@ func DefaultConfig(name string) Config {
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate,
+		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
 	}
 }
 
@@ -162,6 +177,12 @@ func (c Config) validate(n int) error {
 	}
 	if c.HintRate < 1 || c.HintRate > 1_000_000 {
 		return flagErr("hint-rate", "must be from 1 to 1000000 hints per second, got %d", c.HintRate)
+	}
+	if c.AAEInterval < time.Millisecond || c.AAEInterval > time.Hour {
+		return flagErr("aae-interval", "must be from 1ms to 1h, got %v", c.AAEInterval)
+	}
+	if c.AAERate < 1 || c.AAERate > 1_000_000 {
+		return flagErr("aae-rate", "must be from 1 to 1000000 keys per second, got %d", c.AAERate)
 	}
 	if c.Timeout <= 0 || c.Timeout > time.Minute {
 		return flagErr("timeout", "must be above 0 and at most 1m, got %v", c.Timeout)

@@ -163,6 +163,8 @@ func (n *Node) startActors() error {
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection},
 		Hints: actors.HintsConfig{Engine: n.engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
 			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), Logger: n.log},
+		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AAEInterval, Rate: float64(n.cfg.AAERate),
+			Disabled: n.cfg.NoAntiEntropy, Logger: n.log},
 		Counters: &n.counters,
 		Health:   actors.NewHealth(0, 0),
 		Logger:   n.log,

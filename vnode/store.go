@@ -310,9 +310,11 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 func (s *Store) Tree() *merkle.Tree { return s.tree }
 
 // Scan calls fn for every stored object of the partition whose segment is
-// in [first, last], in key order (anti-entropy reconciles differing
-// segments with it). Corrupt objects are passed with a nil set.
-func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set) error) error {
+// in [first, last], in key order, with its set and the digest the Merkle
+// tree holds for it. A corrupt object is passed with a nil set and a digest
+// in a domain of its own, so it differs from every healthy replica's.
+// Anti-entropy lists differing segments with it.
+func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, digest []byte) error) error {
 	it := s.e.NewIterator(storage.KeyspaceData, storage.SegmentRange(s.cfg.Partition, first, last))
 	defer it.Close()
 	for it.Next() {
@@ -320,8 +322,8 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set) e
 		if err != nil {
 			return err
 		}
-		set, _, _ := s.decode(it.Value())
-		if err := fn(key, set); err != nil {
+		set, digest, _ := s.decode(it.Value())
+		if err := fn(key, set, digest); err != nil {
 			return err
 		}
 	}

@@ -290,9 +290,12 @@ func TestScanAndPartitionIsolation(t *testing.T) {
 		}
 	}
 	n := 0
-	if err := a.Scan(0, 0xffff, func(key []byte, set *version.Set) error {
+	if err := a.Scan(0, 0xffff, func(key []byte, set *version.Set, digest []byte) error {
 		if got := values(t, set); len(got) != 1 || got[0] != "a" {
 			t.Fatalf("scan of partition 8 saw %q: %v", key, got)
+		}
+		if d := version.Digest(set); string(d[:]) != string(digest) {
+			t.Fatalf("scan gave %q the digest %x, its set's is %x", key, digest, d)
 		}
 		n++
 		return nil
@@ -305,7 +308,7 @@ func TestScanAndPartitionIsolation(t *testing.T) {
 	// A scan of one Merkle leaf's segments sees exactly that leaf's keys.
 	seg := ring.SegmentOf(ring.HashKey(keysOf(8, 1)[0]), q)
 	count := 0
-	_ = a.Scan(seg, seg, func([]byte, *version.Set) error { count++; return nil })
+	_ = a.Scan(seg, seg, func([]byte, *version.Set, []byte) error { count++; return nil })
 	if count < 1 {
 		t.Fatal("segment scan missed the key")
 	}

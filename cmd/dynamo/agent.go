@@ -42,6 +42,9 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	noHH := fs.Bool("no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
 	hintInterval := fs.Duration("hint-interval", def.HintInterval, "how often hints are retried to owners that are up")
 	hintRate := fs.Int("hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
+	aaeInterval := fs.Duration("aae-interval", def.AAEInterval, "pause between two anti-entropy exchanges (one partition with one replica each)")
+	aaeRate := fs.Int("aae-rate", def.AAERate, "anti-entropy repair limit, keys per second for the node")
+	noAAE := fs.Bool("no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
 	faults := fs.Bool("allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
@@ -67,6 +70,7 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
 	cfg.Weight, cfg.Zone, cfg.Timeout, cfg.LWW, cfg.FastGossip = *weight, *zone, *timeout, *lww, *fast
 	cfg.NoHintedHandoff, cfg.HintInterval, cfg.HintRate, cfg.AllowFaultInjection = *noHH, *hintInterval, *hintRate, *faults
+	cfg.AAEInterval, cfg.AAERate, cfg.NoAntiEntropy = *aaeInterval, *aaeRate, *noAAE
 	cfg.Logger = log
 	nd, err := node.Start(cfg)
 	if err != nil {

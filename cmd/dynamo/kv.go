@@ -83,10 +83,15 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Lists the members as a node sees them, with the partitions each holds,
       and that node's counters (vnodes, restarts, hints). --node NAME asks
       that member.
+  dynamo status [flags]
+      One node's state: its counters (vnodes, restarts, hints) and
+      anti-entropy progress, with each partition it holds: when it was last
+      compared with another replica, with which, and the keys repaired.
+      --node NAME asks that member; --json prints one JSON object line.
   dynamo debug crash --node NAME --component C [--partition P]
       Makes an actor of NAME panic so its supervisor restarts it: C is vnode
-      (with --partition), vnodes, router, membership or hints. The node must
-      run with --allow-fault-injection.
+      (with --partition), vnodes, router, membership, hints or syncer. The
+      node must run with --allow-fault-injection.
   dynamo ring [flags]
       Without --members, shows the placement of the running cluster.
 
@@ -330,6 +335,21 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		}
 		defer done()
 		return k.members(ctx, c, *nodeName, *asJSON)
+	case "status":
+		asJSON := fs.Bool("json", false, "print one JSON object line")
+		nodeName := fs.String("node", "", "ask this member (by name) instead of any node")
+		if code, ok := k.parse(fs, args, "[flags]"); !ok {
+			return code
+		}
+		if fs.NArg() != 0 {
+			return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		return k.status(ctx, c, *nodeName, *asJSON)
 	case "debug":
 		// dynamo debug crash --node NAME --component C [--partition P]
 		if len(args) == 0 || args[0] != "crash" {
@@ -338,7 +358,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		fs = flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
 		cf = addClusterFlags(fs)
 		nodeName := fs.String("node", "", "the member (by name) whose actor is to crash (required)")
-		component := fs.String("component", "", "vnode, vnodes, router, membership or hints (required)")
+		component := fs.String("component", "", "vnode, vnodes, router, membership, hints or syncer (required)")
 		partition := fs.Int("partition", -1, "the partition, for --component vnode")
 		if code, ok := k.parse(fs, args[1:], "crash --node NAME --component C [--partition P]"); !ok {
 			return code
@@ -449,7 +469,12 @@ type statsOutput struct {
 	FaultInjection bool   `json:"fault_injection"`
 }
 
-func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON bool) int {
+func statsOf(st client.NodeStats) statsOutput {
+	return statsOutput{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}
+}
+
+// membership asks node (by name) or any node.
+func (k kvCommand) membership(ctx context.Context, c kvClient, node string) (*client.Membership, int) {
 	var m *client.Membership
 	var err error
 	if node != "" {
@@ -458,7 +483,15 @@ func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON 
 		m, err = c.Members(ctx)
 	}
 	if err != nil {
-		return k.fail(exitFailed, "%v", err)
+		return nil, k.fail(exitFailed, "%v", err)
+	}
+	return m, exitOK
+}
+
+func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON bool) int {
+	m, code := k.membership(ctx, c, node)
+	if m == nil {
+		return code
 	}
 	r, err := m.Ring()
 	if err != nil {
@@ -468,7 +501,7 @@ func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON 
 	if asJSON {
 		st := m.Stats
 		out := membersOutput{Node: m.Node, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Members: make([]memberOutput, 0, len(m.Members)),
-			Stats: statsOutput{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}}
+			Stats: statsOf(st)}
 		for _, x := range m.Members {
 			out.Members = append(out.Members, memberOutput{Name: x.Name, Addr: x.Addr, State: x.State.String(), Weight: x.Weight, Zone: x.Zone, Partitions: loads[x.Name]})
 		}

@@ -292,6 +292,53 @@ func TestMembers(t *testing.T) {
 	}
 }
 
+func TestStatus(t *testing.T) {
+	m := fakeMembership()
+	m.Stats.AAEExchanges, m.Stats.AAEIdentical, m.Stats.AAEFailures, m.Stats.AAEKeysRepaired, m.Stats.AAEBytes = 90, 80, 2, 31, 12345
+	r, err := m.Ring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, _ := r.PartitionsOf("b")
+	last := time.Now().Add(-1500 * time.Millisecond)
+	m.AntiEntropy = []client.PartitionSync{{Partition: held[1], LastExchange: last, Peer: "a", Exchanges: 4, KeysRepaired: 31}}
+	f := &fakeKV{members: m}
+	out, errs, code := kv(f, "status", "--node", "b")
+	if code != 0 || errs != "" || !slices.Equal(f.calls, []string{"status b"}) {
+		t.Fatalf("exit %d %q calls %v", code, errs, f.calls)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3+len(held) {
+		t.Fatalf("%d lines for %d partitions held:\n%s", len(lines), len(held), out)
+	}
+	if lines[0] != "b at 127.0.0.1:2: vnodes 12, restarts 3, hints pending 40, hints delivered 7" ||
+		lines[1] != "anti-entropy: 90 exchanges (80 identical), 2 abandoned, 31 keys repaired, 12345 bytes exchanged" ||
+		strings.Join(strings.Fields(lines[2]), " ") != "partition last exchange peer exchanges keys repaired" {
+		t.Fatalf("header:\n%s", out)
+	}
+	if got := strings.Fields(lines[3]); got[0] != fmt.Sprint(held[0]) || got[1] != "never" {
+		t.Fatalf("a partition never compared: %q", lines[3])
+	}
+	if got := strings.Fields(lines[4]); got[0] != fmt.Sprint(held[1]) || !strings.HasPrefix(got[1], "1.5") || got[3] != "a" || got[4] != "4" || got[5] != "31" {
+		t.Fatalf("a partition compared 1.5 s ago with a: %q", lines[4])
+	}
+
+	out, _, code = kv(f, "status", "--json")
+	var got statusOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || strings.Count(out, "\n") != 1 {
+		t.Fatalf("json %q: %v", out, err)
+	}
+	ae := got.AntiEntropy
+	if got.Node != "b" || ae.Exchanges != 90 || ae.Identical != 80 || ae.Failures != 2 || ae.KeysRepaired != 31 || ae.Bytes != 12345 ||
+		len(ae.Partitions) != len(held) || ae.Partitions[0].LastExchangeMs != 0 ||
+		ae.Partitions[1] != (partitionOutput{Partition: held[1], LastExchangeMs: last.UnixMilli(), Peer: "a", Exchanges: 4, KeysRepaired: 31}) {
+		t.Fatalf("json %+v", got)
+	}
+	if _, errs, code := kv(f, "status", "x"); code != 2 || errs != "dynamo status: takes no arguments, got 1 argument\n" {
+		t.Fatalf("status x: exit %d %q", code, errs)
+	}
+}
+
 func TestDebugCrash(t *testing.T) {
 	f := &fakeKV{members: fakeMembership()}
 	out, errs, code := kv(f, "debug", "crash", "--node", "b", "--component", "vnode", "--partition", "5")

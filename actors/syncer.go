@@ -1,0 +1,478 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/antientropy"
+	"github.com/dynamokv/dynamo/hints"
+	"github.com/dynamokv/dynamo/merkle"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/version"
+	"google.golang.org/protobuf/proto"
+)
+
+// SyncerName is the Merkle syncer: it runs anti-entropy exchanges between
+// this node's vnodes and the other replicas of their partitions.
+const SyncerName = SupervisorName + "/" + syncerChild
+
+const syncerChild = "syncer"
+
+// SyncerConfig configures the Merkle syncer.
+type SyncerConfig struct {
+	// Self is this node's name.
+	Self string
+	// Interval is the pause between two exchanges (one partition with one
+	// peer each). A node holding P partitions compares each with a peer
+	// every P*Interval. Default 1 s; identical replicas cost one round
+	// trip carrying the root hash.
+	Interval time.Duration
+	// Rate bounds repairs, in keys per second for the whole node, so that
+	// repairing a wiped replica does not crowd out client requests.
+	// Default 1000.
+	Rate float64
+	// Window is how many keys are repaired at once. Default 16.
+	Window int
+	// Timeout bounds each message of an exchange; an exchange whose peer
+	// does not answer in time is abandoned and tried again later.
+	// Default 5 s.
+	Timeout time.Duration
+	// Session shapes an exchange (key listing size, repair batches).
+	// Default antientropy.DefaultConfig().
+	Session antientropy.Config
+	// Disabled turns anti-entropy off (control tests only).
+	Disabled bool
+	// Health is the node's failure detector: suspected peers are skipped,
+	// peers that time out are reported. Optional.
+	Health *Health
+	// Counters receives the exchanges, repairs and per-partition progress.
+	// Optional.
+	Counters *Counters
+	// Logger receives repairs and failures. Required.
+	Logger *slog.Logger
+}
+
+// Syncer defaults.
+const (
+	DefaultSyncInterval = time.Second
+	DefaultSyncRate     = 1000
+	DefaultSyncWindow   = 16
+	DefaultSyncTimeout  = 5 * time.Second
+)
+
+func (c *SyncerConfig) defaults() {
+	if c.Interval <= 0 {
+		c.Interval = DefaultSyncInterval
+	}
+	if c.Rate <= 0 {
+		c.Rate = DefaultSyncRate
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultSyncWindow
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultSyncTimeout
+	}
+	if c.Session.Validate() != nil {
+		c.Session = antientropy.DefaultConfig()
+	}
+	if c.Counters == nil {
+		c.Counters = &Counters{}
+	}
+}
+
+// syncerActor is a thin shell over antientropy.Session: every Interval it
+// picks the next (partition, peer) pair (antientropy.Scheduler), takes a
+// snapshot of its vnode's Merkle tree, and carries out what the session
+// asks: tree hashes from the peer's vnode, key listings from both vnodes,
+// and repairs (read the differing keys, merge them with
+// antientropy.Resolve, write the merge as REPLICA_PUT_KIND_ANTI_ENTROPY to
+// each side that lacks it). One exchange runs at a time; repairs are
+// rate-limited.
+type syncerActor struct {
+	cfg    SyncerConfig
+	view   *View
+	sched  antientropy.Scheduler
+	bucket *hints.Bucket
+	ex     *exchange // the exchange in progress, nil when idle
+	nonce  uint64
+	timer  *time.Timer // pending syncTick
+	gone   bool
+}
+
+// exchange is one session in progress.
+type exchange struct {
+	partition uint32
+	peer      string
+	local     *actor.PID // this node's vnode of the partition
+	remote    *actor.PID // the peer's
+	s         *antientropy.Session
+	bytes     uint64 // encoded envelopes to and from the peer
+	// A RepairKeys batch in progress.
+	repairs []antientropy.Repair
+	next    int // next repair to start
+	active  int // repairs in flight
+	changed int
+	waking  bool // a rate-limiter wake-up is pending
+	failed  error
+}
+
+// Internal messages.
+type (
+	syncTick struct{} // start the next exchange
+	syncWake struct{} // repair tokens available again
+	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
+	treeSnapshot      struct{}
+	treeSnapshotReply struct{ tree *merkle.Tree }
+)
+
+// SyncerProps returns the props of the Merkle syncer.
+func SyncerProps(cfg SyncerConfig) *actor.Props {
+	cfg.defaults()
+	return actor.PropsFromProducer(func() actor.Actor { return &syncerActor{cfg: cfg} })
+}
+
+func (s *syncerActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.nonce = rand.Uint64()
+		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Window, int(s.cfg.Rate))))
+		askView(ctx)
+	case *actor.Restarting, *actor.Stopping:
+		s.gone = true
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+	case *View:
+		first := s.view == nil
+		s.view = m
+		if first && !s.cfg.Disabled {
+			s.later(ctx, s.cfg.Interval)
+		}
+	case *syncTick:
+		s.timer = nil
+		s.start(ctx)
+	case *syncWake:
+		if s.ex != nil {
+			s.ex.waking = false
+			s.repair(ctx)
+		}
+	case *crashNow:
+		panic("fault injection: Merkle syncer crash requested")
+	}
+}
+
+// later schedules the next exchange after d.
+func (s *syncerActor) later(ctx actor.Context, d time.Duration) {
+	if s.gone || s.timer != nil {
+		return
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.timer = time.AfterFunc(d, func() { root.Send(self, &syncTick{}) })
+}
+
+// peers are partition p's other primaries that are up and not suspected,
+// in preference-list order.
+func (s *syncerActor) peers(p uint32) []string {
+	r := s.view.Ring
+	var out []string
+	for _, n := range r.Owners(p) {
+		if n == s.cfg.Self {
+			continue
+		}
+		if m, ok := r.Member(n); ok && m.State == ring.Up && !s.cfg.Health.Down(n) && s.view.Addr(n) != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// start begins the next exchange.
+func (s *syncerActor) start(ctx actor.Context) {
+	if s.ex != nil || s.view == nil || s.gone {
+		return
+	}
+	held, err := s.view.Ring.PartitionsOf(s.cfg.Self)
+	p, peer, ok := s.sched.Next(held, s.peers)
+	if err != nil || !ok {
+		s.later(ctx, s.cfg.Interval)
+		return
+	}
+	addr := ctx.Self().Address
+	ex := &exchange{partition: p, peer: peer, local: vnodePID(addr, p), remote: vnodePID(s.view.Addr(peer), p)}
+	s.ex = ex
+	f := ctx.RequestFuture(ex.local, &treeSnapshot{}, s.cfg.Timeout)
+	ctx.ReenterAfter(f, func(res interface{}, err error) {
+		if s.ex != ex || s.gone {
+			return
+		}
+		snap, ok := res.(*treeSnapshotReply)
+		if err != nil || !ok {
+			s.fail(ctx, fmt.Errorf("no tree from the local vnode: %v", err))
+			return
+		}
+		ex.s = antientropy.NewSession(snap.tree, s.cfg.Session)
+		s.drive(ctx)
+	})
+}
+
+// drive carries out the session's next action.
+func (s *syncerActor) drive(ctx actor.Context) {
+	ex := s.ex
+	switch a := ex.s.Next(); a.Kind {
+	case antientropy.AskHashes:
+		req := &messages.MerkleHashesRequest{Partition: ex.partition, Level: uint32(a.Hashes.Level), Indices: a.Hashes.Indices}
+		s.ask(ctx, ex, ex.remote, req, func(reply *messages.Envelope) error {
+			r := reply.GetMerkleHashesReply()
+			if r == nil {
+				return errors.New("the reply is not Merkle hashes")
+			}
+			if err := errOf(r.GetError()); err != nil {
+				return err
+			}
+			return ex.s.StepHashes(responseOf(r))
+		})
+	case antientropy.ListKeys:
+		req := &messages.MerkleKeysRequest{Partition: ex.partition, FirstSegment: a.Range.First, LastSegment: a.Range.Last}
+		var lists [2][]merkle.KeyDigest
+		got := 0
+		for side, pid := range []*actor.PID{ex.local, ex.remote} {
+			s.ask(ctx, ex, pid, req, func(reply *messages.Envelope) error {
+				r := reply.GetMerkleKeysReply()
+				if r == nil {
+					return errors.New("the reply is not a key listing")
+				}
+				if err := errOf(r.GetError()); err != nil {
+					return err
+				}
+				if len(r.GetKeys()) != len(r.GetDigests()) {
+					return fmt.Errorf("a key listing of %d keys and %d digests", len(r.GetKeys()), len(r.GetDigests()))
+				}
+				for i, k := range r.GetKeys() {
+					lists[side] = append(lists[side], merkle.KeyDigest{Key: k, Digest: r.GetDigests()[i]})
+				}
+				if got++; got < 2 {
+					return errWait
+				}
+				return ex.s.StepKeys(lists[0], lists[1])
+			})
+		}
+	case antientropy.RepairKeys:
+		ex.repairs, ex.next, ex.active, ex.changed = a.Repairs, 0, 0, 0
+		s.repair(ctx)
+	case antientropy.Finished:
+		s.finish(ctx)
+	}
+}
+
+// errWait tells ask's caller that the step is not complete yet (the other
+// side's answer is still to come).
+var errWait = errors.New("actors: waiting for the other replica")
+
+// ask sends body to pid and hands the reply to step; step's error abandons
+// the exchange (errWait: wait for another reply); otherwise the session is
+// driven on. Traffic to and from the peer is counted.
+func (s *syncerActor) ask(ctx actor.Context, ex *exchange, pid *actor.PID, body proto.Message, step func(*messages.Envelope) error) {
+	s.nonce++
+	env := messages.Wrap(s.nonce, body)
+	remote := pid.Equal(ex.remote)
+	if remote {
+		ex.bytes += uint64(proto.Size(env))
+	}
+	ask(ctx, pid, env, s.cfg.Timeout, func(reply *messages.Envelope, err error) {
+		if s.ex != ex || s.gone || ex.failed != nil {
+			return
+		}
+		if err == nil {
+			if remote {
+				ex.bytes += uint64(proto.Size(reply))
+			}
+			err = step(reply)
+		}
+		switch {
+		case errors.Is(err, errWait):
+		case err != nil:
+			if remote && errors.Is(err, errNoReply) {
+				s.cfg.Health.Failed(ex.peer)
+			}
+			s.fail(ctx, err)
+		default:
+			if remote {
+				s.cfg.Health.Succeeded(ex.peer)
+			}
+			s.drive(ctx)
+		}
+	})
+}
+
+// repair starts as many of the batch's repairs as the window and the rate
+// allow, and steps the session when the batch is done.
+func (s *syncerActor) repair(ctx actor.Context) {
+	ex := s.ex
+	for ex.failed == nil && ex.next < len(ex.repairs) && ex.active < s.cfg.Window {
+		if s.bucket.Take(time.Now(), 1) == 0 {
+			if !ex.waking {
+				ex.waking = true
+				self, root := ctx.Self(), ctx.ActorSystem().Root
+				time.AfterFunc(max(s.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &syncWake{}) })
+			}
+			return
+		}
+		r := ex.repairs[ex.next]
+		ex.next++
+		ex.active++
+		s.repairKey(ctx, ex, r)
+	}
+	if ex.failed == nil && ex.active == 0 && ex.next == len(ex.repairs) {
+		changed := ex.changed
+		ex.repairs = nil
+		if err := ex.s.StepRepaired(changed); err != nil {
+			s.fail(ctx, err)
+			return
+		}
+		s.drive(ctx)
+	}
+}
+
+// repairKey reads r's key on the sides that hold it, merges, and writes the
+// merge to every side that lacks it.
+func (s *syncerActor) repairKey(ctx actor.Context, ex *exchange, r antientropy.Repair) {
+	var sets [2]*version.Set
+	reads := 0
+	sides := []bool{r.ReadLocal, r.ReadRemote}
+	pids := []*actor.PID{ex.local, ex.remote}
+	done := func() {
+		ex.active--
+		s.repair(ctx)
+	}
+	write := func() {
+		merged, writeLocal, writeRemote := antientropy.Resolve(sets[0], sets[1])
+		writes := 0
+		for side, w := range []bool{writeLocal, writeRemote} {
+			if !w {
+				continue
+			}
+			writes++
+			put := &messages.ReplicaPutRequest{Partition: ex.partition, Key: r.Key, Set: version.ToProto(merged),
+				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_ANTI_ENTROPY}
+			s.ask(ctx, ex, pids[side], put, func(reply *messages.Envelope) error {
+				pr := reply.GetReplicaPutReply()
+				if pr == nil {
+					return errors.New("the reply is not a replica write")
+				}
+				if err := errOf(pr.GetError()); err != nil {
+					return err
+				}
+				if pr.GetChanged() {
+					ex.changed++
+					s.cfg.Counters.AAEKeysRepaired.Add(1)
+				}
+				if writes--; writes > 0 {
+					return errWait
+				}
+				done()
+				return errWait // repair drives the session on
+			})
+		}
+		if writes == 0 {
+			done()
+		}
+	}
+	for side, read := range sides {
+		if !read {
+			continue
+		}
+		reads++
+		get := &messages.ReplicaGetRequest{Partition: ex.partition, Key: r.Key}
+		s.ask(ctx, ex, pids[side], get, func(reply *messages.Envelope) error {
+			gr := reply.GetReplicaGetReply()
+			if gr == nil {
+				return errors.New("the reply is not a replica read")
+			}
+			// A corrupt object reads as an error with no set: it is
+			// replaced by the other side's version.
+			if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_STORAGE {
+				return err
+			}
+			if gr.GetFound() {
+				set, err := version.FromProto(gr.GetSet())
+				if err != nil {
+					return err
+				}
+				sets[side] = set
+			}
+			if reads--; reads == 0 {
+				write()
+			}
+			return errWait
+		})
+	}
+}
+
+// finish records a completed exchange and schedules the next.
+func (s *syncerActor) finish(ctx actor.Context) {
+	ex := s.ex
+	s.ex = nil
+	st := ex.s.Stats()
+	c := s.cfg.Counters
+	c.AAEExchanges.Add(1)
+	if st.Identical {
+		c.AAEIdentical.Add(1)
+	}
+	c.AAEBytes.Add(ex.bytes)
+	c.AAEProgress.Record(ex.partition, ex.peer, time.Now().UnixMilli(), uint64(st.Changed))
+	if st.Repairs > 0 {
+		s.cfg.Logger.Info("anti-entropy repaired a partition", "partition", ex.partition, "peer", ex.peer,
+			"differing_keys", st.Repairs, "replica_writes", st.Changed, "bytes", ex.bytes)
+	}
+	s.later(ctx, s.cfg.Interval)
+}
+
+// fail abandons the exchange in progress; the scheduler moves on and the
+// pair comes round again.
+func (s *syncerActor) fail(ctx actor.Context, err error) {
+	ex := s.ex
+	if ex == nil || ex.failed != nil {
+		return
+	}
+	ex.failed = err
+	s.ex = nil
+	s.cfg.Counters.AAEFailures.Add(1)
+	s.cfg.Counters.AAEBytes.Add(ex.bytes)
+	s.cfg.Logger.Debug("anti-entropy exchange abandoned", "partition", ex.partition, "peer", ex.peer, "err", err)
+	s.later(ctx, s.cfg.Interval)
+}
+
+// responseOf turns a wire reply into the merkle package's Response.
+func responseOf(r *messages.MerkleHashesReply) merkle.Response {
+	resp := merkle.Response{Level: int(r.GetLevel()), Indices: r.GetIndices(),
+		Config: merkle.Config{Depth: int(r.GetDepth()), FanoutBits: int(r.GetFanoutBits())}}
+	raw := r.GetHashes()
+	if len(raw)%merkle.HashBytes != 0 {
+		resp.Err = fmt.Sprintf("hashes of %d bytes are not a whole number of %d-byte hashes", len(raw), merkle.HashBytes)
+		return resp
+	}
+	for i := 0; i < len(raw); i += merkle.HashBytes {
+		resp.Hashes = append(resp.Hashes, merkle.Hash(raw[i:i+merkle.HashBytes]))
+	}
+	return resp
+}
+
+// hashesReply turns the merkle package's Response into a wire reply.
+func hashesReply(resp merkle.Response) *messages.MerkleHashesReply {
+	r := &messages.MerkleHashesReply{Level: uint32(resp.Level), Indices: resp.Indices,
+		Depth: uint32(resp.Config.Depth), FanoutBits: uint32(resp.Config.FanoutBits)}
+	for _, h := range resp.Hashes {
+		r.Hashes = append(r.Hashes, h[:]...)
+	}
+	if resp.Err != "" {
+		r.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "indices", Message: resp.Err}
+	}
+	return r
+}
+

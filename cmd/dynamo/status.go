@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dynamokv/dynamo/client"
+)
+
+// statusOutput is `dynamo status --json`.
+type statusOutput struct {
+	Node        string            `json:"node"`
+	Addr        string            `json:"addr"`
+	Stats       statsOutput       `json:"stats"`
+	AntiEntropy antiEntropyOutput `json:"anti_entropy"`
+}
+
+type antiEntropyOutput struct {
+	Exchanges    uint64            `json:"exchanges"`
+	Identical    uint64            `json:"identical"`
+	Failures     uint64            `json:"failures"`
+	KeysRepaired uint64            `json:"keys_repaired"`
+	Bytes        uint64            `json:"bytes"`
+	Partitions   []partitionOutput `json:"partitions"`
+}
+
+// partitionOutput is one partition the node holds; last_exchange_ms is 0
+// and peer empty when it was never compared.
+type partitionOutput struct {
+	Partition      uint32 `json:"partition"`
+	LastExchangeMs int64  `json:"last_exchange_ms"`
+	Peer           string `json:"peer"`
+	Exchanges      uint64 `json:"exchanges"`
+	KeysRepaired   uint64 `json:"keys_repaired"`
+}
+
+// status prints one node's counters and anti-entropy progress for every
+// partition it holds.
+func (k kvCommand) status(ctx context.Context, c kvClient, node string, asJSON bool) int {
+	m, code := k.membership(ctx, c, node)
+	if m == nil {
+		return code
+	}
+	r, err := m.Ring()
+	if err != nil {
+		return k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
+	}
+	held, _ := r.PartitionsOf(m.Node)
+	progress := map[uint32]client.PartitionSync{}
+	for _, ps := range m.AntiEntropy {
+		progress[ps.Partition] = ps
+	}
+	st := m.Stats
+	out := statusOutput{Node: m.Node, Addr: m.Addr, Stats: statsOf(st), AntiEntropy: antiEntropyOutput{
+		Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
+		Partitions: []partitionOutput{}}}
+	for _, p := range held {
+		po := partitionOutput{Partition: p}
+		if ps, ok := progress[p]; ok {
+			po.LastExchangeMs, po.Peer, po.Exchanges, po.KeysRepaired = ps.LastExchange.UnixMilli(), ps.Peer, ps.Exchanges, ps.KeysRepaired
+		}
+		out.AntiEntropy.Partitions = append(out.AntiEntropy.Partitions, po)
+	}
+	if asJSON {
+		return k.printJSON(out)
+	}
+	fmt.Fprintf(k.stdout, "%s at %s: vnodes %d, restarts %d, hints pending %d, hints delivered %d\n",
+		m.Node, m.Addr, st.Vnodes, st.Restarts, st.HintsPending, st.HintsDelivered)
+	ae := out.AntiEntropy
+	fmt.Fprintf(k.stdout, "anti-entropy: %d exchanges (%d identical), %d abandoned, %d keys repaired, %d bytes exchanged\n",
+		ae.Exchanges, ae.Identical, ae.Failures, ae.KeysRepaired, ae.Bytes)
+	tw := tabwriter.NewWriter(k.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "partition\tlast exchange\tpeer\texchanges\tkeys repaired")
+	now := time.Now()
+	for _, po := range ae.Partitions {
+		last, peer := "never", "-"
+		if po.LastExchangeMs != 0 {
+			last = now.Sub(time.UnixMilli(po.LastExchangeMs)).Truncate(time.Millisecond).String() + " ago"
+			peer = po.Peer
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", po.Partition, last, peer, po.Exchanges, po.KeysRepaired)
+	}
+	_ = tw.Flush()
+	return exitOK
+}
