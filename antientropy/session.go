@@ -1,8 +1,10 @@
 package antientropy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dynamokv/dynamo/merkle"
 )
@@ -168,13 +170,15 @@ func (s *Session) StepHashes(resp merkle.Response) error {
 }
 
 // StepKeys feeds the listings of the pending ListKeys: each side's (key,
-// digest) pairs of Action.Range, ascending by key. Keys outside the range
-// are not checked here (the shell lists by range); unsorted or duplicated
-// keys are an error.
+// digest) pairs of Action.Range, in any order (a vnode lists in storage
+// order: by segment, then key). Keys outside the range are not checked
+// here (the shell lists by range); a key listed twice on one side is an
+// error.
 func (s *Session) StepKeys(local, remote []merkle.KeyDigest) error {
 	if a := s.Next(); a.Kind != ListKeys {
 		return fmt.Errorf("%w: key listings while the session waits for %s", ErrInvalid, a.Kind)
 	}
+	local, remote = byKey(local), byKey(remote)
 	repairs, err := Plan(local, remote)
 	if err != nil {
 		return err
@@ -208,6 +212,13 @@ func (s *Session) Done() bool { return s.Next().Kind == Finished }
 
 // Stats returns the figures so far.
 func (s *Session) Stats() Stats { return s.stats }
+
+// byKey returns a copy of kds sorted by key.
+func byKey(kds []merkle.KeyDigest) []merkle.KeyDigest {
+	out := slices.Clone(kds)
+	slices.SortFunc(out, func(a, b merkle.KeyDigest) int { return bytes.Compare(a.Key, b.Key) })
+	return out
+}
 
 // Split cuts r into consecutive ranges of at most width segments.
 func Split(r merkle.SegmentRange, width int) []merkle.SegmentRange {

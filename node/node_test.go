@@ -268,12 +268,14 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--actor-addr":  func(c *Config) { c.ActorAddr = ":99" },
 		"--join":        func(c *Config) { c.Join = []string{"127.0.0.1:notaport"} },
 		"--actor-addr: \"0.0.0.0:0\" is not an address": func(c *Config) { c.ActorAddr = "0.0.0.0:0" },
-		"--partitions": func(c *Config) { c.Partitions = 100 },
-		"--n":          func(c *Config) { c.N = 17 },
-		"--r":          func(c *Config) { c.N, c.R = 3, 4 },
-		"--w":          func(c *Config) { c.N, c.W = 3, 0 },
-		"--weight":     func(c *Config) { c.Weight = 0 },
-		"--timeout":    func(c *Config) { c.Timeout = -time.Second },
+		"--partitions":   func(c *Config) { c.Partitions = 100 },
+		"--n":            func(c *Config) { c.N = 17 },
+		"--r":            func(c *Config) { c.N, c.R = 3, 4 },
+		"--w":            func(c *Config) { c.N, c.W = 3, 0 },
+		"--weight":       func(c *Config) { c.Weight = 0 },
+		"--timeout":      func(c *Config) { c.Timeout = -time.Second },
+		"--aae-interval": func(c *Config) { c.AAEInterval = 0 },
+		"--aae-rate":     func(c *Config) { c.AAERate = 0 },
 	}
 	for flag, mut := range cases {
 		cfg := testConfig(t, "x", dir)
