@@ -69,26 +69,22 @@ const (
 )
 
 func (c *HintsConfig) defaults() {
-	if c.Interval <= 0 {
-		c.Interval = DefaultHintInterval
-	}
-	if c.RetryAfter <= 0 {
-		c.RetryAfter = DefaultHintRetryAfter
-	}
-	if c.Rate <= 0 {
-		c.Rate = DefaultHintRate
-	}
-	if c.Window <= 0 {
-		c.Window = DefaultHintWindow
-	}
-	if c.Batch <= 0 {
-		c.Batch = DefaultHintBatch
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultHintTimeout
-	}
+	orDefault(&c.Interval, DefaultHintInterval)
+	orDefault(&c.RetryAfter, DefaultHintRetryAfter)
+	orDefault(&c.Rate, DefaultHintRate)
+	orDefault(&c.Window, DefaultHintWindow)
+	orDefault(&c.Batch, DefaultHintBatch)
+	orDefault(&c.Timeout, DefaultHintTimeout)
 	if c.Counters == nil {
 		c.Counters = &Counters{}
+	}
+}
+
+// orDefault sets *v to d when *v is not positive (a zero config field
+// means the default).
+func orDefault[T int | float64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 

@@ -66,18 +66,10 @@ const (
 )
 
 func (c *SyncerConfig) defaults() {
-	if c.Interval <= 0 {
-		c.Interval = DefaultSyncInterval
-	}
-	if c.Rate <= 0 {
-		c.Rate = DefaultSyncRate
-	}
-	if c.Window <= 0 {
-		c.Window = DefaultSyncWindow
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultSyncTimeout
-	}
+	orDefault(&c.Interval, DefaultSyncInterval)
+	orDefault(&c.Rate, DefaultSyncRate)
+	orDefault(&c.Window, DefaultSyncWindow)
+	orDefault(&c.Timeout, DefaultSyncTimeout)
 	if c.Session.Validate() != nil {
 		c.Session = antientropy.DefaultConfig()
 	}
@@ -475,4 +467,3 @@ func hashesReply(resp merkle.Response) *messages.MerkleHashesReply {
 	}
 	return r
 }
-

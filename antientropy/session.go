@@ -136,12 +136,11 @@ func (s *Session) Next() Action {
 	if req, ok := s.x.Request(); ok {
 		return Action{Kind: AskHashes, Hashes: req}
 	}
-	if s.batch > 0 {
-		return Action{Kind: RepairKeys, Repairs: s.repairs[:s.batch]}
-	}
-	if len(s.repairs) > 0 {
+	if s.batch == 0 && len(s.repairs) > 0 {
 		s.batch = min(len(s.repairs), s.cfg.RepairBatch)
-		return Action{Kind: RepairKeys, Repairs: s.repairs[:s.batch]}
+	}
+	if s.batch > 0 {
+		return Action{Kind: RepairKeys, Repairs: s.repairs[:s.batch:s.batch]}
 	}
 	if len(s.ranges) > 0 {
 		return Action{Kind: ListKeys, Range: s.ranges[0]}
@@ -155,7 +154,7 @@ func (s *Session) StepHashes(resp merkle.Response) error {
 		return fmt.Errorf("%w: hashes when none were asked", ErrInvalid)
 	}
 	if err := s.x.Step(resp); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	s.stats.Tree = s.x.Stats()
 	if !s.x.Done() {
@@ -173,7 +172,8 @@ func (s *Session) StepHashes(resp merkle.Response) error {
 // digest) pairs of Action.Range, in any order (a vnode lists in storage
 // order: by segment, then key). Keys outside the range are not checked
 // here (the shell lists by range); a key listed twice on one side is an
-// error.
+// error. The planned Repairs keep the listings' key bytes: the shell must
+// not reuse them.
 func (s *Session) StepKeys(local, remote []merkle.KeyDigest) error {
 	if a := s.Next(); a.Kind != ListKeys {
 		return fmt.Errorf("%w: key listings while the session waits for %s", ErrInvalid, a.Kind)
@@ -220,8 +220,10 @@ func byKey(kds []merkle.KeyDigest) []merkle.KeyDigest {
 	return out
 }
 
-// Split cuts r into consecutive ranges of at most width segments.
+// Split cuts r into consecutive ranges of at most width segments. A range
+// reaching past the 16-bit segment space is cut at its end.
 func Split(r merkle.SegmentRange, width int) []merkle.SegmentRange {
+	r.Last = min(r.Last, 1<<merkle.SegmentBits-1)
 	if width < 1 || r.Last < r.First {
 		return nil
 	}

@@ -320,7 +320,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 			return k.fail(exitFailed, "%v", err)
 		}
 		return exitOK
-	case "members":
+	case "members", "status":
 		asJSON := fs.Bool("json", false, "print one JSON object line")
 		nodeName := fs.String("node", "", "ask this member (by name) for its view and counters, instead of any node")
 		if code, ok := k.parse(fs, args, "[flags]"); !ok {
@@ -334,22 +334,14 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 			return code
 		}
 		defer done()
-		return k.members(ctx, c, *nodeName, *asJSON)
-	case "status":
-		asJSON := fs.Bool("json", false, "print one JSON object line")
-		nodeName := fs.String("node", "", "ask this member (by name) instead of any node")
-		if code, ok := k.parse(fs, args, "[flags]"); !ok {
+		m, r, code := k.membership(ctx, c, *nodeName)
+		if m == nil {
 			return code
 		}
-		if fs.NArg() != 0 {
-			return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
+		if name == "status" {
+			return k.status(m, r, *asJSON)
 		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		return k.status(ctx, c, *nodeName, *asJSON)
+		return k.members(m, r, *asJSON)
 	case "debug":
 		// dynamo debug crash --node NAME --component C [--partition P]
 		if len(args) == 0 || args[0] != "crash" {
@@ -473,8 +465,8 @@ func statsOf(st client.NodeStats) statsOutput {
 	return statsOutput{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}
 }
 
-// membership asks node (by name) or any node.
-func (k kvCommand) membership(ctx context.Context, c kvClient, node string) (*client.Membership, int) {
+// membership asks node (by name) or any node, and computes its ring.
+func (k kvCommand) membership(ctx context.Context, c kvClient, node string) (*client.Membership, *ring.Ring, int) {
 	var m *client.Membership
 	var err error
 	if node != "" {
@@ -483,20 +475,16 @@ func (k kvCommand) membership(ctx context.Context, c kvClient, node string) (*cl
 		m, err = c.Members(ctx)
 	}
 	if err != nil {
-		return nil, k.fail(exitFailed, "%v", err)
-	}
-	return m, exitOK
-}
-
-func (k kvCommand) members(ctx context.Context, c kvClient, node string, asJSON bool) int {
-	m, code := k.membership(ctx, c, node)
-	if m == nil {
-		return code
+		return nil, nil, k.fail(exitFailed, "%v", err)
 	}
 	r, err := m.Ring()
 	if err != nil {
-		return k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
+		return nil, nil, k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
 	}
+	return m, r, exitOK
+}
+
+func (k kvCommand) members(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	loads := r.Loads()
 	if asJSON {
 		st := m.Stats

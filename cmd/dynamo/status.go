@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/ring"
 )
 
 // statusOutput is `dynamo status --json`.
@@ -38,15 +38,7 @@ type partitionOutput struct {
 
 // status prints one node's counters and anti-entropy progress for every
 // partition it holds.
-func (k kvCommand) status(ctx context.Context, c kvClient, node string, asJSON bool) int {
-	m, code := k.membership(ctx, c, node)
-	if m == nil {
-		return code
-	}
-	r, err := m.Ring()
-	if err != nil {
-		return k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
-	}
+func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	held, _ := r.PartitionsOf(m.Node)
 	progress := map[uint32]client.PartitionSync{}
 	for _, ps := range m.AntiEntropy {
