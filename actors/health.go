@@ -81,6 +81,11 @@ type Counters struct {
 	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes atomic.Uint64
 	// AAEProgress is each partition's last exchange.
 	AAEProgress SyncProgress
+	// Handoff: partitions held but no longer owned (to hand off),
+	// partitions handed off and dropped, handoff writes that changed an
+	// owner, handoff sessions interrupted, bytes to and from owners.
+	HandoffsPending                                          atomic.Int64
+	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes atomic.Uint64
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

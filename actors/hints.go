@@ -254,10 +254,11 @@ func (h *hintsActor) serve(env *messages.Envelope, sync bool) *messages.Envelope
 }
 
 // recovered reports whether an owner the store has hints for went from
-// down (or absent) in old to up in cur.
+// down (or absent) in old to up in cur, or left (its hints can go to the
+// new owners).
 func (h *hintsActor) recovered(old, cur *View) bool {
 	for _, oc := range h.store.Owners() {
-		if !cur.Down(oc.Owner) && old.Down(oc.Owner) {
+		if (!cur.Down(oc.Owner) && old.Down(oc.Owner)) || (cur.Left[oc.Owner] && !old.Left[oc.Owner]) {
 			return true
 		}
 	}
@@ -278,8 +279,10 @@ func (h *hintsActor) round(ctx actor.Context) {
 		// Only to an owner this node sees up: a down one keeps its hints,
 		// and so does one absent from the view (serf forgets failed
 		// members when every node that knew them restarted; the owner
-		// may come back at any time).
-		if h.view.Down(oc.Owner) {
+		// may come back at any time). An owner that left or was removed
+		// is gone for good: its hints go to the partitions' current
+		// owners (targets).
+		if h.view.Down(oc.Owner) && !h.view.Left[oc.Owner] {
 			continue
 		}
 		if h.cfg.Health.Down(oc.Owner) {
@@ -368,9 +371,9 @@ func (h *hintsActor) wakeLater(ctx actor.Context) {
 }
 
 // targets are where a hint goes: its owner while the owner is a primary of
-// the partition, else (the ring changed while the owner was away) the
-// partition's current up primaries. Only called for an owner that is an up
-// member.
+// the partition, else (the ring changed while the owner was away, or the
+// owner left or was removed) the partition's current up primaries. Only
+// called for an owner that is an up member or has left.
 func (h *hintsActor) targets(hint hints.Hint) []string {
 	r := h.view.Ring
 	pref := r.PreferenceList(hint.Partition)

@@ -51,11 +51,14 @@ type HeldReply struct{ Partitions []uint32 }
 // storage). Vnodes of partitions the node no longer owns keep running: their
 // data leaves only through handoff.
 type vnodeManager struct {
-	cfg    VnodesConfig
-	held   map[uint32]*actor.PID
-	view   *View
-	timers []*time.Timer
-	ending bool // stopping or restarting
+	cfg  VnodesConfig
+	held map[uint32]*actor.PID
+	// orphans are partitions this node holds data of (found at start) but
+	// may no longer own: their vnodes run so that the data is handed off.
+	orphans map[uint32]bool
+	view    *View
+	timers  []*time.Timer
+	ending  bool // stopping or restarting
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
@@ -85,7 +88,12 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 	}
 	owned, err := m.view.Ring.PartitionsOf(m.cfg.Self)
 	if err != nil {
-		return // not a member (yet): nothing to hold
+		owned = nil // not a member (yet): nothing to own, orphans to hand off
+	}
+	for p := range m.orphans {
+		if !slices.Contains(owned, p) {
+			owned = append(owned, p)
+		}
 	}
 	started := 0
 	for _, p := range owned {
@@ -108,6 +116,23 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 	}
 }
 
+// findOrphans notes every partition with data on this node, so that a
+// node restarted in the middle of a handoff (or after its ring share
+// changed while it was down) hands that data off instead of forgetting it.
+func (m *vnodeManager) findOrphans() {
+	m.orphans = map[uint32]bool{}
+	for p := range uint32(m.cfg.Partitions) {
+		has, err := vnode.HasData(m.cfg.Engine, p)
+		if err != nil {
+			m.cfg.Logger.Error("vnodes: cannot scan storage for partitions to hand off", "partition", p, "err", err)
+			continue
+		}
+		if has {
+			m.orphans[p] = true
+		}
+	}
+}
+
 func wallClock() (int64, int64) {
 	t := time.Now()
 	return t.UnixMilli(), t.UnixNano()
@@ -116,7 +141,17 @@ func wallClock() (int64, int64) {
 func (m *vnodeManager) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		m.findOrphans()
 		askView(ctx)
+	case *handedOff:
+		// The vnode dropped its data after a handoff: stop it (removed
+		// from held first, so its Terminated is not taken for a failure).
+		if pid, ok := m.held[msg.P]; ok {
+			delete(m.held, msg.P)
+			delete(m.orphans, msg.P)
+			ctx.Stop(pid)
+			m.cfg.Counters.Vnodes.Store(int64(len(m.held)))
+		}
 	case *View:
 		m.view = msg
 		m.ensure(ctx)

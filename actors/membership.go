@@ -150,10 +150,13 @@ func (m *membershipActor) refresh(ctx actor.Context) {
 			delete(m.refused, name)
 		}
 	}
-	addrs := map[string]string{}
+	addrs, left := map[string]string{}, map[string]bool{}
 	for _, n := range nodes {
 		if t, err := cluster.DecodeTags(n.Tags); err == nil {
 			addrs[n.Name] = t.Addr
+		}
+		if n.Status == cluster.StatusLeft {
+			left[n.Name] = true
 		}
 	}
 	r, err := ring.New(ring.Config{Partitions: m.cfg.Local.Partitions, N: m.cfg.Local.N}, members)
@@ -166,7 +169,7 @@ func (m *membershipActor) refresh(ctx actor.Context) {
 		epoch = m.view.Epoch + 1
 		m.logChanges(m.view.Ring, r, addrs)
 	}
-	m.view = &View{Self: m.cfg.Self, Ring: r, Addrs: addrs, Epoch: epoch}
+	m.view = &View{Self: m.cfg.Self, Ring: r, Addrs: addrs, Left: left, Epoch: epoch}
 	for _, s := range m.cfg.Subscribers {
 		ctx.Send(s, m.view)
 	}

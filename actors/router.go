@@ -42,8 +42,25 @@ type RouterConfig struct {
 	AllowFaultInjection bool
 	// Counters are reported in MembersReply.stats. Optional.
 	Counters *Counters
+	// Admin carries out LeaveRequest and RemoveRequest (the node's serf).
+	// Optional: without it they are refused as UNSUPPORTED.
+	Admin Admin
 	// Logger receives coordinator failures. Required.
 	Logger *slog.Logger
+}
+
+// Admin is what a node does for membership changes asked of it.
+type Admin interface {
+	// Leave starts a graceful leave of this node: it hands its partitions
+	// off, then leaves the cluster. It returns how many partitions it
+	// holds. A node already leaving answers the same.
+	Leave() (partitions int, err error)
+	// Leaving reports whether Leave was called.
+	Leaving() bool
+	// Remove takes the failed member node out of the ring for good. It
+	// returns an error naming the field ("node") for an unknown member or
+	// one that is not failed.
+	Remove(node string) *messages.Error
 }
 
 // Router limits' defaults.
@@ -127,11 +144,31 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 				Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
 				AaeExchanges: c.AAEExchanges.Load(), AaeIdentical: c.AAEIdentical.Load(), AaeFailures: c.AAEFailures.Load(),
 				AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
+				HandoffsPending: uint32(max(0, c.HandoffsPending.Load())), HandoffsDone: c.HandoffsDone.Load(), HandoffKeys: c.HandoffKeys.Load(),
+				HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
+				Leaving: r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
 			},
 		})
 	}
 	if f, ok := body.(*messages.FaultRequest); ok {
 		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, f)})
+	}
+	switch b := body.(type) {
+	case *messages.LeaveRequest:
+		if r.cfg.Admin == nil {
+			return messages.Wrap(id, &messages.LeaveReply{Node: r.cfg.Self, Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot leave (no admin)"}})
+		}
+		n, err := r.cfg.Admin.Leave()
+		reply := &messages.LeaveReply{Node: r.cfg.Self, Partitions: uint32(n)}
+		if err != nil {
+			reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
+		}
+		return messages.Wrap(id, reply)
+	case *messages.RemoveRequest:
+		if r.cfg.Admin == nil {
+			return messages.Wrap(id, &messages.RemoveReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot remove members (no admin)"}})
+		}
+		return messages.Wrap(id, &messages.RemoveReply{Error: r.cfg.Admin.Remove(b.GetNode())})
 	}
 	r.nonce++
 	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health}

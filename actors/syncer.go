@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -92,17 +93,27 @@ type syncerActor struct {
 	sched  antientropy.Scheduler
 	bucket *hints.Bucket
 	ex     *exchange // the exchange in progress, nil when idle
-	nonce  uint64
-	timer  *time.Timer // pending syncTick
-	gone   bool
+	busy   bool      // a job is being chosen or runs
+	// handoffNext is the first partition to consider for the next handoff.
+	handoffNext uint32
+	nonce       uint64
+	timer       *time.Timer // pending syncTick
+	gone        bool
 }
 
-// exchange is one session in progress.
+// exchange is one job in progress: an anti-entropy exchange with one peer,
+// or a handoff (push-only sessions to each owner in turn, then the drop).
 type exchange struct {
 	partition uint32
-	peer      string
-	local     *actor.PID // this node's vnode of the partition
-	remote    *actor.PID // the peer's
+	handoff   bool
+	targets   []string // the peer, or the owners to hand off to
+	ti        int      // the current target
+	snap      *merkle.Tree
+	root      merkle.Hash // the snapshot's root
+	pushed    int         // handoff writes that changed an owner
+	peer      string      // targets[ti]
+	local     *actor.PID  // this node's vnode of the partition
+	remote    *actor.PID  // the peer's
 	s         *antientropy.Session
 	bytes     uint64 // encoded envelopes to and from the peer
 	// A RepairKeys batch in progress.
@@ -121,6 +132,16 @@ type (
 	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
 	treeSnapshot      struct{}
 	treeSnapshotReply struct{ tree *merkle.Tree }
+	// dropRequest asks a vnode to drop its handed-off data if its tree's
+	// root is still root.
+	dropRequest struct{ root merkle.Hash }
+	dropReply   struct {
+		dropped bool
+		err     error
+	}
+	// handedOff tells the vnode manager that partition P's vnode dropped
+	// its data after a handoff: stop it.
+	handedOff struct{ P uint32 }
 )
 
 // SyncerProps returns the props of the Merkle syncer.
@@ -184,19 +205,72 @@ func (s *syncerActor) peers(p uint32) []string {
 	return out
 }
 
-// start begins the next exchange.
+// start begins the next job: a handoff of a partition this node holds but
+// no longer owns, when one is ready, else the next anti-entropy exchange.
 func (s *syncerActor) start(ctx actor.Context) {
-	if s.ex != nil || s.view == nil || s.gone {
+	if s.busy || s.view == nil || s.gone {
 		return
 	}
-	held, err := s.view.Ring.PartitionsOf(s.cfg.Self)
-	p, peer, ok := s.sched.Next(held, s.peers)
-	if err != nil || !ok {
-		s.later(ctx, s.cfg.Interval)
-		return
+	s.busy = true
+	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, VnodesName), &Held{}, s.cfg.Timeout)
+	ctx.ReenterAfter(f, func(res interface{}, err error) {
+		if s.gone {
+			return
+		}
+		reply, ok := res.(*HeldReply)
+		if err != nil || !ok {
+			s.idle(ctx)
+			return
+		}
+		owned, _ := s.view.Ring.PartitionsOf(s.cfg.Self)
+		var away []uint32
+		for _, p := range reply.Partitions {
+			if !slices.Contains(owned, p) {
+				away = append(away, p)
+			}
+		}
+		s.cfg.Counters.HandoffsPending.Store(int64(len(away)))
+		if p, targets, ok := s.nextHandoff(away); ok {
+			s.begin(ctx, &exchange{partition: p, targets: targets, handoff: true})
+			return
+		}
+		p, peer, ok := s.sched.Next(owned, s.peers)
+		if !ok {
+			s.idle(ctx)
+			return
+		}
+		s.begin(ctx, &exchange{partition: p, targets: []string{peer}})
+	})
+}
+
+// nextHandoff picks, round-robin, a partition of away whose owners are all
+// up (a handoff goes to every owner, so that no copy is dropped before each
+// owner holds it), and returns them.
+func (s *syncerActor) nextHandoff(away []uint32) (uint32, []string, bool) {
+	if len(away) == 0 {
+		return 0, nil, false
 	}
-	addr := ctx.Self().Address
-	ex := &exchange{partition: p, peer: peer, local: vnodePID(addr, p), remote: vnodePID(s.view.Addr(peer), p)}
+	start, _ := slices.BinarySearch(away, s.handoffNext)
+	for i := range away {
+		p := away[(start+i)%len(away)]
+		owners := s.view.Ring.Owners(p)
+		ready := len(owners) > 0
+		for _, o := range owners {
+			if m, ok := s.view.Ring.Member(o); !ok || m.State != ring.Up || s.cfg.Health.Down(o) || s.view.Addr(o) == "" {
+				ready = false
+			}
+		}
+		if ready {
+			s.handoffNext = p + 1
+			return p, owners, true
+		}
+	}
+	return 0, nil, false
+}
+
+// begin snapshots the local vnode's tree and runs the job's first session.
+func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
+	ex.local = vnodePID(ctx.Self().Address, ex.partition)
 	s.ex = ex
 	f := ctx.RequestFuture(ex.local, &treeSnapshot{}, s.cfg.Timeout)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
@@ -208,9 +282,24 @@ func (s *syncerActor) start(ctx actor.Context) {
 			s.fail(ctx, fmt.Errorf("no tree from the local vnode: %v", err))
 			return
 		}
-		ex.s = antientropy.NewSession(snap.tree, s.cfg.Session)
-		s.drive(ctx)
+		ex.snap, ex.root = snap.tree, snap.tree.Root()
+		if ex.handoff && ex.root.IsZero() {
+			s.drop(ctx) // nothing to hand off
+			return
+		}
+		s.session(ctx)
 	})
+}
+
+// session starts the session with the job's current target.
+func (s *syncerActor) session(ctx actor.Context) {
+	ex := s.ex
+	ex.peer = ex.targets[ex.ti]
+	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
+	cfg := s.cfg.Session
+	cfg.PushOnly = ex.handoff
+	ex.s = antientropy.NewSession(ex.snap, cfg)
+	s.drive(ctx)
 }
 
 // drive carries out the session's next action.
@@ -258,6 +347,10 @@ func (s *syncerActor) drive(ctx actor.Context) {
 		ex.repairs, ex.next, ex.active, ex.changed = a.Repairs, 0, 0, 0
 		s.repair(ctx)
 	case antientropy.Finished:
+		if ex.handoff {
+			s.handedTo(ctx)
+			return
+		}
 		s.finish(ctx)
 	}
 }
@@ -343,7 +436,7 @@ func (s *syncerActor) repairKey(ctx actor.Context, ex *exchange, r antientropy.R
 		s.repair(ctx)
 	}
 	write := func() {
-		merged, writeLocal, writeRemote := antientropy.Resolve(sets[0], sets[1])
+		merged, writeLocal, writeRemote := ex.s.Resolve(sets[0], sets[1])
 		writes := 0
 		for side, w := range []bool{writeLocal, writeRemote} {
 			if !w {
@@ -362,7 +455,11 @@ func (s *syncerActor) repairKey(ctx actor.Context, ex *exchange, r antientropy.R
 				}
 				if pr.GetChanged() {
 					ex.changed++
-					s.cfg.Counters.AAEKeysRepaired.Add(1)
+					if ex.handoff {
+						s.cfg.Counters.HandoffKeys.Add(1)
+					} else {
+						s.cfg.Counters.AAEKeysRepaired.Add(1)
+					}
 				}
 				if writes--; writes > 0 {
 					return errWait
@@ -406,6 +503,52 @@ func (s *syncerActor) repairKey(ctx actor.Context, ex *exchange, r antientropy.R
 	}
 }
 
+// handedTo ends a handoff session: the next owner's, or, when every owner
+// holds the partition's data, the drop of the local copy. The vnode drops
+// it only if nothing was written since the snapshot (else the next round
+// hands the new writes off too), then refuses requests, and the vnode
+// manager stops it.
+func (s *syncerActor) handedTo(ctx actor.Context) {
+	ex := s.ex
+	st := ex.s.Stats()
+	ex.pushed += st.Changed
+	s.cfg.Counters.HandoffBytes.Add(ex.bytes)
+	ex.bytes = 0
+	if ex.ti++; ex.ti < len(ex.targets) {
+		s.session(ctx)
+		return
+	}
+	s.drop(ctx)
+}
+
+// drop asks the local vnode to drop the handed-off partition.
+func (s *syncerActor) drop(ctx actor.Context) {
+	ex := s.ex
+	f := ctx.RequestFuture(ex.local, &dropRequest{root: ex.root}, s.cfg.Timeout)
+	ctx.ReenterAfter(f, func(res interface{}, err error) {
+		if s.ex != ex || s.gone {
+			return
+		}
+		reply, ok := res.(*dropReply)
+		switch {
+		case err != nil || !ok:
+			s.fail(ctx, fmt.Errorf("dropping the handed-off partition: %v", err))
+			return
+		case reply.err != nil:
+			s.fail(ctx, reply.err)
+			return
+		case reply.dropped:
+			s.cfg.Counters.HandoffsDone.Add(1)
+			s.cfg.Logger.Info("partition handed off", "partition", ex.partition, "to", ex.targets, "replica_writes", ex.pushed)
+			ctx.Send(actor.NewPID(ctx.Self().Address, VnodesName), &handedOff{P: ex.partition})
+		default:
+			s.cfg.Logger.Debug("handoff: writes arrived during the transfer; handing them off next", "partition", ex.partition)
+		}
+		s.ex = nil
+		s.idle(ctx)
+	})
+}
+
 // finish records a completed exchange and schedules the next.
 func (s *syncerActor) finish(ctx actor.Context) {
 	ex := s.ex
@@ -422,11 +565,17 @@ func (s *syncerActor) finish(ctx actor.Context) {
 		s.cfg.Logger.Info("anti-entropy repaired a partition", "partition", ex.partition, "peer", ex.peer,
 			"differing_keys", st.Repairs, "replica_writes", st.Changed, "bytes", ex.bytes)
 	}
+	s.idle(ctx)
+}
+
+// idle ends the job in progress and schedules the next.
+func (s *syncerActor) idle(ctx actor.Context) {
+	s.busy = false
 	s.later(ctx, s.cfg.Interval)
 }
 
-// fail abandons the exchange in progress; the scheduler moves on and the
-// pair comes round again.
+// fail abandons the job in progress; the scheduler moves on and the pair
+// (or the handoff) comes round again.
 func (s *syncerActor) fail(ctx actor.Context, err error) {
 	ex := s.ex
 	if ex == nil || ex.failed != nil {
@@ -434,10 +583,17 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 	}
 	ex.failed = err
 	s.ex = nil
-	s.cfg.Counters.AAEFailures.Add(1)
-	s.cfg.Counters.AAEBytes.Add(ex.bytes)
-	s.cfg.Logger.Debug("anti-entropy exchange abandoned", "partition", ex.partition, "peer", ex.peer, "err", err)
-	s.later(ctx, s.cfg.Interval)
+	what := "anti-entropy exchange abandoned"
+	if ex.handoff {
+		s.cfg.Counters.HandoffFailures.Add(1)
+		s.cfg.Counters.HandoffBytes.Add(ex.bytes)
+		what = "handoff interrupted; it resumes later"
+	} else {
+		s.cfg.Counters.AAEFailures.Add(1)
+		s.cfg.Counters.AAEBytes.Add(ex.bytes)
+	}
+	s.cfg.Logger.Debug(what, "partition", ex.partition, "peer", ex.peer, "err", err)
+	s.idle(ctx)
 }
 
 // responseOf turns a wire reply into the merkle package's Response.

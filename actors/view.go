@@ -51,6 +51,10 @@ type View struct {
 	Ring *ring.Ring
 	// Addrs maps member name to canonical actor address.
 	Addrs map[string]string
+	// Left are the nodes serf reports left: they left gracefully or were
+	// removed, and are out of the ring for good (hints held for them go to
+	// their partitions' current owners).
+	Left map[string]bool
 	// Epoch counts views on this node, from 1.
 	Epoch uint64
 }

@@ -30,6 +30,9 @@ type vnodeActor struct {
 	node   string
 	now    func() (ms int64, ns int64)
 	store  *vnode.Store
+	// dropped: the partition was handed off and its data deleted; every
+	// request is refused until the manager stops this vnode.
+	dropped bool
 }
 
 // VnodeProps returns the props of a vnode actor over engine.
@@ -53,12 +56,26 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		v.store = s
 	case *crashNow:
 		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
+	case *dropRequest:
+		if v.dropped {
+			ctx.Respond(&dropReply{dropped: true})
+			return
+		}
+		ok, err := v.store.Drop(m.root)
+		v.dropped = ok
+		ctx.Respond(&dropReply{dropped: ok, err: err})
 	case *treeSnapshot:
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here.
 		ctx.Respond(&treeSnapshotReply{tree: v.store.Tree().Clone()})
 	case *messages.Envelope:
-		reply := v.handle(m)
+		var reply *messages.Envelope
+		if v.dropped {
+			reply = messages.Wrap(m.GetRequestId(), &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+				Message: fmt.Sprintf("vnode %d handed its partition off", v.cfg.Partition)})
+		} else {
+			reply = v.handle(m)
+		}
 		if ctx.Sender() != nil { // fire-and-forget repairs have no sender
 			ctx.Respond(reply)
 		}

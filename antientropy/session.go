@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/dynamokv/dynamo/merkle"
+	"github.com/dynamokv/dynamo/version"
 )
 
 // ErrInvalid marks a malformed answer fed to a Session or a bad Config.
@@ -22,6 +23,11 @@ type Config struct {
 	// RepairBatch is the most repairs handed out in one RepairKeys action.
 	// Default 64.
 	RepairBatch int
+	// PushOnly makes the session a handoff: only the remote is repaired.
+	// Every key the local replica holds that the remote lacks or holds
+	// with another digest is read locally and merged into the remote; keys
+	// only the remote holds are left alone. Default false (repair both).
+	PushOnly bool
 }
 
 // DefaultConfig returns the defaults.
@@ -183,6 +189,9 @@ func (s *Session) StepKeys(local, remote []merkle.KeyDigest) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.PushOnly {
+		repairs = pushOnly(repairs)
+	}
 	s.ranges = s.ranges[1:]
 	s.repairs = repairs
 	s.stats.Listings++
@@ -212,6 +221,26 @@ func (s *Session) Done() bool { return s.Next().Kind == Finished }
 
 // Stats returns the figures so far.
 func (s *Session) Stats() Stats { return s.stats }
+
+// pushOnly keeps the repairs of keys the local side holds, reading them
+// there only: the remote merges what it is sent.
+func pushOnly(repairs []Repair) []Repair {
+	out := repairs[:0]
+	for _, r := range repairs {
+		if r.ReadLocal {
+			out = append(out, Repair{Key: r.Key, ReadLocal: true})
+		}
+	}
+	return out
+}
+
+// Resolve merges the versions a repair read (nil for a side not read or
+// that lacks the key) and says which sides to write the merge to; a
+// push-only session never writes the local side.
+func (s *Session) Resolve(local, remote *version.Set) (merged *version.Set, writeLocal, writeRemote bool) {
+	merged, writeLocal, writeRemote = Resolve(local, remote)
+	return merged, writeLocal && !s.cfg.PushOnly, writeRemote
+}
 
 // byKey returns a copy of kds sorted by key.
 func byKey(kds []merkle.KeyDigest) []merkle.KeyDigest {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
 )
 
 // Status asks the member named node for its own view and counters (the
@@ -87,4 +88,78 @@ func (c *Client) addrOf(ctx context.Context, node string) (string, error) {
 		return m.Addr, nil
 	}
 	return "", invalidf("node", "no member named %q in the membership (known: %s)", node, c.view.Load().names())
+}
+
+// Leave asks the member named node to leave the cluster gracefully: it
+// hands its partitions off to their new owners, then leaves and its agent
+// exits. It returns the partitions the node holds when it starts leaving.
+// Watch Members (or Status of the node) for progress.
+func (c *Client) Leave(ctx context.Context, node string) (int, error) {
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return 0, err
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return 0, err
+	}
+	body, err := c.send(ctx, addr, &messages.LeaveRequest{}, wait)
+	if err != nil {
+		return 0, fmt.Errorf("%w: leave of %s: %w", ErrUnavailable, node, err)
+	}
+	r, err := expect[*messages.LeaveReply]("leave", addr, body)
+	if err != nil {
+		return 0, err
+	}
+	if r.GetError() != nil {
+		return 0, fromWire("leave", addr, r.GetError())
+	}
+	return int(r.GetPartitions()), nil
+}
+
+// Remove takes the failed member named node out of the ring for good (a
+// dead machine): its partitions get new owners, which the surviving
+// replicas fill. A member that is up is refused with an *InvalidError
+// naming "node": it must Leave, so that its data is handed off.
+func (c *Client) Remove(ctx context.Context, node string) error {
+	if node == "" {
+		return invalidf("node", "node must not be empty")
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	var last error
+	for _, addr := range c.upAddrs(ctx, node) {
+		body, err := c.send(ctx, addr, &messages.RemoveRequest{Node: node}, wait)
+		if err != nil {
+			last = err
+			continue
+		}
+		r, err := expect[*messages.RemoveReply]("remove", addr, body)
+		if err != nil {
+			return err
+		}
+		if r.GetError() != nil {
+			return fromWire("remove", addr, r.GetError())
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: remove %s: no other member answered: %v", ErrUnavailable, node, last)
+}
+
+// upAddrs reads the membership afresh and returns the addresses of the up
+// members other than except.
+func (c *Client) upAddrs(ctx context.Context, except string) []string {
+	m, err := c.Members(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, x := range m.Members {
+		if x.Name != except && x.State == ring.Up && x.Addr != "" {
+			out = append(out, x.Addr)
+		}
+	}
+	return out
 }

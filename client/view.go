@@ -55,6 +55,13 @@ type NodeStats struct {
 	// writes that changed a replica, and bytes of exchange messages to and
 	// from peers.
 	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes uint64
+	// Handoff: partitions held but no longer owned (still to hand off),
+	// partitions handed off since the node started, handoff writes that
+	// changed an owner, interrupted handoff sessions, bytes exchanged.
+	HandoffsPending                                          int
+	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes uint64
+	// Leaving is set once the node was asked to leave.
+	Leaving bool
 }
 
 // Member is one ring member.
@@ -87,7 +94,9 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 		Stats: NodeStats{Restarts: st.GetRestarts(), HintsPending: st.GetHintsPending(), HintsDelivered: st.GetHintsDelivered(),
 			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection(),
 			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),
-			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes()}}
+			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes(),
+			HandoffsPending: int(st.GetHandoffsPending()), HandoffsDone: st.GetHandoffsDone(), HandoffKeys: st.GetHandoffKeys(),
+			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving()}}
 	for _, ps := range st.GetAaePartitions() {
 		m.AntiEntropy = append(m.AntiEntropy, PartitionSync{Partition: ps.GetPartition(), LastExchange: time.UnixMilli(ps.GetLastExchangeMs()),
 			Peer: ps.GetPeer(), Exchanges: ps.GetExchanges(), KeysRepaired: ps.GetKeysRepaired()})

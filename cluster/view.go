@@ -16,6 +16,20 @@ const (
 	StatusLeft
 )
 
+func (s Status) String() string {
+	switch s {
+	case StatusAlive:
+		return "alive"
+	case StatusFailed:
+		return "failed"
+	case StatusLeaving:
+		return "leaving"
+	case StatusLeft:
+		return "left"
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
 // Node is one serf member: its name, status and tags.
 type Node struct {
 	Name   string

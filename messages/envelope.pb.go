@@ -58,6 +58,10 @@ type Envelope struct {
 	//	*Envelope_MerkleHashesReply
 	//	*Envelope_MerkleKeys
 	//	*Envelope_MerkleKeysReply
+	//	*Envelope_Leave
+	//	*Envelope_LeaveReply
+	//	*Envelope_Remove
+	//	*Envelope_RemoveReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -295,6 +299,42 @@ func (x *Envelope) GetMerkleKeysReply() *MerkleKeysReply {
 	return nil
 }
 
+func (x *Envelope) GetLeave() *LeaveRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Leave); ok {
+			return x.Leave
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetLeaveReply() *LeaveReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_LeaveReply); ok {
+			return x.LeaveReply
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetRemove() *RemoveRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetRemoveReply() *RemoveReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_RemoveReply); ok {
+			return x.RemoveReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -388,6 +428,22 @@ type Envelope_MerkleKeysReply struct {
 	MerkleKeysReply *MerkleKeysReply `protobuf:"bytes,29,opt,name=merkle_keys_reply,json=merkleKeysReply,proto3,oneof"`
 }
 
+type Envelope_Leave struct {
+	Leave *LeaveRequest `protobuf:"bytes,30,opt,name=leave,proto3,oneof"`
+}
+
+type Envelope_LeaveReply struct {
+	LeaveReply *LeaveReply `protobuf:"bytes,31,opt,name=leave_reply,json=leaveReply,proto3,oneof"`
+}
+
+type Envelope_Remove struct {
+	Remove *RemoveRequest `protobuf:"bytes,32,opt,name=remove,proto3,oneof"`
+}
+
+type Envelope_RemoveReply struct {
+	RemoveReply *RemoveReply `protobuf:"bytes,33,opt,name=remove_reply,json=removeReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -433,14 +489,21 @@ func (*Envelope_MerkleKeys) isEnvelope_Body() {}
 
 func (*Envelope_MerkleKeysReply) isEnvelope_Body() {}
 
+func (*Envelope_Leave) isEnvelope_Body() {}
+
+func (*Envelope_LeaveReply) isEnvelope_Body() {}
+
+func (*Envelope_Remove) isEnvelope_Body() {}
+
+func (*Envelope_RemoveReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xf5\n" +
-	"\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd1\f\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -469,7 +532,12 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x13merkle_hashes_reply\x18\x1b \x01(\v2\x1c.dynamo.v1.MerkleHashesReplyH\x00R\x11merkleHashesReply\x12?\n" +
 	"\vmerkle_keys\x18\x1c \x01(\v2\x1c.dynamo.v1.MerkleKeysRequestH\x00R\n" +
 	"merkleKeys\x12H\n" +
-	"\x11merkle_keys_reply\x18\x1d \x01(\v2\x1a.dynamo.v1.MerkleKeysReplyH\x00R\x0fmerkleKeysReply\x12(\n" +
+	"\x11merkle_keys_reply\x18\x1d \x01(\v2\x1a.dynamo.v1.MerkleKeysReplyH\x00R\x0fmerkleKeysReply\x12/\n" +
+	"\x05leave\x18\x1e \x01(\v2\x17.dynamo.v1.LeaveRequestH\x00R\x05leave\x128\n" +
+	"\vleave_reply\x18\x1f \x01(\v2\x15.dynamo.v1.LeaveReplyH\x00R\n" +
+	"leaveReply\x122\n" +
+	"\x06remove\x18  \x01(\v2\x18.dynamo.v1.RemoveRequestH\x00R\x06remove\x12;\n" +
+	"\fremove_reply\x18! \x01(\v2\x16.dynamo.v1.RemoveReplyH\x00R\vremoveReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -508,7 +576,11 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*MerkleHashesReply)(nil),        // 18: dynamo.v1.MerkleHashesReply
 	(*MerkleKeysRequest)(nil),        // 19: dynamo.v1.MerkleKeysRequest
 	(*MerkleKeysReply)(nil),          // 20: dynamo.v1.MerkleKeysReply
-	(*Error)(nil),                    // 21: dynamo.v1.Error
+	(*LeaveRequest)(nil),             // 21: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),               // 22: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),            // 23: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),              // 24: dynamo.v1.RemoveReply
+	(*Error)(nil),                    // 25: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -531,12 +603,16 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	18, // 17: dynamo.v1.Envelope.merkle_hashes_reply:type_name -> dynamo.v1.MerkleHashesReply
 	19, // 18: dynamo.v1.Envelope.merkle_keys:type_name -> dynamo.v1.MerkleKeysRequest
 	20, // 19: dynamo.v1.Envelope.merkle_keys_reply:type_name -> dynamo.v1.MerkleKeysReply
-	21, // 20: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	21, // 20: dynamo.v1.Envelope.leave:type_name -> dynamo.v1.LeaveRequest
+	22, // 21: dynamo.v1.Envelope.leave_reply:type_name -> dynamo.v1.LeaveReply
+	23, // 22: dynamo.v1.Envelope.remove:type_name -> dynamo.v1.RemoveRequest
+	24, // 23: dynamo.v1.Envelope.remove_reply:type_name -> dynamo.v1.RemoveReply
+	25, // 24: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -566,6 +642,10 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_MerkleHashesReply)(nil),
 		(*Envelope_MerkleKeys)(nil),
 		(*Envelope_MerkleKeysReply)(nil),
+		(*Envelope_Leave)(nil),
+		(*Envelope_LeaveReply)(nil),
+		(*Envelope_Remove)(nil),
+		(*Envelope_RemoveReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

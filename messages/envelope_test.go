@@ -20,6 +20,8 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&ReplicaPutRequest{Partition: 2, HintOwner: "c"}, &ReplicaPutReply{Node: "c", Changed: true},
 		&MerkleHashesRequest{Partition: 4, Level: 1, Indices: []uint32{0, 3}}, &MerkleHashesReply{Node: "a", Hashes: make([]byte, 32), Depth: 3, FanoutBits: 4},
 		&MerkleKeysRequest{Partition: 4, FirstSegment: 16, LastSegment: 31}, &MerkleKeysReply{Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}},
+		&LeaveRequest{}, &LeaveReply{Node: "a", Partitions: 12},
+		&RemoveRequest{Node: "c"}, &RemoveReply{Error: &Error{Field: "node"}},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

@@ -1770,6 +1770,17 @@ type NodeStats struct {
 	AaeBytes uint64 `protobuf:"varint,10,opt,name=aae_bytes,json=aaeBytes,proto3" json:"aae_bytes,omitempty"`
 	// Each partition this node compared at least once.
 	AaePartitions []*PartitionSync `protobuf:"bytes,11,rep,name=aae_partitions,json=aaePartitions,proto3" json:"aae_partitions,omitempty"`
+	// Handoff: partitions this node holds but no longer owns (to hand off),
+	// partitions handed off and dropped since the node started, handoff
+	// writes that changed an owner, handoff sessions interrupted (they
+	// resume), and bytes of handoff messages to and from owners.
+	HandoffsPending uint32 `protobuf:"varint,12,opt,name=handoffs_pending,json=handoffsPending,proto3" json:"handoffs_pending,omitempty"`
+	HandoffsDone    uint64 `protobuf:"varint,13,opt,name=handoffs_done,json=handoffsDone,proto3" json:"handoffs_done,omitempty"`
+	HandoffKeys     uint64 `protobuf:"varint,14,opt,name=handoff_keys,json=handoffKeys,proto3" json:"handoff_keys,omitempty"`
+	HandoffFailures uint64 `protobuf:"varint,15,opt,name=handoff_failures,json=handoffFailures,proto3" json:"handoff_failures,omitempty"`
+	HandoffBytes    uint64 `protobuf:"varint,16,opt,name=handoff_bytes,json=handoffBytes,proto3" json:"handoff_bytes,omitempty"`
+	// The node is leaving: it hands its partitions off, then leaves.
+	Leaving       bool `protobuf:"varint,17,opt,name=leaving,proto3" json:"leaving,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1881,6 +1892,48 @@ func (x *NodeStats) GetAaePartitions() []*PartitionSync {
 	return nil
 }
 
+func (x *NodeStats) GetHandoffsPending() uint32 {
+	if x != nil {
+		return x.HandoffsPending
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHandoffsDone() uint64 {
+	if x != nil {
+		return x.HandoffsDone
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHandoffKeys() uint64 {
+	if x != nil {
+		return x.HandoffKeys
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHandoffFailures() uint64 {
+	if x != nil {
+		return x.HandoffFailures
+	}
+	return 0
+}
+
+func (x *NodeStats) GetHandoffBytes() uint64 {
+	if x != nil {
+		return x.HandoffBytes
+	}
+	return 0
+}
+
+func (x *NodeStats) GetLeaving() bool {
+	if x != nil {
+		return x.Leaving
+	}
+	return false
+}
+
 // PartitionSync is one partition's anti-entropy progress on a node.
 type PartitionSync struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1962,6 +2015,199 @@ func (x *PartitionSync) GetKeysRepaired() uint64 {
 	return 0
 }
 
+// LeaveRequest asks the receiving node to leave the cluster gracefully: it
+// sets its leaving tag (the ring gives its partitions to the others), hands
+// every partition off to the new owners, then leaves serf and exits.
+type LeaveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+}
+
+type LeaveReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node is the leaving node's name.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Partitions it holds and hands off.
+	Partitions    uint32 `protobuf:"varint,2,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveReply) Reset() {
+	*x = LeaveReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveReply) ProtoMessage() {}
+
+func (x *LeaveReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
+func (*LeaveReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LeaveReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *LeaveReply) GetPartitions() uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *LeaveReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// RemoveRequest asks the receiving node to take the failed member node out
+// of the ring for good (a dead machine that will not come back). Its
+// partitions go to new owners, which the surviving replicas fill by
+// anti-entropy. A member that is up is refused: it must leave instead.
+type RemoveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveRequest) Reset() {
+	*x = RemoveRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveRequest) ProtoMessage() {}
+
+func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
+func (*RemoveRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RemoveRequest) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+type RemoveReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveReply) Reset() {
+	*x = RemoveReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveReply) ProtoMessage() {}
+
+func (x *RemoveReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
+func (*RemoveReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RemoveReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // FaultRequest makes a named component of the receiving node panic, so that
 // supervision can be tested from outside. Refused unless the node was started
 // with --allow-fault-injection.
@@ -1977,7 +2223,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1989,7 +2235,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2002,7 +2248,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -2030,7 +2276,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2288,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2301,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -2195,7 +2441,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
-	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xad\x03\n" +
+	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\x8a\x05\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -2208,13 +2454,31 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x11aae_keys_repaired\x18\t \x01(\x04R\x0faaeKeysRepaired\x12\x1b\n" +
 	"\taae_bytes\x18\n" +
 	" \x01(\x04R\baaeBytes\x12?\n" +
-	"\x0eaae_partitions\x18\v \x03(\v2\x18.dynamo.v1.PartitionSyncR\raaePartitions\"\xae\x01\n" +
+	"\x0eaae_partitions\x18\v \x03(\v2\x18.dynamo.v1.PartitionSyncR\raaePartitions\x12)\n" +
+	"\x10handoffs_pending\x18\f \x01(\rR\x0fhandoffsPending\x12#\n" +
+	"\rhandoffs_done\x18\r \x01(\x04R\fhandoffsDone\x12!\n" +
+	"\fhandoff_keys\x18\x0e \x01(\x04R\vhandoffKeys\x12)\n" +
+	"\x10handoff_failures\x18\x0f \x01(\x04R\x0fhandoffFailures\x12#\n" +
+	"\rhandoff_bytes\x18\x10 \x01(\x04R\fhandoffBytes\x12\x18\n" +
+	"\aleaving\x18\x11 \x01(\bR\aleaving\"\xae\x01\n" +
 	"\rPartitionSync\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12(\n" +
 	"\x10last_exchange_ms\x18\x02 \x01(\x03R\x0elastExchangeMs\x12\x12\n" +
 	"\x04peer\x18\x03 \x01(\tR\x04peer\x12\x1c\n" +
 	"\texchanges\x18\x04 \x01(\x04R\texchanges\x12#\n" +
-	"\rkeys_repaired\x18\x05 \x01(\x04R\fkeysRepaired\"J\n" +
+	"\rkeys_repaired\x18\x05 \x01(\x04R\fkeysRepaired\"\x0e\n" +
+	"\fLeaveRequest\"h\n" +
+	"\n" +
+	"LeaveReply\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x02 \x01(\rR\n" +
+	"partitions\x12&\n" +
+	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"#\n" +
+	"\rRemoveRequest\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\"5\n" +
+	"\vRemoveReply\x12&\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"J\n" +
 	"\fFaultRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\"H\n" +
@@ -2265,7 +2529,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
@@ -2293,10 +2557,14 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*MembersReply)(nil),             // 23: dynamo.v1.MembersReply
 	(*NodeStats)(nil),                // 24: dynamo.v1.NodeStats
 	(*PartitionSync)(nil),            // 25: dynamo.v1.PartitionSync
-	(*FaultRequest)(nil),             // 26: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 27: dynamo.v1.FaultReply
-	(*VersionSet)(nil),               // 28: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 29: dynamo.v1.CausalContext
+	(*LeaveRequest)(nil),             // 26: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),               // 27: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),            // 28: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),              // 29: dynamo.v1.RemoveReply
+	(*FaultRequest)(nil),             // 30: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 31: dynamo.v1.FaultReply
+	(*VersionSet)(nil),               // 32: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 33: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -2305,13 +2573,13 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	28, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	32, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	29, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	33, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	28, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	32, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	28, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	32, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
 	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
 	4,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
@@ -2321,12 +2589,14 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	4,  // 19: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
 	24, // 20: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
 	25, // 21: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 22: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	4,  // 22: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	4,  // 23: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 24: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -2341,7 +2611,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

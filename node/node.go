@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -45,6 +47,11 @@ type Node struct {
 	stopOnce sync.Once
 	quit     chan struct{}
 	wg       sync.WaitGroup
+
+	leaveOnce sync.Once
+	leaveErr  error
+	leaving   atomic.Bool
+	left      chan struct{} // closed once the node has left after a graceful leave
 }
 
 // Start opens the data directory, starts the actor system, joins the serf
@@ -68,7 +75,7 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, flagErr("data-dir", "%v", err)
 	}
-	n = &Node{cfg: cfg, log: log, quit: make(chan struct{})}
+	n = &Node{cfg: cfg, log: log, quit: make(chan struct{}), left: make(chan struct{})}
 	// Unwind whatever started when a later step fails.
 	defer func() {
 		if err != nil {
@@ -160,7 +167,7 @@ func (n *Node) startActors() error {
 			NoSync: n.cfg.NoSync, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
-			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection},
+			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
 		Hints: actors.HintsConfig{Engine: n.engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
 			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), Logger: n.log},
 		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AAEInterval, Rate: float64(n.cfg.AAERate),
@@ -389,6 +396,97 @@ func (n *Node) Restarts() uint64 { return n.counters.Restarts.Load() }
 
 // Counters are the node's counters (restarts, hints, vnodes).
 func (n *Node) Counters() *actors.Counters { return &n.counters }
+
+// Leave starts a graceful leave (dynamo leave): the node sets its leaving
+// tag, so every node's ring gives its partitions to the others; its Merkle
+// syncer hands each partition off to the new owners and drops it; when it
+// holds none, the node leaves serf (peers see it left, not failed) and
+// Left is closed. It returns the partitions still to hand off. Calling it
+// again changes nothing. A node restarted before it left is an ordinary
+// member again: leave it again.
+func (n *Node) Leave() (int, error) {
+	n.leaveOnce.Do(func() {
+		t := n.tags()
+		t.Leaving = true
+		enc, err := t.Encode()
+		if err == nil {
+			err = n.gossip.SetTags(enc)
+		}
+		if err != nil {
+			n.leaveErr = fmt.Errorf("node: leave: %w", err)
+			return
+		}
+		n.leaving.Store(true)
+		n.log.Info("node leaving: handing its partitions off", "partitions", n.counters.Vnodes.Load())
+		n.sys.Root().Send(actor.NewPID(n.sys.Address(), actors.MembershipName), &actors.Refresh{})
+		n.wg.Add(1)
+		go n.handOffThenLeave()
+	})
+	return int(n.counters.Vnodes.Load()), n.leaveErr
+}
+
+// Leaving reports whether Leave was called.
+func (n *Node) Leaving() bool { return n.leaving.Load() }
+
+// Left is closed when the node has handed everything off and left the
+// cluster after Leave; the process should then Stop and exit.
+func (n *Node) Left() <-chan struct{} { return n.left }
+
+// handOffThenLeave waits until the node holds no vnode, then leaves serf.
+func (n *Node) handOffThenLeave() {
+	defer n.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.quit:
+			return
+		case <-t.C:
+		}
+		if n.counters.Vnodes.Load() > 0 {
+			continue
+		}
+		n.log.Info("every partition handed off; leaving the cluster", "handoffs", n.counters.HandoffsDone.Load(), "keys", n.counters.HandoffKeys.Load())
+		if err := n.gossip.Leave(); err != nil {
+			n.log.Error("leaving serf", "err", err)
+		}
+		close(n.left)
+		return
+	}
+}
+
+// Remove takes the failed member name out of the ring for good (dynamo
+// remove). Only a member serf reports failed can be removed: one that is
+// up must leave, so that its data is handed off.
+func (n *Node) Remove(name string) *messages.Error {
+	invalid := func(format string, args ...any) *messages.Error {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "node", Message: fmt.Sprintf(format, args...)}
+	}
+	if name == n.cfg.Name {
+		return invalid("%s cannot remove itself: run dynamo leave on it", name)
+	}
+	var found *cluster.Node
+	var names []string
+	for _, m := range n.gossip.Members() {
+		names = append(names, m.Name)
+		if m.Name == name {
+			found = &m
+		}
+	}
+	switch {
+	case found == nil:
+		return invalid("no member named %q (known: %s)", name, strings.Join(names, ", "))
+	case found.Status == cluster.StatusLeft:
+		return invalid("%s has already left the cluster", name)
+	case found.Status != cluster.StatusFailed:
+		return invalid("%s is %s, not failed: remove takes out a dead node; a live one leaves (dynamo leave --node %s) so that its data is handed off", name, found.Status, name)
+	}
+	if err := n.gossip.RemoveFailed(name); err != nil {
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
+	}
+	n.log.Warn("member removed from the cluster for good", "node", name)
+	return nil
+}
 
 // Stop shuts the node down: it stops gossip (without leaving: peers see it
 // failed, a temporary condition, and it keeps its partitions), stops the

@@ -330,6 +330,54 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, d
 	return it.Error()
 }
 
+// Drop deletes the partition's data after a handoff, if the tree's root is
+// still expect (nothing was written since the handoff's snapshot): it
+// returns false, deleting nothing, otherwise. The dot lease is kept, so
+// this node never reuses a dot if it holds the partition again. Deletes go
+// in batches; a crash part-way leaves the rest, which the next start hands
+// off again (merges are idempotent).
+func (s *Store) Drop(expect merkle.Hash) (bool, error) {
+	if s.tree.Root() != expect {
+		return false, nil
+	}
+	for {
+		b := storage.NewBatch()
+		it := s.e.NewIterator(storage.KeyspaceData, storage.PartitionRange(s.cfg.Partition))
+		for b.Len() < dropBatch && it.Next() {
+			b.Delete(storage.KeyspaceData, it.Key())
+		}
+		err := it.Close()
+		if err != nil {
+			return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
+		}
+		if b.Len() == 0 {
+			break
+		}
+		if err := s.e.Write(b, s.opts); err != nil {
+			return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
+		}
+	}
+	tree, err := merkle.New(s.cfg.Merkle)
+	if err != nil {
+		return false, err
+	}
+	s.tree = tree
+	return true, nil
+}
+
+// dropBatch is how many objects Drop deletes per write.
+const dropBatch = 1000
+
+// HasData reports whether e holds any object of partition p (a node
+// starting up hands off the partitions it holds data of but no longer
+// owns).
+func HasData(e storage.Engine, p uint32) (bool, error) {
+	it := e.NewIterator(storage.KeyspaceData, storage.PartitionRange(p))
+	found := it.Next()
+	err := it.Close()
+	return found, err
+}
+
 // Stats returns the vnode's counters.
 func (s *Store) Stats() Stats {
 	st := s.stats

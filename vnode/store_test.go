@@ -362,3 +362,55 @@ func TestCoordinateLimits(t *testing.T) {
 		t.Fatalf("merge above the limits: %v", err)
 	}
 }
+
+// Drop deletes the partition's data only while the tree's root is the one
+// the handoff saw, keeps other partitions and the dot lease: a later write
+// after the partition comes back never reuses a dot.
+func TestDropAfterHandoff(t *testing.T) {
+	e := storage.NewMemory()
+	a, b := open(t, e, 8, "n1@1"), open(t, e, 9, "n1@1")
+	keys := keysOf(8, 2500) // more than one delete batch
+	var last *version.Set
+	for _, k := range keys {
+		s, err := a.Coordinate(k, nil, write("a"), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = s
+	}
+	if _, err := b.Coordinate(keysOf(9, 1)[0], nil, write("b"), 1); err != nil {
+		t.Fatal(err)
+	}
+	root := a.Tree().Root()
+	if _, err := a.Coordinate(keys[0], nil, write("late"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.Drop(root); ok || err != nil {
+		t.Fatalf("Drop with a stale root: %v %v (a write came after the handoff's snapshot)", ok, err)
+	}
+	if has, _ := HasData(e, 8); !has {
+		t.Fatal("a refused drop deleted data")
+	}
+	if ok, err := a.Drop(a.Tree().Root()); !ok || err != nil {
+		t.Fatalf("Drop: %v %v", ok, err)
+	}
+	if has, err := HasData(e, 8); has || err != nil {
+		t.Fatalf("partition 8 still has data after the drop: %v %v", has, err)
+	}
+	if has, _ := HasData(e, 9); !has || b.Stats().Keys != 1 {
+		t.Fatal("the drop of partition 8 touched partition 9")
+	}
+	if a.Stats().Keys != 0 || !a.Tree().Root().IsZero() {
+		t.Fatalf("after the drop: %d keys, root %x", a.Stats().Keys, a.Tree().Root())
+	}
+	// The partition comes back: a reopened store resumes above every dot
+	// issued before the drop.
+	again := open(t, e, 8, "n1@1")
+	s, err := again.Coordinate(keys[1], nil, write("back"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Clock().Get("n1@1") <= last.Clock().Get("n1@1") {
+		t.Fatalf("dot %d reused after the drop (had issued %d)", s.Clock().Get("n1@1"), last.Clock().Get("n1@1"))
+	}
+}

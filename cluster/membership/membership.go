@@ -240,6 +240,16 @@ func (m *Membership) Leave() error {
 	return nil
 }
 
+// RemoveFailed takes the failed member name out of the cluster for good:
+// serf marks it left on every node (it stays listed as left until reaped).
+// Serf refuses nothing: the caller checks that name is failed.
+func (m *Membership) RemoveFailed(name string) error {
+	if err := m.serf.RemoveFailedNode(name); err != nil {
+		return fmt.Errorf("membership: remove %s: %w", name, err)
+	}
+	return nil
+}
+
 // Shutdown stops serf, closes the gossip sockets and stops the event
 // goroutine. Without a prior Leave, peers see this node failed. It is
 // idempotent; later calls return the first call's result.

@@ -79,7 +79,11 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-nd.Left():
+		log.Info("left the cluster (dynamo leave): exiting")
+	}
 	nd.Stop()
 	return 0
 }

@@ -28,6 +28,8 @@ type kvClient interface {
 	Members(ctx context.Context) (*client.Membership, error)
 	Status(ctx context.Context, node string) (*client.Membership, error)
 	InjectFault(ctx context.Context, node, component string, partition int) error
+	Leave(ctx context.Context, node string) (int, error)
+	Remove(ctx context.Context, node string) error
 	Close() error
 }
 
@@ -88,6 +90,15 @@ nothing, 2 on a usage error; errors are one line on stderr):
       anti-entropy progress, with each partition it holds: when it was last
       compared with another replica, with which, and the keys repaired.
       --node NAME asks that member; --json prints one JSON object line.
+  dynamo leave [--node NAME] [--wait=false] [--wait-timeout D]
+      Makes a node leave the cluster gracefully: it hands every partition
+      to its new owners, then leaves and its agent exits. Without --node,
+      the node at the first seed leaves. Waits (up to --wait-timeout, 10m)
+      until it is gone, printing progress, unless --wait=false.
+  dynamo remove NAME
+      Takes a failed node out of the ring for good (a dead machine): its
+      partitions get new owners, which the surviving replicas fill by
+      anti-entropy. A node that is up is refused: make it leave instead.
   dynamo debug crash --node NAME --component C [--partition P]
       Makes an actor of NAME panic so its supervisor restarts it: C is vnode
       (with --partition), vnodes, router, membership, hints or syncer. The
@@ -203,14 +214,19 @@ func (k kvCommand) parse(fs *flag.FlagSet, args []string, synopsis string) (code
 	return 0, true
 }
 
-// connect dials the cluster under a context bounding the whole command.
-func (k kvCommand) connect(f clusterFlags, dial dialer) (kvClient, context.Context, func(), int) {
+// connect dials the cluster under a context bounding the whole command
+// (extra is added for a command that waits).
+func (k kvCommand) connect(f clusterFlags, dial dialer, extra ...time.Duration) (kvClient, context.Context, func(), int) {
 	cfg, err := f.config()
 	if err != nil {
 		return nil, nil, nil, k.fail(exitUsage, "%v", err)
 	}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt)
-	ctx, cancel := context.WithTimeout(ctx, 3*cfg.Timeout+2*time.Second)
+	bound := 3*cfg.Timeout + 2*time.Second
+	for _, d := range extra {
+		bound += d
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	c, err := dial(ctx, cfg)
 	if err != nil {
 		cancel()
@@ -342,6 +358,25 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 			return k.status(m, r, *asJSON)
 		}
 		return k.members(m, r, *asJSON)
+	case "leave":
+		return k.leave(fs, cf, args, dial)
+	case "remove":
+		if code, ok := k.parse(fs, args, "NAME"); !ok {
+			return code
+		}
+		if fs.NArg() != 1 {
+			return k.fail(exitUsage, "want the name of the failed node to remove, got %s", nargs(fs))
+		}
+		c, ctx, done, code := k.connect(cf, dial)
+		if c == nil {
+			return code
+		}
+		defer done()
+		if err := c.Remove(ctx, fs.Arg(0)); err != nil {
+			return k.fail(exitFailed, "%v", err)
+		}
+		fmt.Fprintf(stdout, "%s removed: its partitions go to new owners, which the other replicas fill\n", fs.Arg(0))
+		return exitOK
 	case "debug":
 		// dynamo debug crash --node NAME --component C [--partition P]
 		if len(args) == 0 || args[0] != "crash" {

@@ -81,6 +81,16 @@ func (f *fakeKV) InjectFault(_ context.Context, node, component string, partitio
 	return f.err
 }
 
+func (f *fakeKV) Leave(_ context.Context, node string) (int, error) {
+	f.calls = append(f.calls, "leave "+node)
+	return 5, f.err
+}
+
+func (f *fakeKV) Remove(_ context.Context, node string) error {
+	f.calls = append(f.calls, "remove "+node)
+	return f.err
+}
+
 func (f *fakeKV) Close() error {
 	f.closed = true
 	return nil
@@ -295,6 +305,7 @@ func TestMembers(t *testing.T) {
 func TestStatus(t *testing.T) {
 	m := fakeMembership()
 	m.Stats.AAEExchanges, m.Stats.AAEIdentical, m.Stats.AAEFailures, m.Stats.AAEKeysRepaired, m.Stats.AAEBytes = 90, 80, 2, 31, 12345
+	m.Stats.HandoffsPending, m.Stats.HandoffsDone, m.Stats.HandoffKeys, m.Stats.HandoffFailures, m.Stats.HandoffBytes = 2, 3, 400, 1, 999
 	r, err := m.Ring()
 	if err != nil {
 		t.Fatal(err)
@@ -308,19 +319,20 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("exit %d %q calls %v", code, errs, f.calls)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3+len(held) {
+	if len(lines) != 4+len(held) {
 		t.Fatalf("%d lines for %d partitions held:\n%s", len(lines), len(held), out)
 	}
 	if lines[0] != "b at 127.0.0.1:2: vnodes 12, restarts 3, hints pending 40, hints delivered 7" ||
-		lines[1] != "anti-entropy: 90 exchanges (80 identical), 2 abandoned, 31 keys repaired, 12345 bytes exchanged" ||
-		strings.Join(strings.Fields(lines[2]), " ") != "partition last exchange peer exchanges keys repaired" {
+		lines[1] != "handoff: 2 partitions to hand off, 3 handed off, 400 keys moved, 1 interrupted, 999 bytes" ||
+		lines[2] != "anti-entropy: 90 exchanges (80 identical), 2 abandoned, 31 keys repaired, 12345 bytes exchanged" ||
+		strings.Join(strings.Fields(lines[3]), " ") != "partition last exchange peer exchanges keys repaired" {
 		t.Fatalf("header:\n%s", out)
 	}
-	if got := strings.Fields(lines[3]); got[0] != fmt.Sprint(held[0]) || got[1] != "never" {
-		t.Fatalf("a partition never compared: %q", lines[3])
+	if got := strings.Fields(lines[4]); got[0] != fmt.Sprint(held[0]) || got[1] != "never" {
+		t.Fatalf("a partition never compared: %q", lines[4])
 	}
-	if got := strings.Fields(lines[4]); got[0] != fmt.Sprint(held[1]) || !strings.HasPrefix(got[1], "1.5") || got[3] != "a" || got[4] != "4" || got[5] != "31" {
-		t.Fatalf("a partition compared 1.5 s ago with a: %q", lines[4])
+	if got := strings.Fields(lines[5]); got[0] != fmt.Sprint(held[1]) || !strings.HasPrefix(got[1], "1.5") || got[3] != "a" || got[4] != "4" || got[5] != "31" {
+		t.Fatalf("a partition compared 1.5 s ago with a: %q", lines[5])
 	}
 
 	out, _, code = kv(f, "status", "--json")
@@ -329,6 +341,9 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("json %q: %v", out, err)
 	}
 	ae := got.AntiEntropy
+	if got.Handoff != (handoffOutput{Pending: 2, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
+		t.Fatalf("json handoff %+v", got.Handoff)
+	}
 	if got.Node != "b" || ae.Exchanges != 90 || ae.Identical != 80 || ae.Failures != 2 || ae.KeysRepaired != 31 || ae.Bytes != 12345 ||
 		len(ae.Partitions) != len(held) || ae.Partitions[0].LastExchangeMs != 0 ||
 		ae.Partitions[1] != (partitionOutput{Partition: held[1], LastExchangeMs: last.UnixMilli(), Peer: "a", Exchanges: 4, KeysRepaired: 31}) {
@@ -337,6 +352,59 @@ func TestStatus(t *testing.T) {
 	if _, errs, code := kv(f, "status", "x"); code != 2 || errs != "dynamo status: takes no arguments, got 1 argument\n" {
 		t.Fatalf("status x: exit %d %q", code, errs)
 	}
+}
+
+func TestLeaveAndRemove(t *testing.T) {
+	f := &fakeKV{members: fakeMembership()}
+	out, errs, code := kv(f, "leave", "--node", "c", "--wait=false")
+	if code != 0 || errs != "" || out != "c is leaving: handing off 5 partitions\n" || !slices.Equal(f.calls, []string{"leave c"}) {
+		t.Fatalf("leave --node c: exit %d %q %q %v", code, out, errs, f.calls)
+	}
+	// Without --node the node at the seed leaves.
+	f.calls = nil
+	if _, _, code := kv(f, "leave", "--wait=false"); code != 0 || !slices.Equal(f.calls, []string{"members", "leave b"}) {
+		t.Fatalf("leave: exit %d %v", code, f.calls)
+	}
+	// --wait polls until the node is gone.
+	leavePoll = time.Millisecond
+	g := &leavingKV{fakeKV: fakeKV{members: fakeMembership()}, statusLeft: 3}
+	var o, e bytes.Buffer
+	code = runKV("leave", []string{"--node", "b"}, &o, &e, func(context.Context, client.Config) (kvClient, error) { return g, nil })
+	if code != 0 || !strings.HasSuffix(o.String(), "b has left the cluster\n") || !strings.Contains(o.String(), "b: 12 partitions still to hand off") {
+		t.Fatalf("leave --wait: exit %d %q %q", code, o.String(), e.String())
+	}
+	f.calls = nil
+	out, _, code = kv(f, "remove", "c")
+	if code != 0 || !strings.HasPrefix(out, "c removed") || !slices.Equal(f.calls, []string{"remove c"}) {
+		t.Fatalf("remove c: exit %d %q %v", code, out, f.calls)
+	}
+	if _, errs, code := kv(f, "remove"); code != 2 || !strings.Contains(errs, "want the name") {
+		t.Fatalf("remove without a name: exit %d %q", code, errs)
+	}
+	f.err = &client.InvalidError{Field: "node", Msg: "b is alive"}
+	if _, errs, code := kv(f, "remove", "b"); code != 1 || !strings.Contains(errs, "b is alive") {
+		t.Fatalf("remove of a live node: exit %d %q", code, errs)
+	}
+}
+
+// leavingKV answers Status for the leaving node statusLeft times, then
+// lists members without it.
+type leavingKV struct {
+	fakeKV
+	statusLeft int
+}
+
+func (g *leavingKV) Status(ctx context.Context, node string) (*client.Membership, error) {
+	if g.statusLeft--; g.statusLeft >= 0 {
+		return g.fakeKV.Status(ctx, node)
+	}
+	return nil, client.ErrUnavailable
+}
+
+func (g *leavingKV) Members(context.Context) (*client.Membership, error) {
+	m := *g.members
+	m.Members = slices.DeleteFunc(slices.Clone(m.Members), func(x client.Member) bool { return x.Name == "b" })
+	return &m, nil
 }
 
 func TestDebugCrash(t *testing.T) {

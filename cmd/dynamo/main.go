@@ -20,7 +20,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n  status    one node's counters and anti-entropy progress\n  debug     fault injection (debug crash)\n\n"+kvUsage)
+		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n  status    one node's counters, anti-entropy and handoff progress\n  leave     make a node hand its data off and leave\n  remove    take a failed node out of the ring for good\n  debug     fault injection (debug crash)\n\n"+kvUsage)
 		return 2
 	}
 	switch args[0] {
@@ -33,10 +33,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDev(args[1:], stdout, stderr)
 	case "ring":
 		return runRing(args[1:], stdout, stderr, dialCluster)
-	case "get", "put", "delete", "members", "status", "debug":
+	case "get", "put", "delete", "members", "status", "leave", "remove", "debug":
 		return runKV(args[0], args[1:], stdout, stderr, dialCluster)
 	}
-	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: agent, dev, version, ring, get, put, delete, members, status, debug)\n", args[0])
+	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: agent, dev, version, ring, get, put, delete, members, status, leave, remove, debug)\n", args[0])
 	return 2
 }
 

@@ -13,8 +13,21 @@ import (
 type statusOutput struct {
 	Node        string            `json:"node"`
 	Addr        string            `json:"addr"`
+	Leaving     bool              `json:"leaving"`
 	Stats       statsOutput       `json:"stats"`
 	AntiEntropy antiEntropyOutput `json:"anti_entropy"`
+	Handoff     handoffOutput     `json:"handoff"`
+}
+
+// handoffOutput: partitions held but no longer owned (pending), handed off
+// and dropped (done), handoff writes that changed an owner, interrupted
+// sessions, bytes.
+type handoffOutput struct {
+	Pending  int    `json:"pending"`
+	Done     uint64 `json:"done"`
+	Keys     uint64 `json:"keys"`
+	Failures uint64 `json:"failures"`
+	Bytes    uint64 `json:"bytes"`
 }
 
 type antiEntropyOutput struct {
@@ -45,9 +58,11 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 		progress[ps.Partition] = ps
 	}
 	st := m.Stats
-	out := statusOutput{Node: m.Node, Addr: m.Addr, Stats: statsOf(st), AntiEntropy: antiEntropyOutput{
-		Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
-		Partitions: []partitionOutput{}}}
+	out := statusOutput{Node: m.Node, Addr: m.Addr, Leaving: st.Leaving, Stats: statsOf(st),
+		Handoff: handoffOutput{Pending: st.HandoffsPending, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
+		AntiEntropy: antiEntropyOutput{
+			Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
+			Partitions: []partitionOutput{}}}
 	for _, p := range held {
 		po := partitionOutput{Partition: p}
 		if ps, ok := progress[p]; ok {
@@ -60,6 +75,12 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	}
 	fmt.Fprintf(k.stdout, "%s at %s: vnodes %d, restarts %d, hints pending %d, hints delivered %d\n",
 		m.Node, m.Addr, st.Vnodes, st.Restarts, st.HintsPending, st.HintsDelivered)
+	if st.Leaving {
+		fmt.Fprintf(k.stdout, "%s is leaving\n", m.Node)
+	}
+	ho := out.Handoff
+	fmt.Fprintf(k.stdout, "handoff: %d partitions to hand off, %d handed off, %d keys moved, %d interrupted, %d bytes\n",
+		ho.Pending, ho.Done, ho.Keys, ho.Failures, ho.Bytes)
 	ae := out.AntiEntropy
 	fmt.Fprintf(k.stdout, "anti-entropy: %d exchanges (%d identical), %d abandoned, %d keys repaired, %d bytes exchanged\n",
 		ae.Exchanges, ae.Identical, ae.Failures, ae.KeysRepaired, ae.Bytes)
