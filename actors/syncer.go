@@ -37,8 +37,6 @@ type SyncerConfig struct {
 	// repairing a wiped replica does not crowd out client requests.
 	// Default 1000.
 	Rate float64
-	// Window is how many keys are repaired at once. Default 16.
-	Window int
 	// Timeout bounds each message of an exchange; an exchange whose peer
 	// does not answer in time is abandoned and tried again later.
 	// Default 5 s.
@@ -62,14 +60,12 @@ type SyncerConfig struct {
 const (
 	DefaultSyncInterval = time.Second
 	DefaultSyncRate     = 1000
-	DefaultSyncWindow   = 16
 	DefaultSyncTimeout  = 5 * time.Second
 )
 
 func (c *SyncerConfig) defaults() {
 	orDefault(&c.Interval, DefaultSyncInterval)
 	orDefault(&c.Rate, DefaultSyncRate)
-	orDefault(&c.Window, DefaultSyncWindow)
 	orDefault(&c.Timeout, DefaultSyncTimeout)
 	if c.Session.Validate() != nil {
 		c.Session = antientropy.DefaultConfig()
@@ -118,9 +114,8 @@ type exchange struct {
 	bytes     uint64 // encoded envelopes to and from the peer
 	// A RepairKeys batch in progress.
 	repairs []antientropy.Repair
-	next    int // next repair to start
-	active  int // repairs in flight
-	changed int
+	tokens  int  // rate tokens taken for it
+	reading bool // its reads (then writes) are in flight
 	waking  bool // a rate-limiter wake-up is pending
 	failed  error
 }
@@ -128,7 +123,7 @@ type exchange struct {
 // Internal messages.
 type (
 	syncTick struct{} // start the next exchange
-	syncWake struct{} // repair tokens available again
+	syncWake struct{ ex *exchange } // repair tokens available again
 	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
 	treeSnapshot      struct{}
 	treeSnapshotReply struct{ tree *merkle.Tree }
@@ -154,7 +149,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.nonce = rand.Uint64()
-		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Window, int(s.cfg.Rate))))
+		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Session.RepairBatch, int(s.cfg.Rate))))
 		askView(ctx)
 	case *actor.Restarting, *actor.Stopping:
 		s.gone = true
@@ -164,6 +159,11 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	case *View:
 		first := s.view == nil
 		s.view = m
+		// A peer of the job in progress that is now down will not answer:
+		// abandon the job now rather than at its timeout.
+		if ex := s.ex; ex != nil && ex.peer != "" && m.Down(ex.peer) {
+			s.fail(ctx, fmt.Errorf("%s is down", ex.peer))
+		}
 		if first && !s.cfg.Disabled {
 			s.later(ctx, s.cfg.Interval)
 		}
@@ -171,7 +171,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 		s.timer = nil
 		s.start(ctx)
 	case *syncWake:
-		if s.ex != nil {
+		if m.ex == s.ex && s.ex != nil {
 			s.ex.waking = false
 			s.repair(ctx)
 		}
@@ -297,7 +297,11 @@ func (s *syncerActor) session(ctx actor.Context) {
 	ex.peer = ex.targets[ex.ti]
 	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
 	cfg := s.cfg.Session
-	cfg.PushOnly = ex.handoff
+	if ex.handoff {
+		// A new owner usually lacks the whole partition: list and push
+		// in larger pieces.
+		cfg.PushOnly, cfg.ListSegments, cfg.RepairBatch = true, max(cfg.ListSegments, 4096), max(cfg.RepairBatch, 256)
+	}
 	ex.s = antientropy.NewSession(ex.snap, cfg)
 	s.drive(ctx)
 }
@@ -344,7 +348,7 @@ func (s *syncerActor) drive(ctx actor.Context) {
 			})
 		}
 	case antientropy.RepairKeys:
-		ex.repairs, ex.next, ex.active, ex.changed = a.Repairs, 0, 0, 0
+		ex.repairs, ex.tokens, ex.reading = a.Repairs, 0, false
 		s.repair(ctx)
 	case antientropy.Finished:
 		if ex.handoff {
@@ -395,111 +399,125 @@ func (s *syncerActor) ask(ctx actor.Context, ex *exchange, pid *actor.PID, body 
 	})
 }
 
-// repair starts as many of the batch's repairs as the window and the rate
-// allow, and steps the session when the batch is done.
+// repair carries out a RepairKeys batch: it waits for a rate token per
+// key, reads every key on the sides that hold it (all at once), merges
+// each (the session's Resolve), and writes the merges in one ReplicaMerge
+// per side that needs any (one storage write there); then it steps the
+// session.
 func (s *syncerActor) repair(ctx actor.Context) {
 	ex := s.ex
-	for ex.failed == nil && ex.next < len(ex.repairs) && ex.active < s.cfg.Window {
-		if s.bucket.Take(time.Now(), 1) == 0 {
+	if ex == nil || ex.failed != nil || ex.repairs == nil || ex.reading {
+		return
+	}
+	for ex.tokens < len(ex.repairs) {
+		got := s.bucket.Take(time.Now(), len(ex.repairs)-ex.tokens)
+		if got == 0 {
 			if !ex.waking {
 				ex.waking = true
 				self, root := ctx.Self(), ctx.ActorSystem().Root
-				time.AfterFunc(max(s.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &syncWake{}) })
+				time.AfterFunc(max(s.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &syncWake{ex: ex}) })
 			}
 			return
 		}
-		r := ex.repairs[ex.next]
-		ex.next++
-		ex.active++
-		s.repairKey(ctx, ex, r)
+		ex.tokens += got
 	}
-	if ex.failed == nil && ex.active == 0 && ex.next == len(ex.repairs) {
-		changed := ex.changed
-		ex.repairs = nil
+	ex.reading = true
+	sets := make([][2]*version.Set, len(ex.repairs))
+	pending := 0
+	pids := [2]*actor.PID{ex.local, ex.remote}
+	for i, r := range ex.repairs {
+		for side, read := range [2]bool{r.ReadLocal, r.ReadRemote} {
+			if !read {
+				continue
+			}
+			pending++
+			get := &messages.ReplicaGetRequest{Partition: ex.partition, Key: r.Key}
+			s.ask(ctx, ex, pids[side], get, func(reply *messages.Envelope) error {
+				gr := reply.GetReplicaGetReply()
+				if gr == nil {
+					return errors.New("the reply is not a replica read")
+				}
+				// A corrupt object reads as a storage error with no set:
+				// the other side's version replaces it.
+				if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_STORAGE {
+					return err
+				}
+				if gr.GetFound() {
+					set, err := version.FromProto(gr.GetSet())
+					if err != nil {
+						return err
+					}
+					sets[i][side] = set
+				}
+				if pending--; pending == 0 {
+					s.writeRepairs(ctx, ex, sets)
+				}
+				return errWait // writeRepairs drives the session on
+			})
+		}
+	}
+	if pending == 0 {
+		s.writeRepairs(ctx, ex, sets)
+	}
+}
+
+// writeRepairs merges each repair's versions and writes the merges, one
+// ReplicaMerge per side.
+func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*version.Set) {
+	kind := messages.ReplicaPutKind_REPLICA_PUT_KIND_ANTI_ENTROPY
+	if ex.handoff {
+		kind = messages.ReplicaPutKind_REPLICA_PUT_KIND_HANDOFF
+	}
+	var batches [2]*messages.ReplicaMergeRequest
+	for i, r := range ex.repairs {
+		merged, writeLocal, writeRemote := ex.s.Resolve(sets[i][0], sets[i][1])
+		for side, w := range [2]bool{writeLocal, writeRemote} {
+			if !w {
+				continue
+			}
+			if batches[side] == nil {
+				batches[side] = &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind}
+			}
+			batches[side].Items = append(batches[side].Items, &messages.KeySet{Key: r.Key, Set: version.ToProto(merged)})
+		}
+	}
+	pending, changed := 0, 0
+	done := func() {
+		ex.repairs, ex.reading, ex.tokens = nil, false, 0
 		if err := ex.s.StepRepaired(changed); err != nil {
 			s.fail(ctx, err)
 			return
 		}
 		s.drive(ctx)
 	}
-}
-
-// repairKey reads r's key on the sides that hold it, merges, and writes the
-// merge to every side that lacks it.
-func (s *syncerActor) repairKey(ctx actor.Context, ex *exchange, r antientropy.Repair) {
-	var sets [2]*version.Set
-	reads := 0
-	sides := []bool{r.ReadLocal, r.ReadRemote}
-	pids := []*actor.PID{ex.local, ex.remote}
-	done := func() {
-		ex.active--
-		s.repair(ctx)
-	}
-	write := func() {
-		merged, writeLocal, writeRemote := ex.s.Resolve(sets[0], sets[1])
-		writes := 0
-		for side, w := range []bool{writeLocal, writeRemote} {
-			if !w {
-				continue
-			}
-			writes++
-			put := &messages.ReplicaPutRequest{Partition: ex.partition, Key: r.Key, Set: version.ToProto(merged),
-				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_ANTI_ENTROPY}
-			s.ask(ctx, ex, pids[side], put, func(reply *messages.Envelope) error {
-				pr := reply.GetReplicaPutReply()
-				if pr == nil {
-					return errors.New("the reply is not a replica write")
-				}
-				if err := errOf(pr.GetError()); err != nil {
-					return err
-				}
-				if pr.GetChanged() {
-					ex.changed++
-					if ex.handoff {
-						s.cfg.Counters.HandoffKeys.Add(1)
-					} else {
-						s.cfg.Counters.AAEKeysRepaired.Add(1)
-					}
-				}
-				if writes--; writes > 0 {
-					return errWait
-				}
-				done()
-				return errWait // repair drives the session on
-			})
-		}
-		if writes == 0 {
-			done()
-		}
-	}
-	for side, read := range sides {
-		if !read {
+	pids := [2]*actor.PID{ex.local, ex.remote}
+	for side, b := range batches {
+		if b == nil {
 			continue
 		}
-		reads++
-		get := &messages.ReplicaGetRequest{Partition: ex.partition, Key: r.Key}
-		s.ask(ctx, ex, pids[side], get, func(reply *messages.Envelope) error {
-			gr := reply.GetReplicaGetReply()
-			if gr == nil {
-				return errors.New("the reply is not a replica read")
+		pending++
+		s.ask(ctx, ex, pids[side], b, func(reply *messages.Envelope) error {
+			mr := reply.GetReplicaMergeReply()
+			if mr == nil {
+				return errors.New("the reply is not a replica merge")
 			}
-			// A corrupt object reads as an error with no set: it is
-			// replaced by the other side's version.
-			if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_STORAGE {
+			if err := errOf(mr.GetError()); err != nil {
 				return err
 			}
-			if gr.GetFound() {
-				set, err := version.FromProto(gr.GetSet())
-				if err != nil {
-					return err
-				}
-				sets[side] = set
+			changed += int(mr.GetChanged())
+			if ex.handoff {
+				s.cfg.Counters.HandoffKeys.Add(uint64(mr.GetChanged()))
+			} else {
+				s.cfg.Counters.AAEKeysRepaired.Add(uint64(mr.GetChanged()))
 			}
-			if reads--; reads == 0 {
-				write()
+			if pending--; pending == 0 {
+				done()
 			}
 			return errWait
 		})
+	}
+	if pending == 0 {
+		done()
 	}
 }
 

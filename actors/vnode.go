@@ -118,6 +118,22 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 			_, changed, err = v.store.Merge(req.GetKey(), set)
 		}
 		return messages.Wrap(id, &messages.ReplicaPutReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err), Changed: changed})
+	case *messages.ReplicaMergeRequest:
+		items := make([]vnode.Item, 0, len(req.GetItems()))
+		var err error
+		for _, it := range req.GetItems() {
+			set, perr := version.FromProto(it.GetSet())
+			if perr != nil {
+				err = perr
+				break
+			}
+			items = append(items, vnode.Item{Key: it.GetKey(), Set: set})
+		}
+		changed := 0
+		if err == nil {
+			changed, err = v.store.MergeMany(items)
+		}
+		return messages.Wrap(id, &messages.ReplicaMergeReply{Partition: v.cfg.Partition, Node: v.node, Changed: uint32(changed), Error: toError(err)})
 	case *messages.MerkleHashesRequest:
 		reply := hashesReply(v.store.Tree().Answer(merkle.Request{Level: int(req.GetLevel()), Indices: req.GetIndices()}))
 		reply.Partition, reply.Node = v.cfg.Partition, v.node

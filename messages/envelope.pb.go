@@ -62,6 +62,8 @@ type Envelope struct {
 	//	*Envelope_LeaveReply
 	//	*Envelope_Remove
 	//	*Envelope_RemoveReply
+	//	*Envelope_ReplicaMerge
+	//	*Envelope_ReplicaMergeReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -335,6 +337,24 @@ func (x *Envelope) GetRemoveReply() *RemoveReply {
 	return nil
 }
 
+func (x *Envelope) GetReplicaMerge() *ReplicaMergeRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ReplicaMerge); ok {
+			return x.ReplicaMerge
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetReplicaMergeReply() *ReplicaMergeReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ReplicaMergeReply); ok {
+			return x.ReplicaMergeReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -444,6 +464,14 @@ type Envelope_RemoveReply struct {
 	RemoveReply *RemoveReply `protobuf:"bytes,33,opt,name=remove_reply,json=removeReply,proto3,oneof"`
 }
 
+type Envelope_ReplicaMerge struct {
+	ReplicaMerge *ReplicaMergeRequest `protobuf:"bytes,34,opt,name=replica_merge,json=replicaMerge,proto3,oneof"`
+}
+
+type Envelope_ReplicaMergeReply struct {
+	ReplicaMergeReply *ReplicaMergeReply `protobuf:"bytes,35,opt,name=replica_merge_reply,json=replicaMergeReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -497,13 +525,17 @@ func (*Envelope_Remove) isEnvelope_Body() {}
 
 func (*Envelope_RemoveReply) isEnvelope_Body() {}
 
+func (*Envelope_ReplicaMerge) isEnvelope_Body() {}
+
+func (*Envelope_ReplicaMergeReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd1\f\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe8\r\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -537,7 +569,9 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\vleave_reply\x18\x1f \x01(\v2\x15.dynamo.v1.LeaveReplyH\x00R\n" +
 	"leaveReply\x122\n" +
 	"\x06remove\x18  \x01(\v2\x18.dynamo.v1.RemoveRequestH\x00R\x06remove\x12;\n" +
-	"\fremove_reply\x18! \x01(\v2\x16.dynamo.v1.RemoveReplyH\x00R\vremoveReply\x12(\n" +
+	"\fremove_reply\x18! \x01(\v2\x16.dynamo.v1.RemoveReplyH\x00R\vremoveReply\x12E\n" +
+	"\rreplica_merge\x18\" \x01(\v2\x1e.dynamo.v1.ReplicaMergeRequestH\x00R\freplicaMerge\x12N\n" +
+	"\x13replica_merge_reply\x18# \x01(\v2\x1c.dynamo.v1.ReplicaMergeReplyH\x00R\x11replicaMergeReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -580,7 +614,9 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*LeaveReply)(nil),               // 22: dynamo.v1.LeaveReply
 	(*RemoveRequest)(nil),            // 23: dynamo.v1.RemoveRequest
 	(*RemoveReply)(nil),              // 24: dynamo.v1.RemoveReply
-	(*Error)(nil),                    // 25: dynamo.v1.Error
+	(*ReplicaMergeRequest)(nil),      // 25: dynamo.v1.ReplicaMergeRequest
+	(*ReplicaMergeReply)(nil),        // 26: dynamo.v1.ReplicaMergeReply
+	(*Error)(nil),                    // 27: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -607,12 +643,14 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	22, // 21: dynamo.v1.Envelope.leave_reply:type_name -> dynamo.v1.LeaveReply
 	23, // 22: dynamo.v1.Envelope.remove:type_name -> dynamo.v1.RemoveRequest
 	24, // 23: dynamo.v1.Envelope.remove_reply:type_name -> dynamo.v1.RemoveReply
-	25, // 24: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	25, // 24: dynamo.v1.Envelope.replica_merge:type_name -> dynamo.v1.ReplicaMergeRequest
+	26, // 25: dynamo.v1.Envelope.replica_merge_reply:type_name -> dynamo.v1.ReplicaMergeReply
+	27, // 26: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -646,6 +684,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_LeaveReply)(nil),
 		(*Envelope_Remove)(nil),
 		(*Envelope_RemoveReply)(nil),
+		(*Envelope_ReplicaMerge)(nil),
+		(*Envelope_ReplicaMergeReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

@@ -22,6 +22,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&MerkleKeysRequest{Partition: 4, FirstSegment: 16, LastSegment: 31}, &MerkleKeysReply{Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}},
 		&LeaveRequest{}, &LeaveReply{Node: "a", Partitions: 12},
 		&RemoveRequest{Node: "c"}, &RemoveReply{Error: &Error{Field: "node"}},
+		&ReplicaMergeRequest{Partition: 3, Items: []*KeySet{{Key: []byte("k")}}}, &ReplicaMergeReply{Changed: 1},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

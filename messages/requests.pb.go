@@ -1218,6 +1218,190 @@ func (x *ReplicaPutReply) GetChanged() bool {
 	return false
 }
 
+// ReplicaMergeRequest asks a vnode to merge many keys' sets at once, in one
+// storage write (anti-entropy repairs and handoff move keys in batches).
+type ReplicaMergeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Items         []*KeySet              `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	Kind          ReplicaPutKind         `protobuf:"varint,3,opt,name=kind,proto3,enum=dynamo.v1.ReplicaPutKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaMergeRequest) Reset() {
+	*x = ReplicaMergeRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaMergeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaMergeRequest) ProtoMessage() {}
+
+func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaMergeRequest.ProtoReflect.Descriptor instead.
+func (*ReplicaMergeRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ReplicaMergeRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReplicaMergeRequest) GetItems() []*KeySet {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ReplicaMergeRequest) GetKind() ReplicaPutKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ReplicaPutKind_REPLICA_PUT_KIND_UNSPECIFIED
+}
+
+// KeySet is one key and its version set.
+type KeySet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Set           *VersionSet            `protobuf:"bytes,2,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeySet) Reset() {
+	*x = KeySet{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeySet) ProtoMessage() {}
+
+func (x *KeySet) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeySet.ProtoReflect.Descriptor instead.
+func (*KeySet) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *KeySet) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *KeySet) GetSet() *VersionSet {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type ReplicaMergeReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// How many of the items changed the replica.
+	Changed       uint32 `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaMergeReply) Reset() {
+	*x = ReplicaMergeReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaMergeReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaMergeReply) ProtoMessage() {}
+
+func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaMergeReply.ProtoReflect.Descriptor instead.
+func (*ReplicaMergeReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReplicaMergeReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReplicaMergeReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ReplicaMergeReply) GetChanged() uint32 {
+	if x != nil {
+		return x.Changed
+	}
+	return 0
+}
+
+func (x *ReplicaMergeReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // MerkleHashesRequest asks a vnode for the hashes of nodes of its
 // partition's Merkle tree at one level (0 is the root), for anti-entropy.
 type MerkleHashesRequest struct {
@@ -1232,7 +1416,7 @@ type MerkleHashesRequest struct {
 
 func (x *MerkleHashesRequest) Reset() {
 	*x = MerkleHashesRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1428,7 @@ func (x *MerkleHashesRequest) String() string {
 func (*MerkleHashesRequest) ProtoMessage() {}
 
 func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1441,7 @@ func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
 func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MerkleHashesRequest) GetPartition() uint32 {
@@ -1299,7 +1483,7 @@ type MerkleHashesReply struct {
 
 func (x *MerkleHashesReply) Reset() {
 	*x = MerkleHashesReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1495,7 @@ func (x *MerkleHashesReply) String() string {
 func (*MerkleHashesReply) ProtoMessage() {}
 
 func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1508,7 @@ func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
 func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MerkleHashesReply) GetPartition() uint32 {
@@ -1397,7 +1581,7 @@ type MerkleKeysRequest struct {
 
 func (x *MerkleKeysRequest) Reset() {
 	*x = MerkleKeysRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1593,7 @@ func (x *MerkleKeysRequest) String() string {
 func (*MerkleKeysRequest) ProtoMessage() {}
 
 func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1606,7 @@ func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
 func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MerkleKeysRequest) GetPartition() uint32 {
@@ -1460,7 +1644,7 @@ type MerkleKeysReply struct {
 
 func (x *MerkleKeysReply) Reset() {
 	*x = MerkleKeysReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1656,7 @@ func (x *MerkleKeysReply) String() string {
 func (*MerkleKeysReply) ProtoMessage() {}
 
 func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1669,7 @@ func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
 func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MerkleKeysReply) GetPartition() uint32 {
@@ -1533,7 +1717,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1729,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1742,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 // MemberInfo is one ring member.
@@ -1576,7 +1760,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1772,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1785,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -1659,7 +1843,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1855,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1868,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -1787,7 +1971,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1983,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1996,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -1952,7 +2136,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2148,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2161,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2026,7 +2210,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2222,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2235,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 type LeaveReply struct {
@@ -2067,7 +2251,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2079,7 +2263,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2092,7 +2276,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -2129,7 +2313,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2325,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2338,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -2173,7 +2357,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2369,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2382,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -2223,7 +2407,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2419,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2432,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -2276,7 +2460,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2472,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2485,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -2398,7 +2582,19 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12&\n" +
 	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x18\n" +
-	"\achanged\x18\x04 \x01(\bR\achanged\"c\n" +
+	"\achanged\x18\x04 \x01(\bR\achanged\"\x8b\x01\n" +
+	"\x13ReplicaMergeRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12'\n" +
+	"\x05items\x18\x02 \x03(\v2\x11.dynamo.v1.KeySetR\x05items\x12-\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x19.dynamo.v1.ReplicaPutKindR\x04kind\"C\n" +
+	"\x06KeySet\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12'\n" +
+	"\x03set\x18\x02 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\"\x87\x01\n" +
+	"\x11ReplicaMergeReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
+	"\achanged\x18\x03 \x01(\rR\achanged\x12&\n" +
+	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"c\n" +
 	"\x13MerkleHashesRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\rR\x05level\x12\x18\n" +
@@ -2529,7 +2725,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
@@ -2548,23 +2744,26 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
 	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
 	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
-	(*MerkleHashesRequest)(nil),      // 17: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),        // 18: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),        // 19: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),          // 20: dynamo.v1.MerkleKeysReply
-	(*MembersRequest)(nil),           // 21: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),               // 22: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),             // 23: dynamo.v1.MembersReply
-	(*NodeStats)(nil),                // 24: dynamo.v1.NodeStats
-	(*PartitionSync)(nil),            // 25: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),             // 26: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),               // 27: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),            // 28: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),              // 29: dynamo.v1.RemoveReply
-	(*FaultRequest)(nil),             // 30: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 31: dynamo.v1.FaultReply
-	(*VersionSet)(nil),               // 32: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 33: dynamo.v1.CausalContext
+	(*ReplicaMergeRequest)(nil),      // 17: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),                   // 18: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),        // 19: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil),      // 20: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),        // 21: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),        // 22: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),          // 23: dynamo.v1.MerkleKeysReply
+	(*MembersRequest)(nil),           // 24: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),               // 25: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),             // 26: dynamo.v1.MembersReply
+	(*NodeStats)(nil),                // 27: dynamo.v1.NodeStats
+	(*PartitionSync)(nil),            // 28: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),             // 29: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),               // 30: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),            // 31: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),              // 32: dynamo.v1.RemoveReply
+	(*FaultRequest)(nil),             // 33: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 34: dynamo.v1.FaultReply
+	(*VersionSet)(nil),               // 35: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 36: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -2573,30 +2772,34 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	32, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	35, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	33, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	36, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	32, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	35, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	32, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	35, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
 	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	4,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	4,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	3,  // 17: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	22, // 18: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	4,  // 19: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	24, // 20: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	25, // 21: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 22: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	4,  // 23: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 24: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	18, // 15: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 16: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	35, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	4,  // 18: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	4,  // 19: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	4,  // 20: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	3,  // 21: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	25, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	27, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	28, // 25: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	4,  // 26: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	4,  // 27: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 28: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -2611,7 +2814,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -554,6 +554,10 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 	}
 	const victim, rogue, corrupt = 2, 50, 50
 	c.stop(victim)
+	// Seen failed before it returns: otherwise the failure of this
+	// incarnation can reach the others after the restart, and a read at
+	// R=3 then finds the returned node down.
+	c.waitMembers(aaeNodes, aaeNodes-1)
 	base := c.mark()
 	garbage := []byte("not a stored object \xff\xfe\x00")
 	if _, err := version.Unmarshal(garbage); err == nil {

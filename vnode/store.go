@@ -281,6 +281,65 @@ func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
 	return merged, true, nil
 }
 
+// Item is one key and a version set to merge.
+type Item struct {
+	Key []byte
+	Set *version.Set
+}
+
+// MergeMany merges every item as Merge does, in one atomic storage write
+// (one fsync for the batch), and returns how many changed the replica. A
+// key may appear once per call. On error nothing was written.
+func (s *Store) MergeMany(items []Item) (int, error) {
+	type change struct {
+		okey, key []byte
+		seg       uint16
+		old, new  []byte // digests
+	}
+	b := storage.NewBatch()
+	var changes []change
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if seen[string(it.Key)] {
+			return 0, fmt.Errorf("%w: key %q twice in one merge", ErrInvalid, it.Key)
+		}
+		seen[string(it.Key)] = true
+		okey, seg, err := s.locate(it.Key)
+		if err != nil {
+			return 0, err
+		}
+		local, oldDigest, err := s.load(okey)
+		if oldDigest == nil && err != nil {
+			return 0, err
+		}
+		if err == nil && local != nil && version.Descends(local, it.Set) {
+			continue
+		}
+		merged := version.Sync(local, it.Set)
+		if merged.IsEmpty() {
+			continue
+		}
+		raw, err := version.Marshal(merged)
+		if err != nil {
+			return 0, err
+		}
+		b.Put(storage.KeyspaceData, okey, raw)
+		d := version.Digest(merged)
+		changes = append(changes, change{okey: okey, key: it.Key, seg: seg, old: oldDigest, new: d[:]})
+	}
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	if err := s.e.Write(b, s.opts); err != nil {
+		return 0, fmt.Errorf("vnode %d: merging %d keys: %w", s.cfg.Partition, len(changes), err)
+	}
+	for _, c := range changes {
+		s.tree.Update(uint32(c.seg), c.key, c.old, c.new)
+	}
+	s.stats.Writes += uint64(len(changes))
+	return len(changes), nil
+}
+
 // store writes set (and the dot lease when it moves) atomically, then
 // updates the tree and the lease in memory.
 func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte, lease uint64) error {

@@ -414,3 +414,62 @@ func TestDropAfterHandoff(t *testing.T) {
 		t.Fatalf("dot %d reused after the drop (had issued %d)", s.Clock().Get("n1@1"), last.Clock().Get("n1@1"))
 	}
 }
+
+// MergeMany gives the same replica as one Merge per item (values, digests,
+// tree), counts what changed, refuses a key twice, and on a full disk
+// writes nothing.
+func TestMergeManyEqualsMerges(t *testing.T) {
+	rng, _ := testseed.New(t)
+	one, many := open(t, storage.NewMemory(), 8, "n1@1"), open(t, storage.NewMemory(), 8, "n1@1")
+	keys := keysOf(8, 40)
+	other := open(t, storage.NewMemory(), 8, "n2@1")
+	for round := range 20 {
+		var items []Item
+		perm := rng.Perm(len(keys))[:1+rng.IntN(len(keys))]
+		for _, i := range perm {
+			set, err := other.Coordinate(keys[i], nil, write(fmt.Sprintf("r%d", round)), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, Item{Key: keys[i], Set: set})
+		}
+		want := 0
+		for _, it := range items {
+			_, changed, err := one.Merge(it.Key, it.Set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed {
+				want++
+			}
+		}
+		got, err := many.MergeMany(items)
+		if err != nil || got != want {
+			t.Fatalf("round %d: MergeMany changed %d (%v), one Merge per item changed %d", round, got, err, want)
+		}
+		if again, _ := many.MergeMany(items); again != 0 {
+			t.Fatalf("round %d: merging the same items again changed %d", round, again)
+		}
+		if one.Tree().Root() != many.Tree().Root() {
+			t.Fatalf("round %d: trees differ", round)
+		}
+	}
+	for _, k := range keys {
+		a, _ := one.Get(k)
+		b, _ := many.Get(k)
+		if version.Digest(a) != version.Digest(b) {
+			t.Fatalf("%q differs", k)
+		}
+	}
+	set, _ := other.Get(keys[0])
+	if _, err := many.MergeMany([]Item{{keys[0], set}, {keys[0], set}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a key twice: %v", err)
+	}
+	full := storage.NewFaulty(storage.NewMemory(), storage.FailOps(fmt.Errorf("disk: %w", storage.ErrNoSpace), storage.OpWrite))
+	s := open(t, storage.NewMemory(), 8, "n1@1")
+	s.e = full
+	root := s.Tree().Root()
+	if n, err := s.MergeMany([]Item{{keys[0], set}}); n != 0 || !errors.Is(err, storage.ErrNoSpace) || s.Tree().Root() != root {
+		t.Fatalf("full disk: %d %v, tree changed: %v", n, err, s.Tree().Root() != root)
+	}
+}
