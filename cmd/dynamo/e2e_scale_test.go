@@ -121,20 +121,20 @@ func (now counts) since(before counts) (handoff, aae uint64) {
 // each node holds exactly its ring share of partitions.
 func TestE2EJoinLeaveRemoveWithHandoff(t *testing.T) {
 	const keys, prefix = 20000, "sc"
-	e := newE2EWith(t, 3, []string{"--aae-interval", "10ms", "--aae-rate", "100000", "--hint-interval", "1s"})
+	e := newE2EWith(t, 3, []string{"--aae-interval", "2ms", "--aae-rate", "100000", "--hint-interval", "1s"})
 	c := e.client()
 	if res := writeKeys(c, prefix, keys, 32, 2); len(res.failed) > 0 {
 		t.Fatalf("%d initial writes failed: %s", len(res.failed), firstFew(res.failed))
 	}
 	t.Logf("3 nodes: %d keys written", keys)
 
-	// The load: 6 writers of new keys and 2 readers of keys already written.
+	// The load: 3 writers of new keys and 1 reader of keys already written.
 	l := &scaleLoad{}
-	stop := runLoad(8, 20*time.Millisecond, func(w int, i int64) bool {
+	stop := runLoad(4, 20*time.Millisecond, func(w int, i int64) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		op := loadOp{at: time.Now()}
-		if w < 6 {
+		if w < 3 {
 			op.op, op.key = "put", fmt.Sprintf("load-%07d", i)
 			_, op.err = c.Put(ctx, []byte(op.key), []byte("v-"+op.key), nil, client.W(2))
 		} else {
