@@ -113,11 +113,21 @@ func Start(cfg Config) (n *Node, err error) {
 		return n, flagErr("gossip-addr", "%v", err)
 	}
 	if len(cfg.Join) > 0 {
-		if _, jerr := n.gossip.Join(cfg.Join); jerr != nil {
-			log.Warn("seeds not reachable yet; retrying in the background", "join", cfg.Join, "err", jerr)
+		// Each seed alone, so that the unreachable ones are known and
+		// retried in the background.
+		var unreached []string
+		var jerr error
+		for _, seed := range cfg.Join {
+			if _, err := n.gossip.Join([]string{seed}); err != nil {
+				unreached, jerr = append(unreached, seed), err
+			}
+		}
+		if len(unreached) > 0 {
+			log.Warn("seeds not reachable yet; retrying in the background", "seeds", unreached, "err", jerr)
 			n.wg.Add(1)
-			go n.rejoin()
-		} else {
+			go n.rejoin(unreached)
+		}
+		if len(unreached) < len(cfg.Join) {
 			if !stored {
 				if err := n.adopt(); err != nil {
 					return n, err
@@ -196,24 +206,33 @@ func (n *Node) startActors() error {
 	return nil
 }
 
-// rejoin retries the seeds until one answers.
-func (n *Node) rejoin() {
+// rejoin retries, every 2 s, each seed not reached yet, until every seed
+// has been reached once: a node whose seeds were down when it started (or
+// that started alone, two nodes naming each other at the same moment)
+// ends in the seeds' cluster, and two clusters formed through different
+// seeds merge as soon as one node reaches a seed of the other.
+func (n *Node) rejoin(pending []string) {
 	defer n.wg.Done()
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
-	for {
+	for len(pending) > 0 {
 		select {
 		case <-n.quit:
 			return
 		case <-t.C:
-			if _, err := n.gossip.Join(n.cfg.Join); err == nil {
-				n.log.Info("joined the cluster through the seeds", "join", n.cfg.Join)
-				if err := n.checkCompatible(); err != nil {
-					n.log.Error("the cluster refuses this node", "err", err)
-				}
-				return
+		}
+		var still []string
+		for _, seed := range pending {
+			if _, err := n.gossip.Join([]string{seed}); err != nil {
+				still = append(still, seed)
+				continue
+			}
+			n.log.Info("joined through a seed", "seed", seed)
+			if err := n.checkCompatible(); err != nil {
+				n.log.Error("the cluster refuses this node", "err", err)
 			}
 		}
+		pending = still
 	}
 }
 
