@@ -122,7 +122,7 @@ type exchange struct {
 
 // Internal messages.
 type (
-	syncTick struct{} // start the next exchange
+	syncTick struct{}               // start the next exchange
 	syncWake struct{ ex *exchange } // repair tokens available again
 	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
 	treeSnapshot      struct{}
