@@ -86,6 +86,8 @@ type Counters struct {
 	// owner, handoff sessions interrupted, bytes to and from owners.
 	HandoffsPending                                          atomic.Int64
 	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes atomic.Uint64
+	// HandoffInTransit is the partition being handed off plus one (0: none).
+	HandoffInTransit atomic.Int64
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

@@ -146,7 +146,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 				AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
 				HandoffsPending: uint32(max(0, c.HandoffsPending.Load())), HandoffsDone: c.HandoffsDone.Load(), HandoffKeys: c.HandoffKeys.Load(),
 				HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
-				Leaving: r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
+				Leaving:        r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
+				HandoffRunning: c.HandoffInTransit.Load() > 0, HandoffPartition: uint32(max(0, c.HandoffInTransit.Load()-1)),
 			},
 		})
 	}

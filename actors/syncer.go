@@ -272,6 +272,9 @@ func (s *syncerActor) nextHandoff(away []uint32) (uint32, []string, bool) {
 func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 	ex.local = vnodePID(ctx.Self().Address, ex.partition)
 	s.ex = ex
+	if ex.handoff {
+		s.cfg.Counters.HandoffInTransit.Store(int64(ex.partition) + 1)
+	}
 	f := ctx.RequestFuture(ex.local, &treeSnapshot{}, s.cfg.Timeout)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		if s.ex != ex || s.gone {
@@ -589,6 +592,7 @@ func (s *syncerActor) finish(ctx actor.Context) {
 // idle ends the job in progress and schedules the next.
 func (s *syncerActor) idle(ctx actor.Context) {
 	s.busy = false
+	s.cfg.Counters.HandoffInTransit.Store(0)
 	s.later(ctx, s.cfg.Interval)
 }
 

@@ -713,7 +713,7 @@ func TestStatusAndInjectFaultAddressANamedNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Node != target.name || m.Addr != target.addr() || m.Stats != (NodeStats{Restarts: uint64(len(target.name)), HintsPending: 2, Vnodes: 9}) {
+	if m.Node != target.name || m.Addr != target.addr() || m.Stats != (NodeStats{Restarts: uint64(len(target.name)), HintsPending: 2, Vnodes: 9, HandoffInTransit: -1}) {
 		t.Fatalf("status %+v", m)
 	}
 	if err := c.InjectFault(bg(t), target.name, FaultRouter, 0); err != nil {

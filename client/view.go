@@ -62,6 +62,8 @@ type NodeStats struct {
 	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes uint64
 	// Leaving is set once the node was asked to leave.
 	Leaving bool
+	// HandoffInTransit is the partition being handed off, -1 for none.
+	HandoffInTransit int
 }
 
 // Member is one ring member.
@@ -96,7 +98,10 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),
 			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes(),
 			HandoffsPending: int(st.GetHandoffsPending()), HandoffsDone: st.GetHandoffsDone(), HandoffKeys: st.GetHandoffKeys(),
-			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving()}}
+			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1}}
+	if st.GetHandoffRunning() {
+		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())
+	}
 	for _, ps := range st.GetAaePartitions() {
 		m.AntiEntropy = append(m.AntiEntropy, PartitionSync{Partition: ps.GetPartition(), LastExchange: time.UnixMilli(ps.GetLastExchangeMs()),
 			Peer: ps.GetPeer(), Exchanges: ps.GetExchanges(), KeysRepaired: ps.GetKeysRepaired()})

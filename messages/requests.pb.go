@@ -1964,9 +1964,12 @@ type NodeStats struct {
 	HandoffFailures uint64 `protobuf:"varint,15,opt,name=handoff_failures,json=handoffFailures,proto3" json:"handoff_failures,omitempty"`
 	HandoffBytes    uint64 `protobuf:"varint,16,opt,name=handoff_bytes,json=handoffBytes,proto3" json:"handoff_bytes,omitempty"`
 	// The node is leaving: it hands its partitions off, then leaves.
-	Leaving       bool `protobuf:"varint,17,opt,name=leaving,proto3" json:"leaving,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Leaving bool `protobuf:"varint,17,opt,name=leaving,proto3" json:"leaving,omitempty"`
+	// A handoff is in transit: handoff_partition is being handed off.
+	HandoffRunning   bool   `protobuf:"varint,18,opt,name=handoff_running,json=handoffRunning,proto3" json:"handoff_running,omitempty"`
+	HandoffPartition uint32 `protobuf:"varint,19,opt,name=handoff_partition,json=handoffPartition,proto3" json:"handoff_partition,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *NodeStats) Reset() {
@@ -2116,6 +2119,20 @@ func (x *NodeStats) GetLeaving() bool {
 		return x.Leaving
 	}
 	return false
+}
+
+func (x *NodeStats) GetHandoffRunning() bool {
+	if x != nil {
+		return x.HandoffRunning
+	}
+	return false
+}
+
+func (x *NodeStats) GetHandoffPartition() uint32 {
+	if x != nil {
+		return x.HandoffPartition
+	}
+	return 0
 }
 
 // PartitionSync is one partition's anti-entropy progress on a node.
@@ -2637,7 +2654,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
-	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\x8a\x05\n" +
+	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xe0\x05\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -2656,7 +2673,9 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\fhandoff_keys\x18\x0e \x01(\x04R\vhandoffKeys\x12)\n" +
 	"\x10handoff_failures\x18\x0f \x01(\x04R\x0fhandoffFailures\x12#\n" +
 	"\rhandoff_bytes\x18\x10 \x01(\x04R\fhandoffBytes\x12\x18\n" +
-	"\aleaving\x18\x11 \x01(\bR\aleaving\"\xae\x01\n" +
+	"\aleaving\x18\x11 \x01(\bR\aleaving\x12'\n" +
+	"\x0fhandoff_running\x18\x12 \x01(\bR\x0ehandoffRunning\x12+\n" +
+	"\x11handoff_partition\x18\x13 \x01(\rR\x10handoffPartition\"\xae\x01\n" +
 	"\rPartitionSync\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12(\n" +
 	"\x10last_exchange_ms\x18\x02 \x01(\x03R\x0elastExchangeMs\x12\x12\n" +

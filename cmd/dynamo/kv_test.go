@@ -306,6 +306,7 @@ func TestStatus(t *testing.T) {
 	m := fakeMembership()
 	m.Stats.AAEExchanges, m.Stats.AAEIdentical, m.Stats.AAEFailures, m.Stats.AAEKeysRepaired, m.Stats.AAEBytes = 90, 80, 2, 31, 12345
 	m.Stats.HandoffsPending, m.Stats.HandoffsDone, m.Stats.HandoffKeys, m.Stats.HandoffFailures, m.Stats.HandoffBytes = 2, 3, 400, 1, 999
+	m.Stats.HandoffInTransit = 7
 	r, err := m.Ring()
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +324,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("%d lines for %d partitions held:\n%s", len(lines), len(held), out)
 	}
 	if lines[0] != "b at 127.0.0.1:2: vnodes 12, restarts 3, hints pending 40, hints delivered 7" ||
-		lines[1] != "handoff: 2 partitions to hand off, 3 handed off, 400 keys moved, 1 interrupted, 999 bytes" ||
+		lines[1] != "handoff: 2 partitions to hand off (partition 7 in transit), 3 handed off, 400 keys moved, 1 interrupted, 999 bytes" ||
 		lines[2] != "anti-entropy: 90 exchanges (80 identical), 2 abandoned, 31 keys repaired, 12345 bytes exchanged" ||
 		strings.Join(strings.Fields(lines[3]), " ") != "partition last exchange peer exchanges keys repaired" {
 		t.Fatalf("header:\n%s", out)
@@ -341,7 +342,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("json %q: %v", out, err)
 	}
 	ae := got.AntiEntropy
-	if got.Handoff != (handoffOutput{Pending: 2, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
+	if got.Handoff != (handoffOutput{Pending: 2, InTransit: 7, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
 		t.Fatalf("json handoff %+v", got.Handoff)
 	}
 	if got.Node != "b" || ae.Exchanges != 90 || ae.Identical != 80 || ae.Failures != 2 || ae.KeysRepaired != 31 || ae.Bytes != 12345 ||

@@ -23,11 +23,13 @@ type statusOutput struct {
 // and dropped (done), handoff writes that changed an owner, interrupted
 // sessions, bytes.
 type handoffOutput struct {
-	Pending  int    `json:"pending"`
-	Done     uint64 `json:"done"`
-	Keys     uint64 `json:"keys"`
-	Failures uint64 `json:"failures"`
-	Bytes    uint64 `json:"bytes"`
+	Pending int `json:"pending"`
+	// InTransit is the partition being handed off, -1 for none.
+	InTransit int    `json:"in_transit"`
+	Done      uint64 `json:"done"`
+	Keys      uint64 `json:"keys"`
+	Failures  uint64 `json:"failures"`
+	Bytes     uint64 `json:"bytes"`
 }
 
 type antiEntropyOutput struct {
@@ -59,7 +61,7 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	}
 	st := m.Stats
 	out := statusOutput{Node: m.Node, Addr: m.Addr, Leaving: st.Leaving, Stats: statsOf(st),
-		Handoff: handoffOutput{Pending: st.HandoffsPending, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
+		Handoff: handoffOutput{Pending: st.HandoffsPending, InTransit: st.HandoffInTransit, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
 		AntiEntropy: antiEntropyOutput{
 			Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
 			Partitions: []partitionOutput{}}}
@@ -79,8 +81,12 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 		fmt.Fprintf(k.stdout, "%s is leaving\n", m.Node)
 	}
 	ho := out.Handoff
-	fmt.Fprintf(k.stdout, "handoff: %d partitions to hand off, %d handed off, %d keys moved, %d interrupted, %d bytes\n",
-		ho.Pending, ho.Done, ho.Keys, ho.Failures, ho.Bytes)
+	transit := "none in transit"
+	if ho.InTransit >= 0 {
+		transit = fmt.Sprintf("partition %d in transit", ho.InTransit)
+	}
+	fmt.Fprintf(k.stdout, "handoff: %d partitions to hand off (%s), %d handed off, %d keys moved, %d interrupted, %d bytes\n",
+		ho.Pending, transit, ho.Done, ho.Keys, ho.Failures, ho.Bytes)
 	ae := out.AntiEntropy
 	fmt.Fprintf(k.stdout, "anti-entropy: %d exchanges (%d identical), %d abandoned, %d keys repaired, %d bytes exchanged\n",
 		ae.Exchanges, ae.Identical, ae.Failures, ae.KeysRepaired, ae.Bytes)
