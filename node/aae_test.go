@@ -51,59 +51,21 @@ type aaeOpts struct {
 	noHintedHandoff, noAntiEntropy bool
 }
 
-// aaeConfig is testConfig with anti-entropy fast enough for tests: an
-// exchange every few milliseconds, repairs unthrottled in practice.
-func aaeConfig(t *testing.T, o aaeOpts, name, dir string, join ...string) Config {
-	cfg := testConfig(t, name, dir, join...)
-	cfg.AAEInterval, cfg.AAERate = aaeInterval, aaeRate
-	cfg.NoHintedHandoff, cfg.NoAntiEntropy = o.noHintedHandoff, o.noAntiEntropy
-	return cfg
-}
-
 // aaeCluster is node_test.go's harness with every node started with the
 // same aaeOpts, and requests that may be sent from several goroutines.
 type aaeCluster struct {
 	*harness
-	opts  aaeOpts
 	nonce atomic.Uint64
 }
 
 func startAAECluster(t *testing.T, o aaeOpts) *aaeCluster {
 	t.Helper()
-	c := &aaeCluster{harness: &harness{t: t}, opts: o}
+	c := &aaeCluster{harness: startCluster(t, aaeNodes, func(cfg *Config) {
+		cfg.AAEInterval, cfg.AAERate = aaeInterval, aaeRate
+		cfg.NoHintedHandoff, cfg.NoAntiEntropy = o.noHintedHandoff, o.noAntiEntropy
+	})}
 	c.nonce.Store(1 << 40)
-	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.client = cl
-	t.Cleanup(cl.Stop)
-	for i := range aaeNodes {
-		c.dirs = append(c.dirs, t.TempDir())
-		c.nodes = append(c.nodes, nil)
-		c.start(i)
-	}
-	c.waitMembers(aaeNodes, aaeNodes)
 	return c
-}
-
-// start starts node i (name n<i+1>) on its data directory, joining the
-// first running node, if any.
-func (c *aaeCluster) start(i int) {
-	c.t.Helper()
-	var join []string
-	for j, nd := range c.nodes {
-		if j != i && nd != nil {
-			join = append(join, nd.GossipAddr())
-			break
-		}
-	}
-	nd, err := Start(aaeConfig(c.t, c.opts, fmt.Sprintf("n%d", i+1), c.dirs[i], join...))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(nd.Stop)
-	c.nodes[i] = nd
 }
 
 // request sends body to pid and waits for the reply; safe for concurrent

@@ -57,22 +57,21 @@ func testConfig(t *testing.T, name, dir string, join ...string) Config {
 }
 
 type harness struct {
-	t      *testing.T
+	t *testing.T
+	// tweak, when set, adjusts each node's Config before it starts.
+	tweak  func(*Config)
 	nodes  []*Node
 	dirs   []string
 	client *actors.System
 	id     uint64
 }
 
-func startCluster(t *testing.T, n int) *harness {
+func startCluster(t *testing.T, n int, tweak ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t}
-	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
-	if err != nil {
-		t.Fatal(err)
+	h := &harness{t: t, client: startClient(t)}
+	if len(tweak) > 0 {
+		h.tweak = tweak[0]
 	}
-	h.client = cl
-	t.Cleanup(cl.Stop)
 	for i := range n {
 		h.dirs = append(h.dirs, t.TempDir())
 		h.nodes = append(h.nodes, nil)
@@ -91,7 +90,11 @@ func (h *harness) start(i int) {
 			break
 		}
 	}
-	nd, err := Start(testConfig(h.t, fmt.Sprintf("n%d", i+1), h.dirs[i], join...))
+	cfg := testConfig(h.t, fmt.Sprintf("n%d", i+1), h.dirs[i], join...)
+	if h.tweak != nil {
+		h.tweak(&cfg)
+	}
+	nd, err := Start(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
