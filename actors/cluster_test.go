@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,9 @@ type testCluster struct {
 	noHints bool // hinted handoff off on every node
 	faults  bool // fault injection allowed
 	aae     bool // the Merkle syncer runs (off by default: tests of other paths must not be repaired behind their back)
+	// syncRate bounds repairs and handoff, keys per second (default
+	// 100,000: unthrottled in practice).
+	syncRate float64
 	// wrap, when set, wraps each node's engine (fault injection).
 	wrap func(node string, e storage.Engine) storage.Engine
 }
@@ -111,7 +115,7 @@ func (c *testCluster) spawn(nd *testNode) {
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet,
 			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults},
 		Hints:    HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
-		Syncer:   SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: 100000, Timeout: time.Second, Logger: quiet},
+		Syncer:   SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet},
 		Counters: nd.counters,
 		Health:   nd.health,
 		Logger:   quiet,

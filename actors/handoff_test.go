@@ -210,3 +210,41 @@ func TestClusterHandoffResumesAndFollowsWeights(t *testing.T) {
 }
 
 func vnodeHasData(nd *testNode, p uint32) (bool, error) { return vnode.HasData(nd.engine, p) }
+
+// A node starts leaving, then stops (the ring gives its partitions back)
+// while a handoff is in transit: it keeps a vnode for every partition it
+// owns, nothing it owns is dropped, and the cluster settles with every key
+// on its owners.
+func TestClusterHandoffUndoneMidway(t *testing.T) {
+	c := newTestCluster(t, 4, func(c *testCluster) { c.aae, c.syncRate = true, 1000 })
+	var keys []string
+	for i := range 2000 {
+		k := fmt.Sprintf("ul-%d", i)
+		if r := c.put(i%4, k, "v-"+k, nil, 3); r.GetError() != nil {
+			t.Fatalf("put %s: %v", k, r.GetError())
+		}
+		keys = append(keys, k)
+	}
+	c.setLeaving(0)
+	c.eventually("a handoff in transit", func() bool {
+		return c.nodes[0].counters.HandoffInTransit.Load() > 0 && c.nodes[0].counters.HandoffKeys.Load() > 0
+	})
+	c.setTags(0, func(tg *cluster.Tags) { tg.Leaving = false })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, why := c.handedOff(keys)
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled after the leave was undone: %s", why)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	owned, _ := c.currentRing().PartitionsOf(c.nodes[0].name)
+	for _, p := range owned {
+		if has, _ := vnodeHasData(c.nodes[0], p); !has {
+			t.Errorf("node-1 owns partition %d again but has no data of it", p)
+		}
+	}
+}

@@ -53,12 +53,16 @@ type HeldReply struct{ Partitions []uint32 }
 type vnodeManager struct {
 	cfg  VnodesConfig
 	held map[uint32]*actor.PID
-	// orphans are partitions this node holds data of (found at start) but
-	// may no longer own: their vnodes run so that the data is handed off.
+	// orphans are partitions this node holds data of (found at start, or
+	// held when a view took them away) but may not own: their vnodes run
+	// so that the data is handed off.
 	orphans map[uint32]bool
-	view    *View
-	timers  []*time.Timer
-	ending  bool // stopping or restarting
+	// stopping are vnodes stopped after a handoff, until their Terminated:
+	// then a fresh vnode starts if the partition is this node's again.
+	stopping map[string]uint32
+	view     *View
+	timers   []*time.Timer
+	ending   bool // stopping or restarting
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
@@ -76,7 +80,7 @@ func VnodesProps(cfg VnodesConfig) *actor.Props {
 		return actor.RestartDirective
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}}
+		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}, stopping: map[string]uint32{}}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(RestartLimit, RestartWindow, decider)))
 }
 
@@ -143,17 +147,38 @@ func (m *vnodeManager) Receive(ctx actor.Context) {
 	case *actor.Started:
 		m.findOrphans()
 		askView(ctx)
-	case *handedOff:
-		// The vnode dropped its data after a handoff: stop it (removed
-		// from held first, so its Terminated is not taken for a failure).
-		if pid, ok := m.held[msg.P]; ok {
-			delete(m.held, msg.P)
-			delete(m.orphans, msg.P)
+	case *dropRequest:
+		// Refused while the view gives the partition to this node:
+		// the ring changed back during the handoff.
+		if m.view != nil && m.view.Ring.IsOwner(msg.p, m.cfg.Self) {
+			ctx.Respond(&dropReply{owned: true})
+			return
+		}
+		if pid, ok := m.held[msg.p]; ok {
+			ctx.Forward(pid)
+			return
+		}
+		ctx.Respond(&dropReply{err: fmt.Errorf("vnodes: no vnode of partition %d", msg.p)})
+	case *vnodeDropped:
+		// The vnode dropped its data after a handoff: stop it (out of
+		// held first, so its Terminated is not taken for a failure).
+		if pid, ok := m.held[msg.p]; ok && pid.Equal(msg.pid) {
+			delete(m.held, msg.p)
+			delete(m.orphans, msg.p)
+			m.stopping[pid.String()] = msg.p
 			ctx.Stop(pid)
 			m.cfg.Counters.Vnodes.Store(int64(len(m.held)))
 		}
 	case *View:
 		m.view = msg
+		// Partitions held that the view takes away are handed off even
+		// if their vnode has to be started again (a respawn after
+		// repeated failures starts owned partitions and orphans).
+		for p := range m.held {
+			if !msg.Ring.IsOwner(p, m.cfg.Self) {
+				m.orphans[p] = true
+			}
+		}
 		m.ensure(ctx)
 	case *respawn:
 		m.ensure(ctx)
@@ -162,8 +187,15 @@ func (m *vnodeManager) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		// A vnode stopped for good after too many failures (or the node
 		// is stopping, or the manager restarting: its vnodes stop and the
-		// new manager starts them again).
+		// new manager starts them again), or one stopped after its
+		// handoff: if the partition is this node's again, a fresh vnode
+		// starts (anti-entropy refills it).
 		if m.ending {
+			return
+		}
+		if _, ok := m.stopping[msg.Who.String()]; ok {
+			delete(m.stopping, msg.Who.String())
+			m.ensure(ctx)
 			return
 		}
 		for p, pid := range m.held {

@@ -155,21 +155,33 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, f)})
 	}
 	switch b := body.(type) {
-	case *messages.LeaveRequest:
+	case *messages.LeaveRequest, *messages.RemoveRequest:
 		if r.cfg.Admin == nil {
-			return messages.Wrap(id, &messages.LeaveReply{Node: r.cfg.Self, Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot leave (no admin)"}})
+			unsupported := &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot change the membership (no admin)"}
+			if _, ok := b.(*messages.LeaveRequest); ok {
+				return messages.Wrap(id, &messages.LeaveReply{Node: r.cfg.Self, Error: unsupported})
+			}
+			return messages.Wrap(id, &messages.RemoveReply{Error: unsupported})
 		}
-		n, err := r.cfg.Admin.Leave()
-		reply := &messages.LeaveReply{Node: r.cfg.Self, Partitions: uint32(n)}
-		if err != nil {
-			reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
-		}
-		return messages.Wrap(id, reply)
-	case *messages.RemoveRequest:
-		if r.cfg.Admin == nil {
-			return messages.Wrap(id, &messages.RemoveReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot remove members (no admin)"}})
-		}
-		return messages.Wrap(id, &messages.RemoveReply{Error: r.cfg.Admin.Remove(b.GetNode())})
+		// Serf waits for its broadcast (up to 5 s): answer from a goroutine
+		// so that client requests do not wait behind it.
+		admin, self, sender, root := r.cfg.Admin, r.cfg.Self, ctx.Sender(), ctx.ActorSystem().Root
+		go func() {
+			var reply proto.Message
+			switch b := b.(type) {
+			case *messages.LeaveRequest:
+				n, err := admin.Leave()
+				lr := &messages.LeaveReply{Node: self, Partitions: uint32(n)}
+				if err != nil {
+					lr.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
+				}
+				reply = lr
+			case *messages.RemoveRequest:
+				reply = &messages.RemoveReply{Error: admin.Remove(b.GetNode())}
+			}
+			root.Send(sender, messages.Wrap(id, reply))
+		}()
+		return nil
 	}
 	r.nonce++
 	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health}

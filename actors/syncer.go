@@ -44,7 +44,8 @@ type SyncerConfig struct {
 	// Session shapes an exchange (key listing size, repair batches).
 	// Default antientropy.DefaultConfig().
 	Session antientropy.Config
-	// Disabled turns anti-entropy off (control tests only).
+	// Disabled turns anti-entropy exchanges off (control tests only);
+	// handoffs still run.
 	Disabled bool
 	// Health is the node's failure detector: suspected peers are skipped,
 	// peers that time out are reported. Optional.
@@ -92,9 +93,14 @@ type syncerActor struct {
 	busy   bool      // a job is being chosen or runs
 	// handoffNext is the first partition to consider for the next handoff.
 	handoffNext uint32
-	nonce       uint64
-	timer       *time.Timer // pending syncTick
-	gone        bool
+	// lastHandoff: the last job was a handoff (the next is an exchange
+	// if one is due).
+	lastHandoff bool
+	// retryAt backs off the handoff of a partition after a failure.
+	retryAt map[uint32]backoff
+	nonce   uint64
+	timer   *time.Timer // pending syncTick
+	gone    bool
 }
 
 // exchange is one job in progress: an anti-entropy exchange with one peer,
@@ -120,6 +126,13 @@ type exchange struct {
 	failed  error
 }
 
+// backoff is when a failed handoff may be tried again, and the pause that
+// doubles on each failure (from 1 s to 30 s).
+type backoff struct {
+	at    time.Time
+	pause time.Duration
+}
+
 // Internal messages.
 type (
 	syncTick struct{}               // start the next exchange
@@ -127,16 +140,25 @@ type (
 	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
 	treeSnapshot      struct{}
 	treeSnapshotReply struct{ tree *merkle.Tree }
-	// dropRequest asks a vnode to drop its handed-off data if its tree's
-	// root is still root.
-	dropRequest struct{ root merkle.Hash }
-	dropReply   struct {
+	// dropRequest asks the vnode manager to have partition p's vnode drop
+	// its handed-off data if the tree's root is still root. The manager
+	// refuses when its view gives p to this node again, else forwards it
+	// to the vnode, which answers and tells the manager it dropped.
+	dropRequest struct {
+		p    uint32
+		root merkle.Hash
+	}
+	dropReply struct {
 		dropped bool
+		owned   bool // refused: the partition is this node's again
 		err     error
 	}
-	// handedOff tells the vnode manager that partition P's vnode dropped
-	// its data after a handoff: stop it.
-	handedOff struct{ P uint32 }
+	// vnodeDropped tells the vnode manager that partition p's vnode
+	// dropped its data after a handoff: stop it.
+	vnodeDropped struct {
+		p   uint32
+		pid *actor.PID
+	}
 )
 
 // SyncerProps returns the props of the Merkle syncer.
@@ -149,6 +171,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.nonce = rand.Uint64()
+		s.retryAt = map[uint32]backoff{}
 		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Session.RepairBatch, int(s.cfg.Rate))))
 		askView(ctx)
 	case *actor.Restarting, *actor.Stopping:
@@ -164,7 +187,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 		if ex := s.ex; ex != nil && ex.peer != "" && m.Down(ex.peer) {
 			s.fail(ctx, fmt.Errorf("%s is down", ex.peer))
 		}
-		if first && !s.cfg.Disabled {
+		if first {
 			s.later(ctx, s.cfg.Interval)
 		}
 	case *syncTick:
@@ -230,16 +253,26 @@ func (s *syncerActor) start(ctx actor.Context) {
 			}
 		}
 		s.cfg.Counters.HandoffsPending.Store(int64(len(away)))
-		if p, targets, ok := s.nextHandoff(away); ok {
-			s.begin(ctx, &exchange{partition: p, targets: targets, handoff: true})
-			return
+		// Handoffs and exchanges take turns, so that neither starves
+		// the other.
+		handoffTurn := !s.lastHandoff || s.cfg.Disabled
+		for range 2 {
+			if handoffTurn {
+				if p, targets, ok := s.nextHandoff(away); ok {
+					s.lastHandoff = true
+					s.begin(ctx, &exchange{partition: p, targets: targets, handoff: true})
+					return
+				}
+			} else if !s.cfg.Disabled {
+				if p, peer, ok := s.sched.Next(owned, s.peers); ok {
+					s.lastHandoff = false
+					s.begin(ctx, &exchange{partition: p, targets: []string{peer}})
+					return
+				}
+			}
+			handoffTurn = !handoffTurn
 		}
-		p, peer, ok := s.sched.Next(owned, s.peers)
-		if !ok {
-			s.idle(ctx)
-			return
-		}
-		s.begin(ctx, &exchange{partition: p, targets: []string{peer}})
+		s.idle(ctx)
 	})
 }
 
@@ -251,8 +284,12 @@ func (s *syncerActor) nextHandoff(away []uint32) (uint32, []string, bool) {
 		return 0, nil, false
 	}
 	start, _ := slices.BinarySearch(away, s.handoffNext)
+	now := time.Now()
 	for i := range away {
 		p := away[(start+i)%len(away)]
+		if now.Before(s.retryAt[p].at) {
+			continue // failed lately: backing off
+		}
 		owners := s.view.Ring.Owners(p)
 		ready := len(owners) > 0
 		for _, o := range owners {
@@ -298,12 +335,16 @@ func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 func (s *syncerActor) session(ctx actor.Context) {
 	ex := s.ex
 	ex.peer = ex.targets[ex.ti]
+	if m, ok := s.view.Ring.Member(ex.peer); !ok || m.State != ring.Up || s.view.Addr(ex.peer) == "" {
+		s.fail(ctx, fmt.Errorf("%s is not up", ex.peer))
+		return
+	}
 	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
 	cfg := s.cfg.Session
 	if ex.handoff {
 		// A new owner usually lacks the whole partition: list and push
 		// in larger pieces.
-		cfg.PushOnly, cfg.ListSegments, cfg.RepairBatch = true, max(cfg.ListSegments, 4096), max(cfg.RepairBatch, 256)
+		cfg.PushOnly, cfg.ListSegments = true, max(cfg.ListSegments, 4096)
 	}
 	ex.s = antientropy.NewSession(ex.snap, cfg)
 	s.drive(ctx)
@@ -440,9 +481,10 @@ func (s *syncerActor) repair(ctx actor.Context) {
 				if gr == nil {
 					return errors.New("the reply is not a replica read")
 				}
-				// A corrupt object reads as a storage error with no set:
-				// the other side's version replaces it.
-				if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_STORAGE {
+				// A corrupt object reads as CORRUPT with no set: the
+				// other side's version replaces it. Any other error
+				// abandons the job (a handoff then drops nothing).
+				if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_CORRUPT {
 					return err
 				}
 				if gr.GetFound() {
@@ -471,17 +513,28 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 	if ex.handoff {
 		kind = messages.ReplicaPutKind_REPLICA_PUT_KIND_HANDOFF
 	}
-	var batches [2]*messages.ReplicaMergeRequest
+	// One merge per side, cut so that no message exceeds maxMergeBytes.
+	type merge struct {
+		side int
+		req  *messages.ReplicaMergeRequest
+		size int
+	}
+	var batches []*merge
+	var open [2]*merge
 	for i, r := range ex.repairs {
 		merged, writeLocal, writeRemote := ex.s.Resolve(sets[i][0], sets[i][1])
 		for side, w := range [2]bool{writeLocal, writeRemote} {
 			if !w {
 				continue
 			}
-			if batches[side] == nil {
-				batches[side] = &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind}
+			item := &messages.KeySet{Key: r.Key, Set: version.ToProto(merged)}
+			size := proto.Size(item)
+			if b := open[side]; b == nil || (b.size+size > maxMergeBytes && len(b.req.Items) > 0) {
+				open[side] = &merge{side: side, req: &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind}}
+				batches = append(batches, open[side])
 			}
-			batches[side].Items = append(batches[side].Items, &messages.KeySet{Key: r.Key, Set: version.ToProto(merged)})
+			open[side].req.Items = append(open[side].req.Items, item)
+			open[side].size += size
 		}
 	}
 	pending, changed := 0, 0
@@ -494,12 +547,9 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 		s.drive(ctx)
 	}
 	pids := [2]*actor.PID{ex.local, ex.remote}
-	for side, b := range batches {
-		if b == nil {
-			continue
-		}
+	for _, b := range batches {
 		pending++
-		s.ask(ctx, ex, pids[side], b, func(reply *messages.Envelope) error {
+		s.ask(ctx, ex, pids[b.side], b.req, func(reply *messages.Envelope) error {
 			mr := reply.GetReplicaMergeReply()
 			if mr == nil {
 				return errors.New("the reply is not a replica merge")
@@ -545,7 +595,7 @@ func (s *syncerActor) handedTo(ctx actor.Context) {
 // drop asks the local vnode to drop the handed-off partition.
 func (s *syncerActor) drop(ctx actor.Context) {
 	ex := s.ex
-	f := ctx.RequestFuture(ex.local, &dropRequest{root: ex.root}, s.cfg.Timeout)
+	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, VnodesName), &dropRequest{p: ex.partition, root: ex.root}, dropTimeout(s.cfg.Timeout))
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		if s.ex != ex || s.gone {
 			return
@@ -560,8 +610,11 @@ func (s *syncerActor) drop(ctx actor.Context) {
 			return
 		case reply.dropped:
 			s.cfg.Counters.HandoffsDone.Add(1)
+			s.cfg.Counters.HandoffsPending.Add(-1)
+			delete(s.retryAt, ex.partition)
 			s.cfg.Logger.Info("partition handed off", "partition", ex.partition, "to", ex.targets, "replica_writes", ex.pushed)
-			ctx.Send(actor.NewPID(ctx.Self().Address, VnodesName), &handedOff{P: ex.partition})
+		case reply.owned:
+			s.cfg.Logger.Info("handoff stopped: the partition is this node's again", "partition", ex.partition)
 		default:
 			s.cfg.Logger.Debug("handoff: writes arrived during the transfer; handing them off next", "partition", ex.partition)
 		}
@@ -609,6 +662,10 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 	if ex.handoff {
 		s.cfg.Counters.HandoffFailures.Add(1)
 		s.cfg.Counters.HandoffBytes.Add(ex.bytes)
+		b := s.retryAt[ex.partition]
+		b.pause = min(max(2*b.pause, time.Second), 30*time.Second)
+		b.at = time.Now().Add(b.pause)
+		s.retryAt[ex.partition] = b
 		what = "handoff interrupted; it resumes later"
 	} else {
 		s.cfg.Counters.AAEFailures.Add(1)
@@ -617,6 +674,13 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 	s.cfg.Logger.Debug(what, "partition", ex.partition, "peer", ex.peer, "err", err)
 	s.idle(ctx)
 }
+
+// maxMergeBytes bounds one ReplicaMerge message (a batch of large values is
+// cut into several).
+const maxMergeBytes = 4 << 20
+
+// dropTimeout bounds a drop: it deletes a whole partition.
+func dropTimeout(t time.Duration) time.Duration { return max(10*t, time.Minute) }
 
 // responseOf turns a wire reply into the merkle package's Response.
 func responseOf(r *messages.MerkleHashesReply) merkle.Response {

@@ -57,13 +57,19 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 	case *crashNow:
 		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
 	case *dropRequest:
-		if v.dropped {
-			ctx.Respond(&dropReply{dropped: true})
-			return
+		if !v.dropped {
+			ok, err := v.store.Drop(m.root)
+			if err != nil || !ok {
+				ctx.Respond(&dropReply{err: err})
+				return
+			}
+			v.dropped = true
+			// The manager stops this vnode (and starts a fresh one if the
+			// partition is this node's again), whether or not the reply
+			// reaches the syncer.
+			ctx.Send(ctx.Parent(), &vnodeDropped{p: v.cfg.Partition, pid: ctx.Self()})
 		}
-		ok, err := v.store.Drop(m.root)
-		v.dropped = ok
-		ctx.Respond(&dropReply{dropped: ok, err: err})
+		ctx.Respond(&dropReply{dropped: true})
 	case *treeSnapshot:
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here.
@@ -205,7 +211,9 @@ func toError(err error) *messages.Error {
 		code = messages.ErrorCode_ERROR_CODE_UNAVAILABLE
 	case errors.Is(err, coordinator.ErrInvalid):
 		code = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
-	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrClosed), errors.Is(err, vnode.ErrCorrupt):
+	case errors.Is(err, vnode.ErrCorrupt):
+		code = messages.ErrorCode_ERROR_CODE_CORRUPT
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrClosed):
 		code = messages.ErrorCode_ERROR_CODE_STORAGE
 	case errors.Is(err, version.ErrBadContext):
 		code = messages.ErrorCode_ERROR_CODE_BAD_CONTEXT

@@ -101,6 +101,9 @@ const (
 	ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS ErrorCode = 9
 	// The causal context could not be decoded.
 	ErrorCode_ERROR_CODE_BAD_CONTEXT ErrorCode = 10
+	// The stored object does not decode (a replica read): the other
+	// replicas' versions replace it.
+	ErrorCode_ERROR_CODE_CORRUPT ErrorCode = 11
 )
 
 // Enum value maps for ErrorCode.
@@ -117,6 +120,7 @@ var (
 		8:  "ERROR_CODE_STORAGE",
 		9:  "ERROR_CODE_TOO_MANY_SIBLINGS",
 		10: "ERROR_CODE_BAD_CONTEXT",
+		11: "ERROR_CODE_CORRUPT",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -130,6 +134,7 @@ var (
 		"ERROR_CODE_STORAGE":           8,
 		"ERROR_CODE_TOO_MANY_SIBLINGS": 9,
 		"ERROR_CODE_BAD_CONTEXT":       10,
+		"ERROR_CODE_CORRUPT":           11,
 	}
 )
 
@@ -2704,7 +2709,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\fConflictMode\x12\x19\n" +
 	"\x15CONFLICT_MODE_DEFAULT\x10\x00\x12\x1a\n" +
 	"\x16CONFLICT_MODE_SIBLINGS\x10\x01\x12\x15\n" +
-	"\x11CONFLICT_MODE_LWW\x10\x02*\xb8\x02\n" +
+	"\x11CONFLICT_MODE_LWW\x10\x02*\xd0\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -2717,7 +2722,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x12ERROR_CODE_STORAGE\x10\b\x12 \n" +
 	"\x1cERROR_CODE_TOO_MANY_SIBLINGS\x10\t\x12\x1a\n" +
 	"\x16ERROR_CODE_BAD_CONTEXT\x10\n" +
-	"*\xcc\x01\n" +
+	"\x12\x16\n" +
+	"\x12ERROR_CODE_CORRUPT\x10\v*\xcc\x01\n" +
 	"\x0eReplicaPutKind\x12 \n" +
 	"\x1cREPLICA_PUT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REPLICA_PUT_KIND_WRITE\x10\x01\x12 \n" +

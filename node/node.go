@@ -428,12 +428,14 @@ func (n *Node) Leave() (int, error) {
 		t := n.tags()
 		t.Leaving = true
 		enc, err := t.Encode()
-		if err == nil {
-			err = n.gossip.SetTags(enc)
-		}
 		if err != nil {
 			n.leaveErr = fmt.Errorf("node: leave: %w", err)
 			return
+		}
+		// A broadcast that times out has still set the tags locally, and
+		// gossip spreads them: the node is leaving either way.
+		if err := n.gossip.SetTags(enc); err != nil {
+			n.log.Warn("leave: the leaving tag is slow to spread", "err", err)
 		}
 		n.leaving.Store(true)
 		n.log.Info("node leaving: handing its partitions off", "partitions", n.counters.Vnodes.Load())
@@ -451,7 +453,10 @@ func (n *Node) Leaving() bool { return n.leaving.Load() }
 // cluster after Leave; the process should then Stop and exit.
 func (n *Node) Left() <-chan struct{} { return n.left }
 
-// handOffThenLeave waits until the node holds no vnode, then leaves serf.
+// handOffThenLeave waits until the node holds no vnode and no hint (a hint
+// may be the only durable copy of a write a down owner missed; hints for an
+// owner that is gone for good go to the new owners once it is removed),
+// then leaves serf.
 func (n *Node) handOffThenLeave() {
 	defer n.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
@@ -462,7 +467,7 @@ func (n *Node) handOffThenLeave() {
 			return
 		case <-t.C:
 		}
-		if n.counters.Vnodes.Load() > 0 {
+		if n.counters.Vnodes.Load() > 0 || n.counters.HintsPending.Load() > 0 {
 			continue
 		}
 		n.log.Info("every partition handed off; leaving the cluster", "handoffs", n.counters.HandoffsDone.Load(), "keys", n.counters.HandoffKeys.Load())

@@ -399,22 +399,32 @@ func (s *Store) Drop(expect merkle.Hash) (bool, error) {
 	if s.tree.Root() != expect {
 		return false, nil
 	}
-	for {
-		b := storage.NewBatch()
-		it := s.e.NewIterator(storage.KeyspaceData, storage.PartitionRange(s.cfg.Partition))
-		for b.Len() < dropBatch && it.Next() {
-			b.Delete(storage.KeyspaceData, it.Key())
-		}
-		err := it.Close()
-		if err != nil {
-			return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
-		}
+	// One pass of one iterator (a snapshot): deleting while it runs does
+	// not disturb it.
+	it := s.e.NewIterator(storage.KeyspaceData, storage.PartitionRange(s.cfg.Partition))
+	defer it.Close()
+	b := storage.NewBatch()
+	flush := func() error {
 		if b.Len() == 0 {
-			break
+			return nil
 		}
-		if err := s.e.Write(b, s.opts); err != nil {
-			return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
+		err := s.e.Write(b, s.opts)
+		b = storage.NewBatch()
+		return err
+	}
+	for it.Next() {
+		b.Delete(storage.KeyspaceData, it.Key())
+		if b.Len() >= dropBatch {
+			if err := flush(); err != nil {
+				return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
+			}
 		}
+	}
+	if err := it.Error(); err != nil {
+		return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
+	}
+	if err := flush(); err != nil {
+		return false, fmt.Errorf("vnode %d: dropping: %w", s.cfg.Partition, err)
 	}
 	tree, err := merkle.New(s.cfg.Merkle)
 	if err != nil {
