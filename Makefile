@@ -16,7 +16,7 @@ PROTO_FILES           := $(wildcard $(PROTO_DIR)/dynamo/v1/*.proto)
 # target with "context deadline exceeded" and no crasher.
 FUZZTIME              ?= 50000x
 
-.PHONY: help test test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke
+.PHONY: help test test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
 
 help:
 	@echo "make test         run every test, with the race detector where the libraries allow (the README's test command)"
@@ -25,6 +25,7 @@ help:
 	@echo "make proto        regenerate messages/*.pb.go from $(PROTO_DIR)"
 	@echo "make fuzz-smoke   run every fuzz target for FUZZTIME ($(FUZZTIME) executions)"
 	@echo "make tools        install pinned protoc-gen-go and staticcheck into ./bin"
+	@echo "make chaos        chaos runs against 5 real agents: CHAOS ($(CHAOS)) each, seed 1 and a random seed, and the LWW control"
 
 # Packages that start several protoactor systems in one process run without
 # the race detector: the library itself races there (grpclog.SetLoggerV2 is
@@ -87,6 +88,12 @@ $(BIN)/staticcheck:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./bench ring
+
+# Chaos runs (docs/testing.md): each CHAOS long; CHAOS_SEED replays one seed.
+CHAOS ?= 60s
+chaos:
+	@log=$$(mktemp); DYNAMO_CHAOS=$(CHAOS) DYNAMO_CHAOS_SEED=$(CHAOS_SEED) $(GO) test -count=1 -timeout 60m -v -run 'TestChaos' ./chaos/ >$$log 2>&1; rc=$$?; \
+		grep -v '^[[:space:]]*$$' $$log | grep -v 'level=' | tail -150; rm -f $$log; exit $$rc
 
 fuzz-smoke:
 	@set -e; for pkg in $$($(GO) list ./...); do \

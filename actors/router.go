@@ -155,6 +155,23 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, f)})
 	}
 	switch b := body.(type) {
+	case *messages.ReplicaGetRequest, *messages.MerkleHashesRequest:
+		// Inspection (clients, the chaos checker): this node's own replica
+		// of a key, or its Merkle root of a partition, answered by the
+		// local vnode to the requester directly.
+		p := b.(interface{ GetPartition() uint32 }).GetPartition()
+		if rg, ok := b.(*messages.ReplicaGetRequest); ok && rg.GetHintOwner() != "" {
+			return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Error: invalid("hint_owner", "inspection reads this node's own replicas")})
+		}
+		if r.view == nil || !r.view.Ring.IsOwner(p, r.cfg.Self) {
+			e := invalid("partition", fmt.Sprintf("%s is not a replica of partition %d", r.cfg.Self, p))
+			if _, ok := b.(*messages.ReplicaGetRequest); ok {
+				return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Partition: p, Error: e})
+			}
+			return messages.Wrap(id, &messages.MerkleHashesReply{Node: r.cfg.Self, Partition: p, Error: e})
+		}
+		ctx.Forward(vnodePID(ctx.Self().Address, p))
+		return nil
 	case *messages.LeaveRequest, *messages.RemoveRequest:
 		if r.cfg.Admin == nil {
 			unsupported := &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot change the membership (no admin)"}

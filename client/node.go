@@ -6,6 +6,7 @@ import (
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/version"
 )
 
 // Status asks the member named node for its own view and counters (the
@@ -162,4 +163,80 @@ func (c *Client) upAddrs(ctx context.Context, except string) []string {
 		}
 	}
 	return out
+}
+
+// Replica is one node's own replica of a key, read directly (no quorum,
+// no repair): for inspection and checkers.
+type Replica struct {
+	Node  string
+	Found bool
+	// Values are the live siblings; Digest is the canonical hash of the
+	// whole stored version set (equal on replicas that hold the same
+	// versions).
+	Values [][]byte
+	Digest [32]byte
+}
+
+// ReplicaOf reads the member named node's own replica of key. The node
+// must be one of the key's replicas (an *InvalidError naming "partition"
+// otherwise).
+func (c *Client) ReplicaOf(ctx context.Context, node string, key []byte) (*Replica, error) {
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	p := ring.PartitionOf(ring.HashKey(key), c.view.Load().m.Partitions)
+	body, err := c.send(ctx, addr, &messages.ReplicaGetRequest{Partition: p, Key: key}, wait)
+	if err != nil {
+		return nil, fmt.Errorf("%w: replica of %s: %w", ErrUnavailable, node, err)
+	}
+	r, err := expect[*messages.ReplicaGetReply]("replica read", addr, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.GetError() != nil {
+		return nil, fromWire("replica read", addr, r.GetError())
+	}
+	out := &Replica{Node: node, Found: r.GetFound()}
+	if r.GetFound() {
+		set, err := version.FromProto(r.GetSet())
+		if err != nil {
+			return nil, fmt.Errorf("replica of %s: %w", node, err)
+		}
+		out.Digest = version.Digest(set)
+		live, _ := set.Live(version.ModeSiblings)
+		for _, l := range live {
+			out.Values = append(out.Values, l.Value)
+		}
+	}
+	return out, nil
+}
+
+// MerkleRoot returns the member named node's Merkle root of partition (its
+// replica's summary: equal roots, equal data).
+func (c *Client) MerkleRoot(ctx context.Context, node string, partition uint32) ([]byte, error) {
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.send(ctx, addr, &messages.MerkleHashesRequest{Partition: partition, Indices: []uint32{0}}, wait)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Merkle root of %s: %w", ErrUnavailable, node, err)
+	}
+	r, err := expect[*messages.MerkleHashesReply]("Merkle root", addr, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.GetError() != nil {
+		return nil, fromWire("Merkle root", addr, r.GetError())
+	}
+	return r.GetHashes(), nil
 }
