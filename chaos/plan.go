@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -16,6 +17,9 @@ const (
 	Kill FaultKind = iota + 1
 	// Pause SIGSTOPs the nodes; Heal sends SIGCONT.
 	Pause
+	// Partition drops every packet between the node pairs of Blocked
+	// (needs network namespaces); Heal restores them.
+	Partition
 )
 
 func (k FaultKind) String() string {
@@ -24,6 +28,8 @@ func (k FaultKind) String() string {
 		return "kill"
 	case Pause:
 		return "pause"
+	case Partition:
+		return "partition"
 	}
 	return fmt.Sprintf("fault(%d)", int(k))
 }
@@ -35,13 +41,77 @@ type Event struct {
 	Heal  bool
 	Fault FaultKind
 	Nodes []int
+	// Shape and Blocked describe a Partition: the node pairs (i < j) that
+	// cannot reach each other.
+	Shape   string
+	Blocked [][2]int
 }
 
 func (e Event) String() string {
 	if e.Heal {
 		return fmt.Sprintf("%8v heal", e.At.Round(time.Millisecond))
 	}
+	if e.Fault == Partition {
+		return fmt.Sprintf("%8v partition %s %v", e.At.Round(time.Millisecond), e.Shape, e.Nodes)
+	}
 	return fmt.Sprintf("%8v %s %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes)
+}
+
+// Partition shapes.
+const (
+	ShapeHalves   = "halves"         // two random halves
+	ShapeIsolated = "isolated"       // one node cut off from all others
+	ShapeBridge   = "bridge"         // two halves, one node seeing both
+	ShapeRing     = "majorities-ring" // each node sees a majority, no two the same
+)
+
+// partition draws a partition of n nodes: its shape, the nodes it names
+// (the first side, the isolated node, or the bridge; the ring's order) and
+// the blocked pairs.
+func partition(rng *rand.Rand, n int) (shape string, nodes []int, blocked [][2]int) {
+	perm := rng.Perm(n)
+	connected := func(i, j int) bool { return true }
+	switch rng.IntN(4) {
+	case 0:
+		shape = ShapeHalves
+		side := map[int]bool{}
+		for _, x := range perm[:n/2] {
+			side[x] = true
+		}
+		nodes = slices.Sorted(maps.Keys(side))
+		connected = func(i, j int) bool { return side[i] == side[j] }
+	case 1:
+		shape, nodes = ShapeIsolated, []int{perm[0]}
+		connected = func(i, j int) bool { return i != perm[0] && j != perm[0] }
+	case 2:
+		shape, nodes = ShapeBridge, []int{perm[0]}
+		side := map[int]bool{}
+		for _, x := range perm[1 : 1+(n-1)/2] {
+			side[x] = true
+		}
+		connected = func(i, j int) bool { return i == perm[0] || j == perm[0] || side[i] == side[j] }
+	default:
+		// Around a ring in the order perm, each node sees the nearest
+		// reach on each side: 2*reach+1 nodes, the smallest majority.
+		shape, nodes = ShapeRing, perm
+		pos := make([]int, n)
+		for k, x := range perm {
+			pos[x] = k
+		}
+		reach := (n/2 + 1) / 2
+		connected = func(i, j int) bool {
+			d := (pos[i] - pos[j] + n) % n
+			return min(d, n-d) <= reach
+		}
+	}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			if !connected(i, j) {
+				blocked = append(blocked, [2]int{i, j})
+			}
+		}
+	}
+	return shape, nodes, blocked
 }
 
 // PlanConfig shapes a schedule.
@@ -88,7 +158,11 @@ func Plan(seed uint64, cfg PlanConfig) ([]Event, error) {
 		}
 		nodes := rng.Perm(cfg.Nodes)[:n]
 		slices.Sort(nodes)
-		out = append(out, Event{At: at, Fault: kinds[rng.IntN(len(kinds))], Nodes: nodes})
+		e := Event{At: at, Fault: kinds[rng.IntN(len(kinds))], Nodes: nodes}
+		if e.Fault == Partition {
+			e.Shape, e.Nodes, e.Blocked = partition(rng, cfg.Nodes)
+		}
+		out = append(out, e)
 		at += length
 		out = append(out, Event{At: at, Heal: true})
 		at += draw(cfg.Calm)

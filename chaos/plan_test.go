@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,5 +51,69 @@ func TestPlanIsSeededHealedAndNeverAMajority(t *testing.T) {
 	}
 	if evs, _ := Plan(1, PlanConfig{Nodes: 5, Duration: time.Minute, Fault: 5 * time.Second, Calm: 3 * time.Second}); len(evs) < 8 {
 		t.Fatalf("a minute of faults gives only %d events", len(evs))
+	}
+}
+
+// Partition shapes: halves split the nodes, an isolated node reaches
+// nobody, a bridge node reaches everyone, and in the majorities ring each
+// node reaches a majority, no two the same set.
+func TestPartitionShapes(t *testing.T) {
+	rng, _ := testseed.New(t)
+	seen := map[string]bool{}
+	for range 400 {
+		n := 3 + rng.IntN(6)
+		shape, nodes, blocked := partition(rng, n)
+		seen[shape] = true
+		reach := make([]map[int]bool, n)
+		for i := range n {
+			reach[i] = map[int]bool{i: true}
+			for j := range n {
+				reach[i][j] = true
+			}
+		}
+		for _, b := range blocked {
+			if b[0] >= b[1] || b[1] >= n {
+				t.Fatalf("%s: bad pair %v of %d", shape, b, n)
+			}
+			delete(reach[b[0]], b[1])
+			delete(reach[b[1]], b[0])
+		}
+		switch shape {
+		case ShapeHalves:
+			if len(nodes) != n/2 {
+				t.Fatalf("halves of %d: side %v", n, nodes)
+			}
+			for i := range n {
+				want := n - n/2
+				if slices.Contains(nodes, i) {
+					want = n / 2
+				}
+				if len(reach[i]) != want {
+					t.Fatalf("halves: %d reaches %d, want its side of %d", i, len(reach[i]), want)
+				}
+			}
+		case ShapeIsolated:
+			if len(reach[nodes[0]]) != 1 {
+				t.Fatalf("isolated %d reaches %v", nodes[0], reach[nodes[0]])
+			}
+		case ShapeBridge:
+			if len(reach[nodes[0]]) != n {
+				t.Fatalf("bridge %d reaches %v", nodes[0], reach[nodes[0]])
+			}
+		case ShapeRing:
+			sets := map[string]bool{}
+			for i := range n {
+				if len(reach[i]) <= n/2 {
+					t.Fatalf("ring of %d: %d reaches %d, not a majority", n, i, len(reach[i]))
+				}
+				sets[fmt.Sprint(slices.Sorted(maps.Keys(reach[i])))] = true
+			}
+			if n >= 5 && len(sets) != n {
+				t.Fatalf("ring of %d: only %d distinct views", n, len(sets))
+			}
+		}
+	}
+	if len(seen) != 4 {
+		t.Fatalf("shapes drawn: %v", seen)
 	}
 }

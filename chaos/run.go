@@ -46,6 +46,10 @@ type Config struct {
 	// LWW runs the cluster in last-write-wins mode (the control: it must
 	// lose adds).
 	LWW bool
+	// NoPartitions keeps every node on loopback and injects process faults
+	// only. Without it, a run as root with the ip command gives each node
+	// a network namespace and adds network partitions to the faults.
+	NoPartitions bool
 	// Log receives progress lines. Optional.
 	Log io.Writer
 }
@@ -80,8 +84,10 @@ type Report struct {
 	Carts    int           `json:"carts"`
 	Duration time.Duration `json:"duration_ns"`
 	LWW      bool          `json:"lww"`
-	// Faults are the kinds this run could inject.
-	Faults []string `json:"faults"`
+	// Faults are the kinds this run could inject; Partitions says why
+	// there were no network partitions, if there were none.
+	Faults     []string `json:"faults"`
+	Partitions string   `json:"partitions"`
 	// Timeline is the nemesis as carried out.
 	Timeline []string `json:"timeline"`
 	// Converged is how long after the final heal every replica was
@@ -98,7 +104,7 @@ func (r *Report) Text() string {
 		mode = "last-write-wins (control)"
 	}
 	fmt.Fprintf(&b, "chaos run: seed %d, %d nodes, %d clients, %d carts, %v, %s\n", r.Seed, r.Nodes, r.Clients, r.Carts, r.Duration, mode)
-	fmt.Fprintf(&b, "faults: %s (network partitions: not built yet)\n", strings.Join(r.Faults, ", "))
+	fmt.Fprintf(&b, "faults: %s (network partitions: %s)\n", strings.Join(r.Faults, ", "), r.Partitions)
 	b.WriteString("nemesis timeline:\n")
 	for _, l := range r.Timeline {
 		fmt.Fprintf(&b, "  %s\n", l)
@@ -143,11 +149,13 @@ type agent struct {
 }
 
 type cluster struct {
-	cfg    Config
-	agents []*agent
-	mu     sync.Mutex // guards agents' cmd and the fault state below
-	killed map[int]bool
-	paused map[int]bool
+	cfg         Config
+	net         *network // nil: loopback, no partitions
+	agents      []*agent
+	mu          sync.Mutex // guards agents' cmd and the fault state below
+	killed      map[int]bool
+	paused      map[int]bool
+	partitioned bool
 }
 
 // Run starts the cluster, runs the workload under the nemesis, heals,
@@ -158,18 +166,35 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Binary == "" || cfg.Dir == "" {
 		return nil, errors.New("chaos: Binary and Dir are required")
 	}
-	plan, err := Plan(cfg.Seed, PlanConfig{Nodes: cfg.Nodes, Duration: cfg.Duration, Fault: cfg.Fault, Calm: cfg.Calm})
+	c := &cluster{cfg: cfg, killed: map[int]bool{}, paused: map[int]bool{}}
+	faults := []FaultKind{Kill, Pause}
+	partitions := "off (NoPartitions)"
+	if !cfg.NoPartitions {
+		if err := netnsAvailable(); err != nil {
+			partitions = "unavailable: " + err.Error() + "; process faults only"
+		} else if c.net, err = setupNetwork(cfg.Nodes); err != nil {
+			partitions = "unavailable: " + err.Error() + "; process faults only"
+		} else {
+			defer c.net.teardown()
+			faults = append(faults, Partition)
+			partitions = "on (a network namespace per node, blackhole routes)"
+		}
+	}
+	plan, err := Plan(cfg.Seed, PlanConfig{Nodes: cfg.Nodes, Duration: cfg.Duration, Fault: cfg.Fault, Calm: cfg.Calm, Faults: faults})
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{cfg: cfg, killed: map[int]bool{}, paused: map[int]bool{}}
 	defer c.stopAll()
 	if err := c.start(); err != nil {
 		return nil, err
 	}
 	var cl *client.Client
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if cl, err = client.New(ctx, client.Config{Seeds: c.seeds(), Timeout: time.Second}); err == nil {
+		ccfg := client.Config{Seeds: c.seeds(), Timeout: time.Second}
+		if c.net != nil {
+			ccfg.ListenAddr = c.net.host + ":0" // reachable from the namespaces
+		}
+		if cl, err = client.New(ctx, ccfg); err == nil {
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -182,7 +207,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Clients: cfg.Clients, Carts: cfg.Carts, Duration: cfg.Duration, LWW: cfg.LWW,
-		Faults: []string{Kill.String(), Pause.String()}}
+		Partitions: partitions}
+	for _, f := range faults {
+		rep.Faults = append(rep.Faults, f.String())
+	}
 	fmt.Fprintf(cfg.Log, "chaos: %d agents up; %d clients for %v; schedule of %d events (seed %d)\n", cfg.Nodes, cfg.Clients, cfg.Duration, len(plan), cfg.Seed)
 
 	// Workload and nemesis.
@@ -406,11 +434,13 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 // start launches every agent; each names all the others as seeds.
 func (c *cluster) start() error {
 	for i := range c.cfg.Nodes {
-		gossip, err := freeAddr()
-		if err != nil {
-			return err
+		var gossip, actor string
+		var err error
+		if c.net != nil {
+			gossip, actor = c.net.ips[i]+":7946", c.net.ips[i]+":8946"
+		} else if gossip, err = freeAddr(); err == nil {
+			actor, err = freeAddr()
 		}
-		actor, err := freeAddr()
 		if err != nil {
 			return err
 		}
@@ -439,6 +469,9 @@ func (c *cluster) launch(i int) error {
 		args = append(args, "--lww")
 	}
 	cmd := exec.Command(c.cfg.Binary, args...)
+	if c.net != nil {
+		cmd = c.net.command(i, c.cfg.Binary, args...)
+	}
 	// Each agent logs to <Dir>/<name>.log, across restarts.
 	logf, err := os.OpenFile(filepath.Join(c.cfg.Dir, a.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -460,6 +493,12 @@ func (c *cluster) apply(e Event) string {
 	defer c.mu.Unlock()
 	if e.Heal {
 		var notes []string
+		if c.partitioned {
+			if err := c.net.heal(); err != nil {
+				notes = append(notes, err.Error())
+			}
+			c.partitioned = false
+		}
 		for i := range c.agents {
 			if c.paused[i] {
 				_ = c.agents[i].cmd.Process.Signal(syscall.SIGCONT)
@@ -476,6 +515,13 @@ func (c *cluster) apply(e Event) string {
 			return " (" + strings.Join(notes, "; ") + ")"
 		}
 		return ""
+	}
+	if e.Fault == Partition {
+		if err := c.net.block(e.Blocked); err != nil {
+			return " (" + err.Error() + ")"
+		}
+		c.partitioned = true
+		return fmt.Sprintf(" (%d pairs cut)", len(e.Blocked))
 	}
 	var names []string
 	for _, i := range e.Nodes {
