@@ -59,9 +59,9 @@ func (e Event) String() string {
 
 // Partition shapes.
 const (
-	ShapeHalves   = "halves"         // two random halves
-	ShapeIsolated = "isolated"       // one node cut off from all others
-	ShapeBridge   = "bridge"         // two halves, one node seeing both
+	ShapeHalves   = "halves"          // two random halves
+	ShapeIsolated = "isolated"        // one node cut off from all others
+	ShapeBridge   = "bridge"          // two halves, one node seeing both
 	ShapeRing     = "majorities-ring" // each node sees a majority, no two the same
 )
 
