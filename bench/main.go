@@ -10,16 +10,31 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+const usage = `usage: bench <subcommand> [flags]
+
+subcommands:
+  ring   partition placement quality: balance and movement by cluster size
+  load   YCSB-style load against a cluster (its own local one by default):
+         throughput and latency percentiles`
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: bench <subcommand> [flags]\n\nsubcommands:\n  ring   partition placement quality: balance and movement by cluster size")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	switch args[0] {
 	case "ring":
 		return runRing(args[1:], stdout, stderr)
+	case "load":
+		return runLoad(args[1:], stdout, stderr)
+	case "_node":
+		// Hidden: one node of the local cluster `bench load` starts.
+		return runNode(args[1:], stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return 0
 	default:
-		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring)\n", args[0])
+		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load)\n", args[0])
 		return 2
 	}
 }
