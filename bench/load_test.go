@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/internal/testbin"
 )
 
 // Pure parts: flags, the operation mix, key choice, histogram summaries.
@@ -335,18 +335,13 @@ func TestMachineInfo(t *testing.T) {
 // race detector does not allow several protoactor systems in one process
 // (the library races), so the nodes are never started in the test.
 
-var (
-	loadBinOnce sync.Once
-	loadBin     string
-	loadBinErr  error
-)
+// benchBin is this command, built once per test run.
+var benchBin = testbin.New(".", "bench")
 
 // TestMain removes the binary benchBinary built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if loadBin != "" {
-		os.RemoveAll(filepath.Dir(loadBin))
-	}
+	benchBin.Remove()
 	os.Exit(code)
 }
 
@@ -356,22 +351,7 @@ func benchBinary(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("starts real node processes: skipped in -short mode")
 	}
-	loadBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dynamo-bench-bin-")
-		if err != nil {
-			loadBinErr = err
-			return
-		}
-		loadBin = filepath.Join(dir, "bench")
-		out, err := exec.Command("go", "build", "-o", loadBin, ".").CombinedOutput()
-		if err != nil {
-			loadBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if loadBinErr != nil {
-		t.Fatal(loadBinErr)
-	}
-	return loadBin
+	return benchBin.Path(t)
 }
 
 // benchRun is a running `bench load` process whose stderr is watched line

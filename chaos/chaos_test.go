@@ -3,12 +3,12 @@ package chaos
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/dynamokv/dynamo/internal/testbin"
 	"github.com/dynamokv/dynamo/internal/testseed"
 )
 
@@ -27,16 +27,18 @@ func envDuration(t *testing.T) time.Duration {
 	return d
 }
 
-// buildDynamo builds the dynamo binary into a temporary directory.
-func buildDynamo(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "dynamo")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/dynamo").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/dynamo: %v\n%s", err, out)
-	}
-	return bin
+// dynamoBin is the dynamo command, built once per test run.
+var dynamoBin = testbin.New("../cmd/dynamo", "dynamo")
+
+// TestMain removes the built command.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynamoBin.Remove()
+	os.Exit(code)
 }
+
+// buildDynamo builds the dynamo binary (once).
+func buildDynamo(t *testing.T) string { return dynamoBin.Path(t) }
 
 func run(t *testing.T, cfg Config) *Report {
 	t.Helper()

@@ -7,32 +7,52 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
+	"google.golang.org/protobuf/proto"
 )
 
 // Status asks the member named node for its own view and counters (the
 // Membership's Stats are node's). Unlike Members, it does not change the
 // client's routing view.
 func (c *Client) Status(ctx context.Context, node string) (*Membership, error) {
-	addr, err := c.addrOf(ctx, node)
+	r, addr, err := askNode[*messages.MembersReply](ctx, c, node, "status", &messages.MembersRequest{})
 	if err != nil {
 		return nil, err
+	}
+	return membershipFrom(addr, r)
+}
+
+// errorReply is a reply that carries an Error.
+type errorReply interface {
+	proto.Message
+	GetError() *messages.Error
+}
+
+// askNode sends req to the member named node and returns its reply (and
+// the node's address), or the error: an unknown member (*InvalidError),
+// no answer (ErrUnavailable), a reply of another type, or the error the
+// reply carries.
+func askNode[T errorReply](ctx context.Context, c *Client, node, op string, req proto.Message) (T, string, error) {
+	var zero T
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return zero, "", err
 	}
 	_, wait, err := deadlines(ctx, c.cfg.Timeout)
 	if err != nil {
-		return nil, err
+		return zero, addr, err
 	}
-	body, err := c.send(ctx, addr, &messages.MembersRequest{}, wait)
+	body, err := c.send(ctx, addr, req, wait)
 	if err != nil {
-		return nil, fmt.Errorf("%w: status of %s: %w", ErrUnavailable, node, err)
+		return zero, addr, fmt.Errorf("%w: %s of %s: %w", ErrUnavailable, op, node, err)
 	}
-	r, err := expect[*messages.MembersReply]("status", addr, body)
+	r, err := expect[T](op, addr, body)
 	if err != nil {
-		return nil, err
+		return zero, addr, err
 	}
 	if r.GetError() != nil {
-		return nil, fromWire("status", addr, r.GetError())
+		return zero, addr, fromWire(op, addr, r.GetError())
 	}
-	return membershipFrom(addr, r)
+	return r, addr, nil
 }
 
 // Fault components for InjectFault.
@@ -54,26 +74,8 @@ func (c *Client) InjectFault(ctx context.Context, node, component string, partit
 	if partition < 0 {
 		return invalidf("partition", "partition must not be negative, got %d", partition)
 	}
-	addr, err := c.addrOf(ctx, node)
-	if err != nil {
-		return err
-	}
-	_, wait, err := deadlines(ctx, c.cfg.Timeout)
-	if err != nil {
-		return err
-	}
-	body, err := c.send(ctx, addr, &messages.FaultRequest{Component: component, Partition: uint32(partition)}, wait)
-	if err != nil {
-		return fmt.Errorf("%w: fault injection on %s: %w", ErrUnavailable, node, err)
-	}
-	r, err := expect[*messages.FaultReply]("fault injection", addr, body)
-	if err != nil {
-		return err
-	}
-	if r.GetError() != nil {
-		return fromWire("fault injection", addr, r.GetError())
-	}
-	return nil
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "fault injection", &messages.FaultRequest{Component: component, Partition: uint32(partition)})
+	return err
 }
 
 // addrOf resolves a member's name to its address through the client's
@@ -96,24 +98,9 @@ func (c *Client) addrOf(ctx context.Context, node string) (string, error) {
 // exits. It returns the partitions the node holds when it starts leaving.
 // Watch Members (or Status of the node) for progress.
 func (c *Client) Leave(ctx context.Context, node string) (int, error) {
-	addr, err := c.addrOf(ctx, node)
+	r, _, err := askNode[*messages.LeaveReply](ctx, c, node, "leave", &messages.LeaveRequest{})
 	if err != nil {
 		return 0, err
-	}
-	_, wait, err := deadlines(ctx, c.cfg.Timeout)
-	if err != nil {
-		return 0, err
-	}
-	body, err := c.send(ctx, addr, &messages.LeaveRequest{}, wait)
-	if err != nil {
-		return 0, fmt.Errorf("%w: leave of %s: %w", ErrUnavailable, node, err)
-	}
-	r, err := expect[*messages.LeaveReply]("leave", addr, body)
-	if err != nil {
-		return 0, err
-	}
-	if r.GetError() != nil {
-		return 0, fromWire("leave", addr, r.GetError())
 	}
 	return int(r.GetPartitions()), nil
 }
@@ -181,25 +168,10 @@ type Replica struct {
 // must be one of the key's replicas (an *InvalidError naming "partition"
 // otherwise).
 func (c *Client) ReplicaOf(ctx context.Context, node string, key []byte) (*Replica, error) {
-	addr, err := c.addrOf(ctx, node)
-	if err != nil {
-		return nil, err
-	}
-	_, wait, err := deadlines(ctx, c.cfg.Timeout)
-	if err != nil {
-		return nil, err
-	}
 	p := ring.PartitionOf(ring.HashKey(key), c.view.Load().m.Partitions)
-	body, err := c.send(ctx, addr, &messages.ReplicaGetRequest{Partition: p, Key: key}, wait)
-	if err != nil {
-		return nil, fmt.Errorf("%w: replica of %s: %w", ErrUnavailable, node, err)
-	}
-	r, err := expect[*messages.ReplicaGetReply]("replica read", addr, body)
+	r, _, err := askNode[*messages.ReplicaGetReply](ctx, c, node, "replica read", &messages.ReplicaGetRequest{Partition: p, Key: key})
 	if err != nil {
 		return nil, err
-	}
-	if r.GetError() != nil {
-		return nil, fromWire("replica read", addr, r.GetError())
 	}
 	out := &Replica{Node: node, Found: r.GetFound()}
 	if r.GetFound() {
@@ -219,24 +191,9 @@ func (c *Client) ReplicaOf(ctx context.Context, node string, key []byte) (*Repli
 // MerkleRoot returns the member named node's Merkle root of partition (its
 // replica's summary: equal roots, equal data).
 func (c *Client) MerkleRoot(ctx context.Context, node string, partition uint32) ([]byte, error) {
-	addr, err := c.addrOf(ctx, node)
+	r, _, err := askNode[*messages.MerkleHashesReply](ctx, c, node, "Merkle root", &messages.MerkleHashesRequest{Partition: partition, Indices: []uint32{0}})
 	if err != nil {
 		return nil, err
-	}
-	_, wait, err := deadlines(ctx, c.cfg.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	body, err := c.send(ctx, addr, &messages.MerkleHashesRequest{Partition: partition, Indices: []uint32{0}}, wait)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Merkle root of %s: %w", ErrUnavailable, node, err)
-	}
-	r, err := expect[*messages.MerkleHashesReply]("Merkle root", addr, body)
-	if err != nil {
-		return nil, err
-	}
-	if r.GetError() != nil {
-		return nil, fromWire("Merkle root", addr, r.GetError())
 	}
 	return r.GetHashes(), nil
 }

@@ -20,37 +20,24 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/internal/testbin"
 )
 
 // The end-to-end tests run real `dynamo agent` processes on loopback and
 // drive them through the Go client and the CLI binary.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// dynamoBin is the dynamo command, built once per test run.
+var dynamoBin = testbin.New(".", "dynamo")
+
+// TestMain removes the built command.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynamoBin.Remove()
+	os.Exit(code)
+}
 
 // binary builds the dynamo command once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dynamo-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "dynamo")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+func binary(t *testing.T) string { return dynamoBin.Path(t) }
 
 // portFree reports whether a loopback port is free for TCP and UDP (serf
 // uses both).
