@@ -70,7 +70,7 @@ const (
 // the blocked pairs.
 func partition(rng *rand.Rand, n int) (shape string, nodes []int, blocked [][2]int) {
 	perm := rng.Perm(n)
-	connected := func(i, j int) bool { return true }
+	var connected func(i, j int) bool
 	switch rng.IntN(4) {
 	case 0:
 		shape = ShapeHalves
