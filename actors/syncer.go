@@ -123,7 +123,6 @@ type exchange struct {
 	tokens  int  // rate tokens taken for it
 	reading bool // its reads (then writes) are in flight
 	waking  bool // a rate-limiter wake-up is pending
-	failed  error
 }
 
 // backoff is when a failed handoff may be tried again, and the pause that
@@ -215,21 +214,24 @@ func (s *syncerActor) later(ctx actor.Context, d time.Duration) {
 // peers are partition p's other primaries that are up and not suspected,
 // in preference-list order.
 func (s *syncerActor) peers(p uint32) []string {
-	r := s.view.Ring
 	var out []string
-	for _, n := range r.Owners(p) {
-		if n == s.cfg.Self {
-			continue
-		}
-		if m, ok := r.Member(n); ok && m.State == ring.Up && !s.cfg.Health.Down(n) && s.view.Addr(n) != "" {
+	for _, n := range s.view.Ring.Owners(p) {
+		if n != s.cfg.Self && s.reachable(n) {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// start begins the next job: a handoff of a partition this node holds but
-// no longer owns, when one is ready, else the next anti-entropy exchange.
+// reachable reports whether node is an up member with an address that
+// this node does not suspect.
+func (s *syncerActor) reachable(node string) bool {
+	m, ok := s.view.Ring.Member(node)
+	return ok && m.State == ring.Up && !s.cfg.Health.Down(node) && s.view.Addr(node) != ""
+}
+
+// start begins the next job: handoffs of partitions this node holds but no
+// longer owns and anti-entropy exchanges take turns.
 func (s *syncerActor) start(ctx actor.Context) {
 	if s.busy || s.view == nil || s.gone {
 		return
@@ -291,13 +293,8 @@ func (s *syncerActor) nextHandoff(away []uint32) (uint32, []string, bool) {
 			continue // failed lately: backing off
 		}
 		owners := s.view.Ring.Owners(p)
-		ready := len(owners) > 0
-		for _, o := range owners {
-			if m, ok := s.view.Ring.Member(o); !ok || m.State != ring.Up || s.cfg.Health.Down(o) || s.view.Addr(o) == "" {
-				ready = false
-			}
-		}
-		if ready {
+		unreachable := func(o string) bool { return !s.reachable(o) }
+		if len(owners) > 0 && !slices.ContainsFunc(owners, unreachable) {
 			s.handoffNext = p + 1
 			return p, owners, true
 		}
@@ -335,7 +332,7 @@ func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 func (s *syncerActor) session(ctx actor.Context) {
 	ex := s.ex
 	ex.peer = ex.targets[ex.ti]
-	if m, ok := s.view.Ring.Member(ex.peer); !ok || m.State != ring.Up || s.view.Addr(ex.peer) == "" {
+	if !s.reachable(ex.peer) {
 		s.fail(ctx, fmt.Errorf("%s is not up", ex.peer))
 		return
 	}
@@ -418,7 +415,7 @@ func (s *syncerActor) ask(ctx actor.Context, ex *exchange, pid *actor.PID, body 
 		ex.bytes += uint64(proto.Size(env))
 	}
 	ask(ctx, pid, env, s.cfg.Timeout, func(reply *messages.Envelope, err error) {
-		if s.ex != ex || s.gone || ex.failed != nil {
+		if s.ex != ex || s.gone { // abandoned (fail clears s.ex) or restarting
 			return
 		}
 		if err == nil {
@@ -450,7 +447,7 @@ func (s *syncerActor) ask(ctx actor.Context, ex *exchange, pid *actor.PID, body 
 // session.
 func (s *syncerActor) repair(ctx actor.Context) {
 	ex := s.ex
-	if ex == nil || ex.failed != nil || ex.repairs == nil || ex.reading {
+	if ex == nil || ex.repairs == nil || ex.reading {
 		return
 	}
 	for ex.tokens < len(ex.repairs) {
@@ -653,10 +650,9 @@ func (s *syncerActor) idle(ctx actor.Context) {
 // (or the handoff) comes round again.
 func (s *syncerActor) fail(ctx actor.Context, err error) {
 	ex := s.ex
-	if ex == nil || ex.failed != nil {
-		return
+	if ex == nil {
+		return // already abandoned
 	}
-	ex.failed = err
 	s.ex = nil
 	what := "anti-entropy exchange abandoned"
 	if ex.handoff {

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -55,24 +56,16 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
-	c.Nodes = cmpOr(c.Nodes, 5)
-	c.Clients = cmpOr(c.Clients, 10)
-	c.Carts = cmpOr(c.Carts, 5)
-	c.Duration = cmpOr(c.Duration, time.Minute)
-	c.Fault = cmpOr(c.Fault, 6*time.Second)
-	c.Calm = cmpOr(c.Calm, 4*time.Second)
-	c.Quiet = cmpOr(c.Quiet, 30*time.Second)
+	c.Nodes = cmp.Or(c.Nodes, 5)
+	c.Clients = cmp.Or(c.Clients, 10)
+	c.Carts = cmp.Or(c.Carts, 5)
+	c.Duration = cmp.Or(c.Duration, time.Minute)
+	c.Fault = cmp.Or(c.Fault, 6*time.Second)
+	c.Calm = cmp.Or(c.Calm, 4*time.Second)
+	c.Quiet = cmp.Or(c.Quiet, 30*time.Second)
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
-}
-
-func cmpOr[T comparable](v, d T) T {
-	var zero T
-	if v == zero {
-		return d
-	}
-	return v
 }
 
 // Report is a run's account: configuration, schedule as carried out,

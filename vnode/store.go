@@ -259,26 +259,43 @@ func (s *Store) checkLimits(set *version.Set) error {
 // key. It returns the result and whether anything was written: merging
 // what the replica already has writes nothing.
 func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
+	m, err := s.merged(key, in)
+	if err != nil || !m.changed {
+		return m.set, false, err
+	}
+	if err := s.store(m.okey, m.seg, key, m.set, m.oldDigest, s.lease); err != nil {
+		return nil, false, err
+	}
+	return m.set, true, nil
+}
+
+// merge is the outcome of syncing a set into a stored key, not yet written.
+type merge struct {
+	okey      []byte
+	seg       uint16
+	oldDigest []byte       // nil when the key was absent
+	set       *version.Set // the result (the stored set when unchanged)
+	changed   bool         // set must be written
+}
+
+// merged syncs in into key's stored version. A replica that already
+// descends in (and is not corrupt) is unchanged, and so is an empty result.
+func (s *Store) merged(key []byte, in *version.Set) (merge, error) {
 	okey, seg, err := s.locate(key)
 	if err != nil {
-		return nil, false, err
+		return merge{}, err
 	}
 	local, oldDigest, err := s.load(okey)
 	if oldDigest == nil && err != nil {
-		return nil, false, err
+		return merge{}, err
 	}
-	corrupt := err != nil
-	if !corrupt && local != nil && version.Descends(local, in) {
-		return local, false, nil
+	m := merge{okey: okey, seg: seg, oldDigest: oldDigest, set: local}
+	if corrupt := err != nil; !corrupt && local != nil && version.Descends(local, in) {
+		return m, nil
 	}
-	merged := version.Sync(local, in)
-	if merged.IsEmpty() {
-		return merged, false, nil // nothing to store for an empty set
-	}
-	if err := s.store(okey, seg, key, merged, oldDigest, s.lease); err != nil {
-		return nil, false, err
-	}
-	return merged, true, nil
+	m.set = version.Sync(local, in)
+	m.changed = !m.set.IsEmpty() // nothing to store for an empty set
+	return m, nil
 }
 
 // Item is one key and a version set to merge.
@@ -291,41 +308,28 @@ type Item struct {
 // (one fsync for the batch), and returns how many changed the replica. A
 // key may appear once per call. On error nothing was written.
 func (s *Store) MergeMany(items []Item) (int, error) {
-	type change struct {
-		okey, key []byte
-		seg       uint16
-		old, new  []byte // digests
-	}
 	b := storage.NewBatch()
-	var changes []change
+	var changes []merge
+	var keys [][]byte
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		if seen[string(it.Key)] {
 			return 0, fmt.Errorf("%w: key %q twice in one merge", ErrInvalid, it.Key)
 		}
 		seen[string(it.Key)] = true
-		okey, seg, err := s.locate(it.Key)
+		m, err := s.merged(it.Key, it.Set)
 		if err != nil {
 			return 0, err
 		}
-		local, oldDigest, err := s.load(okey)
-		if oldDigest == nil && err != nil {
-			return 0, err
-		}
-		if err == nil && local != nil && version.Descends(local, it.Set) {
+		if !m.changed {
 			continue
 		}
-		merged := version.Sync(local, it.Set)
-		if merged.IsEmpty() {
-			continue
-		}
-		raw, err := version.Marshal(merged)
+		raw, err := version.Marshal(m.set)
 		if err != nil {
 			return 0, err
 		}
-		b.Put(storage.KeyspaceData, okey, raw)
-		d := version.Digest(merged)
-		changes = append(changes, change{okey: okey, key: it.Key, seg: seg, old: oldDigest, new: d[:]})
+		b.Put(storage.KeyspaceData, m.okey, raw)
+		changes, keys = append(changes, m), append(keys, it.Key)
 	}
 	if len(changes) == 0 {
 		return 0, nil
@@ -333,8 +337,9 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	if err := s.e.Write(b, s.opts); err != nil {
 		return 0, fmt.Errorf("vnode %d: merging %d keys: %w", s.cfg.Partition, len(changes), err)
 	}
-	for _, c := range changes {
-		s.tree.Update(uint32(c.seg), c.key, c.old, c.new)
+	for i, m := range changes {
+		d := version.Digest(m.set)
+		s.tree.Update(uint32(m.seg), keys[i], m.oldDigest, d[:])
 	}
 	s.stats.Writes += uint64(len(changes))
 	return len(changes), nil
