@@ -23,6 +23,15 @@ type plan struct {
 	mode    messages.ConflictMode
 	hinted  bool    // hinted handoff is on: sloppy quorum and hints
 	health  *Health // the node's failure detector (may be nil)
+	start   time.Time
+	stats   *RequestStats // where the answer is counted (may be nil)
+}
+
+// record counts the answer to the client.
+func (p plan) record(op string, e *messages.Error, found bool) {
+	if p.stats != nil {
+		p.stats.Record(op, Outcome(e, found), time.Since(p.start))
+	}
 }
 
 // route plans key's requests on the view: members serf reports failed are
@@ -235,7 +244,8 @@ func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, 
 	}
 }
 
-func (c *getCoordinator) answer(ctx actor.Context, reply proto.Message) {
+func (c *getCoordinator) answer(ctx actor.Context, reply *messages.GetReply) {
+	c.req.record("get", reply.GetError(), reply.GetFound())
 	ctx.Send(c.req.client, messages.Wrap(c.req.id, reply))
 }
 
@@ -377,8 +387,10 @@ func (c *putCoordinator) effects(ctx actor.Context, ans *coordinator.PutAnswer) 
 
 func (c *putCoordinator) answer(ctx actor.Context, e *messages.Error, context []byte) {
 	var reply proto.Message = &messages.PutReply{Context: context, Error: e}
+	op := "put"
 	if c.tombstone {
-		reply = &messages.DeleteReply{Error: e}
+		reply, op = &messages.DeleteReply{Error: e}, "delete"
 	}
+	c.req.record(op, e, true)
 	ctx.Send(c.req.client, messages.Wrap(c.req.id, reply))
 }

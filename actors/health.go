@@ -71,8 +71,8 @@ type Counters struct {
 	// HintsPending is how many hints the node holds for others.
 	HintsPending atomic.Int64
 	// HintsDelivered counts hints delivered to (acknowledged by) their
-	// owners.
-	HintsDelivered atomic.Uint64
+	// owners; HintsStored hints written here for other nodes.
+	HintsDelivered, HintsStored atomic.Uint64
 	// Vnodes is how many vnodes run.
 	Vnodes atomic.Int64
 	// Anti-entropy: exchanges completed, of which identical (roots
@@ -88,6 +88,9 @@ type Counters struct {
 	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes atomic.Uint64
 	// HandoffInTransit is the partition being handed off plus one (0: none).
 	HandoffInTransit atomic.Int64
+	// Requests counts the client requests the node answered, with their
+	// latency.
+	Requests RequestStats
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

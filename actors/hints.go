@@ -235,6 +235,9 @@ func (h *hintsActor) serve(env *messages.Envelope, sync bool) *messages.Envelope
 		set, err := version.FromProto(req.GetSet())
 		if err == nil {
 			_, err = h.store.PutWith(req.GetHintOwner(), req.GetPartition(), req.GetKey(), set, storage.WriteOptions{Sync: sync && !h.cfg.NoSync})
+			if err == nil {
+				h.cfg.Counters.HintsStored.Add(1)
+			}
 			h.publish()
 		}
 		if err != nil {

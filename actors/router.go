@@ -201,7 +201,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return nil
 	}
 	r.nonce++
-	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health}
+	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
+		start: time.Now(), stats: &r.cfg.Counters.Requests}
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {
@@ -231,6 +232,7 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		werr = unavailable("node is starting: no membership view yet")
 	}
 	if werr != nil {
+		req.record(opName(body), werr, true)
 		return failReply(body, id, werr)
 	}
 	ctx.Spawn(props)
@@ -321,6 +323,19 @@ func invalid(field, msg string) *messages.Error {
 
 func unavailable(msg string) *messages.Error {
 	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: msg}
+}
+
+// opName is a client request's operation name in metrics.
+func opName(body proto.Message) string {
+	switch body.(type) {
+	case *messages.GetRequest:
+		return "get"
+	case *messages.PutRequest:
+		return "put"
+	case *messages.DeleteRequest:
+		return "delete"
+	}
+	return "other"
 }
 
 // failReply is the reply of the request body's kind carrying e.

@@ -106,8 +106,7 @@ func (e *ServerError) Is(target error) bool {
 
 // codeName is "too many siblings" for ERROR_CODE_TOO_MANY_SIBLINGS.
 func codeName(c messages.ErrorCode) string {
-	s := strings.TrimPrefix(c.String(), "ERROR_CODE_")
-	return strings.ToLower(strings.ReplaceAll(s, "_", " "))
+	return strings.ReplaceAll(c.Slug(), "_", " ")
 }
 
 // fromWire turns a node's error into the client's typed error.

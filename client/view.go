@@ -89,6 +89,13 @@ func (m *Membership) Ring() (*ring.Ring, error) {
 	return ring.New(ring.Config{Partitions: m.Partitions, N: m.N}, ms)
 }
 
+// MembershipFromReply checks a MembersReply from the node at addr and
+// converts it, as Members does (for servers that ask their own node, such
+// as the HTTP API).
+func MembershipFromReply(addr string, r *messages.MembersReply) (*Membership, error) {
+	return membershipFrom(addr, r)
+}
+
 // membershipFrom checks a MembersReply from the node at addr.
 func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) {
 	st := r.GetStats()

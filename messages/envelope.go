@@ -3,6 +3,7 @@ package messages
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -63,4 +64,10 @@ func Unsupported(env *Envelope) *Envelope {
 		Code:    ErrorCode_ERROR_CODE_UNSUPPORTED,
 		Message: fmt.Sprintf("protocol %d does not know this request (sender speaks %d)", ProtocolVersion, env.GetProtocol()),
 	})
+}
+
+// Slug is the code's short name for metrics labels and JSON:
+// "too_many_siblings" for ERROR_CODE_TOO_MANY_SIBLINGS.
+func (c ErrorCode) Slug() string {
+	return strings.ToLower(strings.TrimPrefix(c.String(), "ERROR_CODE_"))
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// this string, so give a host others can reach (not 0.0.0.0). Port 0
 	// picks a free port. Default 127.0.0.1:8946.
 	ActorAddr string
+	// HTTPAddr is the HTTP API's host:port (--http-addr): key-value
+	// requests, /metrics, /status and the status page. Port 0 picks a free
+	// port. Empty (the zero value) turns it off; `dynamo agent` defaults to
+	// DefaultHTTPAddr.
+	HTTPAddr string
 	// Join lists seed gossip addresses, host:port (--join). Empty starts a
 	// new cluster. Unreachable seeds are retried in the background.
 	Join []string
@@ -99,6 +104,7 @@ type Config struct {
 const (
 	DefaultGossipAddr = "127.0.0.1:7946"
 	DefaultActorAddr  = "127.0.0.1:8946"
+	DefaultHTTPAddr   = "127.0.0.1:8080"
 	DefaultPartitions = 64
 	DefaultN          = 3
 	DefaultR          = 2
@@ -142,6 +148,11 @@ func (c Config) validate(n int) error {
 	for flag, a := range map[string]string{"gossip-addr": c.GossipAddr, "actor-addr": c.ActorAddr} {
 		if err := hostPort(a, 0); err != nil {
 			return flagErr(flag, "%v", err)
+		}
+	}
+	if c.HTTPAddr != "" {
+		if err := hostPort(c.HTTPAddr, 0); err != nil {
+			return flagErr("http-addr", "%v", err)
 		}
 	}
 	if h, _, _ := net.SplitHostPort(c.ActorAddr); net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {

@@ -20,6 +20,7 @@ import (
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/cluster/membership"
+	"github.com/dynamokv/dynamo/httpapi"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/storage"
@@ -43,6 +44,7 @@ type Node struct {
 	actorID  string
 	q, n     int
 	counters actors.Counters
+	http     *httpapi.Server
 
 	stopOnce sync.Once
 	quit     chan struct{}
@@ -148,9 +150,12 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := n.startActors(); err != nil {
 		return n, err
 	}
+	if err := n.startHTTP(); err != nil {
+		return n, err
+	}
 	log.Info("node started", "name", cfg.Name, "actor_addr", n.sys.Address(), "gossip_addr", n.gossip.LocalAddr(),
 		"data_dir", cfg.DataDir, "new_data_dir", created, "partitions", n.q, "n", n.n, "r", cfg.R, "w", cfg.W,
-		"weight", cfg.Weight, "zone", cfg.Zone)
+		"weight", cfg.Weight, "zone", cfg.Zone, "http_addr", n.HTTPAddr())
 	return n, nil
 }
 
@@ -529,6 +534,9 @@ func (n *Node) close() {
 	case <-n.quit:
 	default:
 		close(n.quit)
+	}
+	if n.http != nil {
+		_ = n.http.Close()
 	}
 	if n.gossip != nil {
 		_ = n.gossip.Shutdown()

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/dynamokv/dynamo/status"
 	"testing"
 	"time"
 )
@@ -32,9 +33,9 @@ func aaeScenario(t *testing.T, off bool) {
 	}
 	e.start(2)
 	e.waitUp(3)
-	status := func() statusOutput {
+	status := func() status.Document {
 		out, errOut, code := e.cli("status", "--node", "e3", "--json")
-		var st statusOutput
+		var st status.Document
 		if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 			t.Fatalf("dynamo status --node e3: exit %d %q %q", code, out, errOut)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dynamokv/dynamo/status"
 	"io"
 	"net"
 	"os"
@@ -468,36 +469,16 @@ func (k kvCommand) printJSON(v any) int {
 	return exitOK
 }
 
-type memberOutput struct {
-	Name       string `json:"name"`
-	Addr       string `json:"addr"`
-	State      string `json:"state"`
-	Weight     int    `json:"weight"`
-	Zone       string `json:"zone"`
-	Partitions int    `json:"partitions"`
-}
-
+// membersOutput is `dynamo members --json`: the status document's
+// membership part.
 type membersOutput struct {
-	Node       string         `json:"node"`
-	Partitions int            `json:"partitions"`
-	N          int            `json:"n"`
-	R          int            `json:"r"`
-	W          int            `json:"w"`
-	Members    []memberOutput `json:"members"`
-	Stats      statsOutput    `json:"stats"`
-}
-
-// statsOutput are the answering node's counters.
-type statsOutput struct {
-	Restarts       uint64 `json:"restarts"`
-	HintsPending   uint64 `json:"hints_pending"`
-	HintsDelivered uint64 `json:"hints_delivered"`
-	Vnodes         int    `json:"vnodes"`
-	FaultInjection bool   `json:"fault_injection"`
-}
-
-func statsOf(st client.NodeStats) statsOutput {
-	return statsOutput{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}
+	Node       string          `json:"node"`
+	Partitions int             `json:"partitions"`
+	N          int             `json:"n"`
+	R          int             `json:"r"`
+	W          int             `json:"w"`
+	Members    []status.Member `json:"members"`
+	Stats      status.Stats    `json:"stats"`
 }
 
 // membership asks node (by name) or any node, and computes its ring.
@@ -522,13 +503,8 @@ func (k kvCommand) membership(ctx context.Context, c kvClient, node string) (*cl
 func (k kvCommand) members(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	loads := r.Loads()
 	if asJSON {
-		st := m.Stats
-		out := membersOutput{Node: m.Node, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Members: make([]memberOutput, 0, len(m.Members)),
-			Stats: statsOf(st)}
-		for _, x := range m.Members {
-			out.Members = append(out.Members, memberOutput{Name: x.Name, Addr: x.Addr, State: x.State.String(), Weight: x.Weight, Zone: x.Zone, Partitions: loads[x.Name]})
-		}
-		return k.printJSON(out)
+		d := status.Build(m, r)
+		return k.printJSON(membersOutput{Node: d.Node, Partitions: d.Partitions, N: d.N, R: d.R, W: d.W, Members: d.Members, Stats: d.Stats})
 	}
 	tw := tabwriter.NewWriter(k.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "name\taddr\tstate\tweight\tzone\tpartitions")

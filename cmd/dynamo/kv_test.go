@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/dynamokv/dynamo/status"
 	"slices"
 	"strings"
 	"testing"
@@ -293,7 +294,7 @@ func TestMembers(t *testing.T) {
 	if got.Node != "b" || got.N != 3 || got.Partitions != 64 || len(got.Members) != 4 || got.Members[2].State != "down" || got.Members[1].Partitions != loads["b"] || got.Members[3].Partitions != 0 {
 		t.Fatalf("json %+v", got)
 	}
-	if got.Stats != (statsOutput{Restarts: 3, HintsPending: 40, HintsDelivered: 7, Vnodes: 12, FaultInjection: true}) {
+	if got.Stats != (status.Stats{Restarts: 3, HintsPending: 40, HintsDelivered: 7, Vnodes: 12, FaultInjection: true}) {
 		t.Fatalf("json stats %+v", got.Stats)
 	}
 	f.calls = nil
@@ -337,17 +338,17 @@ func TestStatus(t *testing.T) {
 	}
 
 	out, _, code = kv(f, "status", "--json")
-	var got statusOutput
+	var got status.Document
 	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || strings.Count(out, "\n") != 1 {
 		t.Fatalf("json %q: %v", out, err)
 	}
 	ae := got.AntiEntropy
-	if got.Handoff != (handoffOutput{Pending: 2, InTransit: 7, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
+	if got.Handoff != (status.Handoff{Pending: 2, InTransit: 7, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
 		t.Fatalf("json handoff %+v", got.Handoff)
 	}
 	if got.Node != "b" || ae.Exchanges != 90 || ae.Identical != 80 || ae.Failures != 2 || ae.KeysRepaired != 31 || ae.Bytes != 12345 ||
 		len(ae.Partitions) != len(held) || ae.Partitions[0].LastExchangeMs != 0 ||
-		ae.Partitions[1] != (partitionOutput{Partition: held[1], LastExchangeMs: last.UnixMilli(), Peer: "a", Exchanges: 4, KeysRepaired: 31}) {
+		ae.Partitions[1] != (status.Partition{Partition: held[1], LastExchangeMs: last.UnixMilli(), Peer: "a", Exchanges: 4, KeysRepaired: 31}) {
 		t.Fatalf("json %+v", got)
 	}
 	if _, errs, code := kv(f, "status", "x"); code != 2 || errs != "dynamo status: takes no arguments, got 1 argument\n" {

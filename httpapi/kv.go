@@ -1,0 +1,363 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynamokv/dynamo/messages"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	kvPrefix = "/kv/"
+	// ContextHeader carries a causal context, standard base64.
+	ContextHeader = "X-Dynamo-Context"
+	// askMargin is how long past the request deadline the server waits
+	// for the node's own answer (which reports the timeout itself).
+	askMargin = time.Second
+)
+
+// getJSON is GET /kv/{key} with Accept: application/json, and the body of
+// a 300 answer (values only).
+type getJSON struct {
+	Key     string   `json:"key,omitempty"`
+	Found   *bool    `json:"found,omitempty"`
+	Values  [][]byte `json:"values"`
+	Context string   `json:"context,omitempty"`
+}
+
+// params are a request's query parameters.
+type params struct {
+	quorum  uint32
+	timeout time.Duration
+}
+
+func (h *handler) kv(w http.ResponseWriter, r *http.Request) {
+	key, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), kvPrefix))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "key",
+			Message: fmt.Sprintf("key is not a valid path-escaped string: %v", err)})
+		return
+	}
+	if key == "" {
+		writeError(w, http.StatusBadRequest, invalid("key", "key must not be empty: use /kv/{key}"))
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		h.get(w, r, []byte(key))
+	case http.MethodPut:
+		h.put(w, r, []byte(key))
+	case http.MethodDelete:
+		h.delete(w, r, []byte(key))
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
+		writeError(w, http.StatusMethodNotAllowed, invalid("method", fmt.Sprintf("%s is not allowed on /kv/{key}: use GET, PUT or DELETE", r.Method)))
+	}
+}
+
+// parseParams reads the quorum parameter qname ("r" or "w") and timeout;
+// any other parameter is refused, so a typo is not silently ignored.
+func (h *handler) parseParams(r *http.Request, qname string) (params, *messages.Error) {
+	var p params
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return p, invalid("query", fmt.Sprintf("malformed query string: %v", err))
+	}
+	for name, vals := range q {
+		v := vals[len(vals)-1]
+		switch name {
+		case qname:
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil || n == 0 {
+				return p, invalid(qname, fmt.Sprintf("%s=%q is not a positive integer", qname, v))
+			}
+			p.quorum = uint32(n)
+		case "timeout":
+			d, err := parseTimeout(v)
+			if err != nil {
+				return p, invalid("timeout", err.Error())
+			}
+			if d > h.cfg.MaxTimeout {
+				return p, invalid("timeout", fmt.Sprintf("timeout %s exceeds the limit of %s", d, h.cfg.MaxTimeout))
+			}
+			p.timeout = d
+		default:
+			return p, invalid(name, fmt.Sprintf("unknown query parameter %q (allowed: %s, timeout)", name, qname))
+		}
+	}
+	return p, nil
+}
+
+// parseTimeout accepts a Go duration ("250ms", "2s") or whole milliseconds.
+func parseTimeout(v string) (time.Duration, error) {
+	if ms, err := strconv.ParseUint(v, 10, 32); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Millisecond {
+		return 0, fmt.Errorf("timeout=%q is not a duration of at least 1ms (\"250ms\", \"2s\") or whole milliseconds", v)
+	}
+	return d, nil
+}
+
+func (p params) timeoutMs() uint32 { return uint32(p.timeout / time.Millisecond) }
+
+// ask sends req and waits for the node's answer a little past the
+// request's deadline.
+func (h *handler) ask(r *http.Request, req proto.Message, p params) (proto.Message, *messages.Error) {
+	d := p.timeout
+	if d == 0 {
+		d = h.cfg.Timeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d+askMargin)
+	defer cancel()
+	reply, err := h.cfg.Backend.Ask(ctx, req)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return nil, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TIMEOUT, Message: "the HTTP client went away"}
+		}
+		return nil, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TIMEOUT, Message: fmt.Sprintf("no answer from the node within %s: %v", d+askMargin, err)}
+	}
+	return reply, nil
+}
+
+func readContext(r *http.Request) ([]byte, *messages.Error) {
+	v := r.Header.Get(ContextHeader)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, Field: ContextHeader,
+			Message: fmt.Sprintf("%s is not standard base64: %v", ContextHeader, err)}
+	}
+	return b, nil
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
+	p, e := h.parseParams(r, "r")
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	reply, e := h.ask(r, &messages.GetRequest{Key: key, R: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	g, ok := reply.(*messages.GetReply)
+	if !ok {
+		writeError(w, 0, unexpected(reply))
+		return
+	}
+	if g.GetError() != nil {
+		writeError(w, 0, g.GetError())
+		return
+	}
+	if len(g.GetContext()) > 0 {
+		w.Header().Set(ContextHeader, base64.StdEncoding.EncodeToString(g.GetContext()))
+	}
+	values := g.GetValues()
+	if values == nil {
+		values = [][]byte{}
+	}
+	if wantsJSON(r) {
+		found := g.GetFound()
+		doc := getJSON{Key: string(key), Found: &found, Values: values}
+		if len(g.GetContext()) > 0 {
+			doc.Context = base64.StdEncoding.EncodeToString(g.GetContext())
+		}
+		writeJSON(w, http.StatusOK, doc)
+		return
+	}
+	switch {
+	case !g.GetFound():
+		writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("key %q not found", key)})
+	case len(values) == 1:
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(values[0])))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(values[0])
+		}
+	default:
+		writeJSON(w, http.StatusMultipleChoices, getJSON{Values: values})
+	}
+}
+
+func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
+	p, e := h.parseParams(r, "w")
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	causal, e := readContext(r)
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	if r.ContentLength > int64(h.cfg.MaxValueBytes) {
+		writeError(w, 0, tooLarge(r.ContentLength, h.cfg.MaxValueBytes))
+		return
+	}
+	value, err := io.ReadAll(io.LimitReader(r.Body, int64(h.cfg.MaxValueBytes)+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, invalid("body", fmt.Sprintf("reading the value: %v", err)))
+		return
+	}
+	if len(value) > h.cfg.MaxValueBytes {
+		writeError(w, 0, tooLarge(-1, h.cfg.MaxValueBytes))
+		return
+	}
+	reply, e := h.ask(r, &messages.PutRequest{Key: key, Value: value, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	pr, ok := reply.(*messages.PutReply)
+	switch {
+	case !ok:
+		writeError(w, 0, unexpected(reply))
+	case pr.GetError() != nil:
+		writeError(w, 0, pr.GetError())
+	default:
+		w.Header().Set(ContextHeader, base64.StdEncoding.EncodeToString(pr.GetContext()))
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// delete deletes what the context covers; without a context it reads the
+// key first (at the same quorum) and deletes what that read saw, as the
+// CLI does: a delete without a context would hide nothing.
+func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
+	p, e := h.parseParams(r, "w")
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	causal, e := readContext(r)
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	if causal == nil {
+		reply, e := h.ask(r, &messages.GetRequest{Key: key, R: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+		if e != nil {
+			writeError(w, 0, e)
+			return
+		}
+		g, ok := reply.(*messages.GetReply)
+		switch {
+		case !ok:
+			writeError(w, 0, unexpected(reply))
+			return
+		case g.GetError() != nil:
+			writeError(w, 0, g.GetError())
+			return
+		case !g.GetFound():
+			writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("key %q not found", key)})
+			return
+		}
+		causal = g.GetContext()
+	}
+	reply, e := h.ask(r, &messages.DeleteRequest{Key: key, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	if e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	dr, ok := reply.(*messages.DeleteReply)
+	switch {
+	case !ok:
+		writeError(w, 0, unexpected(reply))
+	case dr.GetError() != nil:
+		writeError(w, 0, dr.GetError())
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func wantsJSON(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(mt, "application/json") {
+			return true
+		}
+	}
+	return false
+}
+
+func invalid(field, msg string) *messages.Error {
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: field, Message: msg}
+}
+
+func tooLarge(size int64, limit int) *messages.Error {
+	msg := fmt.Sprintf("value is more than %d bytes, the limit", limit)
+	if size >= 0 {
+		msg = fmt.Sprintf("value is %d bytes, the limit is %d", size, limit)
+	}
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "value", Message: msg, Need: uint64(limit)}
+}
+
+func unexpected(reply proto.Message) *messages.Error {
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,
+		Message: fmt.Sprintf("unexpected reply %s from the node", reply.ProtoReflect().Descriptor().FullName())}
+}
+
+// errorJSON is every error's body.
+type errorJSON struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+	Field string `json:"field,omitempty"`
+	Need  uint64 `json:"need,omitempty"`
+	Got   uint64 `json:"got,omitempty"`
+}
+
+// StatusOf is the HTTP status of an error code.
+func StatusOf(code messages.ErrorCode) int {
+	switch code {
+	case messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, messages.ErrorCode_ERROR_CODE_BAD_CONTEXT:
+		return http.StatusBadRequest
+	case messages.ErrorCode_ERROR_CODE_TOO_LARGE:
+		return http.StatusRequestEntityTooLarge
+	case messages.ErrorCode_ERROR_CODE_QUORUM, messages.ErrorCode_ERROR_CODE_UNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case messages.ErrorCode_ERROR_CODE_TIMEOUT:
+		return http.StatusGatewayTimeout
+	case messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS:
+		return http.StatusConflict
+	case messages.ErrorCode_ERROR_CODE_STORAGE:
+		return http.StatusInsufficientStorage
+	case messages.ErrorCode_ERROR_CODE_UNSUPPORTED:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError writes e as JSON with status (0: the status of e's code).
+func writeError(w http.ResponseWriter, status int, e *messages.Error) {
+	if status == 0 {
+		status = StatusOf(e.GetCode())
+	}
+	body := errorJSON{Error: e.GetMessage(), Field: e.GetField(), Need: e.GetNeed(), Got: e.GetGot()}
+	if e.GetCode() != messages.ErrorCode_ERROR_CODE_UNSPECIFIED {
+		body.Code = e.GetCode().Slug()
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/status"
+)
+
+// membership asks the node for its membership.
+func (h *handler) membership(ctx context.Context) (*client.Membership, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout+askMargin)
+	defer cancel()
+	reply, err := h.cfg.Backend.Ask(ctx, &messages.MembersRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("asking the node for its membership: %w", err)
+	}
+	mr, ok := reply.(*messages.MembersReply)
+	if !ok {
+		return nil, fmt.Errorf("unexpected reply %s from the node", reply.ProtoReflect().Descriptor().FullName())
+	}
+	if mr.GetError() != nil {
+		return nil, fmt.Errorf("%s", mr.GetError().GetMessage())
+	}
+	return client.MembershipFromReply(mr.GetNode(), mr)
+}
+
+// status serves the status document.
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	m, err := h.membership(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: err.Error()})
+		return
+	}
+	rg, err := m.Ring()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()})
+		return
+	}
+	doc := status.Build(m, rg)
+	if c := h.cfg.Counters; c != nil {
+		for _, rs := range c.Requests.Snapshot() {
+			mean := 0.0
+			if rs.Count > 0 {
+				mean = float64(rs.Sum) / float64(rs.Count) / float64(time.Millisecond)
+			}
+			doc.Requests = append(doc.Requests, status.Requests{Op: rs.Op, Outcome: rs.Outcome, Count: rs.Count, MeanMs: mean})
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// metrics serves the Prometheus text format (version 0.0.4).
+func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	b := bufio.NewWriter(w)
+	defer b.Flush()
+	e := expo{b}
+	if c := h.cfg.Counters; c != nil {
+		writeRequests(e, c.Requests.Snapshot())
+		e.metric("dynamo_hints_pending", "gauge", "Hints this node holds for other nodes.", float64(max(0, c.HintsPending.Load())))
+		e.metric("dynamo_hints_stored_total", "counter", "Hints written on this node for other nodes.", float64(c.HintsStored.Load()))
+		e.metric("dynamo_hints_delivered_total", "counter", "Hints delivered to their owners.", float64(c.HintsDelivered.Load()))
+		e.metric("dynamo_aae_exchanges_total", "counter", "Anti-entropy exchanges completed.", float64(c.AAEExchanges.Load()))
+		e.metric("dynamo_aae_identical_total", "counter", "Anti-entropy exchanges that found the replicas identical.", float64(c.AAEIdentical.Load()))
+		e.metric("dynamo_aae_failures_total", "counter", "Anti-entropy exchanges abandoned.", float64(c.AAEFailures.Load()))
+		e.metric("dynamo_aae_keys_repaired_total", "counter", "Replica writes by anti-entropy that changed a replica.", float64(c.AAEKeysRepaired.Load()))
+		e.metric("dynamo_aae_bytes_total", "counter", "Bytes of anti-entropy messages to and from peers.", float64(c.AAEBytes.Load()))
+		e.metric("dynamo_handoffs_pending", "gauge", "Partitions held but no longer owned, still to hand off.", float64(max(0, c.HandoffsPending.Load())))
+		e.metric("dynamo_handoffs_done_total", "counter", "Partitions handed off and dropped.", float64(c.HandoffsDone.Load()))
+		e.metric("dynamo_handoff_keys_total", "counter", "Handoff writes that changed an owner.", float64(c.HandoffKeys.Load()))
+		e.metric("dynamo_handoff_failures_total", "counter", "Handoff sessions interrupted.", float64(c.HandoffFailures.Load()))
+		e.metric("dynamo_handoff_bytes_total", "counter", "Bytes of handoff messages.", float64(c.HandoffBytes.Load()))
+		e.metric("dynamo_actor_restarts_total", "counter", "Actor restarts by supervisors.", float64(c.Restarts.Load()))
+		e.metric("dynamo_vnodes", "gauge", "Vnodes running on this node.", float64(max(0, c.Vnodes.Load())))
+	}
+	if m, err := h.membership(r.Context()); err == nil {
+		counts := map[string]int{"up": 0, "down": 0, "leaving": 0}
+		for _, x := range m.Members {
+			counts[x.State.String()]++
+		}
+		e.header("dynamo_members", "gauge", "Ring members by state, as this node sees them.")
+		for _, st := range []string{"up", "down", "leaving"} {
+			e.sample("dynamo_members", labels("state", st), float64(counts[st]))
+		}
+	} else {
+		h.cfg.Logger.Warn("metrics without membership", "err", err)
+	}
+	if h.cfg.DiskUsage != nil {
+		if n, err := h.cfg.DiskUsage(); err == nil {
+			e.metric("dynamo_storage_bytes", "gauge", "Bytes the node's data directory takes on disk.", float64(n))
+		}
+	}
+}
+
+// writeRequests writes the request counters and latency histograms.
+func writeRequests(e expo, series []actors.RequestSeries) {
+	e.header("dynamo_requests_total", "counter", "Client requests this node answered, by operation and outcome.")
+	for _, rs := range series {
+		e.sample("dynamo_requests_total", labels("op", rs.Op, "outcome", rs.Outcome), float64(rs.Count))
+	}
+	e.header("dynamo_quorum_failures_total", "counter", "Client requests answered with a quorum error, by operation.")
+	failures := map[string]uint64{}
+	for _, rs := range series {
+		if rs.Outcome == messages.ErrorCode_ERROR_CODE_QUORUM.Slug() {
+			failures[rs.Op] += rs.Count
+		}
+	}
+	for _, op := range []string{"delete", "get", "put"} {
+		e.sample("dynamo_quorum_failures_total", labels("op", op), float64(failures[op]))
+	}
+	e.header("dynamo_request_duration_seconds", "histogram", "Latency of the client requests this node answered.")
+	for _, rs := range series {
+		for i, ub := range actors.LatencyBuckets {
+			e.sample("dynamo_request_duration_seconds_bucket", labels("op", rs.Op, "outcome", rs.Outcome, "le", formatFloat(ub.Seconds())), float64(rs.Buckets[i]))
+		}
+		e.sample("dynamo_request_duration_seconds_bucket", labels("op", rs.Op, "outcome", rs.Outcome, "le", "+Inf"), float64(rs.Count))
+		e.sample("dynamo_request_duration_seconds_sum", labels("op", rs.Op, "outcome", rs.Outcome), rs.Sum.Seconds())
+		e.sample("dynamo_request_duration_seconds_count", labels("op", rs.Op, "outcome", rs.Outcome), float64(rs.Count))
+	}
+}
+
+// expo writes the Prometheus text exposition format.
+type expo struct{ w *bufio.Writer }
+
+func (e expo) header(name, kind, help string) {
+	fmt.Fprintf(e.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+}
+
+func (e expo) sample(name, labels string, v float64) {
+	fmt.Fprintf(e.w, "%s%s %s\n", name, labels, formatFloat(v))
+}
+
+func (e expo) metric(name, kind, help string, v float64) {
+	e.header(name, kind, help)
+	e.sample(name, "", v)
+}
+
+// labels formats name/value pairs as {a="x",b="y"}, escaping values.
+func labels(kv ...string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(kv[i])
+		b.WriteString(`="`)
+		b.WriteString(labelEscaper.Replace(kv[i+1]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dynamokv/dynamo/actors"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrInvalid marks a bad Config.
+var ErrInvalid = errors.New("httpapi: invalid config")
+
+// Backend carries requests to the node.
+type Backend interface {
+	// Ask sends one client request body (messages.GetRequest,
+	// PutRequest, DeleteRequest or MembersRequest) to the node's router
+	// and returns the reply body. It returns an error when no reply came
+	// before ctx ended.
+	Ask(ctx context.Context, req proto.Message) (proto.Message, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the listening host:port. Port 0 picks a free port. Default
+	// 127.0.0.1:8080.
+	Addr string
+	// Backend answers the requests. Required.
+	Backend Backend
+	// Counters are the node's counters, for /metrics and /status. Optional.
+	Counters *actors.Counters
+	// DiskUsage returns the bytes the node's storage takes on disk, for
+	// /metrics. Optional.
+	DiskUsage func() (int64, error)
+	// MaxValueBytes bounds a PUT body; a larger one is refused with 413
+	// before anything is sent to a replica. Default
+	// actors.DefaultMaxValueBytes (1 MiB); it should equal the router's.
+	MaxValueBytes int
+	// Timeout is the deadline of a request that names none. Default 1 s.
+	Timeout time.Duration
+	// MaxTimeout bounds ?timeout=. Default 60 s.
+	MaxTimeout time.Duration
+	// Logger receives one line per server event. Default: discard.
+	Logger *slog.Logger
+}
+
+// DefaultAddr is Config.Addr's default.
+const DefaultAddr = "127.0.0.1:8080"
+
+func (c Config) normalize() (Config, error) {
+	if c.Backend == nil {
+		return c, fmt.Errorf("%w: Backend is required", ErrInvalid)
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, fmt.Errorf("%w: Addr %q: %v", ErrInvalid, c.Addr, err)
+	}
+	if c.MaxValueBytes <= 0 {
+		c.MaxValueBytes = actors.DefaultMaxValueBytes
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = time.Second
+	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+//go:embed web
+var webFiles embed.FS
+
+// Server is a running HTTP API.
+type Server struct {
+	cfg  Config
+	ln   net.Listener
+	srv  *http.Server
+	done chan struct{}
+}
+
+// Handler returns the API's handler, without listening (for tests and for
+// embedding in another server).
+func Handler(cfg Config) (http.Handler, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	return newHandler(cfg), nil
+}
+
+func newHandler(cfg Config) http.Handler {
+	h := &handler{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", h.metrics)
+	mux.HandleFunc("GET /status", h.status)
+	web, _ := fs.Sub(webFiles, "web")
+	mux.Handle("GET /", http.FileServerFS(web))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// /kv/ is dispatched before the mux, which would clean the path
+		// and redirect keys holding "//" or "..".
+		if strings.HasPrefix(r.URL.EscapedPath(), kvPrefix) {
+			h.kv(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Start listens on cfg.Addr and serves until Close.
+func Start(cfg Config) (*Server, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: listening on %s: %w", cfg.Addr, err)
+	}
+	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}),
+		srv: &http.Server{Handler: newHandler(cfg), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			cfg.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server: requests in progress get up to 2 s to finish.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = s.srv.Close()
+	}
+	<-s.done
+	return err
+}
+
+type handler struct{ cfg Config }

@@ -1,0 +1,84 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/httpapi"
+	"github.com/dynamokv/dynamo/messages"
+	"google.golang.org/protobuf/proto"
+)
+
+// askIDs numbers the requests Ask sends (the reply echoes the id).
+var askIDs atomic.Uint64
+
+// Ask sends one client request body (messages.GetRequest, PutRequest,
+// DeleteRequest, MembersRequest) to this node's router, as a Go client
+// connected to it would, and returns the reply body. It waits until ctx
+// ends (at most a minute without a deadline).
+func (n *Node) Ask(ctx context.Context, req proto.Message) (proto.Message, error) {
+	wait := time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		wait = time.Until(d)
+	}
+	if wait <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	id := askIDs.Add(1)
+	f := n.sys.Root().RequestFuture(actor.NewPID(n.sys.Address(), actors.RouterName), messages.Wrap(id, req), wait)
+	res, err := f.Result()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	env, ok := res.(*messages.Envelope)
+	if !ok {
+		return nil, fmt.Errorf("node: the router answered %T", res)
+	}
+	return messages.Open(env)
+}
+
+// HTTPAddr is the address the HTTP API listens on, "" when it is off.
+func (n *Node) HTTPAddr() string {
+	if n.http == nil {
+		return ""
+	}
+	return n.http.Addr()
+}
+
+// startHTTP starts the HTTP API when the configuration asks for it.
+func (n *Node) startHTTP() error {
+	if n.cfg.HTTPAddr == "" {
+		return nil
+	}
+	var err error
+	n.http, err = httpapi.Start(httpapi.Config{Addr: n.cfg.HTTPAddr, Backend: n, Counters: &n.counters,
+		DiskUsage: n.diskUsage, Timeout: n.cfg.Timeout, Logger: n.log.With("component", "http")})
+	if err != nil {
+		return flagErr("http-addr", "%v", err)
+	}
+	return nil
+}
+
+// diskUsage sums the sizes of the files of the storage directory.
+func (n *Node) diskUsage() (int64, error) {
+	var total int64
+	err := filepath.WalkDir(filepath.Join(n.cfg.DataDir, "db"), func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // files come and go under compaction
+		}
+		if info, ierr := d.Info(); ierr == nil && d.Type().IsRegular() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total, err
+}

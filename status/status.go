@@ -1,0 +1,128 @@
+package status
+
+import (
+	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// Document is one node's status.
+type Document struct {
+	Node    string `json:"node"`
+	Addr    string `json:"addr"`
+	Leaving bool   `json:"leaving"`
+	// Partitions is the cluster's Q; N, R, W its replication factor and the
+	// node's default quorums.
+	Partitions  int         `json:"partitions"`
+	N           int         `json:"n"`
+	R           int         `json:"r"`
+	W           int         `json:"w"`
+	Stats       Stats       `json:"stats"`
+	AntiEntropy AntiEntropy `json:"anti_entropy"`
+	Handoff     Handoff     `json:"handoff"`
+	// Members as the node sees them, sorted by name.
+	Members []Member `json:"members"`
+	// Ring lists, for every partition in order, its N primary owners.
+	Ring [][]string `json:"ring"`
+	// Requests the node answered since it started, by operation and
+	// outcome (filled where the node's own counters are at hand: the HTTP
+	// API).
+	Requests []Requests `json:"requests,omitempty"`
+}
+
+// Stats are the node's counters.
+type Stats struct {
+	Restarts       uint64 `json:"restarts"`
+	HintsPending   uint64 `json:"hints_pending"`
+	HintsDelivered uint64 `json:"hints_delivered"`
+	Vnodes         int    `json:"vnodes"`
+	FaultInjection bool   `json:"fault_injection"`
+}
+
+// Handoff: partitions held but no longer owned (pending), handed off and
+// dropped (done), handoff writes that changed an owner, interrupted
+// sessions, bytes.
+type Handoff struct {
+	Pending int `json:"pending"`
+	// InTransit is the partition being handed off, -1 for none.
+	InTransit int    `json:"in_transit"`
+	Done      uint64 `json:"done"`
+	Keys      uint64 `json:"keys"`
+	Failures  uint64 `json:"failures"`
+	Bytes     uint64 `json:"bytes"`
+}
+
+// AntiEntropy is the node's Merkle exchange progress.
+type AntiEntropy struct {
+	Exchanges    uint64      `json:"exchanges"`
+	Identical    uint64      `json:"identical"`
+	Failures     uint64      `json:"failures"`
+	KeysRepaired uint64      `json:"keys_repaired"`
+	Bytes        uint64      `json:"bytes"`
+	Partitions   []Partition `json:"partitions"`
+}
+
+// Partition is one partition the node owns; last_exchange_ms is 0 and peer
+// empty when it was never compared.
+type Partition struct {
+	Partition      uint32 `json:"partition"`
+	LastExchangeMs int64  `json:"last_exchange_ms"`
+	Peer           string `json:"peer"`
+	Exchanges      uint64 `json:"exchanges"`
+	KeysRepaired   uint64 `json:"keys_repaired"`
+}
+
+// Member is one ring member.
+type Member struct {
+	Name   string `json:"name"`
+	Addr   string `json:"addr"`
+	Zone   string `json:"zone"`
+	Weight int    `json:"weight"`
+	// State is "up", "down" or "leaving".
+	State string `json:"state"`
+	// Partitions is how many partition replicas it owns.
+	Partitions int `json:"partitions"`
+}
+
+// Requests counts one (operation, outcome) pair.
+type Requests struct {
+	Op      string `json:"op"`
+	Outcome string `json:"outcome"`
+	Count   uint64 `json:"count"`
+	// MeanMs is the mean latency in milliseconds.
+	MeanMs float64 `json:"mean_ms"`
+}
+
+// StatsOf converts a node's counters.
+func StatsOf(st client.NodeStats) Stats {
+	return Stats{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}
+}
+
+// Build makes the document of membership m, whose ring is r.
+func Build(m *client.Membership, r *ring.Ring) Document {
+	st := m.Stats
+	d := Document{Node: m.Node, Addr: m.Addr, Leaving: st.Leaving, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Stats: StatsOf(st),
+		Handoff: Handoff{Pending: st.HandoffsPending, InTransit: st.HandoffInTransit, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
+		AntiEntropy: AntiEntropy{Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
+			Partitions: []Partition{}},
+		Members: []Member{}, Ring: [][]string{}}
+	progress := map[uint32]client.PartitionSync{}
+	for _, ps := range m.AntiEntropy {
+		progress[ps.Partition] = ps
+	}
+	held, _ := r.PartitionsOf(m.Node)
+	for _, p := range held {
+		po := Partition{Partition: p}
+		if ps, ok := progress[p]; ok {
+			po.LastExchangeMs, po.Peer, po.Exchanges, po.KeysRepaired = ps.LastExchange.UnixMilli(), ps.Peer, ps.Exchanges, ps.KeysRepaired
+		}
+		d.AntiEntropy.Partitions = append(d.AntiEntropy.Partitions, po)
+	}
+	loads := r.Loads()
+	for _, x := range m.Members {
+		d.Members = append(d.Members, Member{Name: x.Name, Addr: x.Addr, Zone: x.Zone, Weight: x.Weight, State: x.State.String(), Partitions: loads[x.Name]})
+	}
+	for p := range r.Config().Partitions {
+		d.Ring = append(d.Ring, r.Owners(uint32(p)))
+	}
+	return d
+}
