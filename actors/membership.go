@@ -118,7 +118,7 @@ func (m *membershipActor) dropped(ctx actor.Context, t *actor.Terminated) {
 		backoff := time.Second // its actor stopped (restarting): watch again
 		if t.GetWhy() == actor.TerminatedReason_AddressTerminated {
 			backoff = m.cfg.Health.Failed(name)
-			m.cfg.Logger.Debug("connection to member lost; suspecting it", "node", name, "for", backoff)
+			m.cfg.Logger.Debug("connection to member lost; suspecting it", "member", name, "for", backoff)
 		}
 		if !m.rewatching { // one pending rewatch serves every peer
 			m.rewatching = true
@@ -142,7 +142,7 @@ func (m *membershipActor) refresh(ctx actor.Context) {
 		seen[r.Name] = true
 		if m.refused[r.Name] != r.Err.Error() {
 			m.refused[r.Name] = r.Err.Error()
-			m.cfg.Logger.Warn("member refused", "node", r.Name, "err", r.Err)
+			m.cfg.Logger.Warn("member refused", "member", r.Name, "err", r.Err)
 		}
 	}
 	for name := range m.refused {
@@ -185,21 +185,21 @@ func (m *membershipActor) logChanges(old, cur *ring.Ring, addrs map[string]strin
 		om, existed := old.Member(nm.Name)
 		switch {
 		case !existed && nm.State == ring.Up:
-			log.Info("member joined", "node", nm.Name, "addr", addrs[nm.Name], "weight", nm.Weight, "zone", nm.Zone)
+			log.Info("member joined", "member", nm.Name, "addr", addrs[nm.Name], "weight", nm.Weight, "zone", nm.Zone)
 		case !existed:
-			log.Info("member seen", "node", nm.Name, "state", nm.State.String())
+			log.Info("member seen", "member", nm.Name, "state", nm.State.String())
 		case om.State == nm.State:
 		case nm.State == ring.Down:
-			log.Warn("member failed", "node", nm.Name)
+			log.Warn("member failed", "member", nm.Name)
 		case nm.State == ring.Up:
-			log.Info("member recovered", "node", nm.Name)
+			log.Info("member recovered", "member", nm.Name)
 		case nm.State == ring.Leaving:
-			log.Info("member leaving", "node", nm.Name)
+			log.Info("member leaving", "member", nm.Name)
 		}
 	}
 	for _, om := range old.Members() {
 		if _, ok := cur.Member(om.Name); !ok && om.Name != m.cfg.Self {
-			log.Info("member left", "node", om.Name)
+			log.Info("member left", "member", om.Name)
 		}
 	}
 }

@@ -455,7 +455,7 @@ func (c *cluster) launch(i int) error {
 			seeds = append(seeds, o.gossip)
 		}
 	}
-	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip, "--actor-addr", a.actor,
+	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip, "--actor-addr", a.actor, "--http-addr", "",
 		"--join", strings.Join(seeds, ","), "--partitions", "16", "--fast-gossip",
 		"--hint-interval", "1s", "--hint-rate", "20000", "--aae-interval", "20ms", "--aae-rate", "20000"}
 	if c.cfg.LWW {

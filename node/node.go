@@ -513,7 +513,7 @@ func (n *Node) Remove(name string) *messages.Error {
 	if err := n.gossip.RemoveFailed(name); err != nil {
 		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
 	}
-	n.log.Warn("member removed from the cluster for good", "node", name)
+	n.log.Warn("member removed from the cluster for good", "member", name)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,62 +18,27 @@ import (
 
 // envPrefix: every agent flag can also be given as DYNAMO_<FLAG>, the flag
 // name upper-cased with dashes as underscores (--gossip-addr is
-// DYNAMO_GOSSIP_ADDR). A flag on the command line wins.
+// DYNAMO_GOSSIP_ADDR). A flag on the command line wins; a config file
+// (--config) comes below both. See docs/configuration.md.
 const envPrefix = "DYNAMO_"
 
 func runAgent(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("dynamo agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	host, _ := os.Hostname()
-	def := node.DefaultConfig(host)
-	name := fs.String("name", host, "unique node name")
-	dataDir := fs.String("data-dir", "", "data directory (default ./data/<name>)")
-	gossip := fs.String("gossip-addr", def.GossipAddr, "serf gossip host:port (TCP and UDP)")
-	actorAddr := fs.String("actor-addr", def.ActorAddr, "actor remoting host:port; also the address clients and peers use, so it must be reachable")
-	join := fs.String("join", "", "comma-separated seed gossip addresses host:port (empty: start a new cluster)")
-	q := fs.Int("partitions", 0, "Q, partitions in the ring, power of two 8..1024, fixed when a cluster is created (default 64, or what the data directory was created with)")
-	n := fs.Int("n", 0, "replicas per key, the same on every node (default 3, or what the data directory was created with)")
-	r := fs.Int("r", def.R, "default read quorum")
-	w := fs.Int("w", def.W, "default write quorum")
-	weight := fs.Int("weight", def.Weight, "capacity weight: partitions held are proportional to it")
-	zone := fs.String("zone", "", "failure domain (rack or data center); replicas spread over zones")
-	timeout := fs.Duration("timeout", def.Timeout, "default request deadline")
-	lww := fs.Bool("lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
-	fast := fs.Bool("fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
-	noHH := fs.Bool("no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
-	hintInterval := fs.Duration("hint-interval", def.HintInterval, "how often hints are retried to owners that are up")
-	hintRate := fs.Int("hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
-	aaeInterval := fs.Duration("aae-interval", def.AAEInterval, "pause between two anti-entropy exchanges (one partition with one replica each)")
-	aaeRate := fs.Int("aae-rate", def.AAERate, "anti-entropy repair limit, keys per second for the node")
-	noAAE := fs.Bool("no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
-	faults := fs.Bool("allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	format := fs.String("log-format", "text", "text or json")
-	if err := parseWithEnv(fs, args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "dynamo agent: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	log, err := newLogger(stderr, *level, *format)
+	ac, err := resolveAgent(args, os.LookupEnv, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "dynamo agent: %v\n", err)
+		if !errors.As(err, new(flagError)) {
+			fmt.Fprintf(stderr, "dynamo agent: %v\n", err)
+		}
 		return 2
 	}
-	cfg := def
-	cfg.Name, cfg.GossipAddr, cfg.ActorAddr = *name, *gossip, *actorAddr
-	cfg.DataDir = *dataDir
-	if cfg.DataDir == "" {
-		cfg.DataDir = filepath.Join("data", *name)
+	if ac.PrintConfig {
+		if err := writeConfig(stdout, ac.flags, ac.sources, ac.file); err != nil {
+			fmt.Fprintf(stderr, "dynamo agent: %v\n", err)
+			return 1
+		}
+		return 0
 	}
-	cfg.Join = splitList(*join)
-	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
-	cfg.Weight, cfg.Zone, cfg.Timeout, cfg.LWW, cfg.FastGossip = *weight, *zone, *timeout, *lww, *fast
-	cfg.NoHintedHandoff, cfg.HintInterval, cfg.HintRate, cfg.AllowFaultInjection = *noHH, *hintInterval, *hintRate, *faults
-	cfg.AAEInterval, cfg.AAERate, cfg.NoAntiEntropy = *aaeInterval, *aaeRate, *noAAE
-	cfg.Logger = log
-	nd, err := node.Start(cfg)
+	log := ac.Node.Logger
+	nd, err := node.Start(ac.Node)
 	if err != nil {
 		fmt.Fprintf(stderr, "dynamo agent: %v\n", err)
 		return 1
@@ -88,43 +54,148 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// parseWithEnv parses args, then fills every flag not given on the command
-// line from its DYNAMO_* environment variable.
-func parseWithEnv(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
-			return
-		}
-		env := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %v", env, v, e)
-			}
-		}
-	})
+// agentConfig is what `dynamo agent` resolves its command line,
+// environment and config file to, before anything is started.
+type agentConfig struct {
+	Node        node.Config // ready for node.Start; its Logger tags every line node=<name>
+	PrintConfig bool        // --print-config: print the settings instead of starting
+
+	file    string            // the config file loaded, or ""
+	flags   *flag.FlagSet     // with every flag set to its effective value
+	sources map[string]string // flag name → layer its value came from
+}
+
+// agentSettings holds what the agent's flags set: the node's Config and
+// the few settings that are the command's own.
+type agentSettings struct {
+	cfg         node.Config
+	configFile  string
+	logLevel    string
+	logFormat   string
+	printConfig bool
+}
+
+// agentFlags defines the agent's flags on a new FlagSet writing its errors
+// and usage to out, each flag bound to the setting it sets. A flag added
+// here is also a config file key, a DYNAMO_* variable and a --print-config
+// line; docs/configuration.md must list it (TestConfigDocListsEveryFlag).
+func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
+	fs := flag.NewFlagSet("dynamo agent", flag.ContinueOnError)
+	fs.SetOutput(out)
+	def := node.DefaultConfig(host)
+	s := &agentSettings{cfg: def}
+	c := &s.cfg
+	fs.StringVar(&s.configFile, "config", "", "TOML `file` of settings, keys named like these flags (also DYNAMO_CONFIG); flags and DYNAMO_* variables override it")
+	fs.BoolVar(&s.printConfig, "print-config", false, "print the effective configuration as TOML, with each value's source, and exit without starting")
+	fs.StringVar(&c.Name, "name", host, "unique node name")
+	fs.StringVar(&c.DataDir, "data-dir", "", "data directory (default ./data/<name>)")
+	fs.StringVar(&c.GossipAddr, "gossip-addr", def.GossipAddr, "serf gossip host:port (TCP and UDP)")
+	fs.StringVar(&c.ActorAddr, "actor-addr", def.ActorAddr, "actor remoting host:port; also the address clients and peers use, so it must be reachable")
+	fs.StringVar(&c.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "HTTP API host:port: /kv/{key}, /metrics, /status and the status page at / (empty: off)")
+	c.Join = nil
+	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port (empty: start a new cluster)")
+	fs.IntVar(&c.Partitions, "partitions", 0, "Q, partitions in the ring, power of two 8..1024, fixed when a cluster is created (default 64, or what the data directory was created with)")
+	fs.IntVar(&c.N, "n", 0, "replicas per key, the same on every node (default 3, or what the data directory was created with)")
+	fs.IntVar(&c.R, "r", def.R, "default read quorum")
+	fs.IntVar(&c.W, "w", def.W, "default write quorum")
+	fs.IntVar(&c.Weight, "weight", def.Weight, "capacity weight: partitions held are proportional to it")
+	fs.StringVar(&c.Zone, "zone", "", "failure domain (rack or data center); replicas spread over zones")
+	fs.DurationVar(&c.Timeout, "timeout", def.Timeout, "default request deadline")
+	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
+	fs.BoolVar(&c.FastGossip, "fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
+	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
+	fs.DurationVar(&c.HintInterval, "hint-interval", def.HintInterval, "how often hints are retried to owners that are up")
+	fs.IntVar(&c.HintRate, "hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
+	fs.DurationVar(&c.AAEInterval, "aae-interval", def.AAEInterval, "pause between two anti-entropy exchanges (one partition with one replica each)")
+	fs.IntVar(&c.AAERate, "aae-rate", def.AAERate, "anti-entropy repair limit, keys per second for the node")
+	fs.BoolVar(&c.NoAntiEntropy, "no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
+	fs.BoolVar(&c.AllowFaultInjection, "allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
+	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&s.logFormat, "log-format", "text", "text or json")
+	return fs, s
+}
+
+// resolveAgent resolves the agent's settings from args, the environment
+// (lookupEnv) and the config file, and builds the logger, writing to logw.
+// It starts nothing, so tests call it directly.
+func resolveAgent(args []string, lookupEnv func(string) (string, bool), logw io.Writer) (*agentConfig, error) {
+	host, _ := os.Hostname()
+	fs, s := agentFlags(logw, host)
+	src, err := resolveFlags(fs, args, lookupEnv)
 	if err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	level, err := parseLogLevel(s.logLevel)
+	if err != nil {
+		return nil, fromSource(err, src["log-level"])
+	}
+	h, err := newLogHandler(logw, s.logFormat, level)
+	if err != nil {
+		return nil, fromSource(err, src["log-format"])
+	}
+	cfg := s.cfg
+	if cfg.DataDir == "" {
+		cfg.DataDir = filepath.Join("data", cfg.Name)
+	}
+	// The node adds no name of its own to its lines: with several agents'
+	// logs collected together, node= says which one wrote each.
+	cfg.Logger = slog.New(h).With("node", cfg.Name)
+	return &agentConfig{Node: cfg, PrintConfig: s.printConfig, file: s.configFile, flags: fs, sources: src}, nil
+}
+
+// fromSource adds where a bad value came from when it was not the command
+// line, which the user would see.
+func fromSource(err error, src string) error {
+	switch {
+	case src == srcFile:
+		return fmt.Errorf("%v (set in the config file)", err)
+	case strings.HasPrefix(src, "env "):
+		return fmt.Errorf("%v (set by %s)", err, strings.TrimPrefix(src, "env "))
+	}
+	return err
+}
+
+// parseWithEnv parses args, then fills every flag not given on the command
+// line from its DYNAMO_* environment variable (and from the config file if
+// fs has a "config" flag). It reports errors on fs's output.
+func parseWithEnv(fs *flag.FlagSet, args []string) error {
+	_, err := resolveFlags(fs, args, os.LookupEnv)
+	if err != nil && !errors.As(err, new(flagError)) {
 		fmt.Fprintf(fs.Output(), "%s: %v\n", fs.Name(), err)
 	}
 	return err
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	l, err := parseLogLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	h, err := newLogHandler(w, format, l)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(h), nil
+}
+
+func parseLogLevel(level string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+		return 0, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: l}
+	return l, nil
+}
+
+func newLogHandler(w io.Writer, format string, level slog.Level) (slog.Handler, error) {
+	opts := &slog.HandlerOptions{Level: level}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.NewTextHandler(w, opts), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.NewJSONHandler(w, opts), nil
 	}
 	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
 }

@@ -10,7 +10,7 @@ import (
 // message naming the flag, before anything listens.
 func TestAgentRefusesInvalidFlagsNamingThem(t *testing.T) {
 	dir := t.TempDir()
-	base := []string{"agent", "--name", "a", "--data-dir", dir, "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0"}
+	base := []string{"agent", "--name", "a", "--data-dir", dir, "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0", "--http-addr", ""}
 	for want, extra := range map[string][]string{
 		"--w:":          {"--w", "4"},
 		"--r:":          {"--r", "0"},
@@ -36,14 +36,14 @@ func TestAgentFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("DYNAMO_W", "5")
 	t.Setenv("DYNAMO_N", "3")
 	var out, errb bytes.Buffer
-	code := run([]string{"agent", "--name", "a", "--data-dir", t.TempDir(), "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0"}, &out, &errb)
+	code := run([]string{"agent", "--name", "a", "--data-dir", t.TempDir(), "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0", "--http-addr", ""}, &out, &errb)
 	if code == 0 || !strings.Contains(errb.String(), "--w: must be from 1 to n=3, got 5") {
 		t.Fatalf("DYNAMO_W=5: exit %d, stderr %q", code, errb.String())
 	}
 	// The command line wins over the environment.
 	t.Setenv("DYNAMO_W", "2")
 	errb.Reset()
-	code = run([]string{"agent", "--w", "9", "--name", "a", "--data-dir", t.TempDir(), "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0"}, &out, &errb)
+	code = run([]string{"agent", "--w", "9", "--name", "a", "--data-dir", t.TempDir(), "--gossip-addr", "127.0.0.1:0", "--actor-addr", "127.0.0.1:0", "--http-addr", ""}, &out, &errb)
 	if code == 0 || !strings.Contains(errb.String(), "got 9") {
 		t.Fatalf("--w 9 with DYNAMO_W=2: exit %d, stderr %q", code, errb.String())
 	}

@@ -22,6 +22,7 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "data directory for the nodes, kept after exit (default: a temporary directory, removed at exit)")
 	gossipPort := fs.Int("gossip-port", 7946, "first node's gossip port; node i uses this + i")
 	actorPort := fs.Int("actor-port", 8946, "first node's actor port; node i uses this + i (the CLI's default seed is 127.0.0.1:8946)")
+	httpPort := fs.Int("http-port", 8080, "first node's HTTP API port; node i uses this + i (0: no HTTP API)")
 	level := fs.String("log-level", "warn", "debug, info, warn or error")
 	if err := parseWithEnv(fs, args); err != nil {
 		return 2
@@ -55,6 +56,9 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		cfg.DataDir = filepath.Join(base, name)
 		cfg.GossipAddr = fmt.Sprintf("127.0.0.1:%d", *gossipPort+i)
 		cfg.ActorAddr = fmt.Sprintf("127.0.0.1:%d", *actorPort+i)
+		if *httpPort > 0 {
+			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", *httpPort+i)
+		}
 		cfg.FastGossip = true
 		cfg.Logger = log.With("node", name)
 		if i > 0 {
@@ -73,10 +77,17 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "dynamo dev: %d nodes running, data in %s (Ctrl-C stops them)\n", len(nodes), base)
 	for _, nd := range nodes {
-		fmt.Fprintf(stdout, "  %-6s actor %s  gossip %s\n", nd.Name(), nd.ActorAddr(), nd.GossipAddr())
+		fmt.Fprintf(stdout, "  %-6s actor %s  gossip %s", nd.Name(), nd.ActorAddr(), nd.GossipAddr())
+		if a := nd.HTTPAddr(); a != "" {
+			fmt.Fprintf(stdout, "  http http://%s/", a)
+		}
+		fmt.Fprintln(stdout)
 	}
 	seeds := nodes[0].ActorAddr()
 	fmt.Fprintf(stdout, "\ntry, from another terminal:\n  dynamo put --seeds %s greeting hello\n  dynamo get --seeds %s greeting\n  dynamo members --seeds %s\n", seeds, seeds, seeds)
+	if a := nodes[0].HTTPAddr(); a != "" {
+		fmt.Fprintf(stdout, "  curl -i http://%s/kv/greeting\n  open http://%s/ for the status page\n", a, a)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()

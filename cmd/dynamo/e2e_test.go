@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +89,7 @@ type agent struct {
 	dir        string
 	gossip     string
 	actor      string
+	http       string // the HTTP API's host:port
 	cmd        *exec.Cmd
 	out        *syncBuf // the agent writes it while tests read it
 	exited     chan struct{}
@@ -126,6 +129,7 @@ func newE2EWith(t *testing.T, n int, flags []string, perAgent ...[]string) *e2e 
 			dir:    filepath.Join(base, fmt.Sprintf("e%d", i+1)),
 			gossip: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 			actor:  fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+			http:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		}
 		if i < len(perAgent) {
 			a.flags = perAgent[i]
@@ -141,7 +145,7 @@ func (e *e2e) start(i int) {
 	e.t.Helper()
 	a := e.agents[i]
 	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip,
-		"--actor-addr", a.actor, "--partitions", "16", "--fast-gossip", "--log-level", "debug"}
+		"--actor-addr", a.actor, "--http-addr", a.http, "--partitions", "16", "--fast-gossip", "--log-level", "debug"}
 	if i > 0 {
 		args = append(args, "--join", e.agents[0].gossip)
 	} else if a.cmd != nil {
@@ -469,8 +473,8 @@ func TestE2EDevCluster(t *testing.T) {
 		t.Skip("end-to-end test with real processes: skipped in -short mode")
 	}
 	bin := binary(t)
-	gp, ap := freeRun(t, 3), freeRun(t, 3)
-	cmd := exec.Command(bin, "dev", "--nodes", "3", "--gossip-port", strconv.Itoa(gp), "--actor-port", strconv.Itoa(ap))
+	gp, ap, hp := freeRun(t, 3), freeRun(t, 3), freeRun(t, 3)
+	cmd := exec.Command(bin, "dev", "--nodes", "3", "--gossip-port", strconv.Itoa(gp), "--actor-port", strconv.Itoa(ap), "--http-port", strconv.Itoa(hp))
 	var out syncBuf
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -512,6 +516,22 @@ func TestE2EDevCluster(t *testing.T) {
 	}
 	if g := e.getJSON("greeting", "--seeds", seed); !slices.Equal(decoded(t, g.Values), []string{"hello"}) {
 		t.Fatalf("get: %+v", g)
+	}
+	// The HTTP API of every dev node reads what the CLI wrote.
+	for i := range 3 {
+		u := fmt.Sprintf("http://127.0.0.1:%d/kv/greeting", hp+i)
+		if !strings.Contains(out.String(), fmt.Sprintf("http://127.0.0.1:%d/", hp+i)) {
+			t.Fatalf("dynamo dev output does not name the HTTP address of node %d:\n%s", i+1, out.String())
+		}
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "hello" {
+			t.Fatalf("GET %s: %d %q", u, resp.StatusCode, b)
+		}
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	select {
