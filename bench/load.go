@@ -60,6 +60,7 @@ type loadConfig struct {
 	TimeoutMs   int64         `json:"timeout_ms"`
 
 	json         bool
+	vsRedis      bool
 	progress     bool
 	listenAddr   string
 	fastGossip   bool
@@ -125,6 +126,7 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.BoolVar(&c.Preload, "preload", true, "write every key before a workload that reads (not measured)")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins requests instead of causal contexts and siblings")
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "request deadline sent to the nodes")
+	fs.BoolVar(&c.vsRedis, "vs-redis", false, "after the run, run redis-benchmark (a local redis-server, no persistence) with the same keys, value size and concurrency, and report the throughput ratio")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout instead of the table")
 	fs.BoolVar(&c.progress, "progress", false, "show the progress line even when stderr is not a terminal or with --json")
 	fs.StringVar(&c.listenAddr, "listen-addr", "127.0.0.1:0", "the clients' own remoting address; the nodes must reach it")
@@ -225,6 +227,11 @@ type loadReport struct {
 	MaxSiblings int        `json:"max_siblings_sampled"`
 	Results     []opResult `json:"results"`
 	Total       opResult   `json:"total"`
+	// NodeMemory is each local node's memory and disk use at the end
+	// (--nodes only).
+	NodeMemory []nodeMemory `json:"node_memory,omitempty"`
+	// Redis is the --vs-redis reference run.
+	Redis *redisResult `json:"redis,omitempty"`
 }
 
 type preloadResult struct {
@@ -286,8 +293,10 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		Started: time.Now().UTC().Format(time.RFC3339), MaxSiblings: -1}
 	fmt.Fprintf(log, "bench: seed %d\n", cfg.Seed)
 	seeds := cfg.Seeds
+	var lc *localCluster
 	if cfg.Nodes > 0 {
-		lc, err := startLocalCluster(ctx, clusterSpec{nodes: cfg.Nodes, partitions: cfg.Partitions, n: cfg.N, r: cfg.R, w: cfg.W,
+		var err error
+		lc, err = startLocalCluster(ctx, clusterSpec{nodes: cfg.Nodes, partitions: cfg.Partitions, n: cfg.N, r: cfg.R, w: cfg.W,
 			noSync: !cfg.Fsync, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
 		if err != nil {
 			return nil, err
@@ -353,6 +362,21 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	}
 	if !rep.Interrupted && !cfg.LWW && cfg.wl.writes() {
 		rep.MaxSiblings = g.maxSiblings(ctx)
+	}
+	if lc != nil {
+		rep.NodeMemory = lc.memory()
+		lc.stop() // before Redis runs on the same cores
+	}
+	if cfg.vsRedis && !rep.Interrupted {
+		// As many requests per Redis test as the run made, at least 100k,
+		// so that Redis runs for a comparable time.
+		fmt.Fprintf(log, "bench: running redis-benchmark with the same keys, value size and concurrency\n")
+		r, err := runRedis(ctx, cfg, int(max(100_000, rep.Total.Count*4)))
+		if err != nil {
+			return nil, err
+		}
+		r.Ratio = round(redisRatio(rep, r), 3)
+		rep.Redis = r
 	}
 	return rep, nil
 }
@@ -626,6 +650,18 @@ func printReport(w io.Writer, rep *loadReport) {
 		rows = append(rows[:len(rows):len(rows)], rep.Total)
 	}
 	printTable(w, rows)
+	if len(rep.NodeMemory) > 0 {
+		fmt.Fprintln(w)
+		for _, m := range rep.NodeMemory {
+			fmt.Fprintf(w, "node %s: RSS %.1f MiB (peak %.1f MiB), data directory %.1f MiB\n", m.Name,
+				float64(m.RSSBytes)/(1<<20), float64(m.PeakRSSBytes)/(1<<20), float64(m.DiskBytes)/(1<<20))
+		}
+	}
+	if r := rep.Redis; r != nil {
+		fmt.Fprintf(w, "\nredis-benchmark (%s, %d requests per test, same cores): SET %.0f/s p99 %.3f ms, GET %.0f/s p99 %.3f ms\n",
+			r.Version, r.Requests, r.SetOpsPS, r.SetP99Ms, r.GetOpsPS, r.GetP99Ms)
+		fmt.Fprintf(w, "dynamo / Redis throughput for this mix: %.3f\n", r.Ratio)
+	}
 }
 
 func isTerminal(w io.Writer) bool {

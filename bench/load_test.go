@@ -540,10 +540,11 @@ func TestLoadRunsAgainstLocalNodes(t *testing.T) {
 			Keys   int   `json:"keys"`
 			Errors int64 `json:"errors"`
 		} `json:"preload"`
-		ElapsedS    float64    `json:"elapsed_s"`
-		MaxSiblings int        `json:"max_siblings_sampled"`
-		Results     []opResult `json:"results"`
-		Total       opResult   `json:"total"`
+		ElapsedS    float64      `json:"elapsed_s"`
+		MaxSiblings int          `json:"max_siblings_sampled"`
+		Results     []opResult   `json:"results"`
+		Total       opResult     `json:"total"`
+		NodeMemory  []nodeMemory `json:"node_memory"`
 	}
 	if err := dec.Decode(&rep); err != nil {
 		t.Fatalf("stdout is not a JSON object: %v\n%s", err, b.stdout.String())
@@ -594,6 +595,16 @@ func TestLoadRunsAgainstLocalNodes(t *testing.T) {
 	// when two workers happened to write it at the same time.
 	if rep.MaxSiblings < 1 || rep.MaxSiblings > 2 {
 		t.Errorf("keys hold up to %d siblings after the run, want 1", rep.MaxSiblings)
+	}
+	// Each node's memory and disk, read while it ran: a Go process with
+	// actors and leveldb is megabytes, never zero or terabytes.
+	if len(rep.NodeMemory) != 3 {
+		t.Fatalf("node memory of %d nodes: %+v", len(rep.NodeMemory), rep.NodeMemory)
+	}
+	for _, m := range rep.NodeMemory {
+		if m.RSSBytes < 1<<20 || m.RSSBytes > 8<<30 || m.PeakRSSBytes < m.RSSBytes || m.DiskBytes < 2000*100 {
+			t.Errorf("node %s memory %+v", m.Name, m)
+		}
 	}
 }
 
