@@ -16,10 +16,11 @@ PROTO_FILES           := $(wildcard $(PROTO_DIR)/dynamo/v1/*.proto)
 # target with "context deadline exceeded" and no crasher.
 FUZZTIME              ?= 50000x
 
-.PHONY: help test test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
+.PHONY: help test test-tls test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
 
 help:
 	@echo "make test         run every test, with the race detector where the libraries allow (the README's test command)"
+	@echo "make test-tls     the node cluster tests again with mutual TLS, HTTPS and gossip encryption on"
 	@echo "make verify       gofmt, go vet, staticcheck, go.mod tidiness, protobuf drift"
 	@echo "make bench        Go benchmarks and the ring placement report"
 	@echo "make proto        regenerate messages/*.pb.go from $(PROTO_DIR)"
@@ -33,6 +34,9 @@ help:
 # end-to-end tests in cmd/dynamo start Go clients, each its own system, next
 # to one another. Everything else runs with -race.
 NORACE_PKGS := ./actors/... ./client/... ./node/... ./cmd/...
+
+test-tls:
+	DYNAMO_TEST_TLS=1 $(GO) test -count=1 ./node/
 
 test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(actors|client|node|cmd/dynamo)$$')

@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	sys, err := actors.StartSystem(actors.SystemConfig{Addr: cfg.ListenAddr, Advertise: cfg.Advertise, QueueSize: queueSize,
-		Logger: cfg.Logger.With("component", "protoactor")})
+		TLS: cfg.TLS, Logger: cfg.Logger.With("component", "protoactor")})
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}

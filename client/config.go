@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -30,6 +31,12 @@ type Config struct {
 	// background; it is also re-read after any failover. Default 5 s;
 	// negative disables the periodic refresh.
 	RefreshInterval time.Duration
+	// TLS, when set, secures the connections to and from the nodes with
+	// mutual TLS: the client presents its certificate (signed by the
+	// cluster's CA, for the host of ListenAddr, since the nodes connect
+	// back to it) and verifies the nodes'. certs.MutualTLS builds one from
+	// PEM files. Required when the nodes run with TLS. Default nil.
+	TLS *tls.Config
 	// Logger receives the client's and its actor system's logs. Default:
 	// discard.
 	Logger *slog.Logger

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
@@ -48,6 +49,18 @@ type Config struct {
 	Timeout time.Duration
 	// MaxTimeout bounds ?timeout=. Default 60 s.
 	MaxTimeout time.Duration
+	// TLS, when set, serves HTTPS with TLS.Certificates; a client
+	// certificate that verifies against TLS.ClientCAs authenticates the
+	// request (certs.MutualTLS gives the cluster's; the server asks for a
+	// client certificate but does not require one, so token clients work).
+	// Default nil: plain HTTP.
+	TLS *tls.Config
+	// Tokens are the bearer tokens that authenticate a request
+	// (Authorization: Bearer <token>). When Tokens or TLS is set, every
+	// request needs a token or a verified client certificate; others get
+	// 401 and nothing is read or written. Default none: open (loopback
+	// quick start).
+	Tokens [][]byte
 	// Logger receives one line per server event. Default: discard.
 	Logger *slog.Logger
 }
@@ -109,6 +122,10 @@ func newHandler(cfg Config) http.Handler {
 	web, _ := fs.Sub(webFiles, "web")
 	mux.Handle("GET /", http.FileServerFS(web))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authenticated(r) {
+			refuse(w)
+			return
+		}
 		// /kv/ is dispatched before the mux, which would clean the path
 		// and redirect keys holding "//" or "..".
 		if strings.HasPrefix(r.URL.EscapedPath(), kvPrefix) {
@@ -128,6 +145,12 @@ func Start(cfg Config) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: listening on %s: %w", cfg.Addr, err)
+	}
+	if cfg.TLS != nil {
+		tc := cfg.TLS.Clone()
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		tc.NextProtos = []string{"http/1.1"}
+		ln = tls.NewListener(ln, tc)
 	}
 	s := &Server{cfg: cfg, ln: ln, done: make(chan struct{}),
 		srv: &http.Server{Handler: newHandler(cfg), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}

@@ -1,12 +1,14 @@
 package node
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dynamokv/dynamo/quorum"
@@ -38,6 +40,24 @@ type Config struct {
 	// port. Empty (the zero value) turns it off; `dynamo agent` defaults to
 	// DefaultHTTPAddr.
 	HTTPAddr string
+	// GossipKeys encrypt gossip (--gossip-key, comma-separated): standard
+	// base64 of 16, 24 or 32 random bytes each (`dynamo certs gossip-key`
+	// makes one). The first encrypts; every one decrypts, so a key rotates
+	// with rolling restarts (docs/security.md). Every node of a cluster
+	// needs the key in use. Default none: plaintext gossip.
+	GossipKeys []string
+	// TLSCert, TLSKey and TLSCA are PEM files (--tls-cert, --tls-key,
+	// --tls-ca): the node's certificate and key, signed by the cluster's
+	// CA, and that CA. Set together, they turn on mutual TLS for remoting
+	// (peers and clients without a certificate from the CA are refused)
+	// and HTTPS for the HTTP API (`dynamo certs` makes them). Default
+	// none: plaintext.
+	TLSCert, TLSKey, TLSCA string
+	// HTTPTokenFile lists bearer tokens, one per line, that authenticate
+	// HTTP requests (--http-token-file). With it or TLS on, an HTTP request
+	// without a token or a client certificate from the CA gets 401.
+	// Default none.
+	HTTPTokenFile string
 	// Join lists seed gossip addresses, host:port (--join). Empty starts a
 	// new cluster. Unreachable seeds are retried in the background.
 	Join []string
@@ -155,6 +175,12 @@ func (c Config) validate(n int) error {
 			return flagErr("http-addr", "%v", err)
 		}
 	}
+	if _, err := c.gossipKeys(); err != nil {
+		return err
+	}
+	if set := btoi(c.TLSCert != "") + btoi(c.TLSKey != "") + btoi(c.TLSCA != ""); set != 0 && set != 3 {
+		return flagErr("tls-cert", "--tls-cert, --tls-key and --tls-ca go together (got cert %q, key %q, ca %q)", c.TLSCert, c.TLSKey, c.TLSCA)
+	}
 	if h, _, _ := net.SplitHostPort(c.ActorAddr); net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {
 		return flagErr("actor-addr", "%q is not an address peers can send to: it is the node's canonical address, give this host's IP", c.ActorAddr)
 	}
@@ -215,4 +241,27 @@ func hostPort(a string, minPort int) error {
 		return fmt.Errorf("port of %q must be a number from %d to 65535", a, minPort)
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// gossipKeys decodes GossipKeys.
+func (c Config) gossipKeys() ([][]byte, error) {
+	var out [][]byte
+	for i, k := range c.GossipKeys {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		if err != nil {
+			return nil, flagErr("gossip-key", "key %d is not standard base64: %v", i+1, err)
+		}
+		if n := len(b); n != 16 && n != 24 && n != 32 {
+			return nil, flagErr("gossip-key", "key %d is %d bytes; a gossip key is 16, 24 or 32 bytes (base64 of 32 random bytes: `dynamo certs gossip-key`)", i+1, n)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

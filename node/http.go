@@ -59,9 +59,16 @@ func (n *Node) startHTTP() error {
 	if n.cfg.HTTPAddr == "" {
 		return nil
 	}
+	var tokens [][]byte
+	if n.cfg.HTTPTokenFile != "" {
+		var err error
+		if tokens, err = httpapi.LoadTokens(n.cfg.HTTPTokenFile); err != nil {
+			return flagErr("http-token-file", "%v", err)
+		}
+	}
 	var err error
 	n.http, err = httpapi.Start(httpapi.Config{Addr: n.cfg.HTTPAddr, Backend: n, Counters: &n.counters,
-		DiskUsage: n.diskUsage, Timeout: n.cfg.Timeout, Logger: n.log.With("component", "http")})
+		DiskUsage: n.diskUsage, Timeout: n.cfg.Timeout, TLS: n.tls, Tokens: tokens, Logger: n.log.With("component", "http")})
 	if err != nil {
 		return flagErr("http-addr", "%v", err)
 	}

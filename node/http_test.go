@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -14,6 +15,24 @@ import (
 	"github.com/dynamokv/dynamo/httpapi"
 )
 
+// httpBase is nd's HTTP API URL: HTTPS when the tests run with TLS.
+func httpBase(nd *Node) string {
+	if secureAll {
+		return "https://" + nd.HTTPAddr()
+	}
+	return "http://" + nd.HTTPAddr()
+}
+
+// httpClient is a client of the HTTP API: with TLS, one that presents the
+// test client certificate.
+func httpClient(t *testing.T) *http.Client {
+	tc := clientTLS(t)
+	if tc == nil {
+		return http.DefaultClient
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: tc.RootCAs, Certificates: tc.Certificates}}}
+}
+
 func httpDo(t *testing.T, method, u string, body []byte, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
@@ -23,7 +42,7 @@ func httpDo(t *testing.T, method, u string, body []byte, hdr ...string) (*http.R
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +60,7 @@ func httpDo(t *testing.T, method, u string, body []byte, hdr ...string) (*http.R
 func TestHTTPAPIOnACluster(t *testing.T) {
 	h := startCluster(t, 3, func(c *Config) { c.HTTPAddr = "127.0.0.1:0" })
 	h.waitMembers(3, 3)
-	base := func(i int) string { return "http://" + h.nodes[i].HTTPAddr() }
+	base := func(i int) string { return httpBase(h.nodes[i]) }
 	key := "cart/ali ce\x00\xff"
 	kv := func(i int) string { return base(i) + "/kv/" + url.PathEscape(key) }
 

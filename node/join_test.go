@@ -25,7 +25,7 @@ func freeAddr(t *testing.T) string {
 // startClient starts the test's own actor system (it sends requests).
 func startClient(t *testing.T) *actors.System {
 	t.Helper()
-	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
+	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024, TLS: clientTLS(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/certs"
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/cluster/membership"
 	"github.com/dynamokv/dynamo/httpapi"
@@ -45,6 +47,7 @@ type Node struct {
 	q, n     int
 	counters actors.Counters
 	http     *httpapi.Server
+	tls      *tls.Config // mutual TLS of remoting and HTTPS, nil when off
 
 	stopOnce sync.Once
 	quit     chan struct{}
@@ -100,7 +103,12 @@ func Start(cfg Config) (n *Node, err error) {
 	if err := cfg.validate(n.n); err != nil {
 		return n, err
 	}
-	if n.sys, err = actors.StartSystem(actors.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, Logger: quietActors(log)}); err != nil {
+	if cfg.TLSCert != "" {
+		if n.tls, err = certs.MutualTLS(cfg.TLSCert, cfg.TLSKey, cfg.TLSCA); err != nil {
+			return n, flagErr("tls-cert", "%v", err)
+		}
+	}
+	if n.sys, err = actors.StartSystem(actors.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log)}); err != nil {
 		return n, flagErr("actor-addr", "%v", err)
 	}
 	tags, err := n.tags().Encode()
@@ -111,6 +119,7 @@ func Start(cfg Config) (n *Node, err error) {
 	mcfg.Name, mcfg.BindAddr, mcfg.Tags, mcfg.Fast = cfg.Name, cfg.GossipAddr, tags, cfg.FastGossip
 	mcfg.SnapshotPath = filepath.Join(cfg.DataDir, "serf.snapshot")
 	mcfg.Logger = log.With("component", "serf")
+	mcfg.Keys, _ = cfg.gossipKeys() // validated
 	if n.gossip, err = membership.Start(mcfg); err != nil {
 		return n, flagErr("gossip-addr", "%v", err)
 	}

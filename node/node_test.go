@@ -44,6 +44,9 @@ func testConfig(t *testing.T, name, dir string, join ...string) Config {
 	cfg.Join = join
 	cfg.Partitions = 16
 	cfg.FastGossip, cfg.NoSync = true, true
+	if secureAll {
+		secure(t, &cfg)
+	}
 	// Each node logs at debug into a buffer the test prints when it fails
 	// (DYNAMO_TEST_LOG=1 prints always).
 	logs := &syncBuffer{}

@@ -62,6 +62,13 @@ type Config struct {
 	// before serf reaps it. 0 means DefaultReconnectTimeout (72 h; serf's own
 	// 24 h is short for a store, where a failed node stays in the ring).
 	ReconnectTimeout time.Duration
+	// Keys encrypt gossip (AES-GCM, each 16, 24 or 32 bytes): the first
+	// encrypts what this node sends and every key is tried on what it
+	// receives, so a cluster rotates its key with two rolling restarts (add
+	// the new key second, then make it first; then drop the old one). A
+	// node without a key the cluster uses cannot join it, and one with keys
+	// cannot join a plaintext cluster. Default none: plaintext gossip.
+	Keys [][]byte
 	// Logger receives serf and memberlist logs: "[ERR]" lines at Warn,
 	// everything else at Debug. nil (default) discards them.
 	Logger *slog.Logger
@@ -105,6 +112,11 @@ func (c Config) validate() error {
 		}
 		if bindPort == 0 && port != 0 {
 			return fmt.Errorf("%w: AdvertiseAddr %q: port must be 0 (the picked port) when BindAddr's port is 0", ErrInvalid, c.AdvertiseAddr)
+		}
+	}
+	for i, k := range c.Keys {
+		if n := len(k); n != 16 && n != 24 && n != 32 {
+			return fmt.Errorf("%w: Keys[%d] is %d bytes; a gossip key is 16, 24 or 32 bytes", ErrInvalid, i, n)
 		}
 	}
 	if err := checkTags(c.Tags); err != nil {

@@ -75,6 +75,14 @@ func Start(cfg Config) (*Membership, error) {
 		mc.PushPullInterval = 500 * time.Millisecond
 	}
 	mc.DeadNodeReclaimTime = reclaimProbes * mc.ProbeInterval
+	if len(cfg.Keys) > 0 {
+		kr, err := memberlist.NewKeyring(cfg.Keys[1:], cfg.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: Keys: %v", ErrInvalid, err)
+		}
+		mc.Keyring = kr
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
 
 	events := make(chan serf.Event, eventBuffer)
 	sc := serf.DefaultConfig()

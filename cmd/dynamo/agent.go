@@ -92,6 +92,11 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&c.GossipAddr, "gossip-addr", def.GossipAddr, "serf gossip host:port (TCP and UDP)")
 	fs.StringVar(&c.ActorAddr, "actor-addr", def.ActorAddr, "actor remoting host:port; also the address clients and peers use, so it must be reachable")
 	fs.StringVar(&c.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "HTTP API host:port: /kv/{key}, /metrics, /status and the status page at / (empty: off)")
+	fs.Var((*stringList)(&c.GossipKeys), "gossip-key", "gossip encryption `keys`, comma-separated standard base64 of 16, 24 or 32 bytes: the first encrypts, all decrypt (rotation); every node needs the key in use (none: plaintext)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of this node, signed by the cluster CA: with --tls-key and --tls-ca, mutual TLS on remoting and HTTPS on the HTTP API")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM certificate of the cluster CA: peers and clients must present a certificate it signed")
+	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file of bearer tokens, one per line, that authenticate HTTP requests (with it or TLS on, requests without a token or client certificate get 401)")
 	c.Join = nil
 	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port (empty: start a new cluster)")
 	fs.IntVar(&c.Partitions, "partitions", 0, "Q, partitions in the ring, power of two 8..1024, fixed when a cluster is created (default 64, or what the data directory was created with)")

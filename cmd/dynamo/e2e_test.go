@@ -107,6 +107,8 @@ type e2e struct {
 	agents []*agent
 	// flags are extra agent flags for every agent.
 	flags []string
+	// env is extra environment of every CLI command (cli).
+	env []string
 }
 
 func newE2E(t *testing.T, n int) *e2e {
@@ -118,10 +120,16 @@ func newE2E(t *testing.T, n int) *e2e {
 // and perAgent[i] (for agent i, when given), and waits until all are up.
 func newE2EWith(t *testing.T, n int, flags []string, perAgent ...[]string) *e2e {
 	t.Helper()
+	return newE2EEnv(t, n, flags, nil, perAgent...)
+}
+
+// newE2EEnv is newE2EWith whose CLI commands (cli) also get env.
+func newE2EEnv(t *testing.T, n int, flags, env []string, perAgent ...[]string) *e2e {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test with real processes: skipped in -short mode")
 	}
-	e := &e2e{t: t, bin: binary(t), flags: flags}
+	e := &e2e{t: t, bin: binary(t), flags: flags, env: env}
 	base := t.TempDir()
 	for i := range n {
 		a := &agent{
@@ -255,7 +263,7 @@ func (e *e2e) seeds() []string {
 func (e *e2e) cli(args ...string) (string, string, int) {
 	e.t.Helper()
 	cmd := exec.Command(e.bin, args...)
-	cmd.Env = append(os.Environ(), "DYNAMO_SEEDS="+strings.Join(e.seeds(), ","))
+	cmd.Env = append(append(os.Environ(), "DYNAMO_SEEDS="+strings.Join(e.seeds(), ",")), e.env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/dynamokv/dynamo/status"
 	"io"
 	"net"
 	"os"
@@ -16,8 +15,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dynamokv/dynamo/certs"
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/status"
 )
 
 // kvClient is what the cluster commands need; *client.Client satisfies it,
@@ -115,6 +116,11 @@ Flags of every cluster command (before the arguments):
   --listen host:port     this command's own address, which the nodes reply to
                          (default $DYNAMO_LISTEN, else the local address that
                          routes to the first seed, port 0)
+  --tls-cert F --tls-key F --tls-ca F
+                         mutual TLS with a cluster that runs it: this
+                         command's certificate (for the --listen host), its
+                         key and the cluster CA (default $DYNAMO_TLS_CERT,
+                         $DYNAMO_TLS_KEY, $DYNAMO_TLS_CA)
 `
 
 // clusterFlags are the flags every cluster command takes.
@@ -122,6 +128,8 @@ type clusterFlags struct {
 	seeds   *string
 	timeout *time.Duration
 	listen  *string
+	// TLS files; all three or none.
+	tlsCert, tlsKey, tlsCA *string
 }
 
 func addClusterFlags(fs *flag.FlagSet) clusterFlags {
@@ -133,6 +141,9 @@ func addClusterFlags(fs *flag.FlagSet) clusterFlags {
 		seeds:   fs.String("seeds", seeds, "comma-separated node addresses host:port, as the nodes advertise them ($"+envSeeds+")"),
 		timeout: fs.Duration("timeout", defaultTimeout, "request deadline sent to the nodes"),
 		listen:  fs.String("listen", os.Getenv(envListen), "this command's own remoting address host:port, which the nodes reply to ($"+envListen+"; default: the local address routing to the first seed)"),
+		tlsCert: fs.String("tls-cert", os.Getenv("DYNAMO_TLS_CERT"), "PEM certificate of this command, signed by the cluster CA ($DYNAMO_TLS_CERT)"),
+		tlsKey:  fs.String("tls-key", os.Getenv("DYNAMO_TLS_KEY"), "PEM key of --tls-cert ($DYNAMO_TLS_KEY)"),
+		tlsCA:   fs.String("tls-ca", os.Getenv("DYNAMO_TLS_CA"), "PEM certificate of the cluster CA ($DYNAMO_TLS_CA)"),
 	}
 }
 
@@ -156,6 +167,13 @@ func (f clusterFlags) config() (client.Config, error) {
 	cfg.ListenAddr = *f.listen
 	if cfg.ListenAddr == "" {
 		cfg.ListenAddr = listenFor(cfg.Seeds[0])
+	}
+	if *f.tlsCert != "" || *f.tlsKey != "" || *f.tlsCA != "" {
+		tc, err := certs.MutualTLS(*f.tlsCert, *f.tlsKey, *f.tlsCA)
+		if err != nil {
+			return cfg, fmt.Errorf("--tls-cert/--tls-key/--tls-ca: %w", err)
+		}
+		cfg.TLS = tc
 	}
 	return cfg, nil
 }

@@ -20,13 +20,15 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n  status    one node's counters, anti-entropy and handoff progress\n  leave     make a node hand its data off and leave\n  remove    take a failed node out of the ring for good\n  debug     fault injection (debug crash)\n\n"+kvUsage)
+		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n  status    one node's counters, anti-entropy and handoff progress\n  leave     make a node hand its data off and leave\n  remove    take a failed node out of the ring for good\n  debug     fault injection (debug crash)\n  certs     make a cluster CA, node and client certificates, gossip keys\n\n"+kvUsage)
 		return 2
 	}
 	switch args[0] {
 	case "version":
 		fmt.Fprintf(stdout, "dynamo %s (protocol %d, key hash md5)\n", Version, messages.ProtocolVersion)
 		return 0
+	case "certs":
+		return runCerts(args[1:], stdout, stderr)
 	case "agent":
 		return runAgent(args[1:], stdout, stderr)
 	case "dev":
