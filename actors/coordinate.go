@@ -25,7 +25,16 @@ type plan struct {
 	health  *Health // the node's failure detector (may be nil)
 	start   time.Time
 	stats   *RequestStats // where the answer is counted (may be nil)
+	// warn, when set, is told of a client write that left a key with
+	// SiblingWarning or more versions.
+	warn func(key []byte, versions int)
 }
+
+// SiblingWarning is how many versions of a key after a client write make
+// the node log a warning and count it (dynamo_sibling_warnings_total): the
+// application is not merging siblings, and the write limit (100 by
+// default) is ahead.
+const SiblingWarning = 25
 
 // record counts the answer to the client.
 func (p plan) record(op string, e *messages.Error, found bool) {
@@ -304,6 +313,9 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 			err = errOf(r.GetError())
 		default:
 			set, err = version.FromProto(r.GetSet())
+			if err == nil && c.req.warn != nil && set.Len() >= SiblingWarning {
+				c.req.warn(c.key, set.Len())
+			}
 		}
 	} else if errors.Is(err, errNoVnode) {
 		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)

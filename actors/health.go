@@ -91,6 +91,9 @@ type Counters struct {
 	// Requests counts the client requests the node answered, with their
 	// latency.
 	Requests RequestStats
+	// SiblingWarnings counts client writes that left SiblingWarning or
+	// more versions of a key.
+	SiblingWarnings atomic.Uint64
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

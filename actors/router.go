@@ -21,7 +21,7 @@ type RouterConfig struct {
 	N int
 	// Defaults apply to requests that leave R, W, timeout or mode unset.
 	Defaults Defaults
-	// MaxKeyBytes is the largest key accepted. Default 4096.
+	// MaxKeyBytes is the largest key accepted. Default 64 KiB.
 	MaxKeyBytes int
 	// MaxValueBytes is the largest value accepted. Default 1 MiB (a reply
 	// carries every sibling, and remoting caps a message at 4 MiB).
@@ -65,7 +65,7 @@ type Admin interface {
 
 // Router limits' defaults.
 const (
-	DefaultMaxKeyBytes   = 4096
+	DefaultMaxKeyBytes   = 64 << 10
 	DefaultMaxValueBytes = 1 << 20
 	DefaultMaxTimeout    = time.Minute
 	// maxHops bounds put forwarding between nodes whose views disagree.
@@ -202,7 +202,7 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 	}
 	r.nonce++
 	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
-		start: time.Now(), stats: &r.cfg.Counters.Requests}
+		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning}
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {
@@ -323,6 +323,15 @@ func invalid(field, msg string) *messages.Error {
 
 func unavailable(msg string) *messages.Error {
 	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: msg}
+}
+
+// siblingWarning logs and counts a client write that left many siblings
+// (coordinators call it from their own goroutines: the logger and the
+// counter are safe for that).
+func (r *router) siblingWarning(key []byte, versions int) {
+	r.cfg.Counters.SiblingWarnings.Add(1)
+	r.cfg.Logger.Warn("key has many siblings: the application should read, merge and write with the read's context",
+		"key", fmt.Sprintf("%q", key), "versions", versions, "warn_at", SiblingWarning)
 }
 
 // opName is a client request's operation name in metrics.

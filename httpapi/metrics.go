@@ -81,6 +81,7 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_handoff_failures_total", "counter", "Handoff sessions interrupted.", float64(c.HandoffFailures.Load()))
 		e.metric("dynamo_handoff_bytes_total", "counter", "Bytes of handoff messages.", float64(c.HandoffBytes.Load()))
 		e.metric("dynamo_actor_restarts_total", "counter", "Actor restarts by supervisors.", float64(c.Restarts.Load()))
+		e.metric("dynamo_sibling_warnings_total", "counter", "Client writes that left a key with 25 or more versions (the application is not merging).", float64(c.SiblingWarnings.Load()))
 		e.metric("dynamo_vnodes", "gauge", "Vnodes running on this node.", float64(max(0, c.Vnodes.Load())))
 	}
 	if m, err := h.membership(r.Context()); err == nil {

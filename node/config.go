@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/ring"
 )
@@ -116,9 +117,21 @@ type Config struct {
 	// a named actor of this node panic (--allow-fault-injection). For
 	// testing supervision; never in production. Default false.
 	AllowFaultInjection bool
+	// MaxKeyBytes and MaxValueBytes bound the keys and values of client
+	// writes (--max-key-bytes, --max-value-bytes), checked before any
+	// replica is touched; replication, hints, repairs and handoff never
+	// refuse. 0 means the defaults: 64 KiB and 1 MiB. At most 64 KiB and
+	// 16 MiB (a read carries every sibling's value in one message).
+	MaxKeyBytes, MaxValueBytes int
 	// Logger receives one line per node event. Default: discard.
 	Logger *slog.Logger
 }
+
+// Limits of the configurable limits.
+const (
+	MaxKeyLimit   = 64 << 10
+	MaxValueLimit = 16 << 20
+)
 
 // Defaults.
 const (
@@ -174,6 +187,12 @@ func (c Config) validate(n int) error {
 		if err := hostPort(c.HTTPAddr, 0); err != nil {
 			return flagErr("http-addr", "%v", err)
 		}
+	}
+	if c.MaxKeyBytes < 0 || c.MaxKeyBytes > MaxKeyLimit {
+		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, actors.DefaultMaxKeyBytes, c.MaxKeyBytes)
+	}
+	if c.MaxValueBytes < 0 || c.MaxValueBytes > MaxValueLimit {
+		return flagErr("max-value-bytes", "must be 1 to %d (0: the default %d), got %d", MaxValueLimit, actors.DefaultMaxValueBytes, c.MaxValueBytes)
 	}
 	if _, err := c.gossipKeys(); err != nil {
 		return err

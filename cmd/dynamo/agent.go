@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/node"
 )
 
@@ -96,6 +97,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of this node, signed by the cluster CA: with --tls-key and --tls-ca, mutual TLS on remoting and HTTPS on the HTTP API")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM certificate of the cluster CA: peers and clients must present a certificate it signed")
+	fs.IntVar(&c.MaxKeyBytes, "max-key-bytes", actors.DefaultMaxKeyBytes, "largest key of a client write, bytes (at most 64 KiB)")
+	fs.IntVar(&c.MaxValueBytes, "max-value-bytes", actors.DefaultMaxValueBytes, "largest value of a client write, bytes (at most 16 MiB)")
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file of bearer tokens, one per line, that authenticate HTTP requests (with it or TLS on, requests without a token or client certificate get 401)")
 	c.Join = nil
 	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port (empty: start a new cluster)")

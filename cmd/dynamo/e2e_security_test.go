@@ -68,6 +68,21 @@ func TestE2ESecureCluster(t *testing.T) {
 		t.Fatalf("after the refused put: %+v", g)
 	}
 
+	// A 10 MiB value through the CLI: refused naming the limit, stored
+	// nowhere.
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 10<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := e.cli("put", "--value-file", big, "big"); code != 1 || !strings.Contains(errOut, "value is 10485760 bytes, the limit is 1048576") {
+		t.Fatalf("10 MiB put: exit %d: %s", code, errOut)
+	}
+	for _, a := range e.agents {
+		if g := e.getJSON("big", "--seeds", a.actor, "--r", "3"); g.Found {
+			t.Fatalf("the refused value is stored (read through %s)", a.name)
+		}
+	}
+
 	// HTTPS with the cluster CA: 401 without the token, 200 with it.
 	pem, err := os.ReadFile(ca)
 	if err != nil {

@@ -78,6 +78,7 @@ nothing, 2 on a usage error; errors are one line on stderr):
       prints one line {"key":..,"found":..,"values":[<base64>..],"context":..}
       and exits 0 whether found or not.
   dynamo put [flags] KEY VALUE
+  dynamo put [flags] --value-file FILE KEY      (FILE "-" is stdin)
       Writes VALUE and prints the new context (base64) on one line. Without
       --context the write is blind: it becomes a sibling of what KEY holds.
   dynamo delete [flags] KEY
@@ -300,11 +301,23 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		w := quorumFlag(fs, "w", "write quorum")
 		vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
 		lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
+		valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
 		if code, ok := k.parse(fs, args, "[flags] KEY VALUE"); !ok {
 			return code
 		}
-		if fs.NArg() != 2 {
+		var value []byte
+		switch {
+		case *valueFile != "" && fs.NArg() == 1:
+			var err error
+			if value, err = readValueFile(*valueFile); err != nil {
+				return k.fail(exitUsage, "--value-file: %v", err)
+			}
+		case *valueFile != "":
+			return k.fail(exitUsage, "with --value-file want KEY only, got %s", nargs(fs))
+		case fs.NArg() != 2:
 			return k.fail(exitUsage, "want KEY VALUE, got %s", nargs(fs))
+		default:
+			value = []byte(fs.Arg(1))
 		}
 		causal, err := decodeContext(*vctx)
 		if err != nil {
@@ -319,7 +332,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		if *lww {
 			opts = append(opts, client.LWW())
 		}
-		newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), []byte(fs.Arg(1)), causal, opts...)
+		newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, causal, opts...)
 		if err != nil {
 			return k.fail(exitFailed, "%v", err)
 		}
@@ -553,4 +566,26 @@ func clusterRing(f clusterFlags, dial dialer, stderr io.Writer) (*ring.Ring, int
 		return nil, k.fail(exitFailed, "membership from %s: %v", m.Addr, err)
 	}
 	return r, exitOK
+}
+
+// readValueFile reads a value from path, "-" meaning stdin, refusing more
+// than 64 MiB (far above any node's value limit, which gives the error).
+func readValueFile(path string) ([]byte, error) {
+	const limit = 64 << 20
+	f := os.Stdin
+	if path != "-" {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%s is more than %d bytes", path, limit)
+	}
+	return b, nil
 }
