@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/messages"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -120,7 +121,19 @@ func newHandler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /metrics", h.metrics)
 	mux.HandleFunc("GET /status", h.status)
 	web, _ := fs.Sub(webFiles, "web")
-	mux.Handle("GET /", http.FileServerFS(web))
+	files := http.FileServerFS(web)
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		// Only the embedded files: anything else (including names the
+		// file server would call invalid, a 500) is a plain 404.
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name != "" {
+			if _, err := fs.Stat(web, name); err != nil || !fs.ValidPath(name) {
+				writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("no page %q: the status page is at /", r.URL.Path)})
+				return
+			}
+		}
+		files.ServeHTTP(w, r)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.authenticated(r) {
 			refuse(w)
