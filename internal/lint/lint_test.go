@@ -13,7 +13,7 @@ import (
 )
 
 // pure packages: the correctness core, no I/O, clocks or randomness.
-var pure = []string{"ring", "version", "quorum", "merkle", "cluster", "coordinator", "antientropy"}
+var pure = []string{"ring", "version", "quorum", "merkle", "cluster", "coordinator", "antientropy", "crdt"}
 
 // forbidden in pure packages' non-test files.
 var impure = []string{

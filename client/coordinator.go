@@ -1,0 +1,55 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dynamokv/dynamo/messages"
+)
+
+// PutVia is Put sent to the member named node, and to no other: no
+// failover. The node coordinates the write (its dot goes into the version)
+// when it is an up primary of the key, as every node is in a cluster of N
+// nodes; otherwise it forwards the write to the key's first up primary, as
+// it does for any client. Options: W, Timeout, LWW.
+//
+// Put picks the key's first up primary and fails over; PutVia is for
+// teaching, tests and tools that must say where a write goes: replaying
+// concurrent writes through chosen coordinators (examples/cart), or
+// writing through a node under inspection. When node does not answer, the
+// error matches ErrUnavailable; an unknown name is an *InvalidError naming
+// "node".
+func (c *Client) PutVia(ctx context.Context, node string, key, value, causal []byte, opts ...Option) ([]byte, error) {
+	o, err := c.options("put", key, opts)
+	if err != nil {
+		return nil, err
+	}
+	if node == "" {
+		return nil, invalidf("node", "node must not be empty")
+	}
+	addr, err := c.addrOf(ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	ms, wait, err := deadlines(ctx, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: causal, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode()}, wait)
+	var na *noAnswer
+	switch {
+	case errors.As(err, &na):
+		return nil, fmt.Errorf("%w: put via %s: %w", ErrUnavailable, node, err)
+	case err != nil:
+		return nil, err
+	}
+	r, err := expect[*messages.PutReply]("put", addr, body)
+	if err != nil {
+		return nil, err
+	}
+	if e := r.GetError(); e != nil {
+		return nil, fromWire("put", addr, e)
+	}
+	return r.GetContext(), nil
+}
