@@ -1,11 +1,16 @@
 package node
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/messages"
 )
 
@@ -47,5 +52,43 @@ func TestSiblingAndKeyLimits(t *testing.T) {
 	resp, b = httpDo(t, "PUT", httpBase(nd)+"/kv/"+url.PathEscape(strings.Repeat("k", actors.DefaultMaxKeyBytes+1)), []byte("v"))
 	if resp.StatusCode != 413 || !strings.Contains(string(b), `"field":"key"`) {
 		t.Fatalf("oversized key: %d %s", resp.StatusCode, b)
+	}
+}
+
+// The same limits through the Go client against a real node: typed errors
+// that name the field, and nothing stored.
+func TestLimitsThroughTheGoClient(t *testing.T) {
+	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var inv *client.InvalidError
+	_, err = cl.Put(ctx, []byte("big"), make([]byte, 10<<20), nil)
+	if !errors.As(err, &inv) || inv.Field != "value" || inv.Code != messages.ErrorCode_ERROR_CODE_TOO_LARGE || !strings.Contains(inv.Msg, "limit is 1048576") {
+		t.Fatalf("10 MiB value: %v", err)
+	}
+	if o, err := cl.Get(ctx, []byte("big"), client.R(1)); err != nil || o.Found {
+		t.Fatalf("after the refused put: %+v %v", o, err)
+	}
+	_, err = cl.Put(ctx, bytes.Repeat([]byte("k"), actors.DefaultMaxKeyBytes+1), []byte("v"), nil)
+	if !errors.As(err, &inv) || inv.Field != "key" {
+		t.Fatalf("oversized key: %v", err)
+	}
+	_, err = cl.Put(ctx, []byte("k"), []byte("v"), []byte("corrupted context"))
+	if !errors.As(err, &inv) || inv.Field != "context" || inv.Code != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT {
+		t.Fatalf("corrupted context: %v", err)
+	}
+	for range 100 {
+		if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), nil, client.W(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var se *client.ServerError
+	if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), nil, client.W(1)); !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS {
+		t.Fatalf("101st sibling: %v", err)
 	}
 }
