@@ -140,7 +140,7 @@ func TestHTTPAPIOnACluster(t *testing.T) {
 		t.Fatalf("lost quorum: %d %s", resp.StatusCode, b)
 	}
 
-	resp, b = httpDo(t, "GET", base(0)+"/metrics", nil)
+	_, b = httpDo(t, "GET", base(0)+"/metrics", nil)
 	text := string(b)
 	for _, want := range []string{`dynamo_requests_total{op="put",outcome="ok"}`, `dynamo_quorum_failures_total{op="put"} 1`,
 		`dynamo_members{state="up"} 1`, `dynamo_members{state="down"} 2`, "dynamo_storage_bytes "} {
