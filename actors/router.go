@@ -61,6 +61,10 @@ type Admin interface {
 	// returns an error naming the field ("node") for an unknown member or
 	// one that is not failed.
 	Remove(node string) *messages.Error
+	// Restart stops this whole node as a crash would (no leave, no
+	// handoff) and starts it again on its data after down. It returns at
+	// once; an error says the node cannot be restarted in process.
+	Restart(down time.Duration) error
 }
 
 // Router limits' defaults.
@@ -246,6 +250,20 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "component",
 			Message: "fault injection is off on this node (start the agent with --allow-fault-injection)"}
 	}
+	if f.GetComponent() == "node" {
+		down := time.Duration(f.GetDownMs()) * time.Millisecond
+		if r.cfg.Admin == nil {
+			return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot be restarted by request"}
+		}
+		if down <= 0 || down > 10*time.Minute {
+			return invalid("down_ms", fmt.Sprintf("a node stop needs a downtime of 1 ms to 10 min, got %d ms", f.GetDownMs()))
+		}
+		r.cfg.Logger.Warn("fault injection: stopping the whole node on request", "down", down)
+		if err := r.cfg.Admin.Restart(down); err != nil {
+			return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Field: "component", Message: err.Error()}
+		}
+		return nil
+	}
 	addr := ctx.Self().Address
 	var target *actor.PID
 	switch f.GetComponent() {
@@ -270,7 +288,7 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 	case "syncer":
 		target = actor.NewPID(addr, SyncerName)
 	default:
-		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer)", f.GetComponent()))
+		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer, node)", f.GetComponent()))
 	}
 	r.cfg.Logger.Warn("fault injection: crashing an actor on request", "component", f.GetComponent(), "partition", f.GetPartition())
 	ctx.Send(target, &crashNow{})

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
@@ -75,6 +76,19 @@ func (c *Client) InjectFault(ctx context.Context, node, component string, partit
 		return invalidf("partition", "partition must not be negative, got %d", partition)
 	}
 	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "fault injection", &messages.FaultRequest{Component: component, Partition: uint32(partition)})
+	return err
+}
+
+// StopNode asks the named node to stop as a crash would (no leave, no
+// handoff) and to start again on its data after down (1 ms to 10 min).
+// Only nodes that can restart in process accept it: those of `dynamo dev`
+// (otherwise an UNSUPPORTED ServerError); it also needs fault injection
+// on. It returns once the node accepted; the node then goes down.
+func (c *Client) StopNode(ctx context.Context, node string, down time.Duration) error {
+	if down < time.Millisecond || down > 10*time.Minute {
+		return invalidf("down", "a node stop needs a downtime of 1ms to 10m, got %v", down)
+	}
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "node stop", &messages.FaultRequest{Component: "node", DownMs: uint32(down / time.Millisecond)})
 	return err
 }
 

@@ -2420,9 +2420,13 @@ func (x *RemoveReply) GetError() *Error {
 type FaultRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// component is one of "vnode" (needs partition), "vnodes" (the vnode
-	// manager), "router", "membership", "hints", "syncer".
+	// manager), "router", "membership", "hints", "syncer" (each an actor
+	// that panics and is restarted by its supervisor), or "node": the whole
+	// node stops as if it crashed and starts again on its data after
+	// down_ms (only nodes that can be restarted in process: dynamo dev).
 	Component     string `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
 	Partition     uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	DownMs        uint32 `protobuf:"varint,3,opt,name=down_ms,json=downMs,proto3" json:"down_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2467,6 +2471,13 @@ func (x *FaultRequest) GetComponent() string {
 func (x *FaultRequest) GetPartition() uint32 {
 	if x != nil {
 		return x.Partition
+	}
+	return 0
+}
+
+func (x *FaultRequest) GetDownMs() uint32 {
+	if x != nil {
+		return x.DownMs
 	}
 	return 0
 }
@@ -2698,10 +2709,11 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\rRemoveRequest\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\"5\n" +
 	"\vRemoveReply\x12&\n" +
-	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"J\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"c\n" +
 	"\fFaultRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\rR\tpartition\"H\n" +
+	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x17\n" +
+	"\adown_ms\x18\x03 \x01(\rR\x06downMs\"H\n" +
 	"\n" +
 	"FaultReply\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12&\n" +

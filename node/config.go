@@ -123,6 +123,12 @@ type Config struct {
 	// refuse. 0 means the defaults: 64 KiB and 1 MiB. At most 64 KiB and
 	// 16 MiB (a read carries every sibling's value in one message).
 	MaxKeyBytes, MaxValueBytes int
+	// Restarter, when set, lets `dynamo debug stop` (a FaultRequest for the
+	// component "node", with AllowFaultInjection) stop this node as a crash
+	// would and start it again on its data after down: the process that
+	// started the node (dynamo dev) does both, and Restarter must return at
+	// once. Default nil: such requests are refused.
+	Restarter func(down time.Duration) error
 	// Logger receives one line per node event. Default: discard.
 	Logger *slog.Logger
 }

@@ -526,6 +526,14 @@ func (n *Node) Remove(name string) *messages.Error {
 	return nil
 }
 
+// Restart implements actors.Admin: Config.Restarter does the work.
+func (n *Node) Restart(down time.Duration) error {
+	if n.cfg.Restarter == nil {
+		return errors.New("only nodes of `dynamo dev` can be stopped and restarted by request; stop an agent's process instead")
+	}
+	return n.cfg.Restarter(down)
+}
+
 // Stop shuts the node down: it stops gossip (without leaving: peers see it
 // failed, a temporary condition, and it keeps its partitions), stops the
 // actors, and closes storage. A node started again on the same data

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/dynamokv/dynamo/node"
 )
@@ -44,12 +47,8 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(base)
 	}
-	var nodes []*node.Node
-	defer func() {
-		for i := len(nodes) - 1; i >= 0; i-- {
-			nodes[i].Stop()
-		}
-	}()
+	dc := &devCluster{stdout: stdout, stderr: stderr, quit: make(chan struct{})}
+	defer dc.close()
 	for i := range *count {
 		name := fmt.Sprintf("dev%d", i+1)
 		cfg := node.DefaultConfig(name)
@@ -60,9 +59,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 			cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", *httpPort+i)
 		}
 		cfg.FastGossip = true
+		// A dev cluster is for trying failures: `dynamo debug crash` and
+		// `dynamo debug stop` work on it.
+		cfg.AllowFaultInjection = true
+		cfg.Restarter = func(down time.Duration) error { return dc.restart(i, down) }
 		cfg.Logger = log.With("node", name)
 		if i > 0 {
-			cfg.Join = []string{nodes[0].GossipAddr()}
+			cfg.Join = []string{dc.nodes[0].GossipAddr()}
 		}
 		if *count < node.DefaultN {
 			// A smaller cluster cannot hold 3 replicas: use what it has.
@@ -73,8 +76,9 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dynamo dev: %s: %v\n", name, err)
 			return 1
 		}
-		nodes = append(nodes, nd)
+		dc.add(nd, cfg)
 	}
+	nodes := dc.snapshot()
 	fmt.Fprintf(stdout, "dynamo dev: %d nodes running, data in %s (Ctrl-C stops them)\n", len(nodes), base)
 	for _, nd := range nodes {
 		fmt.Fprintf(stdout, "  %-6s actor %s  gossip %s", nd.Name(), nd.ActorAddr(), nd.GossipAddr())
@@ -88,9 +92,101 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	if a := nodes[0].HTTPAddr(); a != "" {
 		fmt.Fprintf(stdout, "  curl -i http://%s/kv/greeting\n  open http://%s/ for the status page\n", a, a)
 	}
+	fmt.Fprintf(stdout, "  dynamo debug stop --seeds %s --node %s --for 10s   (a node fails, then comes back)\n", seeds, nodes[len(nodes)-1].Name())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "dynamo dev: stopping")
 	return 0
+}
+
+// devCluster holds the nodes of `dynamo dev`, which it can stop and start
+// again on request (`dynamo debug stop`).
+type devCluster struct {
+	stdout, stderr io.Writer
+	mu             sync.Mutex
+	nodes          []*node.Node
+	cfgs           []node.Config
+	busy           []bool // node i is stopped for a while
+	closed         bool
+	quit           chan struct{} // closed by close: a stopped node stays stopped
+	wg             sync.WaitGroup
+}
+
+func (d *devCluster) add(nd *node.Node, cfg node.Config) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.nodes, d.cfgs, d.busy = append(d.nodes, nd), append(d.cfgs, cfg), append(d.busy, false)
+}
+
+func (d *devCluster) snapshot() []*node.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*node.Node(nil), d.nodes...)
+}
+
+// restart stops node i as a crash would and starts it again on its data
+// directory, with the same addresses, after down. It returns at once: the
+// request that asked for it is answered by the node being stopped.
+func (d *devCluster) restart(i int, down time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errors.New("dynamo dev is stopping")
+	}
+	if d.busy[i] {
+		return fmt.Errorf("%s is already stopped", d.cfgs[i].Name)
+	}
+	d.busy[i] = true
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		time.Sleep(100 * time.Millisecond) // let the answer leave first
+		d.mu.Lock()
+		nd, cfg := d.nodes[i], d.cfgs[i]
+		d.mu.Unlock()
+		nd.Stop()
+		fmt.Fprintf(d.stdout, "dynamo dev: %s stopped (debug stop); it starts again in %s\n", cfg.Name, down)
+		select {
+		case <-time.After(down):
+		case <-d.quit:
+			return
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.closed {
+			return
+		}
+		cfg.Join = nil
+		for j, other := range d.nodes {
+			if j != i && !d.busy[j] {
+				cfg.Join = append(cfg.Join, other.GossipAddr())
+			}
+		}
+		again, err := node.Start(cfg)
+		if err != nil {
+			fmt.Fprintf(d.stderr, "dynamo dev: %s did not start again: %v\n", cfg.Name, err)
+			return
+		}
+		d.nodes[i], d.busy[i] = again, false
+		fmt.Fprintf(d.stdout, "dynamo dev: %s is back\n", cfg.Name)
+	}()
+	return nil
+}
+
+// close stops every node (those stopped for a while stay stopped).
+func (d *devCluster) close() {
+	d.mu.Lock()
+	if !d.closed {
+		close(d.quit)
+	}
+	d.closed = true
+	d.mu.Unlock()
+	d.wg.Wait()
+	d.mu.Lock()
+	nodes := append([]*node.Node(nil), d.nodes...)
+	d.mu.Unlock()
+	for i := len(nodes) - 1; i >= 0; i-- {
+		nodes[i].Stop()
+	}
 }

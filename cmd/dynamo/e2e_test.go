@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,45 +40,9 @@ func TestMain(m *testing.M) {
 // binary builds the dynamo command once per test run.
 func binary(t *testing.T) string { return dynamoBin.Path(t) }
 
-// portFree reports whether a loopback port is free for TCP and UDP (serf
-// uses both).
-func portFree(port int) bool {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return false
-	}
-	defer l.Close()
-	u, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return false
-	}
-	u.Close()
-	return true
-}
-
 // freeRun returns the first of n consecutive loopback ports free for TCP
 // and UDP.
-func freeRun(t *testing.T, n int) int {
-	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			ok = portFree(base + i)
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no run of free ports")
-	return 0
-}
+func freeRun(t *testing.T, n int) int { return testbin.FreeRun(t, n) }
 
 // freePort returns a loopback port free for TCP and UDP.
 func freePort(t *testing.T) int { return freeRun(t, 1) }
@@ -540,6 +503,30 @@ func TestE2EDevCluster(t *testing.T) {
 		if resp.StatusCode != 200 || string(b) != "hello" {
 			t.Fatalf("GET %s: %d %q", u, resp.StatusCode, b)
 		}
+	}
+	// A dev node stops on request and comes back on its data.
+	if o, errOut, code := e.cli("debug", "stop", "--seeds", seed, "--node", "dev3", "--for", "1s"); code != 0 || !strings.Contains(o, "dev3 stops now") {
+		t.Fatalf("debug stop: exit %d %s %s", code, o, errOut)
+	}
+	for _, want := range []string{"dev3 stopped (debug stop)", "dev3 is back"} {
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("dynamo dev never said %q:\n%s", want, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		o, _, code := e.cli("get", "--json", "--seeds", fmt.Sprintf("127.0.0.1:%d", ap+2), "--r", "3", "greeting")
+		if code == 0 && strings.Contains(o, `"found":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev3 does not serve reads after its restart: %s", o)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	select {

@@ -30,6 +30,7 @@ type kvClient interface {
 	Members(ctx context.Context) (*client.Membership, error)
 	Status(ctx context.Context, node string) (*client.Membership, error)
 	InjectFault(ctx context.Context, node, component string, partition int) error
+	StopNode(ctx context.Context, node string, down time.Duration) error
 	Leave(ctx context.Context, node string) (int, error)
 	Remove(ctx context.Context, node string) error
 	Close() error
@@ -106,6 +107,10 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Makes an actor of NAME panic so its supervisor restarts it: C is vnode
       (with --partition), vnodes, router, membership, hints or syncer. The
       node must run with --allow-fault-injection.
+  dynamo debug stop --node NAME [--for D]
+      Stops NAME as a crash would and starts it again on its data after D
+      (default 10s). Only nodes of dynamo dev can do this (an agent's
+      process is stopped with kill instead).
   dynamo ring [flags]
       Without --members, shows the placement of the running cluster.
 
@@ -411,8 +416,12 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		return exitOK
 	case "debug":
 		// dynamo debug crash --node NAME --component C [--partition P]
+		// dynamo debug stop --node NAME --for D
+		if len(args) > 0 && args[0] == "stop" {
+			return k.debugStop(args[1:], dial)
+		}
 		if len(args) == 0 || args[0] != "crash" {
-			return k.fail(exitUsage, "want a subcommand: crash")
+			return k.fail(exitUsage, "want a subcommand: crash or stop")
 		}
 		fs = flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
 		cf = addClusterFlags(fs)
@@ -444,6 +453,33 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		return exitOK
 	}
 	return k.fail(exitUsage, "unknown command")
+}
+
+// debugStop is `dynamo debug stop --node NAME --for D`.
+func (k kvCommand) debugStop(args []string, dial dialer) int {
+	fs := flag.NewFlagSet("dynamo debug stop", flag.ContinueOnError)
+	cf := addClusterFlags(fs)
+	nodeName := fs.String("node", "", "the member (by name) to stop (required)")
+	down := fs.Duration("for", 10*time.Second, "how long it stays down before it starts again on its data")
+	if code, ok := k.parse(fs, args, "stop --node NAME [--for D]"); !ok {
+		return code
+	}
+	switch {
+	case fs.NArg() != 0:
+		return k.fail(exitUsage, "stop takes no arguments, got %s", nargs(fs))
+	case *nodeName == "":
+		return k.fail(exitUsage, "--node is required")
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	if err := c.StopNode(ctx, *nodeName, *down); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintf(k.stdout, "%s stops now and starts again in %s\n", *nodeName, *down)
+	return exitOK
 }
 
 func nargs(fs *flag.FlagSet) string {

@@ -6,14 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/dynamokv/dynamo/status"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/status"
 )
 
 // fakeKV stands in for a cluster: it answers from fields and records calls.
@@ -75,6 +76,11 @@ func (f *fakeKV) Members(context.Context) (*client.Membership, error) {
 func (f *fakeKV) Status(_ context.Context, node string) (*client.Membership, error) {
 	f.calls = append(f.calls, "status "+node)
 	return f.members, f.err
+}
+
+func (f *fakeKV) StopNode(_ context.Context, node string, down time.Duration) error {
+	f.calls = append(f.calls, fmt.Sprintf("stop %s %s", node, down))
+	return f.err
 }
 
 func (f *fakeKV) InjectFault(_ context.Context, node, component string, partition int) error {
@@ -419,7 +425,8 @@ func TestDebugCrash(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"debug"}, "dynamo debug: want a subcommand: crash\n"},
+		{[]string{"debug"}, "dynamo debug: want a subcommand: crash or stop\n"},
+		{[]string{"debug", "stop", "--for", "1s"}, "dynamo debug: --node is required\n"},
 		{[]string{"debug", "crash", "--component", "router"}, "dynamo debug: --node is required\n"},
 		{[]string{"debug", "crash", "--node", "b"}, "dynamo debug: --component is required\n"},
 		{[]string{"debug", "crash", "--node", "b", "--component", "vnode"}, "dynamo debug: --partition is required with --component vnode\n"},
@@ -431,6 +438,18 @@ func TestDebugCrash(t *testing.T) {
 	}
 	f = &fakeKV{err: &client.InvalidError{Field: "component", Msg: "fault injection is off on this node (start the agent with --allow-fault-injection)"}}
 	if _, errs, code := kv(f, "debug", "crash", "--node", "b", "--component", "router"); code != 1 || !strings.Contains(errs, "--allow-fault-injection") {
+		t.Fatalf("refused: exit %d %q", code, errs)
+	}
+}
+
+func TestDebugStop(t *testing.T) {
+	f := &fakeKV{members: fakeMembership()}
+	out, errs, code := kv(f, "debug", "stop", "--node", "b", "--for", "3s")
+	if code != 0 || errs != "" || out != "b stops now and starts again in 3s\n" || !slices.Equal(f.calls, []string{"stop b 3s"}) {
+		t.Fatalf("exit %d out %q err %q calls %v", code, out, errs, f.calls)
+	}
+	f = &fakeKV{err: &client.ServerError{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Msg: "only nodes of `dynamo dev` can be stopped"}}
+	if _, errs, code := kv(f, "debug", "stop", "--node", "b"); code != 1 || !strings.Contains(errs, "dynamo dev") {
 		t.Fatalf("refused: exit %d %q", code, errs)
 	}
 }

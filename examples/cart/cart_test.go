@@ -3,12 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynamokv/dynamo/internal/testbin"
 )
 
 // The test runs both scenarios against a cluster of three nodes in this
@@ -40,7 +46,7 @@ func TestScenariosKeepEveryAdd(t *testing.T) {
 		says []string
 	}{
 		{"real failure", o, []string{"fails: its node is stopped", "returns: started again", "replica of the cart now holds 2 versions"}},
-		{"failure played by the clients", remote{seeds: o.Seeds()}, []string{"This program cannot stop a node", "was up all along"}},
+		{"failure played by the clients", remote{seeds: o.Seeds(), listen: "127.0.0.1:0"}, []string{"This program cannot stop a node", "was up all along"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -99,4 +105,86 @@ func TestRunExplainsWhatIsMissing(t *testing.T) {
 	if !strings.Contains(errb.String(), "go run ./cmd/dynamo dev") || strings.Count(strings.TrimSpace(errb.String()), "\n") > 1 {
 		t.Errorf("no cluster: stderr %q", errb.String())
 	}
+}
+
+var dynamoBin = testbin.New("../../cmd/dynamo", "dynamo")
+
+// Against a real `dynamo dev` process, as a user runs it: the node really
+// stops (dynamo debug stop) and comes back, and its replica receives what
+// it missed.
+func TestScenariosAgainstDynamoDev(t *testing.T) {
+	if raceEnabled {
+		t.Skip("protoactor races inside the library when several actor systems share a process (see the Makefile's NORACE_PKGS): run without -race")
+	}
+	gp, ap := testbin.FreeRun(t, 3), testbin.FreeRun(t, 3)
+	dev := exec.Command(dynamoBin.Path(t), "dev", "--gossip-port", strconv.Itoa(gp), "--actor-port", strconv.Itoa(ap), "--http-port", "0")
+	var devOut syncBuf
+	dev.Stdout, dev.Stderr = &devOut, &devOut
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = dev.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = dev.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = dev.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(devOut.String(), "try, from another terminal") {
+		if time.Now().After(deadline) {
+			t.Fatalf("dynamo dev did not start:\n%s", devOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var seeds []string
+	for i := range 3 {
+		seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", ap+i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	results, err := scenarios(ctx, remote{seeds: seeds, listen: "127.0.0.1:0"}, "127.0.0.1:0", "dev", logger(t), &out)
+	t.Logf("output:\n%s\ndynamo dev:\n%s", out.String(), devOut.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "scenario 1", results[0],
+		[][]string{{"apple", "banana", "bread"}, {"apple", "banana", "milk"}},
+		[]string{"apple", "banana", "bread", "milk"})
+	for _, want := range []string{"dynamo dev stops its node", "marks it failed", "returns: started again", "replica of the cart now holds 2 versions"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output does not say %q", want)
+		}
+	}
+	if !strings.Contains(devOut.String(), "is back") {
+		t.Errorf("dynamo dev did not restart the node:\n%s", devOut.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynamoBin.Remove()
+	os.Exit(code)
 }

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/node"
 )
 
@@ -26,14 +29,40 @@ type cluster interface {
 	Close()
 }
 
-// remote is a cluster that runs elsewhere.
-type remote struct{ seeds []string }
+// errCannotFail: the cluster cannot stop that node; the failure is played
+// from the clients' side instead.
+var errCannotFail = errors.New("cart: the cluster cannot stop a node on request")
+
+// remote is a cluster that runs elsewhere. Nodes of `dynamo dev` stop on
+// request (`dynamo debug stop`) and start again by themselves after
+// remoteDowntime; other clusters refuse, and the failure is played.
+type remote struct {
+	seeds  []string
+	listen string
+}
+
+// remoteDowntime is how long a dev node stays down: long enough for gossip
+// to notice (~0.3 s) and for the writes of the scenario.
+const remoteDowntime = 4 * time.Second
 
 func (r remote) Seeds() []string { return r.seeds }
-func (r remote) CanFail() bool   { return false }
-func (r remote) Fail(string) error {
-	return errors.New("cart: a cluster outside this process cannot be made to fail from here")
+func (r remote) CanFail() bool   { return true }
+func (r remote) Fail(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, client.Config{Seeds: r.seeds, ListenAddr: r.listen})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.StopNode(ctx, name, remoteDowntime); err != nil {
+		// Not a dev node, or fault injection is off: play the failure.
+		return fmt.Errorf("%w: %v", errCannotFail, err)
+	}
+	return nil
 }
+
+// Recover: a dev node starts again by itself after remoteDowntime.
 func (r remote) Recover(string) error { return nil }
 func (r remote) Close()               {}
 

@@ -22,14 +22,14 @@
 //	go run ./examples/cart -own    # or: a private cluster in this process
 //
 // Against a running cluster (-seeds, default $DYNAMO_SEEDS, else
-// 127.0.0.1:8946, the first node of `dynamo dev`) the program cannot stop a
-// node (`dynamo dev` runs its three nodes in one process), so the failure
-// of scenario 1 is played from the client's side: the writes go to the
-// other coordinators, as they would while the node is down, and the
+// 127.0.0.1:8946, the first node of `dynamo dev`) the program asks the
+// cart's first replica to stop for a few seconds (client.StopNode, as
+// `dynamo debug stop`): nodes of `dynamo dev` accept, stop as a crash
+// would and start again on their data. Other clusters refuse, and then the
+// failure of scenario 1 is played from the client's side: the writes go to
+// the other coordinators, as they would while the node is down, and the
 // program says so. With -own it starts three nodes of its own on free
-// loopback ports, as `dynamo dev` does, and the failure is real: the node
-// is stopped, the writes meant for it are kept as hints, and it is started
-// again on its data directory.
+// loopback ports, as `dynamo dev` does, and stops one itself.
 //
 // Writes are sent through chosen coordinators with client.PutVia. The
 // contexts are opaque to applications; the program decodes them (package

@@ -70,7 +70,7 @@ func replay(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if o.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	var cl cluster = remote{seeds: o.seeds}
+	var cl cluster = remote{seeds: o.seeds, listen: o.listen}
 	if o.ownNodes {
 		fmt.Fprintln(stdout, "Starting a private cluster of 3 nodes in this process, on loopback ports...")
 		own, err := startOwn("", 3, log)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -252,21 +253,31 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 	t.note("The phone and a laptop both open the cart: each now holds D2 and its context.")
 
 	// The failure.
+	failed := false
 	if cl.CanFail() {
 		start := time.Now()
-		if err := cl.Fail(sx); err != nil {
+		switch err := cl.Fail(sx); {
+		case errors.Is(err, errCannotFail):
+		case err != nil:
 			return nil, err
+		default:
+			failed = true
+			if _, ok := cl.(remote); ok {
+				t.step("!!", "%s fails: dynamo dev stops its node (dynamo debug stop) for %v.", sx, remoteDowntime)
+			} else {
+				t.step("!!", "%s fails: its node is stopped.", sx)
+			}
+			if err := waitFor(ctx, 15*time.Second, sy+" sees "+sx+" failed", func(ctx context.Context) bool {
+				return sees(ctx, phone, sy, sx, ring.Down)
+			}); err != nil {
+				return nil, err
+			}
+			t.note("%s's gossip marks it failed after %v; writes now skip it.", sy, time.Since(start).Round(100*time.Millisecond))
 		}
-		t.step("!!", "%s fails: its node is stopped.", sx)
-		if err := waitFor(ctx, 15*time.Second, sy+" sees "+sx+" failed", func(ctx context.Context) bool {
-			return sees(ctx, phone, sy, sx, ring.Down)
-		}); err != nil {
-			return nil, err
-		}
-		t.note("%s's gossip marks it failed after %v; writes now skip it.", sy, time.Since(start).Round(100*time.Millisecond))
-	} else {
-		t.step("!!", "Here %s fails in the paper. This program cannot stop a node of a cluster", sx)
-		t.note("it did not start (dynamo dev runs its nodes in one process), so it plays the")
+	}
+	if !failed {
+		t.step("!!", "Here %s fails in the paper. This program cannot stop a node of this", sx)
+		t.note("cluster (only nodes of dynamo dev stop on request), so it plays the")
 		t.note("failure as the clients see it: the next writes go to other coordinators,")
 		t.note("as they would while %s is down. (go run ./examples/cart -own: a real failure.)", sx)
 	}
@@ -303,7 +314,7 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 	t.note("version %s  cart %s", w4.version(), cartString(laptopCart.Elements()))
 	t.note("Neither D3 nor D4 has seen the other: each came from D2 alone. They are")
 	t.note("concurrent, whatever the clock on the wall says, and both are kept.")
-	if cl.CanFail() {
+	if failed {
 		// A coordinator stores its hint for the missing replica as the write
 		// completes; give the second one a moment before counting.
 		hints := map[string]uint64{}
@@ -324,7 +335,7 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 	t.say("")
 
 	// The node returns and receives what it missed.
-	if cl.CanFail() {
+	if failed {
 		if err := cl.Recover(sx); err != nil {
 			return nil, err
 		}
@@ -348,7 +359,7 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 	}); err != nil {
 		return nil, err
 	}
-	if cl.CanFail() {
+	if failed {
 		var delivered []string
 		for _, n := range []string{sy, sz} {
 			if st, err := phone.Status(ctx, n); err == nil && st.Stats.HintsDelivered > 0 {
@@ -404,7 +415,7 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 	t.note("through %s. The context covers D3 and D4, so D5 replaces both.", sx)
 	w5 := writeOf(sx, obj.Context, ctx5)
 	t.note("version %s  cart %s", w5.version(), cartString(merged.Elements()))
-	if c5, c2 := w5.dot, w2.dot; c5 > c2+1 && cl.CanFail() {
+	if c5, c2 := w5.dot, w2.dot; c5 > c2+1 && failed {
 		t.note("(%s's counter jumped from %d to %d: a restarted node resumes after the", sx, c2, c5)
 		t.note("counters it reserved on disk, so it never reuses one.)")
 	}
