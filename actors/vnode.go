@@ -213,7 +213,7 @@ func toError(err error) *messages.Error {
 		code = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
 	case errors.Is(err, vnode.ErrCorrupt):
 		code = messages.ErrorCode_ERROR_CODE_CORRUPT
-	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrClosed):
+	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrReadOnly), errors.Is(err, storage.ErrClosed):
 		code = messages.ErrorCode_ERROR_CODE_STORAGE
 	case errors.Is(err, version.ErrBadContext):
 		code = messages.ErrorCode_ERROR_CODE_BAD_CONTEXT

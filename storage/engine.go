@@ -22,6 +22,9 @@ var (
 	ErrInvalid = errors.New("storage: invalid argument")
 	// ErrNoSpace is returned when the disk is full.
 	ErrNoSpace = errors.New("storage: no space left on device")
+	// ErrReadOnly is returned when the data directory cannot be written
+	// (a read-only file system or permissions).
+	ErrReadOnly = errors.New("storage: data directory not writable")
 	// ErrCorrupt is returned when stored bytes cannot be decoded.
 	ErrCorrupt = errors.New("storage: corrupt data")
 )

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	lerrors "github.com/syndtr/goleveldb/leveldb/errors"
@@ -75,8 +76,9 @@ func (c LevelDBConfig) options() *opt.Options {
 // LevelDB is the durable Engine, one goleveldb database per data
 // directory. Each keyspace is a one-byte key prefix.
 type LevelDB struct {
-	dir string
-	db  *leveldb.DB
+	dir  string
+	opts *opt.Options
+	db   *leveldb.DB // nil only while a reopen found nothing to open
 
 	// mu is held shared by every operation, iterator steps included, and
 	// exclusively by Close, so that nothing touches db once it is closed.
@@ -85,7 +87,20 @@ type LevelDB struct {
 
 	itersMu sync.Mutex
 	iters   map[*levelIterator]struct{} // open goleveldb iterators
+
+	// broken is the write error after which goleveldb refuses every write
+	// (its journal writer keeps its first error: a disk that was full stays
+	// "full" for it after space returns). Writes then reopen the database,
+	// at most once per reopenInterval, until one succeeds; meanwhile it is
+	// open read-only when it cannot be opened for writing, so reads go on.
+	// Guarded by mu (written under the exclusive lock or brokenMu).
+	brokenMu   sync.Mutex
+	broken     error
+	lastReopen time.Time
 }
+
+// reopenInterval bounds how often writes to a broken database reopen it.
+const reopenInterval = time.Second
 
 var _ Engine = (*LevelDB)(nil)
 
@@ -109,7 +124,7 @@ func OpenLevelDB(dir string, cfg LevelDBConfig) (*LevelDB, error) {
 		}
 		return nil, wrapErr("open "+dir, err)
 	}
-	return &LevelDB{dir: dir, db: db, iters: map[*levelIterator]struct{}{}}, nil
+	return &LevelDB{dir: dir, opts: cfg.options(), db: db, iters: map[*levelIterator]struct{}{}}, nil
 }
 
 // wrapErr wraps an error from goleveldb or the file system, mapping the
@@ -120,6 +135,8 @@ func wrapErr(op string, err error) error {
 		return ErrClosed
 	case errors.Is(err, syscall.ENOSPC):
 		return fmt.Errorf("%w: %s: %w", ErrNoSpace, op, err)
+	case errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM), errors.Is(err, leveldb.ErrReadOnly):
+		return fmt.Errorf("%w: %s: %w", ErrReadOnly, op, err)
 	case lerrors.IsCorrupted(err):
 		return fmt.Errorf("%w: %s: %w", ErrCorrupt, op, err)
 	}
@@ -135,6 +152,7 @@ func prefixed(ks Keyspace, key []byte) []byte {
 
 // Get implements Engine.
 func (l *LevelDB) Get(ks Keyspace, key []byte) ([]byte, error) {
+	l.reopenIfGone()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -142,6 +160,9 @@ func (l *LevelDB) Get(ks Keyspace, key []byte) ([]byte, error) {
 	}
 	if err := validateKey(ks, key); err != nil {
 		return nil, err
+	}
+	if l.db == nil {
+		return nil, l.brokenErr()
 	}
 	v, err := l.db.Get(prefixed(ks, key), nil) // v is goleveldb's copy
 	if errors.Is(err, leveldb.ErrNotFound) {
@@ -157,14 +178,23 @@ func (l *LevelDB) Get(ks Keyspace, key []byte) ([]byte, error) {
 }
 
 // Write implements Engine using one goleveldb batch, which is atomic.
+// After a write error that leaves goleveldb refusing writes (a full disk),
+// writes reopen the database first (see LevelDB.broken), so they work
+// again once the cause is gone, without a restart.
 func (l *LevelDB) Write(b *Batch, opts WriteOptions) error {
+	if err := checkBatch(b); err != nil {
+		return err
+	}
+	if l.brokenErr() != nil {
+		l.reopen()
+	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
 		return ErrClosed
 	}
-	if err := checkBatch(b); err != nil {
-		return err
+	if berr := l.brokenErr(); berr != nil {
+		return fmt.Errorf("%w (writes are refused since then; the database is reopened every %v until they work)", berr, reopenInterval)
 	}
 	lb := leveldb.MakeBatch(b.Len())
 	var k []byte
@@ -178,14 +208,108 @@ func (l *LevelDB) Write(b *Batch, opts WriteOptions) error {
 		}
 	}
 	if err := l.db.Write(lb, &opt.WriteOptions{Sync: opts.Sync}); err != nil {
-		return wrapErr("write", err)
+		werr := wrapErr("write", err)
+		if !errors.Is(werr, ErrClosed) {
+			l.brokenMu.Lock()
+			if l.broken == nil {
+				l.broken = werr
+			}
+			l.brokenMu.Unlock()
+		}
+		return werr
 	}
 	return nil
+}
+
+// reopenIfGone retries a reopen when the last one left no database open
+// (neither for writing nor read-only), so reads come back by themselves.
+func (l *LevelDB) reopenIfGone() {
+	l.mu.RLock()
+	gone := l.db == nil && !l.closed
+	l.mu.RUnlock()
+	if gone {
+		l.reopen()
+	}
+}
+
+func (l *LevelDB) brokenErr() error {
+	l.brokenMu.Lock()
+	defer l.brokenMu.Unlock()
+	return l.broken
+}
+
+// reopen closes the database and opens it again, for writing if it can,
+// else read-only (reads go on while the disk is full). Open iterators are
+// released: they fail with ErrClosed, and their users retry. At most once
+// per reopenInterval.
+func (l *LevelDB) reopen() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.brokenMu.Lock()
+	due := l.broken != nil && time.Since(l.lastReopen) >= reopenInterval
+	if due {
+		l.lastReopen = time.Now()
+	}
+	l.brokenMu.Unlock()
+	if !due || l.closed {
+		return
+	}
+	// Opening for writing flushes the journal into a table and writes a
+	// manifest: on a disk that is still full it fails half-way, and the
+	// database could then not even be opened read-only. While the open
+	// database still serves reads, wait for room first.
+	if free, ok := freeBytes(l.dir); ok && l.db != nil && free < l.reopenRoom() {
+		return
+	}
+	l.releaseIterators()
+	if l.db != nil {
+		_ = l.db.Close()
+		l.db = nil
+	}
+	db, err := leveldb.OpenFile(l.dir, l.opts)
+	if err == nil {
+		l.db = db
+		l.brokenMu.Lock()
+		l.broken = nil
+		l.brokenMu.Unlock()
+		return
+	}
+	ro := *l.opts
+	ro.ReadOnly = true
+	if db, rerr := leveldb.OpenFile(l.dir, &ro); rerr == nil {
+		l.db = db
+	}
+	l.brokenMu.Lock()
+	l.broken = wrapErr("reopen "+l.dir, err)
+	l.brokenMu.Unlock()
+}
+
+// reopenRoom is the free space a reopen for writing waits for: room to
+// flush two memtables and write a manifest.
+func (l *LevelDB) reopenRoom() uint64 {
+	wb := l.opts.WriteBuffer
+	if wb <= 0 {
+		wb = 4 << 20 // goleveldb's default
+	}
+	return uint64(2*wb) + 1<<20
+}
+
+// releaseIterators releases every open goleveldb iterator; they fail with
+// ErrClosed from then on. The caller holds mu exclusively.
+func (l *LevelDB) releaseIterators() {
+	l.itersMu.Lock()
+	for it := range l.iters {
+		it.it.Release()
+		it.it = nil
+	}
+	l.iters = map[*levelIterator]struct{}{}
+	l.itersMu.Unlock()
 }
 
 // NewIterator implements Engine. The goleveldb iterator pins an implicit
 // snapshot of the database.
 func (l *LevelDB) NewIterator(ks Keyspace, r Range) Iterator {
+	l.reopenIfGone()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -196,6 +320,9 @@ func (l *LevelDB) NewIterator(ks Keyspace, r Range) Iterator {
 	}
 	if err := r.validate(); err != nil {
 		return &errIterator{err: err}
+	}
+	if l.db == nil {
+		return &errIterator{err: l.brokenErr()}
 	}
 	slice := &util.Range{Start: prefixed(ks, r.Start), Limit: []byte{byte(ks) + 1}}
 	if r.Limit != nil {
@@ -217,13 +344,10 @@ func (l *LevelDB) Close() error {
 		return ErrClosed
 	}
 	l.closed = true
-	l.itersMu.Lock()
-	for it := range l.iters {
-		it.it.Release()
-		it.it = nil
+	l.releaseIterators()
+	if l.db == nil {
+		return nil
 	}
-	l.iters = nil
-	l.itersMu.Unlock()
 	if err := l.db.Close(); err != nil {
 		return wrapErr("close "+l.dir, err)
 	}
