@@ -150,18 +150,9 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
 		writeError(w, 0, e)
 		return
 	}
-	reply, e := h.ask(r, &messages.GetRequest{Key: key, R: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	g, e := h.read(r, key, p)
 	if e != nil {
 		writeError(w, 0, e)
-		return
-	}
-	g, ok := reply.(*messages.GetReply)
-	if !ok {
-		writeError(w, 0, unexpected(reply))
-		return
-	}
-	if g.GetError() != nil {
-		writeError(w, 0, g.GetError())
 		return
 	}
 	if len(g.GetContext()) > 0 {
@@ -219,21 +210,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		writeError(w, 0, tooLarge(-1, h.cfg.MaxValueBytes))
 		return
 	}
-	reply, e := h.ask(r, &messages.PutRequest{Key: key, Value: value, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
-	if e != nil {
-		writeError(w, 0, e)
-		return
-	}
-	pr, ok := reply.(*messages.PutReply)
-	switch {
-	case !ok:
-		writeError(w, 0, unexpected(reply))
-	case pr.GetError() != nil:
-		writeError(w, 0, pr.GetError())
-	default:
-		w.Header().Set(ContextHeader, base64.StdEncoding.EncodeToString(pr.GetContext()))
-		w.WriteHeader(http.StatusNoContent)
-	}
+	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
 }
 
 // delete deletes what the context covers; without a context it reads the
@@ -251,18 +228,10 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
 		return
 	}
 	if causal == nil {
-		reply, e := h.ask(r, &messages.GetRequest{Key: key, R: p.quorum, TimeoutMs: p.timeoutMs()}, p)
-		if e != nil {
-			writeError(w, 0, e)
-			return
-		}
-		g, ok := reply.(*messages.GetReply)
+		g, e := h.read(r, key, p)
 		switch {
-		case !ok:
-			writeError(w, 0, unexpected(reply))
-			return
-		case g.GetError() != nil:
-			writeError(w, 0, g.GetError())
+		case e != nil:
+			writeError(w, 0, e)
 			return
 		case !g.GetFound():
 			writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("key %q not found", key)})
@@ -270,20 +239,47 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
 		}
 		causal = g.GetContext()
 	}
-	reply, e := h.ask(r, &messages.DeleteRequest{Key: key, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	h.write(w, r, &messages.DeleteRequest{Key: key, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+}
+
+// read asks the node for key at quorum p.quorum: the reply, or the error
+// to answer with.
+func (h *handler) read(r *http.Request, key []byte, p params) (*messages.GetReply, *messages.Error) {
+	reply, e := h.ask(r, &messages.GetRequest{Key: key, R: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	if e != nil {
+		return nil, e
+	}
+	g, ok := reply.(*messages.GetReply)
+	if !ok {
+		return nil, unexpected(reply)
+	}
+	if g.GetError() != nil {
+		return nil, g.GetError()
+	}
+	return g, nil
+}
+
+// write sends a put or delete and answers 204 (with the new context of a
+// put) or the error.
+func (h *handler) write(w http.ResponseWriter, r *http.Request, req proto.Message, p params) {
+	reply, e := h.ask(r, req, p)
+	if e == nil {
+		switch rep := reply.(type) {
+		case *messages.PutReply:
+			if e = rep.GetError(); e == nil {
+				w.Header().Set(ContextHeader, base64.StdEncoding.EncodeToString(rep.GetContext()))
+			}
+		case *messages.DeleteReply:
+			e = rep.GetError()
+		default:
+			e = unexpected(reply)
+		}
+	}
 	if e != nil {
 		writeError(w, 0, e)
 		return
 	}
-	dr, ok := reply.(*messages.DeleteReply)
-	switch {
-	case !ok:
-		writeError(w, 0, unexpected(reply))
-	case dr.GetError() != nil:
-		writeError(w, 0, dr.GetError())
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func wantsJSON(r *http.Request) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +32,24 @@ type Result struct {
 type teller struct{ w io.Writer }
 
 func (t teller) say(format string, args ...any) { fmt.Fprintf(t.w, format+"\n", args...) }
+
+// siblings prints each sibling cart a read returned, labelled by the write
+// that made it (labels by value, "?" for none), and records it in res.
+func (t teller) siblings(res *Result, values [][]byte, width int, labels map[string]string) error {
+	for i, b := range values {
+		s, err := decodeCart(b)
+		if err != nil {
+			return err
+		}
+		res.Siblings = append(res.Siblings, s.Elements())
+		label, ok := labels[string(b)]
+		if !ok {
+			label = "?"
+		}
+		t.note("sibling %d: %-*s (%s)", i+1, width, cartString(s.Elements()), label)
+	}
+	return nil
+}
 
 // step prints a step: a label in the margin, then the text.
 func (t teller) step(label, format string, args ...any) {
@@ -384,20 +401,9 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 		return nil, err
 	}
 	t.step("read", "The phone reads the cart: %d siblings.", len(obj.Values))
-	for i, b := range obj.Values {
-		s, err := decodeCart(b)
-		if err != nil {
-			return nil, err
-		}
-		res.Siblings = append(res.Siblings, s.Elements())
-		label := "?"
-		switch {
-		case bytes.Equal(b, v3):
-			label = "D3, version " + w3.version()
-		case bytes.Equal(b, v4):
-			label = "D4, version " + w4.version()
-		}
-		t.note("sibling %d: %-34s (%s)", i+1, cartString(s.Elements()), label)
+	if err := t.siblings(res, obj.Values, 34, map[string]string{
+		string(v3): "D3, version " + w3.version(), string(v4): "D4, version " + w4.version()}); err != nil {
+		return nil, err
 	}
 	t.note("context:   %s, covering both", versionOf(obj.Context))
 	if len(obj.Values) != 2 {
@@ -522,20 +528,9 @@ func sameCoordinator(ctx context.Context, out io.Writer, alice, bob *client.Clie
 		return nil, err
 	}
 	t.step("4", "A read returns %d siblings:", len(obj.Values))
-	for i, b := range obj.Values {
-		s, err := decodeCart(b)
-		if err != nil {
-			return nil, err
-		}
-		res.Siblings = append(res.Siblings, s.Elements())
-		who := "?"
-		switch {
-		case bytes.Equal(b, va):
-			who = "Alice's, " + wa.dvv()
-		case bytes.Equal(b, vb):
-			who = "Bob's, " + wb.dvv()
-		}
-		t.note("sibling %d: %-24s (%s)", i+1, cartString(s.Elements()), who)
+	if err := t.siblings(res, obj.Values, 24, map[string]string{
+		string(va): "Alice's, " + wa.dvv(), string(vb): "Bob's, " + wb.dvv()}); err != nil {
+		return nil, err
 	}
 	if len(obj.Values) != 2 {
 		return res, fmt.Errorf("cart: the read returned %d siblings, want 2 (both writes)", len(obj.Values))
