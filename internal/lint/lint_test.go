@@ -107,7 +107,8 @@ func TestPurePackagesDoNoIO(t *testing.T) {
 }
 
 // Sentinel errors declared with errors.New at package level must read
-// "<package>: ...", so a wrapped error says where it comes from.
+// "<package>: ...", so a wrapped error says where it comes from; in a
+// command (package main) the prefix is the command's name, its directory.
 func TestSentinelErrorsArePackagePrefixed(t *testing.T) {
 	base := root(t)
 	fset := token.NewFileSet()
@@ -140,8 +141,12 @@ func TestSentinelErrorsArePackagePrefixed(t *testing.T) {
 								continue
 							}
 							msg, _ := strconv.Unquote(lit.Value)
-							if !strings.HasPrefix(msg, name+": ") {
-								t.Errorf("%s: sentinel error %q must start with %q", fset.Position(lit.Pos()), msg, name+": ")
+							prefix := name
+							if name == "main" {
+								prefix = filepath.Base(dir)
+							}
+							if !strings.HasPrefix(msg, prefix+": ") {
+								t.Errorf("%s: sentinel error %q must start with %q", fset.Position(lit.Pos()), msg, prefix+": ")
 							}
 						}
 					}
