@@ -110,6 +110,14 @@ func TestFullDisk(t *testing.T) {
 	h.stop(0)
 	h.start(0)
 	nd = h.nodes[0]
+	// The restarted node serves once its vnodes run.
+	deadline = time.Now().Add(10 * time.Second)
+	for h.get(nd, "k0", 1).GetError() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted node does not serve reads: %v", h.get(nd, "k0", 1).GetError())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for i := range stored {
 		g := h.get(nd, fmt.Sprintf("k%d", i), 1)
 		if g.GetError() != nil || len(g.GetValues()) != 1 || string(g.GetValues()[0]) != value(i) {
