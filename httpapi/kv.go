@@ -186,13 +186,18 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
 	}
 }
 
-func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
+// writeArgs reads a write's query parameters and causal context.
+func (h *handler) writeArgs(r *http.Request) (params, []byte, *messages.Error) {
 	p, e := h.parseParams(r, "w")
 	if e != nil {
-		writeError(w, 0, e)
-		return
+		return p, nil, e
 	}
 	causal, e := readContext(r)
+	return p, causal, e
+}
+
+func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
+	p, causal, e := h.writeArgs(r)
 	if e != nil {
 		writeError(w, 0, e)
 		return
@@ -217,12 +222,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 // key first (at the same quorum) and deletes what that read saw, as the
 // CLI does: a delete without a context would hide nothing.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, e := h.parseParams(r, "w")
-	if e != nil {
-		writeError(w, 0, e)
-		return
-	}
-	causal, e := readContext(r)
+	p, causal, e := h.writeArgs(r)
 	if e != nil {
 		writeError(w, 0, e)
 		return

@@ -51,6 +51,24 @@ func (t teller) siblings(res *Result, values [][]byte, width int, labels map[str
 	return nil
 }
 
+// readMerged reads the cart after a merge: it must be one version; its
+// elements go to res.Merged.
+func readMerged(ctx context.Context, c *client.Client, key []byte, res *Result) (*client.Object, error) {
+	obj, err := c.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(obj.Values) != 1 {
+		return obj, fmt.Errorf("cart: after the merge the read returned %d siblings, want 1", len(obj.Values))
+	}
+	final, err := decodeCart(obj.Values[0])
+	if err != nil {
+		return nil, err
+	}
+	res.Merged = final.Elements()
+	return obj, nil
+}
+
 // step prints a step: a label in the margin, then the text.
 func (t teller) step(label, format string, args ...any) {
 	fmt.Fprintf(t.w, "%-4s %s\n", label, fmt.Sprintf(format, args...))
@@ -426,18 +444,10 @@ func paper(ctx context.Context, out io.Writer, cl cluster, phone, laptop *client
 		t.note("counters it reserved on disk, so it never reuses one.)")
 	}
 
-	obj, err = phone.Get(ctx, key)
+	obj, err = readMerged(ctx, phone, key, res)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	if len(obj.Values) != 1 {
-		return res, fmt.Errorf("cart: after the merge the read returned %d siblings, want 1", len(obj.Values))
-	}
-	final, err := decodeCart(obj.Values[0])
-	if err != nil {
-		return nil, err
-	}
-	res.Merged = final.Elements()
 	t.step("read", "One cart: %s, version %s.", cartString(res.Merged), versionOf(obj.Context))
 	t.note("Every add is kept: %s.", strings.Join(res.Added, ", "))
 	t.say("")
@@ -543,18 +553,9 @@ func sameCoordinator(ctx context.Context, out io.Writer, alice, bob *client.Clie
 	t.step("5", "client.Update(ctx, key, crdt.MergeORSets) reads the siblings, merges them and")
 	t.note("writes the merge with the read's context: version %s.", versionOf(ctxM))
 
-	obj, err = bob.Get(ctx, key)
-	if err != nil {
-		return nil, err
+	if _, err = readMerged(ctx, bob, key, res); err != nil {
+		return res, err
 	}
-	if len(obj.Values) != 1 {
-		return res, fmt.Errorf("cart: after the merge the read returned %d siblings, want 1", len(obj.Values))
-	}
-	final, err := decodeCart(obj.Values[0])
-	if err != nil {
-		return nil, err
-	}
-	res.Merged = final.Elements()
 	t.step("6", "Bob reads one cart: %s. Both adds survived.", cartString(res.Merged))
 	t.say("")
 	return res, nil
