@@ -1,6 +1,7 @@
 package testbin
 
 import (
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"testing"
@@ -24,16 +25,13 @@ func portFree(port int) bool {
 
 // FreeRun returns the first of n consecutive loopback ports free for TCP
 // and UDP (for commands that number their ports from a first one, like
-// `dynamo dev`).
+// `dynamo dev`). The ports are below Linux's ephemeral range (32768 and
+// up), so that a test that stops a node and starts it again on the same
+// ports does not find one taken by another test's port 0 in between.
 func FreeRun(t testing.TB, n int) int {
 	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+	for range 500 {
+		base := lowPortMin + rand.IntN(lowPortMax-lowPortMin-n)
 		ok := true
 		for i := 0; i < n && ok; i++ {
 			ok = portFree(base + i)
@@ -45,3 +43,9 @@ func FreeRun(t testing.TB, n int) int {
 	t.Fatal("no run of free ports")
 	return 0
 }
+
+// The range FreeRun picks from.
+const (
+	lowPortMin = 20000
+	lowPortMax = 32768
+)
