@@ -8,6 +8,7 @@
 //	GET    /metrics    Prometheus text format 0.0.4
 //	GET    /status     the status document (package status) as JSON
 //	GET    /           the status web page (files embedded in the binary)
+//	GET    /debug/pprof/  Go's profiler (net/http/pprof)
 //
 // Keys are the path after /kv/, percent-decoded: any byte string
 // round-trips when its bytes are escaped (url.PathEscape). Contexts travel

@@ -348,3 +348,21 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("bad addr: %v", err)
 	}
 }
+
+// The profiler answers, behind the API's authentication.
+func TestProfiler(t *testing.T) {
+	s, _, _ := serve(t, func(proto.Message) (proto.Message, error) { return nil, nil })
+	resp, b := do(t, "GET", s.URL+"/debug/pprof/heap?debug=1", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "heap profile") {
+		t.Fatalf("heap profile: %d %.200s", resp.StatusCode, b)
+	}
+	h, err := Handler(Config{Backend: &fakeBackend{}, Tokens: [][]byte{[]byte("a-token-of-16-chars")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := httptest.NewServer(h)
+	defer locked.Close()
+	if resp, _ := do(t, "GET", locked.URL+"/debug/pprof/heap", nil); resp.StatusCode != 401 {
+		t.Fatalf("profiler without a token: %d", resp.StatusCode)
+	}
+}
