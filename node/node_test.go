@@ -103,18 +103,23 @@ func (h *harness) waitMembers(want, up int) {
 			continue
 		}
 		for {
-			m := h.call(nd, &messages.MembersRequest{}).GetMembersReply()
+			// A node that has just started may not have spawned its
+			// router yet (its supervisor does, asynchronously): a dead
+			// letter then is retried like a view not yet complete.
+			h.id++
+			env, err := h.trySend(nd, messages.Wrap(h.id, &messages.MembersRequest{}))
+			m := env.GetMembersReply()
 			ups := 0
 			for _, mi := range m.GetMembers() {
 				if mi.GetState() == messages.MemberState_MEMBER_STATE_UP {
 					ups++
 				}
 			}
-			if m.GetError() == nil && len(m.GetMembers()) == want && ups == up {
+			if err == nil && m.GetError() == nil && len(m.GetMembers()) == want && ups == up {
 				break
 			}
 			if time.Now().After(deadline) {
-				h.t.Fatalf("%s sees %d members (%d up), want %d (%d up): %v", nd.Name(), len(m.GetMembers()), ups, want, up, m)
+				h.t.Fatalf("%s sees %d members (%d up), want %d (%d up): %v (last error: %v)", nd.Name(), len(m.GetMembers()), ups, want, up, m, err)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -129,11 +134,20 @@ func (h *harness) call(nd *Node, body proto.Message) *messages.Envelope {
 
 func (h *harness) send(nd *Node, env *messages.Envelope) *messages.Envelope {
 	h.t.Helper()
+	res, err := h.trySend(nd, env)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+// trySend is send that returns the error instead of failing the test.
+func (h *harness) trySend(nd *Node, env *messages.Envelope) (*messages.Envelope, error) {
 	res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), actors.RouterName), env, 5*time.Second).Result()
 	if err != nil {
-		h.t.Fatalf("request to %s: %v", nd.Name(), err)
+		return nil, fmt.Errorf("request to %s: %w", nd.Name(), err)
 	}
-	return res.(*messages.Envelope)
+	return res.(*messages.Envelope), nil
 }
 
 func (h *harness) put(nd *Node, key, value string, ctx []byte, w uint32) *messages.PutReply {
