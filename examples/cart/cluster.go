@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/internal/freeport"
 	"github.com/dynamokv/dynamo/node"
 )
 
@@ -95,12 +93,12 @@ func startOwn(dir string, count int, log *slog.Logger) (*own, error) {
 		name := fmt.Sprintf("dev%d", i+1)
 		cfg := node.DefaultConfig(name)
 		cfg.DataDir = filepath.Join(o.dir, name)
-		gp, err := lowPort()
+		gp, err := freeport.Run(1)
 		if err != nil {
 			o.Close()
 			return nil, err
 		}
-		ap, err := lowPort()
+		ap, err := freeport.Run(1)
 		if err != nil {
 			o.Close()
 			return nil, err
@@ -123,29 +121,6 @@ func startOwn(dir string, count int, log *slog.Logger) (*own, error) {
 		o.cfgs[name], o.nodes[name] = cfg, nd
 	}
 	return o, nil
-}
-
-// lowPort returns a loopback port free for TCP and UDP below Linux's
-// ephemeral range (32768 and up): a node that fails and is started again
-// on its port must not find it taken in between by another program's
-// port-0 listener or outgoing connection.
-func lowPort() (int, error) {
-	for range 500 {
-		port := 20000 + rand.IntN(12000)
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue
-		}
-		u, err := net.ListenPacket("udp", addr)
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return port, nil
-	}
-	return 0, errors.New("cart: no free loopback port between 20000 and 32000")
 }
 
 func (o *own) Seeds() []string {
