@@ -254,7 +254,9 @@ func TestClusterDroppedPeerIsSuspectedAndSkipped(t *testing.T) {
 	key := "k-42"
 	owners := c.owners(key)
 	via, dead := c.index(owners[0]), c.index(owners[2])
-	c.eventually("peers watched", func() bool { return c.put(via, "warm", "x", nil, 1).GetError() == nil })
+	// A write every owner acked: via has a live connection to the peer
+	// about to drop (its drop is what is detected).
+	c.eventually("peers watched", func() bool { return c.put(via, key, "warm", nil, 3).GetError() == nil })
 	c.stop(dead, false) // serf still says alive
 	c.eventually("the dropped peer is suspected", func() bool { return c.nodes[via].health.Down(owners[2]) })
 	// Were the suspect asked, W=3 would fail at the deadline: only the
