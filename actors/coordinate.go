@@ -116,9 +116,14 @@ var errNoReply = errors.New("actors: replica did not answer in time")
 // an earlier incarnation's coordinator that had the same actor id) is
 // rejected.
 func ask(ctx actor.Context, pid *actor.PID, env *messages.Envelope, wait time.Duration, cont func(*messages.Envelope, error)) {
+	askAs(ctx, pid, env, env, wait, cont)
+}
+
+// askAs is ask with msg sent in env's place (a local wrapper of env).
+func askAs(ctx actor.Context, pid *actor.PID, msg any, env *messages.Envelope, wait time.Duration, cont func(*messages.Envelope, error)) {
 	// The coordinator's own deadline message comes first; the future's
 	// timeout only bounds its lifetime.
-	f := ctx.RequestFuture(pid, env, max(wait, 0)+askGrace)
+	f := ctx.RequestFuture(pid, msg, max(wait, 0)+askGrace)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		switch {
 		case errors.Is(err, actor.ErrDeadLetter):
@@ -171,7 +176,7 @@ type getCoordinator struct {
 }
 
 func getProps(req plan, b *messages.GetRequest) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &getCoordinator{req: req, key: b.GetKey()} })
+	return actor.PropsFromProducer(func() actor.Actor { return &getCoordinator{req: req, key: b.GetKey()} }, actor.WithDispatcher(pooled))
 }
 
 func (c *getCoordinator) Receive(ctx actor.Context) {
@@ -272,20 +277,28 @@ type putCoordinator struct {
 	hops      uint32
 	put       *coordinator.Put
 	partition uint32
-	due       time.Time // the hard deadline
-	timer     *time.Timer
+	// gotPrepared: the local vnode's writePrepared came. committed: its
+	// successful reply came first (a continuation, a system message, can
+	// overtake writePrepared in the mailbox) and waits for it.
+	gotPrepared, committed bool
+	due                    time.Time // the hard deadline
+	timer                  *time.Timer
 }
 
 func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, context []byte, hops uint32) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, context: context, hops: hops}
-	})
+	}, actor.WithDispatcher(pooled))
 }
 
 func (c *putCoordinator) Receive(ctx actor.Context) {
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		c.start(ctx)
+	case *writePrepared:
+		if c.put != nil && !c.gotPrepared && m.nonce == c.req.nonce {
+			c.prepared(ctx, m.set)
+		}
 	case *actor.Stopping:
 		if c.timer != nil {
 			c.timer.Stop()
@@ -301,9 +314,23 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 	}
 }
 
-// coordinated handles the local vnode's coordinating write.
+// prepared handles the version the local vnode computed, not yet durable
+// there: the replica writes go out now.
+func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set) {
+	if c.req.warn != nil && set.Len() >= SiblingWarning {
+		c.req.warn(c.key, set.Len())
+	}
+	c.gotPrepared = true
+	c.replicate(ctx, c.put.Prepared(set))
+	if c.committed {
+		ans, _ := c.put.Coordinated(nil, nil)
+		c.effects(ctx, ans)
+	}
+}
+
+// coordinated handles the outcome of the local vnode's coordinating write
+// (the version itself came before, with writePrepared).
 func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, err error) {
-	var set *version.Set
 	if err == nil {
 		r := env.GetReplicaCoordinateReply()
 		switch {
@@ -311,17 +338,15 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 			err = fmt.Errorf("actors: reply is not a write of partition %d", c.partition)
 		case r.GetError() != nil:
 			err = errOf(r.GetError())
-		default:
-			set, err = version.FromProto(r.GetSet())
-			if err == nil && c.req.warn != nil && set.Len() >= SiblingWarning {
-				c.req.warn(c.key, set.Len())
-			}
 		}
 	} else if errors.Is(err, errNoVnode) {
 		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)
 	}
-	ans, reps := c.put.Coordinated(set, err)
-	c.replicate(ctx, reps)
+	if err == nil && !c.gotPrepared {
+		c.committed = true // see prepared
+		return
+	}
+	ans, _ := c.put.Coordinated(nil, err) // replica writes went on writePrepared
 	c.effects(ctx, ans)
 }
 
@@ -379,10 +404,12 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.due = time.Now().Add(c.req.timeout)
 		c.timer = startTimer(ctx, c.req.timeout)
 		cc, _ := version.DecodeContext(c.context) // checked by the router
-		ask(ctx, vnodePID(v.Addr(v.Self), route.Partition), messages.Wrap(c.req.nonce, &messages.ReplicaCoordinateRequest{
+		env := messages.Wrap(c.req.nonce, &messages.ReplicaCoordinateRequest{
 			Partition: route.Partition, Key: c.key, Value: c.value, Tombstone: c.tombstone,
 			Context: version.ToProtoClock(cc), Mode: c.req.mode,
-		}), c.req.timeout, func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })
+		})
+		askAs(ctx, vnodePID(v.Addr(v.Self), route.Partition), &coordinateWrite{env: env, replyTo: ctx.Self()}, env, c.req.timeout,
+			func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })
 		return
 	}
 	ctx.Stop(ctx.Self())

@@ -137,7 +137,7 @@ func HintsProps(cfg HintsConfig) *actor.Props {
 	cfg.defaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &hintsActor{cfg: cfg}
-	})
+	}, actor.WithDispatcher(pooled))
 }
 
 func (h *hintsActor) Receive(ctx actor.Context) {

@@ -107,7 +107,7 @@ func RouterProps(cfg RouterConfig) *actor.Props {
 		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64()} }, actor.WithSupervisor(stop))
+	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64()} }, actor.WithSupervisor(stop), actor.WithDispatcher(pooled))
 }
 
 func (r *router) Receive(ctx actor.Context) {

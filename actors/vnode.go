@@ -39,7 +39,7 @@ type vnodeActor struct {
 func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64)) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &vnodeActor{engine: engine, cfg: cfg, node: node, now: now}
-	})
+	}, actor.WithDispatcher(pooled))
 }
 
 func (v *vnodeActor) Receive(ctx actor.Context) {
@@ -74,11 +74,16 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here.
 		ctx.Respond(&treeSnapshotReply{tree: v.store.Tree().Clone()})
+	case *coordinateWrite:
+		if v.dropped {
+			ctx.Respond(v.handedOff(m.env))
+			return
+		}
+		ctx.Respond(v.coordinate(ctx, m))
 	case *messages.Envelope:
 		var reply *messages.Envelope
 		if v.dropped {
-			reply = messages.Wrap(m.GetRequestId(), &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
-				Message: fmt.Sprintf("vnode %d handed its partition off", v.cfg.Partition)})
+			reply = v.handedOff(m)
 		} else {
 			reply = v.handle(m)
 		}
@@ -86,6 +91,53 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 			ctx.Respond(reply)
 		}
 	}
+}
+
+func (v *vnodeActor) handedOff(env *messages.Envelope) *messages.Envelope {
+	return messages.Wrap(env.GetRequestId(), &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+		Message: fmt.Sprintf("vnode %d handed its partition off", v.cfg.Partition)})
+}
+
+// coordinateWrite is a put coordinator's ReplicaCoordinateRequest to its
+// own node's vnode, in two steps: the vnode tells replyTo the new version
+// (writePrepared) as soon as it is computed, so the coordinator replicates
+// it while the vnode makes it durable, then answers the request with the
+// outcome of its own write. Local only: it never crosses the wire.
+type coordinateWrite struct {
+	env     *messages.Envelope // ReplicaCoordinateRequest
+	replyTo *actor.PID
+}
+
+// writePrepared is the version a vnode computed for a coordinateWrite,
+// not yet durable there (vnode.Store.Prepare).
+type writePrepared struct {
+	nonce uint64 // the request's id
+	set   *version.Set
+}
+
+// coordinate carries out a coordinateWrite and returns the reply to it.
+func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages.Envelope {
+	id := m.env.GetRequestId()
+	req := m.env.GetReplicaCoordinate()
+	if req == nil {
+		return messages.Unsupported(m.env)
+	}
+	reply := &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node}
+	ctxClock, err := clockOf(req.GetContext())
+	var p *vnode.Prepared
+	if err == nil {
+		ms, ns := v.now()
+		p, err = v.store.Prepare(req.GetKey(), ctxClock, version.Write{
+			Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
+			Mode: modeOf(req.GetMode()),
+		}, ms)
+	}
+	if err == nil {
+		ctx.Send(m.replyTo, &writePrepared{nonce: id, set: p.Set})
+		err = v.store.Commit(p)
+	}
+	reply.Error = toError(err) // the set went with writePrepared
+	return messages.Wrap(id, reply)
 }
 
 func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {

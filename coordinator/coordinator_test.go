@@ -195,6 +195,80 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 	}
 }
 
+// A write prepared at the coordinator goes to the replicas before it is
+// durable locally; the local commit is the coordinator's ack, and its
+// failure fails the write unless W acks decided it already.
+func TestPreparedWriteWaitsForTheLocalCommit(t *testing.T) {
+	s := newSim(t, 3)
+	route := s.route("k")
+	owners := s.ring.Owners(route.Partition)
+	boom := errors.New("storage: disk full")
+	set := &version.Set{}
+	for _, tc := range []struct {
+		name     string
+		w        int
+		localErr error
+		acks     int  // replica acks before the local outcome
+		wantErr  bool // the answer fails
+		early    bool // answered before the local outcome
+	}{
+		{"W=2 local and one replica", 2, nil, 1, false, false},
+		{"W=2 two replicas first", 2, nil, 2, false, true},
+		{"W=2 local fails", 2, boom, 1, true, false},
+		{"W=2 local fails after W", 2, boom, 2, false, true},
+		{"W=3 local fails", 3, boom, 2, true, false},
+		{"W=1 one replica first", 1, nil, 1, false, true},
+	} {
+		p, _, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: tc.w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends := p.Prepared(set)
+		if len(sends) != 2 || p.Done() {
+			t.Fatalf("%s: Prepared sends %+v", tc.name, sends)
+		}
+		if again := p.Prepared(set); again != nil {
+			t.Fatalf("%s: Prepared twice sent %+v", tc.name, again)
+		}
+		var ans *PutAnswer
+		for _, rep := range sends[:tc.acks] {
+			if a, _ := p.Reply(rep.Node, nil); a != nil {
+				ans = a
+			}
+		}
+		if early := ans != nil; early != tc.early {
+			t.Fatalf("%s: answered before the local outcome: %v, want %v", tc.name, early, tc.early)
+		}
+		a, more := p.Coordinated(set, tc.localErr)
+		if len(more) != 0 {
+			t.Fatalf("%s: Coordinated after Prepared sent %+v", tc.name, more)
+		}
+		if a != nil {
+			if ans != nil {
+				t.Fatalf("%s: answered twice", tc.name)
+			}
+			ans = a
+		}
+		for _, rep := range sends[tc.acks:] {
+			if a, _ := p.Reply(rep.Node, nil); a != nil {
+				if ans != nil {
+					t.Fatalf("%s: answered twice", tc.name)
+				}
+				ans = a
+			}
+		}
+		if ans == nil || (ans.Err != nil) != tc.wantErr {
+			t.Fatalf("%s: answer %+v", tc.name, ans)
+		}
+		if tc.wantErr && tc.localErr != nil && !errors.Is(ans.Err, tc.localErr) {
+			t.Fatalf("%s: the answer %v does not carry the local error", tc.name, ans.Err)
+		}
+		if !p.Done() {
+			t.Fatalf("%s: not done after every reply", tc.name)
+		}
+	}
+}
+
 // A cluster smaller than N has fewer replicas than a quorum may need: that
 // is unavailability (the request was valid), not a bad argument.
 func TestSmallClusterQuorumIsUnavailableNotInvalid(t *testing.T) {

@@ -55,6 +55,7 @@ type Put struct {
 	w        int
 	core     *quorum.PutCore
 	set      *version.Set
+	prepared bool // the set came from Prepared: the local ack is still due
 	answered bool
 	hints    bool
 	replied  map[string]bool // targets that replied (success or failure)
@@ -114,11 +115,45 @@ func (p *Put) localHint(primary string) []Replicate {
 	return []Replicate{{Node: p.self, HintFor: primary, Partition: p.route.Partition, Key: p.key, Set: p.set, Local: true}}
 }
 
+// Prepared feeds the version the local vnode computed for the write
+// (vnode.Store.Prepare) before it is durable there, and returns the
+// replica writes to send at once: the local write and the replica writes
+// then wait on their disks at the same time, one round instead of two.
+// The local outcome follows with Coordinated. Prepared after Coordinated,
+// or twice, does nothing.
+func (p *Put) Prepared(set *version.Set) []Replicate {
+	if p.set != nil || p.answered {
+		return nil
+	}
+	p.set, p.prepared = set, true
+	return p.replicas()
+}
+
 // Coordinated feeds the result of the local coordinating write
-// (vnode.Store.Coordinate). On success it counts as this replica's ack and
-// returns the replica writes to send; the answer too when W=1. On failure
-// the write fails with that error.
+// (vnode.Store.Coordinate, or Commit after Prepared). On success it counts
+// as this replica's ack; without Prepared before, it also returns the
+// replica writes to send. It returns the answer when this decides the
+// write. On failure the write fails with that error, unless W acks already
+// decided it: the coordinator's own write must succeed, as in a write
+// coordinated in two rounds (replicas that stored a prepared version keep
+// it, as after any failed write).
 func (p *Put) Coordinated(set *version.Set, err error) (*PutAnswer, []Replicate) {
+	if p.prepared {
+		if p.replied[p.self] {
+			return nil, nil
+		}
+		p.replied[p.self] = true
+		if err != nil {
+			_ = p.core.Add(quorum.Node(p.self), quorum.Failed, err)
+			if p.answered {
+				return nil, nil
+			}
+			p.answered = true
+			return &PutAnswer{Err: err}, nil
+		}
+		_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
+		return p.effects(), nil
+	}
 	if p.set != nil || p.answered {
 		return nil, nil
 	}
@@ -129,16 +164,23 @@ func (p *Put) Coordinated(set *version.Set, err error) (*PutAnswer, []Replicate)
 	p.set = set
 	p.replied[p.self] = true
 	_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
+	out := p.replicas()
+	return p.effects(), out
+}
+
+// replicas returns the replica writes of p.set to the other targets, and
+// the hints the coordinator keeps for the primaries no target covers.
+func (p *Put) replicas() []Replicate {
 	var out []Replicate
 	for _, t := range p.route.Targets {
 		if t.Node != p.self {
-			out = append(out, Replicate{Node: t.Node, HintFor: t.HintFor, Partition: p.route.Partition, Key: p.key, Set: set})
+			out = append(out, Replicate{Node: t.Node, HintFor: t.HintFor, Partition: p.route.Partition, Key: p.key, Set: p.set})
 		}
 	}
 	for _, primary := range p.route.Uncovered {
 		out = append(out, p.localHint(primary)...)
 	}
-	return p.effects(), out
+	return out
 }
 
 // Reply feeds a replica's ack (err nil) or failure. It returns the answer

@@ -149,8 +149,16 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		return &PutAnswer{Err: err}
 	}
 	wr.Timestamp = s.clock
-	set, err := s.store(via, route.Partition).Coordinate([]byte(key), clock, wr, s.clock)
-	ans, sends := p.Coordinated(set, err)
+	// As the actors do: the replica writes go out on Prepare, and the
+	// local commit is fed last (its disk is the slowest here).
+	var ans *PutAnswer
+	var sends []Replicate
+	prep, err := s.store(via, route.Partition).Prepare([]byte(key), clock, wr, s.clock)
+	if err != nil {
+		ans, sends = p.Coordinated(nil, err)
+	} else {
+		sends = p.Prepared(prep.Set)
+	}
 	for len(sends) > 0 {
 		rep := sends[0]
 		sends = sends[1:]
@@ -178,6 +186,15 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 			ans = a
 		}
 		sends = append(sends, more...)
+	}
+	if prep != nil {
+		a, more := p.Coordinated(prep.Set, s.store(via, route.Partition).Commit(prep))
+		if a != nil {
+			ans = a
+		}
+		if len(more) != 0 {
+			s.t.Fatalf("the local commit sent replica writes %+v", more)
+		}
 	}
 	a, more := p.Deadline()
 	if a != nil {

@@ -205,8 +205,38 @@ func (s *Store) Get(key []byte) (*version.Set, error) {
 // Coordinate applies a client write at this replica as coordinator and
 // returns the stored result, which the coordinator then replicates. ctx is
 // the client's decoded context. A corrupt local object is replaced (its
-// siblings survive on the other replicas and come back by merge).
+// siblings survive on the other replicas and come back by merge). It is
+// Prepare then Commit.
 func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs int64) (*version.Set, error) {
+	p, err := s.Prepare(key, ctx, w, nowMs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Commit(p); err != nil {
+		return nil, err
+	}
+	return p.Set, nil
+}
+
+// Prepared is a coordinating write computed by Prepare and not yet stored.
+type Prepared struct {
+	// Set is the key's new version set, with this vnode's new dot.
+	Set       *version.Set
+	key, okey []byte
+	seg       uint16
+	oldDigest []byte
+}
+
+// Prepare computes a client write as Coordinate does, without storing it:
+// the coordinator may replicate Set while Commit makes it durable here,
+// so a write waits for one round of disk syncs instead of two. The new
+// dot is covered by the persisted lease before Prepare returns (it writes
+// the lease when the dot passes it), so the dot is never issued again,
+// even if Commit fails or the node crashes before it: replicas that
+// stored Set can never be handed a different write under the same dot.
+// The next Prepare must come after Commit (the vnode's messages are
+// handled one at a time).
+func (s *Store) Prepare(key []byte, ctx version.Clock, w version.Write, nowMs int64) (*Prepared, error) {
 	okey, seg, err := s.locate(key)
 	if err != nil {
 		return nil, err
@@ -224,15 +254,32 @@ func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs
 		return nil, err
 	}
 	counter := set.Clock().Get(s.cfg.Actor)
-	lease := s.lease
-	if counter > lease {
-		lease = counter + s.cfg.LeaseSize
+	if counter > s.lease {
+		if err := s.writeLease(counter + s.cfg.LeaseSize); err != nil {
+			return nil, fmt.Errorf("vnode %d: writing the dot lease: %w", s.cfg.Partition, err)
+		}
 	}
-	if err := s.store(okey, seg, key, set, oldDigest, lease); err != nil {
-		return nil, err
+	s.dot = max(s.dot, counter)
+	return &Prepared{Set: set, key: key, okey: okey, seg: seg, oldDigest: oldDigest}, nil
+}
+
+// Commit stores a prepared write.
+func (s *Store) Commit(p *Prepared) error {
+	return s.store(p.okey, p.seg, p.key, p.Set, p.oldDigest)
+}
+
+// writeLease persists a new dot lease on its own (synced when Config.Sync
+// is): a dot must not be replicated before it is leased.
+func (s *Store) writeLease(lease uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], lease)
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceMeta, s.leaseKey(), v[:])
+	if err := s.e.Write(b, storage.WriteOptions{Sync: s.opts.Sync}); err != nil {
+		return err
 	}
-	s.dot = counter
-	return set, nil
+	s.lease = lease
+	return nil
 }
 
 // checkLimits refuses a client write whose result exceeds MaxSiblings or
@@ -263,7 +310,7 @@ func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
 	if err != nil || !m.changed {
 		return m.set, false, err
 	}
-	if err := s.store(m.okey, m.seg, key, m.set, m.oldDigest, s.lease); err != nil {
+	if err := s.store(m.okey, m.seg, key, m.set, m.oldDigest); err != nil {
 		return nil, false, err
 	}
 	return m.set, true, nil
@@ -345,24 +392,17 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	return len(changes), nil
 }
 
-// store writes set (and the dot lease when it moves) atomically, then
-// updates the tree and the lease in memory.
-func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte, lease uint64) error {
+// store writes set, then updates the tree.
+func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte) error {
 	raw, err := version.Marshal(set)
 	if err != nil {
 		return err
 	}
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceData, okey, raw)
-	if lease != s.lease {
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], lease)
-		b.Put(storage.KeyspaceMeta, s.leaseKey(), v[:])
-	}
 	if err := s.e.Write(b, s.opts); err != nil {
 		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
 	}
-	s.lease = lease
 	d := version.Digest(set)
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
 	s.stats.Writes++
