@@ -28,7 +28,7 @@ type workerPool struct {
 
 func (p *workerPool) start() {
 	p.work = make(chan func())
-	for range max(8, 4*runtime.GOMAXPROCS(0)) {
+	for range max(64, 16*runtime.GOMAXPROCS(0)) {
 		go func() {
 			for fn := range p.work {
 				fn()

@@ -1,8 +1,8 @@
 // Package actors holds dynamo's protoactor actors, built on the pure
-// packages. Present today: StartSystem (actor system and remoting on a
-// canonical address, quiet by default) and the vnode actor (one partition
-// replica over vnode.Store, serving replica requests in Envelopes). The rest
-// of the list below is issue 3's remaining work.
+// packages: StartSystem (actor system and remoting on a canonical address,
+// quiet by default), the root supervisor, membership, the vnode manager
+// and vnodes, the hint dispatcher, the Merkle syncer, the request router
+// and its get/put coordinators.
 //
 // Contract (see docs/design.md, "Actors"):
 //   - Per node: a root supervisor (one-for-one, restart limit, restarts
@@ -18,5 +18,12 @@
 //     out what they return.
 //   - Coordinators enforce a hard deadline with a scheduled message, not
 //     SetReceiveTimeout (an idle timer).
-//   - Only messages.Envelope crosses process boundaries.
+//   - Only messages.Envelope crosses process boundaries. Messages between
+//     actors of one node may be Go structs (a put coordinator's
+//     coordinateWrite to its local vnode, which answers writePrepared
+//     before its write is durable, so a put costs one round of fsyncs).
+//   - The request path's actors (router, coordinators, vnodes, hint
+//     dispatcher) run on a pool of long-lived goroutines (dispatch.go):
+//     protoactor's default starts a goroutine per mailbox run, whose stack
+//     growth cost a tenth of a node's CPU under load.
 package actors
