@@ -25,6 +25,7 @@ type plan struct {
 	health  *Health // the node's failure detector (may be nil)
 	start   time.Time
 	stats   *RequestStats // where the answer is counted (may be nil)
+	pids    *pidCache     // the router's
 	// warn, when set, is told of a client write that left a key with
 	// SiblingWarning or more versions.
 	warn func(key []byte, versions int)
@@ -94,9 +95,9 @@ func (p plan) timedOut(nodes []string) {
 // dispatcher.
 func (p plan) replicaPID(node, hintFor string, partition uint32) *actor.PID {
 	if hintFor != "" {
-		return hintsPID(p.view.Addr(node))
+		return p.pids.hints(p.view.Addr(node))
 	}
-	return vnodePID(p.view.Addr(node), partition)
+	return p.pids.vnode(p.view.Addr(node), partition)
 }
 
 // deadline is the coordinator's scheduled hard deadline.
@@ -360,7 +361,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
 		}
 		if rep.Local {
-			ctx.Send(hintsPID(ctx.Self().Address), messages.Wrap(0, req))
+			ctx.Send(c.req.pids.hints(ctx.Self().Address), messages.Wrap(0, req))
 			continue
 		}
 		node := rep.Node
@@ -408,7 +409,7 @@ func (c *putCoordinator) start(ctx actor.Context) {
 			Partition: route.Partition, Key: c.key, Value: c.value, Tombstone: c.tombstone,
 			Context: version.ToProtoClock(cc), Mode: c.req.mode,
 		})
-		askAs(ctx, vnodePID(v.Addr(v.Self), route.Partition), &coordinateWrite{env: env, replyTo: ctx.Self()}, env, c.req.timeout,
+		askAs(ctx, c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{env: env, replyTo: ctx.Self()}, env, c.req.timeout,
 			func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })
 		return
 	}

@@ -84,6 +84,7 @@ type router struct {
 	cfg   RouterConfig
 	view  *View
 	nonce uint64 // next replica request id; starts at a random point
+	pids  *pidCache
 }
 
 // RouterProps returns the props of the request router. Coordinators are its
@@ -107,7 +108,7 @@ func RouterProps(cfg RouterConfig) *actor.Props {
 		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64()} }, actor.WithSupervisor(stop), actor.WithDispatcher(pooled))
+	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64(), pids: &pidCache{}} }, actor.WithSupervisor(stop), actor.WithDispatcher(pooled))
 }
 
 func (r *router) Receive(ctx actor.Context) {
@@ -205,7 +206,7 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return nil
 	}
 	r.nonce++
-	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
+	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
 		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning}
 	var props *actor.Props
 	var werr *messages.Error

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -93,3 +94,34 @@ func routerPID(addr string) *actor.PID { return actor.NewPID(addr, RouterName) }
 
 // hintsPID addresses the hint dispatcher on the node at addr.
 func hintsPID(addr string) *actor.PID { return actor.NewPID(addr, HintsName) }
+
+// pidCache holds one PID per address and partition (and per address for
+// hint dispatchers) for one actor system's coordinators. A PID caches the
+// process it resolves to (re-resolving when a local actor behind it died),
+// so sharing PIDs spares a registry lookup and a name formatting on every
+// replica request: 5 % of a node's CPU under load. It must not be shared
+// between actor systems: the process a PID caches is its sender's.
+type pidCache struct{ m sync.Map }
+
+type pidKey struct {
+	addr  string
+	vnode uint32 // partition + 1; 0 for the hint dispatcher
+}
+
+func (c *pidCache) get(k pidKey) *actor.PID {
+	if p, ok := c.m.Load(k); ok {
+		return p.(*actor.PID)
+	}
+	var pid *actor.PID
+	if k.vnode == 0 {
+		pid = hintsPID(k.addr)
+	} else {
+		pid = vnodePID(k.addr, k.vnode-1)
+	}
+	p, _ := c.m.LoadOrStore(k, pid)
+	return p.(*actor.PID)
+}
+
+func (c *pidCache) vnode(addr string, p uint32) *actor.PID { return c.get(pidKey{addr, p + 1}) }
+
+func (c *pidCache) hints(addr string) *actor.PID { return c.get(pidKey{addr: addr}) }

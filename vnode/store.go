@@ -52,13 +52,24 @@ type Config struct {
 	// write (ErrTooLarge above it): a read returns every sibling in one
 	// message. Default 16 MiB. 0 means no limit.
 	MaxObjectBytes int
+	// CacheBytes bounds the decoded objects this vnode keeps in memory
+	// (counted as key plus encoded object plus 160 bytes each), so reads of
+	// hot keys and the reads before writes skip storage; objects above an
+	// eighth of it are not kept. Default NodeCacheBytes divided by the
+	// ring's partitions: a node holding every partition caches at most
+	// NodeCacheBytes. 0 disables the cache.
+	CacheBytes int
 }
+
+// NodeCacheBytes is what the default CacheBytes of a node's vnodes add up
+// to when it holds every partition (a cluster of N nodes).
+const NodeCacheBytes = 32 << 20
 
 // DefaultConfig returns the defaults for a partition of a ring of q
 // partitions, for actor.
 func DefaultConfig(partition uint32, q int, actor string) Config {
 	return Config{Partition: partition, Partitions: q, Actor: actor, Merkle: merkle.DefaultConfig(), Sync: true, LeaseSize: 4096,
-		MaxSiblings: 100, MaxObjectBytes: 16 << 20}
+		MaxSiblings: 100, MaxObjectBytes: 16 << 20, CacheBytes: NodeCacheBytes / q}
 }
 
 func (c Config) validate() error {
@@ -70,6 +81,9 @@ func (c Config) validate() error {
 	}
 	if c.Actor == "" || len(c.Actor) > version.MaxActorLen {
 		return fmt.Errorf("%w: Actor must be 1 to %d bytes, got %d", ErrInvalid, version.MaxActorLen, len(c.Actor))
+	}
+	if c.CacheBytes < 0 {
+		return fmt.Errorf("%w: CacheBytes must be >= 0, got %d", ErrInvalid, c.CacheBytes)
 	}
 	if c.LeaseSize == 0 {
 		return fmt.Errorf("%w: LeaseSize must be at least 1", ErrInvalid)
@@ -97,6 +111,7 @@ type Store struct {
 	dot   uint64 // highest dot counter issued (or leased before a restart)
 	lease uint64 // persisted: every dot ever issued is <= lease
 	stats Stats
+	cache *objectCache // nil when disabled
 }
 
 // Open loads the vnode's dot lease and rebuilds its Merkle tree from a scan
@@ -105,7 +120,7 @@ func Open(e storage.Engine, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}}
+	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes)}
 	raw, err := e.Get(storage.KeyspaceMeta, s.leaseKey())
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -178,6 +193,9 @@ func (s *Store) locate(key []byte) (objectKey []byte, segment uint16, err error)
 // load reads the stored object: its set (nil when absent or corrupt), its
 // digest (nil when absent) and a corruption error.
 func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
+	if e, ok := s.cache.get(okey); ok {
+		return e.set, e.digest, nil
+	}
 	raw, err := s.e.Get(storage.KeyspaceData, okey)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, nil
@@ -186,6 +204,9 @@ func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 		return nil, nil, fmt.Errorf("vnode %d: %w", s.cfg.Partition, err)
 	}
 	set, digest, derr := s.decode(raw)
+	if derr == nil {
+		s.cache.put(okey, set, digest, len(raw))
+	}
 	return set, digest, derr
 }
 
@@ -358,6 +379,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	b := storage.NewBatch()
 	var changes []merge
 	var keys [][]byte
+	var sizes []int
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		if seen[string(it.Key)] {
@@ -376,17 +398,21 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 			return 0, err
 		}
 		b.Put(storage.KeyspaceData, m.okey, raw)
-		changes, keys = append(changes, m), append(keys, it.Key)
+		changes, keys, sizes = append(changes, m), append(keys, it.Key), append(sizes, len(raw))
 	}
 	if len(changes) == 0 {
 		return 0, nil
 	}
 	if err := s.e.Write(b, s.opts); err != nil {
+		for _, m := range changes {
+			s.cache.remove(m.okey) // storage may hold either after a failed write
+		}
 		return 0, fmt.Errorf("vnode %d: merging %d keys: %w", s.cfg.Partition, len(changes), err)
 	}
 	for i, m := range changes {
 		d := version.Digest(m.set)
 		s.tree.Update(uint32(m.seg), keys[i], m.oldDigest, d[:])
+		s.cache.put(m.okey, m.set, d[:], sizes[i])
 	}
 	s.stats.Writes += uint64(len(changes))
 	return len(changes), nil
@@ -401,10 +427,12 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceData, okey, raw)
 	if err := s.e.Write(b, s.opts); err != nil {
+		s.cache.remove(okey) // storage may hold either after a failed write
 		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
 	}
 	d := version.Digest(set)
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
+	s.cache.put(okey, set, d[:], len(raw))
 	s.stats.Writes++
 	return nil
 }
@@ -444,6 +472,7 @@ func (s *Store) Drop(expect merkle.Hash) (bool, error) {
 	if s.tree.Root() != expect {
 		return false, nil
 	}
+	s.cache.clear()
 	// One pass of one iterator (a snapshot): deleting while it runs does
 	// not disturb it.
 	it := s.e.NewIterator(storage.KeyspaceData, storage.PartitionRange(s.cfg.Partition))

@@ -194,6 +194,7 @@ func TestDotsAreNeverReused(t *testing.T) {
 	if err := storage.Delete(db, storage.KeyspaceData, okey, storage.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	s.cache.remove(okey) // as a reaper in the store would
 	issue(s, keys[0])
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
