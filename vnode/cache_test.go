@@ -13,9 +13,8 @@ import (
 
 func TestObjectCacheStaysWithinItsBound(t *testing.T) {
 	c := newObjectCache(10_000)
-	set := &version.Set{}
 	for i := range 1000 {
-		c.put(fmt.Appendf(nil, "key-%d", i), set, nil, 100)
+		c.put(fmt.Appendf(nil, "key-%d", i), make([]byte, 100), nil)
 		if c.used > c.max {
 			t.Fatalf("after %d puts the cache holds %d bytes, bound %d", i+1, c.used, c.max)
 		}
@@ -33,12 +32,12 @@ func TestObjectCacheStaysWithinItsBound(t *testing.T) {
 		t.Fatal("the last key put was evicted at once")
 	}
 	before := c.used
-	c.put(k, set, nil, 100)
+	c.put(k, make([]byte, 100), nil)
 	if c.used != before {
 		t.Fatalf("replacing an entry moved used from %d to %d", before, c.used)
 	}
 	// Too large for the cache: not kept, and the old entry is gone.
-	c.put(k, set, nil, 2_000)
+	c.put(k, make([]byte, 2_000), nil)
 	if _, ok := c.get(k); ok {
 		t.Fatal("an object above an eighth of the cache was kept")
 	}
@@ -47,7 +46,7 @@ func TestObjectCacheStaysWithinItsBound(t *testing.T) {
 		t.Fatalf("clear left %d bytes", c.used)
 	}
 	var off *objectCache = newObjectCache(0)
-	off.put(k, set, nil, 1)
+	off.put(k, []byte{1}, nil)
 	if _, ok := off.get(k); ok || off != nil {
 		t.Fatal("a disabled cache keeps objects")
 	}

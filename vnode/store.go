@@ -52,9 +52,9 @@ type Config struct {
 	// write (ErrTooLarge above it): a read returns every sibling in one
 	// message. Default 16 MiB. 0 means no limit.
 	MaxObjectBytes int
-	// CacheBytes bounds the decoded objects this vnode keeps in memory
-	// (counted as key plus encoded object plus 160 bytes each), so reads of
-	// hot keys and the reads before writes skip storage; objects above an
+	// CacheBytes bounds the objects this vnode keeps in memory (counted as
+	// key plus encoded object plus 96 bytes each), so reads of hot keys and
+	// the reads before writes skip storage; objects above an
 	// eighth of it are not kept. Default NodeCacheBytes divided by the
 	// ring's partitions: a node holding every partition caches at most
 	// NodeCacheBytes. 0 disables the cache.
@@ -194,7 +194,11 @@ func (s *Store) locate(key []byte) (objectKey []byte, segment uint16, err error)
 // digest (nil when absent) and a corruption error.
 func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 	if e, ok := s.cache.get(okey); ok {
-		return e.set, e.digest, nil
+		set, err := version.Unmarshal(e.raw)
+		if err == nil {
+			return set, e.digest[:], nil
+		}
+		s.cache.remove(okey) // cannot happen: only decoded objects are kept
 	}
 	raw, err := s.e.Get(storage.KeyspaceData, okey)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -205,7 +209,7 @@ func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 	}
 	set, digest, derr := s.decode(raw)
 	if derr == nil {
-		s.cache.put(okey, set, digest, len(raw))
+		s.cache.put(okey, raw, digest)
 	}
 	return set, digest, derr
 }
@@ -379,7 +383,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	b := storage.NewBatch()
 	var changes []merge
 	var keys [][]byte
-	var sizes []int
+	var raws [][]byte
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		if seen[string(it.Key)] {
@@ -398,7 +402,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 			return 0, err
 		}
 		b.Put(storage.KeyspaceData, m.okey, raw)
-		changes, keys, sizes = append(changes, m), append(keys, it.Key), append(sizes, len(raw))
+		changes, keys, raws = append(changes, m), append(keys, it.Key), append(raws, raw)
 	}
 	if len(changes) == 0 {
 		return 0, nil
@@ -412,7 +416,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	for i, m := range changes {
 		d := version.Digest(m.set)
 		s.tree.Update(uint32(m.seg), keys[i], m.oldDigest, d[:])
-		s.cache.put(m.okey, m.set, d[:], sizes[i])
+		s.cache.put(m.okey, raws[i], d[:])
 	}
 	s.stats.Writes += uint64(len(changes))
 	return len(changes), nil
@@ -432,7 +436,7 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 	}
 	d := version.Digest(set)
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
-	s.cache.put(okey, set, d[:], len(raw))
+	s.cache.put(okey, raw, d[:])
 	s.stats.Writes++
 	return nil
 }
