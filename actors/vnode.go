@@ -122,22 +122,26 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages
 	if req == nil {
 		return messages.Unsupported(m.env)
 	}
-	reply := &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node}
-	ctxClock, err := clockOf(req.GetContext())
-	var p *vnode.Prepared
-	if err == nil {
-		ms, ns := v.now()
-		p, err = v.store.Prepare(req.GetKey(), ctxClock, version.Write{
-			Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
-			Mode: modeOf(req.GetMode()),
-		}, ms)
-	}
+	p, err := v.prepare(req)
 	if err == nil {
 		ctx.Send(m.replyTo, &writePrepared{nonce: id, set: p.Set})
 		err = v.store.Commit(p)
 	}
-	reply.Error = toError(err) // the set went with writePrepared
-	return messages.Wrap(id, reply)
+	// The set went with writePrepared.
+	return messages.Wrap(id, &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)})
+}
+
+// prepare computes a coordinating write (vnode.Store.Prepare).
+func (v *vnodeActor) prepare(req *messages.ReplicaCoordinateRequest) (*vnode.Prepared, error) {
+	ctxClock, err := clockOf(req.GetContext())
+	if err != nil {
+		return nil, err
+	}
+	ms, ns := v.now()
+	return v.store.Prepare(req.GetKey(), ctxClock, version.Write{
+		Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
+		Mode: modeOf(req.GetMode()),
+	}, ms)
 }
 
 func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
@@ -155,18 +159,14 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		}
 		return messages.Wrap(id, reply)
 	case *messages.ReplicaCoordinateRequest:
-		ctxClock, err := clockOf(req.GetContext())
-		var set *version.Set
+		// In one step (coordinators use coordinateWrite).
+		p, err := v.prepare(req)
 		if err == nil {
-			ms, ns := v.now()
-			set, err = v.store.Coordinate(req.GetKey(), ctxClock, version.Write{
-				Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
-				Mode: modeOf(req.GetMode()),
-			}, ms)
+			err = v.store.Commit(p)
 		}
 		reply := &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)}
-		if set != nil {
-			reply.Set = version.ToProto(set)
+		if err == nil {
+			reply.Set = version.ToProto(p.Set)
 		}
 		return messages.Wrap(id, reply)
 	case *messages.ReplicaPutRequest:
