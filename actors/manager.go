@@ -20,6 +20,10 @@ type VnodesConfig struct {
 	Self, Actor string
 	// Partitions is the ring's Q.
 	Partitions int
+	// CacheBytes bounds the objects the node's vnodes keep in memory,
+	// shared out over the ring's partitions (vnode.Config.CacheBytes). 0
+	// turns the cache off.
+	CacheBytes int
 	// NoSync turns off fsync per write (tests and benchmarks only: an
 	// acknowledged write may then be lost in a power failure). Default false.
 	NoSync bool
@@ -106,6 +110,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		}
 		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
 		cfg.Sync = !m.cfg.NoSync
+		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/vnode"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -123,6 +124,12 @@ type Config struct {
 	// refuse. 0 means the defaults: 64 KiB and 1 MiB. At most 64 KiB and
 	// 16 MiB (a read carries every sibling's value in one message).
 	MaxKeyBytes, MaxValueBytes int
+	// CacheBytes bounds the objects (keys with every sibling, encoded) the
+	// node keeps in memory for reads and the reads before writes
+	// (--cache-bytes), shared out evenly over the ring's partitions: a node
+	// holding every partition (a cluster of N nodes) uses all of it, one
+	// holding fewer uses less. 0 turns the cache off. Default 32 MiB.
+	CacheBytes int
 	// Restarter, when set, lets `dynamo debug stop` (a FaultRequest for the
 	// component "node", with AllowFaultInjection) stop this node as a crash
 	// would and start it again on its data after down: the process that
@@ -155,6 +162,10 @@ const (
 	// DefaultAAEInterval and DefaultAAERate: see Config.
 	DefaultAAEInterval = time.Second
 	DefaultAAERate     = 1000
+	// DefaultCacheBytes: see Config.CacheBytes.
+	DefaultCacheBytes = vnode.NodeCacheBytes
+	// MaxCacheBytes bounds Config.CacheBytes (64 GiB).
+	MaxCacheBytes = 64 << 30
 )
 
 // DefaultConfig returns the defaults for a node named name.
@@ -165,6 +176,7 @@ func DefaultConfig(name string) Config {
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate,
 		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
+		CacheBytes: DefaultCacheBytes,
 	}
 }
 
@@ -196,6 +208,9 @@ func (c Config) validate(n int) error {
 	}
 	if c.MaxKeyBytes < 0 || c.MaxKeyBytes > MaxKeyLimit {
 		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, actors.DefaultMaxKeyBytes, c.MaxKeyBytes)
+	}
+	if c.CacheBytes < 0 || c.CacheBytes > MaxCacheBytes {
+		return flagErr("cache-bytes", "must be 0 (off) to %d, got %d", MaxCacheBytes, c.CacheBytes)
 	}
 	if c.MaxValueBytes < 0 || c.MaxValueBytes > MaxValueLimit {
 		return flagErr("max-value-bytes", "must be 1 to %d (0: the default %d), got %d", MaxValueLimit, actors.DefaultMaxValueBytes, c.MaxValueBytes)

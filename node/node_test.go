@@ -279,6 +279,7 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--timeout":      func(c *Config) { c.Timeout = -time.Second },
 		"--aae-interval": func(c *Config) { c.AAEInterval = 0 },
 		"--aae-rate":     func(c *Config) { c.AAERate = 0 },
+		"--cache-bytes":  func(c *Config) { c.CacheBytes = -1 },
 	}
 	for flag, mut := range cases {
 		cfg := testConfig(t, "x", dir)
