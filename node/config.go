@@ -13,8 +13,8 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/quorum"
-	"github.com/dynamokv/dynamo/vnode"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/vnode"
 )
 
 // ErrConfig marks an invalid configuration. Its message names the flag
