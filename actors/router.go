@@ -141,9 +141,13 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 			return messages.Wrap(id, &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")})
 		}
 		c := r.cfg.Counters
+		mode := messages.ConflictMode_CONFLICT_MODE_SIBLINGS
+		if r.cfg.Defaults.Mode == messages.ConflictMode_CONFLICT_MODE_LWW {
+			mode = messages.ConflictMode_CONFLICT_MODE_LWW
+		}
 		return messages.Wrap(id, &messages.MembersReply{
 			Node: r.cfg.Self, Members: r.view.Members(), Partitions: uint32(r.view.Ring.Config().Partitions),
-			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W),
+			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W), Mode: mode,
 			Stats: &messages.NodeStats{
 				Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
 				Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,

@@ -56,6 +56,7 @@ type loadConfig struct {
 	Seed        uint64        `json:"seed"`
 	Preload     bool          `json:"preload"`
 	LWW         bool          `json:"lww,omitempty"`
+	ClientReads bool          `json:"client_reads,omitempty"`
 	Timeout     time.Duration `json:"-"`
 	TimeoutMs   int64         `json:"timeout_ms"`
 
@@ -125,6 +126,7 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for operations and keys (0: from the clock; printed)")
 	fs.BoolVar(&c.Preload, "preload", true, "write every key before a workload that reads (not measured)")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins requests instead of causal contexts and siblings")
+	fs.BoolVar(&c.ClientReads, "client-reads", false, "the clients coordinate gets themselves (client.Config.CoordinateReads) instead of a node")
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "request deadline sent to the nodes")
 	fs.BoolVar(&c.vsRedis, "vs-redis", false, "after the run, run redis-benchmark (a local redis-server, no persistence) with the same keys, value size and concurrency, and report the throughput ratio")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout instead of the table")
@@ -311,7 +313,7 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		}
 	}()
 	for range cfg.Clients {
-		c, err := client.New(ctx, client.Config{Seeds: seeds, ListenAddr: cfg.listenAddr, Timeout: cfg.Timeout})
+		c, err := client.New(ctx, client.Config{Seeds: seeds, ListenAddr: cfg.listenAddr, Timeout: cfg.Timeout, CoordinateReads: cfg.ClientReads})
 		if err != nil {
 			return nil, err
 		}
@@ -629,8 +631,12 @@ func printReport(w io.Writer, rep *loadReport) {
 	if c.Ops > 0 {
 		length = fmt.Sprintf("%d ops", c.Ops)
 	}
-	fmt.Fprintf(w, "workload %s (%s), %d keys %s, %d-byte values, %d workers on %d client(s), n/r/w %d/%d/%d, %s, %s, seed %d\n",
-		c.Workload, strings.Join(mix, ", "), c.Keys, c.Dist, c.ValueSize, c.Concurrency, c.Clients, c.N, c.R, c.W, where, length, c.Seed)
+	clients := "client(s)"
+	if c.ClientReads {
+		clients = "client(s) coordinating reads"
+	}
+	fmt.Fprintf(w, "workload %s (%s), %d keys %s, %d-byte values, %d workers on %d %s, n/r/w %d/%d/%d, %s, %s, seed %d\n",
+		c.Workload, strings.Join(mix, ", "), c.Keys, c.Dist, c.ValueSize, c.Concurrency, c.Clients, clients, c.N, c.R, c.W, where, length, c.Seed)
 	fmt.Fprintf(w, "machine: %d cores, %.1f GiB, %s; commit %s; %s; %s\n", rep.Machine.Cores, float64(rep.Machine.MemoryBytes)/(1<<30),
 		rep.Machine.CPU, rep.Commit, rep.GoVersion, rep.Started)
 	if p := rep.Preload; p != nil {

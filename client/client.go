@@ -40,13 +40,16 @@ type Client struct {
 	sys    *actors.System
 	router string // the router's actor id on every node
 	ids    atomic.Uint64
-	view   atomic.Pointer[view]
-	rotate atomic.Uint64
-	sub    *eventstream.Subscription
-	bg     context.Context // canceled by Close
-	cancel context.CancelFunc
-	kick   chan struct{}
-	wg     sync.WaitGroup
+	// coordinatedReads counts the gets this client decided itself
+	// (Config.CoordinateReads).
+	coordinatedReads atomic.Uint64
+	view             atomic.Pointer[view]
+	rotate           atomic.Uint64
+	sub              *eventstream.Subscription
+	bg               context.Context // canceled by Close
+	cancel           context.CancelFunc
+	kick             chan struct{}
+	wg               sync.WaitGroup
 
 	mu        sync.Mutex
 	closed    bool
@@ -149,6 +152,11 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 	o, err := c.options("get", key, opts)
 	if err != nil {
 		return nil, err
+	}
+	if c.cfg.CoordinateReads {
+		if obj, ok, err := c.coordinatedGet(ctx, key, o); ok {
+			return obj, err
+		}
 	}
 	body, node, err := c.do(ctx, "get", key, o.timeout, func(ms uint32) proto.Message {
 		return &messages.GetRequest{Key: key, R: uint32(o.r), TimeoutMs: ms, Mode: o.mode()}

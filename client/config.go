@@ -37,6 +37,16 @@ type Config struct {
 	// back to it) and verifies the nodes'. certs.MutualTLS builds one from
 	// PEM files. Required when the nodes run with TLS. Default nil.
 	TLS *tls.Config
+	// CoordinateReads makes the client coordinate gets itself, as a node
+	// would: it asks the key's up primaries directly, merges their
+	// versions, answers after R of them, and sends read repairs to the
+	// stale ones. That saves a round trip (a node coordinating a read asks
+	// the other replicas and waits for them before it answers) and the
+	// coordinator's work on the node. It falls back to a node-coordinated
+	// read, which may use fallback nodes (sloppy quorum), when fewer than R
+	// primaries are up and connected or the read does not reach R. Such
+	// reads are not counted in the nodes' request metrics. Default false.
+	CoordinateReads bool
 	// Logger receives the client's and its actor system's logs. Default:
 	// discard.
 	Logger *slog.Logger

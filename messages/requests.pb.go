@@ -1841,7 +1841,11 @@ type MembersReply struct {
 	W          uint32        `protobuf:"varint,6,opt,name=w,proto3" json:"w,omitempty"`
 	Error      *Error        `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	// The answering node's own counters.
-	Stats         *NodeStats `protobuf:"bytes,8,opt,name=stats,proto3" json:"stats,omitempty"`
+	Stats *NodeStats `protobuf:"bytes,8,opt,name=stats,proto3" json:"stats,omitempty"`
+	// mode is the node's default conflict mode (SIBLINGS or LWW): what a
+	// request that leaves its mode DEFAULT gets. Clients that coordinate
+	// reads themselves merge versions in it.
+	Mode          ConflictMode `protobuf:"varint,9,opt,name=mode,proto3,enum=dynamo.v1.ConflictMode" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1930,6 +1934,13 @@ func (x *MembersReply) GetStats() *NodeStats {
 		return x.Stats
 	}
 	return nil
+}
+
+func (x *MembersReply) GetMode() ConflictMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ConflictMode_CONFLICT_MODE_DEFAULT
 }
 
 // NodeStats are one node's counters, for status output.
@@ -2659,7 +2670,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x12\n" +
 	"\x04zone\x18\x03 \x01(\tR\x04zone\x12\x16\n" +
 	"\x06weight\x18\x04 \x01(\rR\x06weight\x12,\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x16.dynamo.v1.MemberStateR\x05state\"\xf1\x01\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x16.dynamo.v1.MemberStateR\x05state\"\x9e\x02\n" +
 	"\fMembersReply\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12/\n" +
 	"\amembers\x18\x02 \x03(\v2\x15.dynamo.v1.MemberInfoR\amembers\x12\x1e\n" +
@@ -2670,7 +2681,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01r\x18\x05 \x01(\rR\x01r\x12\f\n" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
-	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\"\xe0\x05\n" +
+	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xe0\x05\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -2828,15 +2840,16 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	25, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
 	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
 	27, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	28, // 25: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 26: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	4,  // 27: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 28: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	28, // 26: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	4,  // 27: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	4,  // 28: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 29: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }

@@ -1,0 +1,153 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/coordinator"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// CoordinatedReads counts the gets this client decided itself
+// (Config.CoordinateReads), not through a node: with the node's request
+// metrics, it accounts for every read.
+func (c *Client) CoordinatedReads() uint64 { return c.coordinatedReads.Load() }
+
+// replicaReply is one replica's answer to a client-coordinated read.
+type replicaReply struct {
+	node  string
+	found bool
+	set   *version.Set
+	err   error
+}
+
+// coordinatedGet reads key as a node's get coordinator would
+// (Config.CoordinateReads): the same pure coordinator.Get over the key's
+// up primaries, asked directly. ok is false when the client cannot decide
+// the read this way (no usable view, fewer than R primaries up, known
+// and connected, or R not reached): the caller then asks a node.
+func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj *Object, ok bool, err error) {
+	v := c.view.Load()
+	if v == nil || !v.m.ModeKnown {
+		return nil, false, nil
+	}
+	r := o.r
+	if r == 0 {
+		r = v.m.R
+	}
+	mode := version.ModeSiblings
+	if o.lww || (o.mode() == messages.ConflictMode_CONFLICT_MODE_DEFAULT && v.m.LWW) {
+		mode = version.ModeLWW
+	}
+	unusable := func(name string) bool {
+		m, known := v.byName[name]
+		return !known || m.State != ring.Up || c.isSuspect(m.Addr) || !c.isConnected(m.Addr)
+	}
+	// Primaries only (no sloppy quorum): whether the cluster keeps hints is
+	// the nodes' setting, and a fallback's answer counts only where it does.
+	route := coordinator.RouteKey(v.ring, key, unusable, false)
+	if len(route.Targets) < r {
+		return nil, false, nil
+	}
+	g, reads, err := coordinator.NewGet(route, key, coordinator.GetOptions{R: r, Mode: mode})
+	if err != nil {
+		return nil, false, nil
+	}
+	_, wait, err := deadlines(ctx, o.timeout)
+	if err != nil {
+		return nil, true, err
+	}
+	replies := make(chan replicaReply, len(reads))
+	root := c.sys.Root()
+	for _, rd := range reads {
+		addr := v.byName[rd.Node].Addr
+		env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
+		f := root.RequestFuture(actor.NewPID(addr, actors.VnodeName(rd.Partition)), env, wait)
+		go func(node string, p uint32) {
+			res, err := f.Result()
+			replies <- replicaOutcome(node, p, env.GetRequestId(), res, err)
+		}(rd.Node, rd.Partition)
+	}
+	answers := make(chan *coordinator.GetAnswer, 1)
+	// Ends within wait, by itself: Close need not wait for it.
+	go c.collectRead(g, replies, len(reads), wait, answers, v)
+	select {
+	case a := <-answers:
+		if a.Err != nil {
+			return nil, false, nil // let a node try, with fallbacks
+		}
+		c.coordinatedReads.Add(1)
+		return &Object{Key: key, Found: a.Found, Values: a.Values, Context: a.Context}, true, nil
+	case <-ctx.Done():
+		return nil, true, ctxError(ctx)
+	}
+}
+
+// replicaOutcome turns a ReplicaGetRequest's future result into a reply.
+func replicaOutcome(node string, p uint32, id uint64, res any, err error) replicaReply {
+	out := replicaReply{node: node}
+	switch {
+	case errors.Is(err, actor.ErrDeadLetter):
+		out.err = fmt.Errorf("%s: no vnode of partition %d (dead letter)", node, p)
+		return out
+	case err != nil:
+		out.err = fmt.Errorf("%s: %w", node, err)
+		return out
+	}
+	env, isEnv := res.(*messages.Envelope)
+	r := env.GetReplicaGetReply()
+	switch {
+	case !isEnv || env.GetRequestId() != id || r == nil || r.GetPartition() != p:
+		out.err = fmt.Errorf("%s: unexpected reply %T to a read of partition %d", node, res, p)
+	case r.GetError() != nil:
+		out.err = fmt.Errorf("%s: %s", node, r.GetError().GetMessage())
+	case r.GetFound():
+		out.set, out.err = version.FromProto(r.GetSet())
+		out.found = out.err == nil
+	}
+	return out
+}
+
+// collectRead feeds the replies to g until every replica answered or wait
+// passed, hands the answer over as soon as there is one, and sends the
+// read repairs g returns (fire and forget, as a node does).
+func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, n int, wait time.Duration, answers chan<- *coordinator.GetAnswer, v *view) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	answered := false
+	effects := func(a *coordinator.GetAnswer, repairs []coordinator.Repair) {
+		if a != nil && !answered {
+			answered = true
+			answers <- a
+		}
+		for _, rp := range repairs {
+			m, known := v.byName[rp.Node]
+			if !known {
+				continue
+			}
+			c.sys.Root().Send(actor.NewPID(m.Addr, actors.VnodeName(rp.Partition)), messages.Wrap(0, &messages.ReplicaPutRequest{
+				Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set),
+				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
+			}))
+		}
+	}
+	for received := 0; received < n && !g.Done(); {
+		select {
+		case r := <-replies:
+			received++
+			effects(g.Reply(r.node, r.found, r.set, r.err))
+		case <-timer.C:
+			effects(g.Deadline())
+			return
+		}
+	}
+	if !answered {
+		effects(g.Deadline())
+	}
+}

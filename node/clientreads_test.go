@@ -1,0 +1,150 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// A client that coordinates reads itself (client.Config.CoordinateReads)
+// answers as a node would: values, not found, siblings, and a read repair
+// of a stale replica (anti-entropy and hints are off, so nothing else
+// repairs it). When it cannot reach R primaries it leaves the read to a
+// node.
+func TestClientCoordinatedReads(t *testing.T) {
+	h := startCluster(t, 3, func(c *Config) { c.NoAntiEntropy, c.NoHintedHandoff = true, true })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t), CoordinateReads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// Connect to every node (the client coordinates reads only over
+	// connected replicas).
+	for _, nd := range h.nodes {
+		if _, err := cl.Status(ctx, nd.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(key string) *client.Object {
+		t.Helper()
+		before := cl.CoordinatedReads()
+		obj, err := cl.Get(ctx, []byte(key))
+		if err != nil {
+			t.Fatalf("get %s: %v", key, err)
+		}
+		if cl.CoordinatedReads() != before+1 {
+			t.Fatalf("get %s was not coordinated by the client", key)
+		}
+		return obj
+	}
+	if _, err := cl.Put(ctx, []byte("k1"), []byte("v1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if o := read("k1"); !o.Found || len(o.Values) != 1 || string(o.Values[0]) != "v1" || len(o.Context) == 0 {
+		t.Fatalf("k1: %+v", o)
+	}
+	if o := read("missing"); o.Found || len(o.Values) != 0 {
+		t.Fatalf("missing: %+v", o)
+	}
+	// Two blind writes are siblings; a write with the read's context
+	// resolves them.
+	for _, v := range []string{"a", "b"} {
+		if _, err := cl.Put(ctx, []byte("sib"), []byte(v), nil, client.W(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := read("sib")
+	got := []string{}
+	for _, v := range o.Values {
+		got = append(got, string(v))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("siblings: %q", got)
+	}
+	if _, err := cl.Put(ctx, []byte("sib"), []byte("ab"), o.Context, client.W(3)); err != nil {
+		t.Fatal(err)
+	}
+	if o := read("sib"); len(o.Values) != 1 || string(o.Values[0]) != "ab" {
+		t.Fatalf("after the merge: %q", o.Values)
+	}
+
+	// A stale replica: a newer version goes to two replicas only.
+	key := []byte("stale")
+	if _, err := cl.Put(ctx, key, []byte("old"), nil, client.W(3)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := cl.Members(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ring.PartitionOf(ring.HashKey(key), m.Partitions)
+	vnode := func(nd *Node) *actor.PID { return actor.NewPID(nd.ActorAddr(), actors.VnodeName(p)) }
+	res, err := h.client.Root().RequestFuture(vnode(h.nodes[0]), messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: key}), 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := version.FromProto(res.(*messages.Envelope).GetReplicaGetReply().GetSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, err := version.Update(cur, cur.Context(), version.Write{Value: []byte("new"), Timestamp: 2}, "test@1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range h.nodes[:2] {
+		res, err := h.client.Root().RequestFuture(vnode(nd), messages.Wrap(2, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(newer),
+			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE}), 5*time.Second).Result()
+		if err != nil || res.(*messages.Envelope).GetReplicaPutReply().GetError() != nil {
+			t.Fatalf("writing the newer version to %s: %v %v", nd.Name(), res, err)
+		}
+	}
+	stale := h.nodes[2].Name()
+	if r, err := cl.ReplicaOf(ctx, stale, key); err != nil || len(r.Values) != 1 || string(r.Values[0]) != "old" {
+		t.Fatalf("setup: %s should hold only the old version: %+v %v", stale, r, err)
+	}
+	if o := read("stale"); len(o.Values) != 1 || string(o.Values[0]) != "new" {
+		t.Fatalf("stale: %q", o.Values)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r, err := cl.ReplicaOf(ctx, stale, key)
+		if err == nil && len(r.Values) == 1 && string(r.Values[0]) == "new" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client's read did not repair %s: %+v %v", stale, r, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// R=3 with a replica down: the client cannot reach R primaries and
+	// leaves the read to a node, whose quorum error comes back.
+	h.stop(2)
+	before := cl.CoordinatedReads()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, err = cl.Get(ctx, []byte("k1"), client.R(3))
+		if errors.Is(err, client.ErrQuorum) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("R=3 with a replica down: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cl.CoordinatedReads() != before {
+		t.Fatal("a read the client could not decide was counted as coordinated by it")
+	}
+}
