@@ -9,6 +9,7 @@ import (
 
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/vnode"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -94,6 +95,8 @@ type Counters struct {
 	// SiblingWarnings counts client writes that left SiblingWarning or
 	// more versions of a key.
 	SiblingWarnings atomic.Uint64
+	// Cache counts the vnodes' object cache hits, misses and bytes.
+	Cache vnode.CacheStats
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

@@ -111,6 +111,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
 		cfg.Sync = !m.cfg.NoSync
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
+		cfg.CacheStats = &m.cfg.Counters.Cache
 		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)

@@ -83,6 +83,9 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_actor_restarts_total", "counter", "Actor restarts by supervisors.", float64(c.Restarts.Load()))
 		e.metric("dynamo_sibling_warnings_total", "counter", "Client writes that left a key with 25 or more versions (the application is not merging).", float64(c.SiblingWarnings.Load()))
 		e.metric("dynamo_vnodes", "gauge", "Vnodes running on this node.", float64(max(0, c.Vnodes.Load())))
+		e.metric("dynamo_cache_hits_total", "counter", "Object reads the vnodes' cache answered.", float64(c.Cache.Hits.Load()))
+		e.metric("dynamo_cache_misses_total", "counter", "Object reads that went to storage (absent keys included).", float64(c.Cache.Misses.Load()))
+		e.metric("dynamo_cache_bytes", "gauge", "What the cached objects count for against --cache-bytes.", float64(max(0, c.Cache.Bytes.Load())))
 	}
 	if m, err := h.membership(r.Context()); err == nil {
 		counts := map[string]int{"up": 0, "down": 0, "leaving": 0}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,8 +149,29 @@ func TestHTTPAPIOnACluster(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, text)
 		}
 	}
+	// The object cache: the reads above hit it (a key read after its
+	// write), every write before them missed it, and it holds objects.
+	for _, name := range []string{"dynamo_cache_hits_total", "dynamo_cache_misses_total", "dynamo_cache_bytes"} {
+		if v := metricValue(text, name); v <= 0 {
+			t.Errorf("%s is %v:\n%s", name, v, text)
+		}
+	}
 	resp, b = httpDo(t, "GET", base(0)+"/status", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"node":"n1"`) {
 		t.Fatalf("status: %d %s", resp.StatusCode, b)
 	}
+}
+
+// metricValue is the value of the unlabelled sample name in a Prometheus
+// text exposition, -1 when absent.
+func metricValue(text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
 }

@@ -1,5 +1,7 @@
 package vnode
 
+import "sync/atomic"
+
 // objectCache keeps objects of one vnode in memory, bounded in bytes, so
 // a read of a hot key, and the read before each write, skip goleveldb (a
 // fifth of a node's CPU under a read load whose data did not fit its block
@@ -14,6 +16,18 @@ package vnode
 type objectCache struct {
 	max, used int
 	items     map[string]cached
+	stats     *CacheStats // never nil
+}
+
+// CacheStats are a node's object cache counters, shared by its vnodes
+// (Config.CacheStats).
+type CacheStats struct {
+	// Hits and Misses count the object reads the cache answered and those
+	// that went to storage (absent keys included).
+	Hits, Misses atomic.Uint64
+	// Bytes is what the cached objects count for (key, encoded object
+	// and overhead).
+	Bytes atomic.Int64
 }
 
 type cached struct {
@@ -26,11 +40,14 @@ type cached struct {
 // encoded object: the map slot and the allocations' headers.
 const cacheOverhead = 96
 
-func newObjectCache(maxBytes int) *objectCache {
+func newObjectCache(maxBytes int, stats *CacheStats) *objectCache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &objectCache{max: maxBytes, items: map[string]cached{}}
+	if stats == nil {
+		stats = &CacheStats{}
+	}
+	return &objectCache{max: maxBytes, items: map[string]cached{}, stats: stats}
 }
 
 func (c *objectCache) get(okey []byte) (cached, bool) {
@@ -38,6 +55,11 @@ func (c *objectCache) get(okey []byte) (cached, bool) {
 		return cached{}, false
 	}
 	e, ok := c.items[string(okey)]
+	if ok {
+		c.stats.Hits.Add(1)
+	} else {
+		c.stats.Misses.Add(1)
+	}
 	return e, ok
 }
 
@@ -59,11 +81,13 @@ func (c *objectCache) put(okey, raw []byte, digest []byte) {
 		}
 		delete(c.items, k)
 		c.used -= e.size
+		c.stats.Bytes.Add(-int64(e.size))
 	}
 	e := cached{raw: raw, size: size}
 	copy(e.digest[:], digest)
 	c.items[string(okey)] = e
 	c.used += size
+	c.stats.Bytes.Add(int64(size))
 }
 
 func (c *objectCache) remove(okey []byte) {
@@ -73,6 +97,7 @@ func (c *objectCache) remove(okey []byte) {
 	if e, ok := c.items[string(okey)]; ok {
 		delete(c.items, string(okey))
 		c.used -= e.size
+		c.stats.Bytes.Add(-int64(e.size))
 	}
 }
 
@@ -81,5 +106,6 @@ func (c *objectCache) clear() {
 		return
 	}
 	clear(c.items)
+	c.stats.Bytes.Add(-int64(c.used))
 	c.used = 0
 }

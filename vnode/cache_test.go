@@ -12,7 +12,8 @@ import (
 )
 
 func TestObjectCacheStaysWithinItsBound(t *testing.T) {
-	c := newObjectCache(10_000)
+	stats := &CacheStats{}
+	c := newObjectCache(10_000, stats)
 	for i := range 1000 {
 		c.put(fmt.Appendf(nil, "key-%d", i), make([]byte, 100), nil)
 		if c.used > c.max {
@@ -22,6 +23,9 @@ func TestObjectCacheStaysWithinItsBound(t *testing.T) {
 	sum := 0
 	for _, e := range c.items {
 		sum += e.size
+	}
+	if stats.Bytes.Load() != int64(c.used) {
+		t.Fatalf("the Bytes counter says %d, the cache holds %d", stats.Bytes.Load(), c.used)
 	}
 	if sum != c.used || len(c.items) == 0 || len(c.items) > 10_000/(100+cacheOverhead) {
 		t.Fatalf("%d entries of %d bytes, used %d", len(c.items), sum, c.used)
@@ -41,11 +45,17 @@ func TestObjectCacheStaysWithinItsBound(t *testing.T) {
 	if _, ok := c.get(k); ok {
 		t.Fatal("an object above an eighth of the cache was kept")
 	}
-	c.clear()
-	if c.used != 0 || len(c.items) != 0 {
-		t.Fatalf("clear left %d bytes", c.used)
+	hits, misses := stats.Hits.Load(), stats.Misses.Load()
+	c.get([]byte("key-0"))
+	c.get([]byte("key-999")) // removed above
+	if stats.Hits.Load()+stats.Misses.Load() != hits+misses+2 || stats.Misses.Load() == misses {
+		t.Fatalf("hits %d->%d, misses %d->%d after two reads, one of an absent key", hits, stats.Hits.Load(), misses, stats.Misses.Load())
 	}
-	var off *objectCache = newObjectCache(0)
+	c.clear()
+	if c.used != 0 || len(c.items) != 0 || stats.Bytes.Load() != 0 {
+		t.Fatalf("clear left %d bytes (counter %d)", c.used, stats.Bytes.Load())
+	}
+	var off *objectCache = newObjectCache(0, nil)
 	off.put(k, []byte{1}, nil)
 	if _, ok := off.get(k); ok || off != nil {
 		t.Fatal("a disabled cache keeps objects")

@@ -59,6 +59,9 @@ type Config struct {
 	// ring's partitions: a node holding every partition caches at most
 	// NodeCacheBytes. 0 disables the cache.
 	CacheBytes int
+	// CacheStats receives the cache's counters; vnodes of a node share
+	// one. Optional.
+	CacheStats *CacheStats
 }
 
 // NodeCacheBytes is what the default CacheBytes of a node's vnodes add up
@@ -120,7 +123,7 @@ func Open(e storage.Engine, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes)}
+	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats)}
 	raw, err := e.Get(storage.KeyspaceMeta, s.leaseKey())
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
