@@ -324,8 +324,7 @@ func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set) {
 	c.gotPrepared = true
 	c.replicate(ctx, c.put.Prepared(set))
 	if c.committed {
-		ans, _ := c.put.Coordinated(nil, nil)
-		c.effects(ctx, ans)
+		c.effects(ctx, c.put.Coordinated(nil))
 	}
 }
 
@@ -347,8 +346,7 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 		c.committed = true // see prepared
 		return
 	}
-	ans, _ := c.put.Coordinated(nil, err) // replica writes went on writePrepared
-	c.effects(ctx, ans)
+	c.effects(ctx, c.put.Coordinated(err))
 }
 
 // replicate sends replica writes and keeps local hints. A local hint goes to

@@ -186,9 +186,26 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("storage: disk full")
-	ans, sends := p.Coordinated(nil, boom)
-	if ans == nil || !errors.Is(ans.Err, boom) || len(sends) != 0 {
-		t.Fatalf("local failure: %+v %v", ans, sends)
+	ans := p.Coordinated(boom)
+	if ans == nil || !errors.Is(ans.Err, boom) {
+		t.Fatalf("local failure: %+v", ans)
+	}
+	if sends := p.Prepared(&version.Set{}); len(sends) != 0 {
+		t.Fatalf("a write whose local write failed sent replica writes %+v", sends)
+	}
+	// Success before Prepared is not an ack: the version is not known yet.
+	p, _, err = NewPut(route, owner, []byte("k"), PutOptions{W: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := p.Coordinated(nil); a != nil || p.Done() {
+		t.Fatalf("success before Prepared answered %+v", a)
+	}
+	if sends := p.Prepared(&version.Set{}); len(sends) != 2 {
+		t.Fatalf("Prepared after an early success sent %+v", sends)
+	}
+	if a := p.Coordinated(nil); a == nil || a.Err != nil {
+		t.Fatalf("the local ack after Prepared: %+v", a)
 	}
 	if a, _ := p.Deadline(); a != nil {
 		t.Fatal("answered twice")
@@ -239,11 +256,7 @@ func TestPreparedWriteWaitsForTheLocalCommit(t *testing.T) {
 		if early := ans != nil; early != tc.early {
 			t.Fatalf("%s: answered before the local outcome: %v, want %v", tc.name, early, tc.early)
 		}
-		a, more := p.Coordinated(set, tc.localErr)
-		if len(more) != 0 {
-			t.Fatalf("%s: Coordinated after Prepared sent %+v", tc.name, more)
-		}
-		if a != nil {
+		if a := p.Coordinated(tc.localErr); a != nil {
 			if ans != nil {
 				t.Fatalf("%s: answered twice", tc.name)
 			}

@@ -54,8 +54,7 @@ type Put struct {
 	key      []byte
 	w        int
 	core     *quorum.PutCore
-	set      *version.Set
-	prepared bool // the set came from Prepared: the local ack is still due
+	set      *version.Set // from Prepared: the replica writes went out
 	answered bool
 	hints    bool
 	replied  map[string]bool // targets that replied (success or failure)
@@ -119,53 +118,42 @@ func (p *Put) localHint(primary string) []Replicate {
 // (vnode.Store.Prepare) before it is durable there, and returns the
 // replica writes to send at once: the local write and the replica writes
 // then wait on their disks at the same time, one round instead of two.
-// The local outcome follows with Coordinated. Prepared after Coordinated,
-// or twice, does nothing.
+// The local outcome follows with Coordinated. Prepared after a failed
+// Coordinated, or twice, does nothing.
 func (p *Put) Prepared(set *version.Set) []Replicate {
 	if p.set != nil || p.answered {
 		return nil
 	}
-	p.set, p.prepared = set, true
+	p.set = set
 	return p.replicas()
 }
 
-// Coordinated feeds the result of the local coordinating write
-// (vnode.Store.Coordinate, or Commit after Prepared). On success it counts
-// as this replica's ack; without Prepared before, it also returns the
-// replica writes to send. It returns the answer when this decides the
-// write. On failure the write fails with that error, unless W acks already
-// decided it: the coordinator's own write must succeed, as in a write
-// coordinated in two rounds (replicas that stored a prepared version keep
-// it, as after any failed write).
-func (p *Put) Coordinated(set *version.Set, err error) (*PutAnswer, []Replicate) {
-	if p.prepared {
-		if p.replied[p.self] {
-			return nil, nil
-		}
-		p.replied[p.self] = true
-		if err != nil {
-			_ = p.core.Add(quorum.Node(p.self), quorum.Failed, err)
-			if p.answered {
-				return nil, nil
-			}
-			p.answered = true
-			return &PutAnswer{Err: err}, nil
-		}
-		_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
-		return p.effects(), nil
-	}
-	if p.set != nil || p.answered {
-		return nil, nil
+// Coordinated feeds the outcome of the local coordinating write: nil when
+// the prepared version is durable here (Store.Commit after Prepared), or
+// the error that stopped it, before or after Prepared. Success counts as
+// this replica's ack; success before Prepared does nothing (the caller
+// feeds Prepared first). A failure fails the write with that error, unless
+// W acks decided it already: the coordinator's own write must succeed
+// (replicas that stored the prepared version keep it, as after any failed
+// write). It returns the answer when this decides the write.
+func (p *Put) Coordinated(err error) *PutAnswer {
+	if p.replied[p.self] || (p.set == nil && err == nil) {
+		return nil
 	}
 	if err != nil {
+		if p.set != nil {
+			p.replied[p.self] = true
+			_ = p.core.Add(quorum.Node(p.self), quorum.Failed, err)
+		}
+		if p.answered {
+			return nil
+		}
 		p.answered = true
-		return &PutAnswer{Err: err}, nil
+		return &PutAnswer{Err: err}
 	}
-	p.set = set
 	p.replied[p.self] = true
 	_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
-	out := p.replicas()
-	return p.effects(), out
+	return p.effects()
 }
 
 // replicas returns the replica writes of p.set to the other targets, and

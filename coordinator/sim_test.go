@@ -155,7 +155,7 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	var sends []Replicate
 	prep, err := s.store(via, route.Partition).Prepare([]byte(key), clock, wr, s.clock)
 	if err != nil {
-		ans, sends = p.Coordinated(nil, err)
+		ans = p.Coordinated(err)
 	} else {
 		sends = p.Prepared(prep.Set)
 	}
@@ -188,12 +188,8 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		sends = append(sends, more...)
 	}
 	if prep != nil {
-		a, more := p.Coordinated(prep.Set, s.store(via, route.Partition).Commit(prep))
-		if a != nil {
+		if a := p.Coordinated(s.store(via, route.Partition).Commit(prep)); a != nil {
 			ans = a
-		}
-		if len(more) != 0 {
-			s.t.Fatalf("the local commit sent replica writes %+v", more)
 		}
 	}
 	a, more := p.Deadline()
