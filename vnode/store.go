@@ -303,7 +303,7 @@ func (s *Store) writeLease(lease uint64) error {
 	binary.BigEndian.PutUint64(v[:], lease)
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceMeta, s.leaseKey(), v[:])
-	if err := s.e.Write(b, storage.WriteOptions{Sync: s.opts.Sync}); err != nil {
+	if err := s.e.Write(b, s.opts); err != nil {
 		return err
 	}
 	s.lease = lease
@@ -346,11 +346,12 @@ func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
 
 // merge is the outcome of syncing a set into a stored key, not yet written.
 type merge struct {
-	okey      []byte
+	key, okey []byte
 	seg       uint16
 	oldDigest []byte       // nil when the key was absent
 	set       *version.Set // the result (the stored set when unchanged)
 	changed   bool         // set must be written
+	raw       []byte       // set encoded (MergeMany)
 }
 
 // merged syncs in into key's stored version. A replica that already
@@ -364,7 +365,7 @@ func (s *Store) merged(key []byte, in *version.Set) (merge, error) {
 	if oldDigest == nil && err != nil {
 		return merge{}, err
 	}
-	m := merge{okey: okey, seg: seg, oldDigest: oldDigest, set: local}
+	m := merge{key: key, okey: okey, seg: seg, oldDigest: oldDigest, set: local}
 	if corrupt := err != nil; !corrupt && local != nil && version.Descends(local, in) {
 		return m, nil
 	}
@@ -385,8 +386,6 @@ type Item struct {
 func (s *Store) MergeMany(items []Item) (int, error) {
 	b := storage.NewBatch()
 	var changes []merge
-	var keys [][]byte
-	var raws [][]byte
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		if seen[string(it.Key)] {
@@ -405,7 +404,8 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 			return 0, err
 		}
 		b.Put(storage.KeyspaceData, m.okey, raw)
-		changes, keys, raws = append(changes, m), append(keys, it.Key), append(raws, raw)
+		m.raw = raw
+		changes = append(changes, m)
 	}
 	if len(changes) == 0 {
 		return 0, nil
@@ -416,12 +416,9 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 		}
 		return 0, fmt.Errorf("vnode %d: merging %d keys: %w", s.cfg.Partition, len(changes), err)
 	}
-	for i, m := range changes {
-		d := version.Digest(m.set)
-		s.tree.Update(uint32(m.seg), keys[i], m.oldDigest, d[:])
-		s.cache.put(m.okey, raws[i], d[:])
+	for _, m := range changes {
+		s.stored(m.key, m.okey, m.seg, m.oldDigest, m.set, m.raw)
 	}
-	s.stats.Writes += uint64(len(changes))
 	return len(changes), nil
 }
 
@@ -437,11 +434,17 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 		s.cache.remove(okey) // storage may hold either after a failed write
 		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
 	}
+	s.stored(key, okey, seg, oldDigest, set, raw)
+	return nil
+}
+
+// stored records a successful write of set (encoded as raw) under key in
+// the tree, the cache and the counters.
+func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *version.Set, raw []byte) {
 	d := version.Digest(set)
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
 	s.cache.put(okey, raw, d[:])
 	s.stats.Writes++
-	return nil
 }
 
 // Tree returns the partition's Merkle tree. It is the Store's own: clone it
