@@ -227,19 +227,28 @@ func (c *getCoordinator) replied(ctx actor.Context, node string, p uint32, env *
 	var found bool
 	var set *version.Set
 	if err == nil {
-		r := env.GetReplicaGetReply()
-		switch {
-		case r == nil || r.GetPartition() != p:
-			err = fmt.Errorf("actors: reply is not a read of partition %d", p)
-		case r.GetError() != nil:
-			err = errOf(r.GetError())
-		case r.GetFound():
-			found = true
-			set, err = version.FromProto(r.GetSet())
-		}
+		found, set, err = ReplicaRead(env, p)
 	}
-	ans, reps := c.get.Reply(node, found && err == nil, set, err)
+	ans, reps := c.get.Reply(node, found, set, err)
 	c.effects(ctx, ans, reps)
+}
+
+// ReplicaRead decodes a vnode's answer to a ReplicaGetRequest for
+// partition p: whether it holds the key and its version set, or the error
+// it answered with (its code kept: see toError). Clients that coordinate
+// reads use it too.
+func ReplicaRead(env *messages.Envelope, p uint32) (found bool, set *version.Set, err error) {
+	r := env.GetReplicaGetReply()
+	switch {
+	case r == nil || r.GetPartition() != p:
+		return false, nil, fmt.Errorf("actors: reply is not a read of partition %d", p)
+	case r.GetError() != nil:
+		return false, nil, errOf(r.GetError())
+	case !r.GetFound():
+		return false, nil, nil
+	}
+	set, err = version.FromProto(r.GetSet())
+	return err == nil, set, err
 }
 
 func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, repairs []coordinator.Repair) {

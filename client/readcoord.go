@@ -101,15 +101,13 @@ func replicaOutcome(node string, p uint32, id uint64, res any, err error) replic
 		return out
 	}
 	env, isEnv := res.(*messages.Envelope)
-	r := env.GetReplicaGetReply()
-	switch {
-	case !isEnv || env.GetRequestId() != id || r == nil || r.GetPartition() != p:
+	if !isEnv || env.GetRequestId() != id {
 		out.err = fmt.Errorf("%s: unexpected reply %T to a read of partition %d", node, res, p)
-	case r.GetError() != nil:
-		out.err = fmt.Errorf("%s: %s", node, r.GetError().GetMessage())
-	case r.GetFound():
-		out.set, out.err = version.FromProto(r.GetSet())
-		out.found = out.err == nil
+		return out
+	}
+	out.found, out.set, err = actors.ReplicaRead(env, p)
+	if err != nil {
+		out.err = fmt.Errorf("%s: %w", node, err)
 	}
 	return out
 }
