@@ -35,8 +35,9 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 			prepared := &writePrepared{nonce: m.env.GetRequestId(), set: set}
 			reply := messages.Wrap(m.env.GetRequestId(), &messages.ReplicaCoordinateReply{Partition: 3, Node: "solo"})
 			if replyFirst {
+				// Completing the future queues the continuation, a system
+				// message, before writePrepared is even sent.
 				ctx.Respond(reply)
-				time.Sleep(20 * time.Millisecond) // the continuation is queued first
 				ctx.Send(m.replyTo, prepared)
 				return
 			}
@@ -58,7 +59,8 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 		if put == nil || put.GetError() != nil || string(put.GetContext()) != string(version.EncodeContext(set.Context())) {
 			t.Fatalf("reply first %v: answer %v, want the prepared version's context", replyFirst, res)
 		}
-		s.Root().Stop(fake)
-		time.Sleep(20 * time.Millisecond)
+		if err := s.Root().StopFuture(fake).Wait(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
