@@ -66,6 +66,9 @@ type testCluster struct {
 	// syncRate bounds repairs and handoff, keys per second (default
 	// 100,000: unthrottled in practice).
 	syncRate float64
+	// speculate is every router's ReadSpeculateAfter (default 0: reads
+	// ask every replica at once).
+	speculate time.Duration
 	// wrap, when set, wraps each node's engine (fault injection).
 	wrap func(node string, e storage.Engine) storage.Engine
 }
@@ -113,7 +116,7 @@ func (c *testCluster) spawn(nd *testNode) {
 		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
 		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Actor: nd.name + "@1", Partitions: testQ, NoSync: true, Logger: quiet},
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet,
-			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults},
+			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate},
 		Hints:    HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
 		Syncer:   SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet},
 		Counters: nd.counters,

@@ -3,6 +3,8 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -26,6 +28,10 @@ type plan struct {
 	start   time.Time
 	stats   *RequestStats // where the answer is counted (may be nil)
 	pids    *pidCache     // the router's
+	// speculate: reads ask R replicas first and the rest after this delay
+	// (RouterConfig.ReadSpeculateAfter); 0: every replica at once.
+	speculate  time.Duration
+	speculated *atomic.Uint64 // counts the reads that did (may be nil)
 	// warn, when set, is told of a client write that left a key with
 	// SiblingWarning or more versions.
 	warn func(key []byte, versions int)
@@ -103,6 +109,10 @@ func (p plan) replicaPID(node, hintFor string, partition uint32) *actor.PID {
 // deadline is the coordinator's scheduled hard deadline.
 type deadline struct{}
 
+// speculate is a get coordinator's speculative-retry time: the replicas not
+// asked yet are asked if the read has not answered.
+type speculate struct{}
+
 // askGrace is how long a replica request's future outlives the deadline.
 const askGrace = 100 * time.Millisecond
 
@@ -162,8 +172,13 @@ func errOf(e *messages.Error) error {
 // timer schedules the hard deadline: a message to self, not
 // SetReceiveTimeout (an idle timer every reply would reset).
 func startTimer(ctx actor.Context, d time.Duration) *time.Timer {
+	return sendAfter(ctx, d, &deadline{})
+}
+
+// sendAfter sends msg to the actor itself after d.
+func sendAfter(ctx actor.Context, d time.Duration, msg any) *time.Timer {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	return time.AfterFunc(d, func() { root.Send(self, &deadline{}) })
+	return time.AfterFunc(d, func() { root.Send(self, msg) })
 }
 
 // getCoordinator runs one read: prepare (route), execute (send the reads),
@@ -173,7 +188,7 @@ type getCoordinator struct {
 	req   plan
 	key   []byte
 	get   *coordinator.Get
-	timer *time.Timer
+	timer *time.Timer // the speculative retry's, then the deadline's
 }
 
 func getProps(req plan, b *messages.GetRequest) *actor.Props {
@@ -188,6 +203,14 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 		if c.timer != nil {
 			c.timer.Stop()
 		}
+	case *speculate:
+		if reads := c.get.Speculate(); len(reads) > 0 {
+			if c.req.speculated != nil {
+				c.req.speculated.Add(1)
+			}
+			c.send(ctx, reads)
+		}
+		c.timer = startTimer(ctx, time.Until(c.req.start.Add(c.req.timeout)))
 	case *deadline:
 		if c.get != nil {
 			c.req.timedOut(c.get.Outstanding())
@@ -204,18 +227,30 @@ func (c *getCoordinator) start(ctx actor.Context) {
 	if c.req.mode == messages.ConflictMode_CONFLICT_MODE_LWW {
 		mode = version.ModeLWW
 	}
-	g, reads, err := coordinator.NewGet(route, c.key, coordinator.GetOptions{R: c.req.quorum, Mode: mode})
+	spec := c.req.speculate > 0 && c.req.speculate < c.req.timeout
+	g, reads, err := coordinator.NewGet(route, c.key, coordinator.GetOptions{
+		R: c.req.quorum, Mode: mode, QuorumFirst: spec, First: c.req.view.Self, Spread: rand.Uint(),
+	})
 	if err != nil {
 		c.answer(ctx, &messages.GetReply{Error: toError(err)})
 		ctx.Stop(ctx.Self())
 		return
 	}
 	c.get = g
-	c.timer = startTimer(ctx, c.req.timeout)
+	if spec && len(reads) < len(route.Targets) {
+		c.timer = sendAfter(ctx, c.req.speculate, &speculate{})
+	} else {
+		c.timer = startTimer(ctx, c.req.timeout)
+	}
+	c.send(ctx, reads)
+}
+
+// send sends replica reads; their replies come back as continuations.
+func (c *getCoordinator) send(ctx actor.Context, reads []coordinator.Read) {
 	for _, rd := range reads {
 		node := rd.Node
 		ask(ctx, c.req.replicaPID(node, rd.HintFor, rd.Partition),
-			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), c.req.timeout,
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), time.Until(c.req.start.Add(c.req.timeout)),
 			func(env *messages.Envelope, err error) {
 				c.req.observe(node, err)
 				c.replied(ctx, node, rd.Partition, env, err)
@@ -230,6 +265,7 @@ func (c *getCoordinator) replied(ctx actor.Context, node string, p uint32, env *
 		found, set, err = ReplicaRead(env, p)
 	}
 	ans, reps := c.get.Reply(node, found, set, err)
+	c.send(ctx, c.get.More())
 	c.effects(ctx, ans, reps)
 }
 

@@ -92,6 +92,9 @@ type Counters struct {
 	// Requests counts the client requests the node answered, with their
 	// latency.
 	Requests RequestStats
+	// ReadSpeculations counts the reads that asked the replicas left
+	// because R had not answered within RouterConfig.ReadSpeculateAfter.
+	ReadSpeculations atomic.Uint64
 	// SiblingWarnings counts client writes that left SiblingWarning or
 	// more versions of a key.
 	SiblingWarnings atomic.Uint64

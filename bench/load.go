@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/node"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -37,28 +38,31 @@ const (
 
 // loadConfig is what `bench load` runs, from its flags.
 type loadConfig struct {
-	Workload    string        `json:"workload"`
-	Keys        int           `json:"keys"`
-	ValueSize   int           `json:"value_size"`
-	Concurrency int           `json:"concurrency"`
-	Clients     int           `json:"clients"`
-	N           int           `json:"n"`
-	R           int           `json:"r"`
-	W           int           `json:"w"`
-	Nodes       int           `json:"nodes"`
-	Seeds       []string      `json:"seeds,omitempty"`
-	Partitions  int           `json:"partitions,omitempty"`
-	Fsync       bool          `json:"fsync"`
-	Dist        string        `json:"dist"`
-	Duration    time.Duration `json:"-"`
-	DurationStr string        `json:"duration,omitempty"`
-	Ops         int64         `json:"ops,omitempty"`
-	Seed        uint64        `json:"seed"`
-	Preload     bool          `json:"preload"`
-	LWW         bool          `json:"lww,omitempty"`
-	ClientReads bool          `json:"client_reads,omitempty"`
-	Timeout     time.Duration `json:"-"`
-	TimeoutMs   int64         `json:"timeout_ms"`
+	Workload    string   `json:"workload"`
+	Keys        int      `json:"keys"`
+	ValueSize   int      `json:"value_size"`
+	Concurrency int      `json:"concurrency"`
+	Clients     int      `json:"clients"`
+	N           int      `json:"n"`
+	R           int      `json:"r"`
+	W           int      `json:"w"`
+	Nodes       int      `json:"nodes"`
+	Seeds       []string `json:"seeds,omitempty"`
+	Partitions  int      `json:"partitions,omitempty"`
+	Fsync       bool     `json:"fsync"`
+	// Speculate is the local nodes' --read-speculate-after.
+	Speculate    time.Duration `json:"-"`
+	SpeculateStr string        `json:"read_speculate_after,omitempty"`
+	Dist         string        `json:"dist"`
+	Duration     time.Duration `json:"-"`
+	DurationStr  string        `json:"duration,omitempty"`
+	Ops          int64         `json:"ops,omitempty"`
+	Seed         uint64        `json:"seed"`
+	Preload      bool          `json:"preload"`
+	LWW          bool          `json:"lww,omitempty"`
+	ClientReads  bool          `json:"client_reads,omitempty"`
+	Timeout      time.Duration `json:"-"`
+	TimeoutMs    int64         `json:"timeout_ms"`
 
 	json         bool
 	vsRedis      bool
@@ -121,6 +125,7 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	seeds := fs.String("seeds", "", "comma-separated actor addresses of a running cluster's nodes, instead of --nodes")
 	fs.IntVar(&c.Partitions, "partitions", 64, "Q of the local cluster (power of two, 8..1024)")
 	fs.BoolVar(&c.Fsync, "fsync", true, "local cluster: fsync every write (production durability); --fsync=false passes NoSync")
+	fs.DurationVar(&c.Speculate, "read-speculate-after", node.DefaultReadSpeculateAfter, "the local nodes' --read-speculate-after, and the clients' with --client-reads (0: reads ask every replica at once)")
 	fs.BoolVar(&c.fastGossip, "fast-gossip", false, "local cluster: sub-second failure detection timings")
 	fs.StringVar(&c.Dist, "dist", distUniform, "key distribution: uniform or zipfian (s=1.01, key 0 hottest)")
 	fs.Uint64Var(&c.Seed, "seed", 0, "random seed for operations and keys (0: from the clock; printed)")
@@ -200,6 +205,12 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 		if err := ring.ValidatePartitions(c.Partitions); err != nil {
 			return c, fmt.Errorf("--partitions: %v", err)
 		}
+	}
+	if c.Speculate < 0 {
+		return c, fmt.Errorf("--read-speculate-after %v is negative", c.Speculate)
+	}
+	if len(c.Seeds) == 0 {
+		c.SpeculateStr = c.Speculate.String()
 	}
 	if c.Ops > 0 {
 		c.Duration = 0
@@ -299,7 +310,7 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	if cfg.Nodes > 0 {
 		var err error
 		lc, err = startLocalCluster(ctx, clusterSpec{nodes: cfg.Nodes, partitions: cfg.Partitions, n: cfg.N, r: cfg.R, w: cfg.W,
-			noSync: !cfg.Fsync, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
+			noSync: !cfg.Fsync, speculate: cfg.Speculate, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +324,7 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		}
 	}()
 	for range cfg.Clients {
-		c, err := client.New(ctx, client.Config{Seeds: seeds, ListenAddr: cfg.listenAddr, Timeout: cfg.Timeout, CoordinateReads: cfg.ClientReads})
+		c, err := client.New(ctx, client.Config{Seeds: seeds, ListenAddr: cfg.listenAddr, Timeout: cfg.Timeout, CoordinateReads: cfg.ClientReads, ReadSpeculateAfter: cfg.Speculate})
 		if err != nil {
 			return nil, err
 		}
@@ -623,7 +634,7 @@ func printReport(w io.Writer, rep *loadReport) {
 	for _, m := range c.wl.mix {
 		mix = append(mix, fmt.Sprintf("%d%% %s", m.percent, m.op))
 	}
-	where := fmt.Sprintf("%d local node processes (Q %d, fsync %v)", c.Nodes, c.Partitions, c.Fsync)
+	where := fmt.Sprintf("%d local node processes (Q %d, fsync %v, read-speculate-after %v)", c.Nodes, c.Partitions, c.Fsync, c.Speculate)
 	if len(c.Seeds) > 0 {
 		where = fmt.Sprintf("cluster of %d members at %s (Q %d)", c.Nodes, strings.Join(c.Seeds, ","), c.Partitions)
 	}

@@ -40,6 +40,7 @@ type clusterSpec struct {
 	partitions int
 	n, r, w    int
 	noSync     bool
+	speculate  time.Duration // --read-speculate-after
 	fastGossip bool
 	profileDir string // when set, each node writes <dir>/<name>.cpu.pprof
 	log        io.Writer
@@ -136,6 +137,7 @@ func (lc *localCluster) spawn(exe string, c *child, join bool) error {
 	if s.noSync {
 		args = append(args, "--no-sync")
 	}
+	args = append(args, "--read-speculate-after", s.speculate.String())
 	if s.fastGossip {
 		args = append(args, "--fast-gossip")
 	}
@@ -368,6 +370,7 @@ func runNode(args []string, stderr io.Writer) int {
 	r := fs.Int("r", def.R, "default read quorum")
 	w := fs.Int("w", def.W, "default write quorum")
 	noSync := fs.Bool("no-sync", false, "no fsync per write")
+	speculate := fs.Duration("read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first, the rest after this delay (0: all at once)")
 	fast := fs.Bool("fast-gossip", false, "sub-second failure detection timings")
 	stdinEOF := fs.Bool("stop-on-stdin-eof", false, "stop when stdin reaches EOF (the parent died)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the node's life to this file")
@@ -388,7 +391,7 @@ func runNode(args []string, stderr io.Writer) int {
 	cfg.Name, cfg.DataDir, cfg.GossipAddr, cfg.ActorAddr = *name, *dataDir, *gossip, *actorAddr
 	cfg.Join = splitList(*join)
 	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
-	cfg.NoSync, cfg.FastGossip = *noSync, *fast
+	cfg.NoSync, cfg.FastGossip, cfg.ReadSpeculateAfter = *noSync, *fast, *speculate
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("node", *name)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -47,6 +47,13 @@ type Config struct {
 	// primaries are up and connected or the read does not reach R. Such
 	// reads are not counted in the nodes' request metrics. Default false.
 	CoordinateReads bool
+	// ReadSpeculateAfter, with CoordinateReads: the client asks R of the
+	// key's primaries first, another one at once when one of those fails,
+	// and every one left when no answer came within this delay
+	// (speculative retry, as the nodes' --read-speculate-after); read
+	// repair then reaches the primaries asked. 0 asks every primary at
+	// once. Default 5 ms in DefaultConfig; the zero Config asks all.
+	ReadSpeculateAfter time.Duration
 	// Logger receives the client's and its actor system's logs. Default:
 	// discard.
 	Logger *slog.Logger
@@ -54,7 +61,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults with no seeds.
 func DefaultConfig() Config {
-	return Config{ListenAddr: "127.0.0.1:0", Timeout: time.Second, RefreshInterval: 5 * time.Second}
+	return Config{ListenAddr: "127.0.0.1:0", Timeout: time.Second, RefreshInterval: 5 * time.Second, ReadSpeculateAfter: 5 * time.Millisecond}
 }
 
 // normalize fills defaults and checks the configuration.
@@ -86,6 +93,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.Timeout > maxTimeout {
 		return c, invalidf("Timeout", "must be at most %v, got %v", maxTimeout, c.Timeout)
+	}
+	if c.ReadSpeculateAfter < 0 {
+		return c, invalidf("ReadSpeculateAfter", "must not be negative, got %v", c.ReadSpeculateAfter)
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = d.RefreshInterval

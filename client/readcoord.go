@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,28 +56,38 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 	if len(route.Targets) < r {
 		return nil, false, nil
 	}
-	g, reads, err := coordinator.NewGet(route, key, coordinator.GetOptions{R: r, Mode: mode})
-	if err != nil {
-		return nil, false, nil
-	}
 	_, wait, err := deadlines(ctx, o.timeout)
 	if err != nil {
 		return nil, true, err
 	}
-	replies := make(chan replicaReply, len(reads))
-	root := c.sys.Root()
-	for _, rd := range reads {
-		addr := v.byName[rd.Node].Addr
-		env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
-		f := root.RequestFuture(actor.NewPID(addr, actors.VnodeName(rd.Partition)), env, wait)
-		go func(node string, p uint32) {
-			res, err := f.Result()
-			replies <- replicaOutcome(node, p, env.GetRequestId(), res, err)
-		}(rd.Node, rd.Partition)
+	spec := c.cfg.ReadSpeculateAfter
+	if spec >= wait {
+		spec = 0
 	}
+	g, reads, err := coordinator.NewGet(route, key, coordinator.GetOptions{
+		R: r, Mode: mode, QuorumFirst: spec > 0, Spread: rand.Uint(),
+	})
+	if err != nil {
+		return nil, false, nil
+	}
+	replies := make(chan replicaReply, len(route.Targets))
+	root := c.sys.Root()
+	due := time.Now().Add(wait)
+	send := func(reads []coordinator.Read) {
+		for _, rd := range reads {
+			addr := v.byName[rd.Node].Addr
+			env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
+			f := root.RequestFuture(actor.NewPID(addr, actors.VnodeName(rd.Partition)), env, max(time.Until(due), time.Millisecond))
+			go func(node string, p uint32) {
+				res, err := f.Result()
+				replies <- replicaOutcome(node, p, env.GetRequestId(), res, err)
+			}(rd.Node, rd.Partition)
+		}
+	}
+	send(reads)
 	answers := make(chan *coordinator.GetAnswer, 1)
 	// Ends within wait, by itself: Close need not wait for it.
-	go c.collectRead(g, replies, len(reads), wait, answers, v)
+	go c.collectRead(g, replies, send, len(reads), spec, wait, answers, v)
 	select {
 	case a := <-answers:
 		if a.Err != nil {
@@ -112,12 +123,21 @@ func replicaOutcome(node string, p uint32, id uint64, res any, err error) replic
 	return out
 }
 
-// collectRead feeds the replies to g until every replica answered or wait
-// passed, hands the answer over as soon as there is one, and sends the
-// read repairs g returns (fire and forget, as a node does).
-func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, n int, wait time.Duration, answers chan<- *coordinator.GetAnswer, v *view) {
+// collectRead feeds the replies to g until every replica asked answered or
+// wait passed, hands the answer over as soon as there is one, sends the
+// further reads g asks for (a replica in place of one that failed, and the
+// others after spec: speculative retry; spec 0: none) and the read repairs
+// g returns (fire and forget, as a node does). sent is how many reads went
+// out before.
+func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, send func([]coordinator.Read), sent int, spec, wait time.Duration, answers chan<- *coordinator.GetAnswer, v *view) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	var speculate <-chan time.Time
+	if spec > 0 {
+		st := time.NewTimer(spec)
+		defer st.Stop()
+		speculate = st.C
+	}
 	answered := false
 	effects := func(a *coordinator.GetAnswer, repairs []coordinator.Repair) {
 		if a != nil && !answered {
@@ -135,11 +155,20 @@ func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, n 
 			}))
 		}
 	}
-	for received := 0; received < n && !g.Done(); {
+	more := func(reads []coordinator.Read) {
+		sent += len(reads)
+		send(reads)
+	}
+	for received := 0; received < sent && !g.Done(); {
 		select {
 		case r := <-replies:
 			received++
-			effects(g.Reply(r.node, r.found, r.set, r.err))
+			a, repairs := g.Reply(r.node, r.found, r.set, r.err)
+			more(g.More())
+			effects(a, repairs)
+		case <-speculate:
+			speculate = nil
+			more(g.Speculate())
 		case <-timer.C:
 			effects(g.Deadline())
 			return

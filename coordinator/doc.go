@@ -13,20 +13,26 @@
 //     handoff off) has only the up primaries.
 //   - Get: NewGet validates R against N (refusing before anything is sent),
 //     fails fast with an UnavailableError when fewer than R targets are
-//     reachable, and returns the replica reads to send. Reply and Deadline
+//     reachable, and returns the replica reads to send (to R targets only
+//     with QuorumFirst, below). Reply and Deadline
 //     return the client's answer exactly once: after R replies (merged with
 //     version.Sync), or at the deadline with a *quorum.Error that says
 //     needed and got. After answering, the get keeps listening; once every
-//     target replied or the deadline passed, it returns the read repairs:
+//     target asked replied or the deadline passed, it returns the read repairs:
 //     the merged set for every replica that answered with an older version
 //     or not found.
+//   - With GetOptions.QuorumFirst, NewGet returns reads for R targets only
+//     (First ahead, the others rotated by Spread); More returns a read of
+//     another target after a failed reply, Speculate (the caller's timer)
+//     reads of every target left. Targets never asked are skipped once the
+//     read answers: no repairs, no timeouts for them.
 //   - Put: NewPut decides who coordinates: this node if it is an up primary
 //     of the key, else the first up primary (Forward); the coordinator's own
-//     dot goes into the version. The actor applies the write to its local
-//     vnode (vnode.Store.Coordinate) and calls Coordinated, which counts the
-//     local write and returns the replica writes of the resulting set to the
+//     dot goes into the version. The local vnode computes the version
+//     (vnode.Store.Prepare); Prepared returns the replica writes of it to the
 //     other targets (a fallback gets it with the primary it holds a hint
-//     for). The answer comes after W acks, or at the deadline with a
+//     for) while the local write is under way, and Coordinated counts that
+//     write's outcome. The answer comes after W acks, or at the deadline with a
 //     *quorum.Error. With PutOptions.Hints the coordinator also keeps a hint
 //     itself (Replicate.Local, not counted toward W) for each Uncovered
 //     primary, each target that failed, and each target silent at the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -45,6 +46,20 @@ type GetOptions struct {
 	R int
 	// Mode is how siblings are shown (ModeLWW: only the latest).
 	Mode version.Mode
+	// QuorumFirst asks only R targets at first (Cassandra's way): another
+	// target is asked when one of those fails, and every target left when
+	// the caller calls Speculate (its speculative-retry timer). Read repair
+	// then reaches the replicas asked only. Off, every target is asked at
+	// once (Dynamo's and riak's way). A route with fallbacks always asks
+	// every target.
+	QuorumFirst bool
+	// First is the target asked first under QuorumFirst (the coordinating
+	// node: its read is local); ignored when it is not a target.
+	First string
+	// Spread rotates the order in which the other targets are asked under
+	// QuorumFirst (a request counter, say), so that the reads one node
+	// coordinates spread over the replicas.
+	Spread uint
 }
 
 // Get coordinates one read.
@@ -53,6 +68,10 @@ type Get struct {
 	key      []byte
 	mode     version.Mode
 	core     *quorum.GetCore[*version.Set]
+	order    []ring.Target // the targets in the order they are asked
+	asked    int           // order[:asked] were asked
+	closed   bool          // no more targets will be asked (the rest skipped)
+	more     []Read        // reads decided but not yet taken (More)
 	answered bool
 	repaired bool
 	expired  bool            // the deadline passed
@@ -87,12 +106,87 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}}
-	reads := make([]Read, len(route.Targets))
-	for i, t := range route.Targets {
-		reads[i] = Read{Node: t.Node, HintFor: t.HintFor, Partition: route.Partition, Key: key}
+	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}, order: route.Targets}
+	first := len(route.Targets)
+	if opts.QuorumFirst && opts.R < first && !hasFallback(route) {
+		g.order, first = askOrder(route.Targets, opts.First, opts.Spread), opts.R
 	}
-	return g, reads, nil
+	return g, g.ask(first), nil
+}
+
+// hasFallback reports whether a route has a fallback target.
+func hasFallback(rt Route) bool {
+	for _, t := range rt.Targets {
+		if t.HintFor != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// askOrder puts first (when a target) ahead of the other targets, which
+// are rotated by spread.
+func askOrder(targets []ring.Target, first string, spread uint) []ring.Target {
+	out := make([]ring.Target, 0, len(targets))
+	var rest []ring.Target
+	for _, t := range targets {
+		if t.Node == first {
+			out = append(out, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	if len(rest) > 0 {
+		k := int(spread % uint(len(rest)))
+		rest = append(rest[k:], rest[:k]...)
+	}
+	return append(out, rest...)
+}
+
+// ask returns the reads of the next n targets not asked yet.
+func (g *Get) ask(n int) []Read {
+	if g.closed {
+		return nil
+	}
+	n = min(n, len(g.order)-g.asked)
+	reads := make([]Read, n)
+	for i, t := range g.order[g.asked : g.asked+n] {
+		reads[i] = Read{Node: t.Node, HintFor: t.HintFor, Partition: g.route.Partition, Key: g.key}
+	}
+	g.asked += n
+	return reads
+}
+
+// More returns the reads to send now that the read decided after a Reply:
+// under QuorumFirst, a target in place of one that failed. The caller
+// sends them and feeds their replies as any other.
+func (g *Get) More() []Read {
+	m := g.more
+	g.more = nil
+	return m
+}
+
+// Speculate is the caller's speculative-retry timer: if the read has not
+// answered yet, it returns the reads of every target not asked yet.
+func (g *Get) Speculate() []Read {
+	return g.ask(len(g.order))
+}
+
+// skipUnasked tells the core the targets not asked will not be: once it has
+// decided, or at the deadline.
+func (g *Get) skipUnasked() {
+	if g.closed {
+		return
+	}
+	g.closed = true
+	if g.asked == len(g.order) {
+		return
+	}
+	skip := make([]quorum.Node, 0, len(g.order)-g.asked)
+	for _, t := range g.order[g.asked:] {
+		skip = append(skip, quorum.Node(t.Node))
+	}
+	g.core.Skip(skip...)
 }
 
 // Reply feeds one replica's answer: its set (nil and found false when it
@@ -115,14 +209,17 @@ func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetA
 	if kind != quorum.Failed && g.route.hintFor(node) == "" {
 		g.primaryAnswered = true
 	}
+	if kind == quorum.Failed && !g.core.Enough() {
+		g.more = append(g.more, g.ask(1)...)
+	}
 	return g.effects()
 }
 
-// Outstanding lists the targets that have not answered yet, in route
-// order (at the deadline: the ones that timed out).
+// Outstanding lists the targets asked that have not answered yet, in the
+// order asked (at the deadline: the ones that timed out).
 func (g *Get) Outstanding() []string {
 	var out []string
-	for _, t := range g.route.Targets {
+	for _, t := range g.order[:g.asked] {
 		if !g.replied[t.Node] {
 			out = append(out, t.Node)
 		}
@@ -152,6 +249,7 @@ func (g *Get) waitForPrimary() bool {
 // and the read repairs for the replicas that did reply.
 func (g *Get) Deadline() (*GetAnswer, []Repair) {
 	g.expired = true
+	g.skipUnasked()
 	g.core.Timeout()
 	return g.effects()
 }
@@ -167,6 +265,9 @@ func (g *Get) effects() (*GetAnswer, []Repair) {
 	if g.core.Enough() && !g.answered && !g.waitForPrimary() {
 		g.answered = true
 		ans = g.answer()
+	}
+	if g.answered {
+		g.skipUnasked()
 	}
 	var repairs []Repair
 	if g.core.Done() && !g.repaired {

@@ -23,6 +23,10 @@ type sim struct {
 	down    map[string]bool
 	failing map[string]bool // answers every replica write with an error
 	strict  bool            // hinted handoff off: strict quorum, no hints
+	// quorumFirst: reads ask R targets first (GetOptions.QuorumFirst),
+	// the coordinator's own first; the others on a failure, or when the
+	// replies run out before an answer (the speculative-retry timer).
+	quorumFirst bool
 	// hints[holder][owner][key] are the hints each node keeps: written to a
 	// fallback, or kept by a coordinator (Replicate.Local).
 	hints map[string]map[string]map[string]*version.Set
@@ -83,22 +87,27 @@ func (s *sim) replicaGet(rd Read) (*version.Set, error) {
 
 func (s *sim) get(via, key string, r int) *GetAnswer {
 	s.t.Helper()
-	g, reads, err := NewGet(s.route(key), []byte(key), GetOptions{R: r})
+	g, reads, err := NewGet(s.route(key), []byte(key), GetOptions{R: r, QuorumFirst: s.quorumFirst, First: via})
 	if err != nil {
 		return &GetAnswer{Err: err}
 	}
 	var ans *GetAnswer
 	var repairs []Repair
-	for _, rd := range reads {
-		if s.stopped[rd.Node] {
-			continue
+	for len(reads) > 0 {
+		rd := reads[0]
+		reads = reads[1:]
+		if !s.stopped[rd.Node] {
+			set, err := s.replicaGet(rd)
+			a, rp := g.Reply(rd.Node, set != nil, set, err)
+			if a != nil {
+				ans = a
+			}
+			repairs = append(repairs, rp...)
+			reads = append(reads, g.More()...)
 		}
-		set, err := s.replicaGet(rd)
-		a, rp := g.Reply(rd.Node, set != nil, set, err)
-		if a != nil {
-			ans = a
+		if len(reads) == 0 && ans == nil {
+			reads = g.Speculate()
 		}
-		repairs = append(repairs, rp...)
 	}
 	if !g.Done() {
 		a, rp := g.Deadline()

@@ -81,6 +81,7 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_handoff_failures_total", "counter", "Handoff sessions interrupted.", float64(c.HandoffFailures.Load()))
 		e.metric("dynamo_handoff_bytes_total", "counter", "Bytes of handoff messages.", float64(c.HandoffBytes.Load()))
 		e.metric("dynamo_actor_restarts_total", "counter", "Actor restarts by supervisors.", float64(c.Restarts.Load()))
+		e.metric("dynamo_read_speculations_total", "counter", "Reads that asked the replicas left because R had not answered within --read-speculate-after.", float64(c.ReadSpeculations.Load()))
 		e.metric("dynamo_sibling_warnings_total", "counter", "Client writes that left a key with 25 or more versions (the application is not merging).", float64(c.SiblingWarnings.Load()))
 		e.metric("dynamo_vnodes", "gauge", "Vnodes running on this node.", float64(max(0, c.Vnodes.Load())))
 		e.metric("dynamo_cache_hits_total", "counter", "Object reads the vnodes' cache answered.", float64(c.Cache.Hits.Load()))

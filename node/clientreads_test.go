@@ -129,10 +129,52 @@ func TestClientCoordinatedReads(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// A client that asks R primaries first (ReadSpeculateAfter) reads the
+	// same values; each read asks two replicas of three, at random.
+	q, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t), CoordinateReads: true, Timeout: 5 * time.Second, ReadSpeculateAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for _, nd := range h.nodes {
+		if _, err := q.Status(ctx, nd.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The vnodes' object reads (cache hits and misses) count the replicas
+	// asked: 2 per read, 3 only when a read speculated.
+	objectReads := func() (n uint64) {
+		for _, nd := range h.nodes {
+			n += nd.Counters().Cache.Hits.Load() + nd.Counters().Cache.Misses.Load()
+		}
+		return n
+	}
+	before := objectReads()
+	for i := range 20 {
+		o, err := q.Get(ctx, []byte("sib"))
+		if err != nil || len(o.Values) != 1 || string(o.Values[0]) != "ab" {
+			t.Fatalf("read %d of sib asking R primaries first: %+v %v", i, o, err)
+		}
+	}
+	if q.CoordinatedReads() != 20 {
+		t.Fatalf("%d of 20 reads coordinated by the client asking R primaries first", q.CoordinatedReads())
+	}
+	// Once the replies still on their way are in (nothing else reads).
+	n := objectReads()
+	for settle := time.Now().Add(2 * time.Second); time.Now().Before(settle); {
+		time.Sleep(100 * time.Millisecond)
+		if m := objectReads(); m != n {
+			n, settle = m, time.Now().Add(300*time.Millisecond)
+		}
+	}
+	if n -= before; n < 40 || n > 45 {
+		t.Fatalf("20 reads asking R=2 of 3 primaries first: %d replica reads, want 40 (60: every primary asked)", n)
+	}
+
 	// R=3 with a replica down: the client cannot reach R primaries and
 	// leaves the read to a node, whose quorum error comes back.
 	h.stop(2)
-	before := cl.CoordinatedReads()
+	before = cl.CoordinatedReads()
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		_, err = cl.Get(ctx, []byte("k1"), client.R(3))

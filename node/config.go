@@ -81,6 +81,17 @@ type Config struct {
 	Zone string
 	// Timeout is the default request deadline (--timeout). Default 1 s.
 	Timeout time.Duration
+	// ReadSpeculateAfter: the reads this node coordinates ask R replicas
+	// first, this node's own when it holds the key (--read-speculate-after).
+	// Another replica is asked at once when one of those fails, and every
+	// replica left when no answer came within this delay (speculative
+	// retry, as Cassandra's). Read repair reaches the replicas asked;
+	// anti-entropy and hints the others. 0 asks every replica at once, as
+	// Dynamo and riak do: read repair then reaches all of them on every
+	// read, for 1.5 times the replica messages at N=3, R=2. At most 60 s;
+	// a delay at or above a request's deadline asks every replica at once
+	// too. Default 5 ms.
+	ReadSpeculateAfter time.Duration
 	// LWW makes last-write-wins the default conflict mode of requests this
 	// node coordinates (--lww). Concurrent writes are then lost. Default
 	// false: siblings.
@@ -156,6 +167,8 @@ const (
 	DefaultR          = 2
 	DefaultW          = 2
 	DefaultTimeout    = time.Second
+	// DefaultReadSpeculateAfter: see Config.ReadSpeculateAfter.
+	DefaultReadSpeculateAfter = 5 * time.Millisecond
 	// DefaultHintInterval and DefaultHintRate: see Config.
 	DefaultHintInterval = 10 * time.Second
 	DefaultHintRate     = 2000
@@ -173,7 +186,7 @@ func DefaultConfig(name string) Config {
 	return Config{
 		Name: name, DataDir: filepath.Join("data", name),
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
-		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout,
+		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate,
 		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
 		CacheBytes: DefaultCacheBytes,
@@ -208,6 +221,9 @@ func (c Config) validate(n int) error {
 	}
 	if c.MaxKeyBytes < 0 || c.MaxKeyBytes > MaxKeyLimit {
 		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, actors.DefaultMaxKeyBytes, c.MaxKeyBytes)
+	}
+	if c.ReadSpeculateAfter < 0 || c.ReadSpeculateAfter > time.Minute {
+		return flagErr("read-speculate-after", "must be 0 (ask every replica at once) to 60s, got %v", c.ReadSpeculateAfter)
 	}
 	if c.CacheBytes < 0 || c.CacheBytes > MaxCacheBytes {
 		return flagErr("cache-bytes", "must be 0 (off) to %d, got %d", MaxCacheBytes, c.CacheBytes)

@@ -56,6 +56,11 @@
 //     every reply was NotFound: no replica reached has the key and none failed
 //     (this only happens when NotFoundOK is false). Otherwise it is answered
 //     with a *Error whose Kind is "quorum".
+//   - A coordinator that asks only some replicas at first (and the others
+//     when one fails or is slow) marks the ones it will not ask with Skip:
+//     the core then decides as one built over the others only. A skipped
+//     replica counts neither toward R nor against it, is no repair target
+//     and no cause in an error.
 //   - Once decided the answer never changes. Later replies are still recorded
 //     so that, when every replica has replied or timed out (Done), the core can
 //     tell which replicas need read repair: those that answered NotFound, and

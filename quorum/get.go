@@ -46,7 +46,7 @@ type GetResult[V any] struct {
 	Replied int
 	// FoundReplies and NotFoundReplies split Replied by kind.
 	FoundReplies, NotFoundReplies int
-	// Asked is len(Replicas).
+	// Asked is len(Replicas), less the replicas skipped (Skip).
 	Asked int
 }
 
@@ -62,6 +62,7 @@ type GetCore[V any] struct {
 	errs   []error
 
 	found, notFound, failed, timedOut, replied int
+	skipped                                    int // replicas marked not asked (Skip)
 
 	merged    V
 	hasMerged bool
@@ -92,20 +93,45 @@ func NewGetCore[V any](cfg GetConfig[V]) (*GetCore[V], error) {
 	}
 	cfg.Replicas = append([]Node(nil), cfg.Replicas...)
 	asked := len(cfg.Replicas)
-	// As riak_kv_get_fsm: give up when R can no longer be reached, or with
-	// basic quorum after a majority of the replicas asked did not count.
-	threshold := asked - cfg.R + 1
-	if cfg.BasicQuorum {
-		threshold = min(threshold, asked/2+1)
-	}
 	return &GetCore[V]{
 		cfg:       cfg,
 		index:     index,
-		threshold: threshold,
+		threshold: getThreshold(asked, cfg.R, cfg.BasicQuorum),
 		kinds:     make([]ReplyKind, asked),
 		values:    make([]V, asked),
 		errs:      make([]error, asked),
 	}, nil
+}
+
+// getThreshold is how many uncounted replies make a read of asked replicas
+// give up. As riak_kv_get_fsm: when R can no longer be reached, or with
+// basic quorum after a majority of the replicas asked did not count.
+func getThreshold(asked, r int, basic bool) int {
+	threshold := asked - r + 1
+	if basic {
+		threshold = min(threshold, asked/2+1)
+	}
+	return threshold
+}
+
+// Skip marks the named replicas that have not replied as not asked (names
+// not listed, and replicas that replied, are ignored): a coordinator that
+// asks only some replicas at first, and the others only when one of those
+// fails or is slow, skips the rest once it will not ask them. From then on
+// the core decides as one built over the other replicas only: a skipped
+// replica neither counts toward R nor against it, is no repair target and
+// no cause in an error, and a reply from it is rejected as a duplicate. A
+// decision taken before Skip stands.
+func (c *GetCore[V]) Skip(nodes ...Node) {
+	for _, n := range nodes {
+		if i, ok := c.index[n]; ok && c.kinds[i] == 0 {
+			c.kinds[i] = NotAsked
+			c.skipped++
+			c.replied++
+		}
+	}
+	c.threshold = getThreshold(len(c.kinds)-c.skipped, c.cfg.R, c.cfg.BasicQuorum)
+	c.decide()
 }
 
 // Add records the reply of node: Found with its value v, NotFound, Failed
@@ -180,8 +206,8 @@ func (c *GetCore[V]) decide() {
 	switch {
 	case counted >= c.cfg.R:
 		c.succeed()
-	case uncounted >= c.threshold:
-		if c.found == 0 && c.failed == 0 && c.timedOut == 0 {
+	case uncounted >= c.threshold, c.replied == len(c.kinds):
+		if c.notFound > 0 && len(c.kinds)-c.skipped >= c.cfg.R && c.found == 0 && c.failed == 0 && c.timedOut == 0 {
 			// Every reply was NotFound (NotFoundOK is false, or the
 			// counted ones would have been enough): nobody reached has
 			// the key and nobody failed, so it is not found.
@@ -199,7 +225,7 @@ func (c *GetCore[V]) succeed() {
 		Replied:         c.found + c.notFound,
 		FoundReplies:    c.found,
 		NotFoundReplies: c.notFound,
-		Asked:           len(c.cfg.Replicas),
+		Asked:           len(c.cfg.Replicas) - c.skipped,
 	}
 	if c.hasMerged {
 		c.result.Value = c.merged
@@ -213,7 +239,7 @@ func (c *GetCore[V]) fail(counted int) {
 		Kind:     KindQuorum,
 		Need:     c.cfg.R,
 		Got:      counted,
-		Asked:    len(c.cfg.Replicas),
+		Asked:    len(c.cfg.Replicas) - c.skipped,
 		Failed:   c.failed,
 		TimedOut: c.timedOut,
 		Causes:   causes(c.cfg.Replicas, c.kinds, c.errs, nil),
@@ -274,7 +300,7 @@ func (c *GetCore[V]) Phase() Phase {
 		return Finished
 	case c.decided:
 		return ReadRepair
-	case c.replied > 0:
+	case c.replied-c.skipped > 0:
 		return WaitQuorum
 	default:
 		return Execute

@@ -45,6 +45,9 @@ const (
 	Failed
 	// TimedOut: no reply before the deadline, or the connection dropped.
 	TimedOut
+	// NotAsked: the coordinator did not send the request (GetCore.Skip);
+	// it is a state, not a reply Add accepts.
+	NotAsked
 )
 
 var replyKindNames = [...]string{
@@ -53,10 +56,11 @@ var replyKindNames = [...]string{
 	Acked:    "Acked",
 	Failed:   "Failed",
 	TimedOut: "TimedOut",
+	NotAsked: "NotAsked",
 }
 
 func (k ReplyKind) String() string {
-	if k >= Found && k <= TimedOut {
+	if k >= Found && k <= NotAsked {
 		return replyKindNames[k]
 	}
 	return "ReplyKind(" + strconv.Itoa(int(k)) + ")"

@@ -110,6 +110,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.IntVar(&c.Weight, "weight", def.Weight, "capacity weight: partitions held are proportional to it")
 	fs.StringVar(&c.Zone, "zone", "", "failure domain (rack or data center); replicas spread over zones")
 	fs.DurationVar(&c.Timeout, "timeout", def.Timeout, "default request deadline")
+	fs.DurationVar(&c.ReadSpeculateAfter, "read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first and the others when one fails or no answer came within this delay (0: every replica at once, read repair on all of them)")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
 	fs.BoolVar(&c.FastGossip, "fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
 	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
