@@ -41,7 +41,7 @@ type RouterConfig struct {
 	// replica at once, Dynamo's and riak's way (read repair reaches all of
 	// them on every read, for about 1.5 times the messages per read at N=3,
 	// R=2). A delay at or above a request's deadline asks every replica at
-	// once too. Default 0 here; the node's default is 5 ms.
+	// once too. Default 0 here; the node's default is 20 ms.
 	ReadSpeculateAfter time.Duration
 	// Health is the node's failure detector; coordinators skip the peers it
 	// suspects and report timeouts to it. Optional.

@@ -52,7 +52,7 @@ type Config struct {
 	// and every one left when no answer came within this delay
 	// (speculative retry, as the nodes' --read-speculate-after); read
 	// repair then reaches the primaries asked. 0 asks every primary at
-	// once. Default 5 ms in DefaultConfig; the zero Config asks all.
+	// once. Default 20 ms in DefaultConfig; the zero Config asks all.
 	ReadSpeculateAfter time.Duration
 	// Logger receives the client's and its actor system's logs. Default:
 	// discard.
@@ -61,7 +61,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults with no seeds.
 func DefaultConfig() Config {
-	return Config{ListenAddr: "127.0.0.1:0", Timeout: time.Second, RefreshInterval: 5 * time.Second, ReadSpeculateAfter: 5 * time.Millisecond}
+	return Config{ListenAddr: "127.0.0.1:0", Timeout: time.Second, RefreshInterval: 5 * time.Second, ReadSpeculateAfter: 20 * time.Millisecond}
 }
 
 // normalize fills defaults and checks the configuration.

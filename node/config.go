@@ -90,7 +90,10 @@ type Config struct {
 	// Dynamo and riak do: read repair then reaches all of them on every
 	// read, for 1.5 times the replica messages at N=3, R=2. At most 60 s;
 	// a delay at or above a request's deadline asks every replica at once
-	// too. Default 5 ms.
+	// too. Default 20 ms: above the replica reads' p99.9 under load here,
+	// so it fires for a slow or stalled replica, not for an ordinary one
+	// (5 ms fired so often at 50 concurrent clients that it saved nothing:
+	// bench/RESULTS.md).
 	ReadSpeculateAfter time.Duration
 	// LWW makes last-write-wins the default conflict mode of requests this
 	// node coordinates (--lww). Concurrent writes are then lost. Default
@@ -168,7 +171,7 @@ const (
 	DefaultW          = 2
 	DefaultTimeout    = time.Second
 	// DefaultReadSpeculateAfter: see Config.ReadSpeculateAfter.
-	DefaultReadSpeculateAfter = 5 * time.Millisecond
+	DefaultReadSpeculateAfter = 20 * time.Millisecond
 	// DefaultHintInterval and DefaultHintRate: see Config.
 	DefaultHintInterval = 10 * time.Second
 	DefaultHintRate     = 2000
