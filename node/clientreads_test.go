@@ -24,18 +24,24 @@ func TestClientCoordinatedReads(t *testing.T) {
 	h := startCluster(t, 3, func(c *Config) { c.NoAntiEntropy, c.NoHintedHandoff = true, true })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t), CoordinateReads: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	// Connect to every node (the client coordinates reads only over
-	// connected replicas).
-	for _, nd := range h.nodes {
-		if _, err := cl.Status(ctx, nd.Name()); err != nil {
+	// connected starts a client that coordinates reads and connects it to
+	// every node (it coordinates reads only over connected replicas).
+	connected := func(cfg client.Config) *client.Client {
+		t.Helper()
+		cfg.Seeds, cfg.TLS, cfg.CoordinateReads = []string{h.nodes[0].ActorAddr()}, clientTLS(t), true
+		cl, err := client.New(ctx, cfg)
+		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { cl.Close() })
+		for _, nd := range h.nodes {
+			if _, err := cl.Status(ctx, nd.Name()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return cl
 	}
+	cl := connected(client.Config{})
 	read := func(key string) *client.Object {
 		t.Helper()
 		before := cl.CoordinatedReads()
@@ -131,16 +137,7 @@ func TestClientCoordinatedReads(t *testing.T) {
 
 	// A client that asks R primaries first (ReadSpeculateAfter) reads the
 	// same values; each read asks two replicas of three, at random.
-	q, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t), CoordinateReads: true, Timeout: 5 * time.Second, ReadSpeculateAfter: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	for _, nd := range h.nodes {
-		if _, err := q.Status(ctx, nd.Name()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	q := connected(client.Config{Timeout: 5 * time.Second, ReadSpeculateAfter: time.Second})
 	// The vnodes' object reads (cache hits and misses) count the replicas
 	// asked: 2 per read, 3 only when a read speculated.
 	objectReads := func() (n uint64) {
