@@ -88,7 +88,9 @@ func Start(cfg Config) (n *Node, err error) {
 			n = nil
 		}
 	}()
-	if n.engine, err = storage.OpenLevelDB(filepath.Join(cfg.DataDir, "db"), storage.DefaultLevelDBConfig()); err != nil {
+	dbCfg := storage.DefaultLevelDBConfig()
+	dbCfg.BlockCacheBytes = cfg.BlockCacheBytes
+	if n.engine, err = storage.OpenLevelDB(filepath.Join(cfg.DataDir, "db"), dbCfg); err != nil {
 		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
 	}
 	id, created, err := storage.LoadIdentity(n.engine, cfg.Name, newEpoch)

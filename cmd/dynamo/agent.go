@@ -100,6 +100,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.IntVar(&c.MaxKeyBytes, "max-key-bytes", actors.DefaultMaxKeyBytes, "largest key of a client write, bytes (at most 64 KiB)")
 	fs.IntVar(&c.MaxValueBytes, "max-value-bytes", actors.DefaultMaxValueBytes, "largest value of a client write, bytes (at most 16 MiB)")
 	fs.IntVar(&c.CacheBytes, "cache-bytes", node.DefaultCacheBytes, "memory for the objects a node keeps for reads, bytes, shared out over the partitions (0: off)")
+	fs.IntVar(&c.BlockCacheBytes, "block-cache-bytes", 0, "goleveldb's shared cache of table blocks, bytes (0: off, each open table keeps its index and filter blocks in memory instead; best once the data outgrows the cache)")
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file of bearer tokens, one per line, that authenticate HTTP requests (with it or TLS on, requests without a token or client certificate get 401)")
 	c.Join = nil
 	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port (empty: start a new cluster)")
