@@ -87,6 +87,9 @@ func (p plan) observe(node string, err error) {
 	}
 }
 
+// left is the time until the request's deadline.
+func (p plan) left() time.Duration { return time.Until(p.start.Add(p.timeout)) }
+
 // timedOut reports the targets still silent at the deadline: their
 // replies will never be seen (the coordinator stops), so they are this
 // node's timeouts.
@@ -210,7 +213,7 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 			}
 			c.send(ctx, reads)
 		}
-		c.timer = startTimer(ctx, time.Until(c.req.start.Add(c.req.timeout)))
+		c.timer = startTimer(ctx, c.req.left())
 	case *deadline:
 		if c.get != nil {
 			c.req.timedOut(c.get.Outstanding())
@@ -250,7 +253,7 @@ func (c *getCoordinator) send(ctx actor.Context, reads []coordinator.Read) {
 	for _, rd := range reads {
 		node := rd.Node
 		ask(ctx, c.req.replicaPID(node, rd.HintFor, rd.Partition),
-			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), time.Until(c.req.start.Add(c.req.timeout)),
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), c.req.left(),
 			func(env *messages.Envelope, err error) {
 				c.req.observe(node, err)
 				c.replied(ctx, node, rd.Partition, env, err)

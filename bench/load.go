@@ -50,7 +50,8 @@ type loadConfig struct {
 	Seeds       []string `json:"seeds,omitempty"`
 	Partitions  int      `json:"partitions,omitempty"`
 	Fsync       bool     `json:"fsync"`
-	// Speculate is the local nodes' --read-speculate-after.
+	// Speculate is the local nodes' --read-speculate-after, and the
+	// clients' with ClientReads.
 	Speculate    time.Duration `json:"-"`
 	SpeculateStr string        `json:"read_speculate_after,omitempty"`
 	Dist         string        `json:"dist"`

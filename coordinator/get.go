@@ -57,7 +57,7 @@ type GetOptions struct {
 	// node: its read is local); ignored when it is not a target.
 	First string
 	// Spread rotates the order in which the other targets are asked under
-	// QuorumFirst (a request counter, say), so that the reads one node
+	// QuorumFirst (a random number, say), so that the reads one node
 	// coordinates spread over the replicas.
 	Spread uint
 }
@@ -157,9 +157,9 @@ func (g *Get) ask(n int) []Read {
 	return reads
 }
 
-// More returns the reads to send now that the read decided after a Reply:
-// under QuorumFirst, a target in place of one that failed. The caller
-// sends them and feeds their replies as any other.
+// More returns the reads the last Reply calls for: under QuorumFirst, a
+// target in place of one that failed. The caller sends them and feeds
+// their replies as any other.
 func (g *Get) More() []Read {
 	m := g.more
 	g.more = nil

@@ -206,7 +206,7 @@ func (c *GetCore[V]) decide() {
 	switch {
 	case counted >= c.cfg.R:
 		c.succeed()
-	case uncounted >= c.threshold, c.replied == len(c.kinds):
+	case uncounted >= c.threshold:
 		if c.notFound > 0 && len(c.kinds)-c.skipped >= c.cfg.R && c.found == 0 && c.failed == 0 && c.timedOut == 0 {
 			// Every reply was NotFound (NotFoundOK is false, or the
 			// counted ones would have been enough): nobody reached has
