@@ -76,11 +76,12 @@ type Get struct {
 	repaired bool
 	expired  bool            // the deadline passed
 	replied  map[string]bool // targets that answered (or failed)
-	// primaryAnswered: a primary answered found or not found. A
-	// fallback's "not found" only means it holds no hint: the read does
-	// not answer "not found" on fallbacks' word alone while a primary may
-	// still answer.
-	primaryAnswered bool
+	r        int             // the read quorum
+	// primaryNotFound counts the primaries that answered not found. A
+	// fallback's "not found" only means it holds no hint for the key: the
+	// read answers "not found" only on R primaries' word, or once every
+	// primary asked has answered (see waitForPrimary).
+	primaryNotFound int
 }
 
 var setObject = quorum.Object[*version.Set]{Merge: version.Sync, Descends: version.Descends}
@@ -106,7 +107,7 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}, order: route.Targets}
+	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}, order: route.Targets, r: opts.R}
 	first := len(route.Targets)
 	if opts.QuorumFirst && opts.R < first && !hasFallback(route) {
 		g.order, first = askOrder(route.Targets, opts.First, opts.Spread), opts.R
@@ -194,6 +195,14 @@ func (g *Get) skipUnasked() {
 // answer when this reply decides the read (once), and the read repairs when
 // this was the last reply (once). A reply from a node that was not asked, or
 // a second reply from a node, is ignored.
+//
+// The read decides once R replies are in (found and not found count,
+// fallbacks' too) or R can no longer be reached (a quorum error). A found
+// value, from a primary or a fallback's hint, then answers at once. "Not
+// found" answers only on the primaries' word: R primaries answered not
+// found, or every primary asked has answered (found, not found or failed);
+// until then the read waits for the primaries, and the deadline answers
+// with what it has.
 func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetAnswer, []Repair) {
 	kind := quorum.Found
 	switch {
@@ -206,8 +215,8 @@ func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetA
 		return nil, nil
 	}
 	g.replied[node] = true
-	if kind != quorum.Failed && g.route.hintFor(node) == "" {
-		g.primaryAnswered = true
+	if kind == quorum.NotFound && g.route.hintFor(node) == "" {
+		g.primaryNotFound++
 	}
 	if kind == quorum.Failed && !g.core.Enough() {
 		g.more = append(g.more, g.ask(1)...)
@@ -227,16 +236,24 @@ func (g *Get) Outstanding() []string {
 	return out
 }
 
-// waitForPrimary reports that the read decided "not found" on fallbacks'
-// answers alone while a primary has not answered yet.
+// waitForPrimary reports that the core decided "not found" but the read
+// may not answer so yet: a fallback's "not found" only means it holds no
+// hint, so it must never outvote a primary's value. The read answers
+// "not found" only when R primaries answered not found, or every primary
+// asked has answered (found, not found or failed: a failed primary cannot
+// hold the answer back), or the deadline passed. A found value (from a
+// primary or a fallback's hint) and a quorum error answer at once.
 func (g *Get) waitForPrimary() bool {
-	if g.expired || g.primaryAnswered {
+	if g.expired || g.primaryNotFound >= g.r {
+		return false
+	}
+	if _, err := g.core.Result(); err != nil {
 		return false
 	}
 	if _, found := g.core.Merged(); found {
 		return false
 	}
-	for _, t := range g.route.Targets {
+	for _, t := range g.order[:g.asked] {
 		if t.HintFor == "" && !g.replied[t.Node] {
 			return true
 		}
