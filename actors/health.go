@@ -74,6 +74,13 @@ type Counters struct {
 	// HintsDelivered counts hints delivered to (acknowledged by) their
 	// owners; HintsStored hints written here for other nodes.
 	HintsDelivered, HintsStored atomic.Uint64
+	// HintsRerouted counts the delivered hints (a part of HintsDelivered)
+	// that went to their partition's current primaries because their
+	// owner is no longer a member (it left, was removed, or stayed absent
+	// from the view); HintsExpiredAge and HintsExpiredSize the hints
+	// handed over to the current primaries other than a down owner because
+	// they passed HintsConfig.MaxAge or MaxBytes (not in HintsDelivered).
+	HintsRerouted, HintsExpiredAge, HintsExpiredSize atomic.Uint64
 	// Vnodes is how many vnodes run.
 	Vnodes atomic.Int64
 	// Anti-entropy: exchanges completed, of which identical (roots

@@ -49,6 +49,25 @@ type HintsConfig struct {
 	Batch int
 	// Timeout bounds one delivery. Default 5 s.
 	Timeout time.Duration
+	// MaxAge bounds how long a hint waits for an owner that is down (or
+	// suspected, or absent from the view for less than AbsentGrace): a
+	// hint stored longer ago is handed over to the key's current up
+	// primaries other than its owner, as a REPLICA_PUT_KIND_HINT merge,
+	// and deleted once they acknowledged it; anti-entropy then brings the
+	// owner up to date. With no such primary up it stays and is retried.
+	// Default 3 h (Cassandra's max_hint_window).
+	MaxAge time.Duration
+	// MaxBytes bounds the hints held for one owner that is down (storage
+	// key plus encoded value): beyond it the oldest are handed over the
+	// same way. Default 256 MiB.
+	MaxBytes int64
+	// AbsentGrace is how long an owner absent from the view (neither a
+	// member nor left: removed and forgotten, or reaped by serf; also a
+	// down owner this node never knew, as after a restart) is waited for
+	// like a down one, counted from when this dispatcher first saw it
+	// absent. After it, its hints go to the partitions' current primaries.
+	// Default MaxAge.
+	AbsentGrace time.Duration
 	// Health is the node's failure detector (suspected owners are skipped;
 	// owners that time out are reported). Optional.
 	Health *Health
@@ -56,6 +75,14 @@ type HintsConfig struct {
 	Counters *Counters
 	// Logger receives delivery progress and failures. Required.
 	Logger *slog.Logger
+
+	// now is the clock hints are stamped with and aged by (tests; default
+	// time.Now).
+	now func() time.Time
+	// checkEvery is how often at most the hints of one owner that is
+	// waited for are checked against MaxAge and MaxBytes, a scan of them
+	// all (tests; default max(Interval, MaxAge/64)).
+	checkEvery time.Duration
 }
 
 // Hint dispatcher defaults.
@@ -66,6 +93,8 @@ const (
 	DefaultHintWindow     = 64
 	DefaultHintBatch      = 256
 	DefaultHintTimeout    = 5 * time.Second
+	DefaultHintMaxAge     = 3 * time.Hour
+	DefaultHintMaxBytes   = 256 << 20
 )
 
 func (c *HintsConfig) defaults() {
@@ -75,6 +104,13 @@ func (c *HintsConfig) defaults() {
 	orDefault(&c.Window, DefaultHintWindow)
 	orDefault(&c.Batch, DefaultHintBatch)
 	orDefault(&c.Timeout, DefaultHintTimeout)
+	orDefault(&c.MaxAge, DefaultHintMaxAge)
+	orDefault(&c.MaxBytes, DefaultHintMaxBytes)
+	orDefault(&c.AbsentGrace, c.MaxAge)
+	orDefault(&c.checkEvery, max(c.Interval, c.MaxAge/64))
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if c.Counters == nil {
 		c.Counters = &Counters{}
 	}
@@ -82,7 +118,7 @@ func (c *HintsConfig) defaults() {
 
 // orDefault sets *v to d when *v is not positive (a zero config field
 // means the default).
-func orDefault[T int | float64 | time.Duration](v *T, d T) {
+func orDefault[T int | int64 | float64 | time.Duration](v *T, d T) {
 	if *v <= 0 {
 		*v = d
 	}
@@ -90,13 +126,25 @@ func orDefault[T int | float64 | time.Duration](v *T, d T) {
 
 // hintsActor stores the hints this node keeps for other nodes and delivers
 // them. It serves ReplicaPutRequest and ReplicaGetRequest envelopes that
-// name a hint_owner, and runs one delivery stream per owner that is up:
-// hints are read in (partition, key) order, sent to the owner's vnode as
-// REPLICA_PUT_KIND_HINT merges (idempotent, so a delivery repeated after a
-// crash does no harm), and each is deleted only after its owner
-// acknowledged it and only if it was not merged again meanwhile. A hint
-// whose owner no longer holds its partition goes to the partition's current
-// primaries instead, and is deleted when all of them acknowledged it.
+// name a hint_owner, and runs one stream per owner with hints:
+//
+//   - to an owner that is up, a delivery stream: hints are read in
+//     (partition, key) order, sent to the owner's vnode as
+//     REPLICA_PUT_KIND_HINT merges (idempotent, so a delivery repeated
+//     after a crash does no harm), and each is deleted only after its
+//     owner acknowledged it and only if it was not merged again meanwhile.
+//     A hint whose owner no longer holds its partition goes to the
+//     partition's current up primaries instead, and is deleted when all of
+//     them acknowledged it; so do all hints of an owner that is no longer
+//     a member: left, removed, or absent from the view for AbsentGrace.
+//   - for an owner that is waited for (down, suspected, or absent for less
+//     than AbsentGrace) and whose hints passed MaxAge or MaxBytes, a
+//     handover stream: the hints stored at or before a cutoff go, as the
+//     same merges, to the key's current up primaries other than the owner,
+//     and each is deleted when all of those (at least one) acknowledged
+//     it; with none up it stays for a later check.
+//
+// Both share one token bucket (HintsConfig.Rate) and a window per stream.
 type hintsActor struct {
 	cfg      HintsConfig
 	store    *hints.Store
@@ -104,6 +152,8 @@ type hintsActor struct {
 	bucket   *hints.Bucket
 	streams  map[string]*hintStream
 	retry    map[string]time.Time // owner → not before
+	checked  map[string]time.Time // owner waited for → bounds not checked again before
+	absent   map[string]absence   // owner absent from the view → since when
 	wakeT    *time.Timer          // pending hintWake (rate limiter)
 	retryT   *time.Timer          // pending retry round
 	retrying bool                 // retryT is pending
@@ -114,7 +164,14 @@ type hintsActor struct {
 	stopTicker func()
 }
 
-// hintStream is one owner's delivery in progress.
+// absence is since when (HintsConfig.now) an owner has been absent from
+// the view, and whether the end of its grace was logged.
+type absence struct {
+	since  time.Time
+	logged bool
+}
+
+// hintStream is one owner's delivery, or handover, in progress.
 type hintStream struct {
 	owner    string
 	pos      hints.Position
@@ -122,6 +179,15 @@ type hintStream struct {
 	inflight int
 	end      bool // storage has no more hints after pos
 	failed   bool // a delivery failed: finish what is in flight, then retry later
+	// rerouted: the owner is no longer a member, its hints go to the
+	// partitions' current primaries (counted as rerouted).
+	rerouted bool
+	// handover: the owner is waited for; the hints stored at or before
+	// cutoff (Unix ms) go to the other up primaries. Those stored at or
+	// before ageCut are past MaxAge, the others beyond MaxBytes.
+	handover       bool
+	cutoff, ageCut int64
+	byAge, bySize  int // handed over by this stream
 }
 
 // Internal messages.
@@ -129,6 +195,7 @@ type (
 	hintTick  struct{} // periodic delivery round
 	hintRetry struct{} // a retry round after a failure
 	hintWake  struct{} // tokens available again
+	hintMore  struct{} // a handover scan read records without a hint to hand over: go on
 	crashNow  struct{} // fault injection: panic
 )
 
@@ -160,6 +227,7 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 	case *View:
 		old := h.view
 		h.view = m
+		h.noteAbsent()
 		if old == nil || h.recovered(old, m) {
 			h.round(ctx)
 		}
@@ -170,6 +238,8 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 		h.round(ctx)
 	case *hintWake:
 		h.waking = false
+		h.pumpAll(ctx)
+	case *hintMore:
 		h.pumpAll(ctx)
 	case *crashNow:
 		panic("fault injection: hint dispatcher crash requested")
@@ -188,6 +258,7 @@ func (h *hintsActor) Receive(ctx actor.Context) {
 func (h *hintsActor) start(ctx actor.Context) {
 	cfg := hints.DefaultConfig()
 	cfg.Sync = !h.cfg.NoSync
+	cfg.Now = h.cfg.now
 	s, err := hints.Open(h.cfg.Engine, cfg)
 	if err != nil {
 		panic(fmt.Errorf("hints: open: %w", err)) // the supervisor restarts us
@@ -196,10 +267,12 @@ func (h *hintsActor) start(ctx actor.Context) {
 	h.nonce = rand.Uint64()
 	h.streams = map[string]*hintStream{}
 	h.retry = map[string]time.Time{}
+	h.checked = map[string]time.Time{}
+	h.absent = map[string]absence{}
 	h.bucket = hints.NewBucket(h.cfg.Rate, max(1, min(h.cfg.Window, int(h.cfg.Rate))))
 	h.publish()
 	if n := s.Len(); n > 0 {
-		h.cfg.Logger.Info("hints held for other nodes", "hints", n, "owners", len(s.Owners()))
+		h.cfg.Logger.Info("hints held for other nodes", "hints", n, "owners", len(s.Owners()), "bytes", s.Stats().Bytes)
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	t := time.NewTicker(h.cfg.Interval)
@@ -268,33 +341,123 @@ func (h *hintsActor) recovered(old, cur *View) bool {
 	return false
 }
 
+// noteAbsent keeps, for every owner with hints that the view neither lists
+// as a member nor as left, since when this dispatcher has seen it absent.
+// An owner absent when the dispatcher starts is absent from then: serf
+// forgets a failed member when every node that knew it restarted, so a
+// node started while the owner is down may not know it, and waits for it
+// the full AbsentGrace.
+func (h *hintsActor) noteAbsent() {
+	if h.view == nil {
+		return
+	}
+	now := h.cfg.now()
+	keep := map[string]absence{}
+	for _, oc := range h.store.Owners() {
+		if h.view.Absent(oc.Owner) {
+			a, ok := h.absent[oc.Owner]
+			if !ok {
+				a.since = now
+			}
+			keep[oc.Owner] = a
+		}
+	}
+	h.absent = keep
+}
+
+// ownerState is what the dispatcher does with an owner's hints now.
+type ownerState int
+
+const (
+	ownerUp        ownerState = iota // deliver (to it, or to the current primaries where it is not one)
+	ownerGone                        // no longer a member: deliver to the current primaries
+	ownerWaited                      // down, or absent for less than AbsentGrace: keep, within the bounds
+	ownerSuspected                   // up, but this node suspects it for a moment: keep, within the bounds
+)
+
+func (h *hintsActor) ownerState(owner string) ownerState {
+	v := h.view
+	if v.Left[owner] {
+		return ownerGone
+	}
+	m, member := v.Ring.Member(owner)
+	switch {
+	case !member:
+		if a, ok := h.absent[owner]; ok && h.cfg.now().Sub(a.since) >= h.cfg.AbsentGrace {
+			return ownerGone
+		}
+		return ownerWaited
+	case m.State == ring.Down:
+		return ownerWaited
+	case h.cfg.Health.Down(owner):
+		return ownerSuspected
+	}
+	return ownerUp
+}
+
 // round starts a stream for every owner with hints that has none running
-// and is not waiting out a retry.
+// and is not waiting out a retry: a delivery stream to an owner that is up
+// or gone, a handover stream for one that is waited for and whose hints
+// passed a bound.
 func (h *hintsActor) round(ctx actor.Context) {
 	if h.view == nil {
 		return
 	}
+	h.noteAbsent()
 	now := time.Now()
+	for o, t := range h.checked {
+		if now.After(t) {
+			delete(h.checked, o)
+		}
+	}
 	for _, oc := range h.store.Owners() {
 		if _, running := h.streams[oc.Owner]; running || now.Before(h.retry[oc.Owner]) {
 			continue
 		}
-		// Only to an owner this node sees up: a down one keeps its hints,
-		// and so does one absent from the view (serf forgets failed
-		// members when every node that knew them restarted; the owner
-		// may come back at any time). An owner that left or was removed
-		// is gone for good: its hints go to the partitions' current
-		// owners (targets).
-		if h.view.Down(oc.Owner) && !h.view.Left[oc.Owner] {
-			continue
+		switch h.ownerState(oc.Owner) {
+		case ownerUp:
+			h.streams[oc.Owner] = &hintStream{owner: oc.Owner}
+		case ownerGone:
+			if a, ok := h.absent[oc.Owner]; ok && !a.logged {
+				a.logged = true
+				h.absent[oc.Owner] = a
+				h.cfg.Logger.Info("hints: owner absent from the view past the grace; its hints go to the current primaries",
+					"owner", oc.Owner, "hints", oc.Hints, "absent_since", a.since, "grace", h.cfg.AbsentGrace)
+			}
+			h.streams[oc.Owner] = &hintStream{owner: oc.Owner, rerouted: true}
+		case ownerSuspected:
+			h.retryLater(ctx)
+			fallthrough
+		case ownerWaited:
+			if s := h.handoverStream(oc.Owner, now); s != nil {
+				h.streams[oc.Owner] = s
+			}
 		}
-		if h.cfg.Health.Down(oc.Owner) {
-			h.retryLater(ctx) // up, but this node suspects it for a moment
-			continue
-		}
-		h.streams[oc.Owner] = &hintStream{owner: oc.Owner}
 	}
 	h.pumpAll(ctx)
+}
+
+// handoverStream returns a handover stream for owner when its hints passed
+// MaxAge or MaxBytes, nil otherwise or when they were checked less than
+// checkEvery ago (a handover scans all of owner's hints).
+func (h *hintsActor) handoverStream(owner string, now time.Time) *hintStream {
+	if _, recent := h.checked[owner]; recent {
+		return nil
+	}
+	nowMs := h.cfg.now().UnixMilli()
+	ageCut := nowMs - h.cfg.MaxAge.Milliseconds()
+	cutoff, due := int64(0), false
+	if oldest, ok := h.store.OldestMs(owner); ok && oldest <= ageCut {
+		cutoff, due = ageCut, true
+	}
+	if sc, over := h.store.SizeCutoff(owner, h.cfg.MaxBytes); over && (!due || sc > cutoff) {
+		cutoff, due = sc, true
+	}
+	if !due {
+		return nil
+	}
+	h.checked[owner] = now.Add(h.cfg.checkEvery)
+	return &hintStream{owner: owner, handover: true, cutoff: cutoff, ageCut: ageCut}
 }
 
 func (h *hintsActor) pumpAll(ctx actor.Context) {
@@ -304,21 +467,29 @@ func (h *hintsActor) pumpAll(ctx actor.Context) {
 	}
 	slices.Sort(owners)
 	for _, o := range owners {
-		h.pump(ctx, h.streams[o])
+		if s := h.streams[o]; s != nil {
+			h.pump(ctx, s)
+		}
 	}
 }
 
 // pump sends as many of s's hints as the window and the rate allow.
 func (h *hintsActor) pump(ctx actor.Context, s *hintStream) {
 	for !s.failed && s.inflight < h.cfg.Window {
-		if len(s.queue) == 0 && !s.end {
-			batch, pos, err := h.store.Next(s.owner, s.pos, h.cfg.Batch)
-			if err != nil {
-				h.cfg.Logger.Error("hints: cannot read the store", "owner", s.owner, "err", err)
-				s.failed = true
+		if s.handover && (len(s.queue) > 0 || !s.end) {
+			if st := h.ownerState(s.owner); st == ownerUp || st == ownerGone {
+				// The owner is back (or gone for good): its hints go to
+				// it (or to the current primaries) by delivery instead,
+				// from the round that finish asks for.
+				s.end, s.queue = true, nil
 				break
 			}
-			s.queue, s.pos, s.end = batch, pos, len(batch) == 0
+		}
+		if len(s.queue) == 0 && !s.end {
+			if !h.refill(ctx, s) {
+				break
+			}
+			continue
 		}
 		if len(s.queue) == 0 {
 			break
@@ -326,7 +497,12 @@ func (h *hintsActor) pump(ctx actor.Context, s *hintStream) {
 		hint := s.queue[0]
 		var targets []string
 		if hint.Set != nil {
-			if targets = h.targets(hint); len(targets) == 0 {
+			if s.handover {
+				targets = h.handoverTargets(hint)
+			} else {
+				targets = h.targets(hint)
+			}
+			if len(targets) == 0 {
 				s.queue = s.queue[1:] // no up primary to take it: kept for a later round
 				continue
 			}
@@ -341,12 +517,51 @@ func (h *hintsActor) pump(ctx actor.Context, s *hintStream) {
 	h.finish(ctx, s)
 }
 
+// refill reads s's next hints from the store. It reports false when pump
+// must stop: the store failed, or a handover scan read records without
+// finding a hint to hand over (it goes on in a message of its own, so
+// that the dispatcher keeps serving hints meanwhile).
+func (h *hintsActor) refill(ctx actor.Context, s *hintStream) bool {
+	var (
+		batch []hints.Hint
+		pos   hints.Position
+		done  bool
+		err   error
+	)
+	if s.handover {
+		batch, pos, done, err = h.store.NextStoredBy(s.owner, s.pos, h.cfg.Batch, s.cutoff)
+	} else {
+		batch, pos, err = h.store.Next(s.owner, s.pos, h.cfg.Batch)
+		done = len(batch) == 0
+	}
+	if err != nil {
+		h.cfg.Logger.Error("hints: cannot read the store", "owner", s.owner, "err", err)
+		s.failed = true
+		return false
+	}
+	s.queue, s.pos, s.end = batch, pos, done
+	if len(batch) == 0 && !s.end {
+		ctx.Send(ctx.Self(), &hintMore{})
+		return false
+	}
+	return true
+}
+
 // finish ends s once nothing is in flight and it failed or reached the end.
 func (h *hintsActor) finish(ctx actor.Context, s *hintStream) {
 	if s.inflight > 0 || (!s.failed && (len(s.queue) > 0 || !s.end)) {
 		return
 	}
 	delete(h.streams, s.owner)
+	if s.handover && !s.failed {
+		if st := h.ownerState(s.owner); st == ownerUp || st == ownerGone {
+			ctx.Send(ctx.Self(), &hintTick{}) // deliver the rest now, not at the next tick
+		}
+	}
+	if s.byAge+s.bySize > 0 {
+		h.cfg.Logger.Info("hints: handed over to the current primaries other than their owner (past --hint-max-age or --hint-max-bytes); anti-entropy brings the owner up to date",
+			"owner", s.owner, "age", s.byAge, "size", s.bySize, "left", h.store.Bytes(s.owner))
+	}
 	if s.failed {
 		h.retry[s.owner] = time.Now().Add(h.cfg.RetryAfter)
 		h.retryLater(ctx)
@@ -373,20 +588,37 @@ func (h *hintsActor) wakeLater(ctx actor.Context) {
 	h.wakeT = time.AfterFunc(max(h.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &hintWake{}) })
 }
 
-// targets are where a hint goes: its owner while the owner is a primary of
-// the partition, else (the ring changed while the owner was away, or the
-// owner left or was removed) the partition's current up primaries. Only
-// called for an owner that is an up member or has left.
-func (h *hintsActor) targets(hint hints.Hint) []string {
+// primaries are the current primaries of the hint's partition.
+func (h *hintsActor) primaries(hint hints.Hint) []string {
 	r := h.view.Ring
 	pref := r.PreferenceList(hint.Partition)
-	primaries := pref[:min(r.N(), len(pref))]
+	return pref[:min(r.N(), len(pref))]
+}
+
+// targets are where a delivered hint goes: its owner while the owner is a
+// primary of the partition, else (the ring changed while the owner was
+// away, or the owner left, was removed or stayed absent) the partition's
+// current up primaries. Only called for an owner that is up or gone.
+func (h *hintsActor) targets(hint hints.Hint) []string {
+	primaries := h.primaries(hint)
 	if slices.Contains(primaries, hint.Owner) {
 		return []string{hint.Owner}
 	}
 	var out []string
 	for _, p := range primaries {
-		if m, ok := r.Member(p); ok && m.State == ring.Up {
+		if m, ok := h.view.Ring.Member(p); ok && m.State == ring.Up {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// handoverTargets are where a hint past a bound goes: the partition's
+// current primaries other than its owner that are up and not suspected.
+func (h *hintsActor) handoverTargets(hint hints.Hint) []string {
+	var out []string
+	for _, p := range h.primaries(hint) {
+		if m, ok := h.view.Ring.Member(p); ok && m.State == ring.Up && p != hint.Owner && !h.cfg.Health.Down(p) {
 			out = append(out, p)
 		}
 	}
@@ -432,7 +664,7 @@ func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint, 
 			}
 			if err != nil && !failed {
 				failed = true
-				h.cfg.Logger.Warn("hint delivery failed; retrying later", "owner", hint.Owner, "to", node, "partition", hint.Partition, "err", err)
+				h.cfg.Logger.Warn("hint delivery failed; retrying later", "owner", hint.Owner, "to", node, "partition", hint.Partition, "handover", s.handover, "err", err)
 			}
 			if left--; left > 0 {
 				return
@@ -443,10 +675,28 @@ func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint, 
 			} else if deleted, err := h.store.Delete(hint); err != nil {
 				h.cfg.Logger.Error("hints: cannot delete a delivered hint (it will be delivered again)", "err", err)
 			} else if deleted {
-				h.cfg.Counters.HintsDelivered.Add(1)
+				h.count(s, hint)
 			}
 			h.publish()
 			h.pump(ctx, s)
 		})
+	}
+}
+
+// count counts a hint that s delivered, or handed over, and deleted.
+func (h *hintsActor) count(s *hintStream, hint hints.Hint) {
+	c := h.cfg.Counters
+	switch {
+	case s.handover && hint.StoredMs <= s.ageCut:
+		s.byAge++
+		c.HintsExpiredAge.Add(1)
+	case s.handover:
+		s.bySize++
+		c.HintsExpiredSize.Add(1)
+	default:
+		c.HintsDelivered.Add(1)
+		if s.rerouted {
+			c.HintsRerouted.Add(1)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -67,6 +68,15 @@ func (v *View) Down(node string) bool {
 	return !ok || m.State == ring.Down
 }
 
+// Absent reports whether node is neither a member nor left: serf never
+// knew it, forgot it (a removed node after its tombstone, a failed one
+// reaped after its reconnect timeout), or this node started while it was
+// down and nobody that remembered it was up to tell.
+func (v *View) Absent(node string) bool {
+	_, member := v.Ring.Member(node)
+	return !member && !v.Left[node]
+}
+
 // Addr is node's actor address ("" when unknown).
 func (v *View) Addr(node string) string { return v.Addrs[node] }
 
@@ -101,25 +111,107 @@ func hintsPID(addr string) *actor.PID { return actor.NewPID(addr, HintsName) }
 // so sharing PIDs spares a registry lookup and a name formatting on every
 // replica request: 5 % of a node's CPU under load. It must not be shared
 // between actor systems: the process a PID caches is its sender's.
-type pidCache struct{ m sync.Map }
+//
+// It is bounded by use: it grows only by misses, and every sweepEvery
+// misses, once sweepAfter passed since the last sweep, a sweep drops the
+// entries not looked up since the previous one. Addresses gone from the
+// view (a node removed, or restarted on another port) and peers nobody
+// asks (down ones) are forgotten within two sweeps, so the cache holds
+// about what the requests of the last sweepAfter or two used; a dropped
+// PID is made again at its next lookup. A hit only reads shared memory
+// (and stores once per entry and sweep).
+type pidCache struct {
+	m      sync.Map // pidKey → *pidEntry
+	misses atomic.Uint64
+	gen    atomic.Uint64 // sweeps done
+	mu     sync.Mutex    // one sweep at a time
+	last   time.Time     // of the last sweep; guarded by mu
+
+	// sweepEvery and sweepAfter (defaults 256 misses and one minute) and
+	// now (default time.Now) are for tests.
+	sweepEvery uint64
+	sweepAfter time.Duration
+	now        func() time.Time
+}
 
 type pidKey struct {
 	addr  string
 	vnode uint32 // partition + 1; 0 for the hint dispatcher
 }
 
+type pidEntry struct {
+	pid  *actor.PID
+	used atomic.Uint64 // the generation of its last lookup
+}
+
+const (
+	defaultPIDSweepEvery = 256
+	defaultPIDSweepAfter = time.Minute
+)
+
 func (c *pidCache) get(k pidKey) *actor.PID {
-	if p, ok := c.m.Load(k); ok {
-		return p.(*actor.PID)
+	gen := c.gen.Load()
+	if v, ok := c.m.Load(k); ok {
+		e := v.(*pidEntry)
+		if e.used.Load() != gen {
+			e.used.Store(gen)
+		}
+		return e.pid
 	}
-	var pid *actor.PID
+	every := c.sweepEvery
+	if every == 0 {
+		every = defaultPIDSweepEvery
+	}
+	if c.misses.Add(1)%every == 0 {
+		c.sweep()
+		gen = c.gen.Load()
+	}
+	e := &pidEntry{}
 	if k.vnode == 0 {
-		pid = hintsPID(k.addr)
+		e.pid = hintsPID(k.addr)
 	} else {
-		pid = vnodePID(k.addr, k.vnode-1)
+		e.pid = vnodePID(k.addr, k.vnode-1)
 	}
-	p, _ := c.m.LoadOrStore(k, pid)
-	return p.(*actor.PID)
+	e.used.Store(gen)
+	v, _ := c.m.LoadOrStore(k, e)
+	return v.(*pidEntry).pid
+}
+
+// sweep drops the entries not looked up since the last sweep, if that was
+// sweepAfter ago; a concurrent sweep makes it a no-op.
+func (c *pidCache) sweep() {
+	if !c.mu.TryLock() {
+		return
+	}
+	defer c.mu.Unlock()
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	after := c.sweepAfter
+	if after == 0 {
+		after = defaultPIDSweepAfter
+	}
+	t := now()
+	if !c.last.IsZero() && t.Sub(c.last) < after {
+		return
+	}
+	c.last = t
+	gen := c.gen.Load()
+	c.m.Range(func(k, v any) bool {
+		if v.(*pidEntry).used.Load() < gen {
+			c.m.Delete(k)
+		}
+		return true
+	})
+	c.gen.Store(gen + 1)
+}
+
+// size is the number of entries held (tests).
+func (c *pidCache) size() int {
+	n := 0
+	c.m.Range(func(any, any) bool { n++; return true })
+	return n
 }
 
 func (c *pidCache) vnode(addr string, p uint32) *actor.PID { return c.get(pidKey{addr, p + 1}) }

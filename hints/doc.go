@@ -9,7 +9,15 @@
 //     under len(owner) (1 byte) | owner | partition (4 bytes, big endian) |
 //     key. The length byte makes one owner's hints one prefix range, in
 //     (partition, key) order, that never mixes with an owner whose name
-//     extends it ("n1" and "n10"). The value is version.Marshal of the set.
+//     extends it ("n1" and "n10"). The value is a messages.Hint (format
+//     1) holding the set and stored_ms; its owner, partition and key are
+//     left empty (the storage key has them). A value an earlier version
+//     wrote, a bare messages.StoredObject without a time, is still read.
+//   - A hint's stored time (Hint.StoredMs, Unix ms) is Config.Now at the
+//     Put that created it; a Put that merges into it keeps the earlier of
+//     its time and now, so a hint is as old as the oldest write it holds,
+//     until it is deleted. A record without a readable time (earlier
+//     format, or unparsable) counts as stored when the Store was opened.
 //   - Put merges a set into the hint held for (owner, partition, key) with
 //     version.Sync, and writes nothing when the stored hint already
 //     descends the set, so a hint can be put any number of times. A stored
@@ -30,9 +38,15 @@
 //     wrapping ErrCorrupt, and Delete removes it. A record whose key does
 //     not parse is no hint of anyone: Open counts it as corrupt and Next
 //     never returns it.
-//   - The number of hints per owner is counted by one scan at Open and kept
-//     exact in memory by Put and Delete, which change it only after their
-//     write succeeded. A failed write (full disk, I/O error) changes neither
+//   - NextStoredBy is Next restricted to the hints stored at or before a
+//     time; it reads at most 16 records per hint it may return, so a call
+//     stays short, and says whether it reached the end.
+//   - The number of hints per owner, their bytes (Hint.Size: storage key
+//     plus value) and their bytes per second stored are counted by one
+//     scan at Open and kept exact in memory by Put and Delete, which change
+//     them only after their write succeeded: Bytes, OldestMs (to the
+//     second) and SizeCutoff (the second up to which the oldest hints must
+//     go to bring an owner within a byte bound) read them without a scan. A failed write (full disk, I/O error) changes neither
 //     storage nor the counts and returns an error wrapping the storage
 //     error.
 //   - Bad arguments fail with an error wrapping ErrInvalid that names the

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -269,7 +270,8 @@ func TestPutMerges(t *testing.T) {
 }
 
 func TestDeleteOnlyIfUnchanged(t *testing.T) {
-	s := open(t, storage.NewMemory())
+	c := newClock() // the stored value holds the time: pinned, so a hint put again is identical
+	s := openAt(t, storage.NewMemory(), c)
 	v1 := write(t, "a@1", "v1")
 	put(t, s, "n1", 4, "k", v1)
 	hs := all(t, s, "n1", 10)
@@ -303,6 +305,14 @@ func TestDeleteOnlyIfUnchanged(t *testing.T) {
 	}
 	if st := s.Stats(); st.Deleted != 2 || st.Hints != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	// Put again later, the same set is another stored version (its time
+	// differs): the old Hint does not delete it (one more, idempotent,
+	// delivery at worst).
+	c.advance(time.Millisecond)
+	put(t, s, "n1", 4, "k", v2)
+	if ok, _ := s.Delete(cur); ok || s.Len() != 1 {
+		t.Fatal("Delete with a Hint read before the hint was put again at another time deleted it")
 	}
 }
 

@@ -117,6 +117,14 @@ type Config struct {
 	// HintRate bounds hint delivery, in hints per second for the node
 	// (--hint-rate). Default 2000.
 	HintRate int
+	// HintMaxAge and HintMaxBytes bound the hints kept for an owner that
+	// is down (--hint-max-age, --hint-max-bytes): older hints, and the
+	// oldest beyond that many bytes, are handed over to the key's other
+	// current primaries (anti-entropy brings the owner up to date). An
+	// owner absent from the view is waited for HintMaxAge. Defaults 3 h
+	// and 256 MiB.
+	HintMaxAge   time.Duration
+	HintMaxBytes int
 	// AAEInterval is the pause between two anti-entropy exchanges of this
 	// node (--aae-interval): each compares one partition it holds with one
 	// other replica, so every partition is compared about every
@@ -185,6 +193,9 @@ const (
 	// DefaultHintInterval and DefaultHintRate: see Config.
 	DefaultHintInterval = 10 * time.Second
 	DefaultHintRate     = 2000
+	// DefaultHintMaxAge and DefaultHintMaxBytes: see Config.
+	DefaultHintMaxAge   = 3 * time.Hour
+	DefaultHintMaxBytes = 256 << 20
 	// DefaultAAEInterval and DefaultAAERate: see Config.
 	DefaultAAEInterval = time.Second
 	DefaultAAERate     = 1000
@@ -200,7 +211,7 @@ func DefaultConfig(name string) Config {
 		Name: name, DataDir: filepath.Join("data", name),
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter,
-		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate,
+		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate, HintMaxAge: DefaultHintMaxAge, HintMaxBytes: DefaultHintMaxBytes,
 		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
 		CacheBytes: DefaultCacheBytes,
 	}
@@ -286,6 +297,12 @@ func (c Config) validate(n int) error {
 	}
 	if c.HintRate < 1 || c.HintRate > 1_000_000 {
 		return flagErr("hint-rate", "must be from 1 to 1000000 hints per second, got %d", c.HintRate)
+	}
+	if c.HintMaxAge < time.Second || c.HintMaxAge > 720*time.Hour {
+		return flagErr("hint-max-age", "must be from 1s to 720h, got %v", c.HintMaxAge)
+	}
+	if c.HintMaxBytes < 1<<20 || int64(c.HintMaxBytes) > 1<<40 {
+		return flagErr("hint-max-bytes", "must be from 1 MiB to 1 TiB (1048576 to 1099511627776), got %d", c.HintMaxBytes)
 	}
 	if c.AAEInterval < time.Millisecond || c.AAEInterval > time.Hour {
 		return flagErr("aae-interval", "must be from 1ms to 1h, got %v", c.AAEInterval)

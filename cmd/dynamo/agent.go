@@ -117,6 +117,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
 	fs.DurationVar(&c.HintInterval, "hint-interval", def.HintInterval, "how often hints are retried to owners that are up")
 	fs.IntVar(&c.HintRate, "hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
+	fs.DurationVar(&c.HintMaxAge, "hint-max-age", def.HintMaxAge, "hints older than this for a down owner are handed over to the key's other current primaries (anti-entropy then repairs the owner); an owner absent from the view is waited for as long")
+	fs.IntVar(&c.HintMaxBytes, "hint-max-bytes", def.HintMaxBytes, "bytes of hints kept per down owner; beyond it the oldest are handed over to the key's other current primaries")
 	fs.DurationVar(&c.AAEInterval, "aae-interval", def.AAEInterval, "pause between two anti-entropy exchanges (one partition with one replica each)")
 	fs.IntVar(&c.AAERate, "aae-rate", def.AAERate, "anti-entropy repair limit, keys per second for the node")
 	fs.BoolVar(&c.NoAntiEntropy, "no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
