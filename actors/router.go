@@ -259,11 +259,15 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 }
 
 // fault carries out a FaultRequest: the named local actor panics when it
-// processes the crash message (after this reply is sent).
+// processes the crash message (after this reply is sent), the node stops,
+// or a storage fault is injected (storageFault, faults.go).
 func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Error {
 	if !r.cfg.AllowFaultInjection {
 		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "component",
 			Message: "fault injection is off on this node (start the agent with --allow-fault-injection)"}
+	}
+	if e, ok := r.storageFault(ctx, f); ok {
+		return e // "disk" or "corrupt" (faults.go)
 	}
 	if f.GetComponent() == "node" {
 		down := time.Duration(f.GetDownMs()) * time.Millisecond
@@ -303,7 +307,7 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 	case "syncer":
 		target = actor.NewPID(addr, SyncerName)
 	default:
-		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer, node)", f.GetComponent()))
+		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer, node, disk, corrupt)", f.GetComponent()))
 	}
 	r.cfg.Logger.Warn("fault injection: crashing an actor on request", "component", f.GetComponent(), "partition", f.GetPartition())
 	ctx.Send(target, &crashNow{})

@@ -56,6 +56,8 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		v.store = s
 	case *crashNow:
 		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
+	case *corruptObjects:
+		v.corrupt(m) // fault injection (faults.go)
 	case *dropRequest:
 		if !v.dropped {
 			ok, err := v.store.Drop(m.root)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,9 +41,73 @@ func TestMain(m *testing.M) {
 // buildDynamo builds the dynamo binary (once).
 func buildDynamo(t *testing.T) string { return dynamoBin.Path(t) }
 
+// envConfig applies the optional knobs: DYNAMO_CHAOS_FAULTS (a comma list
+// of fault kinds: kill,pause,partition,disk,corrupt,leave,join),
+// DYNAMO_CHAOS_CLIENTS (merge=N,own=N,blind=N,registers=N,fresh=N,carts=N,quiet=N; 0
+// turns a workload off), DYNAMO_CHAOS_DIR (a directory that keeps each
+// run's data, logs and report, in <dir>/<test name>, instead of a
+// temporary one), DYNAMO_CHAOS_AAE (the agents' --aae-interval).
+func envConfig(t *testing.T, cfg *Config) {
+	t.Helper()
+	if v := os.Getenv("DYNAMO_CHAOS_FAULTS"); v != "" {
+		cfg.Faults = nil
+		for _, name := range strings.Split(v, ",") {
+			k, err := ParseFault(strings.TrimSpace(name))
+			if err != nil {
+				t.Fatalf("DYNAMO_CHAOS_FAULTS: %v", err)
+			}
+			cfg.Faults = append(cfg.Faults, k)
+		}
+	}
+	if v := os.Getenv("DYNAMO_CHAOS_AAE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			t.Fatalf("DYNAMO_CHAOS_AAE=%q is not a positive duration", v)
+		}
+		cfg.AAEInterval = d
+	}
+	if v := os.Getenv("DYNAMO_CHAOS_CLIENTS"); v != "" {
+		for _, kv := range strings.Split(v, ",") {
+			name, num, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			n, err := strconv.Atoi(num)
+			if !ok || err != nil || n < 0 {
+				t.Fatalf("DYNAMO_CHAOS_CLIENTS: %q is not name=count", kv)
+			}
+			if n == 0 {
+				n = -1 // none
+			}
+			switch name {
+			case "merge":
+				cfg.Clients = n
+			case "own":
+				cfg.OwnWriters = n
+			case "blind":
+				cfg.BlindWriters = n
+			case "registers":
+				cfg.Registers = n
+			case "fresh":
+				cfg.Fresh = n
+			case "carts":
+				cfg.Carts = max(n, 1)
+			case "quiet":
+				cfg.QuietCarts = n
+			default:
+				t.Fatalf("DYNAMO_CHAOS_CLIENTS: unknown workload %q (merge, own, blind, registers, fresh, carts, quiet)", name)
+			}
+		}
+	}
+}
+
 func run(t *testing.T, cfg Config) *Report {
 	t.Helper()
+	envConfig(t, &cfg)
 	cfg.Dir = t.TempDir()
+	if d := os.Getenv("DYNAMO_CHAOS_DIR"); d != "" {
+		cfg.Dir = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "-"))
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg.Log = testWriter{t}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -51,7 +116,7 @@ func run(t *testing.T, cfg Config) *Report {
 	t.Logf("report written to %s", cfg.Dir)
 	t.Cleanup(func() {
 		if t.Failed() {
-			for i := range cfg.Nodes {
+			for i := range cfg.Nodes + 1 {
 				if b, err := os.ReadFile(filepath.Join(cfg.Dir, "n"+strconv.Itoa(i+1)+".log")); err == nil {
 					t.Logf("log of n%d (last 4 KB):\n%s", i+1, tail(b, 4096))
 				}

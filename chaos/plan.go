@@ -20,7 +20,38 @@ const (
 	// Partition drops every packet between the node pairs of Blocked
 	// (needs network namespaces); Heal restores them.
 	Partition
+	// Disk makes the nodes' storage engines fail every write with EIO,
+	// each failing write returning its error after 20-50 ms, so that a
+	// write's other replicas ack before its coordinator's own commit
+	// fails; Heal makes writes succeed again.
+	Disk
+	// Corrupt overwrites stored objects of the workload's keys on the
+	// nodes with garbage, again and again while it lasts, under the
+	// running vnodes; Heal stops (anti-entropy repairs them).
+	Corrupt
+	// Leave makes the node leave the cluster gracefully (it hands its
+	// partitions off, drops them and exits); Heal starts it again on its
+	// data directory and it rejoins, regaining partitions it dropped.
+	Leave
+	// Join starts the spare node, which joins the cluster and takes
+	// partitions from the others (they hand them off and drop them); Heal
+	// makes it leave again, handing them back. Nodes is empty: the spare
+	// is not one of the cluster's nodes.
+	Join
 )
+
+// AllFaults are every fault kind, in order.
+var AllFaults = []FaultKind{Kill, Pause, Partition, Disk, Corrupt, Leave, Join}
+
+// ParseFault returns the kind named s (as String spells it).
+func ParseFault(s string) (FaultKind, error) {
+	for _, k := range AllFaults {
+		if k.String() == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("chaos: unknown fault %q (kill, pause, partition, disk, corrupt, leave, join)", s)
+}
 
 func (k FaultKind) String() string {
 	switch k {
@@ -30,17 +61,32 @@ func (k FaultKind) String() string {
 		return "pause"
 	case Partition:
 		return "partition"
+	case Disk:
+		return "disk"
+	case Corrupt:
+		return "corrupt"
+	case Leave:
+		return "leave"
+	case Join:
+		return "join"
 	}
 	return fmt.Sprintf("fault(%d)", int(k))
 }
 
 // Event is one step of a nemesis schedule: at At from the start, inject
-// Fault on Nodes (indices), or heal every fault (Heal).
+// Fault on Nodes (indices) for Length, or heal every fault (Heal).
 type Event struct {
-	At    time.Duration
-	Heal  bool
-	Fault FaultKind
-	Nodes []int
+	At     time.Duration
+	Length time.Duration
+	Heal   bool
+	Fault  FaultKind
+	Nodes  []int
+	// With, on WithNodes, is a second fault of another kind injected at
+	// the same time (kill, pause, disk or corrupt, each on one node: two
+	// nodes in all), so that their effects meet: say a primary whose disk
+	// fails while another is paused.
+	With      FaultKind
+	WithNodes []int
 	// Shape and Blocked describe a Partition: the node pairs (i < j) that
 	// cannot reach each other.
 	Shape   string
@@ -54,8 +100,18 @@ func (e Event) String() string {
 	if e.Fault == Partition {
 		return fmt.Sprintf("%8v partition %s %v", e.At.Round(time.Millisecond), e.Shape, e.Nodes)
 	}
+	if e.Fault == Join {
+		return fmt.Sprintf("%8v join (the spare)", e.At.Round(time.Millisecond))
+	}
+	if e.With != 0 {
+		return fmt.Sprintf("%8v %s %v + %s %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes, e.With, e.WithNodes)
+	}
 	return fmt.Sprintf("%8v %s %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes)
 }
+
+// nodeFault reports whether k is a fault of single nodes that can be
+// combined with another (Event.With).
+func nodeFault(k FaultKind) bool { return k == Kill || k == Pause || k == Disk || k == Corrupt }
 
 // Partition shapes.
 const (
@@ -131,7 +187,8 @@ type PlanConfig struct {
 
 // Plan draws a schedule from seed: faults of random kinds on one or two
 // random nodes (never a majority, so quorums of 2 of 3 stay possible
-// somewhere), each followed by a heal, ending healed.
+// somewhere; one node for Leave, none but the spare for Join), each
+// followed by a heal, ending healed.
 func Plan(seed uint64, cfg PlanConfig) ([]Event, error) {
 	if cfg.Nodes < 3 {
 		return nil, fmt.Errorf("chaos: Plan: Nodes must be at least 3, got %d", cfg.Nodes)
@@ -158,9 +215,25 @@ func Plan(seed uint64, cfg PlanConfig) ([]Event, error) {
 		}
 		nodes := rng.Perm(cfg.Nodes)[:n]
 		slices.Sort(nodes)
-		e := Event{At: at, Fault: kinds[rng.IntN(len(kinds))], Nodes: nodes}
-		if e.Fault == Partition {
+		e := Event{At: at, Length: length, Fault: kinds[rng.IntN(len(kinds))], Nodes: nodes}
+		switch e.Fault {
+		case Partition:
 			e.Shape, e.Nodes, e.Blocked = partition(rng, cfg.Nodes)
+		case Leave:
+			e.Nodes = nodes[:1] // one node leaves at a time
+		case Join:
+			e.Nodes = nil // the spare
+		default:
+			// Two nodes: half the time the second gets another kind.
+			var others []FaultKind
+			for _, k := range kinds {
+				if k != e.Fault && nodeFault(k) && !slices.Contains(others, k) {
+					others = append(others, k)
+				}
+			}
+			if len(nodes) == 2 && nodeFault(e.Fault) && len(others) > 0 && rng.IntN(2) == 0 {
+				e.Nodes, e.With, e.WithNodes = nodes[:1], others[rng.IntN(len(others))], nodes[1:]
+			}
 		}
 		out = append(out, e)
 		at += length

@@ -12,10 +12,14 @@ import (
 
 func TestPlanIsSeededHealedAndNeverAMajority(t *testing.T) {
 	rng, _ := testseed.New(t)
+	withs := 0
 	for range 200 {
 		seed := rng.Uint64()
 		cfg := PlanConfig{Nodes: 3 + rng.IntN(5), Duration: time.Duration(1+rng.IntN(120)) * time.Second,
 			Fault: time.Duration(1+rng.IntN(8)) * time.Second, Calm: time.Duration(1+rng.IntN(5)) * time.Second}
+		if rng.IntN(2) == 0 {
+			cfg.Faults = AllFaults
+		}
 		a, err := Plan(seed, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -33,8 +37,27 @@ func TestPlanIsSeededHealedAndNeverAMajority(t *testing.T) {
 			if e.Heal != (i%2 == 1) {
 				t.Fatalf("schedule does not alternate fault and heal: %v", a)
 			}
-			if !e.Heal && (len(e.Nodes) == 0 || len(e.Nodes) > (cfg.Nodes-1)/2 && len(e.Nodes) > 1) {
+			switch {
+			case e.Heal:
+			case e.Fault == Join:
+				if len(e.Nodes) != 0 {
+					t.Fatalf("join names cluster nodes %v: only the spare joins", e.Nodes)
+				}
+			case e.Fault == Leave && len(e.Nodes) != 1:
+				t.Fatalf("%d nodes leave at once", len(e.Nodes))
+			case e.Fault == Partition:
+			case len(e.Nodes) == 0 || len(e.Nodes) > (cfg.Nodes-1)/2 && len(e.Nodes) > 1:
 				t.Fatalf("fault on %v of %d nodes: a majority or nothing", e.Nodes, cfg.Nodes)
+			}
+			if !e.Heal && e.Length <= 0 {
+				t.Fatalf("fault %v without a length", e)
+			}
+			if e.With != 0 {
+				withs++
+				if e.With == e.Fault || !nodeFault(e.With) || !nodeFault(e.Fault) || len(e.Nodes) != 1 || len(e.WithNodes) != 1 ||
+					e.Nodes[0] == e.WithNodes[0] || e.WithNodes[0] < 0 || e.WithNodes[0] >= cfg.Nodes {
+					t.Fatalf("a bad pair of faults: %v", e)
+				}
 			}
 			for _, n := range e.Nodes {
 				if n < 0 || n >= cfg.Nodes {
@@ -46,11 +69,22 @@ func TestPlanIsSeededHealedAndNeverAMajority(t *testing.T) {
 			t.Fatalf("schedule does not end healed: %v", a)
 		}
 	}
+	if withs == 0 {
+		t.Fatal("no pair of faults drawn")
+	}
 	if _, err := Plan(1, PlanConfig{Nodes: 2, Duration: time.Second, Fault: time.Second, Calm: time.Second}); err == nil {
 		t.Fatal("2 nodes accepted")
 	}
 	if evs, _ := Plan(1, PlanConfig{Nodes: 5, Duration: time.Minute, Fault: 5 * time.Second, Calm: 3 * time.Second}); len(evs) < 8 {
 		t.Fatalf("a minute of faults gives only %d events", len(evs))
+	}
+	for _, k := range AllFaults {
+		if p, err := ParseFault(k.String()); err != nil || p != k {
+			t.Fatalf("ParseFault(%q) = %v, %v", k, p, err)
+		}
+	}
+	if _, err := ParseFault("flood"); err == nil {
+		t.Fatal("an unknown fault parses")
 	}
 }
 

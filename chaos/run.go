@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/hex"
@@ -8,12 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,16 +31,48 @@ type Config struct {
 	Binary string
 	// Dir holds the agents' data and the reports. Required.
 	Dir string
-	// Nodes is the cluster size. Default 5.
+	// Nodes is the cluster size (the spare of Join not counted). Default 5.
 	Nodes int
-	// Clients add items concurrently. Default 10.
+	// Clients are the read-merge-write cart clients. Default 6; -1 for
+	// none.
 	Clients int
-	// Carts is how many carts they add to. Default 5.
+	// OwnWriters are the own-context cart writers (see ownWorker).
+	// Default 3; -1 for none.
+	OwnWriters int
+	// BlindWriters write items to the carts with no context. Default 3;
+	// -1 for none.
+	BlindWriters int
+	// Carts is how many carts they all write. Default 5.
 	Carts int
+	// QuietCarts are carts only the blind writers (one write in three) and
+	// one slow read-merge-write client (every 8-16 s) write, so that
+	// siblings stay unmerged for seconds (see slowMerger). Default 5; -1
+	// for none.
+	QuietCarts int
+	// Registers are the delete-and-re-add clients, each owning
+	// RegisterKeys registers. Defaults 3 and 3; Registers -1 for none.
+	Registers, RegisterKeys int
+	// Fresh are the read-your-writes clients: each writes new keys and
+	// reads each back at once (see freshWorker). Default 2; -1 for none.
+	Fresh int
 	// Duration of the workload under faults. Default 60 s.
 	Duration time.Duration
 	// Fault and Calm shape the schedule (see PlanConfig). Defaults 6 s, 4 s.
 	Fault, Calm time.Duration
+	// Faults are the kinds to draw from. Default every kind (AllFaults);
+	// Partition is left out where network namespaces are not available.
+	Faults []FaultKind
+	// LeaveWait bounds the wait, at a heal, for a leaving node to finish
+	// handing off and exit before it is killed. Default 30 s.
+	LeaveWait time.Duration
+	// AAEInterval is the agents' --aae-interval: the pause between two
+	// anti-entropy exchanges or handoffs of a node. It bounds how long a
+	// node that regains a partition it dropped (Leave, Join) holds it
+	// empty, or a node keeps a corrupt object (Corrupt), before the other
+	// replicas refill it: the window in which it coordinates writes
+	// without its old versions. Default 250 ms (a leave of a node then
+	// takes about 4 s with this workload).
+	AAEInterval time.Duration
 	// Quiet bounds the wait for convergence after the final heal.
 	// Default 30 s.
 	Quiet time.Duration
@@ -47,9 +81,9 @@ type Config struct {
 	// LWW runs the cluster in last-write-wins mode (the control: it must
 	// lose adds).
 	LWW bool
-	// NoPartitions keeps every node on loopback and injects process faults
-	// only. Without it, a run as root with the ip command gives each node
-	// a network namespace and adds network partitions to the faults.
+	// NoPartitions keeps every node on loopback and injects no network
+	// partitions. Without it, a run as root with the ip command gives each
+	// node a network namespace and partitions are among the faults.
 	NoPartitions bool
 	// Log receives progress lines. Optional.
 	Log io.Writer
@@ -57,16 +91,30 @@ type Config struct {
 
 func (c *Config) defaults() {
 	c.Nodes = cmp.Or(c.Nodes, 5)
-	c.Clients = cmp.Or(c.Clients, 10)
+	c.Clients = max(cmp.Or(c.Clients, 6), 0)
+	c.OwnWriters = max(cmp.Or(c.OwnWriters, 3), 0)
+	c.BlindWriters = max(cmp.Or(c.BlindWriters, 3), 0)
+	c.Registers = max(cmp.Or(c.Registers, 3), 0)
+	c.RegisterKeys = cmp.Or(c.RegisterKeys, 3)
+	c.Fresh = max(cmp.Or(c.Fresh, 2), 0)
 	c.Carts = cmp.Or(c.Carts, 5)
+	c.QuietCarts = max(cmp.Or(c.QuietCarts, 5), 0)
 	c.Duration = cmp.Or(c.Duration, time.Minute)
 	c.Fault = cmp.Or(c.Fault, 6*time.Second)
 	c.Calm = cmp.Or(c.Calm, 4*time.Second)
+	c.LeaveWait = cmp.Or(c.LeaveWait, 30*time.Second)
 	c.Quiet = cmp.Or(c.Quiet, 30*time.Second)
+	c.AAEInterval = cmp.Or(c.AAEInterval, 250*time.Millisecond)
+	if len(c.Faults) == 0 {
+		c.Faults = AllFaults
+	}
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
 }
+
+// ringPartitions is the ring's Q in every run.
+const ringPartitions = 16
 
 // Report is a run's account: configuration, schedule as carried out,
 // operation counts, convergence and the checker's verdict.
@@ -74,15 +122,25 @@ type Report struct {
 	Seed     uint64        `json:"seed"`
 	Nodes    int           `json:"nodes"`
 	Clients  int           `json:"clients"`
+	Own      int           `json:"own_context_writers"`
+	Blind    int           `json:"blind_writers"`
 	Carts    int           `json:"carts"`
+	Quiet    int           `json:"quiet_carts"`
+	Regs     int           `json:"register_clients"`
+	RegKeys  int           `json:"registers_each"`
+	Fresh    int           `json:"fresh_clients"`
 	Duration time.Duration `json:"duration_ns"`
 	LWW      bool          `json:"lww"`
 	// Faults are the kinds this run could inject; Partitions says why
 	// there were no network partitions, if there were none.
 	Faults     []string `json:"faults"`
 	Partitions string   `json:"partitions"`
-	// Timeline is the nemesis as carried out.
+	// Timeline is the nemesis as carried out (times are when each step
+	// was carried out).
 	Timeline []string `json:"timeline"`
+	// LostWhen counts the lost acknowledged adds by when they were
+	// acknowledged: during which fault, or in the calm after which.
+	LostWhen map[string]int `json:"lost_when"`
 	// Converged is how long after the final heal every replica was
 	// identical (0 with Result showing divergence if it never was).
 	Converged time.Duration `json:"converged_ns"`
@@ -96,15 +154,32 @@ func (r *Report) Text() string {
 	if r.LWW {
 		mode = "last-write-wins (control)"
 	}
-	fmt.Fprintf(&b, "chaos run: seed %d, %d nodes, %d clients, %d carts, %v, %s\n", r.Seed, r.Nodes, r.Clients, r.Carts, r.Duration, mode)
+	fmt.Fprintf(&b, "chaos run: seed %d, %d nodes, %v, %s\n", r.Seed, r.Nodes, r.Duration, mode)
+	fmt.Fprintf(&b, "workload: %d carts written by %d read-merge-write clients, %d own-context writers and %d blind writers; %d quiet carts (blind writers, one slow merger); %d delete-and-re-add clients with %d registers each; %d read-your-writes clients of fresh keys\n",
+		r.Carts, r.Clients, r.Own, r.Blind, r.Quiet, r.Regs, r.RegKeys, r.Fresh)
 	fmt.Fprintf(&b, "faults: %s (network partitions: %s)\n", strings.Join(r.Faults, ", "), r.Partitions)
 	b.WriteString("nemesis timeline:\n")
 	for _, l := range r.Timeline {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
 	res := r.Result
-	fmt.Fprintf(&b, "adds: %d attempted, %d acknowledged, %d failed, %d unknown (%d failed or unknown adds present anyway)\n",
-		res.Attempted, res.Acked, res.Failed, res.Unknown, res.RecoveredFailed)
+	fmt.Fprintf(&b, "cart adds: %d attempted, %d acknowledged, %d failed, %d unknown (%d failed or unknown adds present anyway), %d acknowledged lost\n",
+		res.Attempted, res.Acked, res.Failed, res.Unknown, res.RecoveredFailed, len(res.Lost))
+	for _, w := range Workloads {
+		if f := res.ByWorkload[w]; f != nil && f.Attempted > 0 {
+			fmt.Fprintf(&b, "  %-16s %d attempted, %d acknowledged, %d failed, %d unknown, %d acknowledged lost\n", w.String()+":", f.Attempted, f.Acked, f.Failed, f.Unknown, f.Lost)
+		}
+	}
+	if len(r.LostWhen) > 0 {
+		b.WriteString("  lost adds by when they were acknowledged:")
+		for _, k := range slices.Sorted(maps.Keys(r.LostWhen)) {
+			fmt.Fprintf(&b, " %s: %d;", k, r.LostWhen[k])
+		}
+		b.WriteString("\n")
+	}
+	reg := res.Registers
+	fmt.Fprintf(&b, "registers (delete and re-add) and fresh keys: %d writes (%d puts, %d deletes): %d acknowledged, %d failed, %d unknown\n",
+		reg.Ops, reg.Puts, reg.Deletes, reg.Acked, reg.Failed, reg.Unknown)
 	if r.Converged > 0 {
 		fmt.Fprintf(&b, "replicas identical %v after the final heal\n", r.Converged.Round(time.Millisecond))
 	}
@@ -122,8 +197,21 @@ func (r *Report) Text() string {
 	list("acknowledged adds lost", res.Lost)
 	list("unexpected items", res.Unexpected)
 	list("acknowledged adds never read", res.NeverRead)
-	list("carts read differently through different replicas", res.Inconsistent)
-	list("carts whose replicas differ", res.Diverged)
+	list("acknowledged register puts lost", reg.Lost)
+	list("register values resurrected", reg.Resurrected)
+	list("unexpected register values", reg.Unexpected)
+	var stale, heldStale []string
+	for _, s := range reg.StaleReads {
+		stale = append(stale, s.String())
+		if s.NotFound && len(s.Holders) > 0 {
+			heldStale = append(heldStale, s.String())
+		}
+	}
+	list("stale reads (missed their own client's acknowledged put; not a failure)", stale)
+	list("  of which \"not found\" while a primary held the value, checked right after (a fallback's not-found outvoting it?)", heldStale)
+	list("register values that survived a write made with a stale read's context (not a failure)", reg.StaleSurvivors)
+	list("keys read differently through different replicas", append(slices.Clone(res.Inconsistent), reg.Inconsistent...))
+	list("keys whose replicas differ", res.Diverged)
 	list("partitions whose Merkle roots differ", res.RootsDiffer)
 	list("final reads that failed", res.ReadErrors)
 	verdict := "VALID"
@@ -139,16 +227,32 @@ type agent struct {
 	name, dir, gossip, actor string
 	cmd                      *exec.Cmd
 	exited                   chan struct{}
+	exitedAt                 time.Time // set before exited is closed
 }
 
 type cluster struct {
-	cfg         Config
-	net         *network // nil: loopback, no partitions
-	agents      []*agent
+	cfg    Config
+	net    *network // nil: loopback, no partitions
+	agents []*agent // cfg.Nodes, then the spare when Join is a fault
+	cl     *client.Client
+	rc     *ringCache
+
 	mu          sync.Mutex // guards agents' cmd and the fault state below
 	killed      map[int]bool
 	paused      map[int]bool
 	partitioned bool
+	disk        map[int]bool
+	corrupting  *corrupter
+	leaving     map[int]time.Time // nodes asked to leave, and when
+	spareIn     bool
+	// faults are the faults carried out, for the attribution of losses.
+	faults []window
+}
+
+// window is a fault as carried out: from..to (to 0 while it lasts).
+type window struct {
+	from, to time.Duration
+	name     string
 }
 
 // Run starts the cluster, runs the workload under the nemesis, heals,
@@ -159,14 +263,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Binary == "" || cfg.Dir == "" {
 		return nil, errors.New("chaos: Binary and Dir are required")
 	}
-	c := &cluster{cfg: cfg, killed: map[int]bool{}, paused: map[int]bool{}}
-	faults := []FaultKind{Kill, Pause}
+	c := &cluster{cfg: cfg, killed: map[int]bool{}, paused: map[int]bool{}, disk: map[int]bool{}, leaving: map[int]time.Time{}}
+	var faults []FaultKind
 	partitions := "off (NoPartitions)"
-	if !cfg.NoPartitions {
+	if !slices.Contains(cfg.Faults, Partition) {
+		partitions = "off (not among the faults)"
+	}
+	spare := slices.Contains(cfg.Faults, Join)
+	total := cfg.Nodes
+	if spare {
+		total++
+	}
+	for _, k := range cfg.Faults {
+		if k != Partition {
+			faults = append(faults, k)
+			continue
+		}
+		if cfg.NoPartitions {
+			continue
+		}
 		if err := netnsAvailable(); err != nil {
-			partitions = "unavailable: " + err.Error() + "; process faults only"
-		} else if c.net, err = setupNetwork(cfg.Nodes); err != nil {
-			partitions = "unavailable: " + err.Error() + "; process faults only"
+			partitions = "unavailable: " + err.Error() + "; no partitions"
+		} else if c.net, err = setupNetwork(total); err != nil {
+			partitions = "unavailable: " + err.Error() + "; no partitions"
 		} else {
 			defer c.net.teardown()
 			faults = append(faults, Partition)
@@ -178,7 +297,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer c.stopAll()
-	if err := c.start(); err != nil {
+	if err := c.start(total); err != nil {
 		return nil, err
 	}
 	var cl *client.Client
@@ -196,57 +315,91 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	defer cl.Close()
-	if err := c.waitUp(ctx, cl, cfg.Nodes, 30*time.Second); err != nil {
+	c.cl = cl
+	if err := c.waitUp(ctx, cfg.Nodes, 30*time.Second); err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Clients: cfg.Clients, Carts: cfg.Carts, Duration: cfg.Duration, LWW: cfg.LWW,
-		Partitions: partitions}
+	c.rc = newRingCache(ctx, cl)
+	defer c.rc.close()
+	rep := &Report{Seed: cfg.Seed, Nodes: cfg.Nodes, Clients: cfg.Clients, Own: cfg.OwnWriters, Blind: cfg.BlindWriters, Carts: cfg.Carts, Quiet: cfg.QuietCarts,
+		Regs: cfg.Registers, RegKeys: cfg.RegisterKeys, Fresh: cfg.Fresh, Duration: cfg.Duration, LWW: cfg.LWW, Partitions: partitions}
 	for _, f := range faults {
 		rep.Faults = append(rep.Faults, f.String())
 	}
-	fmt.Fprintf(cfg.Log, "chaos: %d agents up; %d clients for %v; schedule of %d events (seed %d)\n", cfg.Nodes, cfg.Clients, cfg.Duration, len(plan), cfg.Seed)
+	fmt.Fprintf(cfg.Log, "chaos: %d agents up; %d+%d+%d cart clients, %d register clients and %d fresh-key clients for %v; schedule of %d events (seed %d)\n",
+		cfg.Nodes, cfg.Clients, cfg.OwnWriters, cfg.BlindWriters, cfg.Registers, cfg.Fresh, cfg.Duration, len(plan), cfg.Seed)
 
 	// Workload and nemesis.
-	var hist history
+	hist := &history{start: time.Now()}
 	wctx, stopWork := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for i := range cfg.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(wctx, cl, i, cfg, &hist)
-		}()
+	spawn := func(n int, f func(id int)) {
+		for i := range n {
+			wg.Add(1)
+			go func() { defer wg.Done(); f(i) }()
+		}
 	}
-	start := time.Now()
-	for _, e := range plan {
+	spawn(cfg.Clients, func(i int) { mergeWorker(wctx, cl, i, cfg, hist) })
+	spawn(cfg.OwnWriters, func(i int) { ownWorker(wctx, cl, i, cfg, hist) })
+	spawn(cfg.BlindWriters, func(i int) { blindWorker(wctx, cl, i, cfg, hist) })
+	spawn(cfg.Registers, func(i int) { registerWorker(wctx, cl, c.rc, i, cfg, hist) })
+	spawn(cfg.Fresh, func(i int) { freshWorker(wctx, cl, c.rc, i, cfg, hist) })
+	if cfg.QuietCarts > 0 && cfg.BlindWriters > 0 {
+		spawn(1, func(int) { slowMerger(wctx, cl, cfg, hist) })
+	}
+	// A step that takes time (a heal waiting for a leave to finish or a
+	// node to rejoin, a join) shifts the rest of the schedule, so that
+	// every fault lasts as long as planned; a fault that would not end
+	// before Duration is left out.
+	var late time.Duration
+	for i, e := range plan {
+		due := e.At + late
+		if !e.Heal && due+e.Length > cfg.Duration {
+			break
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Until(start.Add(e.At))):
+		case <-time.After(time.Until(hist.start.Add(due))):
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		line := e.String() + c.apply(e)
+		e.At = hist.since()
+		line := e.String() + c.apply(ctx, i, e)
+		if took := hist.since() - e.At; took > 100*time.Millisecond {
+			late += took
+			line += fmt.Sprintf(" [took %v]", took.Round(100*time.Millisecond))
+		}
 		rep.Timeline = append(rep.Timeline, line)
 		fmt.Fprintf(cfg.Log, "chaos: %s\n", line)
 	}
 	select {
 	case <-ctx.Done():
-	case <-time.After(time.Until(start.Add(cfg.Duration))):
+	case <-time.After(time.Until(hist.start.Add(cfg.Duration))):
 	}
 	stopWork()
 	wg.Wait()
+	healAt := hist.since()
+	line := Event{At: healAt, Heal: true}.String() + c.apply(ctx, len(plan), Event{At: healAt, Heal: true}) + " (final)"
+	rep.Timeline = append(rep.Timeline, line)
+	fmt.Fprintf(cfg.Log, "chaos: %s\n", line)
 	healed := time.Now()
-	rep.Timeline = append(rep.Timeline, Event{At: healed.Sub(start), Heal: true}.String()+c.apply(Event{Heal: true})+" (final)")
-	if err := c.waitUp(ctx, cl, cfg.Nodes, 30*time.Second); err != nil {
+	if err := c.waitUp(ctx, cfg.Nodes, 60*time.Second); err != nil {
 		return nil, err
 	}
 
 	// Quiet period: until every replica is identical, at most Quiet.
 	adds := hist.adds()
+	regs, stale := hist.registers()
 	var final Final
+	var fresh []string
+	for _, op := range regs {
+		if strings.HasPrefix(op.Key, "fresh-") {
+			fresh = append(fresh, op.Key)
+		}
+	}
 	for {
-		final = c.finalReads(ctx, cl)
+		final = c.finalReads(ctx, cl, fresh)
 		if len(final.Diverged) == 0 && len(final.RootsDiffer) == 0 && len(final.ReadErrors) == 0 {
 			rep.Converged = max(time.Since(healed), time.Millisecond)
 			break
@@ -257,11 +410,78 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	rep.Result = Check(adds, final)
+	rep.Result.Registers = CheckRegisters(regs, stale, final)
+	rep.LostWhen = c.attribute(adds, rep.Result)
 	fmt.Fprint(cfg.Log, rep.Text())
 	if err := rep.write(cfg.Dir); err != nil {
 		return rep, err
 	}
+	if err := writeHistory(cfg.Dir, adds, regs, stale); err != nil {
+		return rep, err
+	}
 	return rep, nil
+}
+
+// writeHistory writes every recorded write and stale read, one JSON object
+// a line, as history.jsonl beside the report.
+func writeHistory(dir string, adds []Add, regs []RegOp, stale []StaleRead) error {
+	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, a := range adds {
+		_ = enc.Encode(struct {
+			Type string `json:"type"`
+			Add
+		}{"add", a})
+	}
+	for _, op := range regs {
+		_ = enc.Encode(struct {
+			Type string `json:"type"`
+			RegOp
+		}{"register", op})
+	}
+	for _, s := range stale {
+		_ = enc.Encode(struct {
+			Type string `json:"type"`
+			StaleRead
+		}{"stale read", s})
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// attribute counts the lost acknowledged adds by the fault during which,
+// or in the calm after which, they were acknowledged.
+func (c *cluster) attribute(adds []Add, res Result) map[string]int {
+	lost := map[string]bool{}
+	for _, l := range res.Lost {
+		lost[l[:strings.IndexByte(l, ' ')]] = true
+	}
+	out := map[string]int{}
+	for _, a := range adds {
+		if a.Outcome != Acked || !lost[a.Cart+"/"+a.Item] {
+			continue
+		}
+		when := "before any fault"
+		for _, w := range c.faults {
+			if w.from > a.At {
+				break
+			}
+			if w.to == 0 || a.At < w.to {
+				when = "during " + w.name
+			} else {
+				when = "after " + w.name
+			}
+		}
+		out[when]++
+	}
+	return out
 }
 
 func (r *Report) write(dir string) error {
@@ -275,89 +495,12 @@ func (r *Report) write(dir string) error {
 	return os.WriteFile(filepath.Join(dir, "report.txt"), []byte(r.Text()), 0o644)
 }
 
-// history records the adds of every client.
-type history struct {
-	mu  sync.Mutex
-	all []Add
-}
-
-func (h *history) record(a Add) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.all = append(h.all, a)
-}
-
-func (h *history) adds() []Add {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.all)
-}
-
-// cartKey is cart i's key.
-func cartKey(i int) string { return fmt.Sprintf("cart-%d", i) }
-
-// items decodes a cart value: its items, one per line.
-func items(v []byte) []string {
-	var out []string
-	for _, s := range strings.Split(string(v), "\n") {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// work is one client: read a cart, merge its siblings by set union, add a
-// unique item, write with the read's context; record the outcome.
-func work(ctx context.Context, cl *client.Client, id int, cfg Config, h *history) {
-	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(id)+1))
-	for n := 0; ctx.Err() == nil; n++ {
-		cart := cartKey(rng.IntN(cfg.Carts))
-		item := fmt.Sprintf("c%d-%d", id, n)
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		obj, err := cl.Get(rctx, []byte(cart), client.R(2))
-		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(50 * time.Millisecond)
-			}
-			continue // nothing attempted
-		}
-		set := map[string]bool{item: true}
-		for _, v := range obj.Values {
-			for _, it := range items(v) {
-				set[it] = true
-			}
-		}
-		merged := make([]string, 0, len(set))
-		for it := range set {
-			merged = append(merged, it)
-		}
-		slices.Sort(merged)
-		// The write is not cut short by the end of the run: its outcome
-		// must be known.
-		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err = cl.Put(wctx, []byte(cart), []byte(strings.Join(merged, "\n")), obj.Context, client.W(2))
-		cancel()
-		out := Acked
-		switch {
-		case err == nil:
-		case errors.Is(err, client.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-			out = Unknown
-		default:
-			out = Failed
-		}
-		h.record(Add{Cart: cart, Item: item, Outcome: out})
-		if err != nil && ctx.Err() == nil {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-}
-
-// finalReads reads every cart's replica on each of its owners, compares
-// their versions, and compares every partition's Merkle roots.
-func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
-	f := Final{Reads: map[string]map[string][]string{}}
+// finalReads reads every cart's and register's replica on each of its
+// owners and once at R=N through the cluster, compares the replicas'
+// versions, reads each fresh key at R=N, and compares every partition's
+// Merkle roots.
+func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []string) Final {
+	f := Final{Reads: map[string]map[string][]string{}, Registers: map[string]map[string][]string{}}
 	m, err := cl.Members(ctx)
 	if err != nil {
 		f.ReadErrors = append(f.ReadErrors, "membership: "+err.Error())
@@ -368,11 +511,10 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 		f.ReadErrors = append(f.ReadErrors, "ring: "+err.Error())
 		return f
 	}
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for i := range c.cfg.Carts {
-		key := cartKey(i)
-		f.Reads[key] = map[string][]string{}
+	readKey := func(key string) map[string][]string {
+		out := map[string][]string{}
 		digests := map[[32]byte][]string{}
 		for _, owner := range r.Owners(r.Partition([]byte(key))) {
 			rep, err := cl.ReplicaOf(rctx, owner, []byte(key))
@@ -384,7 +526,7 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 			for _, v := range rep.Values {
 				its = append(its, items(v)...)
 			}
-			f.Reads[key][owner] = its
+			out[owner] = its
 			digests[rep.Digest] = append(digests[rep.Digest], owner)
 		}
 		// And once through the cluster at R=N.
@@ -396,7 +538,7 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 			for _, v := range obj.Values {
 				its = append(its, items(v)...)
 			}
-			f.Reads[key][fmt.Sprintf("R=%d", m.N)] = its
+			out[fmt.Sprintf("R=%d", m.N)] = its
 		}
 		if len(digests) > 1 {
 			var parts []string
@@ -406,6 +548,27 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 			slices.Sort(parts)
 			f.Diverged = append(f.Diverged, key+" "+strings.Join(parts, " "))
 		}
+		return out
+	}
+	for _, key := range cartKeys(c.cfg) {
+		f.Reads[key] = readKey(key)
+	}
+	for i := range c.cfg.Registers {
+		for j := range c.cfg.RegisterKeys {
+			f.Registers[registerKey(i, j)] = readKey(registerKey(i, j))
+		}
+	}
+	for _, key := range fresh {
+		obj, err := cl.Get(rctx, []byte(key), client.R(m.N))
+		if err != nil {
+			f.ReadErrors = append(f.ReadErrors, fmt.Sprintf("%s at R=%d: %v", key, m.N, err))
+			continue
+		}
+		var its []string
+		for _, v := range obj.Values {
+			its = append(its, items(v)...)
+		}
+		f.Registers[key] = map[string][]string{fmt.Sprintf("R=%d", m.N): its}
 	}
 	for p := range uint32(r.Config().Partitions) {
 		roots := map[string][]string{}
@@ -424,9 +587,10 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client) Final {
 	return f
 }
 
-// start launches every agent; each names all the others as seeds.
-func (c *cluster) start() error {
-	for i := range c.cfg.Nodes {
+// start makes total agents (the cluster's, then the spare) and launches
+// the cluster's; each names all the others as seeds.
+func (c *cluster) start(total int) error {
+	for i := range total {
 		var gossip, actor string
 		var err error
 		if c.net != nil {
@@ -439,7 +603,7 @@ func (c *cluster) start() error {
 		}
 		c.agents = append(c.agents, &agent{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(c.cfg.Dir, fmt.Sprintf("n%d", i+1)), gossip: gossip, actor: actor})
 	}
-	for i := range c.agents {
+	for i := range c.cfg.Nodes {
 		if err := c.launch(i); err != nil {
 			return err
 		}
@@ -456,8 +620,9 @@ func (c *cluster) launch(i int) error {
 		}
 	}
 	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip, "--actor-addr", a.actor, "--http-addr", "",
-		"--join", strings.Join(seeds, ","), "--partitions", "16", "--fast-gossip",
-		"--hint-interval", "1s", "--hint-rate", "20000", "--aae-interval", "20ms", "--aae-rate", "20000"}
+		"--join", strings.Join(seeds, ","), "--partitions", strconv.Itoa(ringPartitions), "--fast-gossip",
+		"--hint-interval", "1s", "--hint-rate", "20000", "--aae-interval", c.cfg.AAEInterval.String(), "--aae-rate", "20000",
+		"--allow-fault-injection"} // disk and corrupt faults
 	if c.cfg.LWW {
 		args = append(args, "--lww")
 	}
@@ -476,61 +641,8 @@ func (c *cluster) launch(i int) error {
 		return fmt.Errorf("chaos: start %s: %w", a.name, err)
 	}
 	a.cmd, a.exited = cmd, make(chan struct{})
-	go func(done chan struct{}) { _ = cmd.Wait(); logf.Close(); close(done) }(a.exited)
+	go func(done chan struct{}) { _ = cmd.Wait(); logf.Close(); a.exitedAt = time.Now(); close(done) }(a.exited)
 	return nil
-}
-
-// apply carries out an event and says how it went.
-func (c *cluster) apply(e Event) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e.Heal {
-		var notes []string
-		if c.partitioned {
-			if err := c.net.heal(); err != nil {
-				notes = append(notes, err.Error())
-			}
-			c.partitioned = false
-		}
-		for i := range c.agents {
-			if c.paused[i] {
-				_ = c.agents[i].cmd.Process.Signal(syscall.SIGCONT)
-				delete(c.paused, i)
-			}
-			if c.killed[i] {
-				if err := c.launch(i); err != nil {
-					notes = append(notes, err.Error())
-				}
-				delete(c.killed, i)
-			}
-		}
-		if len(notes) > 0 {
-			return " (" + strings.Join(notes, "; ") + ")"
-		}
-		return ""
-	}
-	if e.Fault == Partition {
-		if err := c.net.block(e.Blocked); err != nil {
-			return " (" + err.Error() + ")"
-		}
-		c.partitioned = true
-		return fmt.Sprintf(" (%d pairs cut)", len(e.Blocked))
-	}
-	var names []string
-	for _, i := range e.Nodes {
-		a := c.agents[i]
-		names = append(names, a.name)
-		switch e.Fault {
-		case Kill:
-			_ = a.cmd.Process.Kill()
-			<-a.exited
-			c.killed[i] = true
-		case Pause:
-			_ = a.cmd.Process.Signal(syscall.SIGSTOP)
-			c.paused[i] = true
-		}
-	}
-	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // stopAll stops every agent: SIGCONT, SIGTERM, SIGKILL after 10 s.
@@ -565,18 +677,19 @@ func (c *cluster) seeds() []string {
 	return s
 }
 
-// waitUp waits until a membership read shows want members up.
-func (c *cluster) waitUp(ctx context.Context, cl *client.Client, want int, within time.Duration) error {
+// waitUp waits until a membership read shows want members up and none
+// down or leaving.
+func (c *cluster) waitUp(ctx context.Context, want int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		if m, err := cl.Members(ctx); err == nil {
+		if m, err := c.cl.Members(ctx); err == nil {
 			up := 0
 			for _, x := range m.Members {
 				if x.State == ring.Up {
 					up++
 				}
 			}
-			if up == want {
+			if up == want && len(m.Members) == want {
 				return nil
 			}
 		}

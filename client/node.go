@@ -64,6 +64,10 @@ const (
 	FaultMembership = "membership" // the membership actor
 	FaultHints      = "hints"      // the hint dispatcher
 	FaultSyncer     = "syncer"     // the Merkle syncer (anti-entropy)
+	// Storage faults (FailDiskWrites, CorruptKey, CorruptPartition), not
+	// crashes: InjectFault refuses them.
+	FaultDisk    = "disk"    // the node's storage engine fails writes
+	FaultCorrupt = "corrupt" // stored objects overwritten with garbage
 )
 
 // InjectFault makes a named actor of the member named node panic, so that
@@ -74,6 +78,9 @@ const (
 func (c *Client) InjectFault(ctx context.Context, node, component string, partition int) error {
 	if partition < 0 {
 		return invalidf("partition", "partition must not be negative, got %d", partition)
+	}
+	if component == FaultDisk || component == FaultCorrupt {
+		return invalidf("component", "%s is a storage fault: use FailDiskWrites, CorruptKey or CorruptPartition", component)
 	}
 	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "fault injection", &messages.FaultRequest{Component: component, Partition: uint32(partition)})
 	return err
@@ -89,6 +96,46 @@ func (c *Client) StopNode(ctx context.Context, node string, down time.Duration) 
 		return invalidf("down", "a node stop needs a downtime of 1ms to 10m, got %v", down)
 	}
 	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "node stop", &messages.FaultRequest{Component: "node", DownMs: uint32(down / time.Millisecond)})
+	return err
+}
+
+// FailDiskWrites makes the member named node fail every storage write
+// with EIO for d (0 ends such a fault at once), each failing write
+// returning its error only after a delay drawn from [minDelay, maxDelay]
+// (at most 5 s), so that a coordinator's replicas can ack a write before
+// its own commit fails. The node must run with --allow-fault-injection.
+func (c *Client) FailDiskWrites(ctx context.Context, node string, d, minDelay, maxDelay time.Duration) error {
+	switch {
+	case d < 0 || d > 10*time.Minute:
+		return invalidf("d", "a disk fault lasts 0 to 10m, got %v", d)
+	case minDelay < 0 || maxDelay < minDelay || maxDelay > 5*time.Second:
+		return invalidf("delay", "a failing write's delay must satisfy 0 <= min <= max <= 5s, got %v and %v", minDelay, maxDelay)
+	}
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "disk fault", &messages.FaultRequest{Component: FaultDisk,
+		FailWritesMs: uint32(d / time.Millisecond), WriteDelayMinMs: uint32(minDelay / time.Millisecond), WriteDelayMaxMs: uint32(maxDelay / time.Millisecond)})
+	return err
+}
+
+// CorruptKey makes the member named node overwrite its stored copy of key
+// with garbage, under its running vnode (whose cache forgets it). The node
+// must run with --allow-fault-injection and hold a replica of key (an
+// *InvalidError naming "partition" otherwise). The request returns once
+// the node accepted it; the vnode then corrupts the key if it stores it.
+func (c *Client) CorruptKey(ctx context.Context, node string, key []byte) error {
+	if len(key) == 0 {
+		return invalidf("key", "key must not be empty")
+	}
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: FaultCorrupt, Key: key})
+	return err
+}
+
+// CorruptPartition is CorruptKey for up to keys random keys (1 to 1000)
+// of the member's replica of partition.
+func (c *Client) CorruptPartition(ctx context.Context, node string, partition uint32, keys int) error {
+	if keys < 1 || keys > 1000 {
+		return invalidf("keys", "corrupt 1 to 1000 keys, got %d", keys)
+	}
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: FaultCorrupt, Partition: partition, Keys: uint32(keys)})
 	return err
 }
 

@@ -2426,8 +2426,8 @@ func (x *RemoveReply) GetError() *Error {
 }
 
 // FaultRequest makes a named component of the receiving node panic, so that
-// supervision can be tested from outside. Refused unless the node was started
-// with --allow-fault-injection.
+// supervision can be tested from outside, or injects a storage fault. Refused
+// unless the node was started with --allow-fault-injection.
 type FaultRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// component is one of "vnode" (needs partition), "vnodes" (the vnode
@@ -2435,11 +2435,23 @@ type FaultRequest struct {
 	// that panics and is restarted by its supervisor), or "node": the whole
 	// node stops as if it crashed and starts again on its data after
 	// down_ms (only nodes that can be restarted in process: dynamo dev).
-	Component     string `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
-	Partition     uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
-	DownMs        uint32 `protobuf:"varint,3,opt,name=down_ms,json=downMs,proto3" json:"down_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Storage faults: "disk" makes the node's storage engine fail every write
+	// with EIO for fail_writes_ms (0 ends the fault at once), each failing
+	// write returning its error only after a delay drawn from
+	// [write_delay_min_ms, write_delay_max_ms] (so a coordinator's replicas
+	// ack before its own write fails); "corrupt" overwrites the stored bytes
+	// of key (or, without key, of up to keys random keys of partition) with
+	// garbage under the running vnode, which forgets its cached copy.
+	Component       string `protobuf:"bytes,1,opt,name=component,proto3" json:"component,omitempty"`
+	Partition       uint32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	DownMs          uint32 `protobuf:"varint,3,opt,name=down_ms,json=downMs,proto3" json:"down_ms,omitempty"`
+	FailWritesMs    uint32 `protobuf:"varint,4,opt,name=fail_writes_ms,json=failWritesMs,proto3" json:"fail_writes_ms,omitempty"`
+	WriteDelayMinMs uint32 `protobuf:"varint,5,opt,name=write_delay_min_ms,json=writeDelayMinMs,proto3" json:"write_delay_min_ms,omitempty"`
+	WriteDelayMaxMs uint32 `protobuf:"varint,6,opt,name=write_delay_max_ms,json=writeDelayMaxMs,proto3" json:"write_delay_max_ms,omitempty"`
+	Key             []byte `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
+	Keys            uint32 `protobuf:"varint,8,opt,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FaultRequest) Reset() {
@@ -2489,6 +2501,41 @@ func (x *FaultRequest) GetPartition() uint32 {
 func (x *FaultRequest) GetDownMs() uint32 {
 	if x != nil {
 		return x.DownMs
+	}
+	return 0
+}
+
+func (x *FaultRequest) GetFailWritesMs() uint32 {
+	if x != nil {
+		return x.FailWritesMs
+	}
+	return 0
+}
+
+func (x *FaultRequest) GetWriteDelayMinMs() uint32 {
+	if x != nil {
+		return x.WriteDelayMinMs
+	}
+	return 0
+}
+
+func (x *FaultRequest) GetWriteDelayMaxMs() uint32 {
+	if x != nil {
+		return x.WriteDelayMaxMs
+	}
+	return 0
+}
+
+func (x *FaultRequest) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *FaultRequest) GetKeys() uint32 {
+	if x != nil {
+		return x.Keys
 	}
 	return 0
 }
@@ -2721,11 +2768,16 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\rRemoveRequest\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\"5\n" +
 	"\vRemoveReply\x12&\n" +
-	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"c\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x89\x02\n" +
 	"\fFaultRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x17\n" +
-	"\adown_ms\x18\x03 \x01(\rR\x06downMs\"H\n" +
+	"\adown_ms\x18\x03 \x01(\rR\x06downMs\x12$\n" +
+	"\x0efail_writes_ms\x18\x04 \x01(\rR\ffailWritesMs\x12+\n" +
+	"\x12write_delay_min_ms\x18\x05 \x01(\rR\x0fwriteDelayMinMs\x12+\n" +
+	"\x12write_delay_max_ms\x18\x06 \x01(\rR\x0fwriteDelayMaxMs\x12\x10\n" +
+	"\x03key\x18\a \x01(\fR\x03key\x12\x12\n" +
+	"\x04keys\x18\b \x01(\rR\x04keys\"H\n" +
 	"\n" +
 	"FaultReply\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12&\n" +

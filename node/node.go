@@ -40,6 +40,7 @@ type Node struct {
 	cfg      Config
 	log      *slog.Logger
 	engine   *storage.LevelDB
+	disk     *diskFaults // storage fault injector, nil without AllowFaultInjection
 	sys      *actors.System
 	gossip   *membership.Membership
 	root     *actor.PID
@@ -187,15 +188,16 @@ func (n *Node) startActors() error {
 	if n.cfg.LWW {
 		mode = messages.ConflictMode_CONFLICT_MODE_LWW
 	}
+	engine := n.actorEngine()
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
-		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
+		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
 			NoSync: n.cfg.NoSync, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, MaxKeyBytes: n.cfg.MaxKeyBytes, MaxValueBytes: n.cfg.MaxValueBytes,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
-		Hints: actors.HintsConfig{Engine: n.engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
-			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), Logger: n.log},
+		Hints: actors.HintsConfig{Engine: engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
+			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), MaxAge: n.cfg.HintMaxAge, MaxBytes: int64(n.cfg.HintMaxBytes), Logger: n.log},
 		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AAEInterval, Rate: float64(n.cfg.AAERate),
 			Disabled: n.cfg.NoAntiEntropy, Logger: n.log},
 		Counters: &n.counters,

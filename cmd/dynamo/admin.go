@@ -86,3 +86,99 @@ func member(m *client.Membership, name string) bool {
 	}
 	return false
 }
+
+// storageFaults is the storage fault injection of *client.Client. It is
+// not part of kvClient, so that the tests' fake client need not have it.
+type storageFaults interface {
+	FailDiskWrites(ctx context.Context, node string, d, minDelay, maxDelay time.Duration) error
+	CorruptKey(ctx context.Context, node string, key []byte) error
+	CorruptPartition(ctx context.Context, node string, partition uint32, keys int) error
+}
+
+// debugDisk is `dynamo debug disk --node NAME --fail-writes D [--delay-min D] [--delay-max D]`.
+func (k kvCommand) debugDisk(args []string, dial dialer) int {
+	fs := flag.NewFlagSet("dynamo debug disk", flag.ContinueOnError)
+	cf := addClusterFlags(fs)
+	nodeName := fs.String("node", "", "the member (by name) whose storage writes fail (required)")
+	failFor := fs.Duration("fail-writes", -1, "how long every storage write fails with EIO (required; 0 ends a fault)")
+	lo := fs.Duration("delay-min", 20*time.Millisecond, "shortest delay before a failing write returns its error")
+	hi := fs.Duration("delay-max", 50*time.Millisecond, "longest delay before a failing write returns its error")
+	if code, ok := k.parse(fs, args, "disk --node NAME --fail-writes D [--delay-min D] [--delay-max D]"); !ok {
+		return code
+	}
+	switch {
+	case fs.NArg() != 0:
+		return k.fail(exitUsage, "disk takes no arguments, got %s", nargs(fs))
+	case *nodeName == "":
+		return k.fail(exitUsage, "--node is required")
+	case *failFor < 0:
+		return k.fail(exitUsage, "--fail-writes is required (a duration; 0 ends a fault)")
+	case *lo < 0 || *hi < *lo:
+		return k.fail(exitUsage, "want 0 <= --delay-min <= --delay-max, got %v and %v", *lo, *hi)
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	f, ok := c.(storageFaults)
+	if !ok {
+		return k.fail(exitFailed, "this client cannot inject storage faults")
+	}
+	if err := f.FailDiskWrites(ctx, *nodeName, *failFor, *lo, *hi); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	if *failFor == 0 {
+		fmt.Fprintf(k.stdout, "storage writes of %s succeed again\n", *nodeName)
+	} else {
+		fmt.Fprintf(k.stdout, "storage writes of %s fail with EIO for %v, each after %v to %v\n", *nodeName, *failFor, *lo, *hi)
+	}
+	return exitOK
+}
+
+// debugCorrupt is `dynamo debug corrupt --node NAME (--key K | --partition P [--keys N])`.
+func (k kvCommand) debugCorrupt(args []string, dial dialer) int {
+	fs := flag.NewFlagSet("dynamo debug corrupt", flag.ContinueOnError)
+	cf := addClusterFlags(fs)
+	nodeName := fs.String("node", "", "the member (by name) whose stored objects are corrupted (required)")
+	key := fs.String("key", "", "the key whose stored copy is overwritten with garbage")
+	partition := fs.Int("partition", -1, "without --key: the partition whose random keys are corrupted")
+	keys := fs.Int("keys", 1, "without --key: how many random keys of the partition (1 to 1000)")
+	if code, ok := k.parse(fs, args, "corrupt --node NAME (--key K | --partition P [--keys N])"); !ok {
+		return code
+	}
+	switch {
+	case fs.NArg() != 0:
+		return k.fail(exitUsage, "corrupt takes no arguments, got %s", nargs(fs))
+	case *nodeName == "":
+		return k.fail(exitUsage, "--node is required")
+	case (*key == "") == (*partition < 0):
+		return k.fail(exitUsage, "want either --key or --partition")
+	case *key == "" && (*keys < 1 || *keys > 1000):
+		return k.fail(exitUsage, "--keys must be 1 to 1000, got %d", *keys)
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	f, ok := c.(storageFaults)
+	if !ok {
+		return k.fail(exitFailed, "this client cannot inject storage faults")
+	}
+	var err error
+	what := fmt.Sprintf("%q", *key)
+	if *key != "" {
+		err = f.CorruptKey(ctx, *nodeName, []byte(*key))
+	} else {
+		err = f.CorruptPartition(ctx, *nodeName, uint32(*partition), *keys)
+		what = fmt.Sprintf("%d random keys of partition %d", *keys, *partition)
+	}
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintf(k.stdout, "corruption of %s requested on %s (its log says what it corrupted)\n", what, *nodeName)
+	return exitOK
+}
+
+var _ storageFaults = (*client.Client)(nil)

@@ -111,6 +111,18 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Stops NAME as a crash would and starts it again on its data after D
       (default 10s). Only nodes of dynamo dev can do this (an agent's
       process is stopped with kill instead).
+  dynamo debug disk --node NAME --fail-writes D [--delay-min D] [--delay-max D]
+      Makes NAME's storage engine fail every write with EIO for D (0 ends
+      the fault at once), each failing write returning its error after a
+      delay drawn from [--delay-min, --delay-max] (default 20ms to 50ms), so
+      that the other replicas ack a write before the coordinator's own
+      commit fails. The node must run with --allow-fault-injection.
+  dynamo debug corrupt --node NAME --key K
+  dynamo debug corrupt --node NAME --partition P [--keys N]
+      Overwrites NAME's stored copy of K (or of N random keys of its
+      replica of partition P, default 1) with garbage under the running
+      node, whose cache forgets them. The node must run with
+      --allow-fault-injection and hold the partition.
   dynamo ring [flags]
       Without --members, shows the placement of the running cluster.
 
@@ -417,11 +429,20 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 	case "debug":
 		// dynamo debug crash --node NAME --component C [--partition P]
 		// dynamo debug stop --node NAME --for D
-		if len(args) > 0 && args[0] == "stop" {
-			return k.debugStop(args[1:], dial)
+		// dynamo debug disk --node NAME --fail-writes D
+		// dynamo debug corrupt --node NAME (--key K | --partition P --keys N)
+		if len(args) > 0 {
+			switch args[0] {
+			case "stop":
+				return k.debugStop(args[1:], dial)
+			case "disk":
+				return k.debugDisk(args[1:], dial)
+			case "corrupt":
+				return k.debugCorrupt(args[1:], dial)
+			}
 		}
 		if len(args) == 0 || args[0] != "crash" {
-			return k.fail(exitUsage, "want a subcommand: crash or stop")
+			return k.fail(exitUsage, "want a subcommand: crash, stop, disk or corrupt")
 		}
 		fs = flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
 		cf = addClusterFlags(fs)

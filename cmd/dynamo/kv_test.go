@@ -425,7 +425,7 @@ func TestDebugCrash(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"debug"}, "dynamo debug: want a subcommand: crash or stop\n"},
+		{[]string{"debug"}, "dynamo debug: want a subcommand: crash, stop, disk or corrupt\n"},
 		{[]string{"debug", "stop", "--for", "1s"}, "dynamo debug: --node is required\n"},
 		{[]string{"debug", "crash", "--component", "router"}, "dynamo debug: --node is required\n"},
 		{[]string{"debug", "crash", "--node", "b"}, "dynamo debug: --component is required\n"},
