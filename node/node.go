@@ -189,7 +189,7 @@ func (n *Node) startActors() error {
 	}
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
-		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
+		Vnodes: actors.VnodesConfig{Engine: n.engine, Self: n.cfg.Name, Partitions: n.q,
 			NoSync: n.cfg.NoSync, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, MaxKeyBytes: n.cfg.MaxKeyBytes, MaxValueBytes: n.cfg.MaxValueBytes,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
