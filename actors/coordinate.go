@@ -346,7 +346,7 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		c.start(ctx)
 	case *writePrepared:
 		if c.put != nil && !c.gotPrepared && m.nonce == c.req.nonce {
-			c.prepared(ctx, m.set)
+			c.prepared(ctx, m.set, m.dot)
 		}
 	case *actor.Stopping:
 		if c.timer != nil {
@@ -365,12 +365,12 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 
 // prepared handles the version the local vnode computed, not yet durable
 // there: the replica writes go out now.
-func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set) {
+func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set, dot version.Dot) {
 	if c.req.warn != nil && set.Len() >= SiblingWarning {
 		c.req.warn(c.key, set.Len())
 	}
 	c.gotPrepared = true
-	c.replicate(ctx, c.put.Prepared(set))
+	c.replicate(ctx, c.put.Prepared(set, dot))
 	if c.committed {
 		c.effects(ctx, c.put.Coordinated(nil))
 	}
@@ -430,7 +430,8 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
 	route := c.req.route(c.key)
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted})
+	causal, _ := version.DecodeContext(c.context) // checked by the router
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: causal})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)
@@ -450,10 +451,9 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.put, c.partition = p, route.Partition
 		c.due = time.Now().Add(c.req.timeout)
 		c.timer = startTimer(ctx, c.req.timeout)
-		cc, _ := version.DecodeContext(c.context) // checked by the router
 		env := messages.Wrap(c.req.nonce, &messages.ReplicaCoordinateRequest{
 			Partition: route.Partition, Key: c.key, Value: c.value, Tombstone: c.tombstone,
-			Context: version.ToProtoClock(cc), Mode: c.req.mode,
+			Context: version.ToProtoContext(causal), Mode: c.req.mode,
 		})
 		askAs(ctx, c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{env: env, replyTo: ctx.Self()}, env, c.req.timeout,
 			func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })

@@ -22,7 +22,7 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 	}
 	view := &View{Self: "solo", Ring: r, Addrs: map[string]string{"solo": s.Address()}, Epoch: 1}
 	key := keyOf(3, 8)
-	set, err := version.Update(nil, nil, version.Write{Value: []byte("v"), Timestamp: 1}, "solo@1", 1)
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "solo@1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 			if !ok {
 				return
 			}
-			prepared := &writePrepared{nonce: m.env.GetRequestId(), set: set}
+			prepared := &writePrepared{nonce: m.env.GetRequestId(), set: set, dot: set.Siblings()[0].Dot}
 			reply := messages.Wrap(m.env.GetRequestId(), &messages.ReplicaCoordinateReply{Partition: 3, Node: "solo"})
 			if replyFirst {
 				// Completing the future queues the continuation, a system

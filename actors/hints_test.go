@@ -432,7 +432,7 @@ func (r *hintRig) keys(v *View, n int, ok func(primaries []string) bool) []strin
 // clock, as a fallback does.
 func (r *hintRig) hint(owner, key, value string) {
 	r.t.Helper()
-	set, err := version.Update(nil, nil, version.Write{Value: []byte(value), Timestamp: r.clock.Load()}, "c@1", r.clock.Load())
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte(value), Timestamp: r.clock.Load()}, "c@1", r.clock.Load())
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestHintsBeyondMaxBytesOldestGoFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := version.Update(nil, nil, version.Write{Value: []byte("v"), Timestamp: clock.Load()}, "c@1", clock.Load())
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: clock.Load()}, "c@1", clock.Load())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,9 @@ import (
 type VnodesConfig struct {
 	// Engine holds every partition's data on this node.
 	Engine storage.Engine
-	// Self is this node's name; Actor its incarnation's actor id
-	// (storage.ActorID), the id its dots carry.
-	Self, Actor string
+	// Self is this node's name; its vnodes' actor ids (the ids their dots
+	// carry) are Self@<random>, drawn anew by each vnode (vnode.Store.Actor).
+	Self string
 	// Partitions is the ring's Q.
 	Partitions int
 	// CacheBytes bounds the objects the node's vnodes keep in memory,
@@ -108,7 +108,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		if _, ok := m.held[p]; ok {
 			continue
 		}
-		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Actor)
+		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Self)
 		cfg.Sync = !m.cfg.NoSync
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache

@@ -111,10 +111,11 @@ type coordinateWrite struct {
 }
 
 // writePrepared is the version a vnode computed for a coordinateWrite,
-// not yet durable there (vnode.Store.Prepare).
+// not yet durable there (vnode.Store.Prepare), and its new dot.
 type writePrepared struct {
 	nonce uint64 // the request's id
 	set   *version.Set
+	dot   version.Dot
 }
 
 // coordinate carries out a coordinateWrite and returns the reply to it.
@@ -126,7 +127,7 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages
 	}
 	p, err := v.prepare(req)
 	if err == nil {
-		ctx.Send(m.replyTo, &writePrepared{nonce: id, set: p.Set})
+		ctx.Send(m.replyTo, &writePrepared{nonce: id, set: p.Set, dot: p.Dot})
 		err = v.store.Commit(p)
 	}
 	// The set went with writePrepared.
@@ -135,12 +136,12 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages
 
 // prepare computes a coordinating write (vnode.Store.Prepare).
 func (v *vnodeActor) prepare(req *messages.ReplicaCoordinateRequest) (*vnode.Prepared, error) {
-	ctxClock, err := clockOf(req.GetContext())
+	causal, err := version.FromProtoContext(req.GetContext())
 	if err != nil {
 		return nil, err
 	}
 	ms, ns := v.now()
-	return v.store.Prepare(req.GetKey(), ctxClock, version.Write{
+	return v.store.Prepare(req.GetKey(), causal, version.Write{
 		Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
 		Mode: modeOf(req.GetMode()),
 	}, ms)
@@ -224,13 +225,6 @@ func (v *vnodeActor) keys(req *messages.MerkleKeysRequest) *messages.MerkleKeysR
 	return reply
 }
 
-func clockOf(c *messages.CausalContext) (version.Clock, error) {
-	if c == nil {
-		return nil, nil
-	}
-	return version.FromProtoClock(c)
-}
-
 func modeOf(m messages.ConflictMode) version.Mode {
 	if m == messages.ConflictMode_CONFLICT_MODE_LWW {
 		return version.ModeLWW
@@ -270,7 +264,7 @@ func toError(err error) *messages.Error {
 	case errors.Is(err, storage.ErrNoSpace), errors.Is(err, storage.ErrReadOnly), errors.Is(err, storage.ErrClosed):
 		code = messages.ErrorCode_ERROR_CODE_STORAGE
 	case errors.Is(err, version.ErrBadContext):
-		code = messages.ErrorCode_ERROR_CODE_BAD_CONTEXT
+		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, Field: "context", Message: err.Error()}
 	case errors.Is(err, vnode.ErrInvalid), errors.Is(err, version.ErrInvalid):
 		code = messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT
 	}

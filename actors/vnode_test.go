@@ -85,7 +85,7 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A concurrent write from elsewhere, merged in as replication.
-	other, _ := version.Update(nil, nil, version.Write{Value: []byte("v2")}, "a@1", 1)
+	other, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v2")}, "a@1", 1)
 	put := request(t, a, remotePID, messages.Wrap(2, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(other), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE})).(*messages.ReplicaPutReply)
 	if put.GetError() != nil {
 		t.Fatalf("replica put: %v", put.GetError())

@@ -10,7 +10,7 @@ import (
 	"github.com/dynamokv/dynamo/version"
 )
 
-func mustUpdate(t *testing.T, local *version.Set, ctx version.Clock, w version.Write, actor string) *version.Set {
+func mustUpdate(t *testing.T, local *version.Set, ctx version.Context, w version.Write, actor string) *version.Set {
 	t.Helper()
 	s, err := version.Update(local, ctx, w, actor, w.Timestamp)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestResolveEmpty(t *testing.T) {
 }
 
 func TestResolveOneSide(t *testing.T) {
-	s := mustUpdate(t, nil, nil, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
+	s := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
 	tomb := mustUpdate(t, s, s.Context(), version.Write{Tombstone: true, Timestamp: 2}, "A")
 	for _, present := range []*version.Set{s, tomb} {
 		m := resolve(t, present, nil, false, true)
@@ -80,24 +80,24 @@ func TestResolveOneSide(t *testing.T) {
 }
 
 func TestResolveEqual(t *testing.T) {
-	s := mustUpdate(t, nil, nil, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
+	s := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
 	resolve(t, s, s, false, false)
 	// Equal sets built separately, even with different wall times in the
 	// clock (pruning metadata, not part of the digest).
-	a := mustUpdate(t, nil, nil, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
-	b, err := version.Update(nil, nil, version.Write{Value: []byte("v"), Timestamp: 1}, "A", 999)
+	a := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "A")
+	b, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "A", 999)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resolve(t, a, b, false, false)
 	// Two siblings, same on both sides.
-	c := mustUpdate(t, a, nil, version.Write{Value: []byte("w"), Timestamp: 2}, "B")
-	d := version.Sync(mustUpdate(t, nil, nil, version.Write{Value: []byte("w"), Timestamp: 2}, "B"), b)
+	c := mustUpdate(t, a, version.Context{}, version.Write{Value: []byte("w"), Timestamp: 2}, "B")
+	d := version.Sync(mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("w"), Timestamp: 2}, "B"), b)
 	resolve(t, c, d, false, false)
 }
 
 func TestResolveConcurrent(t *testing.T) {
-	base := mustUpdate(t, nil, nil, version.Write{Value: []byte("base"), Timestamp: 1}, "A")
+	base := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("base"), Timestamp: 1}, "A")
 	l := mustUpdate(t, base, base.Context(), version.Write{Value: []byte("l"), Timestamp: 2}, "A")
 	r := mustUpdate(t, base, base.Context(), version.Write{Value: []byte("r"), Timestamp: 3}, "B")
 	m := resolve(t, l, r, true, true)
@@ -114,7 +114,7 @@ func TestResolveConcurrent(t *testing.T) {
 		t.Fatalf("merged siblings %q", got)
 	}
 	// Siblings already present on one side are kept, new ones added.
-	l2 := mustUpdate(t, l, nil, version.Write{Value: []byte("l2"), Timestamp: 4}, "C") // blind: sibling of l
+	l2 := mustUpdate(t, l, version.Context{}, version.Write{Value: []byte("l2"), Timestamp: 4}, "C") // blind: sibling of l
 	m = resolve(t, l2, r, true, true)
 	if got := values(m); !slices.Equal(got, []string{"l", "l2", "r"}) {
 		t.Fatalf("merged siblings %q", got)
@@ -122,7 +122,7 @@ func TestResolveConcurrent(t *testing.T) {
 }
 
 func TestResolveStaleSide(t *testing.T) {
-	old := mustUpdate(t, nil, nil, version.Write{Value: []byte("old"), Timestamp: 1}, "A")
+	old := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("old"), Timestamp: 1}, "A")
 	newer := mustUpdate(t, old, old.Context(), version.Write{Value: []byte("new"), Timestamp: 2}, "B")
 	m := resolve(t, old, newer, true, false)
 	if version.Digest(m) != version.Digest(newer) || !slices.Equal(values(m), []string{"new"}) {
@@ -136,8 +136,8 @@ func TestResolveStaleSide(t *testing.T) {
 		t.Fatalf("merged %v, want the tombstone", values(m))
 	}
 	// Resolving two siblings with a write that supersedes one of them only.
-	a := mustUpdate(t, nil, nil, version.Write{Value: []byte("a"), Timestamp: 1}, "A")
-	ab := version.Sync(a, mustUpdate(t, nil, nil, version.Write{Value: []byte("b"), Timestamp: 1}, "B"))
+	a := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("a"), Timestamp: 1}, "A")
+	ab := version.Sync(a, mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("b"), Timestamp: 1}, "B"))
 	a2 := mustUpdate(t, ab, a.Context(), version.Write{Value: []byte("a2"), Timestamp: 2}, "A") // keeps b
 	m = resolve(t, ab, a2, true, false)
 	if got := values(m); !slices.Equal(got, []string{"a2", "b"}) {

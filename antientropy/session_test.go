@@ -289,7 +289,7 @@ type history struct {
 	now int64
 }
 
-func (h *history) write(tb testing.TB, local *version.Set, ctx version.Clock, actor string, tomb bool) *version.Set {
+func (h *history) write(tb testing.TB, local *version.Set, ctx version.Context, actor string, tomb bool) *version.Set {
 	tb.Helper()
 	h.now++
 	w := version.Write{Timestamp: h.now * 1000, Tombstone: tomb}
@@ -303,12 +303,12 @@ func (h *history) write(tb testing.TB, local *version.Set, ctx version.Clock, ac
 	return s
 }
 
-func (h *history) ctx(own, other *version.Set) version.Clock {
+func (h *history) ctx(own, other *version.Set) version.Context {
 	switch h.rng.IntN(3) {
 	case 0:
 		return own.Context() // read-modify-write
 	case 1:
-		return nil // blind write
+		return version.Context{} // blind write
 	default:
 		return other.Context() // the client read the other replica
 	}
@@ -558,7 +558,7 @@ func TestRandomHistoriesConverge(t *testing.T) {
 // Hand-picked corners of the end-to-end test.
 func TestConvergenceCorners(t *testing.T) {
 	val := func(actor, v string) *version.Set {
-		s, err := version.Update(nil, nil, version.Write{Value: []byte(v), Timestamp: 1}, actor, 1)
+		s, err := version.Update(nil, version.Context{}, version.Write{Value: []byte(v), Timestamp: 1}, actor, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -641,7 +641,7 @@ func TestConvergenceCorners(t *testing.T) {
 func TestCostGrowsWithDifferencesNotKeys(t *testing.T) {
 	const n = 100_000
 	rng, _ := testseed.New(t)
-	base, err := version.Update(nil, nil, version.Write{Value: []byte("v0"), Timestamp: 1}, "a", 1)
+	base, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v0"), Timestamp: 1}, "a", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -973,7 +973,7 @@ func keysInLeaf(cfg merkle.Config, leaf uint32, n int, prefix string) []string {
 
 func setOf(tb testing.TB, actor, value string) *version.Set {
 	tb.Helper()
-	s, err := version.Update(nil, nil, version.Write{Value: []byte(value), Timestamp: 1}, actor, 1)
+	s, err := version.Update(nil, version.Context{}, version.Write{Value: []byte(value), Timestamp: 1}, actor, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}

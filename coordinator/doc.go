@@ -16,7 +16,8 @@
 //     reachable, and returns the replica reads to send (to R targets only
 //     with QuorumFirst, below). Reply and Deadline
 //     return the client's answer exactly once: after R replies (merged with
-//     version.Sync), or at the deadline with a *quorum.Error that says
+//     version.Sync; "not found" only on R primaries' word or once every
+//     primary asked answered, never on a fallback's), or at the deadline with a *quorum.Error that says
 //     needed and got. After answering, the get keeps listening; once every
 //     target asked replied or the deadline passed, it returns the read repairs:
 //     the merged set for every replica that answered with an older version

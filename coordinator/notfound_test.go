@@ -16,7 +16,7 @@ import (
 // setOf is a set holding one value written by actor.
 func setOf(t testing.TB, actor, value string) *version.Set {
 	t.Helper()
-	s, err := version.Update(nil, nil, version.Write{Value: []byte(value)}, actor, 1)
+	s, err := version.Update(nil, version.Context{}, version.Write{Value: []byte(value)}, actor, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,9 @@ import (
 type PutOptions struct {
 	// W is the write quorum, 1..N.
 	W int
+	// Context is the writer's decoded context: what the put's answer
+	// covers besides the version it writes (version.WriterContext).
+	Context version.Context
 	// Hints makes the coordinator keep a hint itself for every primary the
 	// write did not reach through a target: a down primary no fallback
 	// covers (Route.Uncovered), and a target that failed or did not answer
@@ -37,7 +40,9 @@ type Replicate struct {
 
 // PutAnswer is what the client gets.
 type PutAnswer struct {
-	// Context is the encoded context of the version written.
+	// Context is the encoded context the writer passes to its next write:
+	// what its own context covered and the version written, nothing else
+	// (version.WriterContext).
 	Context []byte
 	// Acked and Hinted count the replicas that acked (fallbacks among them)
 	// when the write was decided.
@@ -53,8 +58,10 @@ type Put struct {
 	self     string
 	key      []byte
 	w        int
+	ctx      version.Context // the writer's
 	core     *quorum.PutCore
 	set      *version.Set // from Prepared: the replica writes went out
+	dot      version.Dot  // the new version's, from Prepared
 	answered bool
 	hints    bool
 	replied  map[string]bool // targets that replied (success or failure)
@@ -100,7 +107,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return &Put{route: route, self: self, key: key, w: opts.W, core: core, hints: opts.Hints,
+	return &Put{route: route, self: self, key: key, w: opts.W, ctx: opts.Context, core: core, hints: opts.Hints,
 		replied: map[string]bool{}, hinted: map[string]bool{}}, "", nil
 }
 
@@ -115,16 +122,17 @@ func (p *Put) localHint(primary string) []Replicate {
 }
 
 // Prepared feeds the version the local vnode computed for the write
-// (vnode.Store.Prepare) before it is durable there, and returns the
+// (vnode.Store.Prepare) and its new dot, before it is durable there, and
+// returns the
 // replica writes to send at once: the local write and the replica writes
 // then wait on their disks at the same time, one round instead of two.
 // The local outcome follows with Coordinated. Prepared after a failed
 // Coordinated, or twice, does nothing.
-func (p *Put) Prepared(set *version.Set) []Replicate {
+func (p *Put) Prepared(set *version.Set, dot version.Dot) []Replicate {
 	if p.set != nil || p.answered {
 		return nil
 	}
-	p.set = set
+	p.set, p.dot = set, dot
 	return p.replicas()
 }
 
@@ -250,5 +258,5 @@ func (p *Put) effects() *PutAnswer {
 	if err != nil {
 		return &PutAnswer{Err: err}
 	}
-	return &PutAnswer{Context: version.EncodeContext(p.set.Context()), Acked: res.Acked, Hinted: res.Hinted}
+	return &PutAnswer{Context: version.EncodeContext(version.WriterContext(p.set, p.ctx, p.dot)), Acked: res.Acked, Hinted: res.Hinted}
 }

@@ -53,7 +53,7 @@ func (s *sim) store(node string, p uint32) *vnode.Store {
 	st, ok := s.stores[node][p]
 	if !ok {
 		var err error
-		st, err = vnode.Open(s.engines[node], vnode.DefaultConfig(p, 16, node+"@1"))
+		st, err = vnode.Open(s.engines[node], vnode.DefaultConfig(p, 16, node))
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -142,7 +142,11 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	s.t.Helper()
 	s.clock++
 	route := s.route(key)
-	opts := PutOptions{W: w, Hints: !s.strict}
+	clock, err := version.DecodeContext(ctx)
+	if err != nil {
+		return &PutAnswer{Err: err}
+	}
+	opts := PutOptions{W: w, Hints: !s.strict, Context: clock}
 	p, forward, err := NewPut(route, via, []byte(key), opts)
 	if err != nil {
 		return &PutAnswer{Err: err}
@@ -153,10 +157,6 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		}
 		via = p.self
 	}
-	clock, err := version.DecodeContext(ctx)
-	if err != nil {
-		return &PutAnswer{Err: err}
-	}
 	wr.Timestamp = s.clock
 	// As the actors do: the replica writes go out on Prepare, and the
 	// local commit is fed last (its disk is the slowest here).
@@ -166,7 +166,7 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	if err != nil {
 		ans = p.Coordinated(err)
 	} else {
-		sends = p.Prepared(prep.Set)
+		sends = p.Prepared(prep.Set, prep.Dot)
 	}
 	for len(sends) > 0 {
 		rep := sends[0]

@@ -259,8 +259,9 @@ func (h *handler) read(r *http.Request, key []byte, p params) (*messages.GetRepl
 	return g, nil
 }
 
-// write sends a put or delete and answers 204 (with the new context of a
-// put) or the error.
+// write sends a put or delete and answers 204 (with a put's returned
+// context: the version written and what the request's context covered,
+// version.WriterContext) or the error.
 func (h *handler) write(w http.ResponseWriter, r *http.Request, req proto.Message, p params) {
 	reply, e := h.ask(r, req, p)
 	if e == nil {

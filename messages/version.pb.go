@@ -268,12 +268,17 @@ func (x *VersionSet) GetSiblings() []*Sibling {
 	return nil
 }
 
-// CausalContext is what a client gets with a read and passes back with a
-// write, as opaque bytes. format is 1.
+// CausalContext is what a client gets with a read or a write and passes
+// back with its next write, as opaque bytes. It covers every dot the clock
+// covers, and each of dots besides. Format 1 has a clock only; format 2
+// adds dots: a put's returned context carries the dot of the version it
+// wrote apart from the clock, so that it covers that version and nothing
+// else of its coordinator's (a clock entry covers every lower counter).
 type CausalContext struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Format        uint32                 `protobuf:"varint,1,opt,name=format,proto3" json:"format,omitempty"`
 	Clock         []*ClockEntry          `protobuf:"bytes,2,rep,name=clock,proto3" json:"clock,omitempty"`
+	Dots          []*Dot                 `protobuf:"bytes,3,rep,name=dots,proto3" json:"dots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -318,6 +323,13 @@ func (x *CausalContext) GetFormat() uint32 {
 func (x *CausalContext) GetClock() []*ClockEntry {
 	if x != nil {
 		return x.Clock
+	}
+	return nil
+}
+
+func (x *CausalContext) GetDots() []*Dot {
+	if x != nil {
+		return x.Dots
 	}
 	return nil
 }
@@ -484,10 +496,11 @@ const file_dynamo_v1_version_proto_rawDesc = "" +
 	"\n" +
 	"VersionSet\x12+\n" +
 	"\x05clock\x18\x01 \x03(\v2\x15.dynamo.v1.ClockEntryR\x05clock\x12.\n" +
-	"\bsiblings\x18\x02 \x03(\v2\x12.dynamo.v1.SiblingR\bsiblings\"T\n" +
+	"\bsiblings\x18\x02 \x03(\v2\x12.dynamo.v1.SiblingR\bsiblings\"x\n" +
 	"\rCausalContext\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12+\n" +
-	"\x05clock\x18\x02 \x03(\v2\x15.dynamo.v1.ClockEntryR\x05clock\"O\n" +
+	"\x05clock\x18\x02 \x03(\v2\x15.dynamo.v1.ClockEntryR\x05clock\x12\"\n" +
+	"\x04dots\x18\x03 \x03(\v2\x0e.dynamo.v1.DotR\x04dots\"O\n" +
 	"\fStoredObject\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12'\n" +
 	"\x03set\x18\x02 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\"\xaa\x01\n" +
@@ -526,13 +539,14 @@ var file_dynamo_v1_version_proto_depIdxs = []int32{
 	1, // 1: dynamo.v1.VersionSet.clock:type_name -> dynamo.v1.ClockEntry
 	2, // 2: dynamo.v1.VersionSet.siblings:type_name -> dynamo.v1.Sibling
 	1, // 3: dynamo.v1.CausalContext.clock:type_name -> dynamo.v1.ClockEntry
-	3, // 4: dynamo.v1.StoredObject.set:type_name -> dynamo.v1.VersionSet
-	3, // 5: dynamo.v1.Hint.set:type_name -> dynamo.v1.VersionSet
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0, // 4: dynamo.v1.CausalContext.dots:type_name -> dynamo.v1.Dot
+	3, // 5: dynamo.v1.StoredObject.set:type_name -> dynamo.v1.VersionSet
+	3, // 6: dynamo.v1.Hint.set:type_name -> dynamo.v1.VersionSet
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_version_proto_init() }

@@ -537,7 +537,7 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 		}
 		raw := garbage
 		if i < rogue {
-			set, err := version.Update(nil, nil, version.Write{Value: []byte("rogue"), Timestamp: now.UnixNano()}, "rogue-actor", now.UnixMilli())
+			set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("rogue"), Timestamp: now.UnixNano()}, "rogue-actor", now.UnixMilli())
 			if err != nil {
 				t.Fatal(err)
 			}

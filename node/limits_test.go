@@ -3,7 +3,12 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,7 +16,9 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/httpapi"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/version"
 )
 
 // Client-write limits on a real node, through the actor API and HTTP: a
@@ -90,5 +97,49 @@ func TestLimitsThroughTheGoClient(t *testing.T) {
 	var se *client.ServerError
 	if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), nil, client.W(1)); !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS {
 		t.Fatalf("101st sibling: %v", err)
+	}
+}
+
+// A context that claims a counter of the coordinating vnode's actor beyond
+// any it issued (crafted from a real one, the counter at 2^64-2) is
+// refused with BAD_CONTEXT naming the context, over the actor API and as
+// HTTP 400; the node keeps taking writes of every key, and nothing the
+// forged write named is stored.
+func TestForgedContextIsRefused(t *testing.T) {
+	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W, c.HTTPAddr = 1, 1, 1, "127.0.0.1:0" })
+	nd := h.nodes[0]
+	r := h.put(nd, "k", "v", nil, 1)
+	if r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	real, err := version.DecodeContext(r.GetContext())
+	if err != nil || len(real.Clock) != 1 {
+		t.Fatalf("returned context %+v %v", real, err)
+	}
+	forged := real
+	forged.Clock = version.Clock{{Actor: real.Clock[0].Actor, Counter: math.MaxUint64 - 1}}
+	enc := version.EncodeContext(forged)
+	bad := h.put(nd, "k", "forged", enc, 1)
+	if bad.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT || bad.GetError().GetField() != "context" || !strings.Contains(bad.GetError().GetMessage(), "has issued 1") {
+		t.Fatalf("forged context: %v", bad.GetError())
+	}
+	req, _ := http.NewRequest("PUT", httpBase(nd)+"/kv/k", strings.NewReader("forged"))
+	req.Header.Set(httpapi.ContextHeader, base64.StdEncoding.EncodeToString(enc))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":"bad_context"`) {
+		t.Fatalf("forged context over HTTP: %d %s", resp.StatusCode, b)
+	}
+	for i := range 20 {
+		if r := h.put(nd, fmt.Sprintf("other-%d", i), "v", nil, 1); r.GetError() != nil {
+			t.Fatalf("a write after the forged context: %v", r.GetError())
+		}
+	}
+	if g := h.get(nd, "k", 1); len(g.GetValues()) != 1 || string(g.GetValues()[0]) != "v" {
+		t.Fatalf("k after the refused writes: %q", g.GetValues())
 	}
 }

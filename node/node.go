@@ -44,7 +44,6 @@ type Node struct {
 	sys      *actors.System
 	gossip   *membership.Membership
 	root     *actor.PID
-	actorID  string
 	q, n     int
 	counters actors.Counters
 	http     *httpapi.Server
@@ -98,7 +97,6 @@ func Start(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
 	}
-	n.actorID = storage.ActorID(id)
 	var stored bool
 	if n.q, n.n, stored, err = clusterParams(n.engine, cfg); err != nil {
 		return n, err
@@ -166,7 +164,7 @@ func Start(cfg Config) (n *Node, err error) {
 		return n, err
 	}
 	log.Info("node started", "name", cfg.Name, "actor_addr", n.sys.Address(), "gossip_addr", n.gossip.LocalAddr(),
-		"data_dir", cfg.DataDir, "new_data_dir", created, "partitions", n.q, "n", n.n, "r", cfg.R, "w", cfg.W,
+		"data_dir", cfg.DataDir, "new_data_dir", created, "epoch", id.Epoch, "partitions", n.q, "n", n.n, "r", cfg.R, "w", cfg.W,
 		"weight", cfg.Weight, "zone", cfg.Zone, "http_addr", n.HTTPAddr())
 	return n, nil
 }
@@ -191,7 +189,7 @@ func (n *Node) startActors() error {
 	engine := n.actorEngine()
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
-		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Actor: n.actorID, Partitions: n.q,
+		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Partitions: n.q,
 			NoSync: n.cfg.NoSync, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, MaxKeyBytes: n.cfg.MaxKeyBytes, MaxValueBytes: n.cfg.MaxValueBytes,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},

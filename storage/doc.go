@@ -32,7 +32,6 @@
 // that [PartitionRange] and [SegmentRange] can scan one partition or one
 // Merkle segment of it.
 //
-// [LoadIdentity] keeps the node's name and epoch in [KeyspaceMeta]. A wiped
-// data directory gets a fresh epoch and so a fresh [ActorID], which protects
-// version vectors against key amnesia.
+// [LoadIdentity] keeps the node's name and epoch in [KeyspaceMeta]: a data
+// directory belongs to one node name, and a wiped one gets a fresh epoch.
 package storage

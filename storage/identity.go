@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -25,8 +24,8 @@ var identityKey = []byte("identity")
 const (
 	identityFormat1 = 1
 	identityHeader  = 1 + 8 + 2
-	// MaxNameLen keeps ActorID (name, "@", up to 16 hex digits) within the
-	// 255-byte actor ids that version accepts.
+	// maxNameLen keeps a vnode's actor id (name, "@", 16 hex digits:
+	// vnode.Store.Actor) within the 255-byte actor ids version accepts.
 	maxNameLen = 255 - 1 - 16
 )
 
@@ -63,12 +62,6 @@ func LoadIdentity(e Engine, name string, newEpoch func() uint64) (id Identity, c
 		return Identity{}, false, fmt.Errorf("storage: store identity: %w", err)
 	}
 	return id, true, nil
-}
-
-// ActorID returns the actor id of id in version vectors: "name@epoch" with
-// the epoch in lower-case hex.
-func ActorID(id Identity) string {
-	return id.Name + "@" + strconv.FormatUint(id.Epoch, 16)
 }
 
 func validateName(name string) error {

@@ -136,24 +136,6 @@ func TestLoadIdentityInvalid(t *testing.T) {
 	wantNotFound(t, e, KeyspaceMeta, string(identityKey))
 }
 
-func TestActorID(t *testing.T) {
-	for _, tc := range []struct {
-		id   Identity
-		want string
-	}{
-		{Identity{"n1", 0x2a}, "n1@2a"},
-		{Identity{"node-b", 1}, "node-b@1"},
-		{Identity{"x", 0xffffffffffffffff}, "x@ffffffffffffffff"},
-	} {
-		if got := ActorID(tc.id); got != tc.want {
-			t.Errorf("ActorID(%+v) = %q, want %q", tc.id, got, tc.want)
-		}
-	}
-	if ActorID(Identity{"n", 1}) == ActorID(Identity{"n", 2}) {
-		t.Error("a new epoch must give a new actor id")
-	}
-}
-
 func TestIdentityEncodingRoundTrip(t *testing.T) {
 	for _, id := range []Identity{
 		{"n", 1},
@@ -170,16 +152,17 @@ func TestIdentityEncodingRoundTrip(t *testing.T) {
 	}
 }
 
-func TestActorIDFitsVersionLimit(t *testing.T) {
+// The longest name leaves room for a vnode's actor id (name, "@", 16 hex
+// digits) within the 255 bytes version accepts.
+func TestNameFitsActorIDs(t *testing.T) {
 	e := NewMemory()
 	defer e.Close()
 	long := strings.Repeat("n", maxNameLen)
-	id, _, err := LoadIdentity(e, long, func() uint64 { return ^uint64(0) })
-	if err != nil {
+	if _, _, err := LoadIdentity(e, long, func() uint64 { return ^uint64(0) }); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(ActorID(id)); n > 255 {
-		t.Fatalf("ActorID of the longest name is %d bytes, version accepts 255", n)
+	if n := len(long) + 1 + 16; n > 255 {
+		t.Fatalf("an actor id of the longest name is %d bytes, version accepts 255", n)
 	}
 	if _, _, err := LoadIdentity(NewMemory(), long+"x", func() uint64 { return 1 }); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a name over the limit: %v", err)

@@ -13,8 +13,12 @@ import (
 
 // Format numbers of the encodings this build reads and writes.
 const (
-	ContextFormat = 1
-	ObjectFormat  = 1
+	// ContextFormat is a context with loose dots (a put's returned
+	// context); a context that is a clock alone is written in
+	// contextFormatClock, which every release reads.
+	ContextFormat      = 2
+	contextFormatClock = 1
+	ObjectFormat       = 1
 )
 
 // Limits applied by the decoders, so a hostile or corrupted input cannot
@@ -85,35 +89,6 @@ func clockFromProto(entries []*messages.ClockEntry, kind error) (Clock, error) {
 	return c, nil
 }
 
-// EncodeContext returns the opaque bytes a client carries from a read to a
-// write. An empty clock encodes as empty bytes (a blind write).
-func EncodeContext(c Clock) []byte {
-	if len(c) == 0 {
-		return nil
-	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(ToProtoClock(c))
-	if err != nil {
-		panic(fmt.Sprintf("version: encoding a context cannot fail: %v", err))
-	}
-	return b
-}
-
-// DecodeContext parses context bytes. Empty bytes are the empty context.
-// Errors wrap ErrBadContext.
-func DecodeContext(b []byte) (Clock, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	var p messages.CausalContext
-	if err := proto.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadContext, err)
-	}
-	if p.GetFormat() != ContextFormat {
-		return nil, fmt.Errorf("%w: format %d is not known to this node (it reads format %d)", ErrBadContext, p.GetFormat(), ContextFormat)
-	}
-	return clockFromProto(p.GetClock(), ErrBadContext)
-}
-
 // Marshal encodes s as a messages.StoredObject, the value of a key in a
 // vnode's storage.
 func Marshal(s *Set) ([]byte, error) {
@@ -165,22 +140,4 @@ func Digest(s *Set) [32]byte {
 	var d [32]byte
 	h.Sum(d[:0])
 	return d
-}
-
-// ToProtoClock is c as it travels inside a message (FromProtoClock reads it).
-func ToProtoClock(c Clock) *messages.CausalContext {
-	p := &messages.CausalContext{Format: ContextFormat}
-	for _, e := range c {
-		p.Clock = append(p.Clock, &messages.ClockEntry{Actor: e.Actor, Counter: e.Counter, UpdatedMs: e.UpdatedMs})
-	}
-	return p
-}
-
-// FromProtoClock converts and validates a context carried inside a message
-// (as opposed to the opaque bytes a client holds). Errors wrap ErrBadContext.
-func FromProtoClock(p *messages.CausalContext) (Clock, error) {
-	if p.GetFormat() != ContextFormat && len(p.GetClock()) > 0 {
-		return nil, fmt.Errorf("%w: format %d is not known to this node (it reads format %d)", ErrBadContext, p.GetFormat(), ContextFormat)
-	}
-	return clockFromProto(p.GetClock(), ErrBadContext)
 }

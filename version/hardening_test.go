@@ -17,14 +17,14 @@ func TestWriteLimitsKeepStoredObjectsReadable(t *testing.T) {
 	for i := range MaxClockEntries {
 		ctx = append(ctx, Entry{Actor: fmt.Sprintf("a%05d", i), Counter: 1})
 	}
-	if _, err := Update(nil, ctx, Write{Value: []byte("v")}, "coordinator", 0); !errors.Is(err, ErrBadContext) || !strings.Contains(err.Error(), "limit is 1024") {
+	if _, err := Update(nil, Context{Clock: ctx}, Write{Value: []byte("v")}, "coordinator", 0); !errors.Is(err, ErrBadContext) || !strings.Contains(err.Error(), "limit is 1024") {
 		t.Fatalf("Update with a full context = %v", err)
 	}
-	s, err := Update(nil, ctx[:MaxClockEntries-1], Write{Value: []byte("v")}, "coordinator", 0)
+	s, err := Update(nil, Context{Clock: ctx[:MaxClockEntries-1]}, Write{Value: []byte("v")}, "coordinator", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := Update(nil, Clock{{Actor: "zz", Counter: 1}}, Write{Value: []byte("w")}, "yy", 0)
+	other, err := Update(nil, Context{Clock: Clock{{Actor: "zz", Counter: 1}}}, Write{Value: []byte("w")}, "yy", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,17 +40,17 @@ func TestWriteLimitsKeepStoredObjectsReadable(t *testing.T) {
 }
 
 func TestCounterOverflowIsRefused(t *testing.T) {
-	_, err := Update(nil, Clock{{Actor: "A", Counter: math.MaxUint64}}, Write{Value: []byte("v")}, "A", 0)
+	_, err := Update(nil, Context{Clock: Clock{{Actor: "A", Counter: math.MaxUint64}}}, Write{Value: []byte("v")}, "A", 0)
 	if !errors.Is(err, ErrBadContext) || !strings.Contains(err.Error(), "overflow") {
 		t.Fatalf("Update = %v", err)
 	}
 }
 
 func TestActorLengthIsChecked(t *testing.T) {
-	if _, err := Update(nil, nil, Write{Value: []byte("v")}, strings.Repeat("a", MaxActorLen+1), 0); !errors.Is(err, ErrInvalid) {
+	if _, err := Update(nil, Context{}, Write{Value: []byte("v")}, strings.Repeat("a", MaxActorLen+1), 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("long actor: %v", err)
 	}
-	s, err := Update(nil, nil, Write{Value: []byte("v")}, strings.Repeat("a", MaxActorLen), 0)
+	s, err := Update(nil, Context{}, Write{Value: []byte("v")}, strings.Repeat("a", MaxActorLen), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,17 +66,17 @@ func TestActorLengthIsChecked(t *testing.T) {
 // covers, or the tombstone swallows it. The vnode's persisted sequence is
 // passed as Floor.
 func TestFloorPreventsDotReuseAfterReaping(t *testing.T) {
-	v, _ := Update(nil, nil, Write{Value: []byte("v")}, "A", 0)
+	v, _ := Update(nil, Context{}, Write{Value: []byte("v")}, "A", 0)
 	del, _ := Update(v, v.Context(), Write{Tombstone: true}, "B", 0)
 	lagging := Sync(v, del) // still holds the tombstone
 	// The coordinator A has reaped the key: its local set is nil again.
-	reused, _ := Update(nil, nil, Write{Value: []byte("new")}, "A", 0)
+	reused, _ := Update(nil, Context{}, Write{Value: []byte("new")}, "A", 0)
 	if _, found := Sync(lagging, reused).Live(ModeSiblings); found {
 		t.Log("without a floor the new write is swallowed (the bug this guards against)")
 	} else if reused.Siblings()[0].Dot.Counter != 1 {
 		t.Fatal("expected the reused dot A:1 in the unguarded case")
 	}
-	fresh, err := Update(nil, nil, Write{Value: []byte("new"), Floor: 1}, "A", 0)
+	fresh, err := Update(nil, Context{}, Write{Value: []byte("new"), Floor: 1}, "A", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestFloorPreventsDotReuseAfterReaping(t *testing.T) {
 
 func TestSetsDoNotAliasCallers(t *testing.T) {
 	buf := []byte("hello")
-	s, _ := Update(nil, nil, Write{Value: buf}, "A", 0)
+	s, _ := Update(nil, Context{}, Write{Value: buf}, "A", 0)
 	copy(buf, "XXXXX")
 	if got := string(s.Siblings()[0].Value); got != "hello" {
 		t.Fatalf("the set aliases the caller's value buffer: %q", got)

@@ -47,15 +47,19 @@ func union(a, b map[string]bool) map[string]bool {
 }
 
 type snapshot struct {
-	ctx  Clock
+	ctx  Context
 	seen map[string]bool
+	// via is the coordinator of the put whose returned context this is
+	// (-1 for a read's context).
+	via int
 }
 
 type history struct {
 	sets   []*Set
 	seen   []map[string]bool
 	reads  []snapshot
-	states []*Set // every state reached, for the law tests
+	puts   []snapshot // puts' returned contexts (WriterContext)
+	states []*Set     // every state reached, for the law tests
 }
 
 // runHistory drives replicas through random writes (siblings mode, some
@@ -75,10 +79,14 @@ func runHistory(t *testing.T, rng *rand.Rand, replicas, steps int) *history {
 	dotOf := map[string]Dot{}
 	for step := 0; step < steps; step++ {
 		switch op := rng.IntN(10); {
-		case op < 4: // write through coordinator j with some earlier read's context
+		case op < 4: // write through coordinator j with some earlier read's context, or with an earlier put's returned context through that put's coordinator
 			j := rng.IntN(replicas)
-			snap := snapshot{seen: map[string]bool{}}
-			if len(h.reads) > 0 && rng.IntN(5) > 0 {
+			snap := snapshot{seen: map[string]bool{}, via: -1}
+			switch k := rng.IntN(10); {
+			case k < 3 && len(h.puts) > 0:
+				snap = h.puts[rng.IntN(len(h.puts))]
+				j = snap.via
+			case k < 8 && len(h.reads) > 0:
 				snap = h.reads[rng.IntN(len(h.reads))]
 			}
 			id := fmt.Sprintf("w%d", step)
@@ -98,13 +106,21 @@ func runHistory(t *testing.T, rng *rand.Rand, replicas, steps int) *history {
 					dotOf[id] = sib.Dot
 				}
 			}
+			// What the put returns covers what its writer saw and the
+			// version written; the whole clock (everything j has seen)
+			// when that version is the only sibling left.
+			ret := snapshot{ctx: WriterContext(s, snap.ctx, dotOf[id]), seen: union(snap.seen, map[string]bool{id: true}), via: j}
+			if s.Len() == 1 {
+				ret.seen = h.seen[j]
+			}
+			h.puts = append(h.puts, ret)
 		case op < 7: // replicate i -> j
 			i, j := rng.IntN(replicas), rng.IntN(replicas)
 			h.sets[j] = Sync(h.sets[j], h.sets[i])
 			h.seen[j] = union(h.seen[j], h.seen[i])
 		default: // a client reads replica i (a single-replica read)
 			i := rng.IntN(replicas)
-			h.reads = append(h.reads, snapshot{ctx: h.sets[i].Context(), seen: h.seen[i]})
+			h.reads = append(h.reads, snapshot{ctx: h.sets[i].Context(), seen: h.seen[i], via: -1})
 		}
 		for r := range replicas {
 			var got []string

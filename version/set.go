@@ -117,8 +117,9 @@ func (s *Set) Len() int {
 // IsEmpty reports a set that has seen nothing.
 func (s *Set) IsEmpty() bool { return s == nil || (len(s.clock) == 0 && len(s.siblings) == 0) }
 
-// Context is the causal context a read hands to the client: the clock.
-func (s *Set) Context() Clock { return s.clk() }
+// Context is the causal context a read of s hands to the client: its
+// clock (ContextOf).
+func (s *Set) Context() Context { return Context{Clock: s.Clock()} }
 
 // New builds a set from a clock and siblings, checking the invariants.
 func New(clock Clock, siblings []Sibling) (*Set, error) {
@@ -266,30 +267,37 @@ type Write struct {
 	Timestamp int64
 	Mode      Mode
 	// Floor: the new dot's counter is strictly above Floor. A vnode passes
-	// its persisted per-vnode sequence (every dot it ever issued is <= it),
-	// so a key written again after its tombstone was reaped never reuses a
-	// dot that an old tombstone or hint elsewhere still covers (kv679).
+	// the last counter it issued under actor, so that dots are unique per
+	// actor across all the keys it coordinates.
 	Floor uint64
 }
 
 // Update applies a client write at the coordinating replica whose actor id
 // is actor and whose stored set for the key is local (nil when absent). ctx
-// is the context the client read (empty for a blind write). nowMs is wall
-// time for the clock entry. The result holds the new value as a sibling with
-// a fresh dot of actor, plus every sibling of local that ctx does not cover.
-// In ModeLWW every sibling of local is discarded.
-func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, error) {
+// is the client's context (empty for a blind write). nowMs is wall time for
+// the clock entry. The result holds the new value as a sibling with a fresh
+// dot of actor, above every counter of actor in local, ctx and Floor, plus
+// every sibling of local that ctx does not cover; its clock is local's
+// joined with ctx's clock and the new dot. ctx's loose dots supersede the
+// siblings they name but never enter the clock (a clock entry would claim
+// every lower counter of their actor). In ModeLWW every sibling of local is
+// discarded.
+//
+// The new clock entry of actor covers every lower counter of actor: the
+// caller must hold every version of the key that actor ever issued
+// (vnode.Store changes its actor whenever it cannot be sure of that).
+func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, error) {
 	if actor == "" || len(actor) > MaxActorLen {
 		return nil, fmt.Errorf("%w: actor id must be 1 to %d bytes, got %d", ErrInvalid, MaxActorLen, len(actor))
 	}
 	if w.Tombstone && len(w.Value) > 0 {
 		return nil, fmt.Errorf("%w: a tombstone carries no value", ErrInvalid)
 	}
-	if err := validateClock(ctx, ErrBadContext); err != nil {
+	if err := ctx.validate(); err != nil {
 		return nil, err
 	}
 	if w.Mode == ModeLWW {
-		ctx = ctx.Join(local.clk())
+		ctx.Clock = ctx.Clock.Join(local.clk())
 	}
 	local = local.orEmpty()
 	prev := max(local.clock.Get(actor), ctx.Get(actor), w.Floor)
@@ -297,7 +305,7 @@ func Update(local *Set, ctx Clock, w Write, actor string, nowMs int64) (*Set, er
 		return nil, fmt.Errorf("%w: counter of actor %q would overflow", ErrBadContext, actor)
 	}
 	counter := prev + 1
-	out := &Set{clock: local.clock.Join(ctx).with(actor, counter, nowMs)}
+	out := &Set{clock: local.clock.Join(ctx.Clock).with(actor, counter, nowMs)}
 	if len(out.clock) > MaxClockEntries {
 		return nil, fmt.Errorf("%w: the write would make a clock of %d entries, the limit is %d", ErrBadContext, len(out.clock), MaxClockEntries)
 	}

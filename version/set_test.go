@@ -7,7 +7,7 @@ import (
 )
 
 // put is a test shorthand for a siblings-mode write.
-func put(t *testing.T, local *Set, ctx Clock, value, actor string) *Set {
+func put(t *testing.T, local *Set, ctx Context, value, actor string) *Set {
 	t.Helper()
 	s, err := Update(local, ctx, Write{Value: []byte(value), Timestamp: 1}, actor, 1)
 	if err != nil {
@@ -38,7 +38,7 @@ func wantValues(t *testing.T, s *Set, want ...string) {
 // Sz, both from D2's context; a read sees both, and the reconciled D5 written
 // through Sx dominates everything.
 func TestPaperExample(t *testing.T) {
-	d1 := put(t, nil, nil, "D1", "Sx")
+	d1 := put(t, nil, Context{}, "D1", "Sx")
 	d2 := put(t, d1, d1.Context(), "D2", "Sx")
 	wantValues(t, d2, "D2")
 	if got := d2.Clock(); !slices.Equal(got, Clock{{Actor: "Sx", Counter: 2, UpdatedMs: 1}}) {
@@ -70,7 +70,7 @@ func TestPaperExample(t *testing.T) {
 // the same coordinator; with per-coordinator vector clocks the second write
 // silently replaced the first. Both must survive as siblings.
 func TestSameContextSameCoordinatorKeepsBoth(t *testing.T) {
-	v0 := put(t, nil, nil, "v0", "A")
+	v0 := put(t, nil, Context{}, "v0", "A")
 	ctx := v0.Context()
 	s := put(t, v0, ctx, "client1", "A")
 	s = put(t, s, ctx, "client2", "A")
@@ -81,8 +81,8 @@ func TestSameContextSameCoordinatorKeepsBoth(t *testing.T) {
 }
 
 func TestContextCoveringAllSiblingsReplacesThem(t *testing.T) {
-	a := put(t, nil, nil, "a", "A")
-	b := put(t, nil, nil, "b", "B")
+	a := put(t, nil, Context{}, "a", "A")
+	b := put(t, nil, Context{}, "b", "B")
 	both := Sync(a, b)
 	wantValues(t, both, "a", "b")
 	merged := put(t, both, both.Context(), "ab", "A")
@@ -92,22 +92,22 @@ func TestContextCoveringAllSiblingsReplacesThem(t *testing.T) {
 }
 
 func TestBlindWriteBecomesSibling(t *testing.T) {
-	a := put(t, nil, nil, "a", "A")
-	s := put(t, a, nil, "blind", "A")
+	a := put(t, nil, Context{}, "a", "A")
+	s := put(t, a, Context{}, "blind", "A")
 	wantValues(t, s, "a", "blind")
 }
 
 func TestContextFromAnotherReplicaCoversUnseenSiblings(t *testing.T) {
 	// The client read b (through B), then writes through A which never saw b.
-	b := put(t, nil, nil, "b", "B")
-	a := put(t, nil, nil, "a", "A")
+	b := put(t, nil, Context{}, "b", "B")
+	a := put(t, nil, Context{}, "a", "A")
 	s := put(t, a, b.Context(), "c", "A")
 	wantValues(t, s, "a", "c") // a was not seen by the client
 	wantValues(t, Sync(s, b), "a", "c")
 }
 
 func TestDeleteAndTombstones(t *testing.T) {
-	v := put(t, nil, nil, "v", "A")
+	v := put(t, nil, Context{}, "v", "A")
 	del, err := Update(v, v.Context(), Write{Tombstone: true, Timestamp: 2}, "B", 2)
 	if err != nil {
 		t.Fatal(err)
@@ -137,15 +137,15 @@ func TestDeleteAndTombstones(t *testing.T) {
 }
 
 func TestLWW(t *testing.T) {
-	lww := func(local *Set, ctx Clock, value string, ts int64, actor string) *Set {
+	lww := func(local *Set, ctx Context, value string, ts int64, actor string) *Set {
 		s, err := Update(local, ctx, Write{Value: []byte(value), Timestamp: ts, Mode: ModeLWW}, actor, ts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	a := lww(nil, nil, "early", 10, "A")
-	b := lww(nil, nil, "late", 20, "B")
+	a := lww(nil, Context{}, "early", 10, "A")
+	b := lww(nil, Context{}, "late", 20, "B")
 	merged := Sync(a, b)
 	vals, found := merged.Live(ModeLWW)
 	if !found || len(vals) != 1 || string(vals[0].Value) != "late" {
@@ -154,18 +154,18 @@ func TestLWW(t *testing.T) {
 	// The same merged set in siblings mode shows both: LWW loses "early".
 	wantValues(t, merged, "early", "late")
 	// An LWW write discards everything its coordinator knows, context or not.
-	c := lww(merged, nil, "third", 5, "A")
+	c := lww(merged, Context{}, "third", 5, "A")
 	wantValues(t, c, "third")
 	// Ties on timestamp break by dot, deterministically on every node.
-	x := lww(nil, nil, "x", 7, "A")
-	y := lww(nil, nil, "y", 7, "B")
+	x := lww(nil, Context{}, "x", 7, "A")
+	y := lww(nil, Context{}, "y", 7, "B")
 	w1, _ := Sync(x, y).Winner()
 	w2, _ := Sync(y, x).Winner()
 	if string(w1.Value) != "y" || string(w2.Value) != "y" {
 		t.Fatalf("tie winners %q %q, want y", w1.Value, w2.Value)
 	}
 	// An LWW tombstone with the greatest timestamp reads as not found.
-	d, err := Update(merged, nil, Write{Tombstone: true, Timestamp: 30, Mode: ModeLWW}, "A", 30)
+	d, err := Update(merged, Context{}, Write{Tombstone: true, Timestamp: 30, Mode: ModeLWW}, "A", 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,17 +175,17 @@ func TestLWW(t *testing.T) {
 }
 
 func TestUpdateErrors(t *testing.T) {
-	if _, err := Update(nil, nil, Write{Value: []byte("v")}, "", 0); !errors.Is(err, ErrInvalid) {
+	if _, err := Update(nil, Context{}, Write{Value: []byte("v")}, "", 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty actor: %v", err)
 	}
-	if _, err := Update(nil, nil, Write{Value: []byte("v"), Tombstone: true}, "A", 0); !errors.Is(err, ErrInvalid) {
+	if _, err := Update(nil, Context{}, Write{Value: []byte("v"), Tombstone: true}, "A", 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("tombstone with value: %v", err)
 	}
-	bad := Clock{{Actor: "B", Counter: 1}, {Actor: "A", Counter: 1}}
+	bad := Context{Clock: Clock{{Actor: "B", Counter: 1}, {Actor: "A", Counter: 1}}}
 	if _, err := Update(nil, bad, Write{}, "A", 0); !errors.Is(err, ErrBadContext) {
 		t.Fatalf("unsorted context: %v", err)
 	}
-	if _, err := Update(nil, Clock{{Actor: "A"}}, Write{}, "A", 0); !errors.Is(err, ErrBadContext) {
+	if _, err := Update(nil, Context{Clock: Clock{{Actor: "A"}}}, Write{}, "A", 0); !errors.Is(err, ErrBadContext) {
 		t.Fatalf("zero counter: %v", err)
 	}
 }

@@ -73,8 +73,7 @@ func TestCachedStoreReadsAsStorage(t *testing.T) {
 	full := storage.FailOps(fmt.Errorf("disk: %w", storage.ErrNoSpace), storage.OpWrite)
 	full.SetEnabled(false)
 	e := storage.NewFaulty(storage.NewMemory(), full)
-	cfg := DefaultConfig(5, q, "n1@1")
-	cfg.LeaseSize = 1 << 30
+	cfg := DefaultConfig(5, q, "n1")
 	cfg.CacheBytes = 4_000 // a handful of objects
 	s, err := Open(e, cfg)
 	if err != nil {
@@ -114,7 +113,7 @@ func TestCachedStoreReadsAsStorage(t *testing.T) {
 			cur, _ := s.Get(k)
 			_, _ = s.Coordinate(k, cur.Context(), write(fmt.Sprint(step)), int64(step))
 		case 4, 5:
-			in, err := other.Coordinate(k, nil, write(fmt.Sprint("o", step)), int64(step))
+			in, err := other.Coordinate(k, version.Context{}, write(fmt.Sprint("o", step)), int64(step))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +121,7 @@ func TestCachedStoreReadsAsStorage(t *testing.T) {
 		case 6:
 			var items []Item
 			for _, j := range r.Perm(len(keys))[:5] {
-				in, err := other.Coordinate(keys[j], nil, write(fmt.Sprint("b", step)), int64(step))
+				in, err := other.Coordinate(keys[j], version.Context{}, write(fmt.Sprint("b", step)), int64(step))
 				if err != nil {
 					t.Fatal(err)
 				}

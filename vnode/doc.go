@@ -5,16 +5,23 @@
 // Contract:
 //   - Objects are version.Set values stored as messages.StoredObject under
 //     storage.ObjectKey(partition, segment, key), segment = ring.SegmentOf.
-//   - Get returns the stored set (nil when absent). Coordinate applies a
-//     client write as the coordinating replica (version.Update with this
-//     node incarnation's actor id) and stores the result. Merge syncs a set
-//     from another replica (replication, read repair, hints, anti-entropy,
-//     handoff) into the stored one and writes only when something changed.
-//   - Dots are unique per actor across the whole vnode: the vnode keeps a
-//     dot sequence, passed to version.Update as the floor, and persists a
-//     lease ahead of it in the same atomic batch as the object, so after a
-//     restart, or after a key's tombstone was reaped, no dot is reused
-//     (Riak's kv679).
+//   - Get returns the stored set (nil when absent). Prepare applies a client
+//     write as the coordinating replica (version.Update under the vnode's
+//     current actor id) without storing it, and Commit stores it, so the
+//     coordinator can replicate in between; Coordinate is both. Merge syncs
+//     a set from another replica (replication, read repair, hints,
+//     anti-entropy, handoff) into the stored one and writes only when
+//     something changed.
+//   - The vnode's actor id is Node@<16 random hex digits>, drawn at Open and
+//     again whenever the vnode may have lost a version it coordinated under
+//     it (a failed Commit, a corrupt object, a failed read, a drop, a stored
+//     clock claiming more of it than was issued): a new version's clock
+//     entry covers every lower counter of its actor, so it must never claim
+//     a version the vnode no longer holds (Riak's kv679). Counters start at
+//     1 under each id and are unique across the vnode's keys; nothing about
+//     them is persisted.
+//   - A client context naming a counter of the current actor above the last
+//     one issued is refused with version.ErrBadContext.
 //   - The partition's merkle.Tree is rebuilt by a scan at Open and kept
 //     current on every write in O(1) from the old and new digests. It is
 //     updated only after the write succeeded: a failed write (full disk,

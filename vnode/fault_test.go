@@ -33,7 +33,7 @@ func TestCorruptUnderARunningStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys[:3] {
-		if _, err := s.Coordinate(k, nil, version.Write{Value: []byte("v"), Timestamp: 1}, 1); err != nil {
+		if _, err := s.Coordinate(k, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, 1); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Get(k); err != nil { // cached
@@ -83,7 +83,7 @@ func TestCorruptUnderARunningStore(t *testing.T) {
 		t.Fatal("empty tree")
 	}
 	// A merge replaces a corrupt object (as anti-entropy does).
-	in, _ := version.Update(nil, nil, version.Write{Value: []byte("w"), Timestamp: 2}, "n2@1", 2)
+	in, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("w"), Timestamp: 2}, "n2@1", 2)
 	if _, changed, err := s.Merge(keys[0], in); err != nil || !changed {
 		t.Fatalf("merge over a corrupt object: changed %v, %v", changed, err)
 	}

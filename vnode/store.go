@@ -1,10 +1,14 @@
 package vnode
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"strconv"
 
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/ring"
@@ -32,16 +36,18 @@ type Config struct {
 	Partition uint32
 	// Partitions is the ring's Q (for segments). Power of two, 8..1024.
 	Partitions int
-	// Actor is this node incarnation's actor id (storage.ActorID).
-	Actor string
+	// Node is this node's name. The vnode's actor ids (the first half of
+	// the dots it issues) are Node@<16 random hex digits>: a new one each
+	// time the vnode opens, and whenever it may have lost a version it
+	// coordinated (Store.Actor).
+	Node string
+	// Random draws actor ids. Default crypto/rand.Reader.
+	Random io.Reader
 	// Merkle is the shape of the partition's tree. Default merkle.DefaultConfig().
 	Merkle merkle.Config
 	// Sync makes every write fsync before it returns. Default true: an
 	// acknowledged write survives a power loss.
 	Sync bool
-	// LeaseSize is how many dots a persisted lease covers ahead of the dot
-	// sequence: one extra metadata record per LeaseSize writes. Default 4096.
-	LeaseSize uint64
 	// MaxSiblings is the most versions (siblings, tombstones included) a
 	// client write may leave on a key; a write above it is refused with
 	// ErrTooManySiblings and the client must merge first. Replication, read
@@ -69,11 +75,14 @@ type Config struct {
 const NodeCacheBytes = 32 << 20
 
 // DefaultConfig returns the defaults for a partition of a ring of q
-// partitions, for actor.
-func DefaultConfig(partition uint32, q int, actor string) Config {
-	return Config{Partition: partition, Partitions: q, Actor: actor, Merkle: merkle.DefaultConfig(), Sync: true, LeaseSize: 4096,
+// partitions, on node.
+func DefaultConfig(partition uint32, q int, node string) Config {
+	return Config{Partition: partition, Partitions: q, Node: node, Merkle: merkle.DefaultConfig(), Sync: true,
 		MaxSiblings: 100, MaxObjectBytes: 16 << 20, CacheBytes: NodeCacheBytes / q}
 }
+
+// actorIDLen is the length of an actor id's random part: 16 hex digits.
+const actorIDLen = 16
 
 func (c Config) validate() error {
 	if err := ring.ValidatePartitions(c.Partitions); err != nil {
@@ -82,14 +91,11 @@ func (c Config) validate() error {
 	if c.Partition >= uint32(c.Partitions) {
 		return fmt.Errorf("%w: Partition %d is not below Partitions %d", ErrInvalid, c.Partition, c.Partitions)
 	}
-	if c.Actor == "" || len(c.Actor) > version.MaxActorLen {
-		return fmt.Errorf("%w: Actor must be 1 to %d bytes, got %d", ErrInvalid, version.MaxActorLen, len(c.Actor))
+	if c.Node == "" || len(c.Node)+1+actorIDLen > version.MaxActorLen {
+		return fmt.Errorf("%w: Node must be 1 to %d bytes, got %d", ErrInvalid, version.MaxActorLen-1-actorIDLen, len(c.Node))
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("%w: CacheBytes must be >= 0, got %d", ErrInvalid, c.CacheBytes)
-	}
-	if c.LeaseSize == 0 {
-		return fmt.Errorf("%w: LeaseSize must be at least 1", ErrInvalid)
 	}
 	if err := c.Merkle.Validate(); err != nil {
 		return fmt.Errorf("%w: Merkle: %v", ErrInvalid, err)
@@ -102,7 +108,9 @@ type Stats struct {
 	Keys    int    // keys held (from the Merkle tree)
 	Writes  uint64 // objects written
 	Corrupt uint64 // stored objects found undecodable
-	Dot     uint64 // highest dot counter issued
+	Actor   string // the actor id of the dots issued now
+	Dot     uint64 // highest dot counter issued under Actor
+	Actors  uint64 // actor ids this Store has used (1 + renewals)
 }
 
 // Store is one partition replica's data and Merkle tree.
@@ -111,31 +119,37 @@ type Store struct {
 	e     storage.Engine
 	opts  storage.WriteOptions
 	tree  *merkle.Tree
-	dot   uint64 // highest dot counter issued (or leased before a restart)
-	lease uint64 // persisted: every dot ever issued is <= lease
+	actor string // the actor id of the dots issued now
+	dot   uint64 // highest counter issued under actor
+	// stale: this vnode may have lost a version it coordinated under
+	// actor (a failed commit, a corrupt object, a storage read error, a
+	// drop): the next coordinating write takes a new actor id.
+	stale bool
 	stats Stats
 	cache *objectCache // nil when disabled
 }
 
-// Open loads the vnode's dot lease and rebuilds its Merkle tree from a scan
+// Open draws the vnode's actor id and rebuilds its Merkle tree from a scan
 // of the partition.
+//
+// The actor id is new at every Open, random and never persisted: nothing
+// that happened to the storage while the vnode was closed (a crash between
+// a replicated write and its commit, objects lost or restored from an old
+// copy, a partition dropped and regained) can make it claim a version it
+// issued before, and its counters start at 1 without repeating a dot.
 func Open(e storage.Engine, cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Random == nil {
+		cfg.Random = rand.Reader
+	}
 	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats)}
-	raw, err := e.Get(storage.KeyspaceMeta, s.leaseKey())
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-	case err != nil:
-		return nil, fmt.Errorf("vnode %d: reading the dot lease: %w", cfg.Partition, err)
-	case len(raw) != 8:
-		return nil, fmt.Errorf("vnode %d: %w: dot lease of %d bytes", cfg.Partition, ErrCorrupt, len(raw))
-	default:
-		s.lease = binary.BigEndian.Uint64(raw)
-		s.dot = s.lease
+	if err := s.renew(); err != nil {
+		return nil, err
 	}
 	var scanErr error
+	var err error
 	s.tree, err = merkle.Build(cfg.Merkle, func(yield func(segment uint32, key, digest []byte) bool) {
 		it := e.NewIterator(storage.KeyspaceData, storage.PartitionRange(cfg.Partition))
 		defer it.Close()
@@ -161,11 +175,31 @@ func Open(e storage.Engine, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) leaseKey() []byte {
-	k := []byte("vnode/dot-lease/....")
-	binary.BigEndian.PutUint32(k[len(k)-4:], s.cfg.Partition)
-	return k
+// renew draws a new actor id: the vnode's dots continue under it from 1.
+func (s *Store) renew() error {
+	var b [8]byte
+	if _, err := io.ReadFull(s.cfg.Random, b[:]); err != nil {
+		return fmt.Errorf("vnode %d: drawing an actor id: %w", s.cfg.Partition, err)
+	}
+	id := strconv.FormatUint(binary.BigEndian.Uint64(b[:]), 16)
+	for len(id) < actorIDLen {
+		id = "0" + id
+	}
+	s.actor, s.dot, s.stale = s.cfg.Node+"@"+id, 0, false
+	s.stats.Actors++
+	return nil
 }
+
+// Actor is the actor id the vnode's next dot is issued under. It changes
+// whenever the vnode cannot be sure it holds every version it coordinated
+// under the current one, because a new version's clock entry covers every
+// lower counter of its actor (Riak's kv679): at Open; after a commit that
+// failed (the version may be on other replicas already); when a stored
+// object is found corrupt or a read fails; after a drop; when a stored
+// clock claims a counter of the actor above any it issued (a forged
+// context another coordinator accepted); and if the counter would
+// overflow.
+func (s *Store) Actor() string { return s.actor }
 
 // decode turns stored bytes into a set and its Merkle digest. A corrupt
 // object gets a digest no valid object can have (a different domain), so
@@ -174,6 +208,7 @@ func (s *Store) decode(raw []byte) (*version.Set, []byte, error) {
 	set, err := version.Unmarshal(raw)
 	if err != nil {
 		s.stats.Corrupt++
+		s.stale = true
 		h := sha256.Sum256(append([]byte("dynamo-corrupt-object\x00"), raw...))
 		return nil, h[:], fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -208,6 +243,7 @@ func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 		return nil, nil, nil
 	}
 	if err != nil {
+		s.stale = true // the object may be lost, not just unreadable now
 		return nil, nil, fmt.Errorf("vnode %d: %w", s.cfg.Partition, err)
 	}
 	set, digest, derr := s.decode(raw)
@@ -235,7 +271,7 @@ func (s *Store) Get(key []byte) (*version.Set, error) {
 // the client's decoded context. A corrupt local object is replaced (its
 // siblings survive on the other replicas and come back by merge). It is
 // Prepare then Commit.
-func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs int64) (*version.Set, error) {
+func (s *Store) Coordinate(key []byte, ctx version.Context, w version.Write, nowMs int64) (*version.Set, error) {
 	p, err := s.Prepare(key, ctx, w, nowMs)
 	if err != nil {
 		return nil, err
@@ -249,7 +285,9 @@ func (s *Store) Coordinate(key []byte, ctx version.Clock, w version.Write, nowMs
 // Prepared is a coordinating write computed by Prepare and not yet stored.
 type Prepared struct {
 	// Set is the key's new version set, with this vnode's new dot.
-	Set       *version.Set
+	Set *version.Set
+	// Dot is the new version's dot.
+	Dot       version.Dot
 	key, okey []byte
 	seg       uint16
 	oldDigest []byte
@@ -257,14 +295,19 @@ type Prepared struct {
 
 // Prepare computes a client write as Coordinate does, without storing it:
 // the coordinator may replicate Set while Commit makes it durable here,
-// so a write waits for one round of disk syncs instead of two. The new
-// dot is covered by the persisted lease before Prepare returns (it writes
-// the lease when the dot passes it), so the dot is never issued again,
-// even if Commit fails or the node crashes before it: replicas that
-// stored Set can never be handed a different write under the same dot.
-// The next Prepare must come after Commit (the vnode's messages are
-// handled one at a time).
-func (s *Store) Prepare(key []byte, ctx version.Clock, w version.Write, nowMs int64) (*Prepared, error) {
+// so a write waits for one round of disk syncs instead of two. If Commit
+// then fails, the version may live on other replicas only, so the vnode
+// takes a new actor id before its next dot (see Actor): its next version
+// cannot claim the lost one. The next Prepare must come after Commit (the
+// vnode's messages are handled one at a time).
+//
+// A context that names a counter of the vnode's current actor above any it
+// issued is refused (version.ErrBadContext): its clock would claim dots
+// not issued yet. When the stored version already claims such a counter
+// (a forged context accepted by another coordinator, then replicated), the
+// vnode takes a new actor id instead, and a read's context of that version
+// is accepted.
+func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs int64) (*Prepared, error) {
 	okey, seg, err := s.locate(key)
 	if err != nil {
 		return nil, err
@@ -273,41 +316,39 @@ func (s *Store) Prepare(key []byte, ctx version.Clock, w version.Write, nowMs in
 	if oldDigest == nil && err != nil {
 		return nil, err
 	}
-	w.Floor = max(w.Floor, s.dot)
-	set, err := version.Update(local, ctx, w, s.cfg.Actor, nowMs)
+	stored := local.Clock().Get(s.actor)
+	if n := ctx.Get(s.actor); n > max(s.dot, stored) {
+		return nil, fmt.Errorf("%w: the context claims counter %d of this vnode's actor %s, which has issued %d", version.ErrBadContext, n, s.actor, s.dot)
+	}
+	if s.stale || stored > s.dot || s.dot == math.MaxUint64 {
+		if err := s.renew(); err != nil {
+			return nil, err
+		}
+	}
+	w.Floor = s.dot
+	set, err := version.Update(local, ctx, w, s.actor, nowMs)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkLimits(set); err != nil {
 		return nil, err
 	}
-	counter := set.Clock().Get(s.cfg.Actor)
-	if counter > s.lease {
-		if err := s.writeLease(counter + s.cfg.LeaseSize); err != nil {
-			return nil, fmt.Errorf("vnode %d: writing the dot lease: %w", s.cfg.Partition, err)
-		}
+	s.dot++
+	dot := version.Dot{Actor: s.actor, Counter: s.dot}
+	if set.Clock().Get(s.actor) != s.dot {
+		panic(fmt.Sprintf("vnode %d: version.Update issued %s:%d, not the vnode's next counter %d", s.cfg.Partition, s.actor, set.Clock().Get(s.actor), s.dot))
 	}
-	s.dot = max(s.dot, counter)
-	return &Prepared{Set: set, key: key, okey: okey, seg: seg, oldDigest: oldDigest}, nil
+	return &Prepared{Set: set, Dot: dot, key: key, okey: okey, seg: seg, oldDigest: oldDigest}, nil
 }
 
-// Commit stores a prepared write.
+// Commit stores a prepared write. When it fails, the next coordinating
+// write takes a new actor id (see Prepare).
 func (s *Store) Commit(p *Prepared) error {
-	return s.store(p.okey, p.seg, p.key, p.Set, p.oldDigest)
-}
-
-// writeLease persists a new dot lease on its own (synced when Config.Sync
-// is): a dot must not be replicated before it is leased.
-func (s *Store) writeLease(lease uint64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], lease)
-	b := storage.NewBatch()
-	b.Put(storage.KeyspaceMeta, s.leaseKey(), v[:])
-	if err := s.e.Write(b, s.opts); err != nil {
-		return err
+	err := s.store(p.okey, p.seg, p.key, p.Set, p.oldDigest)
+	if err != nil {
+		s.stale = true
 	}
-	s.lease = lease
-	return nil
+	return err
 }
 
 // checkLimits refuses a client write whose result exceeds MaxSiblings or
@@ -474,14 +515,16 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, d
 
 // Drop deletes the partition's data after a handoff, if the tree's root is
 // still expect (nothing was written since the handoff's snapshot): it
-// returns false, deleting nothing, otherwise. The dot lease is kept, so
-// this node never reuses a dot if it holds the partition again. Deletes go
+// returns false, deleting nothing, otherwise. A vnode that holds the
+// partition again later coordinates under a new actor id, so it never
+// claims a version it dropped. Deletes go
 // in batches; a crash part-way leaves the rest, which the next start hands
 // off again (merges are idempotent).
 func (s *Store) Drop(expect merkle.Hash) (bool, error) {
 	if s.tree.Root() != expect {
 		return false, nil
 	}
+	s.stale = true
 	s.cache.clear()
 	// One pass of one iterator (a snapshot): deleting while it runs does
 	// not disturb it.
@@ -535,6 +578,6 @@ func HasData(e storage.Engine, p uint32) (bool, error) {
 func (s *Store) Stats() Stats {
 	st := s.stats
 	st.Keys = s.tree.Count()
-	st.Dot = s.dot
+	st.Actor, st.Dot = s.actor, s.dot
 	return st
 }

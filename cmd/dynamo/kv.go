@@ -80,8 +80,10 @@ nothing, 2 on a usage error; errors are one line on stderr):
       and exits 0 whether found or not.
   dynamo put [flags] KEY VALUE
   dynamo put [flags] --value-file FILE KEY      (FILE "-" is stdin)
-      Writes VALUE and prints the new context (base64) on one line. Without
-      --context the write is blind: it becomes a sibling of what KEY holds.
+      Writes VALUE and prints the new context (base64) on one line: it
+      covers the version written and what --context covered, never a
+      sibling this write did not read. Without --context the write is
+      blind: it becomes a sibling of what KEY holds.
   dynamo delete [flags] KEY
       Deletes KEY. Without --context it reads KEY first and deletes what the
       read saw (a delete without a context would hide nothing).

@@ -80,8 +80,9 @@ func (t teller) note(format string, args ...any) {
 }
 
 // versionOf shows a context's version vector as [node:counter ...], the
-// paper's notation. Actor ids are "name@epoch": the epoch changes only
-// when a node's data directory is new, so the name alone reads better.
+// paper's notation. Actor ids are "name@<random>", the random part drawn
+// anew each time a vnode opens, so the name alone reads better (a dev
+// cluster that does not restart has one actor per node).
 func versionOf(ctx []byte) string { return showClock(clockOf(ctx)) }
 
 // clockOf decodes a context into node name -> counter.
@@ -91,12 +92,17 @@ func clockOf(ctx []byte) map[string]uint64 {
 		return nil
 	}
 	out := map[string]uint64{}
-	for _, e := range clk {
-		name := e.Actor
-		if i := strings.LastIndexByte(name, '@'); i > 0 {
-			name = name[:i]
+	add := func(actor string, counter uint64) {
+		if i := strings.LastIndexByte(actor, '@'); i > 0 {
+			actor = actor[:i]
 		}
-		out[name] = max(out[name], e.Counter)
+		out[actor] = max(out[actor], counter)
+	}
+	for _, e := range clk.Clock {
+		add(e.Actor, e.Counter)
+	}
+	for _, d := range clk.Dots { // a put's returned context: the version written
+		add(d.Actor, d.Counter)
 	}
 	return out
 }
@@ -111,8 +117,9 @@ func showClock(c map[string]uint64) string {
 
 // written describes the version a write made: its dot (the coordinator's
 // new counter, which the returned context carries) on top of the context
-// the client wrote with. The returned context itself can say more: it
-// covers every version the coordinator held, siblings included.
+// the client wrote with. The returned context covers exactly that: the
+// client's context and the version written, never a sibling the
+// coordinator held that the client did not read.
 type written struct {
 	coordinator string
 	dot         uint64

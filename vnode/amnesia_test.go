@@ -1,0 +1,269 @@
+package vnode
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/version"
+)
+
+// Key amnesia (Riak's kv679 family): a coordinating vnode that no longer
+// holds some of its own earlier versions of a key must not issue a version
+// whose clock claims them, or the replicas that still hold them drop them
+// on merge. Each test below replicates a first write x to a second replica,
+// makes the coordinator lose it in one of the ways a real node can, writes
+// y blind through the same coordinator, and checks that the replica keeps
+// x beside y after merging y.
+
+// amnesiac is a coordinator and a replica of one partition.
+type amnesiac struct {
+	t        *testing.T
+	e        storage.Engine
+	coord    *Store
+	replica  *Store
+	key      []byte
+	firstSet *version.Set // x as the coordinator computed it
+}
+
+func newAmnesiac(t *testing.T, e storage.Engine) *amnesiac {
+	t.Helper()
+	a := &amnesiac{t: t, e: e, key: keysOf(5, 1)[0]}
+	a.coord = open(t, e, 5, "n1")
+	a.replica = open(t, storage.NewMemory(), 5, "n2")
+	return a
+}
+
+// replicate merges set into the replica.
+func (a *amnesiac) replicate(set *version.Set) {
+	a.t.Helper()
+	if _, _, err := a.replica.Merge(a.key, set); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// writeX coordinates x, replicates it, and (when commit) commits it
+// locally.
+func (a *amnesiac) writeX(commit bool) error {
+	a.t.Helper()
+	p, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.firstSet = p.Set
+	a.replicate(p.Set)
+	if !commit {
+		return nil
+	}
+	return a.coord.Commit(p)
+}
+
+// writeYAndCheck coordinates a blind y, replicates it, and checks that the
+// replica holds both x and y.
+func (a *amnesiac) writeYAndCheck(what string) {
+	a.t.Helper()
+	y, err := a.coord.Coordinate(a.key, version.Context{}, write("y"), 2)
+	if err != nil {
+		a.t.Fatalf("%s: the write after: %v", what, err)
+	}
+	a.replicate(y)
+	got, err := a.replica.Get(a.key)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	vals := values(a.t, got)
+	slices.Sort(vals)
+	if fmt.Sprint(vals) != "[x y]" {
+		a.t.Fatalf("%s: the replica holds %v after merging the coordinator's next write, want [x y]: x was acknowledged and nobody read it", what, vals)
+	}
+}
+
+// The coordinator's own commit fails after the version was replicated (the
+// put may have met W with the replicas' acks).
+func TestAmnesiaAfterAFailedLocalCommit(t *testing.T) {
+	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
+	fail.SetEnabled(false)
+	a := newAmnesiac(t, storage.NewFaulty(storage.NewMemory(), fail))
+	px, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.replicate(px.Set)
+	fail.SetEnabled(true)
+	if err := a.coord.Commit(px); err == nil {
+		t.Fatal("commit on a failing disk succeeded")
+	}
+	fail.SetEnabled(false)
+	a.writeYAndCheck("failed local commit")
+}
+
+// The same, with a restart between the failed commit and the next write:
+// nothing in memory may be what protects x.
+func TestAmnesiaAfterAFailedLocalCommitAndARestart(t *testing.T) {
+	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
+	fail.SetEnabled(false)
+	e := storage.NewFaulty(storage.NewMemory(), fail)
+	a := newAmnesiac(t, e)
+	px, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.replicate(px.Set)
+	fail.SetEnabled(true)
+	if err := a.coord.Commit(px); err == nil {
+		t.Fatal("commit on a failing disk succeeded")
+	}
+	fail.SetEnabled(false)
+	a.coord = open(t, e, 5, "n1")
+	a.writeYAndCheck("failed local commit, then a restart")
+}
+
+// The coordinator's stored object is corrupt (read as absent and
+// replaced), under a running vnode and after a restart.
+func TestAmnesiaAfterACorruptObject(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		e := storage.NewMemory()
+		a := newAmnesiac(t, e)
+		if err := a.writeX(true); err != nil {
+			t.Fatal(err)
+		}
+		okey, _, _ := a.coord.locate(a.key)
+		if err := storage.Put(e, storage.KeyspaceData, okey, []byte{0xff, 0x01}, storage.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		a.coord.cache.remove(okey)
+		if restart {
+			a.coord = open(t, e, 5, "n1")
+		}
+		a.writeYAndCheck(fmt.Sprintf("corrupt object (restart %v)", restart))
+	}
+}
+
+// The coordinator handed the partition off and dropped it, then holds it
+// again (a fresh vnode over the same storage, as the vnode manager starts).
+func TestAmnesiaAfterADropAndRegain(t *testing.T) {
+	e := storage.NewMemory()
+	a := newAmnesiac(t, e)
+	if err := a.writeX(true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.coord.Drop(a.coord.Tree().Root()); !ok || err != nil {
+		t.Fatalf("drop: %v %v", ok, err)
+	}
+	a.coord = open(t, e, 5, "n1")
+	a.writeYAndCheck("partition dropped and regained")
+}
+
+// Part of the coordinator's data is lost while its identity and metadata
+// survive (a restored or damaged data directory).
+func TestAmnesiaAfterLosingStoredData(t *testing.T) {
+	e := storage.NewMemory()
+	a := newAmnesiac(t, e)
+	if err := a.writeX(true); err != nil {
+		t.Fatal(err)
+	}
+	okey, _, _ := a.coord.locate(a.key)
+	if err := storage.Delete(e, storage.KeyspaceData, okey, storage.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.coord = open(t, e, 5, "n1")
+	a.writeYAndCheck("stored object lost")
+}
+
+// A client context that claims a counter of this vnode's actor beyond any
+// it issued is refused (BAD_CONTEXT), and the vnode keeps working: other
+// keys take writes, and dots never repeat across a restart.
+func TestForgedContextIsRefusedAndHarmless(t *testing.T) {
+	e := storage.NewMemory()
+	s := open(t, e, 5, "n1")
+	keys := keysOf(5, 3)
+	first, err := s.Coordinate(keys[0], version.Context{}, write("a"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := first.Siblings()[0].Dot.Actor
+	forged := version.Context{Clock: version.Clock{{Actor: actor, Counter: math.MaxUint64 - 1}}}
+	if _, err := s.Coordinate(keys[1], forged, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
+		t.Fatalf("a context claiming counter 2^64-2 of this vnode's actor: %v, want ErrBadContext", err)
+	}
+	forgedDot := version.Context{Dots: []version.Dot{{Actor: actor, Counter: 1 << 40}}}
+	if _, err := s.Coordinate(keys[1], forgedDot, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
+		t.Fatalf("a context carrying a dot this vnode never issued: %v, want ErrBadContext", err)
+	}
+	seen := map[version.Dot]bool{first.Siblings()[0].Dot: true}
+	for i := range 20 {
+		for _, k := range keys {
+			cur, _ := s.Get(k)
+			set, err := s.Coordinate(k, version.ContextOf(cur), write(fmt.Sprint(i)), 1)
+			if err != nil {
+				t.Fatalf("write %d after the forged context: %v", i, err)
+			}
+			d := set.Siblings()[0].Dot
+			if seen[d] {
+				t.Fatalf("dot %v issued twice", d)
+			}
+			seen[d] = true
+		}
+		if i == 10 {
+			s = open(t, e, 5, "n1")
+		}
+	}
+}
+
+// A set replicated from elsewhere that claims this vnode's current actor
+// beyond what it issued (a forged context another coordinator accepted)
+// must not swallow this vnode's next write.
+func TestPoisonedClockDoesNotSwallowTheNextWrite(t *testing.T) {
+	a := newAmnesiac(t, storage.NewMemory())
+	if err := a.writeX(true); err != nil {
+		t.Fatal(err)
+	}
+	actor := a.firstSet.Siblings()[0].Dot.Actor
+	other := open(t, storage.NewMemory(), 5, "n3")
+	poisoned, err := other.Coordinate(a.key, version.Context{Clock: version.Clock{{Actor: actor, Counter: 1 << 50}}}, write("p"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.coord.Merge(a.key, poisoned); err != nil {
+		t.Fatal(err)
+	}
+	a.replicate(poisoned)
+	y, err := a.coord.Coordinate(a.key, version.ContextOf(poisoned), write("y"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.replicate(y)
+	got, _ := a.replica.Get(a.key)
+	if vals := values(t, got); fmt.Sprint(vals) != "[y]" {
+		t.Fatalf("after the poisoned clock, the replica holds %v, want [y]: the vnode's next write was swallowed", vals)
+	}
+}
+
+// A read of the key that fails (the object may be lost, not just
+// unreadable for now) makes the next coordinating write take a new actor
+// id.
+func TestAReadErrorRenewsTheActor(t *testing.T) {
+	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpGet)
+	fail.SetEnabled(false)
+	s := open(t, storage.NewFaulty(storage.NewMemory(), fail), 5, "n1")
+	k := keysOf(5, 1)[0]
+	if _, err := s.Coordinate(k, version.Context{}, write("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	s.cache.clear()
+	before := s.Actor()
+	fail.SetEnabled(true)
+	if _, err := s.Coordinate(k, version.Context{}, write("y"), 1); err == nil {
+		t.Fatal("a write whose read failed succeeded")
+	}
+	fail.SetEnabled(false)
+	if _, err := s.Coordinate(k, version.Context{}, write("y"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if s.Actor() == before {
+		t.Fatal("the write after a failed read kept the actor id")
+	}
+}
