@@ -156,12 +156,18 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	if held, _, _ := s.ReapCheck([][]byte{keys[0]}, [][]byte{digests[1]}); held[0] {
 		t.Fatal("another digest checked as held")
 	}
-	// A write races the reap on keys[1]: it lands after the check.
+	// A write races the reap on keys[1], and a concurrent delete on
+	// keys[2]: they land after the check.
 	peer := open(t, storage.NewMemory(), 4, "n2")
 	racing, _ := peer.Coordinate(keys[1], version.Context{}, write("racing"), 1)
 	if _, _, err := s.Merge(keys[1], racing); err != nil {
 		t.Fatal(err)
 	}
+	racingDelete, _ := peer.Coordinate(keys[2], version.Context{}, version.Write{Tombstone: true, Timestamp: 1}, 1)
+	if _, _, err := s.Merge(keys[2], racingDelete); err != nil {
+		t.Fatal(err)
+	}
+	raced, _ := s.Get(keys[2])
 	before := *writes
 	keysBefore := s.Stats().Keys
 	res, err := s.Reap([]reap.Item{
@@ -174,10 +180,16 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Deleted != 2 || res.Skipped != 3 || *writes != before+1 {
-		t.Fatalf("reap: %+v in %d writes; want 2 deleted, 3 skipped, one write", res, *writes-before)
+	if res.Deleted != 1 || res.Skipped != 4 || *writes != before+1 {
+		t.Fatalf("reap: %+v in %d writes; want 1 deleted, 4 skipped, one write", res, *writes-before)
+	}
+	if got, _ := s.Get(keys[2]); !version.Equal(got, raced) {
+		t.Fatalf("the tombstone changed by a racing delete: %v, want %v", got, raced)
 	}
 	for i, want := range []string{"", "racing", "", "alive"} {
+		if i == 2 {
+			continue // a tombstone, checked above
+		}
 		got, err := s.Get(keys[i])
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +201,7 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 			t.Fatalf("%s in storage after the reap: %v", keys[i], err)
 		}
 	}
-	if s.Stats().Keys != keysBefore-2 || s.Stats().Reaped != 2 {
+	if s.Stats().Keys != keysBefore-1 || s.Stats().Reaped != 1 {
 		t.Fatalf("stats after the reap: %+v", s.Stats())
 	}
 	rebuilt := open(t, e, 4, "n1")
