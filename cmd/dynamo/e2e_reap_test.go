@@ -52,6 +52,7 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 	}()
 
 	ctxs := make([][]byte, keys)
+	attempts := make([]atomic.Int32, keys)
 	rng := rand.New(rand.NewPCG(1, 2))
 	value := make([]byte, 100)
 	for i := range value {
@@ -59,8 +60,11 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 	}
 	start := time.Now()
 	if failed := parallel(keys, 32, func(i int) error {
+		first := attempts[i].Add(1) == 1
 		cx, err := c.Put(context.Background(), keyOf("reclaim", i), value, nil)
-		ctxs[i] = cx
+		if err == nil && first {
+			ctxs[i] = cx // else a failed attempt may have written a sibling: see the deletes
+		}
 		return err
 	}); failed != "" {
 		t.Fatalf("puts: %s", failed)
@@ -69,7 +73,17 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 	written := e.dirBytes()
 	start = time.Now()
 	if failed := parallel(keys, 32, func(i int) error {
-		return c.Delete(context.Background(), keyOf("reclaim", i), ctxs[i])
+		cx := ctxs[i]
+		if cx == nil {
+			// The put was retried: a first attempt may have been applied
+			// too, as a sibling; delete what a read sees.
+			obj, err := c.Get(context.Background(), keyOf("reclaim", i), client.R(3))
+			if err != nil {
+				return err
+			}
+			cx = obj.Context
+		}
+		return c.Delete(context.Background(), keyOf("reclaim", i), cx)
 	}); failed != "" {
 		t.Fatalf("deletes: %s", failed)
 	}
