@@ -177,6 +177,9 @@ func (s *syncerActor) reapCheck(ctx actor.Context, rp *reapPass) {
 			if err := errOf(r.GetError()); err != nil {
 				return err
 			}
+			if r.GetNode() != o {
+				return fmt.Errorf("the check was answered by %q", r.GetNode())
+			}
 			rp.answers = append(rp.answers, reap.Answer{Node: o, Held: r.GetHeld(), Retired: r.GetRetired()})
 			if rp.pending--; rp.pending == 0 {
 				s.reapApply(ctx, rp)
@@ -244,10 +247,16 @@ func (s *syncerActor) reapApply(ctx actor.Context, rp *reapPass) {
 // reapAsk sends body to owner's vnode of the pass's partition and hands
 // the reply to step; an error abandons the pass.
 func (s *syncerActor) reapAsk(ctx actor.Context, rp *reapPass, owner string, body proto.Message, step func(*messages.Envelope) error) {
+	if s.rp != rp || rp.done {
+		return // abandoned while its messages went out
+	}
 	s.nonce++
 	addr := ctx.Self().Address
 	if owner != s.cfg.Self {
-		addr = s.view.Addr(owner)
+		if addr = s.view.Addr(owner); addr == "" {
+			s.reapFail(ctx, rp, fmt.Errorf("%s has no address in the view", owner))
+			return
+		}
 	}
 	ask(ctx, vnodePID(addr, rp.partition), messages.Wrap(s.nonce, body), s.cfg.Timeout, func(reply *messages.Envelope, err error) {
 		if s.rp != rp || s.gone || rp.done {

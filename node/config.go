@@ -204,8 +204,9 @@ const (
 	// DefaultTombstoneGrace and DefaultPruneMinAge: see Config.
 	DefaultTombstoneGrace = actors.DefaultTombstoneGrace
 	DefaultPruneMinAge    = actors.DefaultPruneMinAge
-	// HintMaxAge is the age past which a hint is no longer delivered, which
-	// TombstoneGrace and PruneMinAge must exceed. Hints do not expire on
+	// HintMaxAge is how long a hint waits for its owner (then it is
+	// handed over to the key's other primaries), which TombstoneGrace and
+	// PruneMinAge must exceed. Hints neither expire nor are handed over on
 	// this branch yet: it stands for --hint-max-age's default until that
 	// flag lands, and the constraint then follows the flag.
 	HintMaxAge = 3 * time.Hour
