@@ -129,8 +129,10 @@ func (c *SyncerConfig) defaults() {
 // asks: tree hashes from the peer's vnode, key listings from both vnodes,
 // and repairs (read the differing keys, merge them with
 // antientropy.Resolve, write the merge as REPLICA_PUT_KIND_ANTI_ENTROPY to
-// each side that lacks it). One exchange runs at a time; repairs are
-// rate-limited.
+// each side that lacks it). It also hands off partitions this node no
+// longer owns and runs reap passes (reaper.go); the three kinds of job take
+// turns, one at a time. Repairs, handoffs and reap checks share one rate
+// limit.
 type syncerActor struct {
 	cfg    SyncerConfig
 	view   *View
