@@ -69,6 +69,9 @@ type testCluster struct {
 	// speculate is every router's ReadSpeculateAfter (default 0: reads
 	// ask every replica at once).
 	speculate time.Duration
+	// reap runs reap passes with reapCfg (off by default, like aae).
+	reap    bool
+	reapCfg ReapConfig
 	// wrap, when set, wraps each node's engine (fault injection).
 	wrap func(node string, e storage.Engine) storage.Engine
 }
@@ -117,8 +120,9 @@ func (c *testCluster) spawn(nd *testNode) {
 		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: true, Logger: quiet},
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet,
 			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate},
-		Hints:    HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
-		Syncer:   SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet},
+		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
+		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
+			Reap: c.reapConfig()},
 		Counters: nd.counters,
 		Health:   nd.health,
 		Logger:   quiet,
@@ -127,6 +131,12 @@ func (c *testCluster) spawn(nd *testNode) {
 		c.t.Fatal(err)
 	}
 	nd.pid = pid
+}
+
+func (c *testCluster) reapConfig() ReapConfig {
+	r := c.reapCfg
+	r.Off = !c.reap
+	return r
 }
 
 // waitReady polls until every node's router has a view and its vnodes run.

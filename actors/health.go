@@ -107,6 +107,12 @@ type Counters struct {
 	SiblingWarnings atomic.Uint64
 	// Cache counts the vnodes' object cache hits, misses and bytes.
 	Cache vnode.CacheStats
+	// Reap passes this node coordinated to the end and abandoned, and the
+	// keys they checked with every other primary.
+	ReapPasses, ReapFailures, ReapKeysChecked atomic.Uint64
+	// Reap counts what reap passes deleted and pruned in this node's
+	// vnodes, and the compactions that followed.
+	Reap vnode.ReapStats
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

@@ -112,6 +112,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg.Sync = !m.cfg.NoSync
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
+		cfg.ReapStats = &m.cfg.Counters.Reap
 		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)

@@ -167,6 +167,9 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 				HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
 				Leaving:        r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
 				HandoffRunning: c.HandoffInTransit.Load() > 0, HandoffPartition: uint32(max(0, c.HandoffInTransit.Load()-1)),
+				ReapPasses: c.ReapPasses.Load(), ReapFailures: c.ReapFailures.Load(), ReapKeysChecked: c.ReapKeysChecked.Load(),
+				TombstonesReaped: c.Reap.Reaped.Load(), ClockEntriesPruned: c.Reap.PrunedEntries.Load(),
+				Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
 			},
 		})
 	}

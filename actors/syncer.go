@@ -47,6 +47,11 @@ type SyncerConfig struct {
 	// Disabled turns anti-entropy exchanges off (control tests only);
 	// handoffs still run.
 	Disabled bool
+	// Reap shapes reap passes (design 9b): each partition's first primary
+	// deletes, on every primary, the tombstones every primary holds
+	// identically whose newest delete is older than the grace, and
+	// prunes clocks of retired incarnations. Defaults: ReapConfig's.
+	Reap ReapConfig
 	// Health is the node's failure detector: suspected peers are skipped,
 	// peers that time out are reported. Optional.
 	Health *Health
@@ -55,6 +60,47 @@ type SyncerConfig struct {
 	Counters *Counters
 	// Logger receives repairs and failures. Required.
 	Logger *slog.Logger
+}
+
+// ReapConfig shapes reap passes.
+type ReapConfig struct {
+	// Off turns reap passes off: tombstones stay and clocks grow.
+	Off bool
+	// TombstoneGrace: a tombstone is reaped once its newest delete is
+	// older than this (--tombstone-grace). It must exceed the age past
+	// which hints are no longer delivered, so that no hint holding a
+	// version from before the delete arrives after the reap. Default 24 h.
+	TombstoneGrace time.Duration
+	// PruneKeep: clocks of at most this many entries are never pruned.
+	// Default 10 (version.DefaultPrunePolicy).
+	PruneKeep int
+	// PruneMinAge: an entry that advanced more recently is never pruned
+	// (--prune-min-age). Default 7 days.
+	PruneMinAge time.Duration
+	// Every is the pause before a partition's next pass once a pass went
+	// through the whole partition. Default TombstoneGrace/10, at least 1 s
+	// and at most 1 h.
+	Every time.Duration
+	// Batch bounds the keys one pass checks and acts on, Scan the objects
+	// its listing reads. Defaults 512 and 8192.
+	Batch, Scan int
+}
+
+// Reap defaults.
+const (
+	DefaultTombstoneGrace = 24 * time.Hour
+	DefaultPruneMinAge    = 7 * 24 * time.Hour
+	DefaultReapBatch      = 512
+	DefaultReapScan       = 8192
+)
+
+func (c *ReapConfig) defaults() {
+	orDefault(&c.TombstoneGrace, DefaultTombstoneGrace)
+	orDefault(&c.PruneKeep, version.DefaultPrunePolicy().KeepEntries)
+	orDefault(&c.PruneMinAge, DefaultPruneMinAge)
+	orDefault(&c.Every, min(max(c.TombstoneGrace/10, time.Second), time.Hour))
+	orDefault(&c.Batch, DefaultReapBatch)
+	orDefault(&c.Scan, DefaultReapScan)
 }
 
 // Syncer defaults.
@@ -74,6 +120,7 @@ func (c *SyncerConfig) defaults() {
 	if c.Counters == nil {
 		c.Counters = &Counters{}
 	}
+	c.Reap.defaults()
 }
 
 // syncerActor is a thin shell over antientropy.Session: every Interval it
@@ -82,8 +129,10 @@ func (c *SyncerConfig) defaults() {
 // asks: tree hashes from the peer's vnode, key listings from both vnodes,
 // and repairs (read the differing keys, merge them with
 // antientropy.Resolve, write the merge as REPLICA_PUT_KIND_ANTI_ENTROPY to
-// each side that lacks it). One exchange runs at a time; repairs are
-// rate-limited.
+// each side that lacks it). It also hands off partitions this node no
+// longer owns and runs reap passes (reaper.go); the three kinds of job take
+// turns, one at a time. Repairs, handoffs and reap checks share one rate
+// limit.
 type syncerActor struct {
 	cfg    SyncerConfig
 	view   *View
@@ -93,9 +142,14 @@ type syncerActor struct {
 	busy   bool      // a job is being chosen or runs
 	// handoffNext is the first partition to consider for the next handoff.
 	handoffNext uint32
-	// lastHandoff: the last job was a handoff (the next is an exchange
-	// if one is due).
-	lastHandoff bool
+	// turn is the kind of job tried first next (handoff, exchange, reap
+	// pass, in turn), so that none starves the others.
+	turn int
+	// reaps are the partitions' reap cursors, reapNext the first
+	// partition to consider for the next pass, rp the pass in progress.
+	reaps    map[uint32]*reapCursor
+	reapNext uint32
+	rp       *reapPass
 	// retryAt backs off the handoff of a partition after a failure.
 	retryAt map[uint32]backoff
 	nonce   uint64
@@ -171,6 +225,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.nonce = rand.Uint64()
 		s.retryAt = map[uint32]backoff{}
+		s.reaps = map[uint32]*reapCursor{}
 		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Session.RepairBatch, int(s.cfg.Rate))))
 		askView(ctx)
 	case *actor.Restarting, *actor.Stopping:
@@ -186,6 +241,9 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 		if ex := s.ex; ex != nil && ex.peer != "" && m.Down(ex.peer) {
 			s.fail(ctx, fmt.Errorf("%s is down", ex.peer))
 		}
+		if rp := s.rp; rp != nil && slices.ContainsFunc(rp.owners, m.Down) {
+			s.reapFail(ctx, rp, errors.New("a primary is down"))
+		}
 		if first {
 			s.later(ctx, s.cfg.Interval)
 		}
@@ -196,6 +254,11 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 		if m.ex == s.ex && s.ex != nil {
 			s.ex.waking = false
 			s.repair(ctx)
+		}
+	case *reapWake:
+		if m.rp == s.rp && s.rp != nil {
+			s.rp.waking = false
+			s.reapTokens(ctx, s.rp)
 		}
 	case *crashNow:
 		panic("fault injection: Merkle syncer crash requested")
@@ -255,24 +318,32 @@ func (s *syncerActor) start(ctx actor.Context) {
 			}
 		}
 		s.cfg.Counters.HandoffsPending.Store(int64(len(away)))
-		// Handoffs and exchanges take turns, so that neither starves
-		// the other.
-		handoffTurn := !s.lastHandoff || s.cfg.Disabled
-		for range 2 {
-			if handoffTurn {
+		// Handoffs, exchanges and reap passes take turns, so that none
+		// starves the others.
+		for i := range 3 {
+			switch kind := (s.turn + i) % 3; kind {
+			case 0:
 				if p, targets, ok := s.nextHandoff(away); ok {
-					s.lastHandoff = true
+					s.turn = kind + 1
 					s.begin(ctx, &exchange{partition: p, targets: targets, handoff: true})
 					return
 				}
-			} else if !s.cfg.Disabled {
+			case 1:
+				if s.cfg.Disabled {
+					continue
+				}
 				if p, peer, ok := s.sched.Next(owned, s.peers); ok {
-					s.lastHandoff = false
+					s.turn = kind + 1
 					s.begin(ctx, &exchange{partition: p, targets: []string{peer}})
 					return
 				}
+			case 2:
+				if p, owners, ok := s.nextReap(owned); ok {
+					s.turn = 0
+					s.beginReap(ctx, p, owners)
+					return
+				}
 			}
-			handoffTurn = !handoffTurn
 		}
 		s.idle(ctx)
 	})

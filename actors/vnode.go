@@ -3,12 +3,14 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/reap"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
 	"github.com/dynamokv/dynamo/vnode"
@@ -66,12 +68,20 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 				return
 			}
 			v.dropped = true
+			v.compact()
 			// The manager stops this vnode (and starts a fresh one if the
 			// partition is this node's again), whether or not the reply
 			// reaches the syncer.
 			ctx.Send(ctx.Parent(), &vnodeDropped{p: v.cfg.Partition, pid: ctx.Self()})
 		}
 		ctx.Respond(&dropReply{dropped: true})
+	case *reapList:
+		if v.dropped {
+			ctx.Respond(&reapListReply{err: fmt.Errorf("vnode %d handed its partition off", v.cfg.Partition)})
+			return
+		}
+		list, err := v.store.ReapCandidates(m.scan)
+		ctx.Respond(&reapListReply{list: list, err: err})
 	case *treeSnapshot:
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here.
@@ -201,8 +211,59 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		return messages.Wrap(id, reply)
 	case *messages.MerkleKeysRequest:
 		return messages.Wrap(id, v.keys(req))
+	case *messages.ReapCheckRequest:
+		held, retired, err := v.store.ReapCheck(req.GetKeys(), req.GetDigests())
+		return messages.Wrap(id, &messages.ReapCheckReply{Partition: v.cfg.Partition, Node: v.node, Held: held, Retired: retired, Error: toError(err)})
+	case *messages.ReapRequest:
+		return messages.Wrap(id, v.reap(req))
 	}
 	return messages.Unsupported(env)
+}
+
+// reap applies a reap pass's items (vnode.Store.Reap) and starts a
+// compaction of the partition's range when enough was deleted.
+func (v *vnodeActor) reap(req *messages.ReapRequest) *messages.ReapReply {
+	reply := &messages.ReapReply{Partition: v.cfg.Partition, Node: v.node}
+	items := make([]reap.Item, 0, len(req.GetItems()))
+	for _, it := range req.GetItems() {
+		item := reap.Item{Key: it.GetKey(), Digest: it.GetDigest()}
+		if it.GetSet() != nil {
+			set, err := version.FromProto(it.GetSet())
+			if err != nil {
+				reply.Error = toError(err)
+				return reply
+			}
+			item.Set = set
+		}
+		items = append(items, item)
+	}
+	res, err := v.store.Reap(items)
+	if err != nil {
+		reply.Error = toError(err)
+		return reply
+	}
+	if res.Compact {
+		v.compact()
+	}
+	reply.Deleted, reply.Replaced, reply.Skipped, reply.Pruned = uint32(res.Deleted), uint32(res.Replaced), uint32(res.Skipped), uint32(res.Pruned)
+	return reply
+}
+
+// compact compacts the partition's storage range on a goroutine of its
+// own (it may take seconds; the engine runs one at a time), so that what
+// a reap or a drop deleted leaves the disk.
+func (v *vnodeActor) compact() {
+	e, p, st := v.engine, v.cfg.Partition, v.cfg.ReapStats
+	go func() {
+		start := time.Now()
+		if err := vnode.Compact(e, p); err != nil {
+			return // closed, or a broken disk: the next reap asks again
+		}
+		if st != nil {
+			st.Compactions.Add(1)
+			st.CompactNanos.Add(uint64(time.Since(start)))
+		}
+	}()
 }
 
 // keys lists the partition's keys in a segment range with their digests.

@@ -68,6 +68,14 @@ type NodeStats struct {
 	Leaving bool
 	// HandoffInTransit is the partition being handed off, -1 for none.
 	HandoffInTransit int
+	// Reaping since the node started: reap passes it coordinated to the
+	// end and abandoned, keys they checked with every primary; tombstones
+	// its vnodes deleted and clock entries they pruned (whoever
+	// coordinated); storage compactions that followed and their total
+	// time in milliseconds.
+	ReapPasses, ReapFailures, ReapKeysChecked uint64
+	TombstonesReaped, ClockEntriesPruned      uint64
+	Compactions, CompactionMs                 uint64
 }
 
 // Member is one ring member.
@@ -110,7 +118,10 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),
 			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes(),
 			HandoffsPending: int(st.GetHandoffsPending()), HandoffsDone: st.GetHandoffsDone(), HandoffKeys: st.GetHandoffKeys(),
-			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1}}
+			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1,
+			ReapPasses: st.GetReapPasses(), ReapFailures: st.GetReapFailures(), ReapKeysChecked: st.GetReapKeysChecked(),
+			TombstonesReaped: st.GetTombstonesReaped(), ClockEntriesPruned: st.GetClockEntriesPruned(),
+			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs()}}
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())
 	}

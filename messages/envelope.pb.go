@@ -64,6 +64,10 @@ type Envelope struct {
 	//	*Envelope_RemoveReply
 	//	*Envelope_ReplicaMerge
 	//	*Envelope_ReplicaMergeReply
+	//	*Envelope_ReapCheck
+	//	*Envelope_ReapCheckReply
+	//	*Envelope_Reap
+	//	*Envelope_ReapReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -355,6 +359,42 @@ func (x *Envelope) GetReplicaMergeReply() *ReplicaMergeReply {
 	return nil
 }
 
+func (x *Envelope) GetReapCheck() *ReapCheckRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ReapCheck); ok {
+			return x.ReapCheck
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetReapCheckReply() *ReapCheckReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ReapCheckReply); ok {
+			return x.ReapCheckReply
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetReap() *ReapRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Reap); ok {
+			return x.Reap
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetReapReply() *ReapReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ReapReply); ok {
+			return x.ReapReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -472,6 +512,22 @@ type Envelope_ReplicaMergeReply struct {
 	ReplicaMergeReply *ReplicaMergeReply `protobuf:"bytes,35,opt,name=replica_merge_reply,json=replicaMergeReply,proto3,oneof"`
 }
 
+type Envelope_ReapCheck struct {
+	ReapCheck *ReapCheckRequest `protobuf:"bytes,36,opt,name=reap_check,json=reapCheck,proto3,oneof"`
+}
+
+type Envelope_ReapCheckReply struct {
+	ReapCheckReply *ReapCheckReply `protobuf:"bytes,37,opt,name=reap_check_reply,json=reapCheckReply,proto3,oneof"`
+}
+
+type Envelope_Reap struct {
+	Reap *ReapRequest `protobuf:"bytes,38,opt,name=reap,proto3,oneof"`
+}
+
+type Envelope_ReapReply struct {
+	ReapReply *ReapReply `protobuf:"bytes,39,opt,name=reap_reply,json=reapReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -529,13 +585,21 @@ func (*Envelope_ReplicaMerge) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaMergeReply) isEnvelope_Body() {}
 
+func (*Envelope_ReapCheck) isEnvelope_Body() {}
+
+func (*Envelope_ReapCheckReply) isEnvelope_Body() {}
+
+func (*Envelope_Reap) isEnvelope_Body() {}
+
+func (*Envelope_ReapReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe8\r\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd2\x0f\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -571,7 +635,13 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x06remove\x18  \x01(\v2\x18.dynamo.v1.RemoveRequestH\x00R\x06remove\x12;\n" +
 	"\fremove_reply\x18! \x01(\v2\x16.dynamo.v1.RemoveReplyH\x00R\vremoveReply\x12E\n" +
 	"\rreplica_merge\x18\" \x01(\v2\x1e.dynamo.v1.ReplicaMergeRequestH\x00R\freplicaMerge\x12N\n" +
-	"\x13replica_merge_reply\x18# \x01(\v2\x1c.dynamo.v1.ReplicaMergeReplyH\x00R\x11replicaMergeReply\x12(\n" +
+	"\x13replica_merge_reply\x18# \x01(\v2\x1c.dynamo.v1.ReplicaMergeReplyH\x00R\x11replicaMergeReply\x12<\n" +
+	"\n" +
+	"reap_check\x18$ \x01(\v2\x1b.dynamo.v1.ReapCheckRequestH\x00R\treapCheck\x12E\n" +
+	"\x10reap_check_reply\x18% \x01(\v2\x19.dynamo.v1.ReapCheckReplyH\x00R\x0ereapCheckReply\x12,\n" +
+	"\x04reap\x18& \x01(\v2\x16.dynamo.v1.ReapRequestH\x00R\x04reap\x125\n" +
+	"\n" +
+	"reap_reply\x18' \x01(\v2\x14.dynamo.v1.ReapReplyH\x00R\treapReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -616,7 +686,11 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*RemoveReply)(nil),              // 24: dynamo.v1.RemoveReply
 	(*ReplicaMergeRequest)(nil),      // 25: dynamo.v1.ReplicaMergeRequest
 	(*ReplicaMergeReply)(nil),        // 26: dynamo.v1.ReplicaMergeReply
-	(*Error)(nil),                    // 27: dynamo.v1.Error
+	(*ReapCheckRequest)(nil),         // 27: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),           // 28: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),              // 29: dynamo.v1.ReapRequest
+	(*ReapReply)(nil),                // 30: dynamo.v1.ReapReply
+	(*Error)(nil),                    // 31: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -645,12 +719,16 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	24, // 23: dynamo.v1.Envelope.remove_reply:type_name -> dynamo.v1.RemoveReply
 	25, // 24: dynamo.v1.Envelope.replica_merge:type_name -> dynamo.v1.ReplicaMergeRequest
 	26, // 25: dynamo.v1.Envelope.replica_merge_reply:type_name -> dynamo.v1.ReplicaMergeReply
-	27, // 26: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	27, // 26: dynamo.v1.Envelope.reap_check:type_name -> dynamo.v1.ReapCheckRequest
+	28, // 27: dynamo.v1.Envelope.reap_check_reply:type_name -> dynamo.v1.ReapCheckReply
+	29, // 28: dynamo.v1.Envelope.reap:type_name -> dynamo.v1.ReapRequest
+	30, // 29: dynamo.v1.Envelope.reap_reply:type_name -> dynamo.v1.ReapReply
+	31, // 30: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -686,6 +764,10 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_RemoveReply)(nil),
 		(*Envelope_ReplicaMerge)(nil),
 		(*Envelope_ReplicaMergeReply)(nil),
+		(*Envelope_ReapCheck)(nil),
+		(*Envelope_ReapCheckReply)(nil),
+		(*Envelope_Reap)(nil),
+		(*Envelope_ReapReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

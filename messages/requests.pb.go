@@ -1712,6 +1712,362 @@ func (x *MerkleKeysReply) GetError() *Error {
 	return nil
 }
 
+// ReapCheckRequest is the check of a reap pass (docs/design.md 9b): the
+// partition's coordinating primary asks each other primary's vnode whether
+// it stores each key with exactly the given digest (32 bytes, as in
+// MerkleKeysReply).
+type ReapCheckRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Keys          [][]byte               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Digests       [][]byte               `protobuf:"bytes,3,rep,name=digests,proto3" json:"digests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapCheckRequest) Reset() {
+	*x = ReapCheckRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapCheckRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapCheckRequest) ProtoMessage() {}
+
+func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapCheckRequest.ProtoReflect.Descriptor instead.
+func (*ReapCheckRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReapCheckRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReapCheckRequest) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ReapCheckRequest) GetDigests() [][]byte {
+	if x != nil {
+		return x.Digests
+	}
+	return nil
+}
+
+type ReapCheckReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// held[i]: the vnode stores keys[i] with digests[i].
+	Held []bool `protobuf:"varint,3,rep,packed,name=held,proto3" json:"held,omitempty"`
+	// The vnode's own earlier incarnations (actor ids node@X, X not its
+	// current id) named in the clocks of the keys it holds: they will never
+	// issue a dot again, so pruning may drop their entries.
+	Retired       []string `protobuf:"bytes,4,rep,name=retired,proto3" json:"retired,omitempty"`
+	Error         *Error   `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapCheckReply) Reset() {
+	*x = ReapCheckReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapCheckReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapCheckReply) ProtoMessage() {}
+
+func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapCheckReply.ProtoReflect.Descriptor instead.
+func (*ReapCheckReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReapCheckReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReapCheckReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ReapCheckReply) GetHeld() []bool {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+func (x *ReapCheckReply) GetRetired() []string {
+	if x != nil {
+		return x.Retired
+	}
+	return nil
+}
+
+func (x *ReapCheckReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// ReapRequest carries out a reap pass on one primary's vnode: each item is
+// applied only if the vnode still stores the key with the item's digest,
+// all in one storage write.
+type ReapRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Items         []*ReapItem            `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapRequest) Reset() {
+	*x = ReapRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapRequest) ProtoMessage() {}
+
+func (x *ReapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapRequest.ProtoReflect.Descriptor instead.
+func (*ReapRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReapRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReapRequest) GetItems() []*ReapItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// ReapItem deletes a tombstone (no set) or replaces a version by the same
+// version with a pruned clock (set).
+type ReapItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Digest        []byte                 `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	Set           *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapItem) Reset() {
+	*x = ReapItem{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapItem) ProtoMessage() {}
+
+func (x *ReapItem) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapItem.ProtoReflect.Descriptor instead.
+func (*ReapItem) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReapItem) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ReapItem) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
+}
+
+func (x *ReapItem) GetSet() *VersionSet {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+type ReapReply struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// Keys deleted and replaced; items skipped because the stored version
+	// changed since the check (a write raced the pass) or the item was no
+	// tombstone or no prune of it; clock entries dropped.
+	Deleted       uint32 `protobuf:"varint,3,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Replaced      uint32 `protobuf:"varint,4,opt,name=replaced,proto3" json:"replaced,omitempty"`
+	Skipped       uint32 `protobuf:"varint,5,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Pruned        uint32 `protobuf:"varint,6,opt,name=pruned,proto3" json:"pruned,omitempty"`
+	Error         *Error `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReapReply) Reset() {
+	*x = ReapReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReapReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReapReply) ProtoMessage() {}
+
+func (x *ReapReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReapReply.ProtoReflect.Descriptor instead.
+func (*ReapReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReapReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReapReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ReapReply) GetDeleted() uint32 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
+func (x *ReapReply) GetReplaced() uint32 {
+	if x != nil {
+		return x.Replaced
+	}
+	return 0
+}
+
+func (x *ReapReply) GetSkipped() uint32 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
+}
+
+func (x *ReapReply) GetPruned() uint32 {
+	if x != nil {
+		return x.Pruned
+	}
+	return 0
+}
+
+func (x *ReapReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // MembersRequest asks a node for its view of the cluster (clients use it to
 // learn where keys live; `dynamo members` and `dynamo ring` print it).
 type MembersRequest struct {
@@ -1722,7 +2078,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +2090,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +2103,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 // MemberInfo is one ring member.
@@ -1765,7 +2121,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +2133,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +2146,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -1852,7 +2208,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2220,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2233,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -1984,13 +2340,27 @@ type NodeStats struct {
 	// A handoff is in transit: handoff_partition is being handed off.
 	HandoffRunning   bool   `protobuf:"varint,18,opt,name=handoff_running,json=handoffRunning,proto3" json:"handoff_running,omitempty"`
 	HandoffPartition uint32 `protobuf:"varint,19,opt,name=handoff_partition,json=handoffPartition,proto3" json:"handoff_partition,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Reap passes (docs/design.md 9b) this node coordinated to the end, and
+	// abandoned (a primary did not answer), and the keys they checked with
+	// every other primary.
+	ReapPasses      uint64 `protobuf:"varint,20,opt,name=reap_passes,json=reapPasses,proto3" json:"reap_passes,omitempty"`
+	ReapFailures    uint64 `protobuf:"varint,21,opt,name=reap_failures,json=reapFailures,proto3" json:"reap_failures,omitempty"`
+	ReapKeysChecked uint64 `protobuf:"varint,22,opt,name=reap_keys_checked,json=reapKeysChecked,proto3" json:"reap_keys_checked,omitempty"`
+	// Tombstones this node's vnodes deleted and clock entries they pruned
+	// in reap passes (whoever coordinated them).
+	TombstonesReaped   uint64 `protobuf:"varint,23,opt,name=tombstones_reaped,json=tombstonesReaped,proto3" json:"tombstones_reaped,omitempty"`
+	ClockEntriesPruned uint64 `protobuf:"varint,24,opt,name=clock_entries_pruned,json=clockEntriesPruned,proto3" json:"clock_entries_pruned,omitempty"`
+	// Storage compactions of partition ranges after reaps and handoff drops,
+	// and the milliseconds they took.
+	Compactions   uint64 `protobuf:"varint,25,opt,name=compactions,proto3" json:"compactions,omitempty"`
+	CompactionMs  uint64 `protobuf:"varint,26,opt,name=compaction_ms,json=compactionMs,proto3" json:"compaction_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +2372,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2385,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -2151,6 +2521,55 @@ func (x *NodeStats) GetHandoffPartition() uint32 {
 	return 0
 }
 
+func (x *NodeStats) GetReapPasses() uint64 {
+	if x != nil {
+		return x.ReapPasses
+	}
+	return 0
+}
+
+func (x *NodeStats) GetReapFailures() uint64 {
+	if x != nil {
+		return x.ReapFailures
+	}
+	return 0
+}
+
+func (x *NodeStats) GetReapKeysChecked() uint64 {
+	if x != nil {
+		return x.ReapKeysChecked
+	}
+	return 0
+}
+
+func (x *NodeStats) GetTombstonesReaped() uint64 {
+	if x != nil {
+		return x.TombstonesReaped
+	}
+	return 0
+}
+
+func (x *NodeStats) GetClockEntriesPruned() uint64 {
+	if x != nil {
+		return x.ClockEntriesPruned
+	}
+	return 0
+}
+
+func (x *NodeStats) GetCompactions() uint64 {
+	if x != nil {
+		return x.Compactions
+	}
+	return 0
+}
+
+func (x *NodeStats) GetCompactionMs() uint64 {
+	if x != nil {
+		return x.CompactionMs
+	}
+	return 0
+}
+
 // PartitionSync is one partition's anti-entropy progress on a node.
 type PartitionSync struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -2169,7 +2588,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2600,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2613,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2243,7 +2662,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2255,7 +2674,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2687,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 type LeaveReply struct {
@@ -2284,7 +2703,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2715,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2728,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -2346,7 +2765,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2777,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2790,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -2390,7 +2809,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2402,7 +2821,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2415,7 +2834,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -2456,7 +2875,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2468,7 +2887,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2481,7 +2900,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -2551,7 +2970,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2982,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2995,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -2709,7 +3128,32 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
 	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x18\n" +
 	"\adigests\x18\x04 \x03(\fR\adigests\x12&\n" +
-	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x10\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"^\n" +
+	"\x10ReapCheckRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x18\n" +
+	"\adigests\x18\x03 \x03(\fR\adigests\"\x98\x01\n" +
+	"\x0eReapCheckReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
+	"\x04held\x18\x03 \x03(\bR\x04held\x12\x18\n" +
+	"\aretired\x18\x04 \x03(\tR\aretired\x12&\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"V\n" +
+	"\vReapRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12)\n" +
+	"\x05items\x18\x02 \x03(\v2\x13.dynamo.v1.ReapItemR\x05items\"]\n" +
+	"\bReapItem\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\fR\x06digest\x12'\n" +
+	"\x03set\x18\x03 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\"\xcd\x01\n" +
+	"\tReapReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x18\n" +
+	"\adeleted\x18\x03 \x01(\rR\adeleted\x12\x1a\n" +
+	"\breplaced\x18\x04 \x01(\rR\breplaced\x12\x18\n" +
+	"\askipped\x18\x05 \x01(\rR\askipped\x12\x16\n" +
+	"\x06pruned\x18\x06 \x01(\rR\x06pruned\x12&\n" +
+	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x10\n" +
 	"\x0eMembersRequest\"\x8e\x01\n" +
 	"\n" +
 	"MemberInfo\x12\x12\n" +
@@ -2729,7 +3173,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xe0\x05\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xf8\a\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -2750,7 +3194,15 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\rhandoff_bytes\x18\x10 \x01(\x04R\fhandoffBytes\x12\x18\n" +
 	"\aleaving\x18\x11 \x01(\bR\aleaving\x12'\n" +
 	"\x0fhandoff_running\x18\x12 \x01(\bR\x0ehandoffRunning\x12+\n" +
-	"\x11handoff_partition\x18\x13 \x01(\rR\x10handoffPartition\"\xae\x01\n" +
+	"\x11handoff_partition\x18\x13 \x01(\rR\x10handoffPartition\x12\x1f\n" +
+	"\vreap_passes\x18\x14 \x01(\x04R\n" +
+	"reapPasses\x12#\n" +
+	"\rreap_failures\x18\x15 \x01(\x04R\freapFailures\x12*\n" +
+	"\x11reap_keys_checked\x18\x16 \x01(\x04R\x0freapKeysChecked\x12+\n" +
+	"\x11tombstones_reaped\x18\x17 \x01(\x04R\x10tombstonesReaped\x120\n" +
+	"\x14clock_entries_pruned\x18\x18 \x01(\x04R\x12clockEntriesPruned\x12 \n" +
+	"\vcompactions\x18\x19 \x01(\x04R\vcompactions\x12#\n" +
+	"\rcompaction_ms\x18\x1a \x01(\x04R\fcompactionMs\"\xae\x01\n" +
 	"\rPartitionSync\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12(\n" +
 	"\x10last_exchange_ms\x18\x02 \x01(\x03R\x0elastExchangeMs\x12\x12\n" +
@@ -2826,7 +3278,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
@@ -2852,19 +3304,24 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*MerkleHashesReply)(nil),        // 21: dynamo.v1.MerkleHashesReply
 	(*MerkleKeysRequest)(nil),        // 22: dynamo.v1.MerkleKeysRequest
 	(*MerkleKeysReply)(nil),          // 23: dynamo.v1.MerkleKeysReply
-	(*MembersRequest)(nil),           // 24: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),               // 25: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),             // 26: dynamo.v1.MembersReply
-	(*NodeStats)(nil),                // 27: dynamo.v1.NodeStats
-	(*PartitionSync)(nil),            // 28: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),             // 29: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),               // 30: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),            // 31: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),              // 32: dynamo.v1.RemoveReply
-	(*FaultRequest)(nil),             // 33: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 34: dynamo.v1.FaultReply
-	(*VersionSet)(nil),               // 35: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 36: dynamo.v1.CausalContext
+	(*ReapCheckRequest)(nil),         // 24: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),           // 25: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),              // 26: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),                 // 27: dynamo.v1.ReapItem
+	(*ReapReply)(nil),                // 28: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),           // 29: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),               // 30: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),             // 31: dynamo.v1.MembersReply
+	(*NodeStats)(nil),                // 32: dynamo.v1.NodeStats
+	(*PartitionSync)(nil),            // 33: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),             // 34: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),               // 35: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),            // 36: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),              // 37: dynamo.v1.RemoveReply
+	(*FaultRequest)(nil),             // 38: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),               // 39: dynamo.v1.FaultReply
+	(*VersionSet)(nil),               // 40: dynamo.v1.VersionSet
+	(*CausalContext)(nil),            // 41: dynamo.v1.CausalContext
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -2873,35 +3330,39 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	35, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	40, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	36, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
+	41, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
 	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	35, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
+	40, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	35, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	40, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
 	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
 	18, // 15: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
 	2,  // 16: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	35, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	40, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
 	4,  // 18: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
 	4,  // 19: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
 	4,  // 20: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	3,  // 21: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	25, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	27, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	28, // 26: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 27: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	4,  // 28: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 29: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	4,  // 21: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	27, // 22: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	40, // 23: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	4,  // 24: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 25: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	30, // 26: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	4,  // 27: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	32, // 28: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 29: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	33, // 30: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	4,  // 31: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	4,  // 32: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 33: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -2916,7 +3377,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   31,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

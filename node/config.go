@@ -136,6 +136,19 @@ type Config struct {
 	// NoAntiEntropy turns the Merkle syncer off (--no-anti-entropy), for
 	// control tests. Default false.
 	NoAntiEntropy bool
+	// TombstoneGrace is how long a delete's tombstone stays after every
+	// primary holds it (--tombstone-grace): a reap pass then deletes the
+	// key on every primary, which frees its space. It must exceed
+	// HintMaxAge (unless hinted handoff is off), so that no hint holding a
+	// version from before the delete is delivered after the reap. A node
+	// down longer than this must be wiped before it rejoins
+	// (docs/operations.md). Default 24 h.
+	TombstoneGrace time.Duration
+	// PruneMinAge: clock entries of retired vnode incarnations that have
+	// not advanced for this long may be pruned from clocks longer than 10
+	// entries (--prune-min-age). Like TombstoneGrace, it must exceed
+	// HintMaxAge unless hinted handoff is off. Default 7 days.
+	PruneMinAge time.Duration
 	// AllowFaultInjection accepts `dynamo debug crash` requests, which make
 	// a named actor of this node panic (--allow-fault-injection). For
 	// testing supervision; never in production. Default false.
@@ -199,6 +212,15 @@ const (
 	// DefaultAAEInterval and DefaultAAERate: see Config.
 	DefaultAAEInterval = time.Second
 	DefaultAAERate     = 1000
+	// DefaultTombstoneGrace and DefaultPruneMinAge: see Config.
+	DefaultTombstoneGrace = actors.DefaultTombstoneGrace
+	DefaultPruneMinAge    = actors.DefaultPruneMinAge
+	// HintMaxAge is how long a hint waits for its owner (then it is
+	// handed over to the key's other primaries), which TombstoneGrace and
+	// PruneMinAge must exceed. Hints neither expire nor are handed over on
+	// this branch yet: it stands for --hint-max-age's default until that
+	// flag lands, and the constraint then follows the flag.
+	HintMaxAge = 3 * time.Hour
 	// DefaultCacheBytes: see Config.CacheBytes.
 	DefaultCacheBytes = vnode.NodeCacheBytes
 	// MaxCacheBytes bounds Config.CacheBytes (64 GiB).
@@ -213,6 +235,7 @@ func DefaultConfig(name string) Config {
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate, HintMaxAge: DefaultHintMaxAge, HintMaxBytes: DefaultHintMaxBytes,
 		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
+		TombstoneGrace: DefaultTombstoneGrace, PruneMinAge: DefaultPruneMinAge,
 		CacheBytes: DefaultCacheBytes,
 	}
 }
@@ -309,6 +332,14 @@ func (c Config) validate(n int) error {
 	}
 	if c.AAERate < 1 || c.AAERate > 1_000_000 {
 		return flagErr("aae-rate", "must be from 1 to 1000000 keys per second, got %d", c.AAERate)
+	}
+	for flag, d := range map[string]time.Duration{"tombstone-grace": c.TombstoneGrace, "prune-min-age": c.PruneMinAge} {
+		switch {
+		case d < time.Second || d > 10*365*24*time.Hour:
+			return flagErr(flag, "must be from 1s to 87600h, got %v", d)
+		case !c.NoHintedHandoff && d <= HintMaxAge:
+			return flagErr(flag, "must exceed the hint max age %v (a hint older than the delete could bring a reaped value back), got %v; only with --no-hinted-handoff may it be shorter", HintMaxAge, d)
+		}
 	}
 	if c.Timeout <= 0 || c.Timeout > time.Minute {
 		return flagErr("timeout", "must be above 0 and at most 1m, got %v", c.Timeout)

@@ -19,6 +19,7 @@ type Document struct {
 	Stats       Stats       `json:"stats"`
 	AntiEntropy AntiEntropy `json:"anti_entropy"`
 	Handoff     Handoff     `json:"handoff"`
+	Reap        Reap        `json:"reap"`
 	// Members as the node sees them, sorted by name.
 	Members []Member `json:"members"`
 	// Ring lists, for every partition in order, its N primary owners.
@@ -49,6 +50,20 @@ type Handoff struct {
 	Keys      uint64 `json:"keys"`
 	Failures  uint64 `json:"failures"`
 	Bytes     uint64 `json:"bytes"`
+}
+
+// Reap is the node's reaping since it started: reap passes it coordinated
+// to the end and abandoned, keys they checked with every primary;
+// tombstones its vnodes deleted and clock entries they pruned, whoever
+// coordinated; storage compactions that followed and their total time.
+type Reap struct {
+	Passes             uint64 `json:"passes"`
+	Failures           uint64 `json:"failures"`
+	KeysChecked        uint64 `json:"keys_checked"`
+	TombstonesReaped   uint64 `json:"tombstones_reaped"`
+	ClockEntriesPruned uint64 `json:"clock_entries_pruned"`
+	Compactions        uint64 `json:"compactions"`
+	CompactionMs       uint64 `json:"compaction_ms"`
 }
 
 // AntiEntropy is the node's Merkle exchange progress.
@@ -104,6 +119,8 @@ func Build(m *client.Membership, r *ring.Ring) Document {
 		Handoff: Handoff{Pending: st.HandoffsPending, InTransit: st.HandoffInTransit, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
 		AntiEntropy: AntiEntropy{Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
 			Partitions: []Partition{}},
+		Reap: Reap{Passes: st.ReapPasses, Failures: st.ReapFailures, KeysChecked: st.ReapKeysChecked, TombstonesReaped: st.TombstonesReaped,
+			ClockEntriesPruned: st.ClockEntriesPruned, Compactions: st.Compactions, CompactionMs: st.CompactionMs},
 		Members: []Member{}, Ring: [][]string{}}
 	progress := map[uint32]client.PartitionSync{}
 	for _, ps := range m.AntiEntropy {

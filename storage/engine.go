@@ -149,6 +149,24 @@ func (it *errIterator) Close() error {
 	return it.err
 }
 
+// Compacter is an Engine that can compact a key range: rewrite the on-disk
+// tables holding it so that deleted and overwritten records stop taking
+// space (goleveldb keeps them until a compaction reaches them, which after
+// a mass delete and no further writes may be never).
+type Compacter interface {
+	// Compact compacts r in ks. It runs beside reads and writes and may
+	// take long (it rewrites every table overlapping r).
+	Compact(ks Keyspace, r Range) error
+}
+
+// Compact compacts r in ks if e is a Compacter, and does nothing otherwise.
+func Compact(e Engine, ks Keyspace, r Range) error {
+	if c, ok := e.(Compacter); ok {
+		return c.Compact(ks, r)
+	}
+	return nil
+}
+
 // Put stores value under key in ks as a batch of one.
 func Put(e Engine, ks Keyspace, key, value []byte, opts WriteOptions) error {
 	b := NewBatch()

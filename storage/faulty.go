@@ -102,6 +102,10 @@ func (f *Faulty) NewIterator(ks Keyspace, r Range) Iterator {
 // Close implements Engine.
 func (f *Faulty) Close() error { return f.inner.Close() }
 
+// Compact implements Compacter when the inner engine does (faults are not
+// injected: a compaction changes no data).
+func (f *Faulty) Compact(ks Keyspace, r Range) error { return Compact(f.inner, ks, r) }
+
 type faultyIterator struct {
 	Iterator
 	f   *Faulty

@@ -107,12 +107,19 @@ type LevelDB struct {
 	brokenMu   sync.Mutex
 	broken     error
 	lastReopen time.Time
+
+	// compactMu runs one compaction at a time: they rewrite tables, and
+	// two at once only compete for the disk.
+	compactMu sync.Mutex
 }
 
 // reopenInterval bounds how often writes to a broken database reopen it.
 const reopenInterval = time.Second
 
-var _ Engine = (*LevelDB)(nil)
+var (
+	_ Engine    = (*LevelDB)(nil)
+	_ Compacter = (*LevelDB)(nil)
+)
 
 // OpenLevelDB opens the database in dir, creating dir if it is missing.
 // If another LevelDB has dir open, in this process or another, it fails
@@ -343,6 +350,37 @@ func (l *LevelDB) NewIterator(ks Keyspace, r Range) Iterator {
 	l.iters[it] = struct{}{}
 	l.itersMu.Unlock()
 	return it
+}
+
+// Compact implements Compacter with goleveldb's CompactRange: the memtable
+// is flushed and every table overlapping r is merged into the next level,
+// down to the last, which drops deleted and overwritten records. One
+// compaction runs at a time; Close waits for the one running.
+func (l *LevelDB) Compact(ks Keyspace, r Range) error {
+	if err := ks.validate(); err != nil {
+		return err
+	}
+	if err := r.validate(); err != nil {
+		return err
+	}
+	l.compactMu.Lock()
+	defer l.compactMu.Unlock()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.db == nil {
+		return l.brokenErr()
+	}
+	slice := util.Range{Start: prefixed(ks, r.Start), Limit: []byte{byte(ks) + 1}}
+	if r.Limit != nil {
+		slice.Limit = prefixed(ks, r.Limit)
+	}
+	if err := l.db.CompactRange(slice); err != nil {
+		return wrapErr("compact", err)
+	}
+	return nil
 }
 
 // Close implements Engine. Iterators still open are released and fail

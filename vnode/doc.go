@@ -31,4 +31,10 @@
 //     wrapping ErrCorrupt and counted; it hashes to a digest no valid object
 //     has, so anti-entropy finds it, and Merge or Coordinate replace it (the
 //     other replicas still hold its siblings).
+//   - Reap passes (package reap) list candidates with ReapCandidates, check
+//     digests with ReapCheck, and apply with Reap: a tombstone is deleted
+//     and a set replaced by its pruned copy only if the key still has the
+//     checked digest, in one storage write, with the tree and the cache
+//     following. Reap says when the partition's storage range is worth
+//     compacting (Compact).
 package vnode

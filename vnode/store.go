@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/ring"
@@ -68,6 +69,20 @@ type Config struct {
 	// CacheStats receives the cache's counters; vnodes of a node share
 	// one. Optional.
 	CacheStats *CacheStats
+	// ReapStats receives what reap passes deleted and pruned here; vnodes
+	// of a node share one. Optional.
+	ReapStats *ReapStats
+}
+
+// ReapStats are a node's reaping counters (Config.ReapStats), shared by
+// its vnodes.
+type ReapStats struct {
+	// Reaped counts tombstones deleted by reap passes, PrunedEntries clock
+	// entries dropped by them.
+	Reaped, PrunedEntries atomic.Uint64
+	// Compactions counts storage compactions of partition ranges after
+	// reaps or drops, CompactNanos the time they took.
+	Compactions, CompactNanos atomic.Uint64
 }
 
 // NodeCacheBytes is what the default CacheBytes of a node's vnodes add up
@@ -111,6 +126,8 @@ type Stats struct {
 	Actor   string // the actor id of the dots issued now
 	Dot     uint64 // highest dot counter issued under Actor
 	Actors  uint64 // actor ids this Store has used (1 + renewals)
+	// Reaped tombstones and PrunedEntries clock entries (Store.Reap).
+	Reaped, PrunedEntries uint64
 }
 
 // Store is one partition replica's data and Merkle tree.
@@ -127,6 +144,9 @@ type Store struct {
 	stale bool
 	stats Stats
 	cache *objectCache // nil when disabled
+	// reapedSinceCompact counts objects reaped since a compaction was last
+	// due (Reap).
+	reapedSinceCompact int
 }
 
 // Open draws the vnode's actor id and rebuilds its Merkle tree from a scan

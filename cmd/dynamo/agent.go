@@ -122,6 +122,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.DurationVar(&c.AAEInterval, "aae-interval", def.AAEInterval, "pause between two anti-entropy exchanges (one partition with one replica each)")
 	fs.IntVar(&c.AAERate, "aae-rate", def.AAERate, "anti-entropy repair limit, keys per second for the node")
 	fs.BoolVar(&c.NoAntiEntropy, "no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
+	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", def.TombstoneGrace, "a deleted key is reaped (its space freed) this long after the delete, once every primary holds it; above the hint max age (3h); a node down longer must be wiped before it rejoins")
+	fs.DurationVar(&c.PruneMinAge, "prune-min-age", def.PruneMinAge, "clock entries of retired vnode incarnations idle this long may be pruned from clocks of more than 10 entries; above the hint max age (3h)")
 	fs.BoolVar(&c.AllowFaultInjection, "allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&s.logFormat, "log-format", "text", "text or json")

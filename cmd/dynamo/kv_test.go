@@ -314,6 +314,8 @@ func TestStatus(t *testing.T) {
 	m.Stats.AAEExchanges, m.Stats.AAEIdentical, m.Stats.AAEFailures, m.Stats.AAEKeysRepaired, m.Stats.AAEBytes = 90, 80, 2, 31, 12345
 	m.Stats.HandoffsPending, m.Stats.HandoffsDone, m.Stats.HandoffKeys, m.Stats.HandoffFailures, m.Stats.HandoffBytes = 2, 3, 400, 1, 999
 	m.Stats.HandoffInTransit = 7
+	m.Stats.ReapPasses, m.Stats.ReapFailures, m.Stats.ReapKeysChecked = 50, 1, 1200
+	m.Stats.TombstonesReaped, m.Stats.ClockEntriesPruned, m.Stats.Compactions, m.Stats.CompactionMs = 1000, 30, 4, 250
 	r, err := m.Ring()
 	if err != nil {
 		t.Fatal(err)
@@ -327,20 +329,21 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("exit %d %q calls %v", code, errs, f.calls)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 4+len(held) {
+	if len(lines) != 5+len(held) {
 		t.Fatalf("%d lines for %d partitions held:\n%s", len(lines), len(held), out)
 	}
 	if lines[0] != "b at 127.0.0.1:2: vnodes 12, restarts 3, hints pending 40, hints delivered 7" ||
 		lines[1] != "handoff: 2 partitions to hand off (partition 7 in transit), 3 handed off, 400 keys moved, 1 interrupted, 999 bytes" ||
 		lines[2] != "anti-entropy: 90 exchanges (80 identical), 2 abandoned, 31 keys repaired, 12345 bytes exchanged" ||
-		strings.Join(strings.Fields(lines[3]), " ") != "partition last exchange peer exchanges keys repaired" {
+		lines[3] != "reaping: 50 passes (1 abandoned), 1200 keys checked, 1000 tombstones reaped, 30 clock entries pruned, 4 compactions (250 ms)" ||
+		strings.Join(strings.Fields(lines[4]), " ") != "partition last exchange peer exchanges keys repaired" {
 		t.Fatalf("header:\n%s", out)
 	}
-	if got := strings.Fields(lines[4]); got[0] != fmt.Sprint(held[0]) || got[1] != "never" {
-		t.Fatalf("a partition never compared: %q", lines[4])
+	if got := strings.Fields(lines[5]); got[0] != fmt.Sprint(held[0]) || got[1] != "never" {
+		t.Fatalf("a partition never compared: %q", lines[5])
 	}
-	if got := strings.Fields(lines[5]); got[0] != fmt.Sprint(held[1]) || !strings.HasPrefix(got[1], "1.5") || got[3] != "a" || got[4] != "4" || got[5] != "31" {
-		t.Fatalf("a partition compared 1.5 s ago with a: %q", lines[5])
+	if got := strings.Fields(lines[6]); got[0] != fmt.Sprint(held[1]) || !strings.HasPrefix(got[1], "1.5") || got[3] != "a" || got[4] != "4" || got[5] != "31" {
+		t.Fatalf("a partition compared 1.5 s ago with a: %q", lines[6])
 	}
 
 	out, _, code = kv(f, "status", "--json")
@@ -349,6 +352,9 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("json %q: %v", out, err)
 	}
 	ae := got.AntiEntropy
+	if got.Reap != (status.Reap{Passes: 50, Failures: 1, KeysChecked: 1200, TombstonesReaped: 1000, ClockEntriesPruned: 30, Compactions: 4, CompactionMs: 250}) {
+		t.Fatalf("json reap %+v", got.Reap)
+	}
 	if got.Handoff != (status.Handoff{Pending: 2, InTransit: 7, Done: 3, Keys: 400, Failures: 1, Bytes: 999}) {
 		t.Fatalf("json handoff %+v", got.Handoff)
 	}

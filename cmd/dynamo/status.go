@@ -33,6 +33,9 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	ae := out.AntiEntropy
 	fmt.Fprintf(k.stdout, "anti-entropy: %d exchanges (%d identical), %d abandoned, %d keys repaired, %d bytes exchanged\n",
 		ae.Exchanges, ae.Identical, ae.Failures, ae.KeysRepaired, ae.Bytes)
+	rp := out.Reap
+	fmt.Fprintf(k.stdout, "reaping: %d passes (%d abandoned), %d keys checked, %d tombstones reaped, %d clock entries pruned, %d compactions (%d ms)\n",
+		rp.Passes, rp.Failures, rp.KeysChecked, rp.TombstonesReaped, rp.ClockEntriesPruned, rp.Compactions, rp.CompactionMs)
 	tw := tabwriter.NewWriter(k.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "partition\tlast exchange\tpeer\texchanges\tkeys repaired")
 	now := time.Now()
