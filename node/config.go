@@ -215,12 +215,6 @@ const (
 	// DefaultTombstoneGrace and DefaultPruneMinAge: see Config.
 	DefaultTombstoneGrace = actors.DefaultTombstoneGrace
 	DefaultPruneMinAge    = actors.DefaultPruneMinAge
-	// HintMaxAge is how long a hint waits for its owner (then it is
-	// handed over to the key's other primaries), which TombstoneGrace and
-	// PruneMinAge must exceed. Hints neither expire nor are handed over on
-	// this branch yet: it stands for --hint-max-age's default until that
-	// flag lands, and the constraint then follows the flag.
-	HintMaxAge = 3 * time.Hour
 	// DefaultCacheBytes: see Config.CacheBytes.
 	DefaultCacheBytes = vnode.NodeCacheBytes
 	// MaxCacheBytes bounds Config.CacheBytes (64 GiB).
@@ -337,8 +331,8 @@ func (c Config) validate(n int) error {
 		switch {
 		case d < time.Second || d > 10*365*24*time.Hour:
 			return flagErr(flag, "must be from 1s to 87600h, got %v", d)
-		case !c.NoHintedHandoff && d <= HintMaxAge:
-			return flagErr(flag, "must exceed the hint max age %v (a hint older than the delete could bring a reaped value back), got %v; only with --no-hinted-handoff may it be shorter", HintMaxAge, d)
+		case !c.NoHintedHandoff && d <= c.HintMaxAge:
+			return flagErr(flag, "must exceed --hint-max-age %v (a hint older than the delete could bring a reaped value back), got %v; only with --no-hinted-handoff may it be shorter", c.HintMaxAge, d)
 		}
 	}
 	if c.Timeout <= 0 || c.Timeout > time.Minute {
