@@ -281,9 +281,10 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--aae-rate":          func(c *Config) { c.AAERate = 0 },
 		"--cache-bytes":       func(c *Config) { c.CacheBytes = -1 },
 		"--block-cache-bytes": func(c *Config) { c.BlockCacheBytes = -1 },
-		"--tombstone-grace: must exceed the hint max age": func(c *Config) { c.TombstoneGrace = time.Hour },
-		"--prune-min-age: must exceed the hint max age":   func(c *Config) { c.PruneMinAge = 3 * time.Hour },
-		"--tombstone-grace: must be from 1s":              func(c *Config) { c.TombstoneGrace, c.NoHintedHandoff = time.Millisecond, true },
+		"--tombstone-grace: must exceed --hint-max-age":    func(c *Config) { c.TombstoneGrace = time.Hour },
+		"--prune-min-age: must exceed --hint-max-age":      func(c *Config) { c.PruneMinAge = 3 * time.Hour },
+		"--tombstone-grace: must exceed --hint-max-age 5h": func(c *Config) { c.HintMaxAge, c.TombstoneGrace = 5*time.Hour, 4*time.Hour },
+		"--tombstone-grace: must be from 1s":               func(c *Config) { c.TombstoneGrace, c.NoHintedHandoff = time.Millisecond, true },
 	}
 	for flag, mut := range cases {
 		cfg := testConfig(t, "x", dir)
