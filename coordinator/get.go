@@ -77,11 +77,12 @@ type Get struct {
 	expired  bool            // the deadline passed
 	replied  map[string]bool // targets that answered (or failed)
 	r        int             // the read quorum
-	// primaryNotFound counts the primaries that answered not found. A
-	// fallback's "not found" only means it holds no hint for the key: the
-	// read answers "not found" only on R primaries' word, or once every
-	// primary asked has answered (see waitForPrimary).
-	primaryNotFound int
+	// primaryNotFound counts the primaries that answered not found, and
+	// primaryFailed those that failed. A fallback's "not found" only means
+	// it holds no hint for the key: in a route with a fallback the read
+	// answers "not found" only on R primaries' word (see waitForPrimary
+	// and answer).
+	primaryNotFound, primaryFailed int
 }
 
 var setObject = quorum.Object[*version.Set]{Merge: version.Sync, Descends: version.Descends}
@@ -198,11 +199,13 @@ func (g *Get) skipUnasked() {
 //
 // The read decides once R replies are in (found and not found count,
 // fallbacks' too) or R can no longer be reached (a quorum error). A found
-// value, from a primary or a fallback's hint, then answers at once. "Not
-// found" answers only on the primaries' word: R primaries answered not
-// found, or every primary asked has answered (found, not found or failed);
-// until then the read waits for the primaries, and the deadline answers
-// with what it has.
+// value, from a primary or a fallback's hint, then answers at once. In a
+// route with a fallback, "not found" answers only on R primaries' word:
+// until R primaries said not found, or every primary asked has answered,
+// the read waits for the primaries; then, or at the deadline, a read
+// without R primaries' "not found" answers a primary quorum error ("read
+// primary quorum: 1 of 2 primaries answered not found"), never "not
+// found": a primary that failed or did not answer may hold the value.
 func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetAnswer, []Repair) {
 	kind := quorum.Found
 	switch {
@@ -215,8 +218,13 @@ func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetA
 		return nil, nil
 	}
 	g.replied[node] = true
-	if kind == quorum.NotFound && g.route.hintFor(node) == "" {
-		g.primaryNotFound++
+	if g.route.hintFor(node) == "" {
+		switch kind {
+		case quorum.NotFound:
+			g.primaryNotFound++
+		case quorum.Failed:
+			g.primaryFailed++
+		}
 	}
 	if kind == quorum.Failed && !g.core.Enough() {
 		g.more = append(g.more, g.ask(1)...)
@@ -237,12 +245,12 @@ func (g *Get) Outstanding() []string {
 }
 
 // waitForPrimary reports that the core decided "not found" but the read
-// may not answer so yet: a fallback's "not found" only means it holds no
-// hint, so it must never outvote a primary's value. The read answers
-// "not found" only when R primaries answered not found, or every primary
-// asked has answered (found, not found or failed: a failed primary cannot
-// hold the answer back), or the deadline passed. A found value (from a
-// primary or a fallback's hint) and a quorum error answer at once.
+// may not answer yet: a fallback's "not found" only means it holds no
+// hint, so it must never outvote a primary's value. The read waits until R
+// primaries answered not found, or every primary asked has answered
+// (found, not found or failed), or the deadline passed; answer then says
+// "not found" only on R primaries' word. A found value (from a primary or
+// a fallback's hint) and a quorum error answer at once.
 func (g *Get) waitForPrimary() bool {
 	if g.expired || g.primaryNotFound >= g.r {
 		return false
@@ -310,6 +318,9 @@ func (g *Get) answer() *GetAnswer {
 	// that came while the answer waited for a primary.
 	merged, found := g.core.Merged()
 	if !found {
+		if g.primaryNotFound < g.r && hasFallback(g.route) {
+			return &GetAnswer{Err: g.primaryQuorumError()}
+		}
 		return &GetAnswer{}
 	}
 	live, found := merged.Live(g.mode)
@@ -318,4 +329,22 @@ func (g *Get) answer() *GetAnswer {
 		ans.Values = append(ans.Values, s.Value)
 	}
 	return ans
+}
+
+// primaryQuorumError is the answer of a read whose route has a fallback and
+// that found nothing without R primaries' "not found": the primaries that
+// failed or did not answer may hold the value.
+func (g *Get) primaryQuorumError() *quorum.Error {
+	e := &quorum.Error{Op: quorum.OpRead, Kind: quorum.KindPrimary, Need: g.r, Got: g.primaryNotFound}
+	for _, t := range g.order[:g.asked] {
+		if t.HintFor != "" {
+			continue
+		}
+		e.Asked++
+		if !g.replied[t.Node] {
+			e.TimedOut++
+		}
+	}
+	e.Failed = g.primaryFailed
+	return e
 }

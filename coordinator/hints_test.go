@@ -1,9 +1,11 @@
 package coordinator
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -120,7 +122,8 @@ func TestReadRepairUpdatesAFallbackHint(t *testing.T) {
 
 // A fallback's "not found" only means it holds no hint: a read does not
 // answer "not found" on fallbacks' word while a primary may still answer;
-// at the deadline it answers with what it has.
+// at the deadline, without R primaries' "not found", it answers a primary
+// quorum error (the silent primary may hold the value).
 func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
 	s := newSim(t, 5)
 	owners := s.ring.Owners(s.route("k").Partition)
@@ -146,7 +149,9 @@ func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
 			t.Fatalf("outstanding %v, want the primary %s", got, primary.Node)
 		}
 		if deadline {
-			if a, _ := g.Deadline(); a == nil || a.Found || a.Err != nil {
+			var qe *quorum.Error
+			if a, _ := g.Deadline(); a == nil || !errors.As(a.Err, &qe) || qe.Kind != quorum.KindPrimary ||
+				a.Err.Error() != "read primary quorum: 0 of 2 primaries answered not found (1 asked: 1 timed out)" {
 				t.Fatalf("at the deadline: %+v", a)
 			}
 			continue

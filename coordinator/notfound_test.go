@@ -82,20 +82,20 @@ func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
 			[]string{"f3:nf", "p1:nf", "p2:found"}, 1, "not found", []string{"p1", "f3"}},
 		{"R=2 two primaries' not found answer at once", one, 2,
 			[]string{"p1:nf", "p2:nf", "f3:found"}, 1, "not found", []string{"p1", "p2"}},
-		{"R=2 a failed primary counts as answered", one, 2,
-			[]string{"p1:nf", "f3:nf", "p2:fail"}, 2, "not found", nil},
+		{"R=2 a failed primary ends the wait, with an error: it may hold the value", one, 2,
+			[]string{"p1:nf", "f3:nf", "p2:fail"}, 2, "error", nil},
 		{"R=2 a fallback's newer hint answers at R replies", one, 2,
 			[]string{"f3:newer", "p1:nf", "p2:found"}, 1, "v2", []string{"p1", "p2"}},
 		{"R=2 a fallback's value and a primary's not found", one, 2,
 			[]string{"p1:nf", "f3:found", "p2:nf"}, 1, "v1", []string{"p1", "p2"}},
-		{"R=2 the deadline answers with what it has", one, 2,
-			[]string{"p1:nf", "f3:nf", "deadline"}, 2, "not found", nil},
+		{"R=2 the deadline without R primaries' not found is an error", one, 2,
+			[]string{"p1:nf", "f3:nf", "deadline"}, 2, "error", nil},
 		{"R=2 a quorum error does not wait for a primary", one, 2,
 			[]string{"p1:fail", "f3:fail", "p2:found"}, 1, "error", nil},
 		{"R=2 two fallbacks' not found wait for the primary", two, 2,
 			[]string{"f2:nf", "f3:nf", "p1:found"}, 2, "v1", []string{"f2", "f3"}},
-		{"R=3 every primary answered", one, 3,
-			[]string{"f3:nf", "p2:nf", "p1:nf"}, 2, "not found", nil},
+		{"R=3 every primary answered, but only 2 of them", one, 3,
+			[]string{"f3:nf", "p2:nf", "p1:nf"}, 2, "error", nil},
 		{"R=3 a primary's value after two not found", one, 3,
 			[]string{"p1:nf", "f3:nf", "p2:found"}, 2, "v1", []string{"p1", "f3"}},
 	} {
@@ -275,16 +275,11 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 			repairs = append(repairs, reps...)
 		}
 		m := merged()
-		// The invariant first, stated on its own: a "not found" before
-		// the deadline while a primary that holds the value has not
-		// answered rests on R primaries' "not found".
-		if a != nil && !deadline && a.Err == nil && !a.Found {
-			for i, tg := range targets {
-				if tg.HintFor == "" && c.kinds[i] == quorum.Found && !replied[i] && primaryNF < c.r {
-					fail("answered not found while primary %s, which holds the value, has not answered (%d primaries said not found, R=%d)",
-						tg.Node, primaryNF, c.r)
-				}
-			}
+		// The invariant first, stated on its own: in a route with a
+		// fallback, a "not found" rests on R primaries' "not found" (a
+		// primary that failed or did not answer may hold the value).
+		if a != nil && a.Err == nil && !a.Found && hasFallback(rt) && primaryNF < c.r {
+			fail("answered not found on %d primaries' not found (R=%d) in a route with a fallback", primaryNF, c.r)
 		}
 		want := false
 		if !deadline && ans == nil && decided {
@@ -310,6 +305,13 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 		if !decidedOK && !(deadline && counted >= c.r) {
 			if !errors.Is(a.Err, quorum.ErrQuorum) {
 				fail("answered %+v, want a quorum error (%d of R=%d counted)", a, counted, c.r)
+			}
+			return
+		}
+		if m == nil && hasFallback(rt) && primaryNF < c.r {
+			var qe *quorum.Error
+			if !errors.As(a.Err, &qe) || qe.Kind != quorum.KindPrimary || qe.Got != primaryNF || qe.Need != c.r {
+				fail("answered %+v; want a primary quorum error (%d of %d primaries said not found)", a, primaryNF, c.r)
 			}
 			return
 		}

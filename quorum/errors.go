@@ -15,7 +15,9 @@ const (
 const (
 	// KindQuorum: R (reads) or W (writes) replicas could not be reached.
 	KindQuorum = "quorum"
-	// KindPrimary: PW primary replicas could not be reached (writes).
+	// KindPrimary: PW primary replicas could not be reached (writes), or a
+	// read whose route has fallbacks found nothing without R primaries'
+	// "not found" (a fallback's "not found" only means it holds no hint).
 	KindPrimary = "primary"
 )
 
@@ -66,6 +68,8 @@ func (e *Error) Error() string {
 	b.WriteString(" of ")
 	b.WriteString(strconv.Itoa(e.Need))
 	switch {
+	case e.Kind == KindPrimary && e.Op == OpRead:
+		b.WriteString(" primaries answered not found")
 	case e.Kind == KindPrimary:
 		b.WriteString(" primaries acked")
 	case e.Op == OpWrite:
