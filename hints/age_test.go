@@ -43,7 +43,7 @@ func only(t *testing.T, s *Store, owner string) Hint {
 
 // A hint is stamped with the time of its first Put; merges keep it (its
 // age is its oldest write's), it survives a reopen, and a hint deleted and
-// put again starts over. The stored value is a messages.Hint.
+// put again starts over. The stored value is a messages.HintRecord.
 func TestStoredTimeIsTheOldestWrites(t *testing.T) {
 	c, e := newClock(), storage.NewMemory()
 	s := openAt(t, e, c)
@@ -57,7 +57,7 @@ func TestStoredTimeIsTheOldestWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec messages.Hint
+	var rec messages.HintRecord
 	if err := proto.Unmarshal(raw, &rec); err != nil || rec.GetFormat() != RecordFormat || rec.GetStoredMs() != t0 || rec.GetSet() == nil {
 		t.Fatalf("stored value: %v %v", &rec, err)
 	}
@@ -191,7 +191,7 @@ func TestNextStoredByReadsABoundedNumberOfRecords(t *testing.T) {
 
 // Records an earlier version wrote (a bare StoredObject, no time) are
 // hints: they count as stored when the Store was opened, a Put merges
-// into them keeping that time (and rewrites them as messages.Hint), Delete
+// into them keeping that time (and rewrites them as messages.HintRecord), Delete
 // removes them, and the bytes follow.
 func TestRecordsOfTheEarlierFormat(t *testing.T) {
 	c, e := newClock(), storage.NewMemory()
@@ -222,13 +222,30 @@ func TestRecordsOfTheEarlierFormat(t *testing.T) {
 	if ok, err := s.Delete(h); !ok || err != nil || s.Bytes("n1") != 0 || s.Stats().Bytes != 0 {
 		t.Fatalf("Delete: %v %v, bytes %d", ok, err, s.Bytes("n1"))
 	}
-	// A messages.Hint of an unknown format is corrupt.
-	bad, _ := proto.Marshal(&messages.Hint{Format: 9, Set: version.ToProto(a), StoredMs: 1})
+	// A messages.HintRecord of an unknown format is corrupt.
+	bad, _ := proto.Marshal(&messages.HintRecord{Format: 9, Set: version.ToProto(a), StoredMs: 1})
 	if err := storage.Put(e, storage.KeyspaceHints, hk, bad, storage.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s = openAt(t, e, c)
 	if _, err := s.Get("n1", 2, []byte("k")); !errors.Is(err, ErrCorrupt) || s.Stats().Corrupt != 2 {
 		t.Fatalf("format 9: %v, stats %+v", err, s.Stats())
+	}
+}
+
+// A hint record reads as a StoredObject to a release that stored hints
+// that way (a downgrade): the set survives, the time is ignored.
+func TestHintRecordReadsAsAStoredObject(t *testing.T) {
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v")}, "a@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := encodeRecord(set, 12345)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := version.Unmarshal(raw)
+	if err != nil || !version.Equal(old, set) {
+		t.Fatalf("an earlier release's decoder reads %v, %v; want the hint's set", old, err)
 	}
 }

@@ -9,10 +9,11 @@
 //     under len(owner) (1 byte) | owner | partition (4 bytes, big endian) |
 //     key. The length byte makes one owner's hints one prefix range, in
 //     (partition, key) order, that never mixes with an owner whose name
-//     extends it ("n1" and "n10"). The value is a messages.Hint (format
-//     1) holding the set and stored_ms; its owner, partition and key are
-//     left empty (the storage key has them). A value an earlier version
-//     wrote, a bare messages.StoredObject without a time, is still read.
+//     extends it ("n1" and "n10"). The value is a messages.HintRecord (format
+//     1) holding the set and stored_ms (the storage key has the owner,
+//     partition and key). It is laid out as a messages.StoredObject plus
+//     the time, so a value an earlier release wrote (a bare StoredObject)
+//     reads here, and a record written here reads there after a downgrade.
 //   - A hint's stored time (Hint.StoredMs, Unix ms) is Config.Now at the
 //     Put that created it; a Put that merges into it keeps the earlier of
 //     its time and now, so a hint is as old as the oldest write it holds,

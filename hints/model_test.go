@@ -293,7 +293,7 @@ func TestRandomizedAgainstModel(t *testing.T) {
 				// (a sibling without a dot): a corrupt hint with a time.
 				ms := nowMs - rng.Int64N(5000)
 				var err error
-				raw, err = proto.Marshal(&messages.Hint{Format: RecordFormat, StoredMs: ms,
+				raw, err = proto.Marshal(&messages.HintRecord{Format: RecordFormat, StoredMs: ms,
 					Set: &messages.VersionSet{Siblings: []*messages.Sibling{{Value: []byte("no dot")}}}})
 				if err != nil {
 					fail("marshal: %v", err)

@@ -12,7 +12,6 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -37,7 +36,8 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config { return Config{Sync: true, Now: time.Now} }
 
-// RecordFormat is the format number of a stored hint (messages.Hint).
+// RecordFormat is the format number of a stored hint (messages.HintRecord;
+// it equals version.ObjectFormat, which an earlier release wrote).
 const RecordFormat = 1
 
 // scanFactor bounds the records NextStoredBy reads per hint it may return,
@@ -152,65 +152,33 @@ type record struct {
 	storedMs int64  // 0: none
 }
 
-// encodeRecord is the stored value of a hint: a messages.Hint with the
-// set and the time it was first stored. Owner, partition and key are the
-// storage key's, so they are left out.
+// encodeRecord is the stored value of a hint: a messages.HintRecord with
+// the set and the time it was first stored (owner, partition and key are
+// the storage key's). Its layout is a StoredObject's plus the time, so an
+// earlier release reads the set after a downgrade.
 func encodeRecord(set *version.Set, storedMs int64) ([]byte, error) {
-	return proto.MarshalOptions{Deterministic: true}.Marshal(&messages.Hint{Format: RecordFormat, Set: version.ToProto(set), StoredMs: storedMs})
+	return proto.MarshalOptions{Deterministic: true}.Marshal(&messages.HintRecord{Format: RecordFormat, Set: version.ToProto(set), StoredMs: storedMs})
 }
 
-// parseRecord reads a stored value: a messages.Hint (it has field 5, the
-// set), or, as earlier versions wrote, a bare messages.StoredObject
-// (format 1, the set in field 2) without a time.
+// parseRecord reads a stored value: a messages.HintRecord, or, as earlier
+// releases wrote, a bare messages.StoredObject (the same fields 1 and 2,
+// no time).
 func parseRecord(raw []byte) (record, error) {
-	var (
-		rec               record
-		format            uint64
-		hint, legacy      bool
-		legacySet, hintSt []byte
-	)
-	for len(raw) > 0 {
-		num, typ, n := protowire.ConsumeTag(raw)
-		if n < 0 {
-			return rec, protowire.ParseError(n)
-		}
-		raw = raw[n:]
-		switch {
-		case num == 1 && typ == protowire.VarintType:
-			format, n = protowire.ConsumeVarint(raw)
-		case num == 2 && typ == protowire.BytesType:
-			legacySet, n = protowire.ConsumeBytes(raw)
-			legacy = true
-		case num == 5 && typ == protowire.BytesType:
-			hintSt, n = protowire.ConsumeBytes(raw)
-			hint = true
-		case num == 6 && typ == protowire.VarintType:
-			var v uint64
-			v, n = protowire.ConsumeVarint(raw)
-			rec.storedMs = int64(v)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, raw)
-		}
-		if n < 0 {
-			return rec, protowire.ParseError(n)
-		}
-		raw = raw[n:]
+	var p messages.HintRecord
+	if err := proto.Unmarshal(raw, &p); err != nil {
+		return record{}, err
 	}
-	switch {
-	case hint:
-		if format != RecordFormat {
-			return rec, fmt.Errorf("hint format %d is not known to this node (it reads format %d)", format, RecordFormat)
-		}
-		rec.set = hintSt
-	case legacy:
-		if format != version.ObjectFormat {
-			return rec, fmt.Errorf("stored object format %d is not known to this node (it reads format %d)", format, version.ObjectFormat)
-		}
-		rec.set, rec.storedMs = legacySet, 0
-	default:
-		return rec, errors.New("no version set")
+	if p.GetFormat() != RecordFormat {
+		return record{}, fmt.Errorf("hint format %d is not known to this node (it reads format %d)", p.GetFormat(), RecordFormat)
 	}
-	return rec, nil
+	if p.GetSet() == nil {
+		return record{}, errors.New("no version set")
+	}
+	set, err := proto.MarshalOptions{Deterministic: true}.Marshal(p.GetSet())
+	if err != nil {
+		return record{}, err
+	}
+	return record{set: set, storedMs: p.GetStoredMs()}, nil
 }
 
 func (r record) decodeSet() (*version.Set, error) {

@@ -387,6 +387,72 @@ func (x *StoredObject) GetSet() *VersionSet {
 	return nil
 }
 
+// HintRecord is the stored value of a hint (the storage key names its
+// owner, partition and key). Its fields 1 and 2 are laid out as
+// StoredObject's, so a release that stored hints as bare StoredObjects
+// reads its set (and ignores the time) after a downgrade. format is 1.
+type HintRecord struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Format uint32                 `protobuf:"varint,1,opt,name=format,proto3" json:"format,omitempty"`
+	Set    *VersionSet            `protobuf:"bytes,2,opt,name=set,proto3" json:"set,omitempty"`
+	// When this node first stored a version now in the hint (Unix ms): a
+	// merge keeps the earlier time. 0 for a record of the earlier layout.
+	StoredMs      int64 `protobuf:"varint,3,opt,name=stored_ms,json=storedMs,proto3" json:"stored_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HintRecord) Reset() {
+	*x = HintRecord{}
+	mi := &file_dynamo_v1_version_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HintRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HintRecord) ProtoMessage() {}
+
+func (x *HintRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_version_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HintRecord.ProtoReflect.Descriptor instead.
+func (*HintRecord) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_version_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *HintRecord) GetFormat() uint32 {
+	if x != nil {
+		return x.Format
+	}
+	return 0
+}
+
+func (x *HintRecord) GetSet() *VersionSet {
+	if x != nil {
+		return x.Set
+	}
+	return nil
+}
+
+func (x *HintRecord) GetStoredMs() int64 {
+	if x != nil {
+		return x.StoredMs
+	}
+	return 0
+}
+
 // Hint is a replica held by a fallback node for a primary that was down when
 // it was written. It lives in the fallback's hints keyspace, apart from data
 // the fallback owns, until the owner acknowledges it.
@@ -404,7 +470,7 @@ type Hint struct {
 
 func (x *Hint) Reset() {
 	*x = Hint{}
-	mi := &file_dynamo_v1_version_proto_msgTypes[6]
+	mi := &file_dynamo_v1_version_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +482,7 @@ func (x *Hint) String() string {
 func (*Hint) ProtoMessage() {}
 
 func (x *Hint) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_version_proto_msgTypes[6]
+	mi := &file_dynamo_v1_version_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +495,7 @@ func (x *Hint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hint.ProtoReflect.Descriptor instead.
 func (*Hint) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_version_proto_rawDescGZIP(), []int{6}
+	return file_dynamo_v1_version_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Hint) GetFormat() uint32 {
@@ -503,7 +569,12 @@ const file_dynamo_v1_version_proto_rawDesc = "" +
 	"\x04dots\x18\x03 \x03(\v2\x0e.dynamo.v1.DotR\x04dots\"O\n" +
 	"\fStoredObject\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12'\n" +
-	"\x03set\x18\x02 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\"\xaa\x01\n" +
+	"\x03set\x18\x02 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\"j\n" +
+	"\n" +
+	"HintRecord\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\rR\x06format\x12'\n" +
+	"\x03set\x18\x02 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12\x1b\n" +
+	"\tstored_ms\x18\x03 \x01(\x03R\bstoredMs\"\xaa\x01\n" +
 	"\x04Hint\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\rR\x06format\x12\x14\n" +
 	"\x05owner\x18\x02 \x01(\tR\x05owner\x12\x1c\n" +
@@ -524,7 +595,7 @@ func file_dynamo_v1_version_proto_rawDescGZIP() []byte {
 	return file_dynamo_v1_version_proto_rawDescData
 }
 
-var file_dynamo_v1_version_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_dynamo_v1_version_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_dynamo_v1_version_proto_goTypes = []any{
 	(*Dot)(nil),           // 0: dynamo.v1.Dot
 	(*ClockEntry)(nil),    // 1: dynamo.v1.ClockEntry
@@ -532,7 +603,8 @@ var file_dynamo_v1_version_proto_goTypes = []any{
 	(*VersionSet)(nil),    // 3: dynamo.v1.VersionSet
 	(*CausalContext)(nil), // 4: dynamo.v1.CausalContext
 	(*StoredObject)(nil),  // 5: dynamo.v1.StoredObject
-	(*Hint)(nil),          // 6: dynamo.v1.Hint
+	(*HintRecord)(nil),    // 6: dynamo.v1.HintRecord
+	(*Hint)(nil),          // 7: dynamo.v1.Hint
 }
 var file_dynamo_v1_version_proto_depIdxs = []int32{
 	0, // 0: dynamo.v1.Sibling.dot:type_name -> dynamo.v1.Dot
@@ -541,12 +613,13 @@ var file_dynamo_v1_version_proto_depIdxs = []int32{
 	1, // 3: dynamo.v1.CausalContext.clock:type_name -> dynamo.v1.ClockEntry
 	0, // 4: dynamo.v1.CausalContext.dots:type_name -> dynamo.v1.Dot
 	3, // 5: dynamo.v1.StoredObject.set:type_name -> dynamo.v1.VersionSet
-	3, // 6: dynamo.v1.Hint.set:type_name -> dynamo.v1.VersionSet
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	3, // 6: dynamo.v1.HintRecord.set:type_name -> dynamo.v1.VersionSet
+	3, // 7: dynamo.v1.Hint.set:type_name -> dynamo.v1.VersionSet
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_version_proto_init() }
@@ -560,7 +633,7 @@ func file_dynamo_v1_version_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_version_proto_rawDesc), len(file_dynamo_v1_version_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -79,23 +79,34 @@ func (c Context) validate() error {
 // WriterContext is the context a put returns to its writer: it covers what
 // the writer's context ctx covered and the version the put wrote (dot),
 // nothing else. When the new set holds that version alone (ctx covered
-// every other sibling), that is the set's whole clock. Otherwise it is
-// ctx's clock with dot kept apart, beside ctx's own loose dots (the newest
-// MaxContextDots): a chain of writes each carrying the previous one's
-// returned context never erases a sibling its writer did not read.
+// every other sibling), its clock is the set's whole clock; otherwise it is
+// ctx's clock with dot kept apart. Either way ctx's loose dots the clock
+// does not cover stay (the newest MaxContextDots in all): a chain of writes
+// each carrying the previous one's returned context never erases a
+// sibling its writer did not read, and still supersedes the writer's own
+// earlier versions when they reach a coordinator late.
 func WriterContext(set *Set, ctx Context, dot Dot) Context {
-	if sibs := set.sibs(); len(sibs) == 1 && sibs[0].Dot == dot {
-		return Context{Clock: set.Clock()}
-	}
 	out := Context{Clock: slices.Clone(ctx.Clock)}
+	if sibs := set.sibs(); len(sibs) == 1 && sibs[0].Dot == dot {
+		out.Clock = set.Clock()
+	} else {
+		out.Dots = append(out.Dots, dot)
+	}
+	// The writer's earlier versions its context named and the clock does
+	// not cover (written at another coordinator that this one has not
+	// heard from yet) stay named, newest last.
+	var keep []Dot
 	for _, d := range ctx.Dots {
-		if !ctx.Clock.Covers(d) && d != dot {
-			out.Dots = append(out.Dots, d)
+		if !out.Clock.Covers(d) && !slices.Contains(out.Dots, d) {
+			keep = append(keep, d)
 		}
 	}
-	out.Dots = append(out.Dots, dot)
+	out.Dots = append(keep, out.Dots...)
 	if n := len(out.Dots); n > MaxContextDots {
 		out.Dots = out.Dots[n-MaxContextDots:]
+	}
+	if len(out.Dots) == 0 {
+		out.Dots = nil
 	}
 	return out
 }

@@ -84,3 +84,27 @@ func TestLooseDotsSupersedeOnlyTheirSibling(t *testing.T) {
 		t.Fatalf("chained context: %d dots %+v", len(c.Dots), c.Dots)
 	}
 }
+
+// A put that leaves one version at a coordinator that has not seen the
+// writer's earlier versions yet still returns their loose dots: the
+// coordinator's clock does not cover them, and a later chained put must
+// still supersede them when they arrive (the review's scenario: x1 written
+// at P2, x2 chained through P1 before x1 reached it, x3 chained after).
+func TestWriterContextKeepsLooseDotsTheClockDoesNotCover(t *testing.T) {
+	atP2 := put(t, nil, Context{}, "y", "B")                               // B:1
+	x1, err := Update(atP2, Context{}, Write{Value: []byte("x1")}, "B", 0) // B:2, y stays
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx1 := WriterContext(x1, Context{}, Dot{Actor: "B", Counter: 2})
+	x2 := put(t, nil, ctx1, "x2", "A") // at P1, which holds nothing yet
+	ctx2 := WriterContext(x2, ctx1, Dot{Actor: "A", Counter: 1})
+	if !ctx2.Covers(Dot{Actor: "B", Counter: 2}) {
+		t.Fatalf("returned context %+v lost the writer's x1 (B:2)", ctx2)
+	}
+	atP1 := Sync(x2, x1) // x1 and y reach P1
+	x3 := put(t, atP1, ctx2, "x3", "A")
+	if got := liveValues(x3); fmt.Sprint(got) != "[x3 y]" {
+		t.Fatalf("after a chain x1, x2, x3 of returned contexts: %v, want [x3 y]", got)
+	}
+}
