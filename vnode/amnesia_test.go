@@ -267,3 +267,67 @@ func TestAReadErrorRenewsTheActor(t *testing.T) {
 		t.Fatal("the write after a failed read kept the actor id")
 	}
 }
+
+// A disk that fails every commit while the replicas acknowledge (the put
+// succeeds on W other replicas) costs no clock entries: the vnode keeps
+// each version it could not commit and builds the next on it, under the
+// same actor id, and the replica that stored every version holds the last
+// one alone (each write used the previous one's context).
+func TestFailingCommitsDoNotGrowClocks(t *testing.T) {
+	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
+	fail.SetEnabled(true)
+	a := newAmnesiac(t, storage.NewFaulty(storage.NewMemory(), fail))
+	actor := a.coord.Actor()
+	ctx := version.Context{}
+	for i := range 2000 {
+		p, err := a.coord.Prepare(a.key, ctx, write(fmt.Sprint(i)), 1)
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		a.replicate(p.Set)
+		if err := a.coord.Commit(p); err == nil {
+			t.Fatal("a commit on the failing disk succeeded")
+		}
+		ctx = version.ContextOf(p.Set)
+	}
+	got, _ := a.replica.Get(a.key)
+	if a.coord.Actor() != actor || len(got.Clock()) != 1 || fmt.Sprint(values(t, got)) != "[1999]" {
+		t.Fatalf("after 2000 writes whose commits failed: actor %s (was %s), replica clock %v, values %v; want one actor and [1999]",
+			a.coord.Actor(), actor, got.Clock(), values(t, got))
+	}
+}
+
+// A corrupt object found by a scan (anti-entropy's listing) makes only a
+// write of that key take a new actor id; writes of other keys keep it.
+func TestOnlyADamagedKeyRenewsTheActor(t *testing.T) {
+	e := storage.NewMemory()
+	s := open(t, e, 5, "n1")
+	keys := keysOf(5, 2)
+	for _, k := range keys {
+		if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	okey, _, _ := s.locate(keys[0])
+	if err := storage.Put(e, storage.KeyspaceData, okey, []byte{0xff, 0x01}, storage.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.cache.remove(okey)
+	for range 3 { // found again and again, by scans
+		if err := s.Scan(0, 0xffff, func([]byte, *version.Set, []byte) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := s.Actor()
+	cur, _ := s.Get(keys[1])
+	if _, err := s.Coordinate(keys[1], version.ContextOf(cur), write("w"), 1); err != nil || s.Actor() != before {
+		t.Fatalf("a write of an undamaged key: %v, actor %s (was %s)", err, s.Actor(), before)
+	}
+	if _, err := s.Coordinate(keys[0], version.Context{}, write("w"), 1); err != nil || s.Actor() == before {
+		t.Fatalf("a write of the corrupt key: %v, actor %s kept", err, s.Actor())
+	}
+	again := s.Actor()
+	if _, err := s.Coordinate(keys[0], version.Context{}, write("x"), 1); err != nil || s.Actor() != again {
+		t.Fatalf("a second write of the repaired key: %v, actor %s (was %s)", err, s.Actor(), again)
+	}
+}

@@ -13,13 +13,14 @@
 //     anti-entropy, handoff) into the stored one and writes only when
 //     something changed.
 //   - The vnode's actor id is Node@<16 random hex digits>, drawn at Open and
-//     again whenever the vnode may have lost a version it coordinated under
-//     it (a failed Commit, a corrupt object, a failed read, a drop, a stored
-//     clock claiming more of it than was issued): a new version's clock
-//     entry covers every lower counter of its actor, so it must never claim
-//     a version the vnode no longer holds (Riak's kv679). Counters start at
-//     1 under each id and are unique across the vnode's keys; nothing about
-//     them is persisted.
+//     again before writing a key of which it may have lost a version it
+//     coordinated under it (a corrupt object, a failed read, a drop, a
+//     stored clock claiming more of it than was issued): a new version's
+//     clock entry covers every lower counter of its actor, so it must never
+//     claim a version the vnode no longer holds (Riak's kv679). A version
+//     whose Commit failed (or never came) is kept in memory and the key's
+//     next version is built on it. Counters start at 1 under each id and
+//     are unique across the vnode's keys; nothing about them is persisted.
 //   - A client context naming a counter of the current actor above the last
 //     one issued is refused with version.ErrBadContext.
 //   - The partition's merkle.Tree is rebuilt by a scan at Open and kept

@@ -39,7 +39,7 @@ func (s *Store) Corrupt(keys [][]byte, rng *rand.Rand) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vnode %d: %w", s.cfg.Partition, err)
 		}
-		_, oldDigest, _ := s.decode(old)
+		_, oldDigest, _ := s.decode(okey, old)
 		raw := garbage(rng)
 		b.Put(storage.KeyspaceData, okey, raw)
 		vs = append(vs, victim{key: key, okey: okey, raw: raw, oldDigest: oldDigest, seg: seg})
@@ -52,8 +52,9 @@ func (s *Store) Corrupt(keys [][]byte, rng *rand.Rand) ([][]byte, error) {
 	for _, v := range vs {
 		s.cache.remove(v.okey) // storage may hold either after a failed write
 		if err == nil {
-			_, digest, _ := s.decode(v.raw)
-			s.tree.Update(uint32(v.seg), v.key, v.oldDigest, digest)
+			// The vnode learns of the damage when it next reads the
+			// object, as it would of a disk's.
+			s.tree.Update(uint32(v.seg), v.key, v.oldDigest, corruptDigest(v.raw))
 			out = append(out, v.key)
 		}
 	}

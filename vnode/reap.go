@@ -67,7 +67,7 @@ func (s *Store) ReapCandidates(r ReapScan) (ReapList, error) {
 		out.Scanned++
 		out.Next = key
 		raw := it.Value()
-		if set, digest, err := s.decode(raw); err == nil {
+		if set, digest, err := s.decode(it.Key(), raw); err == nil {
 			if kind := reap.Classify(set, r.Policy, r.Owners, r.NowNs); kind != reap.None {
 				out.Candidates = append(out.Candidates, reap.Candidate{Key: key, Digest: digest, Set: set, Kind: kind})
 				size += len(key) + len(raw)

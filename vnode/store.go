@@ -138,9 +138,21 @@ type Store struct {
 	tree  *merkle.Tree
 	actor string // the actor id of the dots issued now
 	dot   uint64 // highest counter issued under actor
-	// stale: this vnode may have lost a version it coordinated under
-	// actor (a failed commit, a corrupt object, a storage read error, a
-	// drop): the next coordinating write takes a new actor id.
+	// uncommitted holds, by object key, the versions this Store prepared
+	// and whose commit failed or never came: they may be on other replicas
+	// already, so Prepare merges them into the stored version it builds on
+	// (the vnode still holds every version it issued). Dropped once the
+	// stored version descends them; at most maxUncommitted keys.
+	uncommitted map[string]*version.Set
+	// pending is the last Prepare until its Commit.
+	pending *Prepared
+	// suspect holds the object keys found corrupt or unreadable since the
+	// actor id was drawn: they may have held versions of actor, so the
+	// next coordinating write of one takes a new actor id.
+	suspect map[string]bool
+	// stale: the whole partition may have lost versions of actor (a drop,
+	// too many uncommitted versions): the next coordinating write takes a
+	// new actor id.
 	stale bool
 	stats Stats
 	cache *objectCache // nil when disabled
@@ -179,7 +191,7 @@ func Open(e storage.Engine, cfg Config) (*Store, error) {
 				scanErr = err
 				return
 			}
-			_, digest, _ := s.decode(it.Value())
+			_, digest, _ := s.decode(it.Key(), it.Value())
 			if !yield(uint32(seg), key, digest) {
 				return
 			}
@@ -192,6 +204,7 @@ func Open(e storage.Engine, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vnode %d: rebuilding the Merkle tree: %w", cfg.Partition, err)
 	}
+	clear(s.suspect) // the actor id is new: no object found corrupt can hold its versions
 	return s, nil
 }
 
@@ -206,34 +219,58 @@ func (s *Store) renew() error {
 		id = "0" + id
 	}
 	s.actor, s.dot, s.stale = s.cfg.Node+"@"+id, 0, false
+	s.uncommitted, s.suspect = map[string]*version.Set{}, map[string]bool{}
 	s.stats.Actors++
 	return nil
 }
 
+// maxUncommitted bounds Store.uncommitted: beyond it the vnode takes a new
+// actor id and forgets them.
+const maxUncommitted = 4096
+
+// remember keeps a prepared version whose commit failed or never came.
+func (s *Store) remember(p *Prepared) {
+	k := string(p.okey)
+	s.uncommitted[k] = version.Sync(s.uncommitted[k], p.Set)
+	if len(s.uncommitted) > maxUncommitted {
+		s.stale = true
+	}
+}
+
 // Actor is the actor id the vnode's next dot is issued under. It changes
-// whenever the vnode cannot be sure it holds every version it coordinated
-// under the current one, because a new version's clock entry covers every
-// lower counter of its actor (Riak's kv679): at Open; after a commit that
-// failed (the version may be on other replicas already); when a stored
-// object is found corrupt or a read fails; after a drop; when a stored
-// clock claims a counter of the actor above any it issued (a forged
-// context another coordinator accepted); and if the counter would
-// overflow.
+// whenever the vnode cannot be sure it holds every version of a key it
+// coordinated under the current one, because a new version's clock entry
+// covers every lower counter of its actor (Riak's kv679): at Open; before
+// writing a key whose stored object was found corrupt or could not be
+// read since the id was drawn; after a drop; when a stored clock claims a
+// counter of the actor above any it issued (a forged context another
+// coordinator accepted); when more than maxUncommitted keys hold a
+// version whose commit failed; and if the counter would overflow. A
+// commit that fails otherwise keeps the id: the vnode keeps the version
+// in memory (it may be on other replicas already) and builds the key's
+// next version on it.
 func (s *Store) Actor() string { return s.actor }
 
-// decode turns stored bytes into a set and its Merkle digest. A corrupt
-// object gets a digest no valid object can have (a different domain), so
-// anti-entropy sees it differ from every healthy replica.
-func (s *Store) decode(raw []byte) (*version.Set, []byte, error) {
+// decode turns the stored bytes of the object at okey into a set and its
+// Merkle digest. A corrupt object gets a digest no valid object can have
+// (a different domain), so anti-entropy sees it differ from every healthy
+// replica, and its key becomes suspect (see Actor).
+func (s *Store) decode(okey, raw []byte) (*version.Set, []byte, error) {
 	set, err := version.Unmarshal(raw)
 	if err != nil {
 		s.stats.Corrupt++
-		s.stale = true
-		h := sha256.Sum256(append([]byte("dynamo-corrupt-object\x00"), raw...))
-		return nil, h[:], fmt.Errorf("%w: %v", ErrCorrupt, err)
+		s.suspect[string(okey)] = true
+		return nil, corruptDigest(raw), fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	d := version.Digest(set)
 	return set, d[:], nil
+}
+
+// corruptDigest is the Merkle digest of stored bytes that do not decode,
+// in a domain of its own.
+func corruptDigest(raw []byte) []byte {
+	h := sha256.Sum256(append([]byte("dynamo-corrupt-object\x00"), raw...))
+	return h[:]
 }
 
 func (s *Store) locate(key []byte) (objectKey []byte, segment uint16, err error) {
@@ -263,10 +300,10 @@ func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		s.stale = true // the object may be lost, not just unreadable now
+		s.suspect[string(okey)] = true // the object may be lost, not just unreadable now
 		return nil, nil, fmt.Errorf("vnode %d: %w", s.cfg.Partition, err)
 	}
-	set, digest, derr := s.decode(raw)
+	set, digest, derr := s.decode(okey, raw)
 	if derr == nil {
 		s.cache.put(okey, raw, digest)
 	}
@@ -316,10 +353,11 @@ type Prepared struct {
 // Prepare computes a client write as Coordinate does, without storing it:
 // the coordinator may replicate Set while Commit makes it durable here,
 // so a write waits for one round of disk syncs instead of two. If Commit
-// then fails, the version may live on other replicas only, so the vnode
-// takes a new actor id before its next dot (see Actor): its next version
-// cannot claim the lost one. The next Prepare must come after Commit (the
-// vnode's messages are handled one at a time).
+// then fails (or a next Prepare comes first), the version may live on
+// other replicas only: the Store keeps it in memory and merges it into the
+// stored version the key's next write builds on, so that write's clock
+// claims only versions the vnode holds. After a restart the vnode has a
+// new actor id (Open).
 //
 // A context that names a counter of the vnode's current actor above any it
 // issued is refused (version.ErrBadContext): its clock would claim dots
@@ -332,15 +370,22 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	if err != nil {
 		return nil, err
 	}
+	if s.pending != nil { // prepared, and never committed: it may be out
+		s.remember(s.pending)
+		s.pending = nil
+	}
 	local, oldDigest, err := s.load(okey)
 	if oldDigest == nil && err != nil {
 		return nil, err
+	}
+	if u := s.uncommitted[string(okey)]; u != nil {
+		local = version.Sync(local, u)
 	}
 	stored := local.Clock().Get(s.actor)
 	if n := ctx.Get(s.actor); n > max(s.dot, stored) {
 		return nil, fmt.Errorf("%w: the context claims counter %d of this vnode's actor %s, which has issued %d", version.ErrBadContext, n, s.actor, s.dot)
 	}
-	if s.stale || stored > s.dot || s.dot == math.MaxUint64 {
+	if s.stale || s.suspect[string(okey)] || stored > s.dot || s.dot == math.MaxUint64 {
 		if err := s.renew(); err != nil {
 			return nil, err
 		}
@@ -358,15 +403,19 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	if set.Clock().Get(s.actor) != s.dot {
 		panic(fmt.Sprintf("vnode %d: version.Update issued %s:%d, not the vnode's next counter %d", s.cfg.Partition, s.actor, set.Clock().Get(s.actor), s.dot))
 	}
-	return &Prepared{Set: set, Dot: dot, key: key, okey: okey, seg: seg, oldDigest: oldDigest}, nil
+	s.pending = &Prepared{Set: set, Dot: dot, key: key, okey: okey, seg: seg, oldDigest: oldDigest}
+	return s.pending, nil
 }
 
-// Commit stores a prepared write. When it fails, the next coordinating
-// write takes a new actor id (see Prepare).
+// Commit stores a prepared write. When it fails, the Store keeps the
+// version in memory and builds the key's next version on it (see Prepare).
 func (s *Store) Commit(p *Prepared) error {
+	if s.pending == p {
+		s.pending = nil
+	}
 	err := s.store(p.okey, p.seg, p.key, p.Set, p.oldDigest)
 	if err != nil {
-		s.stale = true
+		s.remember(p)
 	}
 	return err
 }
@@ -506,6 +555,9 @@ func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *vers
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
 	s.cache.put(okey, raw, d[:])
 	s.stats.Writes++
+	if u, ok := s.uncommitted[string(okey)]; ok && version.Descends(set, u) {
+		delete(s.uncommitted, string(okey))
+	}
 }
 
 // Tree returns the partition's Merkle tree. It is the Store's own: clone it
@@ -525,7 +577,7 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, d
 		if err != nil {
 			return err
 		}
-		set, digest, _ := s.decode(it.Value())
+		set, digest, _ := s.decode(it.Key(), it.Value())
 		if err := fn(key, set, digest); err != nil {
 			return err
 		}
