@@ -27,8 +27,13 @@ const (
 	// MaxActorLen is the longest actor id accepted, in bytes.
 	MaxActorLen = 255
 	// MaxClockEntries is the most clock entries a client write may produce
-	// (Update refuses more).
+	// by the entries its context adds (Update refuses more); a key whose
+	// clock grew past it by merges still takes writes that add nothing.
 	MaxClockEntries = 1024
+	// MaxContextEntries is the most clock entries a client's context may
+	// carry (the decoders refuse more): the context of a read of a set
+	// that merges grew past MaxClockEntries still decodes.
+	MaxContextEntries = 4 * MaxClockEntries
 	// MaxDecodeEntries bounds what the decoders accept. It is far above
 	// MaxClockEntries so that whatever merges of valid sets produce always
 	// decodes.

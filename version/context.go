@@ -59,8 +59,8 @@ func (c Context) Get(actor string) uint64 {
 // validate checks a context's clock (sorted, no duplicates, no zero
 // counters) and dots, and the limits. Errors wrap ErrBadContext.
 func (c Context) validate() error {
-	if len(c.Clock) > MaxClockEntries {
-		return fmt.Errorf("%w: %d clock entries, the limit is %d", ErrBadContext, len(c.Clock), MaxClockEntries)
+	if len(c.Clock) > MaxContextEntries {
+		return fmt.Errorf("%w: %d clock entries, the limit is %d", ErrBadContext, len(c.Clock), MaxContextEntries)
 	}
 	if len(c.Dots) > MaxContextDots {
 		return fmt.Errorf("%w: %d dots, the limit is %d", ErrBadContext, len(c.Dots), MaxContextDots)
@@ -127,7 +127,7 @@ func EncodeContext(c Context) []byte {
 }
 
 // DecodeContext parses context bytes (format 1 or 2) and checks them: at
-// most MaxClockEntries clock entries and MaxContextDots dots, actor ids of
+// most MaxContextEntries clock entries and MaxContextDots dots, actor ids of
 // at most MaxActorLen bytes, no duplicate actors, no zero counters. Empty
 // bytes are the empty context. Errors wrap ErrBadContext and name the
 // limit.
@@ -169,11 +169,9 @@ func FromProtoContext(p *messages.CausalContext) (Context, error) {
 	if p == nil {
 		return Context{}, nil
 	}
-	if len(p.GetClock()) > MaxClockEntries {
-		return Context{}, fmt.Errorf("%w: %d clock entries, the limit is %d", ErrBadContext, len(p.GetClock()), MaxClockEntries)
-	}
-	if len(p.GetDots()) > MaxContextDots {
-		return Context{}, fmt.Errorf("%w: %d dots, the limit is %d", ErrBadContext, len(p.GetDots()), MaxContextDots)
+	if len(p.GetClock()) > MaxContextEntries || len(p.GetDots()) > MaxContextDots {
+		// Checked before converting: validate says it again, exactly.
+		return Context{}, Context{Clock: make(Clock, len(p.GetClock())), Dots: make([]Dot, len(p.GetDots()))}.validate()
 	}
 	clock, err := clockFromProto(p.GetClock(), ErrBadContext)
 	if err != nil {

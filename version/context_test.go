@@ -30,7 +30,7 @@ func TestContextCodecFormatsAndLimits(t *testing.T) {
 		return b
 	}
 	tooMany := &messages.CausalContext{Format: 1}
-	for i := range MaxClockEntries + 1 {
+	for i := range MaxContextEntries + 1 {
 		tooMany.Clock = append(tooMany.Clock, &messages.ClockEntry{Actor: fmt.Sprintf("a%d", i), Counter: 1})
 	}
 	manyDots := &messages.CausalContext{Format: 2}
@@ -41,7 +41,7 @@ func TestContextCodecFormatsAndLimits(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		"clock entries": {enc(tooMany), "limit is 1024"},
+		"clock entries": {enc(tooMany), "limit is 4096"},
 		"dots":          {enc(manyDots), fmt.Sprintf("limit is %d", MaxContextDots)},
 		"zero dot":      {enc(&messages.CausalContext{Format: 2, Dots: []*messages.Dot{{Actor: "A"}}}), "counter above 0"},
 		"format 3":      {enc(&messages.CausalContext{Format: 3}), "format 3"},

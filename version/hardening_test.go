@@ -150,3 +150,33 @@ func TestLawsOnArbitrarySets(t *testing.T) {
 		}
 	}
 }
+
+// A key whose clock merges grew past MaxClockEntries (one entry per vnode
+// incarnation that coordinated it) still takes writes whose context adds
+// nothing, blind or with a read's context, and a read's context of it
+// decodes; a context that adds entries past the limit is refused.
+func TestAClockGrownByMergesStillTakesWrites(t *testing.T) {
+	var big *Set
+	for i := range MaxClockEntries + 10 {
+		s, err := Update(nil, Context{}, Write{Value: []byte("v")}, fmt.Sprintf("a%05d", i), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		big = Sync(big, s)
+	}
+	if _, err := Update(big, Context{}, Write{Value: []byte("blind")}, "coordinator", 0); err != nil {
+		t.Fatalf("a blind write to a key of %d clock entries: %v", len(big.Clock()), err)
+	}
+	ctx, err := DecodeContext(EncodeContext(big.Context()))
+	if err != nil {
+		t.Fatalf("a read's context of %d entries: %v", len(big.Clock()), err)
+	}
+	merged, err := Update(big, ctx, Write{Value: []byte("merged")}, "a00001", 0)
+	if err != nil || merged.Len() != 1 {
+		t.Fatalf("a write with the read's context: %v", err)
+	}
+	grow := Context{Clock: Clock{{Actor: "zzz", Counter: 1}}}
+	if _, err := Update(big, grow, Write{Value: []byte("v")}, "a00001", 0); !errors.Is(err, ErrBadContext) {
+		t.Fatalf("a context adding an entry past the limit: %v", err)
+	}
+}

@@ -305,8 +305,9 @@ func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, 
 		return nil, fmt.Errorf("%w: counter of actor %q would overflow", ErrBadContext, actor)
 	}
 	counter := prev + 1
-	out := &Set{clock: local.clock.Join(ctx.Clock).with(actor, counter, nowMs)}
-	if len(out.clock) > MaxClockEntries {
+	joined := local.clock.Join(ctx.Clock)
+	out := &Set{clock: joined.with(actor, counter, nowMs)}
+	if len(out.clock) > MaxClockEntries && len(joined) > len(local.clock) {
 		return nil, fmt.Errorf("%w: the write would make a clock of %d entries, the limit is %d", ErrBadContext, len(out.clock), MaxClockEntries)
 	}
 	for _, s := range local.siblings {
