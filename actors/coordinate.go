@@ -464,15 +464,18 @@ func (c *putCoordinator) start(ctx actor.Context) {
 
 func (c *putCoordinator) effects(ctx actor.Context, ans *coordinator.PutAnswer) {
 	if ans != nil {
-		c.answer(ctx, toError(ans.Err), ans.Context)
+		c.answer(ctx, toError(ans.Err), ans)
 	}
 	if c.put.Done() {
 		ctx.Stop(ctx.Self())
 	}
 }
 
-func (c *putCoordinator) answer(ctx actor.Context, e *messages.Error, context []byte) {
-	var reply proto.Message = &messages.PutReply{Context: context, Error: e}
+func (c *putCoordinator) answer(ctx actor.Context, e *messages.Error, ans *coordinator.PutAnswer) {
+	var reply proto.Message = &messages.PutReply{Error: e}
+	if ans != nil {
+		reply = &messages.PutReply{Context: ans.Context, Error: e, Acked: uint32(ans.Acked), Hinted: uint32(ans.Hinted)}
+	}
 	op := "put"
 	if c.tombstone {
 		reply, op = &messages.DeleteReply{Error: e}, "delete"

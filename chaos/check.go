@@ -266,6 +266,11 @@ type StaleRead struct {
 	At          time.Duration
 	// NotFound: the read answered "not found" (else an older value).
 	NotFound bool
+	// PutAt is when the missed put was acknowledged; PrimaryAcked that
+	// W primaries acknowledged it (no fallback among the acks:
+	// client.ReportAcks).
+	PutAt        time.Duration
+	PrimaryAcked bool
 	// Holders are the key's owners found holding the missed value right
 	// after the read (fresh keys only).
 	Holders []string
@@ -303,12 +308,41 @@ type RegisterResult struct {
 	// (not superseded, so not resurrected: reported, not a failure).
 	StaleReads     []StaleRead
 	StaleSurvivors []string
+	// MissedAcked are reads at R=2 that answered "not found" for a put W=2
+	// primaries had acknowledged, with no membership change in between
+	// (MissedAcked): R+W > N over the same primaries, so a read may say
+	// "not found" only when R primaries lack the value, and at most one
+	// does. A failure.
+	MissedAcked []string
 }
 
-// OK reports whether no acknowledged put was lost, nothing superseded came
-// back, and nothing unexpected appeared.
+// OK reports whether no acknowledged put was lost or missed by a read that
+// had to see it, nothing superseded came back, and nothing unexpected
+// appeared.
 func (r RegisterResult) OK() bool {
-	return len(r.Lost) == 0 && len(r.Resurrected) == 0 && len(r.Unexpected) == 0 && len(r.Inconsistent) == 0
+	return len(r.Lost) == 0 && len(r.Resurrected) == 0 && len(r.Unexpected) == 0 && len(r.Inconsistent) == 0 &&
+		len(r.MissedAcked) == 0
+}
+
+// MissedAcked returns the stale reads that answered "not found" for a put
+// acknowledged by W primaries (N=3, R=W=2) while no membership change
+// (churn: join and leave windows, each [from, to]) overlapped the time
+// from the put's acknowledgement to the read. Such a read's primaries
+// overlap the put's in one that holds the value, so "not found" (which a
+// read answers only on R primaries' word) cannot be right: a fallback's
+// "not found", or a primary's that lagged, outvoted it.
+func MissedAcked(stale []StaleRead, churn [][2]time.Duration) []string {
+	var out []string
+	for _, s := range stale {
+		if !s.NotFound || !s.PrimaryAcked {
+			continue
+		}
+		if slices.ContainsFunc(churn, func(w [2]time.Duration) bool { return w[0] <= s.At && s.PutAt <= w[1] }) {
+			continue
+		}
+		out = append(out, s.String())
+	}
+	return out
 }
 
 // CheckRegisters compares the registers' history with their final reads.

@@ -3,6 +3,7 @@ package chaos
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func add(cart, item string, o Outcome) Add { return Add{Cart: cart, Item: item, Outcome: o} }
@@ -97,5 +98,28 @@ func TestCheckRegisters(t *testing.T) {
 	f.Registers["r"]["n2"] = []string{"v4"}
 	if res = CheckRegisters(ops, stale, f); res.OK() || len(res.Inconsistent) != 1 {
 		t.Fatalf("inconsistent reads not reported: %+v", res)
+	}
+}
+
+// A read that answered "not found" for a put W primaries acknowledged is a
+// failure unless membership changed between the put and the read; other
+// stale reads are not.
+func TestMissedAckedReads(t *testing.T) {
+	s := func(notFound, primaries bool, putAt, at time.Duration) StaleRead {
+		return StaleRead{Key: "k", Missed: "k", NotFound: notFound, PrimaryAcked: primaries, PutAt: putAt, At: at}
+	}
+	churn := [][2]time.Duration{{10 * time.Second, 20 * time.Second}}
+	got := MissedAcked([]StaleRead{
+		s(true, true, time.Second, 2*time.Second),     // a failure
+		s(true, false, time.Second, 2*time.Second),    // a fallback acked: sloppy quorum may miss it
+		s(false, true, time.Second, 2*time.Second),    // an older value, not "not found"
+		s(true, true, 9*time.Second, 11*time.Second),  // membership changed in between
+		s(true, true, 21*time.Second, 22*time.Second), // after the churn window
+	}, churn)
+	if len(got) != 2 {
+		t.Fatalf("MissedAcked = %v, want the first and the last", got)
+	}
+	if (RegisterResult{MissedAcked: got}).OK() {
+		t.Fatal("a missed acknowledged put does not fail the run")
 	}
 }

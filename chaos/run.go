@@ -144,7 +144,12 @@ type Report struct {
 	// Converged is how long after the final heal every replica was
 	// identical (0 with Result showing divergence if it never was).
 	Converged time.Duration `json:"converged_ns"`
-	Result    Result        `json:"result"`
+	// Reaped and Pruned sum the nodes' tombstones reaped and clock
+	// entries pruned, as their counters stood at the end (each counts
+	// from its node's last start: lower bounds).
+	Reaped uint64 `json:"tombstones_reaped"`
+	Pruned uint64 `json:"clock_entries_pruned"`
+	Result Result `json:"result"`
 }
 
 // Text renders the report for people.
@@ -183,6 +188,7 @@ func (r *Report) Text() string {
 	if r.Converged > 0 {
 		fmt.Fprintf(&b, "replicas identical %v after the final heal\n", r.Converged.Round(time.Millisecond))
 	}
+	fmt.Fprintf(&b, "background work (counters since each node's last start): %d tombstones reaped, %d clock entries pruned\n", r.Reaped, r.Pruned)
 	list := func(name string, s []string) {
 		fmt.Fprintf(&b, "%s: %d", name, len(s))
 		if len(s) > 0 {
@@ -209,6 +215,7 @@ func (r *Report) Text() string {
 	}
 	list("stale reads (missed their own client's acknowledged put; not a failure)", stale)
 	list("  of which \"not found\" while a primary held the value, checked right after (a fallback's not-found outvoting it?)", heldStale)
+	list("reads that answered \"not found\" for a put acknowledged by W primaries, no membership change in between (a failure)", reg.MissedAcked)
 	list("register values that survived a write made with a stale read's context (not a failure)", reg.StaleSurvivors)
 	list("keys read differently through different replicas", append(slices.Clone(res.Inconsistent), reg.Inconsistent...))
 	list("keys whose replicas differ", res.Diverged)
@@ -411,6 +418,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Result = Check(adds, final)
 	rep.Result.Registers = CheckRegisters(regs, stale, final)
+	rep.Result.Registers.MissedAcked = MissedAcked(stale, c.churn())
+	for _, a := range c.agents {
+		if m, err := cl.Status(ctx, a.name); err == nil {
+			rep.Reaped += m.Stats.TombstonesReaped
+			rep.Pruned += m.Stats.ClockEntriesPruned
+		}
+	}
 	rep.LostWhen = c.attribute(adds, rep.Result)
 	fmt.Fprint(cfg.Log, rep.Text())
 	if err := rep.write(cfg.Dir); err != nil {
@@ -622,6 +636,10 @@ func (c *cluster) launch(i int) error {
 	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip, "--actor-addr", a.actor, "--http-addr", "",
 		"--join", strings.Join(seeds, ","), "--partitions", strconv.Itoa(ringPartitions), "--fast-gossip",
 		"--hint-interval", "1s", "--hint-rate", "20000", "--aae-interval", c.cfg.AAEInterval.String(), "--aae-rate", "20000",
+		// Short bounds, so that a run hands hints over, reaps the
+		// registers' tombstones and prunes clocks while faults go on
+		// (faults last seconds, the grace well above them).
+		"--hint-max-age", "3s", "--tombstone-grace", "20s", "--prune-min-age", "20s",
 		"--allow-fault-injection"} // disk and corrupt faults
 	if c.cfg.LWW {
 		args = append(args, "--lww")
@@ -707,4 +725,26 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// churnSettle is how long after a join or leave fault's heal its handoffs
+// may still move the partitions it changed.
+const churnSettle = 30 * time.Second
+
+// churn returns the windows in which membership changed: the join and
+// leave faults, from their start to churnSettle after their heal (or the
+// end of the run).
+func (c *cluster) churn() [][2]time.Duration {
+	var out [][2]time.Duration
+	for _, w := range c.faults {
+		if !strings.HasPrefix(w.name, "join") && !strings.Contains(w.name, "leave") {
+			continue
+		}
+		to := w.to
+		if to == 0 {
+			to = 1 << 62
+		}
+		out = append(out, [2]time.Duration{w.from, to + churnSettle})
+	}
+	return out
 }

@@ -388,6 +388,7 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 		}
 	}
 	var acked []string
+	puts := map[string]freshPut{}
 	for n, i := 0, 0; ctx.Err() == nil && n < maxFresh; i++ {
 		key := freshKey(id, i)
 		if busy[ring.PartitionOf(ring.HashKey([]byte(key)), ringPartitions)] && len(busy) < ringPartitions {
@@ -395,7 +396,8 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 		}
 		n++
 		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), nil, client.W(2))
+		var acks client.Acks
+		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), nil, client.W(2), client.ReportAcks(&acks))
 		cancel()
 		h.recordReg(RegOp{Key: key, Value: key, Outcome: outcome(err), Context: "none", At: h.since()})
 		if err != nil {
@@ -403,26 +405,34 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 			continue
 		}
 		acked = append(acked, key)
+		puts[key] = freshPut{at: h.since(), primaries: acks.Hinted == 0 && acks.Acked >= 2}
 		pause(ctx, time.Duration(50+rng.IntN(51))*time.Millisecond)
-		readBack(ctx, cl, rc, key, h)
+		readBack(ctx, cl, rc, key, puts[key], h)
 		// And one older key: a coordinator that missed it (its disk
 		// failed, it was down) may still lack it when another replica
 		// goes down.
 		if len(acked) > 1 {
-			readBack(ctx, cl, rc, acked[rng.IntN(len(acked)-1)], h)
+			old := acked[rng.IntN(len(acked)-1)]
+			readBack(ctx, cl, rc, old, puts[old], h)
 		}
 		pause(ctx, time.Duration(20+rng.IntN(31))*time.Millisecond)
 	}
 }
 
+// freshPut is how a fresh key's put was acknowledged.
+type freshPut struct {
+	at        time.Duration // when
+	primaries bool          // by W primaries, no fallback among them
+}
+
 // readBack reads fresh key (whose value is the key) and records a stale
 // read if it misses it, with the owners that hold it right after.
-func readBack(ctx context.Context, cl *client.Client, rc *ringCache, key string, h *history) {
+func readBack(ctx context.Context, cl *client.Client, rc *ringCache, key string, put freshPut, h *history) {
 	obj, err := read(ctx, cl, key)
 	if err != nil || slices.ContainsFunc(obj.Values, func(v []byte) bool { return string(v) == key }) {
 		return
 	}
-	s := StaleRead{Key: key, Missed: key, At: h.since(), NotFound: !obj.Found}
+	s := StaleRead{Key: key, Missed: key, At: h.since(), NotFound: !obj.Found, PutAt: put.at, PrimaryAcked: put.primaries}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for _, owner := range rc.owners(key) {

@@ -198,6 +198,7 @@ func (c *Client) Put(ctx context.Context, key, value, causal []byte, opts ...Opt
 	if e := r.GetError(); e != nil {
 		return nil, fromWire("put", node, e)
 	}
+	o.report(r)
 	return r.GetContext(), nil
 }
 

@@ -51,5 +51,6 @@ func (c *Client) PutVia(ctx context.Context, node string, key, value, causal []b
 	if e := r.GetError(); e != nil {
 		return nil, fromWire("put", addr, e)
 	}
+	o.report(r)
 	return r.GetContext(), nil
 }

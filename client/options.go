@@ -13,6 +13,25 @@ type options struct {
 	r, w    int
 	timeout time.Duration
 	lww     bool
+	acks    *Acks
+}
+
+// Acks is how a successful Put was acknowledged: by Acked replicas when
+// W was met, Hinted of them fallbacks standing in for a down primary
+// (sloppy quorum). A write acked by W primaries (Hinted 0) is seen by
+// every later read at R with R+W > N while the primaries hold their data.
+type Acks struct {
+	Acked, Hinted int
+}
+
+// ReportAcks makes a Put or PutVia fill *a when it succeeds.
+func ReportAcks(a *Acks) Option { return func(o *options) { o.acks = a } }
+
+// report fills the caller's Acks from a successful put's reply.
+func (o options) report(r *messages.PutReply) {
+	if o.acks != nil {
+		*o.acks = Acks{Acked: int(r.GetAcked()), Hinted: int(r.GetHinted())}
+	}
 }
 
 // R sets the read quorum of a Get (and of the read of an Update): how many

@@ -600,9 +600,13 @@ func (x *PutRequest) GetHops() uint32 {
 
 // PutReply carries the context of the version written.
 type PutReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Context       []byte                 `protobuf:"bytes,1,opt,name=context,proto3" json:"context,omitempty"`
-	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Context []byte                 `protobuf:"bytes,1,opt,name=context,proto3" json:"context,omitempty"`
+	Error   *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// The replicas that had acked when the write was decided, and how many
+	// of them were fallbacks (sloppy quorum) rather than primaries.
+	Acked         uint32 `protobuf:"varint,3,opt,name=acked,proto3" json:"acked,omitempty"`
+	Hinted        uint32 `protobuf:"varint,4,opt,name=hinted,proto3" json:"hinted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +653,20 @@ func (x *PutReply) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *PutReply) GetAcked() uint32 {
+	if x != nil {
+		return x.Acked
+	}
+	return 0
+}
+
+func (x *PutReply) GetHinted() uint32 {
+	if x != nil {
+		return x.Hinted
+	}
+	return 0
 }
 
 // DeleteRequest writes a tombstone with the context of an earlier read.
@@ -3044,10 +3062,12 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x05 \x01(\rR\ttimeoutMs\x12+\n" +
 	"\x04mode\x18\x06 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\x12\x12\n" +
-	"\x04hops\x18\a \x01(\rR\x04hops\"L\n" +
+	"\x04hops\x18\a \x01(\rR\x04hops\"z\n" +
 	"\bPutReply\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12&\n" +
-	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"|\n" +
+	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x14\n" +
+	"\x05acked\x18\x03 \x01(\rR\x05acked\x12\x16\n" +
+	"\x06hinted\x18\x04 \x01(\rR\x06hinted\"|\n" +
 	"\rDeleteRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x18\n" +
 	"\acontext\x18\x02 \x01(\fR\acontext\x12\f\n" +

@@ -143,3 +143,23 @@ func TestForgedContextIsRefused(t *testing.T) {
 		t.Fatalf("k after the refused writes: %q", g.GetValues())
 	}
 }
+
+// A put reports how it was acknowledged (client.ReportAcks).
+func TestPutReportsItsAcks(t *testing.T) {
+	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var acks client.Acks
+	if _, err := cl.Put(ctx, []byte("k"), []byte("v"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
+		t.Fatalf("put: %v, acks %+v, want 1 acked, none hinted", err, acks)
+	}
+	acks = client.Acks{}
+	if _, err := cl.PutVia(ctx, h.nodes[0].Name(), []byte("k"), []byte("w"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
+		t.Fatalf("put via: %v, acks %+v", err, acks)
+	}
+}

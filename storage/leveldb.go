@@ -365,19 +365,28 @@ func (l *LevelDB) Compact(ks Keyspace, r Range) error {
 	}
 	l.compactMu.Lock()
 	defer l.compactMu.Unlock()
+	// The database is taken under the shared lock, which is not held
+	// while it compacts: a reopen after a write error, or a Close, then
+	// does not wait for the compaction (and make every reader wait behind
+	// it); it closes the database, and goleveldb ends the compaction with
+	// ErrClosed.
 	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
+	db, closed := l.db, l.closed
+	l.mu.RUnlock()
+	if closed {
 		return ErrClosed
 	}
-	if l.db == nil {
+	if db == nil {
 		return l.brokenErr()
 	}
 	slice := util.Range{Start: prefixed(ks, r.Start), Limit: []byte{byte(ks) + 1}}
 	if r.Limit != nil {
 		slice.Limit = prefixed(ks, r.Limit)
 	}
-	if err := l.db.CompactRange(slice); err != nil {
+	if err := db.CompactRange(slice); err != nil {
+		if errors.Is(err, leveldb.ErrClosed) {
+			return ErrClosed
+		}
 		return wrapErr("compact", err)
 	}
 	return nil
