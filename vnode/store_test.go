@@ -2,8 +2,8 @@ package vnode
 
 import (
 	"errors"
-	"slices"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
