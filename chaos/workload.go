@@ -258,6 +258,10 @@ func blindWorker(ctx context.Context, cl *client.Client, id int, cfg Config, h *
 // register is a register client's knowledge of one of its registers.
 type register struct {
 	seq int
+	// dormant: after an acknowledged delete the register may rest until
+	// then, longer than the agents' tombstone grace, so that its
+	// tombstone is reaped before it is written again.
+	dormant time.Time
 	// own is the context of the last write when it was an acknowledged
 	// put (nil otherwise), ownCovers what it covers.
 	own       []byte
@@ -289,7 +293,10 @@ func (r *register) closure(vals []string) []string {
 // own previous put's (when that was acknowledged) or a fresh read's; a
 // put after a delete uses a read's. Each write records what its context
 // covers (the values it supersedes), so the expected final state is
-// exact. Puts go through the key's first up primary (PutVia, no failover:
+// exact. After an acknowledged delete a register rests half the time for
+// longer than the agents' tombstone grace, so that its tombstone is reaped
+// while faults go on and the checker sees any old value that comes back.
+// Puts go through the key's first up primary (PutVia, no failover:
 // a put retried on another node could apply twice under two dots, and the
 // context of the one acknowledged would not cover the other).
 func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, cfg Config, h *history) {
@@ -302,6 +309,10 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 	for ctx.Err() == nil {
 		j := rng.IntN(cfg.RegisterKeys)
 		key, st := registerKey(id, j), regs[j]
+		if time.Now().Before(st.dormant) {
+			pause(ctx, 10*time.Millisecond)
+			continue
+		}
 		var causal []byte
 		var covers []string
 		src, present := "own", true
@@ -348,12 +359,20 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 		if err == nil && !op.Delete {
 			st.own, st.ownCovers, st.mustSee = next, append(slices.Clone(covers), op.Value), op.Value
 		}
+		if err == nil && op.Delete && rng.IntN(2) == 0 {
+			st.dormant = time.Now().Add(dormancy + time.Duration(rng.IntN(20))*time.Second)
+		}
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
 		}
 		pause(ctx, time.Duration(5+rng.IntN(20))*time.Millisecond)
 	}
 }
+
+// dormancy is the least a deleted register rests: above the agents'
+// --tombstone-grace (20 s) plus a reap pass, so that it is written again
+// after its tombstone was reaped.
+const dormancy = 25 * time.Second
 
 // freshKey is fresh key n of fresh client c.
 func freshKey(c, n int) string { return fmt.Sprintf("fresh-%d-%d", c, n) }
