@@ -1,11 +1,9 @@
 package reap
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/dynamokv/dynamo/version"
@@ -72,7 +70,7 @@ func Classify(set *version.Set, p Policy, owners []string, nowNs int64) Kind {
 	nowMs := nowNs / int64(time.Millisecond)
 	sibs := set.Siblings()
 	for _, e := range clock {
-		node, ok := NodeOf(e.Actor)
+		node, ok := version.NodeOf(e.Actor)
 		if !ok || !slices.Contains(owners, node) || nowMs-e.UpdatedMs < p.Prune.MinAgeMs {
 			continue
 		}
@@ -94,25 +92,6 @@ func newest(set *version.Set) int64 {
 	return n
 }
 
-// actorIDLen is the length of a vnode actor id's random part (vnode.Store:
-// name@<16 hex digits>).
-const actorIDLen = 16
-
-// NodeOf returns the node name of a vnode actor id name@<16 hex digits>,
-// and false for any other shape.
-func NodeOf(actor string) (string, bool) {
-	i := strings.LastIndexByte(actor, '@')
-	if i < 1 || len(actor)-i-1 != actorIDLen {
-		return "", false
-	}
-	for _, c := range actor[i+1:] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", false
-		}
-	}
-	return actor[:i], true
-}
-
 // Retired returns the actors of set's clock that are earlier incarnations of
 // node's vnode: node@X with X not current. Only the vnode of a partition on
 // node issues dots under node@... for that partition's keys, and it draws a
@@ -121,7 +100,7 @@ func NodeOf(actor string) (string, bool) {
 func Retired(set *version.Set, node, current string) []string {
 	var out []string
 	for _, e := range set.Clock() {
-		if n, ok := NodeOf(e.Actor); ok && n == node && e.Actor != current {
+		if n, ok := version.NodeOf(e.Actor); ok && n == node && e.Actor != current {
 			out = append(out, e.Actor)
 		}
 	}
@@ -187,7 +166,7 @@ func Plan(cands []Candidate, answers []Answer, p Policy, nowMs int64) ([]Item, e
 			return nil, fmt.Errorf("%w: %s answered for %d keys, %d were checked", ErrInvalid, a.Node, len(a.Held), len(cands))
 		}
 		for _, r := range a.Retired {
-			if n, ok := NodeOf(r); ok && n == a.Node {
+			if n, ok := version.NodeOf(r); ok && n == a.Node {
 				retired[r] = true
 			}
 		}
@@ -228,10 +207,7 @@ func IsPruneOf(stored, replacement *version.Set, current string) bool {
 	if stored == nil || replacement == nil {
 		return false
 	}
-	same := func(a, b version.Sibling) bool {
-		return a.Dot == b.Dot && a.Tombstone == b.Tombstone && a.Timestamp == b.Timestamp && bytes.Equal(a.Value, b.Value)
-	}
-	if !slices.EqualFunc(stored.Siblings(), replacement.Siblings(), same) {
+	if !slices.EqualFunc(stored.Siblings(), replacement.Siblings(), version.Sibling.Equal) {
 		return false
 	}
 	sc, rc := stored.Clock(), replacement.Clock()

@@ -256,7 +256,7 @@ func checkPrune(t *testing.T, s *version.Set, it reap.Item, keep int, drop []str
 		}
 	}
 	// Nothing a read shows changes; the siblings are the same.
-	if !slices.Equal(live(s), live(p)) || !slices.EqualFunc(s.Siblings(), p.Siblings(), sameSibling) {
+	if !slices.Equal(live(s), live(p)) || !slices.EqualFunc(s.Siblings(), p.Siblings(), version.Sibling.Equal) {
 		t.Fatalf("%v -> %v: siblings changed", s, p)
 	}
 	// A replica that missed the replacement and one that has it converge
@@ -274,10 +274,6 @@ func checkPrune(t *testing.T, s *version.Set, it reap.Item, keep int, drop []str
 	if err != nil || len(again) != 0 {
 		t.Fatalf("keep %d: a second pass over %v planned %v (%v): pruning would ping-pong", keep, p, again, err)
 	}
-}
-
-func sameSibling(a, b version.Sibling) bool {
-	return a.Dot == b.Dot && a.Tombstone == b.Tombstone && a.Timestamp == b.Timestamp && bytes.Equal(a.Value, b.Value)
 }
 
 // An actor is retired only on its own vnode's word: each primary (the
@@ -385,26 +381,6 @@ func TestIsPruneOf(t *testing.T) {
 	}
 	if reap.IsPruneOf(nil, stored, "") || reap.IsPruneOf(stored, nil, "") {
 		t.Fatal("a missing set is no prune")
-	}
-}
-
-func TestNodeOf(t *testing.T) {
-	for _, tc := range []struct {
-		actor, node string
-		ok          bool
-	}{
-		{"node-1@0123456789abcdef", "node-1", true},
-		{"a@b@0123456789abcdef", "a@b", true},
-		{"node-1@0123456789ABCDEF", "", false},
-		{"node-1@0123456789abcde", "", false},
-		{"@0123456789abcdef", "", false},
-		{"node-1", "", false},
-		{"old@1", "", false},
-	} {
-		n, ok := reap.NodeOf(tc.actor)
-		if n != tc.node || ok != tc.ok {
-			t.Errorf("NodeOf(%q) = %q, %v; want %q, %v", tc.actor, n, ok, tc.node, tc.ok)
-		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/dynamokv/dynamo/version"
 )
 
 // Identity is the identity of a node's data directory: the node's name and
@@ -24,9 +26,9 @@ var identityKey = []byte("identity")
 const (
 	identityFormat1 = 1
 	identityHeader  = 1 + 8 + 2
-	// maxNameLen keeps a vnode's actor id (name, "@", 16 hex digits:
-	// vnode.Store.Actor) within the 255-byte actor ids version accepts.
-	maxNameLen = 255 - 1 - 16
+	// maxNameLen keeps a vnode's actor ids (version.ActorID) within the
+	// actor ids version accepts.
+	maxNameLen = version.MaxNodeLen
 )
 
 // LoadIdentity returns the identity stored in e. On a fresh engine it

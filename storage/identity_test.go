@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"github.com/dynamokv/dynamo/version"
 	"strings"
 	"testing"
 )
@@ -161,8 +162,8 @@ func TestNameFitsActorIDs(t *testing.T) {
 	if _, _, err := LoadIdentity(e, long, func() uint64 { return ^uint64(0) }); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(long) + 1 + 16; n > 255 {
-		t.Fatalf("an actor id of the longest name is %d bytes, version accepts 255", n)
+	if n := len(version.ActorID(long, ^uint64(0))); n > version.MaxActorLen {
+		t.Fatalf("an actor id of the longest name is %d bytes, version accepts %d", n, version.MaxActorLen)
 	}
 	if _, _, err := LoadIdentity(NewMemory(), long+"x", func() uint64 { return 1 }); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a name over the limit: %v", err)

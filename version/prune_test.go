@@ -101,7 +101,7 @@ func TestPruneNeverLosesOrResurrects(t *testing.T) {
 				}
 			}
 			full, withPruned := Sync(a, b), Sync(pa, b)
-			if !slices.EqualFunc(full.Siblings(), withPruned.Siblings(), Sibling.same) {
+			if !slices.EqualFunc(full.Siblings(), withPruned.Siblings(), Sibling.Equal) {
 				t.Fatalf("pruning changed a merge: %v vs %v", full.Siblings(), withPruned.Siblings())
 			}
 		}

@@ -47,7 +47,9 @@ type Sibling struct {
 	Timestamp int64
 }
 
-func (s Sibling) same(o Sibling) bool {
+// Equal reports the same sibling: dot, tombstone flag, timestamp and
+// value.
+func (s Sibling) Equal(o Sibling) bool {
 	return s.Dot == o.Dot && s.Tombstone == o.Tombstone && s.Timestamp == o.Timestamp && bytes.Equal(s.Value, o.Value)
 }
 
@@ -235,7 +237,7 @@ func Descends(a, b *Set) bool {
 		if !ok {
 			return false // b has overwritten s; a has not seen that
 		}
-		if !s.same(t) && rank(t, s) > 0 {
+		if !s.Equal(t) && rank(t, s) > 0 {
 			return false // corrupted data: the merge would pick b's copy
 		}
 	}
@@ -256,7 +258,7 @@ func (s *Set) find(d Dot) (Sibling, bool) {
 // Equal reports equal sets, ignoring clock wall times (pruning metadata).
 func Equal(a, b *Set) bool {
 	return a.clk().equalCounters(b.clk()) &&
-		slices.EqualFunc(a.sibs(), b.sibs(), Sibling.same)
+		slices.EqualFunc(a.sibs(), b.sibs(), Sibling.Equal)
 }
 
 // Write is a client write as the coordinator sees it.

@@ -201,10 +201,11 @@ func (s *Store) Reap(items []reap.Item) (ReapResult, error) {
 	if len(changes) == 0 {
 		return res, nil
 	}
-	if err := s.e.Write(b, s.opts); err != nil {
-		for _, c := range changes {
-			s.cache.remove(c.okey) // storage may hold either after a failed write
-		}
+	okeys := make([][]byte, len(changes))
+	for i, c := range changes {
+		okeys[i] = c.okey
+	}
+	if err := s.write(b, okeys...); err != nil {
 		return ReapResult{}, fmt.Errorf("vnode %d: reaping %d keys: %w", s.cfg.Partition, len(changes), err)
 	}
 	for _, c := range changes {

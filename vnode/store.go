@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/dynamokv/dynamo/merkle"
@@ -96,9 +95,6 @@ func DefaultConfig(partition uint32, q int, node string) Config {
 		MaxSiblings: 100, MaxObjectBytes: 16 << 20, CacheBytes: NodeCacheBytes / q}
 }
 
-// actorIDLen is the length of an actor id's random part: 16 hex digits.
-const actorIDLen = 16
-
 func (c Config) validate() error {
 	if err := ring.ValidatePartitions(c.Partitions); err != nil {
 		return fmt.Errorf("%w: Partitions: %v", ErrInvalid, err)
@@ -106,8 +102,8 @@ func (c Config) validate() error {
 	if c.Partition >= uint32(c.Partitions) {
 		return fmt.Errorf("%w: Partition %d is not below Partitions %d", ErrInvalid, c.Partition, c.Partitions)
 	}
-	if c.Node == "" || len(c.Node)+1+actorIDLen > version.MaxActorLen {
-		return fmt.Errorf("%w: Node must be 1 to %d bytes, got %d", ErrInvalid, version.MaxActorLen-1-actorIDLen, len(c.Node))
+	if c.Node == "" || len(c.Node) > version.MaxNodeLen {
+		return fmt.Errorf("%w: Node must be 1 to %d bytes, got %d", ErrInvalid, version.MaxNodeLen, len(c.Node))
 	}
 	if c.CacheBytes < 0 {
 		return fmt.Errorf("%w: CacheBytes must be >= 0, got %d", ErrInvalid, c.CacheBytes)
@@ -214,11 +210,7 @@ func (s *Store) renew() error {
 	if _, err := io.ReadFull(s.cfg.Random, b[:]); err != nil {
 		return fmt.Errorf("vnode %d: drawing an actor id: %w", s.cfg.Partition, err)
 	}
-	id := strconv.FormatUint(binary.BigEndian.Uint64(b[:]), 16)
-	for len(id) < actorIDLen {
-		id = "0" + id
-	}
-	s.actor, s.dot, s.stale = s.cfg.Node+"@"+id, 0, false
+	s.actor, s.dot, s.stale = version.ActorID(s.cfg.Node, binary.BigEndian.Uint64(b[:])), 0, false
 	s.uncommitted, s.suspect = map[string]*version.Set{}, map[string]bool{}
 	s.stats.Actors++
 	return nil
@@ -520,10 +512,11 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	if err := s.e.Write(b, s.opts); err != nil {
-		for _, m := range changes {
-			s.cache.remove(m.okey) // storage may hold either after a failed write
-		}
+	okeys := make([][]byte, len(changes))
+	for i, m := range changes {
+		okeys[i] = m.okey
+	}
+	if err := s.write(b, okeys...); err != nil {
 		return 0, fmt.Errorf("vnode %d: merging %d keys: %w", s.cfg.Partition, len(changes), err)
 	}
 	for _, m := range changes {
@@ -540,12 +533,24 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 	}
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceData, okey, raw)
-	if err := s.e.Write(b, s.opts); err != nil {
-		s.cache.remove(okey) // storage may hold either after a failed write
+	if err := s.write(b, okey); err != nil {
 		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
 	}
 	s.stored(key, okey, seg, oldDigest, set, raw)
 	return nil
+}
+
+// write writes b, the objects at okeys among its records. After a failed
+// write storage may hold either version of each, so the cache forgets
+// them.
+func (s *Store) write(b *storage.Batch, okeys ...[]byte) error {
+	err := s.e.Write(b, s.opts)
+	if err != nil {
+		for _, k := range okeys {
+			s.cache.remove(k)
+		}
+	}
+	return err
 }
 
 // stored records a successful write of set (encoded as raw) under key in
