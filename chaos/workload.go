@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -123,13 +124,18 @@ func write(cl *client.Client, key string, value []string, causal []byte) ([]byte
 }
 
 // union returns the sorted items of set.
-func union(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for it := range set {
-		out = append(out, it)
+func union(set map[string]bool) []string { return slices.Sorted(maps.Keys(set)) }
+
+// merged is the set of item plus every item of the values (a cart's
+// siblings).
+func merged(item string, values [][]byte) map[string]bool {
+	set := map[string]bool{item: true}
+	for _, v := range values {
+		for _, it := range items(v) {
+			set[it] = true
+		}
 	}
-	slices.Sort(out)
-	return out
+	return set
 }
 
 // mergeWorker is a read-merge-write client: read a cart, merge its
@@ -144,12 +150,7 @@ func mergeWorker(ctx context.Context, cl *client.Client, id int, cfg Config, h *
 			pause(ctx, 50*time.Millisecond)
 			continue // nothing attempted
 		}
-		set := map[string]bool{item: true}
-		for _, v := range obj.Values {
-			for _, it := range items(v) {
-				set[it] = true
-			}
-		}
+		set := merged(item, obj.Values)
 		_, err = write(cl, cart, union(set), obj.Context)
 		h.record(Add{Cart: cart, Item: item, Outcome: outcome(err), Kind: Merge, At: h.since()})
 		if err != nil {
@@ -180,12 +181,7 @@ func slowMerger(ctx context.Context, cl *client.Client, cfg Config, h *history) 
 			}
 			item := fmt.Sprintf("s-%d", n)
 			n++
-			set := map[string]bool{item: true}
-			for _, v := range obj.Values {
-				for _, it := range items(v) {
-					set[it] = true
-				}
-			}
+			set := merged(item, obj.Values)
 			_, err = write(cl, cart, union(set), obj.Context)
 			h.record(Add{Cart: cart, Item: item, Outcome: outcome(err), Kind: Merge, At: h.since()})
 		}

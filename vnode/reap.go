@@ -3,6 +3,7 @@ package vnode
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/dynamokv/dynamo/reap"
@@ -93,14 +94,7 @@ func (s *Store) ReapCandidates(r ReapScan) (ReapList, error) {
 	return out, nil
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // ReapCheck answers a reap pass's check: held[i] says the vnode stores
 // keys[i] with exactly digests[i]; retired are its earlier incarnations
