@@ -59,7 +59,10 @@ func (c *cluster) apply(ctx context.Context, i int, e Event) string {
 		out = " (" + c.nodeFault(ctx, i, e.Fault, e.Nodes, e.Length)
 		name += " " + c.names(e.Nodes)
 		if e.With != 0 {
-			out += " + " + c.nodeFault(ctx, i, e.With, e.WithNodes, e.Length)
+			if e.WithAfter > 0 {
+				pause(ctx, e.WithAfter)
+			}
+			out += " + " + c.nodeFault(ctx, i, e.With, e.WithNodes, e.Length-e.WithAfter)
 			name += fmt.Sprintf(" + %s %s", e.With, c.names(e.WithNodes))
 		}
 		out += ")"

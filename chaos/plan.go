@@ -87,6 +87,11 @@ type Event struct {
 	// fails while another is paused.
 	With      FaultKind
 	WithNodes []int
+	// WithAfter delays the second fault (half the time 1-2 s, else 0), so
+	// that writes land between the two: say on the two healthy primaries
+	// while the third's disk fails, before one of them is paused and a
+	// fallback stands in for it.
+	WithAfter time.Duration
 	// Shape and Blocked describe a Partition: the node pairs (i < j) that
 	// cannot reach each other.
 	Shape   string
@@ -104,7 +109,7 @@ func (e Event) String() string {
 		return fmt.Sprintf("%8v join (the spare)", e.At.Round(time.Millisecond))
 	}
 	if e.With != 0 {
-		return fmt.Sprintf("%8v %s %v + %s %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes, e.With, e.WithNodes)
+		return fmt.Sprintf("%8v %s %v + %s %v after %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes, e.With, e.WithNodes, e.WithAfter.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("%8v %s %v", e.At.Round(time.Millisecond), e.Fault, e.Nodes)
 }
@@ -233,6 +238,9 @@ func Plan(seed uint64, cfg PlanConfig) ([]Event, error) {
 			}
 			if len(nodes) == 2 && nodeFault(e.Fault) && len(others) > 0 && rng.IntN(2) == 0 {
 				e.Nodes, e.With, e.WithNodes = nodes[:1], others[rng.IntN(len(others))], nodes[1:]
+				if rng.IntN(2) == 0 {
+					e.WithAfter = time.Second + time.Duration(rng.IntN(1000))*time.Millisecond
+				}
 			}
 		}
 		out = append(out, e)
