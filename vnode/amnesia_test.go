@@ -331,3 +331,19 @@ func TestOnlyADamagedKeyRenewsTheActor(t *testing.T) {
 		t.Fatalf("a second write of the repaired key: %v, actor %s (was %s)", err, s.Actor(), again)
 	}
 }
+
+// A counter that would overflow takes a new actor id instead: the vnode
+// never wraps and never refuses a write for it.
+func TestCounterSaturationRenewsTheActor(t *testing.T) {
+	s := open(t, storage.NewMemory(), 5, "n1")
+	k := keysOf(5, 1)[0]
+	before := s.Actor()
+	s.dot = math.MaxUint64
+	set, err := s.Coordinate(k, version.Context{}, write("v"), 1)
+	if err != nil {
+		t.Fatalf("a write at the last counter: %v", err)
+	}
+	if s.Actor() == before || set.Clock().Get(s.Actor()) != 1 {
+		t.Fatalf("actor %s (was %s), clock %v: want a new actor at counter 1", s.Actor(), before, set.Clock())
+	}
+}
