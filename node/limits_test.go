@@ -66,13 +66,7 @@ func TestSiblingAndKeyLimits(t *testing.T) {
 // that name the field, and nothing stored.
 func TestLimitsThroughTheGoClient(t *testing.T) {
 	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	ctx, cl := goClient(t, h)
 	var inv *client.InvalidError
 	_, err = cl.Put(ctx, []byte("big"), make([]byte, 10<<20), nil)
 	if !errors.As(err, &inv) || inv.Field != "value" || inv.Code != messages.ErrorCode_ERROR_CODE_TOO_LARGE || !strings.Contains(inv.Msg, "limit is 1048576") {
@@ -147,13 +141,7 @@ func TestForgedContextIsRefused(t *testing.T) {
 // A put reports how it was acknowledged (client.ReportAcks).
 func TestPutReportsItsAcks(t *testing.T) {
 	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	ctx, cl := goClient(t, h)
 	var acks client.Acks
 	if _, err := cl.Put(ctx, []byte("k"), []byte("v"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
 		t.Fatalf("put: %v, acks %+v, want 1 acked, none hinted", err, acks)
@@ -162,4 +150,18 @@ func TestPutReportsItsAcks(t *testing.T) {
 	if _, err := cl.PutVia(ctx, h.nodes[0].Name(), []byte("k"), []byte("w"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
 		t.Fatalf("put via: %v, acks %+v", err, acks)
 	}
+}
+
+// goClient is a Go client of h's first node, closed with the test, and a
+// context bounding the test's calls.
+func goClient(t *testing.T, h *harness) (context.Context, *client.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return ctx, cl
 }

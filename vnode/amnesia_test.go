@@ -82,43 +82,29 @@ func (a *amnesiac) writeYAndCheck(what string) {
 }
 
 // The coordinator's own commit fails after the version was replicated (the
-// put may have met W with the replicas' acks).
+// put may have met W with the replicas' acks), with and without a restart
+// before the next write: nothing in memory may be what protects x then.
 func TestAmnesiaAfterAFailedLocalCommit(t *testing.T) {
-	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
-	fail.SetEnabled(false)
-	a := newAmnesiac(t, storage.NewFaulty(storage.NewMemory(), fail))
-	px, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
-	if err != nil {
-		t.Fatal(err)
+	for _, restart := range []bool{false, true} {
+		fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
+		fail.SetEnabled(false)
+		e := storage.NewFaulty(storage.NewMemory(), fail)
+		a := newAmnesiac(t, e)
+		px, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.replicate(px.Set)
+		fail.SetEnabled(true)
+		if err := a.coord.Commit(px); err == nil {
+			t.Fatal("commit on a failing disk succeeded")
+		}
+		fail.SetEnabled(false)
+		if restart {
+			a.coord = open(t, e, 5, "n1")
+		}
+		a.writeYAndCheck(fmt.Sprintf("failed local commit (restart %v)", restart))
 	}
-	a.replicate(px.Set)
-	fail.SetEnabled(true)
-	if err := a.coord.Commit(px); err == nil {
-		t.Fatal("commit on a failing disk succeeded")
-	}
-	fail.SetEnabled(false)
-	a.writeYAndCheck("failed local commit")
-}
-
-// The same, with a restart between the failed commit and the next write:
-// nothing in memory may be what protects x.
-func TestAmnesiaAfterAFailedLocalCommitAndARestart(t *testing.T) {
-	fail := storage.FailOps(errors.New("disk: input/output error"), storage.OpWrite)
-	fail.SetEnabled(false)
-	e := storage.NewFaulty(storage.NewMemory(), fail)
-	a := newAmnesiac(t, e)
-	px, err := a.coord.Prepare(a.key, version.Context{}, write("x"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.replicate(px.Set)
-	fail.SetEnabled(true)
-	if err := a.coord.Commit(px); err == nil {
-		t.Fatal("commit on a failing disk succeeded")
-	}
-	fail.SetEnabled(false)
-	a.coord = open(t, e, 5, "n1")
-	a.writeYAndCheck("failed local commit, then a restart")
 }
 
 // The coordinator's stored object is corrupt (read as absent and
