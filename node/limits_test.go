@@ -68,7 +68,7 @@ func TestLimitsThroughTheGoClient(t *testing.T) {
 	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
 	ctx, cl := goClient(t, h)
 	var inv *client.InvalidError
-	_, err = cl.Put(ctx, []byte("big"), make([]byte, 10<<20), nil)
+	_, err := cl.Put(ctx, []byte("big"), make([]byte, 10<<20), nil)
 	if !errors.As(err, &inv) || inv.Field != "value" || inv.Code != messages.ErrorCode_ERROR_CODE_TOO_LARGE || !strings.Contains(inv.Msg, "limit is 1048576") {
 		t.Fatalf("10 MiB value: %v", err)
 	}
