@@ -328,9 +328,13 @@ type putCoordinator struct {
 	partition uint32
 	// gotPrepared: the local vnode's writePrepared came. committed: its
 	// successful reply came first (a continuation, a system message, can
-	// overtake writePrepared in the mailbox) and waits for it.
+	// overtake writePrepared in the mailbox) and waits for it; commitErr,
+	// the same for a reply whose commit failed after the version was
+	// prepared.
 	gotPrepared, committed bool
-	due                    time.Time // the hard deadline
+	commitErr              error
+	dot                    version.Dot // the prepared version's
+	due                    time.Time   // the hard deadline
 	timer                  *time.Timer
 }
 
@@ -369,10 +373,13 @@ func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set, dot versi
 	if c.req.warn != nil && set.Len() >= SiblingWarning {
 		c.req.warn(c.key, set.Len())
 	}
-	c.gotPrepared = true
+	c.gotPrepared, c.dot = true, dot
 	c.replicate(ctx, c.put.Prepared(set, dot))
-	if c.committed {
+	switch {
+	case c.committed:
 		c.effects(ctx, c.put.Coordinated(nil))
+	case c.commitErr != nil:
+		c.effects(ctx, c.put.Coordinated(c.commitErr))
 	}
 }
 
@@ -386,6 +393,10 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 			err = fmt.Errorf("actors: reply is not a write of partition %d", c.partition)
 		case r.GetError() != nil:
 			err = errOf(r.GetError())
+			if r.GetPrepared() && !c.gotPrepared {
+				c.commitErr = err // see prepared
+				return
+			}
 		}
 	} else if errors.Is(err, errNoVnode) {
 		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)
@@ -467,6 +478,12 @@ func (c *putCoordinator) effects(ctx actor.Context, ans *coordinator.PutAnswer) 
 		c.answer(ctx, toError(ans.Err), ans)
 	}
 	if c.put.Done() {
+		if c.put.Unreplicated() {
+			// Stored nowhere: the vnode need not keep it for the key's
+			// next version (vnode.Store.Forget).
+			v := c.req.view
+			ctx.Send(c.req.pids.vnode(v.Addr(v.Self), c.partition), &forgetPrepared{key: c.key, dot: c.dot})
+		}
 		ctx.Stop(ctx.Self())
 	}
 }

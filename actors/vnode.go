@@ -86,6 +86,10 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here.
 		ctx.Respond(&treeSnapshotReply{tree: v.store.Tree().Clone()})
+	case *forgetPrepared:
+		if !v.dropped {
+			v.store.Forget(m.key, m.dot)
+		}
 	case *coordinateWrite:
 		if v.dropped {
 			ctx.Respond(v.handedOff(m.env))
@@ -120,6 +124,14 @@ type coordinateWrite struct {
 	replyTo *actor.PID
 }
 
+// forgetPrepared tells the vnode that a version it prepared, whose commit
+// failed, was stored nowhere (coordinator.Put.Unreplicated): it need not
+// keep it (vnode.Store.Forget). Local only.
+type forgetPrepared struct {
+	key []byte
+	dot version.Dot
+}
+
 // writePrepared is the version a vnode computed for a coordinateWrite,
 // not yet durable there (vnode.Store.Prepare), and its new dot.
 type writePrepared struct {
@@ -141,7 +153,7 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages
 		err = v.store.Commit(p)
 	}
 	// The set went with writePrepared.
-	return messages.Wrap(id, &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)})
+	return messages.Wrap(id, &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err), Prepared: p != nil})
 }
 
 // prepare computes a coordinating write (vnode.Store.Prepare).

@@ -1,9 +1,12 @@
 package coordinator
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/dynamokv/dynamo/ring"
 )
 
 // sortedVals is a read's values, sorted.
@@ -79,3 +82,44 @@ func TestPutContextCoversOnlyWhatItsWriterSaw(t *testing.T) {
 		}
 	}
 }
+
+// A prepared version whose local commit failed is Unreplicated only when
+// every other target refused it, none timed out and no hint of it was
+// kept: then the vnode may forget it.
+func TestUnreplicated(t *testing.T) {
+	rt := Route{Partition: 1, N: 3, Targets: []ring.Target{{Node: "a"}, {Node: "b"}, {Node: "c"}}}
+	set := setOf(t, "a@1", "v")
+	dot := set.Siblings()[0].Dot
+	for _, tc := range []struct {
+		name string
+		run  func(p *Put)
+		want bool
+	}{
+		{"every replica refused", func(p *Put) { p.Reply("b", errDisk); p.Reply("c", errDisk) }, true},
+		{"one replica stored it", func(p *Put) { p.Reply("b", nil); p.Reply("c", errDisk) }, false},
+		{"one replica timed out", func(p *Put) { p.Reply("b", errDisk); p.Deadline() }, false},
+	} {
+		p, _, err := NewPut(rt, "a", []byte("k"), PutOptions{W: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Prepared(set, dot)
+		p.Coordinated(errDisk)
+		tc.run(p)
+		if got := p.Unreplicated(); got != tc.want {
+			t.Errorf("%s: Unreplicated = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// With hints on, a refusing replica leaves a hint of the version with
+	// the coordinator: it is stored somewhere.
+	p, _, _ := NewPut(rt, "a", []byte("k"), PutOptions{W: 2, Hints: true})
+	p.Prepared(set, dot)
+	p.Coordinated(errDisk)
+	p.Reply("b", errDisk)
+	p.Reply("c", errDisk)
+	if p.Unreplicated() {
+		t.Error("a version the coordinator kept a hint of is Unreplicated")
+	}
+}
+
+var errDisk = errors.New("disk full")

@@ -66,6 +66,10 @@ type Put struct {
 	hints    bool
 	replied  map[string]bool // targets that replied (success or failure)
 	hinted   map[string]bool // primaries the coordinator keeps a hint for
+	// localFailed: the local commit of the prepared version failed;
+	// stored: another target acked it; timedOut: some target never
+	// answered (it may have stored it).
+	localFailed, stored, timedOut bool
 }
 
 // NewPut starts a write of key received by node self. When self is not an
@@ -151,6 +155,7 @@ func (p *Put) Coordinated(err error) *PutAnswer {
 	if err != nil {
 		if p.set != nil {
 			p.replied[p.self] = true
+			p.localFailed = true
 			_ = p.core.Add(quorum.Node(p.self), quorum.Failed, err)
 		}
 		if p.answered {
@@ -197,6 +202,8 @@ func (p *Put) Reply(node string, err error) (*PutAnswer, []Replicate) {
 	var hints []Replicate
 	if err != nil {
 		hints = p.localHint(p.route.owner(node))
+	} else {
+		p.stored = true
 	}
 	return p.effects(), hints
 }
@@ -231,11 +238,20 @@ func (p *Put) Deadline() (*PutAnswer, []Replicate) {
 	for _, t := range p.route.Targets {
 		if !p.replied[t.Node] {
 			p.replied[t.Node] = true
+			p.timedOut = true
 			hints = append(hints, p.localHint(p.route.owner(t.Node))...)
 		}
 	}
 	p.core.Timeout()
 	return p.effects(), hints
+}
+
+// Unreplicated reports that the version prepared for the write was stored
+// nowhere: the local commit failed, every other target answered with a
+// failure, and the coordinator kept no hint of it. The local vnode may
+// then forget it (vnode.Store.Forget). Meaningful once Done.
+func (p *Put) Unreplicated() bool {
+	return p.set != nil && p.localFailed && !p.stored && !p.timedOut && len(p.hinted) == 0
 }
 
 // Done reports that the write has answered and heard from every replica.

@@ -1025,11 +1025,14 @@ func (x *ReplicaCoordinateRequest) GetMode() ConflictMode {
 }
 
 type ReplicaCoordinateReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
-	Set           *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
-	Error         *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Set       *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	Error     *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// The version was prepared (and handed to the coordinator) before error:
+	// its commit failed.
+	Prepared      bool `protobuf:"varint,5,opt,name=prepared,proto3" json:"prepared,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1090,6 +1093,13 @@ func (x *ReplicaCoordinateReply) GetError() *Error {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *ReplicaCoordinateReply) GetPrepared() bool {
+	if x != nil {
+		return x.Prepared
+	}
+	return false
 }
 
 // ReplicaPutRequest asks a vnode to merge set into its version of key. When
@@ -3095,12 +3105,13 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\ttombstone\x18\x04 \x01(\bR\ttombstone\x122\n" +
 	"\acontext\x18\x05 \x01(\v2\x18.dynamo.v1.CausalContextR\acontext\x12!\n" +
 	"\ftimestamp_ns\x18\x06 \x01(\x03R\vtimestampNs\x12+\n" +
-	"\x04mode\x18\a \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\x9b\x01\n" +
+	"\x04mode\x18\a \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xb7\x01\n" +
 	"\x16ReplicaCoordinateReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12'\n" +
 	"\x03set\x18\x03 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12&\n" +
-	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xba\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x1a\n" +
+	"\bprepared\x18\x05 \x01(\bR\bprepared\"\xba\x01\n" +
 	"\x11ReplicaPutRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12'\n" +

@@ -333,3 +333,28 @@ func TestCounterSaturationRenewsTheActor(t *testing.T) {
 		t.Fatalf("actor %s (was %s), clock %v: want a new actor at counter 1", s.Actor(), before, set.Clock())
 	}
 }
+
+// A failed version its coordinator knows was stored nowhere is forgotten:
+// the key's next version does not carry it as a sibling (a write retried
+// after a full disk leaves one value).
+func TestForgottenVersionLeavesNoSibling(t *testing.T) {
+	fail := storage.FailOps(errors.New("disk: no space"), storage.OpWrite)
+	s := open(t, storage.NewFaulty(storage.NewMemory(), fail), 5, "n1")
+	k := keysOf(5, 1)[0]
+	p, err := s.Prepare(k, version.Context{}, write("try"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(p); err == nil {
+		t.Fatal("commit on a failing disk succeeded")
+	}
+	s.Forget(k, p.Dot)
+	fail.SetEnabled(false)
+	set, err := s.Coordinate(k, version.Context{}, write("retry"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vals := values(t, set); fmt.Sprint(vals) != "[retry]" {
+		t.Fatalf("after a forgotten failed write and a retry: %v, want [retry]", vals)
+	}
+}

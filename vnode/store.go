@@ -139,7 +139,7 @@ type Store struct {
 	// already, so Prepare merges them into the stored version it builds on
 	// (the vnode still holds every version it issued). Dropped once the
 	// stored version descends them; at most maxUncommitted keys.
-	uncommitted map[string]*version.Set
+	uncommitted map[string]map[version.Dot]*version.Set
 	// pending is the last Prepare until its Commit.
 	pending *Prepared
 	// suspect holds the object keys found corrupt or unreadable since the
@@ -211,7 +211,7 @@ func (s *Store) renew() error {
 		return fmt.Errorf("vnode %d: drawing an actor id: %w", s.cfg.Partition, err)
 	}
 	s.actor, s.dot, s.stale = version.ActorID(s.cfg.Node, binary.BigEndian.Uint64(b[:])), 0, false
-	s.uncommitted, s.suspect = map[string]*version.Set{}, map[string]bool{}
+	s.uncommitted, s.suspect = map[string]map[version.Dot]*version.Set{}, map[string]bool{}
 	s.stats.Actors++
 	return nil
 }
@@ -223,7 +223,10 @@ const maxUncommitted = 4096
 // remember keeps a prepared version whose commit failed or never came.
 func (s *Store) remember(p *Prepared) {
 	k := string(p.okey)
-	s.uncommitted[k] = version.Sync(s.uncommitted[k], p.Set)
+	if s.uncommitted[k] == nil {
+		s.uncommitted[k] = map[version.Dot]*version.Set{}
+	}
+	s.uncommitted[k][p.Dot] = p.Set
 	if len(s.uncommitted) > maxUncommitted {
 		s.stale = true
 	}
@@ -370,7 +373,7 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	if oldDigest == nil && err != nil {
 		return nil, err
 	}
-	if u := s.uncommitted[string(okey)]; u != nil {
+	for _, u := range s.uncommitted[string(okey)] {
 		local = version.Sync(local, u)
 	}
 	stored := local.Clock().Get(s.actor)
@@ -397,6 +400,27 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	}
 	s.pending = &Prepared{Set: set, Dot: dot, key: key, okey: okey, seg: seg, oldDigest: oldDigest}
 	return s.pending, nil
+}
+
+// Forget drops the version of key with dot, prepared here and never
+// committed, when its coordinator knows it was stored nowhere (every other
+// replica refused it and no hint of it was kept): the key's next version
+// then claims its dot without holding it, which no replica can tell, and
+// a retried write leaves no sibling of its failed attempts.
+func (s *Store) Forget(key []byte, dot version.Dot) {
+	okey, _, err := s.locate(key)
+	if err != nil {
+		return
+	}
+	if s.pending != nil && s.pending.Dot == dot {
+		s.pending = nil
+	}
+	if us := s.uncommitted[string(okey)]; us != nil {
+		delete(us, dot)
+		if len(us) == 0 {
+			delete(s.uncommitted, string(okey))
+		}
+	}
 }
 
 // Commit stores a prepared write. When it fails, the Store keeps the
@@ -560,8 +584,15 @@ func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *vers
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
 	s.cache.put(okey, raw, d[:])
 	s.stats.Writes++
-	if u, ok := s.uncommitted[string(okey)]; ok && version.Descends(set, u) {
-		delete(s.uncommitted, string(okey))
+	if us, ok := s.uncommitted[string(okey)]; ok {
+		for d, u := range us {
+			if version.Descends(set, u) {
+				delete(us, d)
+			}
+		}
+		if len(us) == 0 {
+			delete(s.uncommitted, string(okey))
+		}
 	}
 }
 
