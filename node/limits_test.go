@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -117,14 +115,7 @@ func TestForgedContextIsRefused(t *testing.T) {
 	if bad.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT || bad.GetError().GetField() != "context" || !strings.Contains(bad.GetError().GetMessage(), "has issued 1") {
 		t.Fatalf("forged context: %v", bad.GetError())
 	}
-	req, _ := http.NewRequest("PUT", httpBase(nd)+"/kv/k", strings.NewReader("forged"))
-	req.Header.Set(httpapi.ContextHeader, base64.StdEncoding.EncodeToString(enc))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, b := httpDo(t, "PUT", httpBase(nd)+"/kv/k", []byte("forged"), httpapi.ContextHeader, base64.StdEncoding.EncodeToString(enc))
 	if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":"bad_context"`) {
 		t.Fatalf("forged context over HTTP: %d %s", resp.StatusCode, b)
 	}

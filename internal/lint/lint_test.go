@@ -160,3 +160,33 @@ func isIdent(e ast.Expr, name string) bool {
 	id, ok := e.(*ast.Ident)
 	return ok && id.Name == name
 }
+
+// The node package's cluster tests also run with mutual TLS
+// (DYNAMO_TEST_TLS=1), so they reach the HTTP API through httpClient and
+// httpBase; only those helpers, and the test that plain HTTP is refused,
+// may use net/http's default client (the status page test skips under
+// TLS).
+func TestNodeTestsUseTheTLSAwareHTTPClient(t *testing.T) {
+	base := root(t)
+	files, err := filepath.Glob(filepath.Join(base, "node", "*_test.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("node tests not found: %v", err)
+	}
+	allowed := map[string]bool{"http_test.go": true, "tls_test.go": true, "statuspage_test.go": true} // the status page test skips under TLS
+	for _, f := range files {
+		if allowed[filepath.Base(f)] {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, bad := range []string{"http.DefaultClient", "http.Get(", "http.Post(", "http.Head(", `"http://"`} {
+				if strings.Contains(line, bad) {
+					t.Errorf("%s:%d uses %s: use httpClient(t) / httpBase, which follow DYNAMO_TEST_TLS", filepath.Base(f), i+1, bad)
+				}
+			}
+		}
+	}
+}
