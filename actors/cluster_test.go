@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -47,7 +48,7 @@ func (f *fakeMembers) set(name string, st cluster.Status) {
 
 type testNode struct {
 	name     string
-	sys      *System
+	sys      *remoting.System
 	pid      *actor.PID
 	engine   storage.Engine
 	health   *Health
@@ -58,7 +59,7 @@ type testCluster struct {
 	t       *testing.T
 	nodes   []*testNode
 	members *fakeMembers
-	client  *System
+	client  *remoting.System
 	nextID  uint64
 	noHints bool // hinted handoff off on every node
 	faults  bool // fault injection allowed
@@ -145,7 +146,7 @@ func (c *testCluster) waitReady() {
 	deadline := time.Now().Add(5 * time.Second)
 	for _, nd := range c.nodes {
 		for {
-			res, err := nd.sys.Root().RequestFuture(actor.NewPID(nd.sys.Address(), VnodesName), &Held{}, time.Second).Result()
+			res, err := nd.sys.Root().RequestFuture(actor.NewPID(nd.sys.Address(), remoting.VnodesName), &Held{}, time.Second).Result()
 			if err == nil && len(res.(*HeldReply).Partitions) > 0 {
 				break
 			}
@@ -173,7 +174,7 @@ func (c *testCluster) refresh() {
 		if nd.sys == nil {
 			continue
 		}
-		nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), MembershipName), &Refresh{})
+		nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), remoting.MembershipName), &Refresh{})
 		for !c.viewMatches(nd, want) {
 			if time.Now().After(deadline) {
 				c.t.Fatalf("%s: view does not show %v", nd.name, want)
@@ -413,7 +414,7 @@ func TestClusterMissingVnodeFailsFastNotAtDeadline(t *testing.T) {
 	key := []byte("no-vnode-here")
 	p := ring.PartitionOf(ring.HashKey(key), testQ)
 	victim := c.nodes[2]
-	if err := victim.sys.Root().StopFuture(actor.NewPID(victim.sys.Address(), VnodeName(p))).Wait(); err != nil {
+	if err := victim.sys.Root().StopFuture(actor.NewPID(victim.sys.Address(), remoting.VnodeName(p))).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -496,7 +497,7 @@ func TestVnodeSupervisionRestartsAndRespawns(t *testing.T) {
 	restarts := &counters.Restarts
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mgr, err := s.Root().SpawnNamed(VnodesProps(VnodesConfig{Engine: engine, Self: "solo", Partitions: 8,
-		NoSync: true, Counters: &counters, Logger: quiet}), VnodesName)
+		NoSync: true, Counters: &counters, Logger: quiet}), remoting.VnodesName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +516,7 @@ func TestVnodeSupervisionRestartsAndRespawns(t *testing.T) {
 	broken.Store(false)
 	key := keyOf(3, 8)
 	for {
-		res, err := s.Root().RequestFuture(actor.NewPID(s.Address(), VnodeName(3)),
+		res, err := s.Root().RequestFuture(actor.NewPID(s.Address(), remoting.VnodeName(3)),
 			messages.Wrap(1, &messages.ReplicaGetRequest{Partition: 3, Key: key}), 200*time.Millisecond).Result()
 		if err == nil {
 			if g := res.(*messages.Envelope).GetReplicaGetReply(); g != nil && g.GetError() == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
 )
@@ -160,18 +161,6 @@ func askAs(ctx actor.Context, pid *actor.PID, msg any, env *messages.Envelope, w
 // node does not hold the partition (its view differs) or is starting.
 var errNoVnode = errors.New("actors: no vnode for the partition on that node")
 
-// remoteError is an error a peer returned in a reply; it keeps its code.
-type remoteError struct{ e *messages.Error }
-
-func (r remoteError) Error() string { return r.e.GetMessage() }
-
-func errOf(e *messages.Error) error {
-	if e == nil {
-		return nil
-	}
-	return remoteError{e}
-}
-
 // timer schedules the hard deadline: a message to self, not
 // SetReceiveTimeout (an idle timer every reply would reset).
 func startTimer(ctx actor.Context, d time.Duration) *time.Timer {
@@ -265,29 +254,11 @@ func (c *getCoordinator) replied(ctx actor.Context, node string, p uint32, env *
 	var found bool
 	var set *version.Set
 	if err == nil {
-		found, set, err = ReplicaRead(env, p)
+		found, set, err = remoting.ReplicaRead(env, p)
 	}
 	ans, reps := c.get.Reply(node, found, set, err)
 	c.send(ctx, c.get.More())
 	c.effects(ctx, ans, reps)
-}
-
-// ReplicaRead decodes a vnode's answer to a ReplicaGetRequest for
-// partition p: whether it holds the key and its version set, or the error
-// it answered with (its code kept: see toError). Clients that coordinate
-// reads use it too.
-func ReplicaRead(env *messages.Envelope, p uint32) (found bool, set *version.Set, err error) {
-	r := env.GetReplicaGetReply()
-	switch {
-	case r == nil || r.GetPartition() != p:
-		return false, nil, fmt.Errorf("actors: reply is not a read of partition %d", p)
-	case r.GetError() != nil:
-		return false, nil, errOf(r.GetError())
-	case !r.GetFound():
-		return false, nil, nil
-	}
-	set, err = version.FromProto(r.GetSet())
-	return err == nil, set, err
 }
 
 func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, repairs []coordinator.Repair) {
@@ -392,7 +363,7 @@ func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, 
 		case r == nil || r.GetPartition() != c.partition:
 			err = fmt.Errorf("actors: reply is not a write of partition %d", c.partition)
 		case r.GetError() != nil:
-			err = errOf(r.GetError())
+			err = remoting.ErrorOf(r.GetError())
 			if r.GetPrepared() && !c.gotPrepared {
 				c.commitErr = err // see prepared
 				return
@@ -428,7 +399,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 				if r := env.GetReplicaPutReply(); r == nil || r.GetPartition() != c.partition {
 					err = fmt.Errorf("actors: reply is not a replica write of partition %d", c.partition)
 				} else {
-					err = errOf(r.GetError())
+					err = remoting.ErrorOf(r.GetError())
 				}
 			}
 			ans, hints := c.put.Reply(node, err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
@@ -43,7 +44,7 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 			}
 			ctx.Send(m.replyTo, prepared)
 			ctx.Respond(reply)
-		}), VnodeName(3))
+		}), remoting.VnodeName(3))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +99,7 @@ func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 				ctx.Send(m.replyTo, prepared)
 				ctx.Respond(reply)
 			}
-		}), VnodeName(3))
+		}), remoting.VnodeName(3))
 		if err != nil {
 			t.Fatal(err)
 		}

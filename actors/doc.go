@@ -1,8 +1,7 @@
 // Package actors holds dynamo's protoactor actors, built on the pure
-// packages: StartSystem (actor system and remoting on a canonical address,
-// quiet by default), the root supervisor, membership, the vnode manager
-// and vnodes, the hint dispatcher, the Merkle syncer, the request router
-// and its get/put coordinators.
+// packages and spawned on a remoting.System: the root supervisor,
+// membership, the vnode manager and vnodes, the hint dispatcher, the Merkle
+// syncer, the request router and its get/put coordinators.
 //
 // Contract (see docs/design.md, "Actors"):
 //   - Per node: a root supervisor (one-for-one, restart limit, restarts

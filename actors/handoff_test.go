@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/vnode"
 )
@@ -50,7 +51,7 @@ func (c *testCluster) currentRing() *ring.Ring {
 
 // held is node i's vnodes.
 func (c *testCluster) held(i int) []uint32 {
-	res, err := c.nodes[i].sys.Root().RequestFuture(actor.NewPID(c.nodes[i].sys.Address(), VnodesName), &Held{}, time.Second).Result()
+	res, err := c.nodes[i].sys.Root().RequestFuture(actor.NewPID(c.nodes[i].sys.Address(), remoting.VnodesName), &Held{}, time.Second).Result()
 	if err != nil {
 		return nil
 	}
@@ -147,7 +148,7 @@ func (c *testCluster) setTags(i int, change func(*cluster.Tags)) {
 	c.members.nodes[i].Tags = enc
 	c.members.mu.Unlock()
 	for _, nd := range c.nodes {
-		nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), MembershipName), &Refresh{})
+		nd.sys.Root().Send(actor.NewPID(nd.sys.Address(), remoting.MembershipName), &Refresh{})
 	}
 }
 

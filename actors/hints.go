@@ -11,17 +11,11 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
 )
-
-// HintsName is the hint dispatcher: fallbacks and coordinators send it the
-// hints they keep, reads ask it for them, and it delivers them to their
-// owners.
-const HintsName = SupervisorName + "/" + hintsChild
-
-const hintsChild = "hints"
 
 // HintsConfig configures the hint dispatcher.
 type HintsConfig struct {
@@ -653,7 +647,7 @@ func (h *hintsActor) deliver(ctx actor.Context, s *hintStream, hint hints.Hint, 
 				if r := reply.GetReplicaPutReply(); r == nil {
 					err = fmt.Errorf("actors: reply is not a replica write")
 				} else {
-					err = errOf(r.GetError())
+					err = remoting.ErrorOf(r.GetError())
 				}
 			}
 			switch {

@@ -16,6 +16,7 @@ import (
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -315,7 +316,7 @@ func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
 type hintRig struct {
 	t        *testing.T
 	names    []string
-	sys      map[string]*System
+	sys      map[string]*remoting.System
 	pid      *actor.PID
 	counters *Counters
 	clock    atomic.Int64 // Unix ms
@@ -356,7 +357,7 @@ func (f *fakeVnode) Receive(ctx actor.Context) {
 
 func newHintRig(t *testing.T, n int, cfg HintsConfig) *hintRig {
 	t.Helper()
-	r := &hintRig{t: t, sys: map[string]*System{}, puts: map[string][]*messages.ReplicaPutRequest{}, refuse: map[string]bool{}}
+	r := &hintRig{t: t, sys: map[string]*remoting.System{}, puts: map[string][]*messages.ReplicaPutRequest{}, refuse: map[string]bool{}}
 	r.clock.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
 	for i := range n {
 		name := fmt.Sprintf("h%d", i)
@@ -365,7 +366,7 @@ func newHintRig(t *testing.T, n int, cfg HintsConfig) *hintRig {
 		r.sys[name] = s
 		for p := range uint32(testQ) {
 			props := actor.PropsFromProducer(func() actor.Actor { return &fakeVnode{rig: r, node: name} })
-			if _, err := s.Root().SpawnNamed(props, VnodeName(p)); err != nil {
+			if _, err := s.Root().SpawnNamed(props, remoting.VnodeName(p)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -374,7 +375,7 @@ func newHintRig(t *testing.T, n int, cfg HintsConfig) *hintRig {
 	cfg.Engine, cfg.Self, cfg.NoSync, cfg.Counters = storage.NewMemory(), "h0", true, r.counters
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.now = func() time.Time { return time.UnixMilli(r.clock.Load()) }
-	pid, err := r.sys["h0"].Root().SpawnNamed(HintsProps(cfg), HintsName)
+	pid, err := r.sys["h0"].Root().SpawnNamed(HintsProps(cfg), remoting.HintsName)
 	if err != nil {
 		t.Fatal(err)
 	}

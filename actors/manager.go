@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/vnode"
 )
@@ -70,7 +71,7 @@ type vnodeManager struct {
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
-// VnodesName so vnodes get the ids VnodeName(p).
+// remoting.VnodesName so vnodes get the ids remoting.VnodeName(p).
 func VnodesProps(cfg VnodesConfig) *actor.Props {
 	if cfg.Now == nil {
 		cfg.Now = wallClock
@@ -113,7 +114,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap
-		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), vnodeChild(p))
+		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), remoting.VnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
 			continue

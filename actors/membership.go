@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -99,10 +100,10 @@ func (m *membershipActor) watch(ctx actor.Context) {
 			continue
 		}
 		if old := m.watched[nm.Name]; old != "" {
-			ctx.Unwatch(actor.NewPID(old, MembershipName))
+			ctx.Unwatch(actor.NewPID(old, remoting.MembershipName))
 		}
 		m.watched[nm.Name] = addr
-		ctx.Watch(actor.NewPID(addr, MembershipName))
+		ctx.Watch(actor.NewPID(addr, remoting.MembershipName))
 	}
 }
 
@@ -131,7 +132,7 @@ func (m *membershipActor) dropped(ctx actor.Context, t *actor.Terminated) {
 // askView requests the current view for ctx's actor, which receives it as
 // a *View message.
 func askView(ctx actor.Context) {
-	ctx.Request(actor.NewPID(ctx.Self().Address, MembershipName), &ViewRequest{})
+	ctx.Request(actor.NewPID(ctx.Self().Address, remoting.MembershipName), &ViewRequest{})
 }
 
 func (m *membershipActor) refresh(ctx actor.Context) {

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/reap"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/version"
 	"github.com/dynamokv/dynamo/vnode"
 	"google.golang.org/protobuf/proto"
@@ -174,7 +175,7 @@ func (s *syncerActor) reapCheck(ctx actor.Context, rp *reapPass) {
 			if r == nil {
 				return errors.New("the reply is not a reap check")
 			}
-			if err := errOf(r.GetError()); err != nil {
+			if err := remoting.ErrorOf(r.GetError()); err != nil {
 				return err
 			}
 			if r.GetNode() != o {
@@ -231,7 +232,7 @@ func (s *syncerActor) reapApply(ctx actor.Context, rp *reapPass) {
 				if r == nil {
 					return errors.New("the reply is not a reap")
 				}
-				if err := errOf(r.GetError()); err != nil {
+				if err := remoting.ErrorOf(r.GetError()); err != nil {
 					return err
 				}
 				deleted += int(r.GetDeleted())

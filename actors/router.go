@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
 )
@@ -300,15 +301,15 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 		}
 		target = vnodePID(addr, f.GetPartition())
 	case "vnodes":
-		target = actor.NewPID(addr, VnodesName)
+		target = actor.NewPID(addr, remoting.VnodesName)
 	case "router":
 		target = ctx.Self()
 	case "membership":
-		target = actor.NewPID(addr, MembershipName)
+		target = actor.NewPID(addr, remoting.MembershipName)
 	case "hints":
 		target = hintsPID(addr)
 	case "syncer":
-		target = actor.NewPID(addr, SyncerName)
+		target = actor.NewPID(addr, remoting.SyncerName)
 	default:
 		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer, node, disk, corrupt)", f.GetComponent()))
 	}

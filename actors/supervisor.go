@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/remoting"
 )
 
 // NodeConfig is everything the root supervisor needs to start a node's
@@ -50,8 +51,8 @@ type supervisor struct {
 }
 
 // SpawnNode starts a node's actors under a root supervisor named
-// SupervisorName and returns its PID. Stop the node by stopping that PID.
-func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
+// remoting.SupervisorName and returns its PID. Stop the node by stopping that PID.
+func SpawnNode(sys *remoting.System, cfg NodeConfig) (*actor.PID, error) {
 	if cfg.Counters == nil {
 		cfg.Counters = &Counters{}
 	}
@@ -74,7 +75,7 @@ func SpawnNode(sys *System, cfg NodeConfig) (*actor.PID, error) {
 		return actor.RestartDirective
 	})
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{cfg: cfg} }, actor.WithSupervisor(strategy))
-	return sys.Root().SpawnNamed(props, SupervisorName)
+	return sys.Root().SpawnNamed(props, remoting.SupervisorName)
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
@@ -112,17 +113,17 @@ type respawnChild struct{ name string }
 func (s *supervisor) start(ctx actor.Context) {
 	addr := ctx.Self().Address
 	mc := s.cfg.Membership
-	mc.Subscribers = []*actor.PID{actor.NewPID(addr, RouterName), actor.NewPID(addr, VnodesName), hintsPID(addr), actor.NewPID(addr, SyncerName)}
+	mc.Subscribers = []*actor.PID{actor.NewPID(addr, remoting.RouterName), actor.NewPID(addr, remoting.VnodesName), hintsPID(addr), actor.NewPID(addr, remoting.SyncerName)}
 	s.children = map[string]*actor.Props{
-		membershipChild: MembershipProps(mc),
-		vnodesChild:     VnodesProps(s.cfg.Vnodes),
-		hintsChild:      HintsProps(s.cfg.Hints),
-		routerChild:     RouterProps(s.cfg.Router),
-		syncerChild:     SyncerProps(s.cfg.Syncer),
+		remoting.MembershipChild: MembershipProps(mc),
+		remoting.VnodesChild:     VnodesProps(s.cfg.Vnodes),
+		remoting.HintsChild:      HintsProps(s.cfg.Hints),
+		remoting.RouterChild:     RouterProps(s.cfg.Router),
+		remoting.SyncerChild:     SyncerProps(s.cfg.Syncer),
 	}
 	s.pids = map[string]*actor.PID{}
 	// Membership first: the others ask it for the view when they start.
-	for _, name := range []string{membershipChild, vnodesChild, hintsChild, routerChild, syncerChild} {
+	for _, name := range []string{remoting.MembershipChild, remoting.VnodesChild, remoting.HintsChild, remoting.RouterChild, remoting.SyncerChild} {
 		s.spawn(ctx, name)
 	}
 }

@@ -13,16 +13,11 @@ import (
 	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
 )
-
-// SyncerName is the Merkle syncer: it runs anti-entropy exchanges between
-// this node's vnodes and the other replicas of their partitions.
-const SyncerName = SupervisorName + "/" + syncerChild
-
-const syncerChild = "syncer"
 
 // SyncerConfig configures the Merkle syncer.
 type SyncerConfig struct {
@@ -300,7 +295,7 @@ func (s *syncerActor) start(ctx actor.Context) {
 		return
 	}
 	s.busy = true
-	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, VnodesName), &Held{}, s.cfg.Timeout)
+	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, remoting.VnodesName), &Held{}, s.cfg.Timeout)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		if s.gone {
 			return
@@ -429,7 +424,7 @@ func (s *syncerActor) drive(ctx actor.Context) {
 			if r == nil {
 				return errors.New("the reply is not Merkle hashes")
 			}
-			if err := errOf(r.GetError()); err != nil {
+			if err := remoting.ErrorOf(r.GetError()); err != nil {
 				return err
 			}
 			return ex.s.StepHashes(responseOf(r))
@@ -444,7 +439,7 @@ func (s *syncerActor) drive(ctx actor.Context) {
 				if r == nil {
 					return errors.New("the reply is not a key listing")
 				}
-				if err := errOf(r.GetError()); err != nil {
+				if err := remoting.ErrorOf(r.GetError()); err != nil {
 					return err
 				}
 				if len(r.GetKeys()) != len(r.GetDigests()) {
@@ -552,7 +547,7 @@ func (s *syncerActor) repair(ctx actor.Context) {
 				// A corrupt object reads as CORRUPT with no set: the
 				// other side's version replaces it. Any other error
 				// abandons the job (a handoff then drops nothing).
-				if err := errOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_CORRUPT {
+				if err := remoting.ErrorOf(gr.GetError()); err != nil && gr.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_CORRUPT {
 					return err
 				}
 				if gr.GetFound() {
@@ -622,7 +617,7 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 			if mr == nil {
 				return errors.New("the reply is not a replica merge")
 			}
-			if err := errOf(mr.GetError()); err != nil {
+			if err := remoting.ErrorOf(mr.GetError()); err != nil {
 				return err
 			}
 			changed += int(mr.GetChanged())
@@ -663,7 +658,7 @@ func (s *syncerActor) handedTo(ctx actor.Context) {
 // drop asks the local vnode to drop the handed-off partition.
 func (s *syncerActor) drop(ctx actor.Context) {
 	ex := s.ex
-	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, VnodesName), &dropRequest{p: ex.partition, root: ex.root}, dropTimeout(s.cfg.Timeout))
+	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, remoting.VnodesName), &dropRequest{p: ex.partition, root: ex.root}, dropTimeout(s.cfg.Timeout))
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		if s.ex != ex || s.gone {
 			return

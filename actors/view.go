@@ -7,26 +7,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
-)
-
-// Actor ids, the same on every node, so a peer addresses them as
-// actor.NewPID(addr, id). The node's actors are children of the root
-// supervisor, so their ids are paths under SupervisorName.
-const (
-	// SupervisorName is the node's root supervisor.
-	SupervisorName = "dynamo"
-	// RouterName is the request router: clients send Get/Put/Delete/Members
-	// envelopes to it.
-	RouterName = SupervisorName + "/" + routerChild
-	// VnodesName is the vnode manager; vnode actors are its children.
-	VnodesName = SupervisorName + "/" + vnodesChild
-	// MembershipName is the membership actor.
-	MembershipName = SupervisorName + "/" + membershipChild
-
-	routerChild     = "router"
-	vnodesChild     = "vnodes"
-	membershipChild = "membership"
 )
 
 // Defaults are a node's request defaults, used when a request leaves R, W or
@@ -97,13 +79,13 @@ func (v *View) Members() []*messages.MemberInfo {
 }
 
 // vnodePID addresses partition p's vnode on the node at addr.
-func vnodePID(addr string, p uint32) *actor.PID { return actor.NewPID(addr, VnodeName(p)) }
+func vnodePID(addr string, p uint32) *actor.PID { return actor.NewPID(addr, remoting.VnodeName(p)) }
 
 // routerPID addresses the router on the node at addr.
-func routerPID(addr string) *actor.PID { return actor.NewPID(addr, RouterName) }
+func routerPID(addr string) *actor.PID { return actor.NewPID(addr, remoting.RouterName) }
 
 // hintsPID addresses the hint dispatcher on the node at addr.
-func hintsPID(addr string) *actor.PID { return actor.NewPID(addr, HintsName) }
+func hintsPID(addr string) *actor.PID { return actor.NewPID(addr, remoting.HintsName) }
 
 // pidCache holds one PID per address and partition (and per address for
 // hint dispatchers) for one actor system's coordinators. A PID caches the

@@ -11,17 +11,11 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/reap"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
 	"github.com/dynamokv/dynamo/vnode"
 )
-
-// VnodeName is the actor id of partition p's vnode on every node (a child of
-// the vnode manager), so a coordinator addresses it as
-// PID{Address: node, Id: VnodeName(p)}.
-func VnodeName(p uint32) string { return VnodesName + "/" + vnodeChild(p) }
-
-func vnodeChild(p uint32) string { return fmt.Sprintf("vnode-%d", p) }
 
 // vnodeActor serves one partition replica. It opens its store when it
 // starts (and again after a restart: the store is rebuilt from storage, so
@@ -310,9 +304,9 @@ func toError(err error) *messages.Error {
 	if err == nil {
 		return nil
 	}
-	var re remoteError
+	var re remoting.RemoteError
 	if errors.As(err, &re) {
-		return re.e
+		return re.Wire
 	}
 	var qe *quorum.Error
 	if errors.As(err, &qe) {

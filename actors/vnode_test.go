@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"testing"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -17,11 +17,11 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func startSystem(t *testing.T) *System {
+func startSystem(t *testing.T) *remoting.System {
 	t.Helper()
-	cfg := DefaultSystemConfig()
+	cfg := remoting.DefaultSystemConfig()
 	cfg.Addr = "127.0.0.1:0"
-	s, err := StartSystem(cfg)
+	s, err := remoting.StartSystem(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func startSystem(t *testing.T) *System {
 	return s
 }
 
-func request(t *testing.T, from *System, to *actor.PID, env *messages.Envelope) proto.Message {
+func request(t *testing.T, from *remoting.System, to *actor.PID, env *messages.Envelope) proto.Message {
 	t.Helper()
 	res, err := from.Root().RequestFuture(to, env, 5*time.Second).Result()
 	if err != nil {
@@ -69,7 +69,7 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	}
 	const q, p = 16, 5
 	now := func() (int64, int64) { return 1, 1 }
-	pid, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), VnodeName(p))
+	pid, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), remoting.VnodeName(p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,31 +122,17 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	}
 }
 
-func TestStartSystemErrors(t *testing.T) {
-	s := startSystem(t)
-	cfg := DefaultSystemConfig()
-	cfg.Addr = s.Address() // already taken
-	if _, err := StartSystem(cfg); !errors.Is(err, ErrListen) {
-		t.Fatalf("taken port: %v", err)
-	}
-	for _, c := range []SystemConfig{{Addr: "nope", QueueSize: 1}, {Addr: "127.0.0.1:99999", QueueSize: 1}, {Addr: "127.0.0.1:0"}} {
-		if _, err := StartSystem(c); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("%+v: %v", c, err)
-		}
-	}
-}
-
 // A message sent to another spelling of a node's address (localhost for
 // 127.0.0.1) is delivered locally instead of looping through remoting.
 func TestAliasAddressIsDeliveredLocally(t *testing.T) {
 	a, b := startSystem(t), startSystem(t)
 	const q, p = 16, 2
 	now := func() (int64, int64) { return 1, 1 }
-	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), VnodeName(p)); err != nil {
+	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), remoting.VnodeName(p)); err != nil {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(b.Address())
-	alias := actor.NewPID(net.JoinHostPort("localhost", port), VnodeName(p))
+	alias := actor.NewPID(net.JoinHostPort("localhost", port), remoting.VnodeName(p))
 	got := request(t, a, alias, messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: keyOf(p, q)})).(*messages.ReplicaGetReply)
 	if got.GetNode() != "b" || got.GetError() != nil {
 		t.Fatalf("via alias: %v", got)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -37,7 +37,7 @@ const (
 type Client struct {
 	cfg    Config
 	log    *slog.Logger
-	sys    *actors.System
+	sys    *remoting.System
 	router string // the router's actor id on every node
 	ids    atomic.Uint64
 	// coordinatedReads counts the gets this client decided itself
@@ -80,13 +80,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys, err := actors.StartSystem(actors.SystemConfig{Addr: cfg.ListenAddr, Advertise: cfg.Advertise, QueueSize: queueSize,
+	sys, err := remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ListenAddr, Advertise: cfg.Advertise, QueueSize: queueSize,
 		TLS: cfg.TLS, Logger: cfg.Logger.With("component", "protoactor")})
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	c := &Client{
-		cfg: cfg, log: cfg.Logger, sys: sys, router: actors.RouterName,
+		cfg: cfg, log: cfg.Logger, sys: sys, router: remoting.RouterName,
 		kick:      make(chan struct{}, 1),
 		suspects:  map[string]time.Time{},
 		connected: map[string]bool{},

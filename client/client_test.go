@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"google.golang.org/protobuf/proto"
 )
@@ -41,7 +41,7 @@ type entry struct {
 type fakeNode struct {
 	name string
 	cl   *fakeCluster
-	sys  *actors.System
+	sys  *remoting.System
 	pid  *actor.PID
 	stop sync.Once
 
@@ -56,13 +56,13 @@ func startCluster(t *testing.T, size, n int) *fakeCluster {
 	t.Helper()
 	cl := &fakeCluster{n: n, data: map[string]*entry{}}
 	for i := range size {
-		sys, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
+		sys, err := remoting.StartSystem(remoting.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
 		if err != nil {
 			t.Fatal(err)
 		}
 		node := &fakeNode{name: fmt.Sprintf("n%d", i), cl: cl, sys: sys}
 		t.Cleanup(node.halt)
-		node.pid, err = sys.Root().SpawnNamed(actor.PropsFromFunc(node.receive), actors.RouterName)
+		node.pid, err = sys.Root().SpawnNamed(actor.PropsFromFunc(node.receive), remoting.RouterName)
 		if err != nil {
 			t.Fatal(err)
 		}

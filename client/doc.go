@@ -4,11 +4,11 @@
 //
 // Contract:
 //   - The client runs its own protoactor actor system with remoting
-//     (actors.StartSystem) on Config.ListenAddr: a node replies on a
+//     (remoting.StartSystem) on Config.ListenAddr: a node replies on a
 //     connection it opens back to the client, so that address must be
 //     reachable from the nodes (set Advertise behind NAT). Only
 //     messages.Envelope travels, addressed to each node's request router
-//     (actors.RouterName), with a request id from an atomic counter that the
+//     (remoting.RouterName), with a request id from an atomic counter that the
 //     reply must echo.
 //   - New reads the membership (MembersRequest) from the first seed that
 //     answers; when none does, the error matches ErrUnavailable and names

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
@@ -77,7 +77,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 		for _, rd := range reads {
 			addr := v.byName[rd.Node].Addr
 			env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
-			f := root.RequestFuture(actor.NewPID(addr, actors.VnodeName(rd.Partition)), env, max(time.Until(due), time.Millisecond))
+			f := root.RequestFuture(actor.NewPID(addr, remoting.VnodeName(rd.Partition)), env, max(time.Until(due), time.Millisecond))
 			go func(node string, p uint32) {
 				res, err := f.Result()
 				replies <- replicaOutcome(node, p, env.GetRequestId(), res, err)
@@ -116,7 +116,7 @@ func replicaOutcome(node string, p uint32, id uint64, res any, err error) replic
 		out.err = fmt.Errorf("%s: unexpected reply %T to a read of partition %d", node, res, p)
 		return out
 	}
-	out.found, out.set, err = actors.ReplicaRead(env, p)
+	out.found, out.set, err = remoting.ReplicaRead(env, p)
 	if err != nil {
 		out.err = fmt.Errorf("%s: %w", node, err)
 	}
@@ -149,7 +149,7 @@ func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, se
 			if !known {
 				continue
 			}
-			c.sys.Root().Send(actor.NewPID(m.Addr, actors.VnodeName(rp.Partition)), messages.Wrap(0, &messages.ReplicaPutRequest{
+			c.sys.Root().Send(actor.NewPID(m.Addr, remoting.VnodeName(rp.Partition)), messages.Wrap(0, &messages.ReplicaPutRequest{
 				Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set),
 				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
 			}))

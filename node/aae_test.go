@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -121,7 +121,7 @@ func (c *aaeCluster) writeKeys(w uint32, via ...*Node) {
 	c.t.Helper()
 	err := parallel(aaeKeys, func(i int) error {
 		nd := via[i%len(via)]
-		env, err := c.request(actor.NewPID(nd.ActorAddr(), actors.RouterName),
+		env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.RouterName),
 			&messages.PutRequest{Key: []byte(aaeKey(i)), Value: []byte(aaeValue(i)), W: w})
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (r replica) String() string {
 
 func (c *aaeCluster) readReplica(nd *Node, key string) replica {
 	p := partitionOf(key)
-	env, err := c.request(actor.NewPID(nd.ActorAddr(), actors.VnodeName(p)), &messages.ReplicaGetRequest{Partition: p, Key: []byte(key)})
+	env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.VnodeName(p)), &messages.ReplicaGetRequest{Partition: p, Key: []byte(key)})
 	if err != nil {
 		return replica{err: err.Error()}
 	}
@@ -231,7 +231,7 @@ func (c *aaeCluster) roots() (differing []uint32, err error) {
 	for p := range uint32(aaeQ) {
 		var first []byte
 		for i, nd := range c.nodes {
-			env, err := c.request(actor.NewPID(nd.ActorAddr(), actors.VnodeName(p)),
+			env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.VnodeName(p)),
 				&messages.MerkleHashesRequest{Partition: p, Level: 0, Indices: []uint32{0}})
 			if err != nil {
 				return nil, err
@@ -418,7 +418,7 @@ func (c *aaeCluster) checkReads(want func(i int) []string) {
 	c.t.Helper()
 	err := parallel(aaeKeys, func(i int) error {
 		nd := c.nodes[i%len(c.nodes)]
-		env, err := c.request(actor.NewPID(nd.ActorAddr(), actors.RouterName), &messages.GetRequest{Key: []byte(aaeKey(i)), R: 3})
+		env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.RouterName), &messages.GetRequest{Key: []byte(aaeKey(i)), R: 3})
 		if err != nil {
 			return err
 		}

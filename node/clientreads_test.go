@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
@@ -96,7 +96,7 @@ func TestClientCoordinatedReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ring.PartitionOf(ring.HashKey(key), m.Partitions)
-	vnode := func(nd *Node) *actor.PID { return actor.NewPID(nd.ActorAddr(), actors.VnodeName(p)) }
+	vnode := func(nd *Node) *actor.PID { return actor.NewPID(nd.ActorAddr(), remoting.VnodeName(p)) }
 	res, err := h.client.Root().RequestFuture(vnode(h.nodes[0]), messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: key}), 5*time.Second).Result()
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/httpapi"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -31,7 +31,7 @@ func (n *Node) Ask(ctx context.Context, req proto.Message) (proto.Message, error
 		return nil, context.DeadlineExceeded
 	}
 	id := askIDs.Add(1)
-	f := n.sys.Root().RequestFuture(actor.NewPID(n.sys.Address(), actors.RouterName), messages.Wrap(id, req), wait)
+	f := n.sys.Root().RequestFuture(actor.NewPID(n.sys.Address(), remoting.RouterName), messages.Wrap(id, req), wait)
 	res, err := f.Result()
 	if err != nil {
 		if ctx.Err() != nil {

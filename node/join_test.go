@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 )
 
 // freeAddr returns a loopback host:port that was free a moment ago.
@@ -23,9 +23,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // startClient starts the test's own actor system (it sends requests).
-func startClient(t *testing.T) *actors.System {
+func startClient(t *testing.T) *remoting.System {
 	t.Helper()
-	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024, TLS: clientTLS(t)})
+	cl, err := remoting.StartSystem(remoting.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024, TLS: clientTLS(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

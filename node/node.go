@@ -25,6 +25,7 @@ import (
 	"github.com/dynamokv/dynamo/httpapi"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/storage"
 )
 
@@ -41,7 +42,7 @@ type Node struct {
 	log      *slog.Logger
 	engine   *storage.LevelDB
 	disk     *diskFaults // storage fault injector, nil without AllowFaultInjection
-	sys      *actors.System
+	sys      *remoting.System
 	gossip   *membership.Membership
 	root     *actor.PID
 	q, n     int
@@ -109,7 +110,7 @@ func Start(cfg Config) (n *Node, err error) {
 			return n, flagErr("tls-cert", "%v", err)
 		}
 	}
-	if n.sys, err = actors.StartSystem(actors.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log)}); err != nil {
+	if n.sys, err = remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log)}); err != nil {
 		return n, flagErr("actor-addr", "%v", err)
 	}
 	tags, err := n.tags().Encode()
@@ -207,7 +208,7 @@ func (n *Node) startActors() error {
 		return fmt.Errorf("node: start actors: %w", err)
 	}
 	n.root = root
-	membershipPID := actor.NewPID(n.sys.Address(), actors.MembershipName)
+	membershipPID := actor.NewPID(n.sys.Address(), remoting.MembershipName)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -456,7 +457,7 @@ func (n *Node) Leave() (int, error) {
 		}
 		n.leaving.Store(true)
 		n.log.Info("node leaving: handing its partitions off", "partitions", n.counters.Vnodes.Load())
-		n.sys.Root().Send(actor.NewPID(n.sys.Address(), actors.MembershipName), &actors.Refresh{})
+		n.sys.Root().Send(actor.NewPID(n.sys.Address(), remoting.MembershipName), &actors.Refresh{})
 		n.wg.Add(1)
 		go n.handOffThenLeave()
 	})

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/internal/testbin"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"google.golang.org/protobuf/proto"
 )
@@ -48,7 +48,7 @@ type harness struct {
 	tweak  func(*Config)
 	nodes  []*Node
 	dirs   []string
-	client *actors.System
+	client *remoting.System
 	id     uint64
 }
 
@@ -143,7 +143,7 @@ func (h *harness) send(nd *Node, env *messages.Envelope) *messages.Envelope {
 
 // trySend is send that returns the error instead of failing the test.
 func (h *harness) trySend(nd *Node, env *messages.Envelope) (*messages.Envelope, error) {
-	res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), actors.RouterName), env, 5*time.Second).Result()
+	res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), remoting.RouterName), env, 5*time.Second).Result()
 	if err != nil {
 		return nil, fmt.Errorf("request to %s: %w", nd.Name(), err)
 	}
@@ -248,7 +248,7 @@ func TestFiveNodeCluster(t *testing.T) {
 		holders := 0
 		part := ring.PartitionOf(ring.HashKey([]byte(k)), 16)
 		for _, nd := range h.nodes {
-			res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), actors.VnodeName(part)),
+			res, err := h.client.Root().RequestFuture(actor.NewPID(nd.ActorAddr(), remoting.VnodeName(part)),
 				messages.Wrap(1, &messages.ReplicaGetRequest{Partition: part, Key: []byte(k)}), 2*time.Second).Result()
 			if err != nil {
 				continue

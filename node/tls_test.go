@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/certs"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 )
 
 // DYNAMO_TEST_TLS=1 runs every cluster test of this package with mutual TLS
@@ -160,7 +160,7 @@ func TestSecureCluster(t *testing.T) {
 	for name, tc := range map[string]*tls.Config{"plaintext": nil, "another CA": stranger} {
 		cl := startClientTLS(t, tc)
 		env := messages.Wrap(1, &messages.PutRequest{Key: []byte("k"), Value: []byte("intruder")})
-		if res, err := cl.Root().RequestFuture(actor.NewPID(h.nodes[0].ActorAddr(), actors.RouterName), env, time.Second).Result(); err == nil {
+		if res, err := cl.Root().RequestFuture(actor.NewPID(h.nodes[0].ActorAddr(), remoting.RouterName), env, time.Second).Result(); err == nil {
 			t.Fatalf("a %s client got an answer: %v", name, res)
 		}
 	}
@@ -243,9 +243,9 @@ func TestSecureCluster(t *testing.T) {
 	}
 }
 
-func startClientTLS(t *testing.T, tc *tls.Config) *actors.System {
+func startClientTLS(t *testing.T, tc *tls.Config) *remoting.System {
 	t.Helper()
-	cl, err := actors.StartSystem(actors.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024, TLS: tc})
+	cl, err := remoting.StartSystem(remoting.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024, TLS: tc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -234,11 +235,28 @@ func TestSnapshotRejoinsPreviousPeers(t *testing.T) {
 	t.Parallel()
 	snap := filepath.Join(t.TempDir(), "serf.snapshot")
 	a := start(t, "a", tags(t, 8001, 1))
-	b := start(t, "b", tags(t, 8002, 1), func(c *Config) { c.SnapshotPath = snap })
-	join(t, b, a.LocalAddr())
-	eventually(t, wait, sees(a, "b", cluster.StatusAlive, nil))
-	if err := b.Shutdown(); err != nil {
-		t.Fatal(err)
+	// serf records a join in the snapshot on a goroutine of its own, and
+	// loses the record when Shutdown comes first (a race in serf's
+	// Snapshotter, seen under load): then the snapshot names no peer and
+	// there is nothing to rejoin. Start again until it names a.
+	for attempt := 1; ; attempt++ {
+		b := start(t, "b", tags(t, 8002, 1), func(c *Config) { c.SnapshotPath = snap })
+		join(t, b, a.LocalAddr())
+		eventually(t, wait, sees(a, "b", cluster.StatusAlive, nil))
+		if err := b.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		sb, err := os.ReadFile(snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(sb), "alive: a "+a.LocalAddr()) {
+			break
+		}
+		if attempt == 5 {
+			t.Fatalf("serf's snapshot never recorded a in 5 starts:\n%s", sb)
+		}
+		t.Logf("attempt %d: serf's snapshot lost the join:\n%s", attempt, sb)
 	}
 	newTags := tags(t, 9002, 1)
 	b2 := start(t, "b", newTags, func(c *Config) { c.SnapshotPath = snap })

@@ -190,3 +190,55 @@ func TestNodeTestsUseTheTLSAwareHTTPClient(t *testing.T) {
 		}
 	}
 }
+
+// The Go client links neither the node's actors nor its storage: an
+// application using it must not pull in goleveldb. Checked on the module's
+// own import graph (non-test files), transitively.
+func TestClientDoesNotImportTheServer(t *testing.T) {
+	const mod = "github.com/dynamokv/dynamo/"
+	pkgs := packages(t)
+	imports := func(dir string) []string {
+		var out []string
+		for _, f := range pkgs[dir] {
+			for _, imp := range f.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	forbidden := []string{mod + "actors", mod + "vnode", mod + "hints", mod + "storage", mod + "node", mod + "antientropy", mod + "reap", "github.com/syndtr/goleveldb", "github.com/hashicorp/serf"}
+	for _, root := range []string{"client", "remoting"} {
+		seen := map[string]string{root: ""}
+		queue := []string{root}
+		for len(queue) > 0 {
+			dir := queue[0]
+			queue = queue[1:]
+			for _, p := range imports(dir) {
+				for _, bad := range forbidden {
+					if p == bad || strings.HasPrefix(p, bad+"/") {
+						t.Errorf("%s imports %s (via %s)", root, p, chain(seen, dir))
+					}
+				}
+				if rel, ok := strings.CutPrefix(p, mod); ok {
+					if _, done := seen[rel]; !done {
+						seen[rel] = dir
+						queue = append(queue, rel)
+					}
+				}
+			}
+		}
+		if len(seen) < 2 {
+			t.Fatalf("%s: import graph not read (%d packages)", root, len(seen))
+		}
+	}
+}
+
+// chain is the import path from the root to dir, as "a -> b -> dir".
+func chain(parent map[string]string, dir string) string {
+	out := dir
+	for p := parent[dir]; p != ""; p = parent[p] {
+		out = p + " -> " + out
+	}
+	return out
+}

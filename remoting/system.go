@@ -1,4 +1,4 @@
-package actors
+package remoting
 
 import (
 	"crypto/tls"
@@ -20,9 +20,9 @@ import (
 // Errors.
 var (
 	// ErrInvalid marks a bad configuration.
-	ErrInvalid = errors.New("actors: invalid")
+	ErrInvalid = errors.New("remoting: invalid")
 	// ErrListen marks an actor address that could not be listened on.
-	ErrListen = errors.New("actors: cannot listen")
+	ErrListen = errors.New("remoting: cannot listen")
 )
 
 // SystemConfig configures a node's actor system and remoting.
