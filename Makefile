@@ -33,13 +33,13 @@ help:
 # a global set by every remote.Start, read by running gRPC transports). The
 # end-to-end tests in cmd/dynamo start Go clients, each its own system, next
 # to one another. Everything else runs with -race.
-NORACE_PKGS := ./actors/... ./client/... ./node/... ./cmd/... ./examples/...
+NORACE_PKGS := ./remoting/... ./actors/... ./client/... ./node/... ./cmd/... ./examples/...
 
 test-tls:
 	DYNAMO_TEST_TLS=1 $(GO) test -count=1 ./node/
 
 test:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(actors|client|node|cmd/dynamo|examples/cart)$$')
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(remoting|actors|client|node|cmd/dynamo|examples/cart)$$')
 	$(GO) test -count=1 $(NORACE_PKGS)
 
 test-short:

@@ -411,7 +411,7 @@ type generator struct {
 	clients []*client.Client
 	keys    [][]byte
 	// contexts[i] is the newest causal context seen for key i.
-	contexts []atomic.Pointer[[]byte]
+	contexts []atomic.Pointer[client.Context]
 	rec      *recorder
 	template []byte // random bytes values start from
 	issued   atomic.Int64
@@ -419,7 +419,7 @@ type generator struct {
 
 func newGenerator(cfg loadConfig, clients []*client.Client) *generator {
 	g := &generator{cfg: cfg, clients: clients, keys: make([][]byte, cfg.Keys),
-		contexts: make([]atomic.Pointer[[]byte], cfg.Keys), rec: newRecorder(cfg.wl.ops())}
+		contexts: make([]atomic.Pointer[client.Context], cfg.Keys), rec: newRecorder(cfg.wl.ops())}
 	for i := range g.keys {
 		g.keys[i] = keyName(i)
 	}
@@ -459,17 +459,17 @@ func (g *generator) value(seq uint64) []byte {
 	return v
 }
 
-func (g *generator) remember(k int, causal []byte) {
-	if len(causal) > 0 {
-		g.contexts[k].Store(&causal)
+func (g *generator) remember(k int, cc client.Context) {
+	if !cc.IsZero() {
+		g.contexts[k].Store(&cc)
 	}
 }
 
-func (g *generator) context(k int) []byte {
+func (g *generator) context(k int) client.Context {
 	if p := g.contexts[k].Load(); p != nil {
 		return *p
 	}
-	return nil
+	return client.Context{}
 }
 
 // do performs one operation on key k; found is false for a read of an

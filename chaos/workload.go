@@ -117,10 +117,10 @@ func read(ctx context.Context, cl *client.Client, key string) (*client.Object, e
 
 // write puts value at W=2 within 2 s. It is not cut short by the end of
 // the run: its outcome must be known.
-func write(cl *client.Client, key string, value []string, causal []byte) ([]byte, error) {
+func write(cl *client.Client, key string, value []string, cc client.Context) (client.Context, error) {
 	wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return cl.Put(wctx, []byte(key), []byte(strings.Join(value, "\n")), causal, client.W(2))
+	return cl.Put(wctx, []byte(key), []byte(strings.Join(value, "\n")), cc, client.W(2))
 }
 
 // union returns the sorted items of set.
@@ -242,7 +242,7 @@ func blindWorker(ctx context.Context, cl *client.Client, id int, cfg Config, h *
 			cart = quietKey(rng.IntN(cfg.QuietCarts))
 		}
 		item := fmt.Sprintf("b%d-%d", id, n)
-		_, err := write(cl, cart, []string{item}, nil)
+		_, err := write(cl, cart, []string{item}, client.Context{})
 		h.record(Add{Cart: cart, Item: item, Outcome: outcome(err), Kind: Blind, At: h.since()})
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
@@ -260,7 +260,7 @@ type register struct {
 	dormant time.Time
 	// own is the context of the last write when it was an acknowledged
 	// put (nil otherwise), ownCovers what it covers.
-	own       []byte
+	own       client.Context
 	ownCovers []string
 	// mustSee is the value of the last write when it was an acknowledged
 	// put: a read that returns neither it nor a value superseding it is
@@ -309,10 +309,10 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 			pause(ctx, 10*time.Millisecond)
 			continue
 		}
-		var causal []byte
+		var causal client.Context
 		var covers []string
 		src, present := "own", true
-		if st.own == nil || rng.IntN(3) == 0 {
+		if st.own.IsZero() || rng.IntN(3) == 0 {
 			obj, err := read(ctx, cl, key)
 			if err != nil {
 				pause(ctx, 50*time.Millisecond)
@@ -331,11 +331,11 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 		}
 		op := RegOp{Key: key, Seq: st.seq, Covers: covers, Context: src}
 		st.seq++
-		if len(causal) == 0 {
+		if causal.IsZero() {
 			op.Context = "none"
 		}
 		var err error
-		var next []byte
+		var next client.Context
 		if present && rng.IntN(2) == 0 {
 			op.Delete = true
 			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -351,7 +351,7 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 		}
 		op.Outcome, op.At = outcome(err), h.since()
 		h.recordReg(op)
-		st.own, st.ownCovers, st.mustSee = nil, nil, ""
+		st.own, st.ownCovers, st.mustSee = client.Context{}, nil, ""
 		if err == nil && !op.Delete {
 			st.own, st.ownCovers, st.mustSee = next, append(slices.Clone(covers), op.Value), op.Value
 		}
@@ -412,7 +412,7 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 		n++
 		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var acks client.Acks
-		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), nil, client.W(2), client.ReportAcks(&acks))
+		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), client.Context{}, client.W(2), client.ReportAcks(&acks))
 		cancel()
 		h.recordReg(RegOp{Key: key, Value: key, Outcome: outcome(err), Context: "none", At: h.since()})
 		if err != nil {

@@ -67,9 +67,9 @@ type Object struct {
 	// Values are every concurrent value (siblings); more than one means
 	// concurrent writes the application should merge.
 	Values [][]byte
-	// Context is the opaque causal context covering Values, set even when
-	// not found. Pass it to the Put or Delete that follows the read.
-	Context []byte
+	// Context is the causal context covering Values, set even when not
+	// found. Pass it to the Put or Delete that follows the read.
+	Context Context
 }
 
 // New starts the client's actor system on cfg.ListenAddr and reads the
@@ -171,46 +171,52 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 	if e := r.GetError(); e != nil {
 		return nil, fromWire("get", node, e)
 	}
-	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Context: r.GetContext()}, nil
+	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Context: Context{b: r.GetContext()}}, nil
 }
 
-// Put writes value under key with the context of an earlier read (nil for a
-// blind write, which becomes a sibling of whatever the key holds) and
-// returns the context of the version written. Options: W, Timeout, LWW.
+// Put writes value under key with the context of an earlier read or write
+// of the key (the zero Context for a blind write, which becomes a sibling of
+// whatever the key holds) and returns the context of the version written.
+// Options: W, Timeout, LWW.
 //
 // A put whose node does not answer is sent to the next node; if the first
 // one had in fact applied it, the key holds the value twice as siblings.
-func (c *Client) Put(ctx context.Context, key, value, causal []byte, opts ...Option) ([]byte, error) {
+func (c *Client) Put(ctx context.Context, key, value []byte, cc Context, opts ...Option) (Context, error) {
 	o, err := c.options("put", key, opts)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	body, node, err := c.do(ctx, "put", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.PutRequest{Key: key, Value: value, Context: causal, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode()}
+		return &messages.PutRequest{Key: key, Value: value, Context: cc.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode()}
 	})
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
+	return putResult(node, body, o)
+}
+
+// putResult is the context a node's answer to a put carries, or its error.
+func putResult(node string, body proto.Message, o options) (Context, error) {
 	r, err := expect[*messages.PutReply]("put", node, body)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	if e := r.GetError(); e != nil {
-		return nil, fromWire("put", node, e)
+		return Context{}, fromWire("put", node, e)
 	}
 	o.report(r)
-	return r.GetContext(), nil
+	return Context{b: r.GetContext()}, nil
 }
 
 // Delete writes a tombstone for key with the context of an earlier read.
 // Options: W, Timeout.
-func (c *Client) Delete(ctx context.Context, key, causal []byte, opts ...Option) error {
+func (c *Client) Delete(ctx context.Context, key []byte, cc Context, opts ...Option) error {
 	o, err := c.options("delete", key, opts)
 	if err != nil {
 		return err
 	}
 	body, node, err := c.do(ctx, "delete", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.DeleteRequest{Key: key, Context: causal, W: uint32(o.w), TimeoutMs: ms}
+		return &messages.DeleteRequest{Key: key, Context: cc.b, W: uint32(o.w), TimeoutMs: ms}
 	})
 	if err != nil {
 		return err
@@ -229,17 +235,17 @@ func (c *Client) Delete(ctx context.Context, key, causal []byte, opts ...Option)
 // writes the result with the read's context, so the write supersedes every
 // sibling merged. It returns the new context. Options apply to both the read
 // (R, Timeout, LWW) and the write (W, Timeout, LWW).
-func (c *Client) Update(ctx context.Context, key []byte, merge func(siblings [][]byte) []byte, opts ...Option) ([]byte, error) {
+func (c *Client) Update(ctx context.Context, key []byte, merge func(siblings [][]byte) []byte, opts ...Option) (Context, error) {
 	if merge == nil {
-		return nil, invalidf("merge", "merge function is nil")
+		return Context{}, invalidf("merge", "merge function is nil")
 	}
 	// Check the write's options too before reading.
 	if _, err := c.options("put", key, opts); err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	obj, err := c.Get(ctx, key, opts...)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	var siblings [][]byte
 	if obj.Found {

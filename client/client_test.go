@@ -294,7 +294,7 @@ func TestRequestsGoToTheKeysFirstPrimary(t *testing.T) {
 	ctx := bg(t)
 	for i := range 24 {
 		key := fmt.Sprintf("k%d", i)
-		if _, err := c.Put(ctx, []byte(key), []byte("v"), nil); err != nil {
+		if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}); err != nil {
 			t.Fatal(err)
 		}
 		obj, err := c.Get(ctx, []byte(key))
@@ -326,13 +326,13 @@ func TestFailover(t *testing.T) {
 		cl := startCluster(t, 3, 2)
 		c := newClient(t, cl.nodes[0].addr(), cl.nodes[1].addr(), cl.nodes[2].addr())
 		key := cl.keyWithPrimary(t, "n1")
-		if _, err := c.Put(ctx, []byte(key), []byte("v1"), nil); err != nil {
+		if _, err := c.Put(ctx, []byte(key), []byte("v1"), Context{}); err != nil {
 			t.Fatal(err)
 		}
 		cl.nodes[1].halt()
 		start := time.Now()
 		for i := range 5 {
-			if _, err := c.Put(ctx, []byte(key), fmt.Appendf(nil, "v%d", i+2), nil); err != nil {
+			if _, err := c.Put(ctx, []byte(key), fmt.Appendf(nil, "v%d", i+2), Context{}); err != nil {
 				t.Fatal(err)
 			}
 			if obj, err := c.Get(ctx, []byte(key)); err != nil || !obj.Found {
@@ -353,7 +353,7 @@ func TestFailover(t *testing.T) {
 		key := cl.keyWithPrimary(t, "n2")
 		cl.nodes[2].setOverride(hang)
 		start := time.Now()
-		if _, err := c.Put(ctx, []byte(key), []byte("v"), nil, Timeout(50*time.Millisecond)); err != nil {
+		if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}, Timeout(50*time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d < 50*time.Millisecond || d > time.Second {
@@ -379,7 +379,7 @@ func TestFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		if _, err := c.Put(ctx, []byte(key), []byte("v"), nil, Timeout(2*time.Second)); err != nil {
+		if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}, Timeout(2*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(start); d > time.Second {
@@ -393,7 +393,7 @@ func TestFailover(t *testing.T) {
 		if _, err := c.Get(ctx, []byte("warm-up-"+key)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Put(ctx, []byte(key), []byte("v"), nil); err != nil { // connects to n1
+		if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}); err != nil { // connects to n1
 			t.Fatal(err)
 		}
 		cl.nodes[1].setOverride(hang)
@@ -450,7 +450,7 @@ func TestTypedErrors(t *testing.T) {
 	setAll(func(proto.Message) proto.Message {
 		return &messages.PutReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_QUORUM, Message: "write quorum: 1 of 2 replicas answered", Need: 2, Got: 1}}
 	})
-	_, err := c.Put(ctx, []byte("k"), []byte("v"), nil)
+	_, err := c.Put(ctx, []byte("k"), []byte("v"), Context{})
 	var qe *QuorumError
 	if !errors.As(err, &qe) || !errors.Is(err, ErrQuorum) || qe.Need != 2 || qe.Got != 1 || qe.Op != "put" || err.Error() != "write quorum: 1 of 2 replicas answered" {
 		t.Fatalf("quorum: %#v", err)
@@ -471,7 +471,7 @@ func TestTypedErrors(t *testing.T) {
 	setAll(func(proto.Message) proto.Message {
 		return &messages.PutReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "value", Message: "value is 2000000 bytes, the limit is 1048576", Need: 1048576, Got: 2000000}}
 	})
-	_, err = c.Put(ctx, []byte("k"), []byte("v"), nil)
+	_, err = c.Put(ctx, []byte("k"), []byte("v"), Context{})
 	if !errors.As(err, &ie) || ie.Field != "value" || ie.Code != messages.ErrorCode_ERROR_CODE_TOO_LARGE {
 		t.Fatalf("too large: %#v", err)
 	}
@@ -488,7 +488,7 @@ func TestTypedErrors(t *testing.T) {
 	setAll(func(proto.Message) proto.Message {
 		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "protocol 1 does not know this request"}
 	})
-	err = c.Delete(ctx, []byte("k"), nil)
+	err = c.Delete(ctx, []byte("k"), Context{})
 	if !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_UNSUPPORTED || !strings.Contains(err.Error(), "does not know") {
 		t.Fatalf("unsupported: %#v", err)
 	}
@@ -509,8 +509,8 @@ func TestLocalValidationSendsNothing(t *testing.T) {
 		field string
 	}{
 		"r above n":  {func() error { _, err := c.Get(ctx, []byte("k"), R(3)); return err }, "r"},
-		"w above n":  {func() error { _, err := c.Put(ctx, []byte("k"), nil, nil, W(3)); return err }, "w"},
-		"negative w": {func() error { return c.Delete(ctx, []byte("k"), nil, W(-1)) }, "w"},
+		"w above n":  {func() error { _, err := c.Put(ctx, []byte("k"), nil, Context{}, W(3)); return err }, "w"},
+		"negative w": {func() error { return c.Delete(ctx, []byte("k"), Context{}, W(-1)) }, "w"},
 		"empty key":  {func() error { _, err := c.Get(ctx, nil); return err }, "key"},
 		"timeout":    {func() error { _, err := c.Get(ctx, []byte("k"), Timeout(-time.Second)); return err }, "timeout"},
 		"nil merge":  {func() error { _, err := c.Update(ctx, []byte("k"), nil); return err }, "merge"},
@@ -550,7 +550,7 @@ func TestUpdateMergesSiblingsWithTheReadsContext(t *testing.T) {
 		t.Fatalf("merge of a missing key got %q", seen)
 	}
 	for _, v := range []string{"a", "b"} {
-		if _, err := c.Put(ctx, []byte("cart"), []byte(v), nil); err != nil {
+		if _, err := c.Put(ctx, []byte("cart"), []byte(v), Context{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -568,11 +568,11 @@ func TestUpdateMergesSiblingsWithTheReadsContext(t *testing.T) {
 	cl.mu.Lock()
 	put := cl.lastPut
 	cl.mu.Unlock()
-	if !bytes.Equal(put.GetContext(), read.Context) || put.GetW() != 2 || string(put.GetValue()) != "++a+b"[1:] && string(put.GetValue()) != "+a+b" {
+	if !bytes.Equal(put.GetContext(), read.Context.Bytes()) || put.GetW() != 2 || string(put.GetValue()) != "++a+b"[1:] && string(put.GetValue()) != "+a+b" {
 		t.Fatalf("update wrote %v with context %q, read context %q", put, put.GetContext(), read.Context)
 	}
 	after, err := c.Get(ctx, []byte("cart"))
-	if err != nil || len(after.Values) != 1 || !bytes.Equal(after.Context, newCtx) {
+	if err != nil || len(after.Values) != 1 || !bytes.Equal(after.Context.Bytes(), newCtx.Bytes()) {
 		t.Fatalf("after update: %+v %v (new context %q)", after, err, newCtx)
 	}
 }
@@ -610,7 +610,7 @@ func TestContextBoundsTheCall(t *testing.T) {
 	// Cancel.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel2)
-	if _, err := c.Put(ctx2, []byte("k"), nil, nil); !errors.Is(err, context.Canceled) {
+	if _, err := c.Put(ctx2, []byte("k"), nil, Context{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled: %v", err)
 	}
 
@@ -683,7 +683,7 @@ func TestCloseReleasesConnections(t *testing.T) {
 	for range 3 {
 		c := newClient(t, cl.nodes[0].addr())
 		for i := range 10 {
-			if _, err := c.Put(bg(t), []byte{'k', byte(i)}, []byte("v"), nil); err != nil {
+			if _, err := c.Put(bg(t), []byte{'k', byte(i)}, []byte("v"), Context{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -20,37 +20,29 @@ import (
 // writing through a node under inspection. When node does not answer, the
 // error matches ErrUnavailable; an unknown name is an *InvalidError naming
 // "node".
-func (c *Client) PutVia(ctx context.Context, node string, key, value, causal []byte, opts ...Option) ([]byte, error) {
+func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, cc Context, opts ...Option) (Context, error) {
 	o, err := c.options("put", key, opts)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	if node == "" {
-		return nil, invalidf("node", "node must not be empty")
+		return Context{}, invalidf("node", "node must not be empty")
 	}
 	addr, err := c.addrOf(ctx, node)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
 	ms, wait, err := deadlines(ctx, o.timeout)
 	if err != nil {
-		return nil, err
+		return Context{}, err
 	}
-	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: causal, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode()}, wait)
+	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: cc.b, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode()}, wait)
 	var na *noAnswer
 	switch {
 	case errors.As(err, &na):
-		return nil, fmt.Errorf("%w: put via %s: %w", ErrUnavailable, node, err)
+		return Context{}, fmt.Errorf("%w: put via %s: %w", ErrUnavailable, node, err)
 	case err != nil:
-		return nil, err
+		return Context{}, err
 	}
-	r, err := expect[*messages.PutReply]("put", addr, body)
-	if err != nil {
-		return nil, err
-	}
-	if e := r.GetError(); e != nil {
-		return nil, fromWire("put", addr, e)
-	}
-	o.report(r)
-	return r.GetContext(), nil
+	return putResult(addr, body, o)
 }

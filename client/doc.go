@@ -44,8 +44,9 @@
 //     *InvalidError (ErrInvalid) naming the field; everything else gives
 //     *ServerError with its code, and TIMEOUT and UNAVAILABLE also match
 //     ErrTimeout and ErrUnavailable.
-//   - Versions are opaque: Get returns every sibling and a context; Put and
-//     Delete take it back. Update is Get, merge, Put with the read's context.
+//   - Versions are opaque: Get returns every sibling and a Context (its own
+//     type, so it cannot be swapped with a key or a value); Put and Delete
+//     take it back, and the zero Context is a blind write. Update is Get, merge, Put with the read's context.
 //     A write retried on another node after no answer may have been applied
 //     by the first one too: the value then appears twice as siblings.
 //   - Several protoactor systems in one process trip the race detector

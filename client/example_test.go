@@ -123,7 +123,7 @@ func Example() {
 	defer c.Close()
 
 	// A first write has no context: nothing was read before it.
-	if _, err := c.Put(ctx, []byte("greeting"), []byte("hello"), nil); err != nil {
+	if _, err := c.Put(ctx, []byte("greeting"), []byte("hello"), client.Context{}); err != nil {
 		log.Fatal(err)
 	}
 	obj, err := c.Get(ctx, []byte("greeting"))
@@ -223,7 +223,7 @@ func ExampleClient_Delete() {
 	defer c.Close()
 	key := []byte("session:7")
 
-	if _, err := c.Put(ctx, key, []byte("token"), nil); err != nil {
+	if _, err := c.Put(ctx, key, []byte("token"), client.Context{}); err != nil {
 		log.Fatal(err)
 	}
 	obj, err := c.Get(ctx, key)
@@ -251,7 +251,7 @@ func ExampleW() {
 	}
 	defer c.Close()
 
-	if _, err := c.Put(ctx, []byte("config"), []byte("v1"), nil, client.W(3)); err != nil {
+	if _, err := c.Put(ctx, []byte("config"), []byte("v1"), client.Context{}, client.W(3)); err != nil {
 		log.Fatal(err)
 	}
 	_, err = c.Get(ctx, []byte("config"), client.R(4))
@@ -270,10 +270,10 @@ func ExampleClient_PutVia() {
 	}
 	defer c.Close()
 
-	if _, err := c.PutVia(ctx, "n2", []byte("visits"), []byte("1"), nil); err != nil {
+	if _, err := c.PutVia(ctx, "n2", []byte("visits"), []byte("1"), client.Context{}); err != nil {
 		log.Fatal(err)
 	}
-	_, err = c.PutVia(ctx, "n9", []byte("visits"), []byte("1"), nil)
+	_, err = c.PutVia(ctx, "n9", []byte("visits"), []byte("1"), client.Context{})
 	fmt.Println(errors.Is(err, client.ErrInvalid))
 	// Output: true
 }

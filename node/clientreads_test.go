@@ -54,10 +54,10 @@ func TestClientCoordinatedReads(t *testing.T) {
 		}
 		return obj
 	}
-	if _, err := cl.Put(ctx, []byte("k1"), []byte("v1"), nil); err != nil {
+	if _, err := cl.Put(ctx, []byte("k1"), []byte("v1"), client.Context{}); err != nil {
 		t.Fatal(err)
 	}
-	if o := read("k1"); !o.Found || len(o.Values) != 1 || string(o.Values[0]) != "v1" || len(o.Context) == 0 {
+	if o := read("k1"); !o.Found || len(o.Values) != 1 || string(o.Values[0]) != "v1" || o.Context.IsZero() {
 		t.Fatalf("k1: %+v", o)
 	}
 	if o := read("missing"); o.Found || len(o.Values) != 0 {
@@ -66,7 +66,7 @@ func TestClientCoordinatedReads(t *testing.T) {
 	// Two blind writes are siblings; a write with the read's context
 	// resolves them.
 	for _, v := range []string{"a", "b"} {
-		if _, err := cl.Put(ctx, []byte("sib"), []byte(v), nil, client.W(3)); err != nil {
+		if _, err := cl.Put(ctx, []byte("sib"), []byte(v), client.Context{}, client.W(3)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestClientCoordinatedReads(t *testing.T) {
 
 	// A stale replica: a newer version goes to two replicas only.
 	key := []byte("stale")
-	if _, err := cl.Put(ctx, key, []byte("old"), nil, client.W(3)); err != nil {
+	if _, err := cl.Put(ctx, key, []byte("old"), client.Context{}, client.W(3)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := cl.Members(ctx)

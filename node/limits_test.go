@@ -66,28 +66,28 @@ func TestLimitsThroughTheGoClient(t *testing.T) {
 	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
 	ctx, cl := goClient(t, h)
 	var inv *client.InvalidError
-	_, err := cl.Put(ctx, []byte("big"), make([]byte, 10<<20), nil)
+	_, err := cl.Put(ctx, []byte("big"), make([]byte, 10<<20), client.Context{})
 	if !errors.As(err, &inv) || inv.Field != "value" || inv.Code != messages.ErrorCode_ERROR_CODE_TOO_LARGE || !strings.Contains(inv.Msg, "limit is 1048576") {
 		t.Fatalf("10 MiB value: %v", err)
 	}
 	if o, err := cl.Get(ctx, []byte("big"), client.R(1)); err != nil || o.Found {
 		t.Fatalf("after the refused put: %+v %v", o, err)
 	}
-	_, err = cl.Put(ctx, bytes.Repeat([]byte("k"), actors.DefaultMaxKeyBytes+1), []byte("v"), nil)
+	_, err = cl.Put(ctx, bytes.Repeat([]byte("k"), actors.DefaultMaxKeyBytes+1), []byte("v"), client.Context{})
 	if !errors.As(err, &inv) || inv.Field != "key" {
 		t.Fatalf("oversized key: %v", err)
 	}
-	_, err = cl.Put(ctx, []byte("k"), []byte("v"), []byte("corrupted context"))
+	_, err = cl.Put(ctx, []byte("k"), []byte("v"), client.ContextFromBytes([]byte("corrupted context")))
 	if !errors.As(err, &inv) || inv.Field != "context" || inv.Code != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT {
 		t.Fatalf("corrupted context: %v", err)
 	}
 	for range 100 {
-		if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), nil, client.W(1)); err != nil {
+		if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), client.Context{}, client.W(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var se *client.ServerError
-	if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), nil, client.W(1)); !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS {
+	if _, err := cl.Put(ctx, []byte("hot"), []byte("v"), client.Context{}, client.W(1)); !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS {
 		t.Fatalf("101st sibling: %v", err)
 	}
 }
@@ -134,11 +134,11 @@ func TestPutReportsItsAcks(t *testing.T) {
 	h := startCluster(t, 1, func(c *Config) { c.N, c.R, c.W = 1, 1, 1 })
 	ctx, cl := goClient(t, h)
 	var acks client.Acks
-	if _, err := cl.Put(ctx, []byte("k"), []byte("v"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
+	if _, err := cl.Put(ctx, []byte("k"), []byte("v"), client.Context{}, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
 		t.Fatalf("put: %v, acks %+v, want 1 acked, none hinted", err, acks)
 	}
 	acks = client.Acks{}
-	if _, err := cl.PutVia(ctx, h.nodes[0].Name(), []byte("k"), []byte("w"), nil, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
+	if _, err := cl.PutVia(ctx, h.nodes[0].Name(), []byte("k"), []byte("w"), client.Context{}, client.ReportAcks(&acks)); err != nil || acks != (client.Acks{Acked: 1}) {
 		t.Fatalf("put via: %v, acks %+v", err, acks)
 	}
 }

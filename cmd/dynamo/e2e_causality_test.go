@@ -96,7 +96,7 @@ func TestE2EFallbackNotFoundNeverOutvotesAPrimary(t *testing.T) {
 	}
 	for _, k := range keys {
 		var acks client.Acks
-		if _, err := c.PutVia(ctx, holder, []byte(k), []byte("v-"+k), nil, client.W(2), client.ReportAcks(&acks)); err != nil {
+		if _, err := c.PutVia(ctx, holder, []byte(k), []byte("v-"+k), client.Context{}, client.W(2), client.ReportAcks(&acks)); err != nil {
 			t.Fatalf("put %s via %s: %v", k, holder, err)
 		}
 		if acks.Hinted != 0 || acks.Acked < 2 {

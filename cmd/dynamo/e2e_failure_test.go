@@ -168,7 +168,7 @@ func writeKeys(c *client.Client, prefix string, n, conc, w int) writeResult {
 						time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
 					}
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-					_, err = c.Put(ctx, keyOf(prefix, i), valueOf(prefix, i), nil, client.W(w))
+					_, err = c.Put(ctx, keyOf(prefix, i), valueOf(prefix, i), client.Context{}, client.W(w))
 					cancel()
 					if err == nil {
 						break
@@ -542,7 +542,7 @@ func TestE2ESupervisionUnderWriteLoad(t *testing.T) {
 	stopLoad := runLoad(8, 20*time.Millisecond, func(w int, i int64) bool {
 		k, v := fmt.Sprintf("sv-%d-%d", w, i), fmt.Sprintf("v%d", i)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := c.Put(cctx, []byte(k), []byte(v), nil, client.W(2))
+		_, err := c.Put(cctx, []byte(k), []byte(v), client.Context{}, client.W(2))
 		cancel()
 		if err != nil {
 			log.fail(k, err)
@@ -588,7 +588,7 @@ func TestE2ESupervisionUnderWriteLoad(t *testing.T) {
 			attempts++
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			_, err := c.Put(cctx, key, []byte("probe"), nil, client.W(3))
+			_, err := c.Put(cctx, key, []byte("probe"), client.Context{}, client.W(3))
 			return err == nil, fmt.Sprintf("attempt %d: %v", attempts, err)
 		})
 		acksAfter(at, fmt.Sprintf("the crash of vnode %d", p))
@@ -612,7 +612,7 @@ func TestE2ESupervisionUnderWriteLoad(t *testing.T) {
 	waitFor(t, 5*time.Second, "a write through e1 after its router and hint dispatcher crashed", func() (bool, string) {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		_, err := c.Put(cctx, k1, []byte("x"), nil, client.W(3))
+		_, err := c.Put(cctx, k1, []byte("x"), client.Context{}, client.W(3))
 		return err == nil, fmt.Sprint(err)
 	})
 	acksAfter(time.Now(), "the probes") // a little more load after the last crash
@@ -728,7 +728,7 @@ func TestE2EWritesContinueThroughKillAndPause(t *testing.T) {
 		k, v := fmt.Sprintf("wc-%d-%d", w, i), fmt.Sprintf("v%d", i)
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.Put(ctx, []byte(k), []byte(v), nil, client.W(2), client.Timeout(timeout))
+		_, err := c.Put(ctx, []byte(k), []byte(v), client.Context{}, client.W(2), client.Timeout(timeout))
 		cancel()
 		lat := time.Since(start)
 		mu.Lock()

@@ -51,7 +51,7 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 		}
 	}()
 
-	ctxs := make([][]byte, keys)
+	ctxs := make([]client.Context, keys)
 	attempts := make([]atomic.Int32, keys)
 	rng := rand.New(rand.NewPCG(1, 2))
 	value := make([]byte, 100)
@@ -61,7 +61,7 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 	start := time.Now()
 	if failed := parallel(keys, 32, func(i int) error {
 		first := attempts[i].Add(1) == 1
-		cx, err := c.Put(context.Background(), keyOf("reclaim", i), value, nil)
+		cx, err := c.Put(context.Background(), keyOf("reclaim", i), value, client.Context{})
 		if err == nil && first {
 			ctxs[i] = cx // else a failed attempt may have written a sibling: see the deletes
 		}
@@ -74,7 +74,7 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 	start = time.Now()
 	if failed := parallel(keys, 32, func(i int) error {
 		cx := ctxs[i]
-		if cx == nil {
+		if cx.IsZero() {
 			// The put was retried: a first attempt may have been applied
 			// too, as a sibling; delete what a read sees.
 			obj, err := c.Get(context.Background(), keyOf("reclaim", i), client.R(3))
@@ -121,7 +121,7 @@ func TestE2EDeletesReclaimSpace(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		obj, err := c.Get(ctx, keyOf("reclaim", i), client.R(3))
 		cancel()
-		if err != nil || obj.Found || len(obj.Context) != 0 {
+		if err != nil || obj.Found || !obj.Context.IsZero() {
 			t.Fatalf("%s after the reap: %+v %v, want not found and no context left", keyOf("reclaim", i), obj, err)
 		}
 	}

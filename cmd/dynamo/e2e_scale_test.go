@@ -136,7 +136,7 @@ func TestE2EJoinLeaveRemoveWithHandoff(t *testing.T) {
 		op := loadOp{at: time.Now()}
 		if w < 3 {
 			op.op, op.key = "put", fmt.Sprintf("load-%07d", i)
-			_, op.err = c.Put(ctx, []byte(op.key), []byte("v-"+op.key), nil, client.W(2))
+			_, op.err = c.Put(ctx, []byte(op.key), []byte("v-"+op.key), client.Context{}, client.W(2))
 		} else {
 			op.op, op.key = "get", string(keyOf(prefix, rand.IntN(keys)))
 			var obj *client.Object

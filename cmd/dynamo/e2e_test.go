@@ -348,7 +348,7 @@ func TestE2EThreeAgents(t *testing.T) {
 
 	// Client: two writes with the same context become siblings; a write
 	// with the merged context resolves them.
-	base, err := c.Put(ctx, []byte("cart"), []byte("v0"), nil)
+	base, err := c.Put(ctx, []byte("cart"), []byte("v0"), client.Context{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestE2EThreeAgents(t *testing.T) {
 	// One node stopped (SIGTERM): R=2 and W=2 still succeed.
 	e.stop(2)
 	e.waitUp(2)
-	if _, err := c.Put(ctx, []byte("k2"), []byte("v"), nil, client.W(2)); err != nil {
+	if _, err := c.Put(ctx, []byte("k2"), []byte("v"), client.Context{}, client.W(2)); err != nil {
 		t.Fatalf("W=2 with one node down: %v", err)
 	}
 	if obj, err := c.Get(ctx, []byte("k2"), client.R(2)); err != nil || !slices.Equal(strs(obj.Values), []string{"v"}) {
@@ -395,7 +395,7 @@ func TestE2EThreeAgents(t *testing.T) {
 	e.stop(1)
 	e.waitUp(1)
 	start := time.Now()
-	_, err = c.Put(ctx, []byte("k3"), []byte("v"), nil, client.W(2), client.Timeout(500*time.Millisecond))
+	_, err = c.Put(ctx, []byte("k3"), []byte("v"), client.Context{}, client.W(2), client.Timeout(500*time.Millisecond))
 	var qe *client.QuorumError
 	if !errors.As(err, &qe) || qe.Need != 2 || qe.Got != 1 || !errors.Is(err, client.ErrQuorum) {
 		t.Fatalf("W=2 with two of three down: %v", err)

@@ -25,8 +25,8 @@ import (
 // and the tests use a fake.
 type kvClient interface {
 	Get(ctx context.Context, key []byte, opts ...client.Option) (*client.Object, error)
-	Put(ctx context.Context, key, value, causal []byte, opts ...client.Option) ([]byte, error)
-	Delete(ctx context.Context, key, causal []byte, opts ...client.Option) error
+	Put(ctx context.Context, key, value []byte, cc client.Context, opts ...client.Option) (client.Context, error)
+	Delete(ctx context.Context, key []byte, cc client.Context, opts ...client.Option) error
 	Members(ctx context.Context) (*client.Membership, error)
 	Status(ctx context.Context, node string) (*client.Membership, error)
 	InjectFault(ctx context.Context, node, component string, partition int) error
@@ -275,15 +275,11 @@ func (k kvCommand) connect(f clusterFlags, dial dialer, extra ...time.Duration) 
 	return c, ctx, func() { _ = c.Close(); cancel(); stopSignals() }, 0
 }
 
-func decodeContext(s string) ([]byte, error) {
-	if s == "" {
-		return nil, nil
+func decodeContext(s string) (client.Context, error) {
+	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
+		return client.Context{}, fmt.Errorf("--context is not %s: %v", base64Usage, err)
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("--context is not %s: %v", base64Usage, err)
-	}
-	return b, nil
+	return client.ParseContext(s)
 }
 
 func quorumFlag(fs *flag.FlagSet, name, what string) *int {
@@ -355,7 +351,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		if err != nil {
 			return k.fail(exitFailed, "%v", err)
 		}
-		fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(newCtx))
+		fmt.Fprintln(stdout, newCtx.String())
 		return exitOK
 	case "delete":
 		w := quorumFlag(fs, "w", "write quorum")
@@ -376,7 +372,7 @@ func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) in
 		}
 		defer done()
 		key := []byte(fs.Arg(0))
-		if causal == nil {
+		if causal.IsZero() {
 			obj, err := c.Get(ctx, key, client.Timeout(*cf.timeout))
 			if err != nil {
 				return k.fail(exitFailed, "reading before deleting: %v", err)
@@ -527,7 +523,7 @@ func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool,
 	}
 	enc := base64.StdEncoding
 	if asJSON {
-		out := getOutput{Key: key, Found: obj.Found, Values: make([]string, 0, len(obj.Values)), Context: enc.EncodeToString(obj.Context)}
+		out := getOutput{Key: key, Found: obj.Found, Values: make([]string, 0, len(obj.Values)), Context: obj.Context.String()}
 		if obj.Found {
 			for _, v := range obj.Values {
 				out.Values = append(out.Values, enc.EncodeToString(v))
@@ -540,8 +536,8 @@ func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool,
 			_, _ = k.stdout.Write(append(v, '\n'))
 		}
 	}
-	if len(obj.Context) > 0 || obj.Found {
-		fmt.Fprintf(k.stdout, "context: %s\n", enc.EncodeToString(obj.Context))
+	if !obj.Context.IsZero() || obj.Found {
+		fmt.Fprintf(k.stdout, "context: %s\n", obj.Context)
 	}
 	if !obj.Found {
 		return k.fail(exitFailed, "%q: not found", key)

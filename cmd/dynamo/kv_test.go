@@ -53,18 +53,18 @@ func (f *fakeKV) Get(_ context.Context, key []byte, opts ...client.Option) (*cli
 	return f.obj, nil
 }
 
-func (f *fakeKV) Put(_ context.Context, key, value, causal []byte, opts ...client.Option) ([]byte, error) {
+func (f *fakeKV) Put(_ context.Context, key, value []byte, cc client.Context, opts ...client.Option) (client.Context, error) {
 	f.calls = append(f.calls, "put "+string(key))
 	f.opts = append(f.opts, client.SettingsOf(opts...))
-	f.ctxs = append(f.ctxs, causal)
+	f.ctxs = append(f.ctxs, cc.Bytes())
 	f.values = append(f.values, value)
-	return f.putCtx, f.err
+	return client.ContextFromBytes(f.putCtx), f.err
 }
 
-func (f *fakeKV) Delete(_ context.Context, key, causal []byte, opts ...client.Option) error {
+func (f *fakeKV) Delete(_ context.Context, key []byte, cc client.Context, opts ...client.Option) error {
 	f.calls = append(f.calls, "delete "+string(key))
 	f.opts = append(f.opts, client.SettingsOf(opts...))
-	f.ctxs = append(f.ctxs, causal)
+	f.ctxs = append(f.ctxs, cc.Bytes())
 	return f.err
 }
 
@@ -115,7 +115,7 @@ func kv(f *fakeKV, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestGetJSON(t *testing.T) {
-	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), {0, 0xff, '\n'}}, Context: []byte("ctx<1>")}}
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), {0, 0xff, '\n'}}, Context: client.ContextFromBytes([]byte("ctx<1>"))}}
 	out, errs, code := kv(f, "get", "--json", "--r", "2", `k"<&>`)
 	want := `{"key":"k\"<&>","found":true,"values":["YQ==","AP8K"],"context":"Y3R4PDE+"}` + "\n"
 	if code != 0 || out != want || errs != "" {
@@ -137,12 +137,12 @@ func TestGetJSON(t *testing.T) {
 }
 
 func TestGetPlain(t *testing.T) {
-	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), []byte("b")}, Context: []byte("ctx")}}
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), []byte("b")}, Context: client.ContextFromBytes([]byte("ctx"))}}
 	out, errs, code := kv(f, "get", "k")
 	if code != 0 || out != "a\nb\ncontext: Y3R4\n" || errs != "" {
 		t.Fatalf("exit %d stdout %q stderr %q", code, out, errs)
 	}
-	f = &fakeKV{obj: &client.Object{Found: false, Context: []byte("tomb")}}
+	f = &fakeKV{obj: &client.Object{Found: false, Context: client.ContextFromBytes([]byte("tomb"))}}
 	out, errs, code = kv(f, "get", "k")
 	if code != 1 || out != "context: dG9tYg==\n" || errs != "dynamo get: \"k\": not found\n" {
 		t.Fatalf("not found: exit %d stdout %q stderr %q", code, out, errs)
@@ -171,7 +171,7 @@ func TestContextRoundTrip(t *testing.T) {
 		t.Fatalf("delete --context: exit %d sent %q", code, f.ctxs[2])
 	}
 	// get's context line feeds --context too.
-	f = &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: raw}}
+	f = &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: client.ContextFromBytes(raw)}}
 	out, _, _ = kv(f, "get", "k")
 	line := out[strings.LastIndex(out, "context: ")+len("context: "):]
 	if _, _, code := kv(f, "put", "--context", strings.TrimSpace(line), "k", "y"); code != 0 || !bytes.Equal(f.ctxs[0], raw) {
@@ -180,7 +180,7 @@ func TestContextRoundTrip(t *testing.T) {
 }
 
 func TestDeleteWithoutContextReadsFirst(t *testing.T) {
-	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: []byte("seen")}}
+	f := &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("x")}, Context: client.ContextFromBytes([]byte("seen"))}}
 	out, errs, code := kv(f, "delete", "--w", "1", "k")
 	if code != 0 || out != "" || errs != "" {
 		t.Fatalf("exit %d %q %q", code, out, errs)

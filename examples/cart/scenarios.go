@@ -83,11 +83,11 @@ func (t teller) note(format string, args ...any) {
 // paper's notation. Actor ids are "name@<random>", the random part drawn
 // anew each time a vnode opens, so the name alone reads better (a dev
 // cluster that does not restart has one actor per node).
-func versionOf(ctx []byte) string { return showClock(clockOf(ctx)) }
+func versionOf(ctx client.Context) string { return showClock(clockOf(ctx)) }
 
 // clockOf decodes a context into node name -> counter.
-func clockOf(ctx []byte) map[string]uint64 {
-	clk, err := version.DecodeContext(ctx)
+func clockOf(ctx client.Context) map[string]uint64 {
+	clk, err := version.DecodeContext(ctx.Bytes())
 	if err != nil {
 		return nil
 	}
@@ -126,7 +126,7 @@ type written struct {
 	seen        map[string]uint64
 }
 
-func writeOf(coordinator string, readCtx, returned []byte) written {
+func writeOf(coordinator string, readCtx, returned client.Context) written {
 	return written{coordinator: coordinator, dot: clockOf(returned)[coordinator], seen: clockOf(readCtx)}
 }
 
@@ -510,7 +510,7 @@ func sameCoordinator(ctx context.Context, out io.Writer, alice, bob *client.Clie
 	}
 	// Both writes leave together: a barrier releases them at once.
 	var wg sync.WaitGroup
-	var ctxA, ctxB []byte
+	var ctxA, ctxB client.Context
 	var errA, errB error
 	start := make(chan struct{})
 	wg.Add(2)
