@@ -18,6 +18,7 @@ import (
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
@@ -119,7 +120,7 @@ func (c *testCluster) spawn(nd *testNode) {
 	pid, err := SpawnNode(nd.sys, NodeConfig{
 		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
 		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: true, Logger: quiet},
-		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Logger: quiet,
+		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Limits: request.DefaultLimits(), Logger: quiet,
 			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate},
 		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
 		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
@@ -345,10 +346,10 @@ func TestClusterRefusesBadRequestsBeforeSending(t *testing.T) {
 		{messages.Wrap(1, &messages.GetRequest{Key: []byte("k"), R: 4}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "r"},
 		{messages.Wrap(2, &messages.PutRequest{Key: []byte("k"), W: 4}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "w"},
 		{messages.Wrap(3, &messages.PutRequest{Key: nil}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "key"},
-		{messages.Wrap(4, &messages.PutRequest{Key: bytes.Repeat([]byte("k"), DefaultMaxKeyBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "key"},
-		{messages.Wrap(5, &messages.PutRequest{Key: []byte("k"), Value: make([]byte, DefaultMaxValueBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "value"},
+		{messages.Wrap(4, &messages.PutRequest{Key: bytes.Repeat([]byte("k"), request.DefaultMaxKeyBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "key"},
+		{messages.Wrap(5, &messages.PutRequest{Key: []byte("k"), Value: make([]byte, request.DefaultMaxValueBytes+1)}), messages.ErrorCode_ERROR_CODE_TOO_LARGE, "value"},
 		{messages.Wrap(6, &messages.DeleteRequest{Key: []byte("k"), Context: []byte{0xff, 0x01}}), messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, "context"},
-		{messages.Wrap(7, &messages.GetRequest{Key: []byte("k"), TimeoutMs: 3_600_000}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "timeout_ms"},
+		{messages.Wrap(7, &messages.GetRequest{Key: []byte("k"), TimeoutMs: 3_600_000}), messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, "timeout"},
 	}
 	for _, tc := range cases {
 		reply := c.send(0, tc.env)

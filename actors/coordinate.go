@@ -131,14 +131,9 @@ var errNoReply = errors.New("actors: replica did not answer in time")
 // an earlier incarnation's coordinator that had the same actor id) is
 // rejected.
 func ask(ctx actor.Context, pid *actor.PID, env *messages.Envelope, wait time.Duration, cont func(*messages.Envelope, error)) {
-	askAs(ctx, pid, env, env, wait, cont)
-}
-
-// askAs is ask with msg sent in env's place (a local wrapper of env).
-func askAs(ctx actor.Context, pid *actor.PID, msg any, env *messages.Envelope, wait time.Duration, cont func(*messages.Envelope, error)) {
 	// The coordinator's own deadline message comes first; the future's
 	// timeout only bounds its lifetime.
-	f := ctx.RequestFuture(pid, msg, max(wait, 0)+askGrace)
+	f := ctx.RequestFuture(pid, env, max(wait, 0)+askGrace)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		switch {
 		case errors.Is(err, actor.ErrDeadLetter):
@@ -293,25 +288,18 @@ type putCoordinator struct {
 	key       []byte
 	value     []byte
 	tombstone bool
-	context   []byte
+	causal    version.Context // the request's, decoded by the router
 	hops      uint32
 	put       *coordinator.Put
 	partition uint32
-	// gotPrepared: the local vnode's writePrepared came. committed: its
-	// successful reply came first (a continuation, a system message, can
-	// overtake writePrepared in the mailbox) and waits for it; commitErr,
-	// the same for a reply whose commit failed after the version was
-	// prepared.
-	gotPrepared, committed bool
-	commitErr              error
-	dot                    version.Dot // the prepared version's
-	due                    time.Time   // the hard deadline
-	timer                  *time.Timer
+	dot       version.Dot // the prepared version's
+	due       time.Time   // the hard deadline
+	timer     *time.Timer
 }
 
-func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, context []byte, hops uint32) *actor.Props {
+func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, causal version.Context, hops uint32) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, context: context, hops: hops}
+		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, causal: causal, hops: hops}
 	}, actor.WithDispatcher(pooled))
 }
 
@@ -320,8 +308,18 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 	case *actor.Started:
 		c.start(ctx)
 	case *writePrepared:
-		if c.put != nil && !c.gotPrepared && m.nonce == c.req.nonce {
+		if c.put != nil && m.nonce == c.req.nonce {
 			c.prepared(ctx, m.set, m.dot)
+		}
+	case *writeDone:
+		if c.put != nil && m.nonce == c.req.nonce {
+			c.effects(ctx, c.put.Coordinated(m.err))
+		}
+	case *actor.DeadLetterResponse:
+		// The one message this coordinator sends with itself as sender is
+		// its coordinateWrite: no vnode of the partition on this node.
+		if c.put != nil {
+			c.effects(ctx, c.put.Coordinated(fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)))
 		}
 	case *actor.Stopping:
 		if c.timer != nil {
@@ -344,39 +342,8 @@ func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set, dot versi
 	if c.req.warn != nil && set.Len() >= SiblingWarning {
 		c.req.warn(c.key, set.Len())
 	}
-	c.gotPrepared, c.dot = true, dot
+	c.dot = dot
 	c.replicate(ctx, c.put.Prepared(set, dot))
-	switch {
-	case c.committed:
-		c.effects(ctx, c.put.Coordinated(nil))
-	case c.commitErr != nil:
-		c.effects(ctx, c.put.Coordinated(c.commitErr))
-	}
-}
-
-// coordinated handles the outcome of the local vnode's coordinating write
-// (the version itself came before, with writePrepared).
-func (c *putCoordinator) coordinated(ctx actor.Context, env *messages.Envelope, err error) {
-	if err == nil {
-		r := env.GetReplicaCoordinateReply()
-		switch {
-		case r == nil || r.GetPartition() != c.partition:
-			err = fmt.Errorf("actors: reply is not a write of partition %d", c.partition)
-		case r.GetError() != nil:
-			err = remoting.ErrorOf(r.GetError())
-			if r.GetPrepared() && !c.gotPrepared {
-				c.commitErr = err // see prepared
-				return
-			}
-		}
-	} else if errors.Is(err, errNoVnode) {
-		err = fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)
-	}
-	if err == nil && !c.gotPrepared {
-		c.committed = true // see prepared
-		return
-	}
-	c.effects(ctx, c.put.Coordinated(err))
 }
 
 // replicate sends replica writes and keeps local hints. A local hint goes to
@@ -412,8 +379,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
 	route := c.req.route(c.key)
-	causal, _ := version.DecodeContext(c.context) // checked by the router
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: causal})
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.causal})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)
@@ -433,12 +399,10 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.put, c.partition = p, route.Partition
 		c.due = time.Now().Add(c.req.timeout)
 		c.timer = startTimer(ctx, c.req.timeout)
-		env := messages.Wrap(c.req.nonce, &messages.ReplicaCoordinateRequest{
-			Partition: route.Partition, Key: c.key, Value: c.value, Tombstone: c.tombstone,
-			Context: version.ToProtoContext(causal), Mode: c.req.mode,
+		ctx.Request(c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{
+			nonce: c.req.nonce, key: c.key, value: c.value, tombstone: c.tombstone,
+			causal: c.causal, mode: c.req.mode, replyTo: ctx.Self(),
 		})
-		askAs(ctx, c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{env: env, replyTo: ctx.Self()}, env, c.req.timeout,
-			func(env *messages.Envelope, err error) { c.coordinated(ctx, env, err) })
 		return
 	}
 	ctx.Stop(ctx.Self())

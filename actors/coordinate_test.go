@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,14 +9,16 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/version"
 )
 
-// A put coordinator answers with the prepared version's context whichever
-// of its local vnode's two messages it handles first: the reply to its
-// request (a continuation, a system message, may overtake writePrepared in
-// its mailbox) or writePrepared. A fake vnode answers in both orders.
-func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
+// A put coordinator answers with the prepared version's context once its
+// local vnode has said, on one channel and in order, the version it
+// prepared (writePrepared) and that it is durable (writeDone); it answers
+// nothing before writeDone, and a vnode that is not there is UNAVAILABLE at
+// once, not at the deadline.
+func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
 	s := startSystem(t)
 	r, err := ring.New(ring.Config{Partitions: 8, N: 1}, []ring.Member{{Name: "solo", Weight: 1}})
 	if err != nil {
@@ -27,48 +30,72 @@ func TestPutCoordinatorTakesTheVnodesMessagesInEitherOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, replyFirst := range []bool{false, true} {
-		fake, err := s.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
-			m, ok := ctx.Message().(*coordinateWrite)
-			if !ok {
-				return
-			}
-			prepared := &writePrepared{nonce: m.env.GetRequestId(), set: set, dot: set.Siblings()[0].Dot}
-			reply := messages.Wrap(m.env.GetRequestId(), &messages.ReplicaCoordinateReply{Partition: 3, Node: "solo"})
-			if replyFirst {
-				// Completing the future queues the continuation, a system
-				// message, before writePrepared is even sent.
-				ctx.Respond(reply)
-				ctx.Send(m.replyTo, prepared)
-				return
-			}
-			ctx.Send(m.replyTo, prepared)
-			ctx.Respond(reply)
-		}), remoting.VnodeName(3))
-		if err != nil {
-			t.Fatal(err)
-		}
+	spawnPut := func() *actor.Future {
 		req := plan{id: 7, nonce: 99, view: view, quorum: 1, timeout: 2 * time.Second, pids: &pidCache{}, start: time.Now()}
 		f := actor.NewFuture(s.Actors, 3*time.Second)
 		req.client = f.PID()
-		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, nil, 0), "put")
+		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, version.Context{}, 0), "put")
+		return f
+	}
+
+	// No vnode: UNAVAILABLE well before the 2 s deadline.
+	began := time.Now()
+	res, err := spawnPut().Result()
+	if err != nil {
+		t.Fatalf("no vnode: no answer: %v", err)
+	}
+	if put := res.(*messages.Envelope).GetPutReply(); put.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_UNAVAILABLE || time.Since(began) > time.Second {
+		t.Fatalf("no vnode: answer %v after %v, want UNAVAILABLE at once", res, time.Since(began))
+	}
+
+	release := make(chan struct{})
+	fake, err := s.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		m, ok := ctx.Message().(*coordinateWrite)
+		if !ok {
+			return
+		}
+		if m.nonce != 99 || string(m.key) != string(key) || string(m.value) != "v" || m.tombstone {
+			t.Errorf("coordinateWrite %+v", m)
+		}
+		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: set, dot: set.Siblings()[0].Dot})
+		<-release // the version is not durable yet
+		ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, prepared: true})
+	}), remoting.VnodeName(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type outcome struct {
+		res any
+		err error
+	}
+	answered := make(chan outcome, 1)
+	go func(f *actor.Future) {
 		res, err := f.Result()
-		if err != nil {
-			t.Fatalf("reply first %v: no answer: %v", replyFirst, err)
-		}
-		put := res.(*messages.Envelope).GetPutReply()
-		if put == nil || put.GetError() != nil || string(put.GetContext()) != string(version.EncodeContext(set.Context())) {
-			t.Fatalf("reply first %v: answer %v, want the prepared version's context", replyFirst, res)
-		}
-		if err := s.Root().StopFuture(fake).Wait(); err != nil {
-			t.Fatal(err)
-		}
+		answered <- outcome{res, err}
+	}(spawnPut())
+	select {
+	case <-time.After(200 * time.Millisecond):
+	case o := <-answered:
+		t.Fatalf("the coordinator answered %v before its vnode's write was durable", o.res)
+	}
+	close(release)
+	o := <-answered
+	if o.err != nil {
+		t.Fatalf("no answer: %v", o.err)
+	}
+	res = o.res
+	put := res.(*messages.Envelope).GetPutReply()
+	if put == nil || put.GetError() != nil || string(put.GetContext()) != string(version.EncodeContext(set.Context())) {
+		t.Fatalf("answer %v, want the prepared version's context", res)
+	}
+	if err := s.Root().StopFuture(fake).Wait(); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // A local commit that fails after the version was prepared answers the
-// error whichever of the vnode's two messages comes first, and, the
-// version being stored nowhere (one replica), tells the vnode to forget it.
+// error and, the version being stored nowhere (one replica), tells the
+// vnode to forget it.
 func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 	s := startSystem(t)
 	r, err := ring.New(ring.Config{Partitions: 8, N: 1}, []ring.Member{{Name: "solo", Weight: 1}})
@@ -81,23 +108,19 @@ func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, replyFirst := range []bool{false, true} {
+	// Its commit failed after the version was prepared: forgotten. Its
+	// prepare failed: there is nothing to forget.
+	for _, prepared := range []bool{true, false} {
 		forgot := make(chan version.Dot, 1)
 		fake, err := s.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 			switch m := ctx.Message().(type) {
 			case *forgetPrepared:
 				forgot <- m.dot
 			case *coordinateWrite:
-				prepared := &writePrepared{nonce: m.env.GetRequestId(), set: set, dot: set.Siblings()[0].Dot}
-				reply := messages.Wrap(m.env.GetRequestId(), &messages.ReplicaCoordinateReply{Partition: 3, Node: "solo", Prepared: true,
-					Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_STORAGE, Message: "no space left on device"}})
-				if replyFirst {
-					ctx.Respond(reply)
-					ctx.Send(m.replyTo, prepared)
-					return
+				if prepared {
+					ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: set, dot: set.Siblings()[0].Dot})
 				}
-				ctx.Send(m.replyTo, prepared)
-				ctx.Respond(reply)
+				ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, prepared: prepared, err: fmt.Errorf("vnode 3: %w", storage.ErrNoSpace)})
 			}
 		}), remoting.VnodeName(3))
 		if err != nil {
@@ -106,21 +129,23 @@ func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 		req := plan{id: 7, nonce: 99, view: view, quorum: 1, timeout: 2 * time.Second, pids: &pidCache{}, start: time.Now()}
 		f := actor.NewFuture(s.Actors, 3*time.Second)
 		req.client = f.PID()
-		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, nil, 0), "put")
+		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, version.Context{}, 0), "put")
 		res, err := f.Result()
 		if err != nil {
-			t.Fatalf("reply first %v: no answer: %v", replyFirst, err)
+			t.Fatalf("prepared %v: no answer: %v", prepared, err)
 		}
 		if put := res.(*messages.Envelope).GetPutReply(); put.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_STORAGE {
-			t.Fatalf("reply first %v: answer %v, want the storage error", replyFirst, res)
+			t.Fatalf("prepared %v: answer %v, want the storage error", prepared, res)
 		}
 		select {
 		case d := <-forgot:
-			if d != set.Siblings()[0].Dot {
-				t.Fatalf("reply first %v: forget %v", replyFirst, d)
+			if !prepared || d != set.Siblings()[0].Dot {
+				t.Fatalf("prepared %v: forget %v", prepared, d)
 			}
-		case <-time.After(2 * time.Second):
-			t.Fatalf("reply first %v: the vnode was not told to forget the version stored nowhere", replyFirst)
+		case <-time.After(500 * time.Millisecond):
+			if prepared {
+				t.Fatalf("the vnode was not told to forget the version stored nowhere")
+			}
 		}
 		if err := s.Root().StopFuture(fake).Wait(); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 )
 
 // Storage fault injection, for nodes started with --allow-fault-injection
@@ -63,8 +64,8 @@ func (r *router) storageFault(ctx actor.Context, f *messages.FaultRequest) (e *m
 		}
 		p, keys := f.GetPartition(), 0
 		if len(f.GetKey()) > 0 {
-			if len(f.GetKey()) > r.cfg.MaxKeyBytes {
-				return invalid("key", "key too long"), true
+			if e := r.check(request.Request{Op: request.OpGet, Key: f.GetKey()}); e != nil {
+				return e, true
 			}
 			p = r.view.Ring.Partition(f.GetKey())
 		} else {

@@ -439,7 +439,7 @@ func (r *hintRig) hint(owner, key, value string) {
 	}
 	r.nextID++
 	p := ring.PartitionOf(ring.HashKey([]byte(key)), testQ)
-	env := request(r.t, r.sys["h0"], r.pid, messages.Wrap(r.nextID, &messages.ReplicaPutRequest{
+	env := call(r.t, r.sys["h0"], r.pid, messages.Wrap(r.nextID, &messages.ReplicaPutRequest{
 		Partition: p, Key: []byte(key), Set: version.ToProto(set), HintOwner: owner}))
 	if e := env.(*messages.ReplicaPutReply).GetError(); e != nil {
 		r.t.Fatalf("hint for %s: %v", owner, e)
@@ -451,7 +451,7 @@ func (r *hintRig) held(owner, key string) bool {
 	r.t.Helper()
 	r.nextID++
 	p := ring.PartitionOf(ring.HashKey([]byte(key)), testQ)
-	env := request(r.t, r.sys["h0"], r.pid, messages.Wrap(r.nextID, &messages.ReplicaGetRequest{Partition: p, Key: []byte(key), HintOwner: owner}))
+	env := call(r.t, r.sys["h0"], r.pid, messages.Wrap(r.nextID, &messages.ReplicaGetRequest{Partition: p, Key: []byte(key), HintOwner: owner}))
 	return env.(*messages.ReplicaGetReply).GetFound()
 }
 

@@ -80,7 +80,7 @@ func (c *testCluster) mergeInto(i int, key string, set *version.Set, kind messag
 	p := ring.PartitionOf(ring.HashKey([]byte(key)), testQ)
 	c.nextID++
 	env := messages.Wrap(c.nextID, &messages.ReplicaPutRequest{Partition: p, Key: []byte(key), Set: version.ToProto(set), Kind: kind})
-	r := request(c.t, c.client, vnodePID(c.nodes[i].sys.Address(), p), env).(*messages.ReplicaPutReply)
+	r := call(c.t, c.client, vnodePID(c.nodes[i].sys.Address(), p), env).(*messages.ReplicaPutReply)
 	if r.GetError() != nil {
 		c.t.Fatalf("merge into %s: %v", c.nodes[i].name, r.GetError())
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
 )
@@ -22,13 +23,10 @@ type RouterConfig struct {
 	N int
 	// Defaults apply to requests that leave R, W, timeout or mode unset.
 	Defaults Defaults
-	// MaxKeyBytes is the largest key accepted. Default 64 KiB.
-	MaxKeyBytes int
-	// MaxValueBytes is the largest value accepted. Default 1 MiB (a reply
-	// carries every sibling, and remoting caps a message at 4 MiB).
-	MaxValueBytes int
-	// MaxTimeout is the longest per-request deadline accepted. Default 60 s.
-	MaxTimeout time.Duration
+	// Limits bound the keys and values of client requests
+	// (request.Limits.Check); the node passes its configured limits. Zero
+	// fields are not checked.
+	Limits request.Limits
 	// NoHintedHandoff turns hinted handoff off for the requests this node
 	// coordinates: strict quorums over the up primaries, no fallbacks, no
 	// hints. A cluster-wide choice (set it on every node); for control
@@ -78,14 +76,8 @@ type Admin interface {
 	Restart(down time.Duration) error
 }
 
-// Router limits' defaults.
-const (
-	DefaultMaxKeyBytes   = 64 << 10
-	DefaultMaxValueBytes = 1 << 20
-	DefaultMaxTimeout    = time.Minute
-	// maxHops bounds put forwarding between nodes whose views disagree.
-	maxHops = 2
-)
+// maxHops bounds put forwarding between nodes whose views disagree.
+const maxHops = 2
 
 // router receives client requests (Get, Put, Delete, Members envelopes),
 // checks them, and spawns one coordinator actor per get, put or delete. It
@@ -103,15 +95,6 @@ type router struct {
 // coordinator would issue a second dot for the same write), and its client
 // gets a timeout.
 func RouterProps(cfg RouterConfig) *actor.Props {
-	if cfg.MaxKeyBytes == 0 {
-		cfg.MaxKeyBytes = DefaultMaxKeyBytes
-	}
-	if cfg.MaxValueBytes == 0 {
-		cfg.MaxValueBytes = DefaultMaxValueBytes
-	}
-	if cfg.MaxTimeout == 0 {
-		cfg.MaxTimeout = DefaultMaxTimeout
-	}
 	if cfg.Counters == nil {
 		cfg.Counters = &Counters{}
 	}
@@ -230,23 +213,25 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 	var werr *messages.Error
 	switch b := body.(type) {
 	case *messages.GetRequest:
-		werr = r.check(b.GetKey(), nil, "r", b.GetR(), b.GetTimeoutMs())
+		werr = r.check(request.Request{Op: request.OpGet, Key: b.GetKey(), Quorum: int(b.GetR()), Timeout: msDuration(b.GetTimeoutMs())})
 		req.quorum, req.timeout, req.mode = r.params(b.GetR(), r.cfg.Defaults.R, b.GetTimeoutMs(), b.GetMode())
 		props = getProps(req, b)
 	case *messages.PutRequest:
-		werr = r.check(b.GetKey(), b.GetValue(), "w", b.GetW(), b.GetTimeoutMs())
+		var causal version.Context
+		werr = r.check(request.Request{Op: request.OpPut, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
 		if werr == nil {
-			werr = checkContext(b.GetContext())
+			causal, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), b.GetMode())
-		props = putProps(req, env, b.GetKey(), b.GetValue(), false, b.GetContext(), b.GetHops())
+		props = putProps(req, env, b.GetKey(), b.GetValue(), false, causal, b.GetHops())
 	case *messages.DeleteRequest:
-		werr = r.check(b.GetKey(), nil, "w", b.GetW(), b.GetTimeoutMs())
+		var causal version.Context
+		werr = r.check(request.Request{Op: request.OpDelete, Key: b.GetKey(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
 		if werr == nil {
-			werr = checkContext(b.GetContext())
+			causal, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
-		props = putProps(req, env, b.GetKey(), nil, true, b.GetContext(), b.GetHops())
+		props = putProps(req, env, b.GetKey(), nil, true, causal, b.GetHops())
 	default:
 		return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
 			Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
@@ -318,23 +303,11 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 	return nil
 }
 
-func (r *router) check(key, value []byte, qname string, q, timeoutMs uint32) *messages.Error {
-	switch {
-	case len(key) == 0:
-		return invalid("key", "key must not be empty")
-	case len(key) > r.cfg.MaxKeyBytes:
-		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "key",
-			Message: fmt.Sprintf("key is %d bytes, the limit is %d", len(key), r.cfg.MaxKeyBytes)}
-	case len(value) > r.cfg.MaxValueBytes:
-		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "value",
-			Message: fmt.Sprintf("value is %d bytes, the limit is %d", len(value), r.cfg.MaxValueBytes)}
-	case int(q) > r.cfg.N:
-		return invalid(qname, fmt.Sprintf("%s=%d exceeds n=%d", qname, q, r.cfg.N))
-	case time.Duration(timeoutMs)*time.Millisecond > r.cfg.MaxTimeout:
-		return invalid("timeout_ms", fmt.Sprintf("timeout %d ms exceeds the limit of %d ms", timeoutMs, r.cfg.MaxTimeout.Milliseconds()))
-	}
-	return nil
-}
+// check checks a client request against this node's limits and N.
+func (r *router) check(req request.Request) *messages.Error { return r.cfg.Limits.Check(req, r.cfg.N) }
+
+// msDuration is a wire deadline in milliseconds as a duration.
+func msDuration(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
 
 func (r *router) params(q uint32, def int, timeoutMs uint32, mode messages.ConflictMode) (int, time.Duration, messages.ConflictMode) {
 	n := int(q)
@@ -349,13 +322,6 @@ func (r *router) params(q uint32, def int, timeoutMs uint32, mode messages.Confl
 		mode = r.cfg.Defaults.Mode
 	}
 	return n, d, mode
-}
-
-func checkContext(b []byte) *messages.Error {
-	if _, err := version.DecodeContext(b); err != nil {
-		return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_BAD_CONTEXT, Field: "context", Message: err.Error()}
-	}
-	return nil
 }
 
 func invalid(field, msg string) *messages.Error {

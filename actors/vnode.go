@@ -85,11 +85,7 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 			v.store.Forget(m.key, m.dot)
 		}
 	case *coordinateWrite:
-		if v.dropped {
-			ctx.Respond(v.handedOff(m.env))
-			return
-		}
-		ctx.Respond(v.coordinate(ctx, m))
+		v.coordinate(ctx, m)
 	case *messages.Envelope:
 		var reply *messages.Envelope
 		if v.dropped {
@@ -104,18 +100,39 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 }
 
 func (v *vnodeActor) handedOff(env *messages.Envelope) *messages.Envelope {
-	return messages.Wrap(env.GetRequestId(), &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
-		Message: fmt.Sprintf("vnode %d handed its partition off", v.cfg.Partition)})
+	return messages.Wrap(env.GetRequestId(), v.handedOffError())
 }
 
-// coordinateWrite is a put coordinator's ReplicaCoordinateRequest to its
-// own node's vnode, in two steps: the vnode tells replyTo the new version
-// (writePrepared) as soon as it is computed, so the coordinator replicates
-// it while the vnode makes it durable, then answers the request with the
-// outcome of its own write. Local only: it never crosses the wire.
+func (v *vnodeActor) handedOffError() *messages.Error {
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+		Message: fmt.Sprintf("vnode %d handed its partition off", v.cfg.Partition)}
+}
+
+// coordinateWrite is a put coordinator's client write to its own node's
+// vnode, which applies it as coordinator (its dot goes into the version).
+// Local only: it never crosses the wire. The vnode answers replyTo on one
+// channel, in order: writePrepared (the new version, as soon as it is
+// computed, so the coordinator replicates it while the vnode makes it
+// durable), then writeDone (the outcome of its own write). The coordinator
+// sends it with a sender, so a missing vnode comes back at once as an
+// actor.DeadLetterResponse.
 type coordinateWrite struct {
-	env     *messages.Envelope // ReplicaCoordinateRequest
-	replyTo *actor.PID
+	nonce     uint64 // the coordinator's request id, echoed
+	key       []byte
+	value     []byte
+	tombstone bool
+	causal    version.Context
+	mode      messages.ConflictMode
+	replyTo   *actor.PID
+}
+
+// writeDone is the outcome of a coordinateWrite at the vnode: nil once the
+// version is durable there. prepared: a writePrepared went first (the
+// version was computed; its commit failed when err is set).
+type writeDone struct {
+	nonce    uint64
+	err      error
+	prepared bool
 }
 
 // forgetPrepared tells the vnode that a version it prepared, whose commit
@@ -134,33 +151,22 @@ type writePrepared struct {
 	dot   version.Dot
 }
 
-// coordinate carries out a coordinateWrite and returns the reply to it.
-func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) *messages.Envelope {
-	id := m.env.GetRequestId()
-	req := m.env.GetReplicaCoordinate()
-	if req == nil {
-		return messages.Unsupported(m.env)
-	}
-	p, err := v.prepare(req)
-	if err == nil {
-		ctx.Send(m.replyTo, &writePrepared{nonce: id, set: p.Set, dot: p.Dot})
-		err = v.store.Commit(p)
-	}
-	// The set went with writePrepared.
-	return messages.Wrap(id, &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err), Prepared: p != nil})
-}
-
-// prepare computes a coordinating write (vnode.Store.Prepare).
-func (v *vnodeActor) prepare(req *messages.ReplicaCoordinateRequest) (*vnode.Prepared, error) {
-	causal, err := version.FromProtoContext(req.GetContext())
-	if err != nil {
-		return nil, err
+// coordinate carries out a coordinateWrite (vnode.Store.Prepare, then
+// Commit), answering writePrepared and writeDone.
+func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
+	if v.dropped {
+		ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: remoting.ErrorOf(v.handedOffError())})
+		return
 	}
 	ms, ns := v.now()
-	return v.store.Prepare(req.GetKey(), causal, version.Write{
-		Value: req.GetValue(), Tombstone: req.GetTombstone(), Timestamp: ns,
-		Mode: modeOf(req.GetMode()),
+	p, err := v.store.Prepare(m.key, m.causal, version.Write{
+		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, Mode: modeOf(m.mode),
 	}, ms)
+	if err == nil {
+		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: p.Set, dot: p.Dot})
+		err = v.store.Commit(p)
+	}
+	ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: err, prepared: p != nil})
 }
 
 func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
@@ -175,17 +181,6 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		reply := &messages.ReplicaGetReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)}
 		if set != nil {
 			reply.Found, reply.Set = true, version.ToProto(set)
-		}
-		return messages.Wrap(id, reply)
-	case *messages.ReplicaCoordinateRequest:
-		// In one step (coordinators use coordinateWrite).
-		p, err := v.prepare(req)
-		if err == nil {
-			err = v.store.Commit(p)
-		}
-		reply := &messages.ReplicaCoordinateReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err)}
-		if err == nil {
-			reply.Set = version.ToProto(p.Set)
 		}
 		return messages.Wrap(id, reply)
 	case *messages.ReplicaPutRequest:

@@ -29,7 +29,7 @@ func startSystem(t *testing.T) *remoting.System {
 	return s
 }
 
-func request(t *testing.T, from *remoting.System, to *actor.PID, env *messages.Envelope) proto.Message {
+func call(t *testing.T, from *remoting.System, to *actor.PID, env *messages.Envelope) proto.Message {
 	t.Helper()
 	res, err := from.Root().RequestFuture(to, env, 5*time.Second).Result()
 	if err != nil {
@@ -59,8 +59,8 @@ func keyOf(p uint32, q int) []byte {
 }
 
 // A coordinator on one node reaches a vnode on another over protoactor
-// remoting, with every message in an Envelope: coordinate a write, merge a
-// replica, read it back; and an envelope from a newer protocol is answered
+// remoting, with every message in an Envelope: replicate a write, merge a
+// concurrent one, read both back; and an envelope from a newer protocol is answered
 // UNSUPPORTED without harming the node.
 func TestVnodeActorOverRemoting(t *testing.T) {
 	a, b := startSystem(t), startSystem(t)
@@ -76,21 +76,19 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	remotePID := actor.NewPID(b.Address(), pid.Id)
 	key := keyOf(p, q)
 
-	co := request(t, a, remotePID, messages.Wrap(1, &messages.ReplicaCoordinateRequest{Partition: p, Key: key, Value: []byte("v1")})).(*messages.ReplicaCoordinateReply)
-	if co.GetError() != nil || co.GetNode() != "b" {
-		t.Fatalf("coordinate: %v", co)
-	}
-	written, err := version.FromProto(co.GetSet())
-	if err != nil {
-		t.Fatal(err)
+	// A write coordinated elsewhere, replicated here.
+	written, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v1")}, "c@1", 1)
+	first := call(t, a, remotePID, messages.Wrap(1, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(written), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE})).(*messages.ReplicaPutReply)
+	if first.GetError() != nil || first.GetNode() != "b" || !first.GetChanged() {
+		t.Fatalf("replica put: %v", first)
 	}
 	// A concurrent write from elsewhere, merged in as replication.
 	other, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v2")}, "a@1", 1)
-	put := request(t, a, remotePID, messages.Wrap(2, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(other), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE})).(*messages.ReplicaPutReply)
+	put := call(t, a, remotePID, messages.Wrap(2, &messages.ReplicaPutRequest{Partition: p, Key: key, Set: version.ToProto(other), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE})).(*messages.ReplicaPutReply)
 	if put.GetError() != nil {
 		t.Fatalf("replica put: %v", put.GetError())
 	}
-	got := request(t, a, remotePID, messages.Wrap(3, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply)
+	got := call(t, a, remotePID, messages.Wrap(3, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply)
 	set, err := version.FromProto(got.GetSet())
 	if err != nil || !got.GetFound() {
 		t.Fatalf("get: %v %v", got, err)
@@ -98,11 +96,18 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	if !version.Equal(set, version.Sync(written, other)) || set.Len() != 2 {
 		t.Fatalf("stored %v, want both siblings", set)
 	}
-	// A bad context is refused with a code, not a crash.
-	bad := request(t, a, remotePID, messages.Wrap(4, &messages.ReplicaCoordinateRequest{Partition: p, Key: key, Value: []byte("x"),
-		Context: &messages.CausalContext{Format: 1, Clock: []*messages.ClockEntry{{Actor: "z"}}}})).(*messages.ReplicaCoordinateReply)
-	if bad.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT {
-		t.Fatalf("bad context: %v", bad)
+	// A malformed set is refused with a code, not a crash.
+	bad := call(t, a, remotePID, messages.Wrap(4, &messages.ReplicaPutRequest{Partition: p, Key: key,
+		Set: &messages.VersionSet{Siblings: []*messages.Sibling{{}}}})).(*messages.ReplicaPutReply)
+	if bad.GetError() == nil {
+		t.Fatalf("malformed set: %v", bad)
+	}
+	// A coordinating write comes only from this node's own coordinators
+	// (coordinateWrite, never on the wire): over remoting it is a message
+	// this vnode does not serve.
+	unserved := call(t, a, remotePID, messages.Wrap(5, &messages.ReplicaGetReply{Partition: p}))
+	if e, ok := unserved.(*messages.Error); !ok || e.GetCode() != messages.ErrorCode_ERROR_CODE_UNSUPPORTED {
+		t.Fatalf("a reply sent as a request: %v", unserved)
 	}
 	// An envelope whose body this build does not know (a newer node).
 	wire, _ := proto.Marshal(&messages.Envelope{Protocol: 2, RequestId: 5})
@@ -112,12 +117,12 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	if err := proto.Unmarshal(wire, &newer); err != nil {
 		t.Fatal(err)
 	}
-	unsup := request(t, a, remotePID, &newer).(*messages.Error)
+	unsup := call(t, a, remotePID, &newer).(*messages.Error)
 	if unsup.GetCode() != messages.ErrorCode_ERROR_CODE_UNSUPPORTED {
 		t.Fatalf("newer envelope: %v", unsup)
 	}
 	// The node still serves.
-	if g := request(t, a, remotePID, messages.Wrap(6, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply); !g.GetFound() {
+	if g := call(t, a, remotePID, messages.Wrap(6, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply); !g.GetFound() {
 		t.Fatal("vnode stopped serving after an unknown envelope")
 	}
 }
@@ -133,7 +138,7 @@ func TestAliasAddressIsDeliveredLocally(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(b.Address())
 	alias := actor.NewPID(net.JoinHostPort("localhost", port), remoting.VnodeName(p))
-	got := request(t, a, alias, messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: keyOf(p, q)})).(*messages.ReplicaGetReply)
+	got := call(t, a, alias, messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: keyOf(p, q)})).(*messages.ReplicaGetReply)
 	if got.GetNode() != "b" || got.GetError() != nil {
 		t.Fatalf("via alias: %v", got)
 	}

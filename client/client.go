@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/request"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -149,7 +150,7 @@ func (c *Client) isClosed() bool {
 
 // Get reads key. Options: R, Timeout, LWW.
 func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, error) {
-	o, err := c.options("get", key, opts)
+	o, err := c.options(request.OpGet, key, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +183,7 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 // A put whose node does not answer is sent to the next node; if the first
 // one had in fact applied it, the key holds the value twice as siblings.
 func (c *Client) Put(ctx context.Context, key, value []byte, cc Context, opts ...Option) (Context, error) {
-	o, err := c.options("put", key, opts)
+	o, err := c.options(request.OpPut, key, opts)
 	if err != nil {
 		return Context{}, err
 	}
@@ -211,7 +212,7 @@ func putResult(node string, body proto.Message, o options) (Context, error) {
 // Delete writes a tombstone for key with the context of an earlier read.
 // Options: W, Timeout.
 func (c *Client) Delete(ctx context.Context, key []byte, cc Context, opts ...Option) error {
-	o, err := c.options("delete", key, opts)
+	o, err := c.options(request.OpDelete, key, opts)
 	if err != nil {
 		return err
 	}
@@ -240,7 +241,7 @@ func (c *Client) Update(ctx context.Context, key []byte, merge func(siblings [][
 		return Context{}, invalidf("merge", "merge function is nil")
 	}
 	// Check the write's options too before reading.
-	if _, err := c.options("put", key, opts); err != nil {
+	if _, err := c.options(request.OpPut, key, opts); err != nil {
 		return Context{}, err
 	}
 	obj, err := c.Get(ctx, key, opts...)
@@ -270,39 +271,23 @@ func (c *Client) Members(ctx context.Context) (*Membership, error) {
 	return &m, nil
 }
 
-// options applies opts and checks the request locally: nothing is sent when
-// it is wrong.
-func (c *Client) options(op string, key []byte, opts []Option) (options, error) {
+// options applies opts and checks the request locally (request.Limits.Check
+// with the cluster's N, the same check and words as the nodes'): nothing is
+// sent when it is wrong.
+func (c *Client) options(op request.Op, key []byte, opts []Option) (options, error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	if len(key) == 0 {
-		return o, invalidf("key", "key must not be empty")
+	q := o.w
+	if op == request.OpGet {
+		q = o.r
 	}
-	n := c.view.Load().m.N
-	check := func(name string, q int) error {
-		if q < 0 {
-			return invalidf(name, "%s must not be negative, got %d", name, q)
-		}
-		if q > n {
-			return invalidf(name, "%s=%d exceeds n=%d", name, q, n)
-		}
-		return nil
+	r := request.Request{Op: op, Key: key, Quorum: q, Timeout: o.timeout}
+	if e := (request.Limits{}).Check(r, c.view.Load().m.N); e != nil {
+		return o, fromWire(op.String(), "", e)
 	}
-	if op == "get" {
-		if err := check("r", o.r); err != nil {
-			return o, err
-		}
-	} else if err := check("w", o.w); err != nil {
-		return o, err
-	}
-	switch {
-	case o.timeout < 0:
-		return o, invalidf("timeout", "timeout must not be negative, got %v", o.timeout)
-	case o.timeout > maxTimeout:
-		return o, invalidf("timeout", "timeout %v exceeds the limit of %v", o.timeout, maxTimeout)
-	case o.timeout == 0:
+	if o.timeout == 0 {
 		o.timeout = c.cfg.Timeout
 	}
 	return o, nil

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/dynamokv/dynamo/request"
 )
 
 // Config configures a Client.
@@ -91,8 +93,8 @@ func (c Config) normalize() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = d.Timeout
 	}
-	if c.Timeout > maxTimeout {
-		return c, invalidf("Timeout", "must be at most %v, got %v", maxTimeout, c.Timeout)
+	if c.Timeout > request.MaxTimeout {
+		return c, invalidf("Timeout", "must be at most %v, got %v", request.MaxTimeout, c.Timeout)
 	}
 	if c.ReadSpeculateAfter < 0 {
 		return c, invalidf("ReadSpeculateAfter", "must not be negative, got %v", c.ReadSpeculateAfter)
@@ -105,7 +107,3 @@ func (c Config) normalize() (Config, error) {
 	}
 	return c, nil
 }
-
-// maxTimeout is the longest request deadline the client sends (the nodes'
-// own default limit is 60 s).
-const maxTimeout = time.Minute

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 )
 
 // PutVia is Put sent to the member named node, and to no other: no
@@ -21,7 +22,7 @@ import (
 // error matches ErrUnavailable; an unknown name is an *InvalidError naming
 // "node".
 func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, cc Context, opts ...Option) (Context, error) {
-	o, err := c.options("put", key, opts)
+	o, err := c.options(request.OpPut, key, opts)
 	if err != nil {
 		return Context{}, err
 	}

@@ -61,7 +61,7 @@ func FuzzRequest(f *testing.F) {
 			}
 			return nil, nil
 		}}
-		h, err := Handler(Config{Backend: fb, Counters: &actors.Counters{}, MaxValueBytes: 1000, Timeout: 10 * time.Millisecond, MaxTimeout: time.Second})
+		h, err := Handler(Config{Backend: fb, Counters: &actors.Counters{}, MaxValueBytes: 1000, Timeout: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -87,8 +89,8 @@ func (h *handler) parseParams(r *http.Request, qname string) (params, *messages.
 			if err != nil {
 				return p, invalid("timeout", err.Error())
 			}
-			if d > h.cfg.MaxTimeout {
-				return p, invalid("timeout", fmt.Sprintf("timeout %s exceeds the limit of %s", d, h.cfg.MaxTimeout))
+			if e := request.CheckTimeout(d); e != nil {
+				return p, e
 			}
 			p.timeout = d
 		default:
@@ -203,7 +205,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		return
 	}
 	if r.ContentLength > int64(h.cfg.MaxValueBytes) {
-		writeError(w, 0, tooLarge(r.ContentLength, h.cfg.MaxValueBytes))
+		writeError(w, 0, request.TooLarge("value", int(min(r.ContentLength, math.MaxInt)), h.cfg.MaxValueBytes))
 		return
 	}
 	value, err := io.ReadAll(io.LimitReader(r.Body, int64(h.cfg.MaxValueBytes)+1))
@@ -212,7 +214,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		return
 	}
 	if len(value) > h.cfg.MaxValueBytes {
-		writeError(w, 0, tooLarge(-1, h.cfg.MaxValueBytes))
+		writeError(w, 0, request.TooLarge("value", -1, h.cfg.MaxValueBytes))
 		return
 	}
 	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
@@ -293,17 +295,8 @@ func wantsJSON(r *http.Request) bool {
 	return false
 }
 
-func invalid(field, msg string) *messages.Error {
-	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: field, Message: msg}
-}
-
-func tooLarge(size int64, limit int) *messages.Error {
-	msg := fmt.Sprintf("value is more than %d bytes, the limit", limit)
-	if size >= 0 {
-		msg = fmt.Sprintf("value is %d bytes, the limit is %d", size, limit)
-	}
-	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_TOO_LARGE, Field: "value", Message: msg, Need: uint64(limit)}
-}
+// invalid is request.Invalid: an INVALID_ARGUMENT error naming field.
+var invalid = request.Invalid
 
 func unexpected(reply proto.Message) *messages.Error {
 	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -44,13 +45,12 @@ type Config struct {
 	// /metrics. Optional.
 	DiskUsage func() (int64, error)
 	// MaxValueBytes bounds a PUT body; a larger one is refused with 413
-	// before anything is sent to a replica. Default
-	// actors.DefaultMaxValueBytes (1 MiB); it should equal the router's.
+	// before it is read whole, and before anything is sent to a replica.
+	// Default request.DefaultMaxValueBytes (1 MiB); the node passes its
+	// router's limit. ?timeout= is bounded by request.MaxTimeout.
 	MaxValueBytes int
 	// Timeout is the deadline of a request that names none. Default 1 s.
 	Timeout time.Duration
-	// MaxTimeout bounds ?timeout=. Default 60 s.
-	MaxTimeout time.Duration
 	// TLS, when set, serves HTTPS with TLS.Certificates; a client
 	// certificate that verifies against TLS.ClientCAs authenticates the
 	// request (certs.MutualTLS gives the cluster's; the server asks for a
@@ -81,13 +81,10 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("%w: Addr %q: %v", ErrInvalid, c.Addr, err)
 	}
 	if c.MaxValueBytes <= 0 {
-		c.MaxValueBytes = actors.DefaultMaxValueBytes
+		c.MaxValueBytes = request.DefaultMaxValueBytes
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = time.Second
-	}
-	if c.MaxTimeout <= 0 {
-		c.MaxTimeout = time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -50,8 +50,6 @@ type Envelope struct {
 	//	*Envelope_FaultReply
 	//	*Envelope_ReplicaGet
 	//	*Envelope_ReplicaGetReply
-	//	*Envelope_ReplicaCoordinate
-	//	*Envelope_ReplicaCoordinateReply
 	//	*Envelope_ReplicaPut
 	//	*Envelope_ReplicaPutReply
 	//	*Envelope_MerkleHashes
@@ -228,24 +226,6 @@ func (x *Envelope) GetReplicaGetReply() *ReplicaGetReply {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_ReplicaGetReply); ok {
 			return x.ReplicaGetReply
-		}
-	}
-	return nil
-}
-
-func (x *Envelope) GetReplicaCoordinate() *ReplicaCoordinateRequest {
-	if x != nil {
-		if x, ok := x.Body.(*Envelope_ReplicaCoordinate); ok {
-			return x.ReplicaCoordinate
-		}
-	}
-	return nil
-}
-
-func (x *Envelope) GetReplicaCoordinateReply() *ReplicaCoordinateReply {
-	if x != nil {
-		if x, ok := x.Body.(*Envelope_ReplicaCoordinateReply); ok {
-			return x.ReplicaCoordinateReply
 		}
 	}
 	return nil
@@ -456,14 +436,6 @@ type Envelope_ReplicaGetReply struct {
 	ReplicaGetReply *ReplicaGetReply `protobuf:"bytes,21,opt,name=replica_get_reply,json=replicaGetReply,proto3,oneof"`
 }
 
-type Envelope_ReplicaCoordinate struct {
-	ReplicaCoordinate *ReplicaCoordinateRequest `protobuf:"bytes,22,opt,name=replica_coordinate,json=replicaCoordinate,proto3,oneof"`
-}
-
-type Envelope_ReplicaCoordinateReply struct {
-	ReplicaCoordinateReply *ReplicaCoordinateReply `protobuf:"bytes,23,opt,name=replica_coordinate_reply,json=replicaCoordinateReply,proto3,oneof"`
-}
-
 type Envelope_ReplicaPut struct {
 	ReplicaPut *ReplicaPutRequest `protobuf:"bytes,24,opt,name=replica_put,json=replicaPut,proto3,oneof"`
 }
@@ -557,10 +529,6 @@ func (*Envelope_ReplicaGet) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaGetReply) isEnvelope_Body() {}
 
-func (*Envelope_ReplicaCoordinate) isEnvelope_Body() {}
-
-func (*Envelope_ReplicaCoordinateReply) isEnvelope_Body() {}
-
 func (*Envelope_ReplicaPut) isEnvelope_Body() {}
 
 func (*Envelope_ReplicaPutReply) isEnvelope_Body() {}
@@ -599,7 +567,7 @@ var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd2\x0f\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd7\x0e\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -618,9 +586,7 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"faultReply\x12?\n" +
 	"\vreplica_get\x18\x14 \x01(\v2\x1c.dynamo.v1.ReplicaGetRequestH\x00R\n" +
 	"replicaGet\x12H\n" +
-	"\x11replica_get_reply\x18\x15 \x01(\v2\x1a.dynamo.v1.ReplicaGetReplyH\x00R\x0freplicaGetReply\x12T\n" +
-	"\x12replica_coordinate\x18\x16 \x01(\v2#.dynamo.v1.ReplicaCoordinateRequestH\x00R\x11replicaCoordinate\x12]\n" +
-	"\x18replica_coordinate_reply\x18\x17 \x01(\v2!.dynamo.v1.ReplicaCoordinateReplyH\x00R\x16replicaCoordinateReply\x12?\n" +
+	"\x11replica_get_reply\x18\x15 \x01(\v2\x1a.dynamo.v1.ReplicaGetReplyH\x00R\x0freplicaGetReply\x12?\n" +
 	"\vreplica_put\x18\x18 \x01(\v2\x1c.dynamo.v1.ReplicaPutRequestH\x00R\n" +
 	"replicaPut\x12H\n" +
 	"\x11replica_put_reply\x18\x19 \x01(\v2\x1a.dynamo.v1.ReplicaPutReplyH\x00R\x0freplicaPutReply\x12E\n" +
@@ -643,7 +609,7 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
 	"reap_reply\x18' \x01(\v2\x14.dynamo.v1.ReapReplyH\x00R\treapReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
-	"\x04bodyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
+	"\x04bodyJ\x04\b\x16\x10\x17J\x04\b\x17\x10\x18R\x12replica_coordinateR\x18replica_coordinate_replyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
 var (
 	file_dynamo_v1_envelope_proto_rawDescOnce sync.Once
@@ -659,38 +625,36 @@ func file_dynamo_v1_envelope_proto_rawDescGZIP() []byte {
 
 var file_dynamo_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_dynamo_v1_envelope_proto_goTypes = []any{
-	(*Envelope)(nil),                 // 0: dynamo.v1.Envelope
-	(*GetRequest)(nil),               // 1: dynamo.v1.GetRequest
-	(*GetReply)(nil),                 // 2: dynamo.v1.GetReply
-	(*PutRequest)(nil),               // 3: dynamo.v1.PutRequest
-	(*PutReply)(nil),                 // 4: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),            // 5: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),              // 6: dynamo.v1.DeleteReply
-	(*MembersRequest)(nil),           // 7: dynamo.v1.MembersRequest
-	(*MembersReply)(nil),             // 8: dynamo.v1.MembersReply
-	(*FaultRequest)(nil),             // 9: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 10: dynamo.v1.FaultReply
-	(*ReplicaGetRequest)(nil),        // 11: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),          // 12: dynamo.v1.ReplicaGetReply
-	(*ReplicaCoordinateRequest)(nil), // 13: dynamo.v1.ReplicaCoordinateRequest
-	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
-	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
-	(*MerkleHashesRequest)(nil),      // 17: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),        // 18: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),        // 19: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),          // 20: dynamo.v1.MerkleKeysReply
-	(*LeaveRequest)(nil),             // 21: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),               // 22: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),            // 23: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),              // 24: dynamo.v1.RemoveReply
-	(*ReplicaMergeRequest)(nil),      // 25: dynamo.v1.ReplicaMergeRequest
-	(*ReplicaMergeReply)(nil),        // 26: dynamo.v1.ReplicaMergeReply
-	(*ReapCheckRequest)(nil),         // 27: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),           // 28: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),              // 29: dynamo.v1.ReapRequest
-	(*ReapReply)(nil),                // 30: dynamo.v1.ReapReply
-	(*Error)(nil),                    // 31: dynamo.v1.Error
+	(*Envelope)(nil),            // 0: dynamo.v1.Envelope
+	(*GetRequest)(nil),          // 1: dynamo.v1.GetRequest
+	(*GetReply)(nil),            // 2: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 3: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 4: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 5: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 6: dynamo.v1.DeleteReply
+	(*MembersRequest)(nil),      // 7: dynamo.v1.MembersRequest
+	(*MembersReply)(nil),        // 8: dynamo.v1.MembersReply
+	(*FaultRequest)(nil),        // 9: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 10: dynamo.v1.FaultReply
+	(*ReplicaGetRequest)(nil),   // 11: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 12: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 13: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 14: dynamo.v1.ReplicaPutReply
+	(*MerkleHashesRequest)(nil), // 15: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 16: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 17: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 18: dynamo.v1.MerkleKeysReply
+	(*LeaveRequest)(nil),        // 19: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 20: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 21: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 22: dynamo.v1.RemoveReply
+	(*ReplicaMergeRequest)(nil), // 23: dynamo.v1.ReplicaMergeRequest
+	(*ReplicaMergeReply)(nil),   // 24: dynamo.v1.ReplicaMergeReply
+	(*ReapCheckRequest)(nil),    // 25: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 26: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 27: dynamo.v1.ReapRequest
+	(*ReapReply)(nil),           // 28: dynamo.v1.ReapReply
+	(*Error)(nil),               // 29: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -705,30 +669,28 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	10, // 9: dynamo.v1.Envelope.fault_reply:type_name -> dynamo.v1.FaultReply
 	11, // 10: dynamo.v1.Envelope.replica_get:type_name -> dynamo.v1.ReplicaGetRequest
 	12, // 11: dynamo.v1.Envelope.replica_get_reply:type_name -> dynamo.v1.ReplicaGetReply
-	13, // 12: dynamo.v1.Envelope.replica_coordinate:type_name -> dynamo.v1.ReplicaCoordinateRequest
-	14, // 13: dynamo.v1.Envelope.replica_coordinate_reply:type_name -> dynamo.v1.ReplicaCoordinateReply
-	15, // 14: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
-	16, // 15: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
-	17, // 16: dynamo.v1.Envelope.merkle_hashes:type_name -> dynamo.v1.MerkleHashesRequest
-	18, // 17: dynamo.v1.Envelope.merkle_hashes_reply:type_name -> dynamo.v1.MerkleHashesReply
-	19, // 18: dynamo.v1.Envelope.merkle_keys:type_name -> dynamo.v1.MerkleKeysRequest
-	20, // 19: dynamo.v1.Envelope.merkle_keys_reply:type_name -> dynamo.v1.MerkleKeysReply
-	21, // 20: dynamo.v1.Envelope.leave:type_name -> dynamo.v1.LeaveRequest
-	22, // 21: dynamo.v1.Envelope.leave_reply:type_name -> dynamo.v1.LeaveReply
-	23, // 22: dynamo.v1.Envelope.remove:type_name -> dynamo.v1.RemoveRequest
-	24, // 23: dynamo.v1.Envelope.remove_reply:type_name -> dynamo.v1.RemoveReply
-	25, // 24: dynamo.v1.Envelope.replica_merge:type_name -> dynamo.v1.ReplicaMergeRequest
-	26, // 25: dynamo.v1.Envelope.replica_merge_reply:type_name -> dynamo.v1.ReplicaMergeReply
-	27, // 26: dynamo.v1.Envelope.reap_check:type_name -> dynamo.v1.ReapCheckRequest
-	28, // 27: dynamo.v1.Envelope.reap_check_reply:type_name -> dynamo.v1.ReapCheckReply
-	29, // 28: dynamo.v1.Envelope.reap:type_name -> dynamo.v1.ReapRequest
-	30, // 29: dynamo.v1.Envelope.reap_reply:type_name -> dynamo.v1.ReapReply
-	31, // 30: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	13, // 12: dynamo.v1.Envelope.replica_put:type_name -> dynamo.v1.ReplicaPutRequest
+	14, // 13: dynamo.v1.Envelope.replica_put_reply:type_name -> dynamo.v1.ReplicaPutReply
+	15, // 14: dynamo.v1.Envelope.merkle_hashes:type_name -> dynamo.v1.MerkleHashesRequest
+	16, // 15: dynamo.v1.Envelope.merkle_hashes_reply:type_name -> dynamo.v1.MerkleHashesReply
+	17, // 16: dynamo.v1.Envelope.merkle_keys:type_name -> dynamo.v1.MerkleKeysRequest
+	18, // 17: dynamo.v1.Envelope.merkle_keys_reply:type_name -> dynamo.v1.MerkleKeysReply
+	19, // 18: dynamo.v1.Envelope.leave:type_name -> dynamo.v1.LeaveRequest
+	20, // 19: dynamo.v1.Envelope.leave_reply:type_name -> dynamo.v1.LeaveReply
+	21, // 20: dynamo.v1.Envelope.remove:type_name -> dynamo.v1.RemoveRequest
+	22, // 21: dynamo.v1.Envelope.remove_reply:type_name -> dynamo.v1.RemoveReply
+	23, // 22: dynamo.v1.Envelope.replica_merge:type_name -> dynamo.v1.ReplicaMergeRequest
+	24, // 23: dynamo.v1.Envelope.replica_merge_reply:type_name -> dynamo.v1.ReplicaMergeReply
+	25, // 24: dynamo.v1.Envelope.reap_check:type_name -> dynamo.v1.ReapCheckRequest
+	26, // 25: dynamo.v1.Envelope.reap_check_reply:type_name -> dynamo.v1.ReapCheckReply
+	27, // 26: dynamo.v1.Envelope.reap:type_name -> dynamo.v1.ReapRequest
+	28, // 27: dynamo.v1.Envelope.reap_reply:type_name -> dynamo.v1.ReapReply
+	29, // 28: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -750,8 +712,6 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_FaultReply)(nil),
 		(*Envelope_ReplicaGet)(nil),
 		(*Envelope_ReplicaGetReply)(nil),
-		(*Envelope_ReplicaCoordinate)(nil),
-		(*Envelope_ReplicaCoordinateReply)(nil),
 		(*Envelope_ReplicaPut)(nil),
 		(*Envelope_ReplicaPutReply)(nil),
 		(*Envelope_MerkleHashes)(nil),

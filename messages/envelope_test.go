@@ -16,7 +16,6 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&MembersRequest{}, &MembersReply{Node: "a", Members: []*MemberInfo{{Name: "a", Addr: "127.0.0.1:1", State: MemberState_MEMBER_STATE_UP}}, Partitions: 64, N: 3, Stats: &NodeStats{Restarts: 1}},
 		&FaultRequest{Component: "vnode", Partition: 5}, &FaultReply{Node: "a"},
 		&ReplicaGetRequest{Partition: 3, Key: []byte("k"), HintOwner: "b"}, &ReplicaGetReply{Node: "a"},
-		&ReplicaCoordinateRequest{Partition: 1}, &ReplicaCoordinateReply{Node: "b"},
 		&ReplicaPutRequest{Partition: 2, HintOwner: "c"}, &ReplicaPutReply{Node: "c", Changed: true},
 		&MerkleHashesRequest{Partition: 4, Level: 1, Indices: []uint32{0, 3}}, &MerkleHashesReply{Node: "a", Hashes: make([]byte, 32), Depth: 3, FanoutBits: 4},
 		&MerkleKeysRequest{Partition: 4, FirstSegment: 16, LastSegment: 31}, &MerkleKeysReply{Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}},

@@ -929,179 +929,6 @@ func (x *ReplicaGetReply) GetError() *Error {
 	return nil
 }
 
-// ReplicaCoordinateRequest asks the coordinator's own vnode to apply a client
-// write: discard what the context covers, add the value with a new dot of the
-// vnode's actor, store it, and return the resulting set.
-type ReplicaCoordinateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Value         []byte                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
-	Tombstone     bool                   `protobuf:"varint,4,opt,name=tombstone,proto3" json:"tombstone,omitempty"`
-	Context       *CausalContext         `protobuf:"bytes,5,opt,name=context,proto3" json:"context,omitempty"`
-	TimestampNs   int64                  `protobuf:"varint,6,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
-	Mode          ConflictMode           `protobuf:"varint,7,opt,name=mode,proto3,enum=dynamo.v1.ConflictMode" json:"mode,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReplicaCoordinateRequest) Reset() {
-	*x = ReplicaCoordinateRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReplicaCoordinateRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReplicaCoordinateRequest) ProtoMessage() {}
-
-func (x *ReplicaCoordinateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReplicaCoordinateRequest.ProtoReflect.Descriptor instead.
-func (*ReplicaCoordinateRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *ReplicaCoordinateRequest) GetPartition() uint32 {
-	if x != nil {
-		return x.Partition
-	}
-	return 0
-}
-
-func (x *ReplicaCoordinateRequest) GetKey() []byte {
-	if x != nil {
-		return x.Key
-	}
-	return nil
-}
-
-func (x *ReplicaCoordinateRequest) GetValue() []byte {
-	if x != nil {
-		return x.Value
-	}
-	return nil
-}
-
-func (x *ReplicaCoordinateRequest) GetTombstone() bool {
-	if x != nil {
-		return x.Tombstone
-	}
-	return false
-}
-
-func (x *ReplicaCoordinateRequest) GetContext() *CausalContext {
-	if x != nil {
-		return x.Context
-	}
-	return nil
-}
-
-func (x *ReplicaCoordinateRequest) GetTimestampNs() int64 {
-	if x != nil {
-		return x.TimestampNs
-	}
-	return 0
-}
-
-func (x *ReplicaCoordinateRequest) GetMode() ConflictMode {
-	if x != nil {
-		return x.Mode
-	}
-	return ConflictMode_CONFLICT_MODE_DEFAULT
-}
-
-type ReplicaCoordinateReply struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Node      string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
-	Set       *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
-	Error     *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	// The version was prepared (and handed to the coordinator) before error:
-	// its commit failed.
-	Prepared      bool `protobuf:"varint,5,opt,name=prepared,proto3" json:"prepared,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ReplicaCoordinateReply) Reset() {
-	*x = ReplicaCoordinateReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ReplicaCoordinateReply) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ReplicaCoordinateReply) ProtoMessage() {}
-
-func (x *ReplicaCoordinateReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ReplicaCoordinateReply.ProtoReflect.Descriptor instead.
-func (*ReplicaCoordinateReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *ReplicaCoordinateReply) GetPartition() uint32 {
-	if x != nil {
-		return x.Partition
-	}
-	return 0
-}
-
-func (x *ReplicaCoordinateReply) GetNode() string {
-	if x != nil {
-		return x.Node
-	}
-	return ""
-}
-
-func (x *ReplicaCoordinateReply) GetSet() *VersionSet {
-	if x != nil {
-		return x.Set
-	}
-	return nil
-}
-
-func (x *ReplicaCoordinateReply) GetError() *Error {
-	if x != nil {
-		return x.Error
-	}
-	return nil
-}
-
-func (x *ReplicaCoordinateReply) GetPrepared() bool {
-	if x != nil {
-		return x.Prepared
-	}
-	return false
-}
-
 // ReplicaPutRequest asks a vnode to merge set into its version of key. When
 // hint_owner is set, the receiver is a fallback and stores the set as a hint
 // for that owner instead of as its own data.
@@ -1118,7 +945,7 @@ type ReplicaPutRequest struct {
 
 func (x *ReplicaPutRequest) Reset() {
 	*x = ReplicaPutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +957,7 @@ func (x *ReplicaPutRequest) String() string {
 func (*ReplicaPutRequest) ProtoMessage() {}
 
 func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +970,7 @@ func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaPutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReplicaPutRequest) GetPartition() uint32 {
@@ -1195,7 +1022,7 @@ type ReplicaPutReply struct {
 
 func (x *ReplicaPutReply) Reset() {
 	*x = ReplicaPutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1034,7 @@ func (x *ReplicaPutReply) String() string {
 func (*ReplicaPutReply) ProtoMessage() {}
 
 func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1047,7 @@ func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutReply.ProtoReflect.Descriptor instead.
 func (*ReplicaPutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReplicaPutReply) GetPartition() uint32 {
@@ -1264,7 +1091,7 @@ type ReplicaMergeRequest struct {
 
 func (x *ReplicaMergeRequest) Reset() {
 	*x = ReplicaMergeRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1103,7 @@ func (x *ReplicaMergeRequest) String() string {
 func (*ReplicaMergeRequest) ProtoMessage() {}
 
 func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1116,7 @@ func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReplicaMergeRequest) GetPartition() uint32 {
@@ -1324,7 +1151,7 @@ type KeySet struct {
 
 func (x *KeySet) Reset() {
 	*x = KeySet{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1163,7 @@ func (x *KeySet) String() string {
 func (*KeySet) ProtoMessage() {}
 
 func (x *KeySet) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1176,7 @@ func (x *KeySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeySet.ProtoReflect.Descriptor instead.
 func (*KeySet) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *KeySet) GetKey() []byte {
@@ -1379,7 +1206,7 @@ type ReplicaMergeReply struct {
 
 func (x *ReplicaMergeReply) Reset() {
 	*x = ReplicaMergeReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1218,7 @@ func (x *ReplicaMergeReply) String() string {
 func (*ReplicaMergeReply) ProtoMessage() {}
 
 func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1231,7 @@ func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeReply.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplicaMergeReply) GetPartition() uint32 {
@@ -1449,7 +1276,7 @@ type MerkleHashesRequest struct {
 
 func (x *MerkleHashesRequest) Reset() {
 	*x = MerkleHashesRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1288,7 @@ func (x *MerkleHashesRequest) String() string {
 func (*MerkleHashesRequest) ProtoMessage() {}
 
 func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1301,7 @@ func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
 func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MerkleHashesRequest) GetPartition() uint32 {
@@ -1516,7 +1343,7 @@ type MerkleHashesReply struct {
 
 func (x *MerkleHashesReply) Reset() {
 	*x = MerkleHashesReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1355,7 @@ func (x *MerkleHashesReply) String() string {
 func (*MerkleHashesReply) ProtoMessage() {}
 
 func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1368,7 @@ func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
 func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MerkleHashesReply) GetPartition() uint32 {
@@ -1614,7 +1441,7 @@ type MerkleKeysRequest struct {
 
 func (x *MerkleKeysRequest) Reset() {
 	*x = MerkleKeysRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1453,7 @@ func (x *MerkleKeysRequest) String() string {
 func (*MerkleKeysRequest) ProtoMessage() {}
 
 func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1466,7 @@ func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
 func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MerkleKeysRequest) GetPartition() uint32 {
@@ -1677,7 +1504,7 @@ type MerkleKeysReply struct {
 
 func (x *MerkleKeysReply) Reset() {
 	*x = MerkleKeysReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1516,7 @@ func (x *MerkleKeysReply) String() string {
 func (*MerkleKeysReply) ProtoMessage() {}
 
 func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1529,7 @@ func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
 func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MerkleKeysReply) GetPartition() uint32 {
@@ -1755,7 +1582,7 @@ type ReapCheckRequest struct {
 
 func (x *ReapCheckRequest) Reset() {
 	*x = ReapCheckRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1594,7 @@ func (x *ReapCheckRequest) String() string {
 func (*ReapCheckRequest) ProtoMessage() {}
 
 func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1607,7 @@ func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckRequest.ProtoReflect.Descriptor instead.
 func (*ReapCheckRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReapCheckRequest) GetPartition() uint32 {
@@ -1821,7 +1648,7 @@ type ReapCheckReply struct {
 
 func (x *ReapCheckReply) Reset() {
 	*x = ReapCheckReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1833,7 +1660,7 @@ func (x *ReapCheckReply) String() string {
 func (*ReapCheckReply) ProtoMessage() {}
 
 func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1846,7 +1673,7 @@ func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckReply.ProtoReflect.Descriptor instead.
 func (*ReapCheckReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReapCheckReply) GetPartition() uint32 {
@@ -1897,7 +1724,7 @@ type ReapRequest struct {
 
 func (x *ReapRequest) Reset() {
 	*x = ReapRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +1736,7 @@ func (x *ReapRequest) String() string {
 func (*ReapRequest) ProtoMessage() {}
 
 func (x *ReapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +1749,7 @@ func (x *ReapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapRequest.ProtoReflect.Descriptor instead.
 func (*ReapRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReapRequest) GetPartition() uint32 {
@@ -1952,7 +1779,7 @@ type ReapItem struct {
 
 func (x *ReapItem) Reset() {
 	*x = ReapItem{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +1791,7 @@ func (x *ReapItem) String() string {
 func (*ReapItem) ProtoMessage() {}
 
 func (x *ReapItem) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +1804,7 @@ func (x *ReapItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapItem.ProtoReflect.Descriptor instead.
 func (*ReapItem) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReapItem) GetKey() []byte {
@@ -2019,7 +1846,7 @@ type ReapReply struct {
 
 func (x *ReapReply) Reset() {
 	*x = ReapReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +1858,7 @@ func (x *ReapReply) String() string {
 func (*ReapReply) ProtoMessage() {}
 
 func (x *ReapReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +1871,7 @@ func (x *ReapReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapReply.ProtoReflect.Descriptor instead.
 func (*ReapReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReapReply) GetPartition() uint32 {
@@ -2106,7 +1933,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +1945,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +1958,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 // MemberInfo is one ring member.
@@ -2149,7 +1976,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +1988,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2001,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -2236,7 +2063,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2248,7 +2075,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2261,7 +2088,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -2388,7 +2215,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2227,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2240,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -2616,7 +2443,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2455,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2468,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2690,7 +2517,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2529,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2542,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 type LeaveReply struct {
@@ -2731,7 +2558,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2570,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +2583,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -2793,7 +2620,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2805,7 +2632,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2818,7 +2645,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -2837,7 +2664,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2849,7 +2676,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2862,7 +2689,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -2903,7 +2730,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2915,7 +2742,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2928,7 +2755,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -2998,7 +2825,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3010,7 +2837,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3023,7 +2850,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -3097,21 +2924,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
 	"\x05found\x18\x03 \x01(\bR\x05found\x12'\n" +
 	"\x03set\x18\x04 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12&\n" +
-	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x82\x02\n" +
-	"\x18ReplicaCoordinateRequest\x12\x1c\n" +
-	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\fR\x03key\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\fR\x05value\x12\x1c\n" +
-	"\ttombstone\x18\x04 \x01(\bR\ttombstone\x122\n" +
-	"\acontext\x18\x05 \x01(\v2\x18.dynamo.v1.CausalContextR\acontext\x12!\n" +
-	"\ftimestamp_ns\x18\x06 \x01(\x03R\vtimestampNs\x12+\n" +
-	"\x04mode\x18\a \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xb7\x01\n" +
-	"\x16ReplicaCoordinateReply\x12\x1c\n" +
-	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
-	"\x04node\x18\x02 \x01(\tR\x04node\x12'\n" +
-	"\x03set\x18\x03 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12&\n" +
-	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x1a\n" +
-	"\bprepared\x18\x05 \x01(\bR\bprepared\"\xba\x01\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xba\x01\n" +
 	"\x11ReplicaPutRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12'\n" +
@@ -3309,50 +3122,47 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_dynamo_v1_requests_proto_goTypes = []any{
-	(ConflictMode)(0),                // 0: dynamo.v1.ConflictMode
-	(ErrorCode)(0),                   // 1: dynamo.v1.ErrorCode
-	(ReplicaPutKind)(0),              // 2: dynamo.v1.ReplicaPutKind
-	(MemberState)(0),                 // 3: dynamo.v1.MemberState
-	(*Error)(nil),                    // 4: dynamo.v1.Error
-	(*GetRequest)(nil),               // 5: dynamo.v1.GetRequest
-	(*GetReply)(nil),                 // 6: dynamo.v1.GetReply
-	(*PutRequest)(nil),               // 7: dynamo.v1.PutRequest
-	(*PutReply)(nil),                 // 8: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),            // 9: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),              // 10: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),        // 11: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),          // 12: dynamo.v1.ReplicaGetReply
-	(*ReplicaCoordinateRequest)(nil), // 13: dynamo.v1.ReplicaCoordinateRequest
-	(*ReplicaCoordinateReply)(nil),   // 14: dynamo.v1.ReplicaCoordinateReply
-	(*ReplicaPutRequest)(nil),        // 15: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),          // 16: dynamo.v1.ReplicaPutReply
-	(*ReplicaMergeRequest)(nil),      // 17: dynamo.v1.ReplicaMergeRequest
-	(*KeySet)(nil),                   // 18: dynamo.v1.KeySet
-	(*ReplicaMergeReply)(nil),        // 19: dynamo.v1.ReplicaMergeReply
-	(*MerkleHashesRequest)(nil),      // 20: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),        // 21: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),        // 22: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),          // 23: dynamo.v1.MerkleKeysReply
-	(*ReapCheckRequest)(nil),         // 24: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),           // 25: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),              // 26: dynamo.v1.ReapRequest
-	(*ReapItem)(nil),                 // 27: dynamo.v1.ReapItem
-	(*ReapReply)(nil),                // 28: dynamo.v1.ReapReply
-	(*MembersRequest)(nil),           // 29: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),               // 30: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),             // 31: dynamo.v1.MembersReply
-	(*NodeStats)(nil),                // 32: dynamo.v1.NodeStats
-	(*PartitionSync)(nil),            // 33: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),             // 34: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),               // 35: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),            // 36: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),              // 37: dynamo.v1.RemoveReply
-	(*FaultRequest)(nil),             // 38: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),               // 39: dynamo.v1.FaultReply
-	(*VersionSet)(nil),               // 40: dynamo.v1.VersionSet
-	(*CausalContext)(nil),            // 41: dynamo.v1.CausalContext
+	(ConflictMode)(0),           // 0: dynamo.v1.ConflictMode
+	(ErrorCode)(0),              // 1: dynamo.v1.ErrorCode
+	(ReplicaPutKind)(0),         // 2: dynamo.v1.ReplicaPutKind
+	(MemberState)(0),            // 3: dynamo.v1.MemberState
+	(*Error)(nil),               // 4: dynamo.v1.Error
+	(*GetRequest)(nil),          // 5: dynamo.v1.GetRequest
+	(*GetReply)(nil),            // 6: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 7: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 8: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 9: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 10: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),   // 11: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 12: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 13: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 14: dynamo.v1.ReplicaPutReply
+	(*ReplicaMergeRequest)(nil), // 15: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),              // 16: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),   // 17: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil), // 18: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 19: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 20: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 21: dynamo.v1.MerkleKeysReply
+	(*ReapCheckRequest)(nil),    // 22: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 23: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 24: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),            // 25: dynamo.v1.ReapItem
+	(*ReapReply)(nil),           // 26: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),      // 27: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),          // 28: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),        // 29: dynamo.v1.MembersReply
+	(*NodeStats)(nil),           // 30: dynamo.v1.NodeStats
+	(*PartitionSync)(nil),       // 31: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),        // 32: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 33: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 34: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 35: dynamo.v1.RemoveReply
+	(*FaultRequest)(nil),        // 36: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 37: dynamo.v1.FaultReply
+	(*VersionSet)(nil),          // 38: dynamo.v1.VersionSet
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
@@ -3361,39 +3171,35 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
 	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
 	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	40, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	38, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
 	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	41, // 8: dynamo.v1.ReplicaCoordinateRequest.context:type_name -> dynamo.v1.CausalContext
-	0,  // 9: dynamo.v1.ReplicaCoordinateRequest.mode:type_name -> dynamo.v1.ConflictMode
-	40, // 10: dynamo.v1.ReplicaCoordinateReply.set:type_name -> dynamo.v1.VersionSet
-	4,  // 11: dynamo.v1.ReplicaCoordinateReply.error:type_name -> dynamo.v1.Error
-	40, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
-	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	4,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	18, // 15: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
-	2,  // 16: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	40, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	4,  // 18: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	4,  // 19: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	4,  // 20: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	4,  // 21: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	27, // 22: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	40, // 23: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	4,  // 24: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
-	3,  // 25: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	30, // 26: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	4,  // 27: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	32, // 28: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 29: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	33, // 30: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 31: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	4,  // 32: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 33: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	38, // 8: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	2,  // 9: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	4,  // 10: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	16, // 11: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 12: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	38, // 13: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	4,  // 14: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	4,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	4,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	4,  // 17: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	25, // 18: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	38, // 19: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	4,  // 20: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 21: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	28, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	30, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	31, // 26: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	4,  // 27: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	4,  // 28: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 29: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -3408,7 +3214,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   36,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

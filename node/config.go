@@ -13,6 +13,7 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/quorum"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/vnode"
 )
@@ -185,6 +186,19 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// limits are the client request limits this node checks: MaxKeyBytes and
+// MaxValueBytes, or their defaults where 0.
+func (c Config) limits() request.Limits {
+	l := request.DefaultLimits()
+	if c.MaxKeyBytes > 0 {
+		l.MaxKeyBytes = c.MaxKeyBytes
+	}
+	if c.MaxValueBytes > 0 {
+		l.MaxValueBytes = c.MaxValueBytes
+	}
+	return l
+}
+
 // Limits of the configurable limits.
 const (
 	MaxKeyLimit   = 64 << 10
@@ -261,7 +275,7 @@ func (c Config) validate(n int) error {
 		}
 	}
 	if c.MaxKeyBytes < 0 || c.MaxKeyBytes > MaxKeyLimit {
-		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, actors.DefaultMaxKeyBytes, c.MaxKeyBytes)
+		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, request.DefaultMaxKeyBytes, c.MaxKeyBytes)
 	}
 	if c.ReadSpeculateAfter < 0 || c.ReadSpeculateAfter > time.Minute {
 		return flagErr("read-speculate-after", "must be 0 (ask every replica at once) to 60s, got %v", c.ReadSpeculateAfter)
@@ -273,7 +287,7 @@ func (c Config) validate(n int) error {
 		return flagErr("cache-bytes", "must be 0 (off) to %d, got %d", MaxCacheBytes, c.CacheBytes)
 	}
 	if c.MaxValueBytes < 0 || c.MaxValueBytes > MaxValueLimit {
-		return flagErr("max-value-bytes", "must be 1 to %d (0: the default %d), got %d", MaxValueLimit, actors.DefaultMaxValueBytes, c.MaxValueBytes)
+		return flagErr("max-value-bytes", "must be 1 to %d (0: the default %d), got %d", MaxValueLimit, request.DefaultMaxValueBytes, c.MaxValueBytes)
 	}
 	if _, err := c.gossipKeys(); err != nil {
 		return err
@@ -335,8 +349,8 @@ func (c Config) validate(n int) error {
 			return flagErr(flag, "must exceed --hint-max-age %v (a hint older than the delete could bring a reaped value back), got %v; only with --no-hinted-handoff may it be shorter", c.HintMaxAge, d)
 		}
 	}
-	if c.Timeout <= 0 || c.Timeout > time.Minute {
-		return flagErr("timeout", "must be above 0 and at most 1m, got %v", c.Timeout)
+	if c.Timeout <= 0 || c.Timeout > request.MaxTimeout {
+		return flagErr("timeout", "must be above 0 and at most %v, got %v", request.MaxTimeout, c.Timeout)
 	}
 	return nil
 }

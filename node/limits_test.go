@@ -16,6 +16,7 @@ import (
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/httpapi"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -54,7 +55,7 @@ func TestSiblingAndKeyLimits(t *testing.T) {
 	if g := h.get(nd, "hot", 1); len(g.GetValues()) != 1 {
 		t.Fatalf("%d values after the merge", len(g.GetValues()))
 	}
-	resp, b = httpDo(t, "PUT", httpBase(nd)+"/kv/"+url.PathEscape(strings.Repeat("k", actors.DefaultMaxKeyBytes+1)), []byte("v"))
+	resp, b = httpDo(t, "PUT", httpBase(nd)+"/kv/"+url.PathEscape(strings.Repeat("k", request.DefaultMaxKeyBytes+1)), []byte("v"))
 	if resp.StatusCode != 413 || !strings.Contains(string(b), `"field":"key"`) {
 		t.Fatalf("oversized key: %d %s", resp.StatusCode, b)
 	}
@@ -73,7 +74,7 @@ func TestLimitsThroughTheGoClient(t *testing.T) {
 	if o, err := cl.Get(ctx, []byte("big"), client.R(1)); err != nil || o.Found {
 		t.Fatalf("after the refused put: %+v %v", o, err)
 	}
-	_, err = cl.Put(ctx, bytes.Repeat([]byte("k"), actors.DefaultMaxKeyBytes+1), []byte("v"), client.Context{})
+	_, err = cl.Put(ctx, bytes.Repeat([]byte("k"), request.DefaultMaxKeyBytes+1), []byte("v"), client.Context{})
 	if !errors.As(err, &inv) || inv.Field != "key" {
 		t.Fatalf("oversized key: %v", err)
 	}

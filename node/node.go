@@ -192,7 +192,7 @@ func (n *Node) startActors() error {
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Partitions: n.q,
 			NoSync: n.cfg.NoSync, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
-		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, MaxKeyBytes: n.cfg.MaxKeyBytes, MaxValueBytes: n.cfg.MaxValueBytes,
+		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, Limits: n.cfg.limits(),
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
 		Hints: actors.HintsConfig{Engine: engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,

@@ -65,7 +65,7 @@ func (a *amnesiac) writeX(commit bool) error {
 // replica holds both x and y.
 func (a *amnesiac) writeYAndCheck(what string) {
 	a.t.Helper()
-	y, err := a.coord.Coordinate(a.key, version.Context{}, write("y"), 2)
+	y, err := coordinate(a.coord, a.key, version.Context{}, write("y"), 2)
 	if err != nil {
 		a.t.Fatalf("%s: the write after: %v", what, err)
 	}
@@ -166,24 +166,24 @@ func TestForgedContextIsRefusedAndHarmless(t *testing.T) {
 	e := storage.NewMemory()
 	s := open(t, e, 5, "n1")
 	keys := keysOf(5, 3)
-	first, err := s.Coordinate(keys[0], version.Context{}, write("a"), 1)
+	first, err := coordinate(s, keys[0], version.Context{}, write("a"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	actor := first.Siblings()[0].Dot.Actor
 	forged := version.Context{Clock: version.Clock{{Actor: actor, Counter: math.MaxUint64 - 1}}}
-	if _, err := s.Coordinate(keys[1], forged, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
+	if _, err := coordinate(s, keys[1], forged, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
 		t.Fatalf("a context claiming counter 2^64-2 of this vnode's actor: %v, want ErrBadContext", err)
 	}
 	forgedDot := version.Context{Dots: []version.Dot{{Actor: actor, Counter: 1 << 40}}}
-	if _, err := s.Coordinate(keys[1], forgedDot, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
+	if _, err := coordinate(s, keys[1], forgedDot, write("b"), 1); !errors.Is(err, version.ErrBadContext) {
 		t.Fatalf("a context carrying a dot this vnode never issued: %v, want ErrBadContext", err)
 	}
 	seen := map[version.Dot]bool{first.Siblings()[0].Dot: true}
 	for i := range 20 {
 		for _, k := range keys {
 			cur, _ := s.Get(k)
-			set, err := s.Coordinate(k, version.ContextOf(cur), write(fmt.Sprint(i)), 1)
+			set, err := coordinate(s, k, version.ContextOf(cur), write(fmt.Sprint(i)), 1)
 			if err != nil {
 				t.Fatalf("write %d after the forged context: %v", i, err)
 			}
@@ -209,7 +209,7 @@ func TestPoisonedClockDoesNotSwallowTheNextWrite(t *testing.T) {
 	}
 	actor := a.firstSet.Siblings()[0].Dot.Actor
 	other := open(t, storage.NewMemory(), 5, "n3")
-	poisoned, err := other.Coordinate(a.key, version.Context{Clock: version.Clock{{Actor: actor, Counter: 1 << 50}}}, write("p"), 1)
+	poisoned, err := coordinate(other, a.key, version.Context{Clock: version.Clock{{Actor: actor, Counter: 1 << 50}}}, write("p"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestPoisonedClockDoesNotSwallowTheNextWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.replicate(poisoned)
-	y, err := a.coord.Coordinate(a.key, version.ContextOf(poisoned), write("y"), 2)
+	y, err := coordinate(a.coord, a.key, version.ContextOf(poisoned), write("y"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,17 +236,17 @@ func TestAReadErrorRenewsTheActor(t *testing.T) {
 	fail.SetEnabled(false)
 	s := open(t, storage.NewFaulty(storage.NewMemory(), fail), 5, "n1")
 	k := keysOf(5, 1)[0]
-	if _, err := s.Coordinate(k, version.Context{}, write("x"), 1); err != nil {
+	if _, err := coordinate(s, k, version.Context{}, write("x"), 1); err != nil {
 		t.Fatal(err)
 	}
 	s.cache.clear()
 	before := s.Actor()
 	fail.SetEnabled(true)
-	if _, err := s.Coordinate(k, version.Context{}, write("y"), 1); err == nil {
+	if _, err := coordinate(s, k, version.Context{}, write("y"), 1); err == nil {
 		t.Fatal("a write whose read failed succeeded")
 	}
 	fail.SetEnabled(false)
-	if _, err := s.Coordinate(k, version.Context{}, write("y"), 1); err != nil {
+	if _, err := coordinate(s, k, version.Context{}, write("y"), 1); err != nil {
 		t.Fatal(err)
 	}
 	if s.Actor() == before {
@@ -290,7 +290,7 @@ func TestOnlyADamagedKeyRenewsTheActor(t *testing.T) {
 	s := open(t, e, 5, "n1")
 	keys := keysOf(5, 2)
 	for _, k := range keys {
-		if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+		if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -306,14 +306,14 @@ func TestOnlyADamagedKeyRenewsTheActor(t *testing.T) {
 	}
 	before := s.Actor()
 	cur, _ := s.Get(keys[1])
-	if _, err := s.Coordinate(keys[1], version.ContextOf(cur), write("w"), 1); err != nil || s.Actor() != before {
+	if _, err := coordinate(s, keys[1], version.ContextOf(cur), write("w"), 1); err != nil || s.Actor() != before {
 		t.Fatalf("a write of an undamaged key: %v, actor %s (was %s)", err, s.Actor(), before)
 	}
-	if _, err := s.Coordinate(keys[0], version.Context{}, write("w"), 1); err != nil || s.Actor() == before {
+	if _, err := coordinate(s, keys[0], version.Context{}, write("w"), 1); err != nil || s.Actor() == before {
 		t.Fatalf("a write of the corrupt key: %v, actor %s kept", err, s.Actor())
 	}
 	again := s.Actor()
-	if _, err := s.Coordinate(keys[0], version.Context{}, write("x"), 1); err != nil || s.Actor() != again {
+	if _, err := coordinate(s, keys[0], version.Context{}, write("x"), 1); err != nil || s.Actor() != again {
 		t.Fatalf("a second write of the repaired key: %v, actor %s (was %s)", err, s.Actor(), again)
 	}
 }
@@ -325,7 +325,7 @@ func TestCounterSaturationRenewsTheActor(t *testing.T) {
 	k := keysOf(5, 1)[0]
 	before := s.Actor()
 	s.dot = math.MaxUint64
-	set, err := s.Coordinate(k, version.Context{}, write("v"), 1)
+	set, err := coordinate(s, k, version.Context{}, write("v"), 1)
 	if err != nil {
 		t.Fatalf("a write at the last counter: %v", err)
 	}
@@ -350,7 +350,7 @@ func TestForgottenVersionLeavesNoSibling(t *testing.T) {
 	}
 	s.Forget(k, p.Dot)
 	fail.SetEnabled(false)
-	set, err := s.Coordinate(k, version.Context{}, write("retry"), 1)
+	set, err := coordinate(s, k, version.Context{}, write("retry"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,9 +111,9 @@ func TestCachedStoreReadsAsStorage(t *testing.T) {
 		switch r.IntN(10) {
 		case 0, 1, 2, 3:
 			cur, _ := s.Get(k)
-			_, _ = s.Coordinate(k, cur.Context(), write(fmt.Sprint(step)), int64(step))
+			_, _ = coordinate(s, k, cur.Context(), write(fmt.Sprint(step)), int64(step))
 		case 4, 5:
-			in, err := other.Coordinate(k, version.Context{}, write(fmt.Sprint("o", step)), int64(step))
+			in, err := coordinate(other, k, version.Context{}, write(fmt.Sprint("o", step)), int64(step))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestCachedStoreReadsAsStorage(t *testing.T) {
 		case 6:
 			var items []Item
 			for _, j := range r.Perm(len(keys))[:5] {
-				in, err := other.Coordinate(keys[j], version.Context{}, write(fmt.Sprint("b", step)), int64(step))
+				in, err := coordinate(other, keys[j], version.Context{}, write(fmt.Sprint("b", step)), int64(step))
 				if err != nil {
 					t.Fatal(err)
 				}

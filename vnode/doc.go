@@ -8,7 +8,7 @@
 //   - Get returns the stored set (nil when absent). Prepare applies a client
 //     write as the coordinating replica (version.Update under the vnode's
 //     current actor id) without storing it, and Commit stores it, so the
-//     coordinator can replicate in between; Coordinate is both. Merge syncs
+//     coordinator can replicate in between. Merge syncs
 //     a set from another replica (replication, read repair, hints,
 //     anti-entropy, handoff) into the stored one and writes only when
 //     something changed.
@@ -30,7 +30,7 @@
 //     wrapping the storage error.
 //   - A stored object that does not decode is reported by Get as an error
 //     wrapping ErrCorrupt and counted; it hashes to a digest no valid object
-//     has, so anti-entropy finds it, and Merge or Coordinate replace it (the
+//     has, so anti-entropy finds it, and Merge or a client write (Prepare) replace it (the
 //     other replicas still hold its siblings).
 //   - Reap passes (package reap) list candidates with ReapCandidates, check
 //     digests with ReapCheck, and apply with Reap: a tombstone is deleted

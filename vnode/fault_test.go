@@ -33,7 +33,7 @@ func TestCorruptUnderARunningStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys[:3] {
-		if _, err := s.Coordinate(k, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, 1); err != nil {
+		if _, err := coordinate(s, k, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, 1); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Get(k); err != nil { // cached

@@ -43,7 +43,7 @@ func del(t *testing.T, s *Store, k []byte, ts int64) *version.Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := s.Coordinate(k, cur.Context(), version.Write{Tombstone: true, Timestamp: ts}, 1)
+	set, err := coordinate(s, k, cur.Context(), version.Write{Tombstone: true, Timestamp: ts}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestReapCandidates(t *testing.T) {
 	keys := keysOf(3, 5)
 	live, young, old, long, foreign := keys[0], keys[1], keys[2], keys[3], keys[4]
 	for _, k := range keys {
-		if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+		if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,12 +138,12 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	keys := keysOf(4, 5)
 	var digests [][]byte
 	for _, k := range keys[:4] {
-		if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+		if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 			t.Fatal(err)
 		}
 		digests = append(digests, digestOf(del(t, s, k, 1)))
 	}
-	live, err := s.Coordinate(keys[3], version.Context{}, write("alive"), 1) // keys[3]: a write after its delete
+	live, err := coordinate(s, keys[3], version.Context{}, write("alive"), 1) // keys[3]: a write after its delete
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +159,11 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	// A write races the reap on keys[1], and a concurrent delete on
 	// keys[2]: they land after the check.
 	peer := open(t, storage.NewMemory(), 4, "n2")
-	racing, _ := peer.Coordinate(keys[1], version.Context{}, write("racing"), 1)
+	racing, _ := coordinate(peer, keys[1], version.Context{}, write("racing"), 1)
 	if _, _, err := s.Merge(keys[1], racing); err != nil {
 		t.Fatal(err)
 	}
-	racingDelete, _ := peer.Coordinate(keys[2], version.Context{}, version.Write{Tombstone: true, Timestamp: 1}, 1)
+	racingDelete, _ := coordinate(peer, keys[2], version.Context{}, version.Write{Tombstone: true, Timestamp: 1}, 1)
 	if _, _, err := s.Merge(keys[2], racingDelete); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestReapForgetsCachedObjects(t *testing.T) {
 	e := storage.NewMemory()
 	s := open(t, e, 6, "n1") // DefaultConfig caches
 	k := keysOf(6, 1)[0]
-	if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+	if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 		t.Fatal(err)
 	}
 	d := digestOf(del(t, s, k, 1))
@@ -239,7 +239,7 @@ func TestReapForgetsCachedObjects(t *testing.T) {
 	// replica that missed the reap keeps the new value beside its old
 	// tombstone.
 	old, _ := version.Unmarshal(mustMarshal(t, del(t, open(t, storage.NewMemory(), 6, "n9"), k, 1)))
-	again, err := s.Coordinate(k, version.Context{}, write("again"), 1)
+	again, err := coordinate(s, k, version.Context{}, write("again"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestReapConditionalReplace(t *testing.T) {
 	for _, k := range keys {
 		// The key's clock names this vnode's current actor too: its
 		// write, overwritten by n2's.
-		mine, err := s.Coordinate(k, version.Context{}, write("mine"), 1)
+		mine, err := coordinate(s, k, version.Context{}, write("mine"), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +337,7 @@ func TestFailedReapChangesNothing(t *testing.T) {
 	e := storage.NewFaulty(storage.NewMemory(), sw)
 	s := open(t, e, 2, "n1")
 	k := keysOf(2, 1)[0]
-	if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+	if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 		t.Fatal(err)
 	}
 	tomb := del(t, s, k, 1)
@@ -360,7 +360,7 @@ func TestReapAsksForCompaction(t *testing.T) {
 	keys := keysOf(9, 200)
 	var items []reap.Item
 	for _, k := range keys {
-		if _, err := s.Coordinate(k, version.Context{}, write("v"), 1); err != nil {
+		if _, err := coordinate(s, k, version.Context{}, write("v"), 1); err != nil {
 			t.Fatal(err)
 		}
 		items = append(items, reap.Item{Key: k, Digest: digestOf(del(t, s, k, 1))})

@@ -318,22 +318,6 @@ func (s *Store) Get(key []byte) (*version.Set, error) {
 	return set, err
 }
 
-// Coordinate applies a client write at this replica as coordinator and
-// returns the stored result, which the coordinator then replicates. ctx is
-// the client's decoded context. A corrupt local object is replaced (its
-// siblings survive on the other replicas and come back by merge). It is
-// Prepare then Commit.
-func (s *Store) Coordinate(key []byte, ctx version.Context, w version.Write, nowMs int64) (*version.Set, error) {
-	p, err := s.Prepare(key, ctx, w, nowMs)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Commit(p); err != nil {
-		return nil, err
-	}
-	return p.Set, nil
-}
-
 // Prepared is a coordinating write computed by Prepare and not yet stored.
 type Prepared struct {
 	// Set is the key's new version set, with this vnode's new dot.
@@ -345,7 +329,8 @@ type Prepared struct {
 	oldDigest []byte
 }
 
-// Prepare computes a client write as Coordinate does, without storing it:
+// Prepare applies a client write as the coordinating replica (the vnode's
+// new dot, version.Update under its current actor id) without storing it:
 // the coordinator may replicate Set while Commit makes it durable here,
 // so a write waits for one round of disk syncs instead of two. If Commit
 // then fails (or a next Prepare comes first), the version may live on

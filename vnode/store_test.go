@@ -55,15 +55,15 @@ func TestCoordinateGetAndSiblings(t *testing.T) {
 	if got, err := s.Get(k); err != nil || got != nil {
 		t.Fatalf("absent key: %v %v", got, err)
 	}
-	v0, err := s.Coordinate(k, version.Context{}, write("v0"), 1)
+	v0, err := coordinate(s, k, version.Context{}, write("v0"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := v0.Context()
-	if _, err := s.Coordinate(k, ctx, write("a"), 2); err != nil {
+	if _, err := coordinate(s, k, ctx, write("a"), 2); err != nil {
 		t.Fatal(err)
 	}
-	both, err := s.Coordinate(k, ctx, write("b"), 3)
+	both, err := coordinate(s, k, ctx, write("b"), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCoordinateGetAndSiblings(t *testing.T) {
 	if !version.Equal(stored, both) {
 		t.Fatal("Get does not return what Coordinate stored")
 	}
-	if _, err := s.Coordinate([]byte{}, version.Context{}, write("x"), 1); !errors.Is(err, ErrInvalid) {
+	if _, err := coordinate(s, []byte{}, version.Context{}, write("x"), 1); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty key: %v", err)
 	}
 	other := keysOf(4, 1)[0]
@@ -99,7 +99,7 @@ func TestMergeWritesOnlyWhatChanges(t *testing.T) {
 	a := open(t, e, 5, "a")
 	b := open(t, storage.NewMemory(), 5, "b@1")
 	k := keysOf(5, 1)[0]
-	fromB, _ := b.Coordinate(k, version.Context{}, write("from-b"), 1)
+	fromB, _ := coordinate(b, k, version.Context{}, write("from-b"), 1)
 	before := *writes
 	merged, changed, err := a.Merge(k, fromB)
 	if err != nil || !changed || *writes != before+1 {
@@ -127,11 +127,11 @@ func TestTreeMatchesRebuildAfterRandomWrites(t *testing.T) {
 		switch rng.IntN(3) {
 		case 0:
 			cur, _ := s.Get(k)
-			if _, err := s.Coordinate(k, cur.Context(), write(fmt.Sprint(i)), int64(i)); err != nil {
+			if _, err := coordinate(s, k, cur.Context(), write(fmt.Sprint(i)), int64(i)); err != nil {
 				t.Fatal(err)
 			}
 		case 1:
-			set, err := peer.Coordinate(k, version.Context{}, write(fmt.Sprint("p", i)), int64(i))
+			set, err := coordinate(peer, k, version.Context{}, write(fmt.Sprint("p", i)), int64(i))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestTreeMatchesRebuildAfterRandomWrites(t *testing.T) {
 			}
 		case 2:
 			cur, _ := s.Get(k)
-			if _, err := s.Coordinate(k, cur.Context(), version.Write{Tombstone: true}, int64(i)); err != nil {
+			if _, err := coordinate(s, k, cur.Context(), version.Write{Tombstone: true}, int64(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -228,7 +228,7 @@ func TestPreparedDotIsNeverReissued(t *testing.T) {
 		k := keysOf(3, 1)[0]
 		for i := range 5 {
 			cur, _ := s.Get(k)
-			if _, err := s.Coordinate(k, version.ContextOf(cur), write(fmt.Sprint(i)), 1); err != nil {
+			if _, err := coordinate(s, k, version.ContextOf(cur), write(fmt.Sprint(i)), 1); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -278,20 +278,20 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 	e := storage.NewFaulty(storage.NewMemory(), full)
 	s := open(t, e, 1, "n1")
 	k := keysOf(1, 1)[0]
-	v1, err := s.Coordinate(k, version.Context{}, write("v1"), 1)
+	v1, err := coordinate(s, k, version.Context{}, write("v1"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root, actor := s.Tree().Root(), s.Actor()
 	full.SetEnabled(true)
-	if _, err := s.Coordinate(k, v1.Context(), write("v2"), 2); !errors.Is(err, storage.ErrNoSpace) {
+	if _, err := coordinate(s, k, v1.Context(), write("v2"), 2); !errors.Is(err, storage.ErrNoSpace) {
 		t.Fatalf("write on a full disk: %v", err)
 	}
 	if _, _, err := s.Merge(k, v1); err != nil {
 		t.Fatalf("a merge that changes nothing needs no disk: %v", err)
 	}
 	other := open(t, storage.NewMemory(), 1, "n2@1")
-	fromOther, _ := other.Coordinate(k, version.Context{}, write("w"), 1)
+	fromOther, _ := coordinate(other, k, version.Context{}, write("w"), 1)
 	if _, _, err := s.Merge(k, fromOther); !errors.Is(err, storage.ErrNoSpace) {
 		t.Fatalf("merge on a full disk: %v", err)
 	}
@@ -302,7 +302,7 @@ func TestFailedWriteChangesNothing(t *testing.T) {
 		t.Fatal("a failed write changed the tree")
 	}
 	full.SetEnabled(false)
-	v2, err := s.Coordinate(k, v1.Context(), write("v2"), 3)
+	v2, err := coordinate(s, k, v1.Context(), write("v2"), 3)
 	if err != nil {
 		t.Fatalf("after space returns: %v", err)
 	}
@@ -323,7 +323,7 @@ func TestCorruptObjectIsFoundAndReplaced(t *testing.T) {
 	e := storage.NewMemory()
 	s := open(t, e, 6, "n1")
 	k := keysOf(6, 1)[0]
-	good, _ := s.Coordinate(k, version.Context{}, write("v"), 1)
+	good, _ := coordinate(s, k, version.Context{}, write("v"), 1)
 	healthyRoot := s.Tree().Root()
 	okey, _, _ := s.locate(k)
 	if err := storage.Put(e, storage.KeyspaceData, okey, []byte{0xff, 0x01}, storage.WriteOptions{}); err != nil {
@@ -351,12 +351,12 @@ func TestScanAndPartitionIsolation(t *testing.T) {
 	e := storage.NewMemory()
 	a, b := open(t, e, 8, "n1"), open(t, e, 9, "n1")
 	for _, k := range keysOf(8, 10) {
-		if _, err := a.Coordinate(k, version.Context{}, write("a"), 1); err != nil {
+		if _, err := coordinate(a, k, version.Context{}, write("a"), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, k := range keysOf(9, 4) {
-		if _, err := b.Coordinate(k, version.Context{}, write("b"), 1); err != nil {
+		if _, err := coordinate(b, k, version.Context{}, write("b"), 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,21 +410,21 @@ func TestCoordinateLimits(t *testing.T) {
 	}
 	key := keysOf(0, 1)[0]
 	for i := range 3 {
-		if _, err := s.Coordinate(key, version.Context{}, version.Write{Value: []byte{byte(i)}}, 1); err != nil {
+		if _, err := coordinate(s, key, version.Context{}, version.Write{Value: []byte{byte(i)}}, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Coordinate(key, version.Context{}, version.Write{Value: []byte("x")}, 1); !errors.Is(err, ErrTooManySiblings) || !strings.Contains(err.Error(), "limit is 3") {
+	if _, err := coordinate(s, key, version.Context{}, version.Write{Value: []byte("x")}, 1); !errors.Is(err, ErrTooManySiblings) || !strings.Contains(err.Error(), "limit is 3") {
 		t.Fatalf("4th blind write: %v", err)
 	}
 	cur, _ := s.Get(key)
-	if _, err := s.Coordinate(key, cur.Context(), version.Write{Value: make([]byte, 101)}, 1); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit is 100") {
+	if _, err := coordinate(s, key, cur.Context(), version.Write{Value: make([]byte, 101)}, 1); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "limit is 100") {
 		t.Fatalf("101-byte value: %v", err)
 	}
 	if got, _ := s.Get(key); !version.Equal(got, cur) {
 		t.Fatal("a refused write changed the stored object")
 	}
-	if _, err := s.Coordinate(key, cur.Context(), version.Write{Value: []byte("merged")}, 1); err != nil {
+	if _, err := coordinate(s, key, cur.Context(), version.Write{Value: []byte("merged")}, 1); err != nil {
 		t.Fatalf("a merging write: %v", err)
 	}
 	// Replication is never refused.
@@ -443,17 +443,17 @@ func TestDropAfterHandoff(t *testing.T) {
 	keys := keysOf(8, 2500) // more than one delete batch
 	var last *version.Set
 	for _, k := range keys {
-		s, err := a.Coordinate(k, version.Context{}, write("a"), 1)
+		s, err := coordinate(a, k, version.Context{}, write("a"), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		last = s
 	}
-	if _, err := b.Coordinate(keysOf(9, 1)[0], version.Context{}, write("b"), 1); err != nil {
+	if _, err := coordinate(b, keysOf(9, 1)[0], version.Context{}, write("b"), 1); err != nil {
 		t.Fatal(err)
 	}
 	root := a.Tree().Root()
-	if _, err := a.Coordinate(keys[0], version.Context{}, write("late"), 1); err != nil {
+	if _, err := coordinate(a, keys[0], version.Context{}, write("late"), 1); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := a.Drop(root); ok || err != nil {
@@ -477,7 +477,7 @@ func TestDropAfterHandoff(t *testing.T) {
 	// The partition comes back: a reopened store resumes above every dot
 	// issued before the drop.
 	again := open(t, e, 8, "n1")
-	s, err := again.Coordinate(keys[1], version.Context{}, write("back"), 1)
+	s, err := coordinate(again, keys[1], version.Context{}, write("back"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestMergeManyEqualsMerges(t *testing.T) {
 		var items []Item
 		perm := rng.Perm(len(keys))[:1+rng.IntN(len(keys))]
 		for _, i := range perm {
-			set, err := other.Coordinate(keys[i], version.Context{}, write(fmt.Sprintf("r%d", round)), 1)
+			set, err := coordinate(other, keys[i], version.Context{}, write(fmt.Sprintf("r%d", round)), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -543,4 +543,18 @@ func TestMergeManyEqualsMerges(t *testing.T) {
 	if n, err := s.MergeMany([]Item{{keys[0], set}}); n != 0 || !errors.Is(err, storage.ErrNoSpace) || s.Tree().Root() != root {
 		t.Fatalf("full disk: %d %v, tree changed: %v", n, err, s.Tree().Root() != root)
 	}
+}
+
+// coordinate applies a client write as coordinator and stores it: Prepare
+// then Commit, as the vnode actor does around its coordinator's
+// replication.
+func coordinate(s *Store, key []byte, ctx version.Context, w version.Write, nowMs int64) (*version.Set, error) {
+	p, err := s.Prepare(key, ctx, w, nowMs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Commit(p); err != nil {
+		return nil, err
+	}
+	return p.Set, nil
 }

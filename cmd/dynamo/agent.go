@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/node"
+	"github.com/dynamokv/dynamo/request"
 )
 
 // envPrefix: every agent flag can also be given as DYNAMO_<FLAG>, the flag
@@ -97,8 +97,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of this node, signed by the cluster CA: with --tls-key and --tls-ca, mutual TLS on remoting and HTTPS on the HTTP API")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&c.TLSCA, "tls-ca", "", "PEM certificate of the cluster CA: peers and clients must present a certificate it signed")
-	fs.IntVar(&c.MaxKeyBytes, "max-key-bytes", actors.DefaultMaxKeyBytes, "largest key of a client write, bytes (at most 64 KiB)")
-	fs.IntVar(&c.MaxValueBytes, "max-value-bytes", actors.DefaultMaxValueBytes, "largest value of a client write, bytes (at most 16 MiB)")
+	fs.IntVar(&c.MaxKeyBytes, "max-key-bytes", request.DefaultMaxKeyBytes, "largest key of a client write, bytes (at most 64 KiB)")
+	fs.IntVar(&c.MaxValueBytes, "max-value-bytes", request.DefaultMaxValueBytes, "largest value of a client write, bytes (at most 16 MiB)")
 	fs.IntVar(&c.CacheBytes, "cache-bytes", node.DefaultCacheBytes, "memory for the objects a node keeps for reads, bytes, shared out over the partitions (0: off)")
 	fs.IntVar(&c.BlockCacheBytes, "block-cache-bytes", 0, "goleveldb's shared cache of table blocks, bytes (0: off, each open table keeps its index and filter blocks in memory instead; best once the data outgrows the cache)")
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file of bearer tokens, one per line, that authenticate HTTP requests (with it or TLS on, requests without a token or client certificate get 401)")

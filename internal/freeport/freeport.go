@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 )
 
 // ErrNone marks a search that found no free run of ports.
@@ -32,15 +33,31 @@ func Free(port int) bool {
 	return true
 }
 
-// Run returns the first of n consecutive free ports, picked at random.
+// given are the ports Run returned in this process: a port is free until
+// the test binds it, and tests running in parallel must not both get it.
+var given struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// Run returns the first of n consecutive free ports, picked at random,
+// none of them returned before in this process.
 func Run(n int) (int, error) {
+	given.Lock()
+	defer given.Unlock()
+	if given.ports == nil {
+		given.ports = map[int]bool{}
+	}
 	for range 500 {
 		base := lowest + rand.IntN(highest-lowest-n)
 		ok := true
 		for i := 0; i < n && ok; i++ {
-			ok = Free(base + i)
+			ok = !given.ports[base+i] && Free(base+i)
 		}
 		if ok {
+			for i := range n {
+				given.ports[base+i] = true
+			}
 			return base, nil
 		}
 	}
