@@ -172,7 +172,7 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 	if e := r.GetError(); e != nil {
 		return nil, fromWire("get", node, e)
 	}
-	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Context: Context{b: r.GetContext()}}, nil
+	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Context: ContextFromBytes(r.GetContext())}, nil
 }
 
 // Put writes value under key with the context of an earlier read or write
@@ -206,7 +206,7 @@ func putResult(node string, body proto.Message, o options) (Context, error) {
 		return Context{}, fromWire("put", node, e)
 	}
 	o.report(r)
-	return Context{b: r.GetContext()}, nil
+	return ContextFromBytes(r.GetContext()), nil
 }
 
 // Delete writes a tombstone for key with the context of an earlier read.

@@ -21,7 +21,12 @@ type Context struct{ b []byte }
 // ContextFromBytes is the context whose encoding is b (as Bytes returned
 // it). The node checks it: a malformed or forged context is refused with an
 // *InvalidError naming "context".
-func ContextFromBytes(b []byte) Context { return Context{b: b} }
+func ContextFromBytes(b []byte) Context {
+	if len(b) == 0 {
+		return Context{}
+	}
+	return Context{b: b}
+}
 
 // ParseContext decodes a context from String's form (standard base64). The
 // empty string is the zero Context.
@@ -30,7 +35,7 @@ func ParseContext(s string) (Context, error) {
 	if err != nil {
 		return Context{}, invalidf("context", "context is not base64: %v", err)
 	}
-	return Context{b: b}, nil
+	return ContextFromBytes(b), nil
 }
 
 // Bytes is the context's encoding, nil for the zero Context. The caller

@@ -11,8 +11,11 @@ func TestContextRoundTrips(t *testing.T) {
 	if !zero.IsZero() || zero.String() != "" || zero.Bytes() != nil {
 		t.Fatalf("zero context: %q %q", zero.String(), zero.Bytes())
 	}
-	if p, err := ParseContext(""); err != nil || !p.IsZero() {
+	if p, err := ParseContext(""); err != nil || !p.IsZero() || p.Bytes() != nil {
 		t.Fatalf(`ParseContext(""): %v %v`, p, err)
+	}
+	if c := ContextFromBytes([]byte{}); !c.IsZero() || c.Bytes() != nil {
+		t.Fatalf("empty bytes: %#v", c)
 	}
 	raw := []byte{2, 0, 0xff, 'a'}
 	c := ContextFromBytes(raw)

@@ -94,7 +94,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 			return nil, false, nil // let a node try, with fallbacks
 		}
 		c.coordinatedReads.Add(1)
-		return &Object{Key: key, Found: a.Found, Values: a.Values, Context: Context{b: a.Context}}, true, nil
+		return &Object{Key: key, Found: a.Found, Values: a.Values, Context: ContextFromBytes(a.Context)}, true, nil
 	case <-ctx.Done():
 		return nil, true, ctxError(ctx)
 	}
