@@ -505,7 +505,7 @@ func others(primaries []string, owner string) []string {
 	return out
 }
 
-// Issue 19: a hint whose owner is absent from the view (removed and
+// A hint whose owner is absent from the view (removed and
 // forgotten, or reaped by serf) is waited for like a down owner's for
 // AbsentGrace, then goes to the key's current primaries and is deleted
 // once all of them acknowledged it, as a hint for a node that left does.

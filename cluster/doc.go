@@ -1,6 +1,6 @@
 // Package cluster turns serf membership into dynamo's view of the cluster.
 //
-// This file set holds the pure part, used by the membership actor (issue 3)
+// This file set holds the pure part, used by the membership actor
 // and tested on its own:
 //   - Tags: what each node publishes in its serf tags (canonical actor
 //     address, capacity weight, zone, Q, protocol version), encoded within

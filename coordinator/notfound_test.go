@@ -23,7 +23,7 @@ func setOf(t testing.TB, actor, value string) *version.Set {
 	return s
 }
 
-// Issue 19, point 5: a fallback's "not found" must never outvote a
+// A fallback's "not found" must never outvote a
 // primary's value. N=3, R=2: primary p1 lags (it missed the write), p2
 // holds the value but is slow, p3 is down and fallback f stands in for it
 // (it holds no hint). p1's and f's "not found" make R replies, but only one

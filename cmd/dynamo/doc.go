@@ -1,5 +1,9 @@
 // Command dynamo is the dynamo node and administration tool.
 //
+//	dynamo agent [flags]           run a node (flags, DYNAMO_* variables or
+//	                               a config file; dynamo agent --help)
+//	dynamo dev [flags]             run a local cluster of several nodes in
+//	                               this process
 //	dynamo version                 print the build's version and protocol
 //	dynamo ring [flags]            show partition placement for a membership,
 //	                               or of the running cluster without --members
@@ -7,10 +11,16 @@
 //	dynamo put [flags] KEY VALUE   write a key, print the new context
 //	dynamo delete [flags] KEY      delete a key
 //	dynamo members [flags]         list the cluster's members
+//	dynamo status [flags]          one node's counters, anti-entropy and
+//	                               handoff progress
+//	dynamo leave [flags]           make a node hand its data off and leave
+//	dynamo remove [flags] NAME     take a failed node out of the ring
+//	dynamo debug SUB [flags]       fault injection: crash, stop, disk, corrupt
+//	dynamo certs [flags]           make a cluster CA, node and client
+//	                               certificates and gossip keys
 //
-// The cluster commands use package client; kv.go's usage text is their
-// contract (flags, output formats, exit codes). They reach the cluster
-// through a small interface so that their output is tested with a fake.
-//
-// The node agent (`dynamo agent`) arrives with the running-cluster issue.
+// main.go's commands table is the list; kv.go's usage text is the cluster
+// commands' contract (flags, output formats, exit codes). Those reach the
+// cluster through a small interface (kvClient) so that their output is
+// tested with a fake.
 package main

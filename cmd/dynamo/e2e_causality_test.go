@@ -58,7 +58,7 @@ func TestE2EPutContextAndForgedContexts(t *testing.T) {
 	}
 }
 
-// Issue 19, point 5, against five real agents: a read must not answer
+// Against five real agents: a read must not answer
 // "not found" on a lagging primary's and a fallback's word while another
 // primary holds the value. The scene, scripted: primary A of a partition
 // cannot write (its disk fails, so it lags), keys are written through

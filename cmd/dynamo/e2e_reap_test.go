@@ -17,7 +17,7 @@ import (
 	"github.com/dynamokv/dynamo/client"
 )
 
-// Deletes reclaim space (issue 19, point 6), measured with real agents:
+// Deletes reclaim space, measured with real agents:
 // keys of 100-byte values are written, then deleted with their put's
 // context; after --tombstone-grace the reap passes delete the tombstones on
 // every primary, the vnodes compact their partitions' storage ranges, and

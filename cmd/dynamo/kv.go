@@ -286,192 +286,227 @@ func quorumFlag(fs *flag.FlagSet, name, what string) *int {
 	return fs.Int(name, 0, what+" (0: the cluster's default)")
 }
 
-// runKV runs get, put, delete or members.
+// kvRun runs one cluster command with its flag set, which holds the
+// cluster flags already; it adds its own flags and parses args.
+type kvRun func(k kvCommand, fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int
+
+// kvCommands are the cluster commands, by name.
+var kvCommands = map[string]kvRun{
+	"get":     kvCommand.runGet,
+	"put":     kvCommand.runPut,
+	"delete":  kvCommand.runDelete,
+	"members": kvCommand.runMembers,
+	"status":  kvCommand.runMembers,
+	"leave":   kvCommand.leave,
+	"remove":  kvCommand.runRemove,
+	"debug":   kvCommand.runDebug,
+}
+
+// runKV runs the cluster command name.
 func runKV(name string, args []string, stdout, stderr io.Writer, dial dialer) int {
 	k := kvCommand{name: name, stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("dynamo "+name, flag.ContinueOnError)
-	cf := addClusterFlags(fs)
-	switch name {
-	case "get":
-		r := quorumFlag(fs, "r", "read quorum")
-		asJSON := fs.Bool("json", false, "print one JSON object line, exit 0 even when not found")
-		lww := fs.Bool("lww", false, "last-write-wins read: one value")
-		if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
-			return code
-		}
-		if fs.NArg() != 1 {
-			return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		opts := []client.Option{client.R(*r), client.Timeout(*cf.timeout)}
-		if *lww {
-			opts = append(opts, client.LWW())
-		}
-		return k.get(ctx, c, fs.Arg(0), *asJSON, opts)
-	case "put":
-		w := quorumFlag(fs, "w", "write quorum")
-		vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
-		lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
-		valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
-		if code, ok := k.parse(fs, args, "[flags] KEY VALUE"); !ok {
-			return code
-		}
-		var value []byte
-		switch {
-		case *valueFile != "" && fs.NArg() == 1:
-			var err error
-			if value, err = readValueFile(*valueFile); err != nil {
-				return k.fail(exitUsage, "--value-file: %v", err)
-			}
-		case *valueFile != "":
-			return k.fail(exitUsage, "with --value-file want KEY only, got %s", nargs(fs))
-		case fs.NArg() != 2:
-			return k.fail(exitUsage, "want KEY VALUE, got %s", nargs(fs))
-		default:
-			value = []byte(fs.Arg(1))
-		}
-		causal, err := decodeContext(*vctx)
-		if err != nil {
-			return k.fail(exitUsage, "%v", err)
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		opts := []client.Option{client.W(*w), client.Timeout(*cf.timeout)}
-		if *lww {
-			opts = append(opts, client.LWW())
-		}
-		newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, causal, opts...)
-		if err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		fmt.Fprintln(stdout, newCtx.String())
-		return exitOK
-	case "delete":
-		w := quorumFlag(fs, "w", "write quorum")
-		vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
-		if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
-			return code
-		}
-		if fs.NArg() != 1 {
-			return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
-		}
-		causal, err := decodeContext(*vctx)
-		if err != nil {
-			return k.fail(exitUsage, "%v", err)
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		key := []byte(fs.Arg(0))
-		if causal.IsZero() {
-			obj, err := c.Get(ctx, key, client.Timeout(*cf.timeout))
-			if err != nil {
-				return k.fail(exitFailed, "reading before deleting: %v", err)
-			}
-			causal = obj.Context
-		}
-		if err := c.Delete(ctx, key, causal, client.W(*w), client.Timeout(*cf.timeout)); err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		return exitOK
-	case "members", "status":
-		asJSON := fs.Bool("json", false, "print one JSON object line")
-		nodeName := fs.String("node", "", "ask this member (by name) for its view and counters, instead of any node")
-		if code, ok := k.parse(fs, args, "[flags]"); !ok {
-			return code
-		}
-		if fs.NArg() != 0 {
-			return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		m, r, code := k.membership(ctx, c, *nodeName)
-		if m == nil {
-			return code
-		}
-		if name == "status" {
-			return k.status(m, r, *asJSON)
-		}
-		return k.members(m, r, *asJSON)
-	case "leave":
-		return k.leave(fs, cf, args, dial)
-	case "remove":
-		if code, ok := k.parse(fs, args, "NAME"); !ok {
-			return code
-		}
-		if fs.NArg() != 1 {
-			return k.fail(exitUsage, "want the name of the failed node to remove, got %s", nargs(fs))
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		if err := c.Remove(ctx, fs.Arg(0)); err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		fmt.Fprintf(stdout, "%s removed: its partitions go to new owners, which the other replicas fill\n", fs.Arg(0))
-		return exitOK
-	case "debug":
-		// dynamo debug crash --node NAME --component C [--partition P]
-		// dynamo debug stop --node NAME --for D
-		// dynamo debug disk --node NAME --fail-writes D
-		// dynamo debug corrupt --node NAME (--key K | --partition P --keys N)
-		if len(args) > 0 {
-			switch args[0] {
-			case "stop":
-				return k.debugStop(args[1:], dial)
-			case "disk":
-				return k.debugDisk(args[1:], dial)
-			case "corrupt":
-				return k.debugCorrupt(args[1:], dial)
-			}
-		}
-		if len(args) == 0 || args[0] != "crash" {
-			return k.fail(exitUsage, "want a subcommand: crash, stop, disk or corrupt")
-		}
-		fs = flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
-		cf = addClusterFlags(fs)
-		nodeName := fs.String("node", "", "the member (by name) whose actor is to crash (required)")
-		component := fs.String("component", "", "vnode, vnodes, router, membership, hints or syncer (required)")
-		partition := fs.Int("partition", -1, "the partition, for --component vnode")
-		if code, ok := k.parse(fs, args[1:], "crash --node NAME --component C [--partition P]"); !ok {
-			return code
-		}
-		switch {
-		case fs.NArg() != 0:
-			return k.fail(exitUsage, "crash takes no arguments, got %s", nargs(fs))
-		case *nodeName == "":
-			return k.fail(exitUsage, "--node is required")
-		case *component == "":
-			return k.fail(exitUsage, "--component is required")
-		case *component == client.FaultVnode && *partition < 0:
-			return k.fail(exitUsage, "--partition is required with --component vnode")
-		}
-		c, ctx, done, code := k.connect(cf, dial)
-		if c == nil {
-			return code
-		}
-		defer done()
-		if err := c.InjectFault(ctx, *nodeName, *component, max(*partition, 0)); err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		fmt.Fprintf(stdout, "crash of %s requested on %s\n", *component, *nodeName)
-		return exitOK
+	run, ok := kvCommands[name]
+	if !ok {
+		return k.fail(exitUsage, "unknown command")
 	}
-	return k.fail(exitUsage, "unknown command")
+	fs := flag.NewFlagSet("dynamo "+name, flag.ContinueOnError)
+	return run(k, fs, addClusterFlags(fs), args, dial)
+}
+
+// runGet is `dynamo get`.
+func (k kvCommand) runGet(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	r := quorumFlag(fs, "r", "read quorum")
+	asJSON := fs.Bool("json", false, "print one JSON object line, exit 0 even when not found")
+	lww := fs.Bool("lww", false, "last-write-wins read: one value")
+	if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	opts := []client.Option{client.R(*r), client.Timeout(*cf.timeout)}
+	if *lww {
+		opts = append(opts, client.LWW())
+	}
+	return k.get(ctx, c, fs.Arg(0), *asJSON, opts)
+}
+
+// runPut is `dynamo put`.
+func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	w := quorumFlag(fs, "w", "write quorum")
+	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
+	lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
+	valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
+	if code, ok := k.parse(fs, args, "[flags] KEY VALUE"); !ok {
+		return code
+	}
+	var value []byte
+	switch {
+	case *valueFile != "" && fs.NArg() == 1:
+		var err error
+		if value, err = readValueFile(*valueFile); err != nil {
+			return k.fail(exitUsage, "--value-file: %v", err)
+		}
+	case *valueFile != "":
+		return k.fail(exitUsage, "with --value-file want KEY only, got %s", nargs(fs))
+	case fs.NArg() != 2:
+		return k.fail(exitUsage, "want KEY VALUE, got %s", nargs(fs))
+	default:
+		value = []byte(fs.Arg(1))
+	}
+	causal, err := decodeContext(*vctx)
+	if err != nil {
+		return k.fail(exitUsage, "%v", err)
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	opts := []client.Option{client.W(*w), client.Timeout(*cf.timeout)}
+	if *lww {
+		opts = append(opts, client.LWW())
+	}
+	newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, causal, opts...)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintln(k.stdout, newCtx.String())
+	return exitOK
+}
+
+// runDelete is `dynamo delete`: without --context it reads the key first.
+func (k kvCommand) runDelete(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	w := quorumFlag(fs, "w", "write quorum")
+	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
+	if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
+	}
+	causal, err := decodeContext(*vctx)
+	if err != nil {
+		return k.fail(exitUsage, "%v", err)
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	key := []byte(fs.Arg(0))
+	if causal.IsZero() {
+		obj, err := c.Get(ctx, key, client.Timeout(*cf.timeout))
+		if err != nil {
+			return k.fail(exitFailed, "reading before deleting: %v", err)
+		}
+		causal = obj.Context
+	}
+	if err := c.Delete(ctx, key, causal, client.W(*w), client.Timeout(*cf.timeout)); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	return exitOK
+}
+
+// runMembers is `dynamo members` and `dynamo status`.
+func (k kvCommand) runMembers(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	asJSON := fs.Bool("json", false, "print one JSON object line")
+	nodeName := fs.String("node", "", "ask this member (by name) for its view and counters, instead of any node")
+	if code, ok := k.parse(fs, args, "[flags]"); !ok {
+		return code
+	}
+	if fs.NArg() != 0 {
+		return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	m, r, code := k.membership(ctx, c, *nodeName)
+	if m == nil {
+		return code
+	}
+	if k.name == "status" {
+		return k.status(m, r, *asJSON)
+	}
+	return k.members(m, r, *asJSON)
+}
+
+// runRemove is `dynamo remove NAME`.
+func (k kvCommand) runRemove(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	if code, ok := k.parse(fs, args, "NAME"); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return k.fail(exitUsage, "want the name of the failed node to remove, got %s", nargs(fs))
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	if err := c.Remove(ctx, fs.Arg(0)); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintf(k.stdout, "%s removed: its partitions go to new owners, which the other replicas fill\n", fs.Arg(0))
+	return exitOK
+}
+
+// debugCommands are the subcommands of `dynamo debug`, by name; each parses
+// its own flags, the cluster flags among them.
+var debugCommands = map[string]func(k kvCommand, args []string, dial dialer) int{
+	"crash":   kvCommand.debugCrash,
+	"stop":    kvCommand.debugStop,
+	"disk":    kvCommand.debugDisk,
+	"corrupt": kvCommand.debugCorrupt,
+}
+
+// runDebug is `dynamo debug crash|stop|disk|corrupt`.
+func (k kvCommand) runDebug(_ *flag.FlagSet, _ clusterFlags, args []string, dial dialer) int {
+	if len(args) > 0 {
+		if run, ok := debugCommands[args[0]]; ok {
+			return run(k, args[1:], dial)
+		}
+	}
+	return k.fail(exitUsage, "want a subcommand: crash, stop, disk or corrupt")
+}
+
+// debugCrash is `dynamo debug crash --node NAME --component C [--partition P]`.
+func (k kvCommand) debugCrash(args []string, dial dialer) int {
+	fs := flag.NewFlagSet("dynamo debug crash", flag.ContinueOnError)
+	cf := addClusterFlags(fs)
+	nodeName := fs.String("node", "", "the member (by name) whose actor is to crash (required)")
+	component := fs.String("component", "", "vnode, vnodes, router, membership, hints or syncer (required)")
+	partition := fs.Int("partition", -1, "the partition, for --component vnode")
+	if code, ok := k.parse(fs, args, "crash --node NAME --component C [--partition P]"); !ok {
+		return code
+	}
+	switch {
+	case fs.NArg() != 0:
+		return k.fail(exitUsage, "crash takes no arguments, got %s", nargs(fs))
+	case *nodeName == "":
+		return k.fail(exitUsage, "--node is required")
+	case *component == "":
+		return k.fail(exitUsage, "--component is required")
+	case *component == client.FaultVnode && *partition < 0:
+		return k.fail(exitUsage, "--partition is required with --component vnode")
+	}
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return code
+	}
+	defer done()
+	if err := c.InjectFault(ctx, *nodeName, *component, max(*partition, 0)); err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintf(k.stdout, "crash of %s requested on %s\n", *component, *nodeName)
+	return exitOK
 }
 
 // debugStop is `dynamo debug stop --node NAME --for D`.

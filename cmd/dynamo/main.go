@@ -18,27 +18,62 @@ var Version = "dev"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
+// command is one `dynamo` command.
+type command struct {
+	name    string
+	summary string // one line of the usage text
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+// commands are every `dynamo` command, in the order the usage lists them
+// (doc.go lists them too: a test holds both).
+var commands = []command{
+	{"agent", "run a node (dynamo agent --help)", runAgent},
+	{"dev", "run a local cluster of several nodes in this process", runDev},
+	{"version", "print version and protocol", runVersion},
+	{"ring", "show partition placement for a membership, or of the running cluster", func(args []string, stdout, stderr io.Writer) int {
+		return runRing(args, stdout, stderr, dialCluster)
+	}},
+	{"get", "read a key", clusterCommand("get")},
+	{"put", "write a key", clusterCommand("put")},
+	{"delete", "delete a key", clusterCommand("delete")},
+	{"members", "list the cluster's members", clusterCommand("members")},
+	{"status", "one node's counters, anti-entropy and handoff progress", clusterCommand("status")},
+	{"leave", "make a node hand its data off and leave", clusterCommand("leave")},
+	{"remove", "take a failed node out of the ring for good", clusterCommand("remove")},
+	{"debug", "fault injection (debug crash, stop, disk, corrupt)", clusterCommand("debug")},
+	{"certs", "make a cluster CA, node and client certificates, gossip keys", runCerts},
+}
+
+// clusterCommand runs the cluster command name (kvCommands) against the
+// real cluster.
+func clusterCommand(name string) func(args []string, stdout, stderr io.Writer) int {
+	return func(args []string, stdout, stderr io.Writer) int { return runKV(name, args, stdout, stderr, dialCluster) }
+}
+
+func runVersion(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "dynamo %s (protocol %d, key hash md5)\n", Version, messages.ProtocolVersion)
+	return 0
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: dynamo <command> [flags]\n\ncommands:\n  agent     run a node (dynamo agent --help)\n  dev       run a local cluster of several nodes in this process\n  version   print version and protocol\n  ring      show partition placement for a membership, or of the running cluster\n  get       read a key\n  put       write a key\n  delete    delete a key\n  members   list the cluster's members\n  status    one node's counters, anti-entropy and handoff progress\n  leave     make a node hand its data off and leave\n  remove    take a failed node out of the ring for good\n  debug     fault injection (debug crash)\n  certs     make a cluster CA, node and client certificates, gossip keys\n\n"+kvUsage)
+		var b strings.Builder
+		b.WriteString("usage: dynamo <command> [flags]\n\ncommands:\n")
+		for _, c := range commands {
+			fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		}
+		fmt.Fprint(stderr, b.String()+"\n"+kvUsage)
 		return 2
 	}
-	switch args[0] {
-	case "version":
-		fmt.Fprintf(stdout, "dynamo %s (protocol %d, key hash md5)\n", Version, messages.ProtocolVersion)
-		return 0
-	case "certs":
-		return runCerts(args[1:], stdout, stderr)
-	case "agent":
-		return runAgent(args[1:], stdout, stderr)
-	case "dev":
-		return runDev(args[1:], stdout, stderr)
-	case "ring":
-		return runRing(args[1:], stdout, stderr, dialCluster)
-	case "get", "put", "delete", "members", "status", "leave", "remove", "debug":
-		return runKV(args[0], args[1:], stdout, stderr, dialCluster)
+	names := make([]string, 0, len(commands))
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+		names = append(names, c.name)
 	}
-	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: agent, dev, version, ring, get, put, delete, members, status, leave, remove, debug)\n", args[0])
+	fmt.Fprintf(stderr, "dynamo: unknown command %q (known: %s)\n", args[0], strings.Join(names, ", "))
 	return 2
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,5 +47,34 @@ func TestRingLoadsAndErrors(t *testing.T) {
 	out.Reset()
 	if run([]string{"version"}, &out, &errb) != 0 || !strings.Contains(out.String(), "protocol 1") {
 		t.Fatalf("version: %q", out.String())
+	}
+}
+
+// Every command of the table is listed in doc.go and in the usage, and
+// every cluster command the table dispatches to exists.
+func TestEveryCommandIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run(nil, &out, &errb); code != 2 {
+		t.Fatalf("no command: exit %d", code)
+	}
+	for _, c := range commands {
+		if !strings.Contains(string(doc), "//\tdynamo "+c.name+" ") && !strings.Contains(string(doc), "//\tdynamo "+c.name+"\n") {
+			t.Errorf("doc.go does not list dynamo %s", c.name)
+		}
+		if !strings.Contains(errb.String(), "  "+c.name+" ") {
+			t.Errorf("the usage does not list %s", c.name)
+		}
+	}
+	for name := range kvCommands {
+		if !slices.ContainsFunc(commands, func(c command) bool { return c.name == name }) {
+			t.Errorf("cluster command %s is not in the commands table", name)
+		}
+	}
+	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "known: agent, dev") {
+		t.Fatalf("unknown command: exit %d %q", code, errb.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,4 +242,48 @@ func chain(parent map[string]string, dir string) string {
 		out = p + " -> " + out
 	}
 	return out
+}
+
+// Comments and docs/design.md speak of the code, not of the issues that
+// asked for it: no issue numbers (the issue tracker is not part of the
+// repository, and a reader cannot follow the reference).
+func TestNoIssueNumbersInCommentsOrDesign(t *testing.T) {
+	base := root(t)
+	issueRef := regexp.MustCompile(`\b[Ii]ssues? #?[0-9]+`)
+	check := func(path, text string) {
+		for i, line := range strings.Split(text, "\n") {
+			if m := issueRef.FindString(line); m != "" {
+				rel, _ := filepath.Rel(base, path)
+				t.Errorf("%s:%d cites %q", rel, i+1, m)
+			}
+		}
+	}
+	err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin") && path != base {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		for _, g := range f.Comments {
+			check(path, g.Text())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	design := filepath.Join(base, "docs", "design.md")
+	b, err := os.ReadFile(design)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(design, string(b))
 }
