@@ -48,7 +48,9 @@ var commands = []command{
 // clusterCommand runs the cluster command name (kvCommands) against the
 // real cluster.
 func clusterCommand(name string) func(args []string, stdout, stderr io.Writer) int {
-	return func(args []string, stdout, stderr io.Writer) int { return runKV(name, args, stdout, stderr, dialCluster) }
+	return func(args []string, stdout, stderr io.Writer) int {
+		return runKV(name, args, stdout, stderr, dialCluster)
+	}
 }
 
 func runVersion(_ []string, stdout, _ io.Writer) int {
