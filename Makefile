@@ -16,11 +16,12 @@ PROTO_FILES           := $(wildcard $(PROTO_DIR)/dynamo/v1/*.proto)
 # target with "context deadline exceeded" and no crasher.
 FUZZTIME              ?= 50000x
 
-.PHONY: help test test-tls test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
+.PHONY: help test test-tls test-scale test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
 
 help:
 	@echo "make test         run every test, with the race detector where the libraries allow (the README's test command)"
 	@echo "make test-tls     the node cluster tests again with mutual TLS, HTTPS and gossip encryption on"
+	@echo "make test-scale   join, leave and remove under load at full size (20,000 keys; make test uses 2,000)"
 	@echo "make verify       gofmt, go vet, staticcheck, go.mod tidiness, protobuf drift"
 	@echo "make bench        Go benchmarks and the ring placement report"
 	@echo "make proto        regenerate messages/*.pb.go from $(PROTO_DIR)"
@@ -37,6 +38,10 @@ NORACE_PKGS := ./remoting/... ./actors/... ./client/... ./node/... ./cmd/... ./e
 
 test-tls:
 	DYNAMO_TEST_TLS=1 $(GO) test -count=1 ./node/
+
+# The scale scenario at full size (make test runs it with 2,000 keys).
+test-scale:
+	DYNAMO_SCALE_KEYS=20000 $(GO) test -count=1 -timeout 20m -run 'TestE2EJoinLeaveRemoveWithHandoff' ./cmd/dynamo/
 
 test:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(remoting|actors|client|node|cmd/dynamo|examples/cart)$$')

@@ -36,6 +36,17 @@ type plan struct {
 	// warn, when set, is told of a client write that left a key with
 	// SiblingWarning or more versions.
 	warn func(key []byte, versions int)
+	// dispatcher runs the coordinator's mailbox (RouterConfig.Dispatcher).
+	dispatcher actor.Dispatcher
+}
+
+// onDispatcher runs an actor's mailbox on d (a node's remoting.WorkerPool);
+// nil is protoactor's default.
+func onDispatcher(d actor.Dispatcher) []actor.PropsOption {
+	if d == nil {
+		return nil
+	}
+	return []actor.PropsOption{actor.WithDispatcher(d)}
 }
 
 // SiblingWarning is how many versions of a key after a client write make
@@ -179,7 +190,7 @@ type getCoordinator struct {
 }
 
 func getProps(req plan, b *messages.GetRequest) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return &getCoordinator{req: req, key: b.GetKey()} }, actor.WithDispatcher(pooled))
+	return actor.PropsFromProducer(func() actor.Actor { return &getCoordinator{req: req, key: b.GetKey()} }, onDispatcher(req.dispatcher)...)
 }
 
 func (c *getCoordinator) Receive(ctx actor.Context) {
@@ -300,7 +311,7 @@ type putCoordinator struct {
 func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, causal version.Context, hops uint32) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, causal: causal, hops: hops}
-	}, actor.WithDispatcher(pooled))
+	}, onDispatcher(req.dispatcher)...)
 }
 
 func (c *putCoordinator) Receive(ctx actor.Context) {

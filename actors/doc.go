@@ -22,7 +22,8 @@
 //     coordinateWrite to its local vnode, which answers writePrepared
 //     before its write is durable, so a put costs one round of fsyncs).
 //   - The request path's actors (router, coordinators, vnodes, hint
-//     dispatcher) run on a pool of long-lived goroutines (dispatch.go):
+//     dispatcher) run on the system's pool of long-lived goroutines
+//     (remoting.System.Pool, which SpawnNode passes into their configs):
 //     protoactor's default starts a goroutine per mailbox run, whose stack
 //     growth cost a tenth of a node's CPU under load.
 package actors

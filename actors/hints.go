@@ -19,6 +19,9 @@ import (
 
 // HintsConfig configures the hint dispatcher.
 type HintsConfig struct {
+	// Dispatcher runs the dispatcher's mailbox: the node's
+	// remoting.System.Pool. Default nil: protoactor's.
+	Dispatcher actor.Dispatcher
 	// Engine holds the hints (storage.KeyspaceHints, apart from the
 	// node's own data).
 	Engine storage.Engine
@@ -198,7 +201,7 @@ func HintsProps(cfg HintsConfig) *actor.Props {
 	cfg.defaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &hintsActor{cfg: cfg}
-	}, actor.WithDispatcher(pooled))
+	}, onDispatcher(cfg.Dispatcher)...)
 }
 
 func (h *hintsActor) Receive(ctx actor.Context) {

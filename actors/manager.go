@@ -14,6 +14,9 @@ import (
 
 // VnodesConfig configures the vnode manager.
 type VnodesConfig struct {
+	// Dispatcher runs the vnodes' mailboxes: the node's
+	// remoting.System.Pool. Default nil: protoactor's.
+	Dispatcher actor.Dispatcher
 	// Engine holds every partition's data on this node.
 	Engine storage.Engine
 	// Self is this node's name; its vnodes' actor ids (the ids their dots
@@ -114,7 +117,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap
-		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now), remoting.VnodeChild(p))
+		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now, m.cfg.Dispatcher), remoting.VnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
 			continue

@@ -17,6 +17,9 @@ import (
 
 // RouterConfig configures the request router.
 type RouterConfig struct {
+	// Dispatcher runs the router's and its coordinators' mailboxes: the
+	// node's remoting.System.Pool. Default nil: protoactor's.
+	Dispatcher actor.Dispatcher
 	// Self is this node's name.
 	Self string
 	// N is the cluster's replication factor; R and W above it are refused.
@@ -102,7 +105,7 @@ func RouterProps(cfg RouterConfig) *actor.Props {
 		cfg.Logger.Error("coordinator failed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64(), pids: &pidCache{}} }, actor.WithSupervisor(stop), actor.WithDispatcher(pooled))
+	return actor.PropsFromProducer(func() actor.Actor { return &router{cfg: cfg, nonce: rand.Uint64(), pids: &pidCache{}} }, append(onDispatcher(cfg.Dispatcher), actor.WithSupervisor(stop))...)
 }
 
 func (r *router) Receive(ctx actor.Context) {
@@ -207,7 +210,7 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return nil
 	}
 	r.nonce++
-	req := plan{id: id, nonce: r.nonce, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
+	req := plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
 		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations}
 	var props *actor.Props
 	var werr *messages.Error

@@ -66,6 +66,11 @@ func SpawnNode(sys *remoting.System, cfg NodeConfig) (*actor.PID, error) {
 			*h = cfg.Health
 		}
 	}
+	for _, d := range []*actor.Dispatcher{&cfg.Vnodes.Dispatcher, &cfg.Router.Dispatcher, &cfg.Hints.Dispatcher} {
+		if *d == nil {
+			*d = sys.Pool
+		}
+	}
 	if cfg.Syncer.Logger == nil {
 		cfg.Syncer.Logger = cfg.Logger
 	}

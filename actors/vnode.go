@@ -31,11 +31,12 @@ type vnodeActor struct {
 	dropped bool
 }
 
-// VnodeProps returns the props of a vnode actor over engine.
-func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64)) *actor.Props {
+// VnodeProps returns the props of a vnode actor over engine, its mailbox
+// run by d (nil: protoactor's default dispatcher).
+func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64), d actor.Dispatcher) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &vnodeActor{engine: engine, cfg: cfg, node: node, now: now}
-	}, actor.WithDispatcher(pooled))
+	}, onDispatcher(d)...)
 }
 
 func (v *vnodeActor) Receive(ctx actor.Context) {

@@ -69,7 +69,7 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	}
 	const q, p = 16, 5
 	now := func() (int64, int64) { return 1, 1 }
-	pid, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), remoting.VnodeName(p))
+	pid, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now, nil), remoting.VnodeName(p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestAliasAddressIsDeliveredLocally(t *testing.T) {
 	a, b := startSystem(t), startSystem(t)
 	const q, p = 16, 2
 	now := func() (int64, int64) { return 1, 1 }
-	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now), remoting.VnodeName(p)); err != nil {
+	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now, nil), remoting.VnodeName(p)); err != nil {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(b.Address())

@@ -88,7 +88,10 @@ func (c SystemConfig) validate() (host string, port int, err error) {
 type System struct {
 	Actors *actor.ActorSystem
 	Remote *remote.Remote
-	stop   sync.Once
+	// Pool is the dispatcher of a node's request-path actors; Stop stops
+	// its workers.
+	Pool *WorkerPool
+	stop sync.Once
 }
 
 // Root is the system's root context.
@@ -140,7 +143,7 @@ func StartSystem(cfg SystemConfig) (sys *System, err error) {
 	}()
 	r.Start()
 	guardAliases(as)
-	return &System{Actors: as, Remote: r}, nil
+	return &System{Actors: as, Remote: r, Pool: NewWorkerPool()}, nil
 }
 
 // guardAliases makes messages addressed to another spelling of this
@@ -191,5 +194,6 @@ func (s *System) Stop() {
 	s.stop.Do(func() {
 		s.Remote.Shutdown(false)
 		s.Actors.Shutdown()
+		s.Pool.Stop()
 	})
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,14 +29,7 @@ import (
 // that a 5 s grace is allowed (it must otherwise exceed the hint max age);
 // every node is up throughout, so no hint would be written anyway.
 func TestE2EDeletesReclaimSpace(t *testing.T) {
-	keys := 5000
-	if s := os.Getenv("DYNAMO_REAP_KEYS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("DYNAMO_REAP_KEYS=%q is not a positive number", s)
-		}
-		keys = n
-	}
+	keys := envCount(t, "DYNAMO_REAP_KEYS", 5000)
 	const grace = 5 * time.Second
 	e := newE2EWith(t, 3, []string{"--no-hinted-handoff", "--tombstone-grace", grace.String(), "--log-level", "info"})
 	c := e.client()

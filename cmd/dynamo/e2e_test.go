@@ -43,6 +43,21 @@ func binary(t *testing.T) string { return dynamoBin.Path(t) }
 // and UDP.
 func freeRun(t *testing.T, n int) int { return testbin.FreeRun(t, n) }
 
+// envCount is the positive number in the environment variable name, or def
+// when it is unset.
+func envCount(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q is not a positive number", name, s)
+	}
+	return n
+}
+
 // freePort returns a loopback port free for TCP and UDP.
 func freePort(t *testing.T) int { return freeRun(t, 1) }
 
