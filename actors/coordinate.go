@@ -79,7 +79,7 @@ func (p plan) route(key []byte) coordinator.Route {
 // coordinate).
 func hasPrimary(rt coordinator.Route) bool {
 	for _, t := range rt.Targets {
-		if t.HintFor == "" {
+		if t.HintOwner == "" {
 			return true
 		}
 	}
@@ -112,10 +112,10 @@ func (p plan) timedOut(nodes []string) {
 }
 
 // replicaPID addresses a replica request to node: its vnode of the
-// partition, or, when node is a fallback holding hints for hintFor, its hint
+// partition, or, when node is a fallback holding hints for hintOwner, its hint
 // dispatcher.
-func (p plan) replicaPID(node, hintFor string, partition uint32) *actor.PID {
-	if hintFor != "" {
+func (p plan) replicaPID(node, hintOwner string, partition uint32) *actor.PID {
+	if hintOwner != "" {
 		return p.pids.hints(p.view.Addr(node))
 	}
 	return p.pids.vnode(p.view.Addr(node), partition)
@@ -247,8 +247,8 @@ func (c *getCoordinator) start(ctx actor.Context) {
 func (c *getCoordinator) send(ctx actor.Context, reads []coordinator.Read) {
 	for _, rd := range reads {
 		node := rd.Node
-		ask(ctx, c.req.replicaPID(node, rd.HintFor, rd.Partition),
-			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintFor}), c.req.left(),
+		ask(ctx, c.req.replicaPID(node, rd.HintOwner, rd.Partition),
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintOwner}), c.req.left(),
 			func(env *messages.Envelope, err error) {
 				c.req.observe(node, err)
 				c.replied(ctx, node, rd.Partition, env, err)
@@ -274,8 +274,8 @@ func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, 
 	for _, r := range repairs {
 		// Fire and forget: a failed repair is retried by the next read or
 		// by anti-entropy.
-		ctx.Send(c.req.replicaPID(r.Node, r.HintFor, r.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
-			Partition: r.Partition, Key: r.Key, Set: version.ToProto(r.Set), HintOwner: r.HintFor,
+		ctx.Send(c.req.replicaPID(r.Node, r.HintOwner, r.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
+			Partition: r.Partition, Key: r.Key, Set: version.ToProto(r.Set), HintOwner: r.HintOwner,
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
 		}))
 	}
@@ -363,7 +363,7 @@ func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set, dot versi
 func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replicate) {
 	for _, rep := range reps {
 		req := &messages.ReplicaPutRequest{
-			Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintFor,
+			Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintOwner,
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
 		}
 		if rep.Local {
@@ -371,7 +371,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 			continue
 		}
 		node := rep.Node
-		ask(ctx, c.req.replicaPID(node, rep.HintFor, rep.Partition), messages.Wrap(c.req.nonce, req), time.Until(c.due), func(env *messages.Envelope, err error) {
+		ask(ctx, c.req.replicaPID(node, rep.HintOwner, rep.Partition), messages.Wrap(c.req.nonce, req), time.Until(c.due), func(env *messages.Envelope, err error) {
 			c.req.observe(node, err)
 			if err == nil {
 				if r := env.GetReplicaPutReply(); r == nil || r.GetPartition() != c.partition {

@@ -9,19 +9,19 @@ import (
 )
 
 // Read is a replica read to send: ReplicaGetRequest{Partition, Key} to Node
-// (for the hint it holds for HintFor when Node is a fallback).
+// (for the hint it holds for HintOwner when Node is a fallback).
 type Read struct {
 	Node      string
-	HintFor   string
+	HintOwner string
 	Partition uint32
 	Key       []byte
 }
 
 // Repair is a read repair to send: ReplicaPutRequest of kind READ_REPAIR
-// with Set to Node (as a hint for HintFor when Node is a fallback).
+// with Set to Node (as a hint for HintOwner when Node is a fallback).
 type Repair struct {
 	Node      string
-	HintFor   string
+	HintOwner string
 	Partition uint32
 	Key       []byte
 	Set       *version.Set
@@ -119,7 +119,7 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 // hasFallback reports whether a route has a fallback target.
 func hasFallback(rt Route) bool {
 	for _, t := range rt.Targets {
-		if t.HintFor != "" {
+		if t.HintOwner != "" {
 			return true
 		}
 	}
@@ -153,7 +153,7 @@ func (g *Get) ask(n int) []Read {
 	n = min(n, len(g.order)-g.asked)
 	reads := make([]Read, n)
 	for i, t := range g.order[g.asked : g.asked+n] {
-		reads[i] = Read{Node: t.Node, HintFor: t.HintFor, Partition: g.route.Partition, Key: g.key}
+		reads[i] = Read{Node: t.Node, HintOwner: t.HintOwner, Partition: g.route.Partition, Key: g.key}
 	}
 	g.asked += n
 	return reads
@@ -218,7 +218,7 @@ func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetA
 		return nil, nil
 	}
 	g.replied[node] = true
-	if g.route.hintFor(node) == "" {
+	if g.route.hintOwner(node) == "" {
 		switch kind {
 		case quorum.NotFound:
 			g.primaryNotFound++
@@ -262,7 +262,7 @@ func (g *Get) waitForPrimary() bool {
 		return false
 	}
 	for _, t := range g.order[:g.asked] {
-		if t.HintFor == "" && !g.replied[t.Node] {
+		if t.HintOwner == "" && !g.replied[t.Node] {
 			return true
 		}
 	}
@@ -300,7 +300,7 @@ func (g *Get) effects() (*GetAnswer, []Repair) {
 		if merged, ok := g.core.Merged(); ok && g.answered {
 			for _, n := range g.core.RepairTargets() {
 				repairs = append(repairs, Repair{
-					Node: string(n), HintFor: g.route.hintFor(string(n)),
+					Node: string(n), HintOwner: g.route.hintOwner(string(n)),
 					Partition: g.route.Partition, Key: g.key, Set: merged,
 				})
 			}
@@ -337,7 +337,7 @@ func (g *Get) answer() *GetAnswer {
 func (g *Get) primaryQuorumError() *quorum.Error {
 	e := &quorum.Error{Op: quorum.OpRead, Kind: quorum.KindPrimary, Need: g.r, Got: g.primaryNotFound}
 	for _, t := range g.order[:g.asked] {
-		if t.HintFor != "" {
+		if t.HintOwner != "" {
 			continue
 		}
 		e.Asked++

@@ -25,8 +25,8 @@ func TestSloppyQuorumWritesHintsToFallbacksAndReadsThem(t *testing.T) {
 		t.Fatalf("W=3 with two primaries down and two fallbacks: %+v", w)
 	}
 	for _, tg := range rt.Targets[1:] {
-		if h := s.hints[tg.Node][tg.HintFor]["k"]; h == nil || s.replicas("k")[tg.HintFor] != nil {
-			t.Fatalf("fallback %s holds no hint for %s (or the owner got data while down)", tg.Node, tg.HintFor)
+		if h := s.hints[tg.Node][tg.HintOwner]["k"]; h == nil || s.replicas("k")[tg.HintOwner] != nil {
+			t.Fatalf("fallback %s holds no hint for %s (or the owner got data while down)", tg.Node, tg.HintOwner)
 		}
 	}
 	if len(s.hints[owners[0]]) != 0 {
@@ -88,7 +88,7 @@ func TestStrictQuorumUsesNoFallbacksAndKeepsNoHints(t *testing.T) {
 	owners := s.ring.Owners(s.route("k").Partition)
 	s.down[owners[2]] = true
 	rt := s.route("k")
-	if len(rt.Targets) != 2 || rt.Targets[0].HintFor != "" || rt.Targets[1].HintFor != "" {
+	if len(rt.Targets) != 2 || rt.Targets[0].HintOwner != "" || rt.Targets[1].HintOwner != "" {
 		t.Fatalf("strict route %+v", rt)
 	}
 	if w := s.put(owners[0], "k", "v", nil, 2); w.Err != nil || w.Hinted != 0 {
@@ -109,7 +109,7 @@ func TestReadRepairUpdatesAFallbackHint(t *testing.T) {
 	s.put(owners[0], "k", "v1", nil, 3)
 	s.down[owners[2]] = true
 	fb := s.route("k").Targets[2]
-	if fb.HintFor != owners[2] {
+	if fb.HintOwner != owners[2] {
 		t.Fatalf("route %+v", s.route("k"))
 	}
 	if a := s.get(owners[0], "k", 2); vals(a) != `["v1"]` {
@@ -137,7 +137,7 @@ func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
 		}
 		var primary Read
 		for _, rd := range reads {
-			if rd.HintFor == "" {
+			if rd.HintOwner == "" {
 				primary = rd
 				continue
 			}

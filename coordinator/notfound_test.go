@@ -29,7 +29,7 @@ func setOf(t testing.TB, actor, value string) *version.Set {
 // (it holds no hint). p1's and f's "not found" make R replies, but only one
 // of them is a primary's: the read waits for p2 and answers with its value.
 func TestFallbackNotFoundDoesNotOutvoteAPrimarysValue(t *testing.T) {
-	rt := Route{Partition: 7, N: 3, Targets: []ring.Target{{Node: "p1"}, {Node: "p2"}, {Node: "f", HintFor: "p3"}}}
+	rt := Route{Partition: 7, N: 3, Targets: []ring.Target{{Node: "p1"}, {Node: "p2"}, {Node: "f", HintOwner: "p3"}}}
 	for _, qf := range []bool{false, true} {
 		g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: 2, QuorumFirst: qf, First: "p1"})
 		if err != nil {
@@ -53,8 +53,8 @@ func TestFallbackNotFoundDoesNotOutvoteAPrimarysValue(t *testing.T) {
 		}
 		// Read repair goes to the replicas that answered not found: the
 		// lagging primary and the fallback (as a hint for p3).
-		if len(repairs) != 2 || repairs[0].Node != "p1" || repairs[0].HintFor != "" ||
-			repairs[1].Node != "f" || repairs[1].HintFor != "p3" || !g.Done() {
+		if len(repairs) != 2 || repairs[0].Node != "p1" || repairs[0].HintOwner != "" ||
+			repairs[1].Node != "f" || repairs[1].HintOwner != "p3" || !g.Done() {
 			t.Fatalf("quorum first %v: repairs %+v, done %v", qf, repairs, g.Done())
 		}
 	}
@@ -65,8 +65,8 @@ func TestFallbackNotFoundDoesNotOutvoteAPrimarysValue(t *testing.T) {
 // at the reply marked by at (its index), and be want: "not found", a
 // value, or "error" (a quorum error).
 func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
-	one := []ring.Target{{Node: "p1"}, {Node: "p2"}, {Node: "f3", HintFor: "p3"}}
-	two := []ring.Target{{Node: "p1"}, {Node: "f2", HintFor: "p2"}, {Node: "f3", HintFor: "p3"}}
+	one := []ring.Target{{Node: "p1"}, {Node: "p2"}, {Node: "f3", HintOwner: "p3"}}
+	two := []ring.Target{{Node: "p1"}, {Node: "f2", HintOwner: "p2"}, {Node: "f3", HintOwner: "p3"}}
 	for _, tc := range []struct {
 		name    string
 		targets []ring.Target
@@ -152,7 +152,7 @@ func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
 
 // nfCase is one read for the not-found checker: a route of N primaries,
 // each up (a target), down with a fallback standing in (a target with
-// HintFor), or down and uncovered (no target); what each target answers;
+// HintOwner), or down and uncovered (no target); what each target answers;
 // the order the answers arrive in; how many arrive before the deadline.
 type nfCase struct {
 	n, r  int
@@ -190,7 +190,7 @@ func (c nfCase) route() Route {
 		case nfUp:
 			rt.Targets = append(rt.Targets, ring.Target{Node: fmt.Sprintf("p%d", i)})
 		case nfFallback:
-			rt.Targets = append(rt.Targets, ring.Target{Node: fmt.Sprintf("f%d", i), HintFor: fmt.Sprintf("p%d", i)})
+			rt.Targets = append(rt.Targets, ring.Target{Node: fmt.Sprintf("f%d", i), HintOwner: fmt.Sprintf("p%d", i)})
 		default:
 			rt.Uncovered = append(rt.Uncovered, fmt.Sprintf("p%d", i))
 		}
@@ -285,7 +285,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 		if !deadline && ans == nil && decided {
 			primariesIn := true
 			for i, tg := range targets {
-				if tg.HintFor == "" && asked[tg.Node] && !replied[i] {
+				if tg.HintOwner == "" && asked[tg.Node] && !replied[i] {
 					primariesIn = false
 				}
 			}
@@ -350,7 +350,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 		switch kind {
 		case quorum.Found, quorum.NotFound:
 			counted++
-			if kind == quorum.NotFound && targets[i].HintFor == "" {
+			if kind == quorum.NotFound && targets[i].HintOwner == "" {
 				primaryNF++
 			}
 		case quorum.Failed:
@@ -388,7 +388,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 	var got []string
 	for _, rp := range repairs {
 		got = append(got, rp.Node)
-		if tg := targets[index[rp.Node]]; rp.HintFor != tg.HintFor || !version.Equal(rp.Set, m) {
+		if tg := targets[index[rp.Node]]; rp.HintOwner != tg.HintOwner || !version.Equal(rp.Set, m) {
 			fail("repair %+v of target %+v, merged %v", rp, tg, m)
 		}
 	}
@@ -400,7 +400,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 // value is what target i holds when it answers found: a primary v1, a
 // fallback a hint of v2 (newer).
 func (c nfCase) value(i int, targets []ring.Target, v1, v2 *version.Set) *version.Set {
-	if targets[i].HintFor != "" {
+	if targets[i].HintOwner != "" {
 		return v2
 	}
 	return v1

@@ -24,14 +24,14 @@ type PutOptions struct {
 }
 
 // Replicate is a replica write to send: ReplicaPutRequest of kind WRITE
-// with Set to Node (a hint for HintFor when Node is a fallback).
+// with Set to Node (a hint for HintOwner when Node is a fallback).
 //
 // When Local is set, Node is the coordinator itself and the write is a
-// hint it keeps for HintFor in its own hint store; it does not count toward
+// hint it keeps for HintOwner in its own hint store; it does not count toward
 // W, and nothing is to be fed back to the Put.
 type Replicate struct {
 	Node      string
-	HintFor   string
+	HintOwner string
 	Partition uint32
 	Key       []byte
 	Set       *version.Set
@@ -89,7 +89,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 	}
 	var primaries []string
 	for _, t := range route.Targets {
-		if t.HintFor == "" {
+		if t.HintOwner == "" {
 			primaries = append(primaries, t.Node)
 		}
 	}
@@ -103,8 +103,8 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 	fallbacks := map[quorum.Node]quorum.Node{}
 	for i, t := range route.Targets {
 		replicas[i] = quorum.Node(t.Node)
-		if t.HintFor != "" {
-			fallbacks[quorum.Node(t.Node)] = quorum.Node(t.HintFor)
+		if t.HintOwner != "" {
+			fallbacks[quorum.Node(t.Node)] = quorum.Node(t.HintOwner)
 		}
 	}
 	core, err := quorum.NewPutCore(quorum.PutConfig{N: route.N, W: opts.W, Replicas: replicas, Fallbacks: fallbacks})
@@ -122,7 +122,7 @@ func (p *Put) localHint(primary string) []Replicate {
 		return nil
 	}
 	p.hinted[primary] = true
-	return []Replicate{{Node: p.self, HintFor: primary, Partition: p.route.Partition, Key: p.key, Set: p.set, Local: true}}
+	return []Replicate{{Node: p.self, HintOwner: primary, Partition: p.route.Partition, Key: p.key, Set: p.set, Local: true}}
 }
 
 // Prepared feeds the version the local vnode computed for the write
@@ -175,7 +175,7 @@ func (p *Put) replicas() []Replicate {
 	var out []Replicate
 	for _, t := range p.route.Targets {
 		if t.Node != p.self {
-			out = append(out, Replicate{Node: t.Node, HintFor: t.HintFor, Partition: p.route.Partition, Key: p.key, Set: p.set})
+			out = append(out, Replicate{Node: t.Node, HintOwner: t.HintOwner, Partition: p.route.Partition, Key: p.key, Set: p.set})
 		}
 	}
 	for _, primary := range p.route.Uncovered {

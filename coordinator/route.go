@@ -37,7 +37,7 @@ type Route struct {
 	// above len(Targets) is unavailable rather than invalid.
 	N int
 	// Targets are the up primaries and, for each down primary, the next up
-	// fallback (HintFor names the primary), in preference order.
+	// fallback (HintOwner names the primary), in preference order.
 	Targets []ring.Target
 	// Uncovered are the down primaries no fallback stands in for (the
 	// cluster has no spare node, or hinted handoff is off): a write's
@@ -59,7 +59,7 @@ func RouteKey(r *ring.Ring, key []byte, down func(node string) bool, sloppy bool
 	rt := Route{Partition: p, N: r.Config().N, Targets: ring.SloppyTargets(pref, n, down)}
 	covered := map[string]bool{}
 	for _, t := range rt.Targets {
-		covered[t.Node], covered[t.HintFor] = true, true
+		covered[t.Node], covered[t.HintOwner] = true, true
 	}
 	for _, primary := range pref[:n] {
 		if !covered[primary] {
@@ -72,16 +72,16 @@ func RouteKey(r *ring.Ring, key []byte, down func(node string) bool, sloppy bool
 // owner is the primary a write to target node stands for: node itself, or
 // the primary a fallback holds hints for.
 func (rt Route) owner(node string) string {
-	if h := rt.hintFor(node); h != "" {
+	if h := rt.hintOwner(node); h != "" {
 		return h
 	}
 	return node
 }
 
-func (rt Route) hintFor(node string) string {
+func (rt Route) hintOwner(node string) string {
 	for _, t := range rt.Targets {
 		if t.Node == node {
-			return t.HintFor
+			return t.HintOwner
 		}
 	}
 	return ""

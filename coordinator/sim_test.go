@@ -79,8 +79,8 @@ func (s *sim) hint(holder, owner string, key []byte, set *version.Set) {
 
 // replicaGet is a replica read: a vnode's data, or a fallback's hint.
 func (s *sim) replicaGet(rd Read) (*version.Set, error) {
-	if rd.HintFor != "" {
-		return s.hints[rd.Node][rd.HintFor][string(rd.Key)], nil
+	if rd.HintOwner != "" {
+		return s.hints[rd.Node][rd.HintOwner][string(rd.Key)], nil
 	}
 	return s.store(rd.Node, rd.Partition).Get(rd.Key)
 }
@@ -120,8 +120,8 @@ func (s *sim) get(via, key string, r int) *GetAnswer {
 		if s.stopped[rp.Node] {
 			continue
 		}
-		if rp.HintFor != "" {
-			s.hint(rp.Node, rp.HintFor, rp.Key, rp.Set)
+		if rp.HintOwner != "" {
+			s.hint(rp.Node, rp.HintOwner, rp.Key, rp.Set)
 		} else {
 			if _, _, err := s.store(rp.Node, rp.Partition).Merge(rp.Key, rp.Set); err != nil {
 				s.t.Fatal(err)
@@ -174,9 +174,9 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		switch {
 		case rep.Local:
 			if rep.Node != via {
-				s.t.Fatalf("a local hint for %s on %s, not on the coordinator %s", rep.HintFor, rep.Node, via)
+				s.t.Fatalf("a local hint for %s on %s, not on the coordinator %s", rep.HintOwner, rep.Node, via)
 			}
-			s.hint(via, rep.HintFor, rep.Key, rep.Set)
+			s.hint(via, rep.HintOwner, rep.Key, rep.Set)
 			continue
 		case s.stopped[rep.Node]:
 			continue
@@ -185,8 +185,8 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		switch {
 		case s.failing[rep.Node]:
 			err = fmt.Errorf("storage: disk full on %s", rep.Node)
-		case rep.HintFor != "":
-			s.hint(rep.Node, rep.HintFor, rep.Key, rep.Set)
+		case rep.HintOwner != "":
+			s.hint(rep.Node, rep.HintOwner, rep.Key, rep.Set)
 		default:
 			_, _, err = s.store(rep.Node, rep.Partition).Merge(rep.Key, rep.Set)
 		}
@@ -209,7 +209,7 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		if !rep.Local {
 			s.t.Fatalf("the deadline sent a replica write %+v", rep)
 		}
-		s.hint(via, rep.HintFor, rep.Key, rep.Set)
+		s.hint(via, rep.HintOwner, rep.Key, rep.Set)
 	}
 	if ans == nil {
 		s.t.Fatal("put finished without an answer")

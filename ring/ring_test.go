@@ -273,10 +273,10 @@ func TestSloppyTargets(t *testing.T) {
 		want []Target
 	}{
 		{nil, []Target{{Node: "a"}, {Node: "b"}, {Node: "c"}}},
-		{[]string{"b"}, []Target{{Node: "a"}, {Node: "d", HintFor: "b"}, {Node: "c"}}},
-		{[]string{"a", "d"}, []Target{{Node: "e", HintFor: "a"}, {Node: "b"}, {Node: "c"}}},
-		{[]string{"a", "b", "c"}, []Target{{Node: "d", HintFor: "a"}, {Node: "e", HintFor: "b"}, {Node: "f", HintFor: "c"}}},
-		{[]string{"a", "b", "c", "e", "f"}, []Target{{Node: "d", HintFor: "a"}}},
+		{[]string{"b"}, []Target{{Node: "a"}, {Node: "d", HintOwner: "b"}, {Node: "c"}}},
+		{[]string{"a", "d"}, []Target{{Node: "e", HintOwner: "a"}, {Node: "b"}, {Node: "c"}}},
+		{[]string{"a", "b", "c"}, []Target{{Node: "d", HintOwner: "a"}, {Node: "e", HintOwner: "b"}, {Node: "f", HintOwner: "c"}}},
+		{[]string{"a", "b", "c", "e", "f"}, []Target{{Node: "d", HintOwner: "a"}}},
 	}
 	for _, c := range cases {
 		if got := SloppyTargets(pl, 3, down(c.down...)); !slices.Equal(got, c.want) {

@@ -1,10 +1,10 @@
 package ring
 
-// Target is a node a request is sent to. HintFor is empty for a primary;
+// Target is a node a request is sent to. HintOwner is empty for a primary;
 // for a fallback it names the down primary whose replica it holds as a hint.
 type Target struct {
-	Node    string
-	HintFor string
+	Node      string
+	HintOwner string
 }
 
 // SloppyTargets picks where a request for a partition goes, given its
@@ -26,7 +26,7 @@ func SloppyTargets(pref []string, n int, down func(node string) bool) []Target {
 			next++
 		}
 		if next < len(pref) {
-			out = append(out, Target{Node: pref[next], HintFor: p})
+			out = append(out, Target{Node: pref[next], HintOwner: p})
 			next++
 		}
 	}
