@@ -64,13 +64,48 @@ func (h *Health) Down(node string) bool {
 	return h.d.Down(node, h.now())
 }
 
+// Gauge is a level that can be watched (vnodes running, hints held): a
+// waiter takes Changed, checks Load, and waits on the channel, missing no
+// change. The zero value is ready and reads 0.
+type Gauge struct {
+	v       atomic.Int64
+	mu      sync.Mutex
+	changed chan struct{} // closed at the next change, then replaced
+}
+
+// Load is the level.
+func (g *Gauge) Load() int64 { return g.v.Load() }
+
+// Store sets the level; a change closes the channel Changed returned.
+func (g *Gauge) Store(v int64) {
+	if g.v.Swap(v) == v {
+		return
+	}
+	g.mu.Lock()
+	if g.changed != nil {
+		close(g.changed)
+		g.changed = nil
+	}
+	g.mu.Unlock()
+}
+
+// Changed returns a channel closed at the level's next change.
+func (g *Gauge) Changed() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	return g.changed
+}
+
 // Counters are a node's counters, shared by its actors and read for status
 // (MembersReply.stats) and metrics. The zero value is ready.
 type Counters struct {
 	// Restarts counts actor restarts by supervisors.
 	Restarts atomic.Uint64
 	// HintsPending is how many hints the node holds for others.
-	HintsPending atomic.Int64
+	HintsPending Gauge
 	// HintsDelivered counts hints delivered to (acknowledged by) their
 	// owners; HintsStored hints written here for other nodes.
 	HintsDelivered, HintsStored atomic.Uint64
@@ -82,7 +117,7 @@ type Counters struct {
 	// they passed HintsConfig.MaxAge or MaxBytes (not in HintsDelivered).
 	HintsRerouted, HintsExpiredAge, HintsExpiredSize atomic.Uint64
 	// Vnodes is how many vnodes run.
-	Vnodes atomic.Int64
+	Vnodes Gauge
 	// Anti-entropy: exchanges completed, of which identical (roots
 	// matched), exchanges abandoned, replica writes that changed a
 	// replica, and bytes of envelopes to and from peers.

@@ -77,6 +77,11 @@ type Admin interface {
 	// handoff) and starts it again on its data after down. It returns at
 	// once; an error says the node cannot be restarted in process.
 	Restart(down time.Duration) error
+	// Go runs fn on a goroutine the node owns and waits for when it stops
+	// (nothing, once it is stopping). The router runs Leave and Remove
+	// there: they wait for serf's broadcast, and requests must not wait
+	// behind them.
+	Go(fn func())
 }
 
 // maxHops bounds put forwarding between nodes whose views disagree.
@@ -190,9 +195,9 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 			return messages.Wrap(id, &messages.RemoveReply{Error: unsupported})
 		}
 		// Serf waits for its broadcast (up to 5 s): answer from a goroutine
-		// so that client requests do not wait behind it.
+		// of the node's, so that client requests do not wait behind it.
 		admin, self, sender, root := r.cfg.Admin, r.cfg.Self, ctx.Sender(), ctx.ActorSystem().Root
-		go func() {
+		admin.Go(func() {
 			var reply proto.Message
 			switch b := b.(type) {
 			case *messages.LeaveRequest:
@@ -206,7 +211,7 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 				reply = &messages.RemoveReply{Error: admin.Remove(b.GetNode())}
 			}
 			root.Send(sender, messages.Wrap(id, reply))
-		}()
+		})
 		return nil
 	}
 	r.nonce++

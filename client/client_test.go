@@ -73,6 +73,16 @@ func startCluster(t *testing.T, size, n int) *fakeCluster {
 
 func (n *fakeNode) halt() { n.stop.Do(n.sys.Stop) }
 
+// membersReply is the fake's membership: every node up, Q=64.
+func (n *fakeNode) membersReply() *messages.MembersReply {
+	r := &messages.MembersReply{Node: n.name, Partitions: 64, N: uint32(n.cl.n), R: 1, W: 1,
+		Stats: &messages.NodeStats{Restarts: uint64(len(n.name)), HintsPending: 2, Vnodes: 9}}
+	for _, x := range n.cl.nodes {
+		r.Members = append(r.Members, &messages.MemberInfo{Name: x.name, Addr: x.addr(), Weight: 1, State: messages.MemberState_MEMBER_STATE_UP})
+	}
+	return r
+}
+
 func (n *fakeNode) addr() string { return n.sys.Address() }
 
 func (n *fakeNode) requests() []string {
@@ -134,12 +144,7 @@ func (n *fakeNode) serve(body proto.Message) proto.Message {
 	defer cl.mu.Unlock()
 	switch b := body.(type) {
 	case *messages.MembersRequest:
-		r := &messages.MembersReply{Node: n.name, Partitions: 64, N: uint32(cl.n), R: 1, W: 1,
-			Stats: &messages.NodeStats{Restarts: uint64(len(n.name)), HintsPending: 2, Vnodes: 9}}
-		for _, x := range cl.nodes {
-			r.Members = append(r.Members, &messages.MemberInfo{Name: x.name, Addr: x.addr(), Weight: 1, State: messages.MemberState_MEMBER_STATE_UP})
-		}
-		return r
+		return n.membersReply()
 	case *messages.GetRequest:
 		e := cl.data[string(b.GetKey())]
 		if e == nil {
@@ -731,5 +736,61 @@ func TestStatusAndInjectFaultAddressANamedNode(t *testing.T) {
 	}
 	if err := c.InjectFault(bg(t), target.name, FaultVnode, -1); !errors.As(err, &ie) || ie.Field != "partition" {
 		t.Fatalf("negative partition: %v", err)
+	}
+}
+
+// Close ends a read the client coordinates itself, even when its replicas
+// never answer: the call returns ErrClosed at once, and Close waits for the
+// read's collector, which stops too (not at the read's 30 s deadline).
+func TestCloseEndsACoordinatedRead(t *testing.T) {
+	cl := startCluster(t, 3, 3)
+	for _, nd := range cl.nodes {
+		nd.setOverride(func(body proto.Message) proto.Message {
+			if _, ok := body.(*messages.MembersRequest); ok {
+				r := nd.membersReply()
+				r.Mode = messages.ConflictMode_CONFLICT_MODE_SIBLINGS
+				return r
+			}
+			return nil // never answers a key request
+		})
+		for p := range uint32(64) { // vnodes that never answer
+			if _, err := nd.sys.Root().SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), remoting.VnodeName(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := New(ctx, Config{Seeds: []string{cl.nodes[0].addr()}, Timeout: 30 * time.Second, CoordinateReads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range cl.nodes { // connect to every replica
+		if _, err := c.Status(ctx, nd.name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Get(context.Background(), []byte("k"))
+		got <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the replica reads are out
+	closed := make(chan struct{})
+	began := time.Now()
+	go func() { c.Close(); close(closed) }()
+	select {
+	case err := <-got:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("the read ended with %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read did not end when the client closed")
+	}
+	select {
+	case <-closed:
+		t.Logf("Close took %v", time.Since(began))
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return: it waits for a collector that does not stop")
 	}
 }

@@ -86,8 +86,19 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 	}
 	send(reads)
 	answers := make(chan *coordinator.GetAnswer, 1)
-	// Ends within wait, by itself: Close need not wait for it.
-	go c.collectRead(g, replies, send, len(reads), spec, wait, answers, v)
+	// Ends within wait, or when the client closes; Close waits for it. (Each
+	// replica's future ends by the same deadline.)
+	c.mu.Lock()
+	if c.closed { // Close has begun waiting: start nothing it must wait for
+		c.mu.Unlock()
+		return nil, true, ErrClosed
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.wg.Done()
+		c.collectRead(g, replies, send, len(reads), spec, wait, answers, v)
+	}()
 	select {
 	case a := <-answers:
 		if a.Err != nil {
@@ -97,6 +108,8 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 		return &Object{Key: key, Found: a.Found, Values: a.Values, Context: ContextFromBytes(a.Context)}, true, nil
 	case <-ctx.Done():
 		return nil, true, ctxError(ctx)
+	case <-c.bg.Done():
+		return nil, true, ErrClosed
 	}
 }
 
@@ -172,6 +185,8 @@ func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, se
 		case <-timer.C:
 			effects(g.Deadline())
 			return
+		case <-c.bg.Done():
+			return // closing: the caller gets ErrClosed or its context's error
 		}
 	}
 	if !answered {

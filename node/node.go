@@ -52,6 +52,7 @@ type Node struct {
 
 	stopOnce sync.Once
 	quit     chan struct{}
+	goMu     sync.Mutex // orders Go's wg.Add before close's wg.Wait
 	wg       sync.WaitGroup
 
 	leaveOnce sync.Once
@@ -137,8 +138,7 @@ func Start(cfg Config) (n *Node, err error) {
 		}
 		if len(unreached) > 0 {
 			log.Warn("seeds not reachable yet; retrying in the background", "seeds", unreached, "err", jerr)
-			n.wg.Add(1)
-			go n.rejoin(unreached)
+			n.Go(func() { n.rejoin(unreached) })
 		}
 		if len(unreached) < len(cfg.Join) {
 			if !stored {
@@ -209,9 +209,7 @@ func (n *Node) startActors() error {
 	}
 	n.root = root
 	membershipPID := actor.NewPID(n.sys.Address(), remoting.MembershipName)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	n.Go(func() {
 		for {
 			select {
 			case <-n.quit:
@@ -220,7 +218,7 @@ func (n *Node) startActors() error {
 				n.sys.Root().Send(membershipPID, &actors.Refresh{})
 			}
 		}
-	}()
+	})
 	return nil
 }
 
@@ -230,7 +228,6 @@ func (n *Node) startActors() error {
 // ends in the seeds' cluster, and two clusters formed through different
 // seeds merge as soon as one node reaches a seed of the other.
 func (n *Node) rejoin(pending []string) {
-	defer n.wg.Done()
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for len(pending) > 0 {
@@ -458,8 +455,7 @@ func (n *Node) Leave() (int, error) {
 		n.leaving.Store(true)
 		n.log.Info("node leaving: handing its partitions off", "partitions", n.counters.Vnodes.Load())
 		n.sys.Root().Send(actor.NewPID(n.sys.Address(), remoting.MembershipName), &actors.Refresh{})
-		n.wg.Add(1)
-		go n.handOffThenLeave()
+		n.Go(n.handOffThenLeave)
 	})
 	return int(n.counters.Vnodes.Load()), n.leaveErr
 }
@@ -476,16 +472,15 @@ func (n *Node) Left() <-chan struct{} { return n.left }
 // owner that is gone for good go to the new owners once it is removed),
 // then leaves serf.
 func (n *Node) handOffThenLeave() {
-	defer n.wg.Done()
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
 	for {
-		select {
-		case <-n.quit:
-			return
-		case <-t.C:
-		}
+		vnodes, hints := n.counters.Vnodes.Changed(), n.counters.HintsPending.Changed()
 		if n.counters.Vnodes.Load() > 0 || n.counters.HintsPending.Load() > 0 {
+			select {
+			case <-n.quit:
+				return
+			case <-vnodes:
+			case <-hints:
+			}
 			continue
 		}
 		n.log.Info("every partition handed off; leaving the cluster", "handoffs", n.counters.HandoffsDone.Load(), "keys", n.counters.HandoffKeys.Load())
@@ -550,12 +545,35 @@ func (n *Node) Stop() {
 	})
 }
 
+// Go implements actors.Admin: fn runs on a goroutine this node owns,
+// which Stop waits for (fn must return once Quit is closed). After Stop has
+// begun, fn does not run.
+func (n *Node) Go(fn func()) {
+	n.goMu.Lock()
+	defer n.goMu.Unlock()
+	select {
+	case <-n.quit:
+		return
+	default:
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+}
+
+// Quit is closed when the node begins to stop.
+func (n *Node) Quit() <-chan struct{} { return n.quit }
+
 func (n *Node) close() {
+	n.goMu.Lock()
 	select {
 	case <-n.quit:
 	default:
 		close(n.quit)
 	}
+	n.goMu.Unlock()
 	if n.http != nil {
 		_ = n.http.Close()
 	}
