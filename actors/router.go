@@ -131,89 +131,33 @@ func (r *router) Receive(ctx actor.Context) {
 	}
 }
 
-// route answers env directly (returned) or hands it to a coordinator (nil).
+// route answers env directly (returned) or hands it on (nil): to a
+// coordinator, to a local vnode, or to the node's own goroutine (admin).
 func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Envelope {
 	body, err := messages.Open(env)
 	if err != nil {
 		return messages.Unsupported(env)
 	}
 	id := env.GetRequestId()
-	if _, ok := body.(*messages.MembersRequest); ok {
-		if r.view == nil {
-			return messages.Wrap(id, &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")})
-		}
-		c := r.cfg.Counters
-		mode := messages.ConflictMode_CONFLICT_MODE_SIBLINGS
-		if r.cfg.Defaults.Mode == messages.ConflictMode_CONFLICT_MODE_LWW {
-			mode = messages.ConflictMode_CONFLICT_MODE_LWW
-		}
-		return messages.Wrap(id, &messages.MembersReply{
-			Node: r.cfg.Self, Members: r.view.Members(), Partitions: uint32(r.view.Ring.Config().Partitions),
-			N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W), Mode: mode,
-			Stats: &messages.NodeStats{
-				Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
-				Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
-				AaeExchanges: c.AAEExchanges.Load(), AaeIdentical: c.AAEIdentical.Load(), AaeFailures: c.AAEFailures.Load(),
-				AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
-				HandoffsPending: uint32(max(0, c.HandoffsPending.Load())), HandoffsDone: c.HandoffsDone.Load(), HandoffKeys: c.HandoffKeys.Load(),
-				HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
-				Leaving:        r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
-				HandoffRunning: c.HandoffInTransit.Load() > 0, HandoffPartition: uint32(max(0, c.HandoffInTransit.Load()-1)),
-				ReapPasses: c.ReapPasses.Load(), ReapFailures: c.ReapFailures.Load(), ReapKeysChecked: c.ReapKeysChecked.Load(),
-				TombstonesReaped: c.Reap.Reaped.Load(), ClockEntriesPruned: c.Reap.PrunedEntries.Load(),
-				Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
-			},
-		})
-	}
-	if f, ok := body.(*messages.FaultRequest); ok {
-		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, f)})
-	}
 	switch b := body.(type) {
+	case *messages.GetRequest, *messages.PutRequest, *messages.DeleteRequest:
+		return r.coordinate(ctx, env, id, body)
+	case *messages.MembersRequest:
+		return messages.Wrap(id, r.members())
+	case *messages.FaultRequest:
+		return messages.Wrap(id, &messages.FaultReply{Node: r.cfg.Self, Error: r.fault(ctx, b)})
 	case *messages.ReplicaGetRequest, *messages.MerkleHashesRequest:
-		// Inspection (clients, the chaos checker): this node's own replica
-		// of a key, or its Merkle root of a partition, answered by the
-		// local vnode to the requester directly.
-		p := b.(interface{ GetPartition() uint32 }).GetPartition()
-		if rg, ok := b.(*messages.ReplicaGetRequest); ok && rg.GetHintOwner() != "" {
-			return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Error: invalid("hint_owner", "inspection reads this node's own replicas")})
-		}
-		if r.view == nil || !r.view.Ring.IsOwner(p, r.cfg.Self) {
-			e := invalid("partition", fmt.Sprintf("%s is not a replica of partition %d", r.cfg.Self, p))
-			if _, ok := b.(*messages.ReplicaGetRequest); ok {
-				return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Partition: p, Error: e})
-			}
-			return messages.Wrap(id, &messages.MerkleHashesReply{Node: r.cfg.Self, Partition: p, Error: e})
-		}
-		ctx.Forward(vnodePID(ctx.Self().Address, p))
-		return nil
+		return r.inspect(ctx, id, b)
 	case *messages.LeaveRequest, *messages.RemoveRequest:
-		if r.cfg.Admin == nil {
-			unsupported := &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot change the membership (no admin)"}
-			if _, ok := b.(*messages.LeaveRequest); ok {
-				return messages.Wrap(id, &messages.LeaveReply{Node: r.cfg.Self, Error: unsupported})
-			}
-			return messages.Wrap(id, &messages.RemoveReply{Error: unsupported})
-		}
-		// Serf waits for its broadcast (up to 5 s): answer from a goroutine
-		// of the node's, so that client requests do not wait behind it.
-		admin, self, sender, root := r.cfg.Admin, r.cfg.Self, ctx.Sender(), ctx.ActorSystem().Root
-		admin.Go(func() {
-			var reply proto.Message
-			switch b := b.(type) {
-			case *messages.LeaveRequest:
-				n, err := admin.Leave()
-				lr := &messages.LeaveReply{Node: self, Partitions: uint32(n)}
-				if err != nil {
-					lr.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
-				}
-				reply = lr
-			case *messages.RemoveRequest:
-				reply = &messages.RemoveReply{Error: admin.Remove(b.GetNode())}
-			}
-			root.Send(sender, messages.Wrap(id, reply))
-		})
-		return nil
+		return r.admin(ctx, id, b)
 	}
+	return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
+		Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
+}
+
+// coordinate checks a get, put or delete and spawns its coordinator; a
+// request refused is answered here.
+func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64, body proto.Message) *messages.Envelope {
 	r.nonce++
 	req := plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
 		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations}
@@ -240,9 +184,6 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
 		props = putProps(req, env, b.GetKey(), nil, true, causal, b.GetHops())
-	default:
-		return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
-			Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
 	}
 	if werr == nil && r.view == nil {
 		werr = unavailable("node is starting: no membership view yet")
@@ -252,6 +193,85 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return failReply(body, id, werr)
 	}
 	ctx.Spawn(props)
+	return nil
+}
+
+// members is this node's answer to a MembersRequest: its view, defaults
+// and counters.
+func (r *router) members() *messages.MembersReply {
+	if r.view == nil {
+		return &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")}
+	}
+	c := r.cfg.Counters
+	mode := messages.ConflictMode_CONFLICT_MODE_SIBLINGS
+	if r.cfg.Defaults.Mode == messages.ConflictMode_CONFLICT_MODE_LWW {
+		mode = messages.ConflictMode_CONFLICT_MODE_LWW
+	}
+	return &messages.MembersReply{
+		Node: r.cfg.Self, Members: r.view.Members(), Partitions: uint32(r.view.Ring.Config().Partitions),
+		N: uint32(r.cfg.N), R: uint32(r.cfg.Defaults.R), W: uint32(r.cfg.Defaults.W), Mode: mode,
+		Stats: &messages.NodeStats{
+			Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
+			Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
+			AaeExchanges: c.AAEExchanges.Load(), AaeIdentical: c.AAEIdentical.Load(), AaeFailures: c.AAEFailures.Load(),
+			AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
+			HandoffsPending: uint32(max(0, c.HandoffsPending.Load())), HandoffsDone: c.HandoffsDone.Load(), HandoffKeys: c.HandoffKeys.Load(),
+			HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
+			Leaving:        r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
+			HandoffRunning: c.HandoffInTransit.Load() > 0, HandoffPartition: uint32(max(0, c.HandoffInTransit.Load()-1)),
+			ReapPasses: c.ReapPasses.Load(), ReapFailures: c.ReapFailures.Load(), ReapKeysChecked: c.ReapKeysChecked.Load(),
+			TombstonesReaped: c.Reap.Reaped.Load(), ClockEntriesPruned: c.Reap.PrunedEntries.Load(),
+			Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
+		},
+	}
+}
+
+// inspect hands an inspection request (clients, the chaos checker: this
+// node's own replica of a key, or its Merkle root of a partition) to the
+// local vnode, which answers the requester directly.
+func (r *router) inspect(ctx actor.Context, id uint64, b proto.Message) *messages.Envelope {
+	p := b.(interface{ GetPartition() uint32 }).GetPartition()
+	if rg, ok := b.(*messages.ReplicaGetRequest); ok && rg.GetHintOwner() != "" {
+		return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Error: invalid("hint_owner", "inspection reads this node's own replicas")})
+	}
+	if r.view == nil || !r.view.Ring.IsOwner(p, r.cfg.Self) {
+		e := invalid("partition", fmt.Sprintf("%s is not a replica of partition %d", r.cfg.Self, p))
+		if _, ok := b.(*messages.ReplicaGetRequest); ok {
+			return messages.Wrap(id, &messages.ReplicaGetReply{Node: r.cfg.Self, Partition: p, Error: e})
+		}
+		return messages.Wrap(id, &messages.MerkleHashesReply{Node: r.cfg.Self, Partition: p, Error: e})
+	}
+	ctx.Forward(vnodePID(ctx.Self().Address, p))
+	return nil
+}
+
+// admin carries out a LeaveRequest or RemoveRequest on the node's own
+// goroutine (Admin.Go): serf waits for its broadcast (up to 5 s), and
+// client requests must not wait behind it.
+func (r *router) admin(ctx actor.Context, id uint64, b proto.Message) *messages.Envelope {
+	if r.cfg.Admin == nil {
+		unsupported := &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot change the membership (no admin)"}
+		if _, ok := b.(*messages.LeaveRequest); ok {
+			return messages.Wrap(id, &messages.LeaveReply{Node: r.cfg.Self, Error: unsupported})
+		}
+		return messages.Wrap(id, &messages.RemoveReply{Error: unsupported})
+	}
+	admin, self, sender, root := r.cfg.Admin, r.cfg.Self, ctx.Sender(), ctx.ActorSystem().Root
+	admin.Go(func() {
+		var reply proto.Message
+		switch b := b.(type) {
+		case *messages.LeaveRequest:
+			n, err := admin.Leave()
+			lr := &messages.LeaveReply{Node: self, Partitions: uint32(n)}
+			if err != nil {
+				lr.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: err.Error()}
+			}
+			reply = lr
+		case *messages.RemoveRequest:
+			reply = &messages.RemoveReply{Error: admin.Remove(b.GetNode())}
+		}
+		root.Send(sender, messages.Wrap(id, reply))
+	})
 	return nil
 }
 

@@ -217,15 +217,17 @@ const (
 	DefaultTimeout    = time.Second
 	// DefaultReadSpeculateAfter: see Config.ReadSpeculateAfter.
 	DefaultReadSpeculateAfter = 20 * time.Millisecond
-	// DefaultHintInterval and DefaultHintRate: see Config.
-	DefaultHintInterval = 10 * time.Second
-	DefaultHintRate     = 2000
+	// DefaultHintInterval and DefaultHintRate: see Config (the hint
+	// dispatcher's own defaults, defined once there).
+	DefaultHintInterval = actors.DefaultHintInterval
+	DefaultHintRate     = actors.DefaultHintRate
 	// DefaultHintMaxAge and DefaultHintMaxBytes: see Config.
-	DefaultHintMaxAge   = 3 * time.Hour
-	DefaultHintMaxBytes = 256 << 20
-	// DefaultAAEInterval and DefaultAAERate: see Config.
-	DefaultAAEInterval = time.Second
-	DefaultAAERate     = 1000
+	DefaultHintMaxAge   = actors.DefaultHintMaxAge
+	DefaultHintMaxBytes = actors.DefaultHintMaxBytes
+	// DefaultAAEInterval and DefaultAAERate: see Config (the Merkle
+	// syncer's defaults).
+	DefaultAAEInterval = actors.DefaultSyncInterval
+	DefaultAAERate     = actors.DefaultSyncRate
 	// DefaultTombstoneGrace and DefaultPruneMinAge: see Config.
 	DefaultTombstoneGrace = actors.DefaultTombstoneGrace
 	DefaultPruneMinAge    = actors.DefaultPruneMinAge
