@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
 )
 
@@ -36,14 +37,11 @@ type DiskFaulter interface {
 	FailDiskWrites(d, minDelay, maxDelay time.Duration) error
 }
 
-// maxCorruptKeys bounds one corrupt request's random keys.
-const maxCorruptKeys = 1000
-
 // storageFault carries out a FaultRequest of the component "disk" or
 // "corrupt"; handled is false for the other components.
 func (r *router) storageFault(ctx actor.Context, f *messages.FaultRequest) (e *messages.Error, handled bool) {
-	switch f.GetComponent() {
-	case "disk":
+	switch remoting.Component(f.GetComponent()) {
+	case remoting.ComponentDisk:
 		d, ok := r.cfg.Admin.(DiskFaulter)
 		if !ok {
 			return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "component",
@@ -58,7 +56,7 @@ func (r *router) storageFault(ctx actor.Context, f *messages.FaultRequest) (e *m
 			return invalid("fail_writes_ms", err.Error()), true
 		}
 		return nil, true
-	case "corrupt":
+	case remoting.ComponentCorrupt:
 		if r.view == nil {
 			return unavailable("node is starting: no membership view yet"), true
 		}
@@ -70,8 +68,8 @@ func (r *router) storageFault(ctx actor.Context, f *messages.FaultRequest) (e *m
 			p = r.view.Ring.Partition(f.GetKey())
 		} else {
 			keys = int(f.GetKeys())
-			if keys <= 0 || keys > maxCorruptKeys {
-				return invalid("keys", fmt.Sprintf("without a key, corrupt 1 to %d random keys of the partition, got %d", maxCorruptKeys, keys)), true
+			if keys <= 0 || keys > remoting.MaxCorruptKeys {
+				return invalid("keys", fmt.Sprintf("without a key, corrupt 1 to %d random keys of the partition, got %d", remoting.MaxCorruptKeys, keys)), true
 			}
 		}
 		ps, _ := r.view.Ring.PartitionsOf(r.cfg.Self)

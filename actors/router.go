@@ -286,13 +286,14 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 	if e, ok := r.storageFault(ctx, f); ok {
 		return e // "disk" or "corrupt" (faults.go)
 	}
-	if f.GetComponent() == "node" {
+	component := remoting.Component(f.GetComponent())
+	if component == remoting.ComponentNode {
 		down := time.Duration(f.GetDownMs()) * time.Millisecond
 		if r.cfg.Admin == nil {
 			return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot be restarted by request"}
 		}
-		if down <= 0 || down > 10*time.Minute {
-			return invalid("down_ms", fmt.Sprintf("a node stop needs a downtime of 1 ms to 10 min, got %d ms", f.GetDownMs()))
+		if down <= 0 || down > remoting.MaxDown {
+			return invalid("down_ms", fmt.Sprintf("a node stop needs a downtime of 1 ms to %v, got %d ms", remoting.MaxDown, f.GetDownMs()))
 		}
 		r.cfg.Logger.Warn("fault injection: stopping the whole node on request", "down", down)
 		if err := r.cfg.Admin.Restart(down); err != nil {
@@ -302,8 +303,8 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 	}
 	addr := ctx.Self().Address
 	var target *actor.PID
-	switch f.GetComponent() {
-	case "vnode":
+	switch component {
+	case remoting.ComponentVnode:
 		owned := false
 		if r.view != nil {
 			ps, _ := r.view.Ring.PartitionsOf(r.cfg.Self)
@@ -313,18 +314,18 @@ func (r *router) fault(ctx actor.Context, f *messages.FaultRequest) *messages.Er
 			return invalid("partition", fmt.Sprintf("this node holds no vnode of partition %d", f.GetPartition()))
 		}
 		target = vnodePID(addr, f.GetPartition())
-	case "vnodes":
+	case remoting.ComponentVnodes:
 		target = actor.NewPID(addr, remoting.VnodesName)
-	case "router":
+	case remoting.ComponentRouter:
 		target = ctx.Self()
-	case "membership":
+	case remoting.ComponentMembership:
 		target = actor.NewPID(addr, remoting.MembershipName)
-	case "hints":
+	case remoting.ComponentHints:
 		target = hintsPID(addr)
-	case "syncer":
+	case remoting.ComponentSyncer:
 		target = actor.NewPID(addr, remoting.SyncerName)
 	default:
-		return invalid("component", fmt.Sprintf("unknown component %q (vnode, vnodes, router, membership, hints, syncer, node, disk, corrupt)", f.GetComponent()))
+		return invalid("component", fmt.Sprintf("unknown component %q (%v, node, disk, corrupt)", f.GetComponent(), remoting.Crashable))
 	}
 	r.cfg.Logger.Warn("fault injection: crashing an actor on request", "component", f.GetComponent(), "partition", f.GetPartition())
 	ctx.Send(target, &crashNow{})

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dynamokv/dynamo/remoting"
 )
 
 // The storage fault calls go to the member named, check their arguments
@@ -36,7 +38,8 @@ func TestStorageFaultsAddressANamedNode(t *testing.T) {
 		"long delay":        c.FailDiskWrites(bg(t), target.name, time.Second, 0, time.Minute),
 		"empty key":         c.CorruptKey(bg(t), target.name, nil),
 		"no keys":           c.CorruptPartition(bg(t), target.name, 3, 0),
-		"crash of disk":     c.InjectFault(bg(t), target.name, FaultDisk, 0),
+		"crash of disk":     c.InjectFault(bg(t), target.name, remoting.ComponentDisk, 0),
+		"crash of nonsense": c.InjectFault(bg(t), target.name, "nonsense", 0),
 	} {
 		if !errors.As(err, &ie) {
 			t.Errorf("%s: %v, want an *InvalidError", name, err)

@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
@@ -56,18 +58,18 @@ func askNode[T errorReply](ctx context.Context, c *Client, node, op string, req 
 	return r, addr, nil
 }
 
+// FaultComponent is the part of a node InjectFault crashes (the node's
+// own vocabulary, remoting.Component).
+type FaultComponent = remoting.Component
+
 // Fault components for InjectFault.
 const (
-	FaultVnode      = "vnode"      // one partition's vnode (give the partition)
-	FaultVnodes     = "vnodes"     // the vnode manager (its vnodes restart with it)
-	FaultRouter     = "router"     // the request router
-	FaultMembership = "membership" // the membership actor
-	FaultHints      = "hints"      // the hint dispatcher
-	FaultSyncer     = "syncer"     // the Merkle syncer (anti-entropy)
-	// Storage faults (FailDiskWrites, CorruptKey, CorruptPartition), not
-	// crashes: InjectFault refuses them.
-	FaultDisk    = "disk"    // the node's storage engine fails writes
-	FaultCorrupt = "corrupt" // stored objects overwritten with garbage
+	FaultVnode      = remoting.ComponentVnode      // one partition's vnode (give the partition)
+	FaultVnodes     = remoting.ComponentVnodes     // the vnode manager (its vnodes restart with it)
+	FaultRouter     = remoting.ComponentRouter     // the request router
+	FaultMembership = remoting.ComponentMembership // the membership actor
+	FaultHints      = remoting.ComponentHints      // the hint dispatcher
+	FaultSyncer     = remoting.ComponentSyncer     // the Merkle syncer (anti-entropy)
 )
 
 // InjectFault makes a named actor of the member named node panic, so that
@@ -75,14 +77,14 @@ const (
 // node must run with --allow-fault-injection; otherwise, and for an unknown
 // component or a partition the node holds no vnode of, it returns an
 // *InvalidError naming the field.
-func (c *Client) InjectFault(ctx context.Context, node, component string, partition int) error {
+func (c *Client) InjectFault(ctx context.Context, node string, component FaultComponent, partition int) error {
 	if partition < 0 {
 		return invalidf("partition", "partition must not be negative, got %d", partition)
 	}
-	if component == FaultDisk || component == FaultCorrupt {
-		return invalidf("component", "%s is a storage fault: use FailDiskWrites, CorruptKey or CorruptPartition", component)
+	if !slices.Contains(remoting.Crashable, component) {
+		return invalidf("component", "%q is not a component that crashes (%v; storage faults: FailDiskWrites, CorruptKey, CorruptPartition; a node stop: StopNode)", component, remoting.Crashable)
 	}
-	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "fault injection", &messages.FaultRequest{Component: component, Partition: uint32(partition)})
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "fault injection", &messages.FaultRequest{Component: string(component), Partition: uint32(partition)})
 	return err
 }
 
@@ -92,10 +94,10 @@ func (c *Client) InjectFault(ctx context.Context, node, component string, partit
 // (otherwise an UNSUPPORTED ServerError); it also needs fault injection
 // on. It returns once the node accepted; the node then goes down.
 func (c *Client) StopNode(ctx context.Context, node string, down time.Duration) error {
-	if down < time.Millisecond || down > 10*time.Minute {
-		return invalidf("down", "a node stop needs a downtime of 1ms to 10m, got %v", down)
+	if down < time.Millisecond || down > remoting.MaxDown {
+		return invalidf("down", "a node stop needs a downtime of 1ms to %v, got %v", remoting.MaxDown, down)
 	}
-	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "node stop", &messages.FaultRequest{Component: "node", DownMs: uint32(down / time.Millisecond)})
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "node stop", &messages.FaultRequest{Component: string(remoting.ComponentNode), DownMs: uint32(down / time.Millisecond)})
 	return err
 }
 
@@ -106,12 +108,12 @@ func (c *Client) StopNode(ctx context.Context, node string, down time.Duration) 
 // its own commit fails. The node must run with --allow-fault-injection.
 func (c *Client) FailDiskWrites(ctx context.Context, node string, d, minDelay, maxDelay time.Duration) error {
 	switch {
-	case d < 0 || d > 10*time.Minute:
-		return invalidf("d", "a disk fault lasts 0 to 10m, got %v", d)
-	case minDelay < 0 || maxDelay < minDelay || maxDelay > 5*time.Second:
-		return invalidf("delay", "a failing write's delay must satisfy 0 <= min <= max <= 5s, got %v and %v", minDelay, maxDelay)
+	case d < 0 || d > remoting.MaxDiskFault:
+		return invalidf("d", "a disk fault lasts 0 to %v, got %v", remoting.MaxDiskFault, d)
+	case minDelay < 0 || maxDelay < minDelay || maxDelay > remoting.MaxDiskFaultDelay:
+		return invalidf("delay", "a failing write's delay must satisfy 0 <= min <= max <= %v, got %v and %v", remoting.MaxDiskFaultDelay, minDelay, maxDelay)
 	}
-	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "disk fault", &messages.FaultRequest{Component: FaultDisk,
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "disk fault", &messages.FaultRequest{Component: string(remoting.ComponentDisk),
 		FailWritesMs: uint32(d / time.Millisecond), WriteDelayMinMs: uint32(minDelay / time.Millisecond), WriteDelayMaxMs: uint32(maxDelay / time.Millisecond)})
 	return err
 }
@@ -125,17 +127,17 @@ func (c *Client) CorruptKey(ctx context.Context, node string, key []byte) error 
 	if len(key) == 0 {
 		return invalidf("key", "key must not be empty")
 	}
-	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: FaultCorrupt, Key: key})
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: string(remoting.ComponentCorrupt), Key: key})
 	return err
 }
 
 // CorruptPartition is CorruptKey for up to keys random keys (1 to 1000)
 // of the member's replica of partition.
 func (c *Client) CorruptPartition(ctx context.Context, node string, partition uint32, keys int) error {
-	if keys < 1 || keys > 1000 {
-		return invalidf("keys", "corrupt 1 to 1000 keys, got %d", keys)
+	if keys < 1 || keys > remoting.MaxCorruptKeys {
+		return invalidf("keys", "corrupt 1 to %d keys, got %d", remoting.MaxCorruptKeys, keys)
 	}
-	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: FaultCorrupt, Partition: partition, Keys: uint32(keys)})
+	_, _, err := askNode[*messages.FaultReply](ctx, c, node, "corrupt", &messages.FaultRequest{Component: string(remoting.ComponentCorrupt), Partition: partition, Keys: uint32(keys)})
 	return err
 }
 

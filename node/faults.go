@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/storage"
 )
 
@@ -15,12 +16,6 @@ import (
 // AllowFaultInjection runs its actors over its engine wrapped in a
 // storage.Faulty whose injector is a diskFaults; without it the actors get
 // the engine itself and nothing here costs anything.
-
-// MaxDiskFault bounds one storage fault's duration.
-const MaxDiskFault = 10 * time.Minute
-
-// MaxDiskFaultDelay bounds the delay of each failing write.
-const MaxDiskFaultDelay = 5 * time.Second
 
 // diskFaults fails every engine write with EIO until a deadline, each
 // failing write returning its error after a delay drawn from [minDelay,
@@ -80,10 +75,10 @@ func (n *Node) FailDiskWrites(d, minDelay, maxDelay time.Duration) error {
 		return errors.New("storage fault injection is off on this node (start it with --allow-fault-injection)")
 	}
 	switch {
-	case d < 0 || d > MaxDiskFault:
-		return fmt.Errorf("a disk fault lasts 0 to %v, got %v", MaxDiskFault, d)
-	case minDelay < 0 || maxDelay < minDelay || maxDelay > MaxDiskFaultDelay:
-		return fmt.Errorf("a failing write's delay must satisfy 0 <= min <= max <= %v, got %v and %v", MaxDiskFaultDelay, minDelay, maxDelay)
+	case d < 0 || d > remoting.MaxDiskFault:
+		return fmt.Errorf("a disk fault lasts 0 to %v, got %v", remoting.MaxDiskFault, d)
+	case minDelay < 0 || maxDelay < minDelay || maxDelay > remoting.MaxDiskFaultDelay:
+		return fmt.Errorf("a failing write's delay must satisfy 0 <= min <= max <= %v, got %v and %v", remoting.MaxDiskFaultDelay, minDelay, maxDelay)
 	}
 	n.disk.set(d, minDelay, maxDelay)
 	if d > 0 {

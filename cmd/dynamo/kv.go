@@ -29,7 +29,7 @@ type kvClient interface {
 	Delete(ctx context.Context, key []byte, cc client.Context, opts ...client.Option) error
 	Members(ctx context.Context) (*client.Membership, error)
 	Status(ctx context.Context, node string) (*client.Membership, error)
-	InjectFault(ctx context.Context, node, component string, partition int) error
+	InjectFault(ctx context.Context, node string, component client.FaultComponent, partition int) error
 	StopNode(ctx context.Context, node string, down time.Duration) error
 	Leave(ctx context.Context, node string) (int, error)
 	Remove(ctx context.Context, node string) error
@@ -494,7 +494,7 @@ func (k kvCommand) debugCrash(args []string, dial dialer) int {
 		return k.fail(exitUsage, "--node is required")
 	case *component == "":
 		return k.fail(exitUsage, "--component is required")
-	case *component == client.FaultVnode && *partition < 0:
+	case client.FaultComponent(*component) == client.FaultVnode && *partition < 0:
 		return k.fail(exitUsage, "--partition is required with --component vnode")
 	}
 	c, ctx, done, code := k.connect(cf, dial)
@@ -502,7 +502,7 @@ func (k kvCommand) debugCrash(args []string, dial dialer) int {
 		return code
 	}
 	defer done()
-	if err := c.InjectFault(ctx, *nodeName, *component, max(*partition, 0)); err != nil {
+	if err := c.InjectFault(ctx, *nodeName, client.FaultComponent(*component), max(*partition, 0)); err != nil {
 		return k.fail(exitFailed, "%v", err)
 	}
 	fmt.Fprintf(k.stdout, "crash of %s requested on %s\n", *component, *nodeName)

@@ -83,7 +83,7 @@ func (f *fakeKV) StopNode(_ context.Context, node string, down time.Duration) er
 	return f.err
 }
 
-func (f *fakeKV) InjectFault(_ context.Context, node, component string, partition int) error {
+func (f *fakeKV) InjectFault(_ context.Context, node string, component client.FaultComponent, partition int) error {
 	f.calls = append(f.calls, fmt.Sprintf("fault %s %s %d", node, component, partition))
 	return f.err
 }
