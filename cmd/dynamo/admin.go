@@ -17,11 +17,8 @@ func (k kvCommand) leave(fs *flag.FlagSet, cf clusterFlags, args []string, dial 
 	nodeName := fs.String("node", "", "the member (by name) that leaves (default: the node at the first seed)")
 	wait := fs.Bool("wait", true, "wait until the node has handed everything off and left")
 	waitTimeout := fs.Duration("wait-timeout", 10*time.Minute, "give up waiting after this long (the node goes on leaving)")
-	if code, ok := k.parse(fs, args, "[flags]"); !ok {
+	if code, ok := k.parse(fs, args, "[flags]", 0, "takes no arguments, got %s (name the node with --node)"); !ok {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return k.fail(exitUsage, "takes no arguments, got %s (name the node with --node)", nargs(fs))
 	}
 	extra := time.Duration(0)
 	if *wait {
@@ -103,12 +100,10 @@ func (k kvCommand) debugDisk(args []string, dial dialer) int {
 	failFor := fs.Duration("fail-writes", -1, "how long every storage write fails with EIO (required; 0 ends a fault)")
 	lo := fs.Duration("delay-min", 20*time.Millisecond, "shortest delay before a failing write returns its error")
 	hi := fs.Duration("delay-max", 50*time.Millisecond, "longest delay before a failing write returns its error")
-	if code, ok := k.parse(fs, args, "disk --node NAME --fail-writes D [--delay-min D] [--delay-max D]"); !ok {
+	if code, ok := k.parse(fs, args, "disk --node NAME --fail-writes D [--delay-min D] [--delay-max D]", 0, "disk takes no arguments, got %s"); !ok {
 		return code
 	}
 	switch {
-	case fs.NArg() != 0:
-		return k.fail(exitUsage, "disk takes no arguments, got %s", nargs(fs))
 	case *nodeName == "":
 		return k.fail(exitUsage, "--node is required")
 	case *failFor < 0:
@@ -144,12 +139,10 @@ func (k kvCommand) debugCorrupt(args []string, dial dialer) int {
 	key := fs.String("key", "", "the key whose stored copy is overwritten with garbage")
 	partition := fs.Int("partition", -1, "without --key: the partition whose random keys are corrupted")
 	keys := fs.Int("keys", 1, "without --key: how many random keys of the partition (1 to 1000)")
-	if code, ok := k.parse(fs, args, "corrupt --node NAME (--key K | --partition P [--keys N])"); !ok {
+	if code, ok := k.parse(fs, args, "corrupt --node NAME (--key K | --partition P [--keys N])", 0, "corrupt takes no arguments, got %s"); !ok {
 		return code
 	}
 	switch {
-	case fs.NArg() != 0:
-		return k.fail(exitUsage, "corrupt takes no arguments, got %s", nargs(fs))
 	case *nodeName == "":
 		return k.fail(exitUsage, "--node is required")
 	case (*key == "") == (*partition < 0):

@@ -236,9 +236,11 @@ func (k kvCommand) fail(code int, format string, args ...any) int {
 	return code
 }
 
-// parse parses args; on -h it prints the usage to stdout. ok is false when
-// the command must exit with code.
-func (k kvCommand) parse(fs *flag.FlagSet, args []string, synopsis string) (code int, ok bool) {
+// parse parses args; on -h it prints the usage to stdout. With want >= 0,
+// exactly want arguments must remain, else the command fails with
+// wrongArgs (a format whose %s is what was given). ok is false when the
+// command must exit with code.
+func (k kvCommand) parse(fs *flag.FlagSet, args []string, synopsis string, want int, wrongArgs string) (code int, ok bool) {
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -249,6 +251,9 @@ func (k kvCommand) parse(fs *flag.FlagSet, args []string, synopsis string) (code
 	}
 	if err != nil {
 		return k.fail(exitUsage, "%v (usage: dynamo %s %s)", err, k.name, synopsis), false
+	}
+	if want >= 0 && fs.NArg() != want {
+		return k.fail(exitUsage, wrongArgs, nargs(fs)), false
 	}
 	return 0, true
 }
@@ -318,11 +323,8 @@ func (k kvCommand) runGet(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	r := quorumFlag(fs, "r", "read quorum")
 	asJSON := fs.Bool("json", false, "print one JSON object line, exit 0 even when not found")
 	lww := fs.Bool("lww", false, "last-write-wins read: one value")
-	if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+	if code, ok := k.parse(fs, args, "[flags] KEY", 1, "want KEY, got %s"); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
 	}
 	c, ctx, done, code := k.connect(cf, dial)
 	if c == nil {
@@ -342,7 +344,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
 	lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
 	valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
-	if code, ok := k.parse(fs, args, "[flags] KEY VALUE"); !ok {
+	if code, ok := k.parse(fs, args, "[flags] KEY VALUE", -1, ""); !ok {
 		return code
 	}
 	var value []byte
@@ -384,11 +386,8 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 func (k kvCommand) runDelete(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
 	w := quorumFlag(fs, "w", "write quorum")
 	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
-	if code, ok := k.parse(fs, args, "[flags] KEY"); !ok {
+	if code, ok := k.parse(fs, args, "[flags] KEY", 1, "want KEY, got %s"); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return k.fail(exitUsage, "want KEY, got %s", nargs(fs))
 	}
 	causal, err := decodeContext(*vctx)
 	if err != nil {
@@ -417,11 +416,8 @@ func (k kvCommand) runDelete(fs *flag.FlagSet, cf clusterFlags, args []string, d
 func (k kvCommand) runMembers(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object line")
 	nodeName := fs.String("node", "", "ask this member (by name) for its view and counters, instead of any node")
-	if code, ok := k.parse(fs, args, "[flags]"); !ok {
+	if code, ok := k.parse(fs, args, "[flags]", 0, "takes no arguments, got %s"); !ok {
 		return code
-	}
-	if fs.NArg() != 0 {
-		return k.fail(exitUsage, "takes no arguments, got %s", nargs(fs))
 	}
 	c, ctx, done, code := k.connect(cf, dial)
 	if c == nil {
@@ -440,11 +436,8 @@ func (k kvCommand) runMembers(fs *flag.FlagSet, cf clusterFlags, args []string, 
 
 // runRemove is `dynamo remove NAME`.
 func (k kvCommand) runRemove(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
-	if code, ok := k.parse(fs, args, "NAME"); !ok {
+	if code, ok := k.parse(fs, args, "NAME", 1, "want the name of the failed node to remove, got %s"); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return k.fail(exitUsage, "want the name of the failed node to remove, got %s", nargs(fs))
 	}
 	c, ctx, done, code := k.connect(cf, dial)
 	if c == nil {
@@ -484,12 +477,10 @@ func (k kvCommand) debugCrash(args []string, dial dialer) int {
 	nodeName := fs.String("node", "", "the member (by name) whose actor is to crash (required)")
 	component := fs.String("component", "", "vnode, vnodes, router, membership, hints or syncer (required)")
 	partition := fs.Int("partition", -1, "the partition, for --component vnode")
-	if code, ok := k.parse(fs, args, "crash --node NAME --component C [--partition P]"); !ok {
+	if code, ok := k.parse(fs, args, "crash --node NAME --component C [--partition P]", 0, "crash takes no arguments, got %s"); !ok {
 		return code
 	}
 	switch {
-	case fs.NArg() != 0:
-		return k.fail(exitUsage, "crash takes no arguments, got %s", nargs(fs))
 	case *nodeName == "":
 		return k.fail(exitUsage, "--node is required")
 	case *component == "":
@@ -515,12 +506,10 @@ func (k kvCommand) debugStop(args []string, dial dialer) int {
 	cf := addClusterFlags(fs)
 	nodeName := fs.String("node", "", "the member (by name) to stop (required)")
 	down := fs.Duration("for", 10*time.Second, "how long it stays down before it starts again on its data")
-	if code, ok := k.parse(fs, args, "stop --node NAME [--for D]"); !ok {
+	if code, ok := k.parse(fs, args, "stop --node NAME [--for D]", 0, "stop takes no arguments, got %s"); !ok {
 		return code
 	}
 	switch {
-	case fs.NArg() != 0:
-		return k.fail(exitUsage, "stop takes no arguments, got %s", nargs(fs))
 	case *nodeName == "":
 		return k.fail(exitUsage, "--node is required")
 	}
