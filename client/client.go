@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/asynkron/protoactor-go/eventstream"
-	"github.com/asynkron/protoactor-go/remote"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
@@ -38,7 +36,7 @@ const (
 type Client struct {
 	cfg    Config
 	log    *slog.Logger
-	sys    *remoting.System
+	t      remoting.Transport
 	router string // the router's actor id on every node
 	ids    atomic.Uint64
 	// coordinatedReads counts the gets this client decided itself
@@ -46,7 +44,6 @@ type Client struct {
 	coordinatedReads atomic.Uint64
 	view             atomic.Pointer[view]
 	rotate           atomic.Uint64
-	sub              *eventstream.Subscription
 	bg               context.Context // canceled by Close
 	cancel           context.CancelFunc
 	kick             chan struct{}
@@ -81,41 +78,39 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys, err := remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ListenAddr, Advertise: cfg.Advertise, QueueSize: queueSize,
-		TLS: cfg.TLS, Logger: cfg.Logger.With("component", "protoactor")})
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
+	tr := cfg.Transport
+	if tr == nil {
+		sys, err := remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ListenAddr, Advertise: cfg.Advertise, QueueSize: queueSize,
+			TLS: cfg.TLS, Logger: cfg.Logger.With("component", "protoactor")})
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		tr = remoting.NewTransport(sys)
 	}
 	c := &Client{
-		cfg: cfg, log: cfg.Logger, sys: sys, router: remoting.RouterName,
+		cfg: cfg, log: cfg.Logger, t: tr, router: remoting.RouterName,
 		kick:      make(chan struct{}, 1),
 		suspects:  map[string]time.Time{},
 		connected: map[string]bool{},
 		inflight:  map[string]map[*pending]struct{}{},
 	}
 	c.bg, c.cancel = context.WithCancel(context.Background())
-	c.sub = sys.Actors.EventStream.SubscribeWithPredicate(c.onEvent, func(evt any) bool {
-		switch evt.(type) {
-		case *remote.EndpointConnectedEvent, *remote.EndpointTerminatedEvent:
-			return true
-		}
-		return false
-	})
+	tr.Watch(c.onConnection)
 	v, err := c.fetch(ctx, cfg.Seeds)
 	if err != nil {
 		c.cancel()
-		c.shutdown()
+		tr.Close()
 		return nil, err
 	}
 	c.view.Store(v)
-	c.log.Info("dynamo client ready", "addr", sys.Address(), "members", len(v.m.Members), "from", v.m.Addr)
+	c.log.Info("dynamo client ready", "addr", tr.Addr(), "members", len(v.m.Members), "from", v.m.Addr)
 	c.wg.Add(1)
 	go c.refresher()
 	return c, nil
 }
 
 // Addr is the client's own remoting address (what nodes reply to).
-func (c *Client) Addr() string { return c.sys.Address() }
+func (c *Client) Addr() string { return c.t.Addr() }
 
 // Close stops the client: calls in flight return ErrClosed, and so do all
 // later calls. It is safe to call more than once.
@@ -138,7 +133,7 @@ func (c *Client) Close() error {
 		p.resolve(closing{})
 	}
 	c.wg.Wait()
-	c.shutdown()
+	c.t.Close()
 	return nil
 }
 

@@ -6,27 +6,30 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"google.golang.org/protobuf/proto"
 )
 
-// fakeCluster is a set of actor systems in this process, each running a
-// fake router that answers membership and serves keys from one shared map.
+// fakeCluster is a set of fake nodes on a remoting.MemoryNetwork, each
+// serving a fake router that answers membership and serves keys from one
+// shared map. The client under test reaches them through the network's
+// transports, so these tests run under the race detector (remoting_test.go
+// runs fake nodes over real remoting).
 type fakeCluster struct {
-	n     int
-	nodes []*fakeNode
+	n       int
+	nodes   []*fakeNode
+	net     *remoting.MemoryNetwork
+	clients int
 
 	mu      sync.Mutex
 	data    map[string]*entry
@@ -39,11 +42,10 @@ type entry struct {
 }
 
 type fakeNode struct {
-	name string
-	cl   *fakeCluster
-	sys  *remoting.System
-	pid  *actor.PID
-	stop sync.Once
+	name    string
+	cl      *fakeCluster
+	address string
+	stop    func() // stops a node over real remoting; nil on the network
 
 	mu  sync.Mutex
 	got []string // "get k", "put k", "delete k", "members"
@@ -54,24 +56,27 @@ type fakeNode struct {
 
 func startCluster(t *testing.T, size, n int) *fakeCluster {
 	t.Helper()
-	cl := &fakeCluster{n: n, data: map[string]*entry{}}
+	cl := &fakeCluster{n: n, data: map[string]*entry{}, net: remoting.NewMemoryNetwork()}
 	for i := range size {
-		sys, err := remoting.StartSystem(remoting.SystemConfig{Addr: "127.0.0.1:0", QueueSize: 1024})
-		if err != nil {
-			t.Fatal(err)
-		}
-		node := &fakeNode{name: fmt.Sprintf("n%d", i), cl: cl, sys: sys}
-		t.Cleanup(node.halt)
-		node.pid, err = sys.Root().SpawnNamed(actor.PropsFromFunc(node.receive), remoting.RouterName)
-		if err != nil {
-			t.Fatal(err)
-		}
+		node := &fakeNode{name: fmt.Sprintf("n%d", i), cl: cl, address: fmt.Sprintf("10.0.0.%d:8946", i+1)}
+		cl.net.Serve(node.address, remoting.RouterName, node.handle)
 		cl.nodes = append(cl.nodes, node)
 	}
 	return cl
 }
 
-func (n *fakeNode) halt() { n.stop.Do(n.sys.Stop) }
+// halt makes the node unreachable, as a process that died: its
+// connections drop and nothing answers there.
+func (n *fakeNode) halt() {
+	if n.stop != nil { // over real remoting (remoting_test.go)
+		n.stop()
+		return
+	}
+	n.cl.net.Drop(n.address)
+}
+
+// stopRouter removes the node's router: requests to it are dead letters.
+func (n *fakeNode) stopRouter() { n.cl.net.Unserve(n.address, remoting.RouterName) }
 
 // membersReply is the fake's membership: every node up, Q=64.
 func (n *fakeNode) membersReply() *messages.MembersReply {
@@ -83,7 +88,7 @@ func (n *fakeNode) membersReply() *messages.MembersReply {
 	return r
 }
 
-func (n *fakeNode) addr() string { return n.sys.Address() }
+func (n *fakeNode) addr() string { return n.address }
 
 func (n *fakeNode) requests() []string {
 	n.mu.Lock()
@@ -99,14 +104,11 @@ func (n *fakeNode) setOverride(f func(proto.Message) proto.Message) {
 
 func hang(proto.Message) proto.Message { return nil }
 
-func (n *fakeNode) receive(ctx actor.Context) {
-	env, ok := ctx.Message().(*messages.Envelope)
-	if !ok {
-		return
-	}
+// handle serves one envelope to the node's router (a remoting.Handler).
+func (n *fakeNode) handle(env *messages.Envelope, respond func(*messages.Envelope)) {
 	body, err := messages.Open(env)
 	if err != nil {
-		ctx.Respond(messages.Unsupported(env))
+		respond(messages.Unsupported(env))
 		return
 	}
 	n.mu.Lock()
@@ -134,7 +136,7 @@ func (n *fakeNode) receive(ctx actor.Context) {
 		reply = n.serve(body)
 	}
 	if reply != nil {
-		ctx.Respond(messages.Wrap(env.GetRequestId(), reply))
+		respond(messages.Wrap(env.GetRequestId(), reply))
 	}
 }
 
@@ -228,10 +230,21 @@ func (cl *fakeCluster) keyWithPrimary(t *testing.T, node string) string {
 	}
 }
 
-func newClient(t *testing.T, seeds ...string) *Client {
-	t.Helper()
+// config is a client configuration on the cluster's network (a transport
+// of its own).
+func (cl *fakeCluster) config(seeds ...string) Config {
 	cfg := DefaultConfig()
 	cfg.Seeds = seeds
+	if cl.net != nil {
+		cl.clients++
+		cfg.Transport = cl.net.Transport(fmt.Sprintf("10.0.1.%d:7000", cl.clients))
+	}
+	return cfg
+}
+
+func (cl *fakeCluster) newClient(t *testing.T, seeds ...string) *Client {
+	t.Helper()
+	cfg := cl.config(seeds...)
 	cfg.Timeout = 300 * time.Millisecond
 	cfg.RefreshInterval = -1
 	if os.Getenv("CLIENT_TEST_LOG") != "" {
@@ -247,16 +260,14 @@ func newClient(t *testing.T, seeds ...string) *Client {
 	return c
 }
 
-// closedPort is a loopback address nothing listens on.
+// closedPorts counts the addresses closedPort gave out.
+var closedPorts atomic.Int64
+
+// closedPort is an address nothing serves on any network: a probe of it is
+// refused.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+	return fmt.Sprintf("10.0.9.%d:8946", closedPorts.Add(1))
 }
 
 func bg(t *testing.T) context.Context {
@@ -269,7 +280,7 @@ func TestMembershipFromSeed(t *testing.T) {
 	cl := startCluster(t, 3, 2)
 	dead := closedPort(t)
 	start := time.Now()
-	c := newClient(t, dead, cl.nodes[1].addr())
+	c := cl.newClient(t, dead, cl.nodes[1].addr())
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("a refused seed cost %v", d)
 	}
@@ -295,7 +306,7 @@ func TestMembershipFromSeed(t *testing.T) {
 
 func TestRequestsGoToTheKeysFirstPrimary(t *testing.T) {
 	cl := startCluster(t, 3, 2)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	ctx := bg(t)
 	for i := range 24 {
 		key := fmt.Sprintf("k%d", i)
@@ -329,7 +340,7 @@ func TestFailover(t *testing.T) {
 	ctx := bg(t)
 	t.Run("stopped node", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr(), cl.nodes[1].addr(), cl.nodes[2].addr())
+		c := cl.newClient(t, cl.nodes[0].addr(), cl.nodes[1].addr(), cl.nodes[2].addr())
 		key := cl.keyWithPrimary(t, "n1")
 		if _, err := c.Put(ctx, []byte(key), []byte("v1"), Context{}); err != nil {
 			t.Fatal(err)
@@ -354,7 +365,7 @@ func TestFailover(t *testing.T) {
 	})
 	t.Run("silent node", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr())
+		c := cl.newClient(t, cl.nodes[0].addr())
 		key := cl.keyWithPrimary(t, "n2")
 		cl.nodes[2].setOverride(hang)
 		start := time.Now()
@@ -378,11 +389,9 @@ func TestFailover(t *testing.T) {
 	})
 	t.Run("no router", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr())
+		c := cl.newClient(t, cl.nodes[0].addr())
 		key := cl.keyWithPrimary(t, "n2")
-		if err := cl.nodes[2].sys.Root().StopFuture(cl.nodes[2].pid).Wait(); err != nil {
-			t.Fatal(err)
-		}
+		cl.nodes[2].stopRouter()
 		start := time.Now()
 		if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}, Timeout(2*time.Second)); err != nil {
 			t.Fatal(err)
@@ -393,7 +402,7 @@ func TestFailover(t *testing.T) {
 	})
 	t.Run("connection lost mid-request", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr())
+		c := cl.newClient(t, cl.nodes[0].addr())
 		key := cl.keyWithPrimary(t, "n1")
 		if _, err := c.Get(ctx, []byte("warm-up-"+key)); err != nil {
 			t.Fatal(err)
@@ -413,7 +422,7 @@ func TestFailover(t *testing.T) {
 	})
 	t.Run("unavailable answer", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr())
+		c := cl.newClient(t, cl.nodes[0].addr())
 		key := cl.keyWithPrimary(t, "n0")
 		cl.nodes[0].setOverride(func(proto.Message) proto.Message {
 			return &messages.GetReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "node is starting"}}
@@ -425,7 +434,7 @@ func TestFailover(t *testing.T) {
 	})
 	t.Run("every node down", func(t *testing.T) {
 		cl := startCluster(t, 3, 2)
-		c := newClient(t, cl.nodes[0].addr())
+		c := cl.newClient(t, cl.nodes[0].addr())
 		for _, n := range cl.nodes {
 			n.halt()
 		}
@@ -444,7 +453,7 @@ func TestFailover(t *testing.T) {
 
 func TestTypedErrors(t *testing.T) {
 	cl := startCluster(t, 3, 2)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	ctx := bg(t)
 	setAll := func(f func(proto.Message) proto.Message) {
 		for _, n := range cl.nodes {
@@ -507,7 +516,7 @@ func TestTypedErrors(t *testing.T) {
 
 func TestLocalValidationSendsNothing(t *testing.T) {
 	cl := startCluster(t, 2, 2)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	ctx := bg(t)
 	for name, tc := range map[string]struct {
 		call  func() error
@@ -541,7 +550,7 @@ func TestLocalValidationSendsNothing(t *testing.T) {
 
 func TestUpdateMergesSiblingsWithTheReadsContext(t *testing.T) {
 	cl := startCluster(t, 2, 2)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	ctx := bg(t)
 	var seen [][]byte
 	merge := func(s [][]byte) []byte {
@@ -584,7 +593,7 @@ func TestUpdateMergesSiblingsWithTheReadsContext(t *testing.T) {
 
 func TestContextBoundsTheCall(t *testing.T) {
 	cl := startCluster(t, 2, 2)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	for _, n := range cl.nodes {
 		n.setOverride(hang)
 	}
@@ -633,9 +642,9 @@ func TestContextBoundsTheCall(t *testing.T) {
 }
 
 func TestNoSeedAnswers(t *testing.T) {
-	cfg := DefaultConfig()
+	cl := startCluster(t, 2, 1)
 	a, b := closedPort(t), closedPort(t)
-	cfg.Seeds = []string{a, b}
+	cfg := cl.config(a, b)
 	start := time.Now()
 	_, err := New(bg(t), cfg)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), a) || !strings.Contains(err.Error(), b) {
@@ -646,9 +655,8 @@ func TestNoSeedAnswers(t *testing.T) {
 	}
 
 	// A seed that never answers: the context bounds New.
-	cl := startCluster(t, 2, 1)
 	cl.nodes[0].setOverride(hang)
-	cfg.Seeds = []string{cl.nodes[0].addr()}
+	cfg = cl.config(cl.nodes[0].addr())
 	cfg.Timeout = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -662,10 +670,8 @@ func TestNoSeedAnswers(t *testing.T) {
 	}
 
 	// A node without a router answers with a dead letter.
-	if err := cl.nodes[1].sys.Root().StopFuture(cl.nodes[1].pid).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seeds = []string{cl.nodes[1].addr()}
+	cl.nodes[1].stopRouter()
+	cfg = cl.config(cl.nodes[1].addr())
 	_, err = New(bg(t), cfg)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "dead letter") {
 		t.Fatalf("no router: %v", err)
@@ -678,41 +684,10 @@ func TestNoSeedAnswers(t *testing.T) {
 	}
 }
 
-// Close releases the client's connections: the goroutines of its
-// connections to the nodes and of theirs back to it end (protoactor's forced
-// shutdown leaves them reconnecting for the life of the process).
-func TestCloseReleasesConnections(t *testing.T) {
-	cl := startCluster(t, 3, 2)
-	time.Sleep(50 * time.Millisecond)
-	before := runtime.NumGoroutine()
-	for range 3 {
-		c := newClient(t, cl.nodes[0].addr())
-		for i := range 10 {
-			if _, err := c.Put(bg(t), []byte{'k', byte(i)}, []byte("v"), Context{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		start := time.Now()
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if d := time.Since(start); d > 500*time.Millisecond {
-			t.Errorf("close took %v", d)
-		}
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("%d goroutines before three clients, %d after closing them", before, n)
-	}
-}
-
 // Status and InjectFault go to the member named, whatever the routing.
 func TestStatusAndInjectFaultAddressANamedNode(t *testing.T) {
 	cl := startCluster(t, 3, 3)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	target := cl.nodes[2]
 	m, err := c.Status(bg(t), target.name)
 	if err != nil {
@@ -754,14 +729,14 @@ func TestCloseEndsACoordinatedRead(t *testing.T) {
 			return nil // never answers a key request
 		})
 		for p := range uint32(64) { // vnodes that never answer
-			if _, err := nd.sys.Root().SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), remoting.VnodeName(p)); err != nil {
-				t.Fatal(err)
-			}
+			cl.net.Serve(nd.addr(), remoting.VnodeName(p), func(*messages.Envelope, func(*messages.Envelope)) {})
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := New(ctx, Config{Seeds: []string{cl.nodes[0].addr()}, Timeout: 30 * time.Second, CoordinateReads: true})
+	cfg := cl.config(cl.nodes[0].addr())
+	cfg.Timeout, cfg.RefreshInterval, cfg.ReadSpeculateAfter, cfg.CoordinateReads = 30*time.Second, 0, 0, true
+	c, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
 )
 
@@ -59,6 +60,13 @@ type Config struct {
 	// Logger receives the client's and its actor system's logs. Default:
 	// discard.
 	Logger *slog.Logger
+	// Transport, when set, carries the client's messages instead of a
+	// protoactor system of its own started on ListenAddr (ListenAddr,
+	// Advertise and TLS are then unused); the client closes it. For tests
+	// (remoting.MemoryNetwork) and for programs that run the client on a
+	// remoting.System they already have (remoting.NewTransport). Default
+	// nil.
+	Transport remoting.Transport
 }
 
 // DefaultConfig returns the defaults with no seeds.

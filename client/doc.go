@@ -49,6 +49,10 @@
 //     take it back, and the zero Context is a blind write. Update is Get, merge, Put with the read's context.
 //     A write retried on another node after no answer may have been applied
 //     by the first one too: the value then appears twice as siblings.
-//   - Several protoactor systems in one process trip the race detector
-//     inside the library: this package's tests run without -race.
+//   - Messages travel through a remoting.Transport: by default the
+//     client's own protoactor system (remoting.NewTransport); tests give it
+//     a remoting.MemoryNetwork's (Config.Transport), so that the client's
+//     logic runs under the race detector. Tests over real remoting, and the
+//     examples, are built only without it (several protoactor systems in
+//     one process trip the detector inside the library).
 package client

@@ -13,7 +13,7 @@ import (
 // before sending, and return the node's refusal as an *InvalidError.
 func TestStorageFaultsAddressANamedNode(t *testing.T) {
 	cl := startCluster(t, 3, 3)
-	c := newClient(t, cl.nodes[0].addr())
+	c := cl.newClient(t, cl.nodes[0].addr())
 	target := cl.nodes[2]
 	var ie *InvalidError
 	// The fake nodes refuse every fault but the router's, as a node

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
@@ -71,16 +70,17 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 		return nil, false, nil
 	}
 	replies := make(chan replicaReply, len(route.Targets))
-	root := c.sys.Root()
 	due := time.Now().Add(wait)
 	send := func(reads []coordinator.Read) {
 		for _, rd := range reads {
 			addr := v.byName[rd.Node].Addr
 			env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
-			f := root.RequestFuture(actor.NewPID(addr, remoting.VnodeName(rd.Partition)), env, max(time.Until(due), time.Millisecond))
+			out := c.t.Request(addr, remoting.VnodeName(rd.Partition), env, max(time.Until(due), time.Millisecond))
+			// Ends by the read's deadline: the transport delivers an
+			// outcome within its wait.
 			go func(node string, p uint32) {
-				res, err := f.Result()
-				replies <- replicaOutcome(node, p, env.GetRequestId(), res, err)
+				r := <-out
+				replies <- replicaOutcome(node, p, env.GetRequestId(), r.Env, r.Err)
 			}(rd.Node, rd.Partition)
 		}
 	}
@@ -113,20 +113,18 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 	}
 }
 
-// replicaOutcome turns a ReplicaGetRequest's future result into a reply.
-func replicaOutcome(node string, p uint32, id uint64, res any, err error) replicaReply {
+// replicaOutcome turns a ReplicaGetRequest's outcome into a reply.
+func replicaOutcome(node string, p uint32, id uint64, env *messages.Envelope, err error) replicaReply {
 	out := replicaReply{node: node}
 	switch {
-	case errors.Is(err, actor.ErrDeadLetter):
+	case errors.Is(err, remoting.ErrDeadLetter):
 		out.err = fmt.Errorf("%s: no vnode of partition %d (dead letter)", node, p)
 		return out
 	case err != nil:
 		out.err = fmt.Errorf("%s: %w", node, err)
 		return out
-	}
-	env, isEnv := res.(*messages.Envelope)
-	if !isEnv || env.GetRequestId() != id {
-		out.err = fmt.Errorf("%s: unexpected reply %T to a read of partition %d", node, res, p)
+	case env.GetRequestId() != id:
+		out.err = fmt.Errorf("%s: reply to request %d carries request id %d (a read of partition %d)", node, id, env.GetRequestId(), p)
 		return out
 	}
 	out.found, out.set, err = remoting.ReplicaRead(env, p)
@@ -162,7 +160,7 @@ func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, se
 			if !known {
 				continue
 			}
-			c.sys.Root().Send(actor.NewPID(m.Addr, remoting.VnodeName(rp.Partition)), messages.Wrap(0, &messages.ReplicaPutRequest{
+			c.t.Send(m.Addr, remoting.VnodeName(rp.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
 				Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set),
 				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
 			}))

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"strings"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/remote"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -151,21 +149,17 @@ func (c *Client) send(ctx context.Context, addr string, msg proto.Message, wait 
 	connected := c.isConnected(addr)
 	if !connected {
 		// No connection yet: protoactor would retry a refused connection
-		// for ~10 s while the request waits; a TCP probe fails in
+		// for ~10 s while the request waits; a probe fails in
 		// microseconds.
-		d := net.Dialer{Timeout: min(wait, probeTimeout)}
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
+		if err := c.t.Probe(ctx, addr, min(wait, probeTimeout)); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctxError(ctx)
 			}
 			return nil, &noAnswer{addr, "unreachable: " + err.Error()}
 		}
-		_ = conn.Close()
 	}
 	id := c.ids.Add(1)
-	root := c.sys.Root()
-	f := root.RequestFuture(actor.NewPID(addr, c.router), messages.Wrap(id, msg), wait)
+	replies := c.t.Request(addr, c.router, messages.Wrap(id, msg), wait)
 	p := &pending{early: make(chan any, 1)}
 	switch c.track(addr, p, connected) {
 	case trackClosed:
@@ -176,22 +170,11 @@ func (c *Client) send(ctx context.Context, addr string, msg proto.Message, wait 
 		// retry for ~10 s.
 		p.resolve(connLost{})
 	}
-	type result struct {
-		res any
-		err error
-	}
-	// The future always completes by itself (reply or its timeout), so
-	// this goroutine ends within wait.
-	done := make(chan result, 1)
-	go func() {
-		r, e := f.Result()
-		done <- result{r, e}
-	}()
 	var res any
 	var err error
 	select {
-	case r := <-done:
-		res, err = r.res, r.err
+	case r := <-replies:
+		res, err = r.Env, r.Err
 	case v := <-p.early:
 		res = v
 	case <-ctx.Done():
@@ -199,9 +182,9 @@ func (c *Client) send(ctx context.Context, addr string, msg proto.Message, wait 
 	}
 	c.untrack(addr, p)
 	switch {
-	case errors.Is(err, actor.ErrTimeout):
+	case errors.Is(err, remoting.ErrNoReply):
 		return nil, &noAnswer{addr, fmt.Sprintf("no reply within %v", wait.Round(time.Millisecond))}
-	case errors.Is(err, actor.ErrDeadLetter):
+	case errors.Is(err, remoting.ErrDeadLetter):
 		return nil, &noAnswer{addr, "no router there (dead letter)"}
 	case err != nil:
 		return nil, &noAnswer{addr, err.Error()}
@@ -225,8 +208,6 @@ func (c *Client) send(ctx context.Context, addr string, msg proto.Message, wait 
 		return nil, ErrClosed
 	case connLost:
 		return nil, &noAnswer{addr, "connection lost"}
-	case *actor.DeadLetterResponse:
-		return nil, &noAnswer{addr, "no router there (dead letter)"}
 	}
 	return nil, &ServerError{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Node: addr, Msg: fmt.Sprintf("unexpected reply %T", res)}
 }
@@ -299,33 +280,32 @@ func (c *Client) clearSuspect(addr string) {
 	delete(c.suspects, addr)
 }
 
-// onEvent follows the client's outbound connections. A dropped connection
-// makes its node suspect at once and fails over the requests waiting on it.
-func (c *Client) onEvent(evt any) {
-	switch e := evt.(type) {
-	case *remote.EndpointConnectedEvent:
-		c.mu.Lock()
-		c.connected[e.Address] = true
+// onConnection follows the client's outbound connections (Transport.Watch).
+// A dropped connection makes its node suspect at once and fails over the
+// requests waiting on it.
+func (c *Client) onConnection(addr string, up bool) {
+	c.mu.Lock()
+	if up {
+		c.connected[addr] = true
 		c.mu.Unlock()
-	case *remote.EndpointTerminatedEvent:
-		c.mu.Lock()
-		delete(c.connected, e.Address)
-		c.suspects[e.Address] = time.Now().Add(suspectFor)
-		var waiting []*pending
-		for p := range c.inflight[e.Address] {
-			waiting = append(waiting, p)
-		}
-		closed := c.closed
-		c.mu.Unlock()
-		if closed {
-			return
-		}
-		for _, p := range waiting {
-			p.resolve(connLost{})
-		}
-		c.log.Info("connection to node lost", "node", e.Address)
-		c.refreshSoon()
+		return
 	}
+	delete(c.connected, addr)
+	c.suspects[addr] = time.Now().Add(suspectFor)
+	var waiting []*pending
+	for p := range c.inflight[addr] {
+		waiting = append(waiting, p)
+	}
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return
+	}
+	for _, p := range waiting {
+		p.resolve(connLost{})
+	}
+	c.log.Info("connection to node lost", "node", addr)
+	c.refreshSoon()
 }
 
 // fetch reads the membership from the first of addrs that answers with a
@@ -456,29 +436,4 @@ func (c *Client) refresher() {
 		case <-time.After(minRefreshGap):
 		}
 	}
-}
-
-// shutdown stops remoting and the actor system. A graceful remoting stop
-// closes the client's outbound connections (a forced one leaves them and
-// their goroutines running, reconnecting, for the life of the process) and
-// takes about a millisecond, unless an endpoint is still in protoactor's
-// connection retry loop (a host that accepts TCP but never speaks gRPC):
-// then, after closeWait, the listener is closed at once and the rest stops
-// in the background when the retries end.
-func (c *Client) shutdown() {
-	c.sys.Actors.EventStream.Unsubscribe(c.sub)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.sys.Remote.Shutdown(true)
-	}()
-	t := time.NewTimer(closeWait)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		c.log.Warn("remoting did not stop in time: closing its listener, the rest stops in the background", "wait", closeWait)
-		c.sys.Remote.Shutdown(false)
-	}
-	c.sys.Actors.Shutdown()
 }

@@ -1,8 +1,11 @@
 // Package remoting is what a node and its clients share to talk to each
 // other: the protoactor actor system with remoting on a canonical address
-// (StartSystem, quiet by default, optionally with mutual TLS), the actor ids
-// every node uses (RouterName, VnodeName, ...), and the decoding of a
-// vnode's replica read (ReplicaRead, RemoteError).
+// (StartSystem, quiet by default, optionally with mutual TLS) and its
+// worker pool, the actor ids every node uses (RouterName, VnodeName, ...),
+// the decoding of a vnode's replica read (ReplicaRead, RemoteError), the
+// fault injection vocabulary (Component), and the Transport seam: requests,
+// sends and connection news over a System (NewTransport) or inside one
+// process (MemoryNetwork, for tests under the race detector).
 //
 // Contract:
 //   - It depends only on messages, version and protoactor, so the Go client

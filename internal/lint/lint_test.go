@@ -287,3 +287,38 @@ func TestNoIssueNumbersInCommentsOrDesign(t *testing.T) {
 	}
 	check(design, string(b))
 }
+
+// In the packages whose tests run under -race although their package also
+// has tests over real remoting (client, remoting), every test file that
+// starts a protoactor system (remoting.StartSystem, a node, the real
+// client cluster) is built only without the race detector: protoactor's
+// remote.Start writes a gRPC global that running transports read.
+func TestRealRemotingTestsAreLeftOutOfTheRacePass(t *testing.T) {
+	base := root(t)
+	starts := []string{"StartSystem(", "startRemoteCluster(", "node.New(", "node.Start("}
+	checked := 0
+	for _, dir := range []string{"client", "remoting"} {
+		files, err := filepath.Glob(filepath.Join(base, dir, "*_test.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := string(b)
+			checked++
+			for _, s := range starts {
+				if strings.Contains(text, s) && !strings.HasPrefix(text, "//go:build !race\n") {
+					rel, _ := filepath.Rel(base, f)
+					t.Errorf("%s calls %s but is built under -race: start it with //go:build !race", rel, s)
+					break
+				}
+			}
+		}
+	}
+	if checked < 4 {
+		t.Fatalf("only %d test files checked", checked)
+	}
+}
