@@ -288,7 +288,7 @@ func (v *vnodeActor) keys(req *messages.MerkleKeysRequest) *messages.MerkleKeysR
 	return reply
 }
 
-func modeOf(m messages.ConflictMode) version.Mode {
+func modeOf(m messages.ConflictMode) version.ConflictMode {
 	if m == messages.ConflictMode_CONFLICT_MODE_LWW {
 		return version.ModeLWW
 	}

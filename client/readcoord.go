@@ -34,7 +34,7 @@ type replicaReply struct {
 // and connected, or R not reached): the caller then asks a node.
 func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj *Object, ok bool, err error) {
 	v := c.view.Load()
-	if v == nil || !v.m.ModeKnown {
+	if v == nil || v.m.Mode == messages.ConflictMode_CONFLICT_MODE_DEFAULT {
 		return nil, false, nil
 	}
 	r := o.r
@@ -42,7 +42,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 		r = v.m.R
 	}
 	mode := version.ModeSiblings
-	if o.lww || (o.mode() == messages.ConflictMode_CONFLICT_MODE_DEFAULT && v.m.LWW) {
+	if o.lww || (o.mode() == messages.ConflictMode_CONFLICT_MODE_DEFAULT && v.m.Mode == messages.ConflictMode_CONFLICT_MODE_LWW) {
 		mode = version.ModeLWW
 	}
 	unusable := func(name string) bool {

@@ -19,10 +19,10 @@ type Membership struct {
 	// Partitions is the cluster's Q; N its replication factor; R and W the
 	// nodes' default quorums.
 	Partitions, N, R, W int
-	// LWW reports that the answering node's default conflict mode is
-	// last-write-wins (--lww). ModeKnown is false for a node that does not
-	// say (an older version).
-	LWW, ModeKnown bool
+	// Mode is the answering node's default conflict mode:
+	// CONFLICT_MODE_SIBLINGS, or CONFLICT_MODE_LWW (--lww);
+	// CONFLICT_MODE_DEFAULT when the node does not say (an older version).
+	Mode messages.ConflictMode
 	// Stats are the answering node's own counters.
 	Stats NodeStats
 	// AntiEntropy is the answering node's progress per partition it has
@@ -112,7 +112,7 @@ func MembershipFromReply(addr string, r *messages.MembersReply) (*Membership, er
 func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) {
 	st := r.GetStats()
 	m := &Membership{Node: r.GetNode(), Addr: addr, Partitions: int(r.GetPartitions()), N: int(r.GetN()), R: int(r.GetR()), W: int(r.GetW()),
-		LWW: r.GetMode() == messages.ConflictMode_CONFLICT_MODE_LWW, ModeKnown: r.GetMode() != messages.ConflictMode_CONFLICT_MODE_DEFAULT,
+		Mode: r.GetMode(),
 		Stats: NodeStats{Restarts: st.GetRestarts(), HintsPending: st.GetHintsPending(), HintsDelivered: st.GetHintsDelivered(),
 			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection(),
 			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),

@@ -45,7 +45,7 @@ type GetOptions struct {
 	// R is the read quorum, 1..N.
 	R int
 	// Mode is how siblings are shown (ModeLWW: only the latest).
-	Mode version.Mode
+	Mode version.ConflictMode
 	// QuorumFirst asks only R targets at first (Cassandra's way): another
 	// target is asked when one of those fails, and every target left when
 	// the caller calls Speculate (its speculative-retry timer). Read repair
@@ -66,7 +66,7 @@ type GetOptions struct {
 type Get struct {
 	route    Route
 	key      []byte
-	mode     version.Mode
+	mode     version.ConflictMode
 	core     *quorum.GetCore[*version.Set]
 	order    []ring.Target // the targets in the order they are asked
 	asked    int           // order[:asked] were asked

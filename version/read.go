@@ -3,7 +3,7 @@ package version
 // Live returns what a read shows: in ModeSiblings every sibling that is not a
 // tombstone, in ModeLWW the single winner if it is not a tombstone. found is
 // false when nothing live remains (absent key, or only tombstones).
-func (s *Set) Live(mode Mode) (values []Sibling, found bool) {
+func (s *Set) Live(mode ConflictMode) (values []Sibling, found bool) {
 	if mode == ModeLWW {
 		w, ok := s.Winner()
 		if !ok || w.Tombstone {

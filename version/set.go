@@ -17,25 +17,27 @@ var (
 	ErrBadContext = errors.New("version: bad context")
 )
 
-// Mode selects how concurrent writes are resolved.
-type Mode int
+// ConflictMode selects how concurrent writes are resolved (the wire's
+// messages.ConflictMode, decided by the node's default when a request leaves
+// it unset).
+type ConflictMode int
 
 const (
 	// ModeSiblings keeps concurrent writes as siblings (the default).
-	ModeSiblings Mode = iota
+	ModeSiblings ConflictMode = iota
 	// ModeLWW keeps only the write with the greatest timestamp; concurrent
 	// writes are lost.
 	ModeLWW
 )
 
-func (m Mode) String() string {
+func (m ConflictMode) String() string {
 	switch m {
 	case ModeSiblings:
 		return "siblings"
 	case ModeLWW:
 		return "lww"
 	}
-	return fmt.Sprintf("Mode(%d)", int(m))
+	return fmt.Sprintf("ConflictMode(%d)", int(m))
 }
 
 // Sibling is one concurrent value with the dot of the write that made it.
@@ -267,7 +269,7 @@ type Write struct {
 	Tombstone bool
 	// Timestamp is the coordinator's wall time in Unix ns.
 	Timestamp int64
-	Mode      Mode
+	Mode      ConflictMode
 	// Floor: the new dot's counter is strictly above Floor. A vnode passes
 	// the last counter it issued under actor, so that dots are unique per
 	// actor across all the keys it coordinates.
