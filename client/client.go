@@ -24,8 +24,6 @@ const (
 	// probeTimeout bounds the TCP probe of a node the client has no
 	// connection to.
 	probeTimeout = time.Second
-	// closeWait bounds the graceful stop of remoting in Close.
-	closeWait = time.Second
 	// minRefreshGap spaces membership reads triggered by failovers.
 	minRefreshGap = 200 * time.Millisecond
 	// queueSize is the client's remote endpoint queue, in messages.
