@@ -3,7 +3,6 @@ package actors
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -67,33 +66,11 @@ func (c ReapConfig) policy() reap.Policy {
 		Prune: version.PrunePolicy{KeepEntries: c.PruneKeep, MinAgeMs: c.PruneMinAge.Milliseconds()}}
 }
 
-// nextReap picks, round-robin, a partition of owned that this node
-// coordinates passes for (its first primary), whose primaries are all up
-// and whose next pass is due.
-func (s *syncerActor) nextReap(owned []uint32) (uint32, []string, bool) {
-	if s.cfg.Reap.Off || len(owned) == 0 {
-		return 0, nil, false
-	}
-	owned = slices.Clone(owned)
-	slices.Sort(owned)
-	start, _ := slices.BinarySearch(owned, s.reapNext)
-	now := time.Now()
-	for i := range owned {
-		p := owned[(start+i)%len(owned)]
-		owners := s.view.Ring.Owners(p)
-		if len(owners) == 0 || owners[0] != s.cfg.Self {
-			continue
-		}
-		if c := s.reaps[p]; c != nil && now.Before(c.due) {
-			continue
-		}
-		if slices.ContainsFunc(owners, func(o string) bool { return !s.reachable(o) }) {
-			continue
-		}
-		s.reapNext = p + 1
-		return p, owners, true
-	}
-	return 0, nil, false
+// reapDue reports whether partition p's next reap pass is due (its cursor
+// allows it).
+func (s *syncerActor) reapDue(p uint32) bool {
+	c := s.reaps[p]
+	return c == nil || !time.Now().Before(c.due)
 }
 
 // beginReap lists the candidates of partition p's next pass.

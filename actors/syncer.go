@@ -129,27 +129,20 @@ func (c *SyncerConfig) defaults() {
 // turns, one at a time. Repairs, handoffs and reap checks share one rate
 // limit.
 type syncerActor struct {
-	cfg    SyncerConfig
-	view   *View
-	sched  antientropy.Scheduler
+	cfg  SyncerConfig
+	view *View
+	// plan chooses the next job: handoff, exchange and reap pass in turn,
+	// with the handoff back-off (antientropy.Planner).
+	plan   antientropy.Planner
 	bucket *hints.Bucket
 	ex     *exchange // the exchange in progress, nil when idle
 	busy   bool      // a job is being chosen or runs
-	// handoffNext is the first partition to consider for the next handoff.
-	handoffNext uint32
-	// turn is the kind of job tried first next (handoff, exchange, reap
-	// pass, in turn), so that none starves the others.
-	turn int
-	// reaps are the partitions' reap cursors, reapNext the first
-	// partition to consider for the next pass, rp the pass in progress.
-	reaps    map[uint32]*reapCursor
-	reapNext uint32
-	rp       *reapPass
-	// retryAt backs off the handoff of a partition after a failure.
-	retryAt map[uint32]backoff
-	nonce   uint64
-	timer   *time.Timer // pending syncTick
-	gone    bool
+	// reaps are the partitions' reap cursors, rp the pass in progress.
+	reaps map[uint32]*reapCursor
+	rp    *reapPass
+	nonce uint64
+	timer *time.Timer // pending syncTick
+	gone  bool
 }
 
 // exchange is one job in progress: an anti-entropy exchange with one peer,
@@ -172,13 +165,6 @@ type exchange struct {
 	tokens  int  // rate tokens taken for it
 	reading bool // its reads (then writes) are in flight
 	waking  bool // a rate-limiter wake-up is pending
-}
-
-// backoff is when a failed handoff may be tried again, and the pause that
-// doubles on each failure (from 1 s to 30 s).
-type backoff struct {
-	at    time.Time
-	pause time.Duration
 }
 
 // Internal messages.
@@ -219,7 +205,6 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.nonce = rand.Uint64()
-		s.retryAt = map[uint32]backoff{}
 		s.reaps = map[uint32]*reapCursor{}
 		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Session.RepairBatch, int(s.cfg.Rate))))
 		askView(ctx)
@@ -269,18 +254,6 @@ func (s *syncerActor) later(ctx actor.Context, d time.Duration) {
 	s.timer = time.AfterFunc(d, func() { root.Send(self, &syncTick{}) })
 }
 
-// peers are partition p's other primaries that are up and not suspected,
-// in preference-list order.
-func (s *syncerActor) peers(p uint32) []string {
-	var out []string
-	for _, n := range s.view.Ring.Owners(p) {
-		if n != s.cfg.Self && s.reachable(n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // reachable reports whether node is an up member with an address that
 // this node does not suspect.
 func (s *syncerActor) reachable(node string) bool {
@@ -306,66 +279,23 @@ func (s *syncerActor) start(ctx actor.Context) {
 			return
 		}
 		owned, _ := s.view.Ring.PartitionsOf(s.cfg.Self)
-		var away []uint32
-		for _, p := range reply.Partitions {
-			if !slices.Contains(owned, p) {
-				away = append(away, p)
-			}
+		w := antientropy.World{
+			NowMs: time.Now().UnixMilli(), Self: s.cfg.Self, Held: reply.Partitions, Owned: owned,
+			Owners: s.view.Ring.Owners, Reachable: s.reachable,
+			Exchanges: !s.cfg.Disabled, Reaps: !s.cfg.Reap.Off, ReapDue: s.reapDue,
 		}
-		s.cfg.Counters.HandoffsPending.Store(int64(len(away)))
-		// Handoffs, exchanges and reap passes take turns, so that none
-		// starves the others.
-		for i := range 3 {
-			switch kind := (s.turn + i) % 3; kind {
-			case 0:
-				if p, targets, ok := s.nextHandoff(away); ok {
-					s.turn = kind + 1
-					s.begin(ctx, &exchange{partition: p, targets: targets, handoff: true})
-					return
-				}
-			case 1:
-				if s.cfg.Disabled {
-					continue
-				}
-				if p, peer, ok := s.sched.Next(owned, s.peers); ok {
-					s.turn = kind + 1
-					s.begin(ctx, &exchange{partition: p, targets: []string{peer}})
-					return
-				}
-			case 2:
-				if p, owners, ok := s.nextReap(owned); ok {
-					s.turn = 0
-					s.beginReap(ctx, p, owners)
-					return
-				}
-			}
+		s.cfg.Counters.HandoffsPending.Store(int64(len(antientropy.Away(w))))
+		switch j := s.plan.Next(w); j.Kind {
+		case antientropy.Handoff:
+			s.begin(ctx, &exchange{partition: j.Partition, targets: j.Nodes, handoff: true})
+		case antientropy.Exchange:
+			s.begin(ctx, &exchange{partition: j.Partition, targets: j.Nodes})
+		case antientropy.Reap:
+			s.beginReap(ctx, j.Partition, j.Nodes)
+		default:
+			s.idle(ctx)
 		}
-		s.idle(ctx)
 	})
-}
-
-// nextHandoff picks, round-robin, a partition of away whose owners are all
-// up (a handoff goes to every owner, so that no copy is dropped before each
-// owner holds it), and returns them.
-func (s *syncerActor) nextHandoff(away []uint32) (uint32, []string, bool) {
-	if len(away) == 0 {
-		return 0, nil, false
-	}
-	start, _ := slices.BinarySearch(away, s.handoffNext)
-	now := time.Now()
-	for i := range away {
-		p := away[(start+i)%len(away)]
-		if now.Before(s.retryAt[p].at) {
-			continue // failed lately: backing off
-		}
-		owners := s.view.Ring.Owners(p)
-		unreachable := func(o string) bool { return !s.reachable(o) }
-		if len(owners) > 0 && !slices.ContainsFunc(owners, unreachable) {
-			s.handoffNext = p + 1
-			return p, owners, true
-		}
-	}
-	return 0, nil, false
 }
 
 // begin snapshots the local vnode's tree and runs the job's first session.
@@ -674,7 +604,7 @@ func (s *syncerActor) drop(ctx actor.Context) {
 		case reply.dropped:
 			s.cfg.Counters.HandoffsDone.Add(1)
 			s.cfg.Counters.HandoffsPending.Add(-1)
-			delete(s.retryAt, ex.partition)
+			s.plan.HandoffDone(ex.partition)
 			s.cfg.Logger.Info("partition handed off", "partition", ex.partition, "to", ex.targets, "replica_writes", ex.pushed)
 		case reply.owned:
 			s.cfg.Logger.Info("handoff stopped: the partition is this node's again", "partition", ex.partition)
@@ -724,10 +654,7 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 	if ex.handoff {
 		s.cfg.Counters.HandoffFailures.Add(1)
 		s.cfg.Counters.HandoffBytes.Add(ex.bytes)
-		b := s.retryAt[ex.partition]
-		b.pause = min(max(2*b.pause, time.Second), 30*time.Second)
-		b.at = time.Now().Add(b.pause)
-		s.retryAt[ex.partition] = b
+		s.plan.HandoffFailed(ex.partition, time.Now().UnixMilli())
 		what = "handoff interrupted; it resumes later"
 	} else {
 		s.cfg.Counters.AAEFailures.Add(1)

@@ -42,4 +42,11 @@
 //
 // A Scheduler pairs, round-robin, each partition a node holds with the next
 // of its other replicas, so every pair of replicas is compared in turn.
+//
+// A Planner chooses the syncer's next job from a World (time passed in as
+// NowMs): handoffs of partitions held but not owned, exchanges and reap
+// passes take turns, each round robin; a handoff waits for every owner to
+// be reachable and backs off after a failure (1 s doubling to 30 s); a reap
+// pass runs only at the partition's first primary, when it is due and every
+// primary is reachable. The syncer actor only carries the job out.
 package antientropy

@@ -1,0 +1,196 @@
+package antientropy
+
+import "slices"
+
+// JobKind is a kind of background job of a node's Merkle syncer.
+type JobKind int
+
+// Kinds of job.
+const (
+	// NoJob: nothing can run now.
+	NoJob JobKind = iota
+	// Handoff pushes a partition this node holds but no longer owns to
+	// every owner, then drops the local copy.
+	Handoff
+	// Exchange compares a partition with one peer replica and repairs the
+	// differences (a Session).
+	Exchange
+	// Reap checks the partition's old tombstones with every primary and
+	// deletes those all of them hold (package reap).
+	Reap
+)
+
+func (k JobKind) String() string {
+	switch k {
+	case NoJob:
+		return "none"
+	case Handoff:
+		return "handoff"
+	case Exchange:
+		return "exchange"
+	case Reap:
+		return "reap"
+	}
+	return "JobKind(?)"
+}
+
+// Job is the planner's choice: its kind, partition, and the nodes it
+// talks to (for a handoff every owner, in preference order; for an
+// exchange the one peer; for a reap pass every primary, this node first).
+type Job struct {
+	Kind      JobKind
+	Partition uint32
+	Nodes     []string
+}
+
+// Handoff back-off after a failure: from HandoffRetryMinMs, doubling, to
+// HandoffRetryMaxMs.
+const (
+	HandoffRetryMinMs = 1000
+	HandoffRetryMaxMs = 30_000
+)
+
+// World is what the planner needs to know of the node at one moment. Time
+// is passed in (NowMs, Unix milliseconds), as everything else.
+type World struct {
+	NowMs int64
+	// Self is this node's name.
+	Self string
+	// Held are the partitions this node's vnodes hold; Owned those the
+	// ring gives it.
+	Held, Owned []uint32
+	// Owners lists a partition's primaries in preference order.
+	Owners func(p uint32) []string
+	// Reachable reports whether a node is up and not suspected.
+	Reachable func(node string) bool
+	// Exchanges and Reaps turn those jobs on (anti-entropy and reap passes
+	// can each be off); handoffs always run.
+	Exchanges, Reaps bool
+	// ReapDue reports whether a partition's next reap pass is due.
+	ReapDue func(p uint32) bool
+}
+
+// Planner chooses a node's next background job, one at a time: handoffs,
+// exchanges and reap passes take turns, so that none starves the others;
+// within each kind, partitions go round robin. A handoff runs only when
+// every owner of the partition is reachable (no copy is dropped before
+// each owner holds it), and a partition whose handoff failed waits, from
+// 1 s doubling to 30 s. A reap pass runs only at the partition's first
+// primary, when every primary is reachable and its pass is due. The zero
+// value is ready. Not safe for concurrent use.
+type Planner struct {
+	sched       Scheduler
+	turn        int    // the kind tried first next: 0 handoff, 1 exchange, 2 reap
+	handoffNext uint32 // the first partition to consider for the next handoff
+	reapNext    uint32 // and for the next reap pass
+	retry       map[uint32]retry
+}
+
+// retry is when a failed handoff may run again, and its current pause.
+type retry struct{ atMs, pauseMs int64 }
+
+// Away lists the partitions w holds but does not own: those to hand off.
+func Away(w World) []uint32 {
+	var away []uint32
+	for _, p := range w.Held {
+		if !slices.Contains(w.Owned, p) {
+			away = append(away, p)
+		}
+	}
+	slices.Sort(away)
+	return away
+}
+
+// Next returns the job to run now, NoJob when none can.
+func (pl *Planner) Next(w World) Job {
+	away := Away(w)
+	for i := range 3 {
+		kind := (pl.turn + i) % 3
+		var j Job
+		switch kind {
+		case 0:
+			j = pl.nextHandoff(w, away)
+		case 1:
+			if w.Exchanges {
+				j = pl.nextExchange(w)
+			}
+		case 2:
+			if w.Reaps {
+				j = pl.nextReap(w)
+			}
+		}
+		if j.Kind != NoJob {
+			pl.turn = (kind + 1) % 3
+			return j
+		}
+	}
+	return Job{}
+}
+
+func (pl *Planner) allReachable(w World, nodes []string) bool {
+	return len(nodes) > 0 && !slices.ContainsFunc(nodes, func(n string) bool { return !w.Reachable(n) })
+}
+
+func (pl *Planner) nextHandoff(w World, away []uint32) Job {
+	start, _ := slices.BinarySearch(away, pl.handoffNext)
+	for i := range away {
+		p := away[(start+i)%len(away)]
+		if w.NowMs < pl.retry[p].atMs {
+			continue // failed lately: backing off
+		}
+		if owners := w.Owners(p); pl.allReachable(w, owners) {
+			pl.handoffNext = p + 1
+			return Job{Kind: Handoff, Partition: p, Nodes: slices.Clone(owners)}
+		}
+	}
+	return Job{}
+}
+
+func (pl *Planner) nextExchange(w World) Job {
+	peers := func(p uint32) []string {
+		var out []string
+		for _, n := range w.Owners(p) {
+			if n != w.Self && w.Reachable(n) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	p, peer, ok := pl.sched.Next(w.Owned, peers)
+	if !ok {
+		return Job{}
+	}
+	return Job{Kind: Exchange, Partition: p, Nodes: []string{peer}}
+}
+
+func (pl *Planner) nextReap(w World) Job {
+	owned := slices.Clone(w.Owned)
+	slices.Sort(owned)
+	start, _ := slices.BinarySearch(owned, pl.reapNext)
+	for i := range owned {
+		p := owned[(start+i)%len(owned)]
+		owners := w.Owners(p)
+		if len(owners) == 0 || owners[0] != w.Self || !w.ReapDue(p) || !pl.allReachable(w, owners) {
+			continue
+		}
+		pl.reapNext = p + 1
+		return Job{Kind: Reap, Partition: p, Nodes: slices.Clone(owners)}
+	}
+	return Job{}
+}
+
+// HandoffFailed backs off partition p's handoff: it is not chosen again
+// before a pause that doubles with each failure, from HandoffRetryMinMs to
+// HandoffRetryMaxMs.
+func (pl *Planner) HandoffFailed(p uint32, nowMs int64) {
+	if pl.retry == nil {
+		pl.retry = map[uint32]retry{}
+	}
+	r := pl.retry[p]
+	r.pauseMs = min(max(2*r.pauseMs, HandoffRetryMinMs), HandoffRetryMaxMs)
+	r.atMs = nowMs + r.pauseMs
+	pl.retry[p] = r
+}
+
+// HandoffDone forgets partition p's back-off: it was handed off.
+func (pl *Planner) HandoffDone(p uint32) { delete(pl.retry, p) }
