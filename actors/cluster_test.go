@@ -76,6 +76,9 @@ type testCluster struct {
 	reapCfg ReapConfig
 	// wrap, when set, wraps each node's engine (fault injection).
 	wrap func(node string, e storage.Engine) storage.Engine
+	// suspectBase is each node's failure detector's first suspicion
+	// (default cluster.DefaultSuspectBase, 200 ms).
+	suspectBase time.Duration
 }
 
 const testQ = 16
@@ -116,7 +119,7 @@ func (c *testCluster) spawn(nd *testNode) {
 			nd.engine = c.wrap(nd.name, nd.engine)
 		}
 	}
-	nd.health, nd.counters = NewHealth(0, 0), &Counters{}
+	nd.health, nd.counters = NewHealth(c.suspectBase, 0), &Counters{}
 	pid, err := SpawnNode(nd.sys, NodeConfig{
 		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
 		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: true, Logger: quiet},

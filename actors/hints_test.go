@@ -282,6 +282,9 @@ func TestClusterDroppedPeerIsSuspectedAndSkipped(t *testing.T) {
 func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
 	var stalled sync.Map // node name → true
 	c := newTestCluster(t, 5, func(c *testCluster) {
+		// Suspected for 10 s from the first timeout: on a loaded machine
+		// the default 200 ms can pass before the last write below.
+		c.suspectBase = 10 * time.Second
 		c.wrap = func(name string, e storage.Engine) storage.Engine {
 			return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, ks storage.Keyspace) error {
 				if _, ok := stalled.Load(name); ok && ks == storage.KeyspaceData {

@@ -357,7 +357,7 @@ func (s *syncerActor) drive(ctx actor.Context) {
 			if err := remoting.ErrorOf(r.GetError()); err != nil {
 				return err
 			}
-			return ex.s.StepHashes(responseOf(r))
+			return ex.s.StepHashes(antientropy.ResponseOf(r))
 		})
 	case antientropy.ListKeys:
 		req := &messages.MerkleKeysRequest{Partition: ex.partition, FirstSegment: a.Range.First, LastSegment: a.Range.Last}
@@ -506,30 +506,6 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 	if ex.handoff {
 		kind = messages.ReplicaPutKind_REPLICA_PUT_KIND_HANDOFF
 	}
-	// One merge per side, cut so that no message exceeds maxMergeBytes.
-	type merge struct {
-		side int
-		req  *messages.ReplicaMergeRequest
-		size int
-	}
-	var batches []*merge
-	var open [2]*merge
-	for i, r := range ex.repairs {
-		merged, writeLocal, writeRemote := ex.s.Resolve(sets[i][0], sets[i][1])
-		for side, w := range [2]bool{writeLocal, writeRemote} {
-			if !w {
-				continue
-			}
-			item := &messages.KeySet{Key: r.Key, Set: version.ToProto(merged)}
-			size := proto.Size(item)
-			if b := open[side]; b == nil || (b.size+size > maxMergeBytes && len(b.req.Items) > 0) {
-				open[side] = &merge{side: side, req: &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind}}
-				batches = append(batches, open[side])
-			}
-			open[side].req.Items = append(open[side].req.Items, item)
-			open[side].size += size
-		}
-	}
 	pending, changed := 0, 0
 	done := func() {
 		ex.repairs, ex.reading, ex.tokens = nil, false, 0
@@ -540,9 +516,10 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 		s.drive(ctx)
 	}
 	pids := [2]*actor.PID{ex.local, ex.remote}
-	for _, b := range batches {
+	for _, b := range ex.s.Batches(ex.repairs, sets, maxMergeBytes) {
 		pending++
-		s.ask(ctx, ex, pids[b.side], b.req, func(reply *messages.Envelope) error {
+		req := &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind, Items: b.Items}
+		s.ask(ctx, ex, pids[b.Side], req, func(reply *messages.Envelope) error {
 			mr := reply.GetReplicaMergeReply()
 			if mr == nil {
 				return errors.New("the reply is not a replica merge")
@@ -670,31 +647,3 @@ const maxMergeBytes = 4 << 20
 
 // dropTimeout bounds a drop: it deletes a whole partition.
 func dropTimeout(t time.Duration) time.Duration { return max(10*t, time.Minute) }
-
-// responseOf turns a wire reply into the merkle package's Response.
-func responseOf(r *messages.MerkleHashesReply) merkle.Response {
-	resp := merkle.Response{Level: int(r.GetLevel()), Indices: r.GetIndices(),
-		Config: merkle.Config{Depth: int(r.GetDepth()), FanoutBits: int(r.GetFanoutBits())}}
-	raw := r.GetHashes()
-	if len(raw)%merkle.HashBytes != 0 {
-		resp.Err = fmt.Sprintf("hashes of %d bytes are not a whole number of %d-byte hashes", len(raw), merkle.HashBytes)
-		return resp
-	}
-	for i := 0; i < len(raw); i += merkle.HashBytes {
-		resp.Hashes = append(resp.Hashes, merkle.Hash(raw[i:i+merkle.HashBytes]))
-	}
-	return resp
-}
-
-// hashesReply turns the merkle package's Response into a wire reply.
-func hashesReply(resp merkle.Response) *messages.MerkleHashesReply {
-	r := &messages.MerkleHashesReply{Level: uint32(resp.Level), Indices: resp.Indices,
-		Depth: uint32(resp.Config.Depth), FanoutBits: uint32(resp.Config.FanoutBits)}
-	for _, h := range resp.Hashes {
-		r.Hashes = append(r.Hashes, h[:]...)
-	}
-	if resp.Err != "" {
-		r.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "indices", Message: resp.Err}
-	}
-	return r
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/antientropy"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
@@ -208,7 +209,7 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		}
 		return messages.Wrap(id, &messages.ReplicaMergeReply{Partition: v.cfg.Partition, Node: v.node, Changed: uint32(changed), Error: toError(err)})
 	case *messages.MerkleHashesRequest:
-		reply := hashesReply(v.store.Tree().Answer(merkle.Request{Level: int(req.GetLevel()), Indices: req.GetIndices()}))
+		reply := antientropy.HashesReply(v.store.Tree().Answer(merkle.Request{Level: int(req.GetLevel()), Indices: req.GetIndices()}))
 		reply.Partition, reply.Node = v.cfg.Partition, v.node
 		return messages.Wrap(id, reply)
 	case *messages.MerkleKeysRequest:
