@@ -270,7 +270,7 @@ func TestRecorder(t *testing.T) {
 				rec.stats[opRead].record(time.Duration(i+1)*time.Microsecond, nil, true)
 				var err error
 				if w == 0 && i < 3 {
-					err = &client.QuorumError{Op: "put", Need: 2, Got: 1}
+					err = &client.QuorumError{Op: client.OpPut, Need: 2, Got: 1}
 				}
 				rec.stats[opUpdate].record(time.Millisecond, err, true)
 			}
@@ -303,7 +303,7 @@ func TestRecorder(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	for err, want := range map[error]errKind{
-		&client.QuorumError{Op: "get", Need: 2, Got: 1}:           errQuorum,
+		&client.QuorumError{Op: client.OpGet, Need: 2, Got: 1}:    errQuorum,
 		fmt.Errorf("wrapped: %w", client.ErrQuorum):               errQuorum,
 		fmt.Errorf("%w: x", client.ErrTimeout):                    errTimeout,
 		context.DeadlineExceeded:                                  errTimeout,

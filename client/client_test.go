@@ -466,7 +466,7 @@ func TestTypedErrors(t *testing.T) {
 	})
 	_, err := c.Put(ctx, []byte("k"), []byte("v"), Context{})
 	var qe *QuorumError
-	if !errors.As(err, &qe) || !errors.Is(err, ErrQuorum) || qe.Need != 2 || qe.Got != 1 || qe.Op != "put" || err.Error() != "write quorum: 1 of 2 replicas answered" {
+	if !errors.As(err, &qe) || !errors.Is(err, ErrQuorum) || qe.Need != 2 || qe.Got != 1 || qe.Op != OpPut || err.Error() != "write quorum: 1 of 2 replicas answered" {
 		t.Fatalf("quorum: %#v", err)
 	}
 	if n := len(cl.keyRequests()); n != 1 {

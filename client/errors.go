@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/request"
 )
 
 // Errors. Match them with errors.Is; the typed errors below carry the
@@ -25,10 +26,21 @@ var (
 	ErrClosed = errors.New("client: closed")
 )
 
+// Op is a key operation: OpGet, OpPut or OpDelete (request.Op: its String
+// is "get", "put" or "delete").
+type Op = request.Op
+
+// The key operations.
+const (
+	OpGet    = request.OpGet
+	OpPut    = request.OpPut
+	OpDelete = request.OpDelete
+)
+
 // QuorumError reports that fewer than Need replicas answered (Got).
 type QuorumError struct {
-	// Op is the client operation: "get", "put" or "delete".
-	Op string
+	// Op is the operation that did not reach its quorum.
+	Op Op
 	// Need is R or W; Got is how many replicas answered in time.
 	Need, Got int
 	// Msg is the node's description, e.g. "write quorum: 1 of 2 replicas
@@ -41,7 +53,7 @@ func (e *QuorumError) Error() string {
 		return e.Msg
 	}
 	kind := "write"
-	if e.Op == "get" {
+	if e.Op == OpGet {
 		kind = "read"
 	}
 	return fmt.Sprintf("%s quorum: %d of %d replicas answered", kind, e.Got, e.Need)
@@ -109,11 +121,22 @@ func codeName(c messages.ErrorCode) string {
 	return strings.ReplaceAll(c.Slug(), "_", " ")
 }
 
+// opNamed is the key operation named op ("get", "put", "delete"), 0 for
+// the other calls (their errors are never QUORUM).
+func opNamed(op string) Op {
+	for _, o := range []Op{OpGet, OpPut, OpDelete} {
+		if o.String() == op {
+			return o
+		}
+	}
+	return 0
+}
+
 // fromWire turns a node's error into the client's typed error.
 func fromWire(op, node string, e *messages.Error) error {
 	switch e.GetCode() {
 	case messages.ErrorCode_ERROR_CODE_QUORUM:
-		return &QuorumError{Op: op, Need: int(e.GetNeed()), Got: int(e.GetGot()), Msg: e.GetMessage()}
+		return &QuorumError{Op: opNamed(op), Need: int(e.GetNeed()), Got: int(e.GetGot()), Msg: e.GetMessage()}
 	case messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, messages.ErrorCode_ERROR_CODE_TOO_LARGE, messages.ErrorCode_ERROR_CODE_BAD_CONTEXT:
 		msg := e.GetMessage()
 		if msg == "" {

@@ -198,9 +198,9 @@ func TestErrorsAreOneLine(t *testing.T) {
 		code int
 		want string
 	}{
-		{"quorum", &fakeKV{err: &client.QuorumError{Op: "put", Need: 2, Got: 1}}, []string{"put", "k", "v"}, 1,
+		{"quorum", &fakeKV{err: &client.QuorumError{Op: client.OpPut, Need: 2, Got: 1}}, []string{"put", "k", "v"}, 1,
 			"dynamo put: write quorum: 1 of 2 replicas answered\n"},
-		{"node message", &fakeKV{err: &client.QuorumError{Op: "get", Need: 2, Got: 0, Msg: "read quorum: 0 of 2 replicas answered (3 asked: 3 timed out)"}}, []string{"get", "--json", "k"}, 1,
+		{"node message", &fakeKV{err: &client.QuorumError{Op: client.OpGet, Need: 2, Got: 0, Msg: "read quorum: 0 of 2 replicas answered (3 asked: 3 timed out)"}}, []string{"get", "--json", "k"}, 1,
 			"dynamo get: read quorum: 0 of 2 replicas answered (3 asked: 3 timed out)\n"},
 		{"invalid", &fakeKV{err: &client.InvalidError{Field: "r", Msg: "r=4 exceeds n=3"}}, []string{"get", "--r", "4", "k"}, 1,
 			"dynamo get: r=4 exceeds n=3\n"},
