@@ -1,8 +1,9 @@
-package antientropy
+package antientropy_test
 
 import (
 	"bytes"
 	"fmt"
+	"github.com/dynamokv/dynamo/antientropy"
 	"testing"
 
 	"github.com/dynamokv/dynamo/merkle"
@@ -11,23 +12,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func setOf(t *testing.T, actor, value string) *version.Set {
-	t.Helper()
-	s, err := version.Update(nil, version.Context{}, version.Write{Value: []byte(value), Timestamp: 1}, actor, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // Each side gets the merge of what it lacks, in repair order, in batches
 // that stay under the byte bound (a lone item above it goes alone); a
 // push-only session never writes the local side.
 func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
-	var repairs []Repair
+	var repairs []antientropy.Repair
 	var sets [][2]*version.Set
 	for i := range 10 {
-		repairs = append(repairs, Repair{Key: []byte(fmt.Sprintf("k%02d", i))})
+		repairs = append(repairs, antientropy.Repair{Key: []byte(fmt.Sprintf("k%02d", i))})
 		local := setOf(t, "a@1", fmt.Sprintf("local-%d-%s", i, bytes.Repeat([]byte("x"), 100)))
 		if i%2 == 0 {
 			sets = append(sets, [2]*version.Set{local, nil}) // the remote lacks it
@@ -40,14 +32,14 @@ func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSession(tree, DefaultConfig())
+	s := antientropy.NewSession(tree, antientropy.DefaultConfig())
 	batches := s.Batches(repairs, sets, 3*one)
 	var local, remote []string
 	for _, b := range batches {
 		size := 0
 		for _, it := range b.Items {
 			size += proto.Size(it)
-			if b.Side == Local {
+			if b.Side == antientropy.Local {
 				local = append(local, string(it.Key))
 			} else {
 				remote = append(remote, string(it.Key))
@@ -60,10 +52,10 @@ func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
 	if fmt.Sprint(remote) != "[k00 k01 k02 k03 k04 k05 k06 k07 k08 k09]" || fmt.Sprint(local) != "[k01 k03 k05 k07 k09]" {
 		t.Fatalf("local %v remote %v", local, remote)
 	}
-	cfg := DefaultConfig()
+	cfg := antientropy.DefaultConfig()
 	cfg.PushOnly = true
-	for _, b := range NewSession(tree, cfg).Batches(repairs, sets, 1) {
-		if b.Side == Local {
+	for _, b := range antientropy.NewSession(tree, cfg).Batches(repairs, sets, 1) {
+		if b.Side == antientropy.Local {
 			t.Fatal("a push-only session writes the local side")
 		}
 		if len(b.Items) != 1 {
@@ -76,14 +68,14 @@ func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
 // whole.
 func TestMerkleWireConversion(t *testing.T) {
 	resp := merkle.Response{Level: 2, Indices: []uint32{1, 5}, Hashes: []merkle.Hash{{1}, {2}}, Config: merkle.Config{Depth: 3, FanoutBits: 4}}
-	back := ResponseOf(HashesReply(resp))
+	back := antientropy.ResponseOf(antientropy.HashesReply(resp))
 	if back.Level != 2 || len(back.Hashes) != 2 || back.Hashes[1] != resp.Hashes[1] || back.Config != resp.Config || back.Err != "" {
 		t.Fatalf("round trip: %+v", back)
 	}
-	if r := ResponseOf(&messages.MerkleHashesReply{Hashes: make([]byte, merkle.HashBytes+1)}); r.Err == "" {
+	if r := antientropy.ResponseOf(&messages.MerkleHashesReply{Hashes: make([]byte, merkle.HashBytes+1)}); r.Err == "" {
 		t.Fatal("a partial hash was accepted")
 	}
-	if e := HashesReply(merkle.Response{Err: "bad indices"}).GetError(); e.GetField() != "indices" {
+	if e := antientropy.HashesReply(merkle.Response{Err: "bad indices"}).GetError(); e.GetField() != "indices" {
 		t.Fatalf("refusal: %v", e)
 	}
 }
