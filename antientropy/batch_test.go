@@ -3,9 +3,9 @@ package antientropy_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/dynamokv/dynamo/antientropy"
 	"testing"
 
+	"github.com/dynamokv/dynamo/antientropy"
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/version"
