@@ -303,8 +303,7 @@ type putCoordinator struct {
 	hops      uint32
 	put       *coordinator.Put
 	partition uint32
-	dot       version.Dot // the prepared version's
-	due       time.Time   // the hard deadline
+	due       time.Time // the hard deadline
 	timer     *time.Timer
 }
 
@@ -320,41 +319,52 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 		c.start(ctx)
 	case *writePrepared:
 		if c.put != nil && m.nonce == c.req.nonce {
-			c.prepared(ctx, m.set, m.dot)
+			if c.req.warn != nil && m.set.Len() >= SiblingWarning {
+				c.req.warn(c.key, m.set.Len())
+			}
+			c.step(ctx, coordinator.PutPrepared{Set: m.set, Dot: m.dot})
 		}
 	case *writeDone:
 		if c.put != nil && m.nonce == c.req.nonce {
-			c.effects(ctx, c.put.Coordinated(m.err))
+			c.step(ctx, coordinator.PutCoordinated{Err: m.err})
 		}
 	case *actor.DeadLetterResponse:
 		// The one message this coordinator sends with itself as sender is
 		// its coordinateWrite: no vnode of the partition on this node.
 		if c.put != nil {
-			c.effects(ctx, c.put.Coordinated(fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)))
+			c.step(ctx, coordinator.PutCoordinated{Err: fmt.Errorf("%w: partition %d on this node", errNoVnode, c.partition)})
 		}
 	case *actor.Stopping:
 		if c.timer != nil {
 			c.timer.Stop()
 		}
 	case *deadline:
-		if c.put != nil {
-			c.req.timedOut(c.put.Outstanding())
-			ans, hints := c.put.Deadline()
-			c.replicate(ctx, hints)
-			c.effects(ctx, ans)
+		if c.put == nil {
+			ctx.Stop(ctx.Self())
+			return
 		}
-		ctx.Stop(ctx.Self())
+		c.req.timedOut(c.put.Outstanding())
+		c.step(ctx, coordinator.PutDeadline{})
 	}
 }
 
-// prepared handles the version the local vnode computed, not yet durable
-// there: the replica writes go out now.
-func (c *putCoordinator) prepared(ctx actor.Context, set *version.Set, dot version.Dot) {
-	if c.req.warn != nil && set.Len() >= SiblingWarning {
-		c.req.warn(c.key, set.Len())
+// step feeds an event to the write's state machine and carries out what it
+// returns (coordinator.PutReady).
+func (c *putCoordinator) step(ctx actor.Context, ev coordinator.PutEvent) {
+	r := c.put.Step(ev)
+	c.replicate(ctx, r.Replicate)
+	if r.Answer != nil {
+		c.answer(ctx, toError(r.Answer.Err), r.Answer)
 	}
-	c.dot = dot
-	c.replicate(ctx, c.put.Prepared(set, dot))
+	if r.Forget {
+		// Stored nowhere: the vnode need not keep it for the key's next
+		// version (vnode.Store.Forget).
+		v := c.req.view
+		ctx.Send(c.req.pids.vnode(v.Addr(v.Self), c.partition), &forgetPrepared{key: c.key, dot: r.Dot})
+	}
+	if r.Done {
+		ctx.Stop(ctx.Self())
+	}
 }
 
 // replicate sends replica writes and keeps local hints. A local hint goes to
@@ -380,9 +390,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 					err = remoting.ErrorOf(r.GetError())
 				}
 			}
-			ans, hints := c.put.Reply(node, err)
-			c.replicate(ctx, hints)
-			c.effects(ctx, ans)
+			c.step(ctx, coordinator.PutReplied{Node: node, Err: err})
 		})
 	}
 }
@@ -417,21 +425,6 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		return
 	}
 	ctx.Stop(ctx.Self())
-}
-
-func (c *putCoordinator) effects(ctx actor.Context, ans *coordinator.PutAnswer) {
-	if ans != nil {
-		c.answer(ctx, toError(ans.Err), ans)
-	}
-	if c.put.Done() {
-		if c.put.Unreplicated() {
-			// Stored nowhere: the vnode need not keep it for the key's
-			// next version (vnode.Store.Forget).
-			v := c.req.view
-			ctx.Send(c.req.pids.vnode(v.Addr(v.Self), c.partition), &forgetPrepared{key: c.key, dot: c.dot})
-		}
-		ctx.Stop(ctx.Self())
-	}
 }
 
 func (c *putCoordinator) answer(ctx actor.Context, e *messages.Error, ans *coordinator.PutAnswer) {

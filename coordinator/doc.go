@@ -38,4 +38,8 @@
 //     itself (Replicate.Local, not counted toward W) for each Uncovered
 //     primary, each target that failed, and each target silent at the
 //     deadline: no write is dropped while the coordinator's disk holds it.
+//     Step takes each of these as an event (PutPrepared, PutCoordinated,
+//     PutReplied, PutDeadline) and returns a PutReady: what to send, the
+//     answer, whether to forget a version stored nowhere, and whether the
+//     write is done; the put coordinator actor is a loop over it.
 package coordinator

@@ -70,6 +70,9 @@ type Put struct {
 	// stored: another target acked it; timedOut: some target never
 	// answered (it may have stored it).
 	localFailed, stored, timedOut bool
+	// expired: the deadline passed (Step); forgot: Step asked once to
+	// forget the prepared version.
+	expired, forgot bool
 }
 
 // NewPut starts a write of key received by node self. When self is not an

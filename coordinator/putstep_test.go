@@ -1,0 +1,68 @@
+package coordinator
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dynamokv/dynamo/version"
+)
+
+// Step runs a write as the shell sees it: the replica writes when the
+// version is prepared, one answer, Done once every replica is heard, and
+// a request to forget a version stored nowhere, once.
+func TestPutStep(t *testing.T) {
+	s := newSim(t, 3)
+	route := s.route("k")
+	owners := s.ring.Owners(route.Partition)
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, owners[0]+"@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dot := set.Siblings()[0].Dot
+	start := func(w int) *Put {
+		t.Helper()
+		p, _, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// Success at W=2.
+	p := start(2)
+	r := p.Step(PutPrepared{Set: set, Dot: dot})
+	if len(r.Replicate) != 2 || r.Answer != nil || r.Done || r.Forget {
+		t.Fatalf("prepared: %+v", r)
+	}
+	if r := p.Step(PutCoordinated{}); r.Answer != nil || r.Done {
+		t.Fatalf("local commit alone at W=2: %+v", r)
+	}
+	r = p.Step(PutReplied{Node: owners[1]})
+	if r.Answer == nil || r.Answer.Err != nil || len(r.Answer.Context) == 0 || r.Done {
+		t.Fatalf("second ack: %+v", r)
+	}
+	if r := p.Step(PutReplied{Node: owners[2]}); r.Answer != nil || !r.Done || r.Forget {
+		t.Fatalf("last ack: %+v", r)
+	}
+
+	// The local commit fails and every other replica refuses: stored
+	// nowhere, forgotten once.
+	p = start(2)
+	p.Step(PutPrepared{Set: set, Dot: dot})
+	boom := errors.New("storage: disk full")
+	if r := p.Step(PutCoordinated{Err: boom}); r.Answer == nil || !errors.Is(r.Answer.Err, boom) || r.Done {
+		t.Fatalf("failed commit: %+v", r)
+	}
+	p.Step(PutReplied{Node: owners[1], Err: boom})
+	r = p.Step(PutReplied{Node: owners[2], Err: boom})
+	if !r.Done || !r.Forget || r.Dot != dot || r.Answer != nil {
+		t.Fatalf("stored nowhere: %+v", r)
+	}
+
+	// The deadline ends a write that never got its version: answered, done.
+	p = start(2)
+	r = p.Step(PutDeadline{})
+	if r.Answer == nil || r.Answer.Err == nil || !r.Done || len(r.Replicate) != 0 {
+		t.Fatalf("deadline before the version: %+v", r)
+	}
+}
