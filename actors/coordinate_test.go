@@ -13,30 +13,38 @@ import (
 	"github.com/dynamokv/dynamo/version"
 )
 
-// A put coordinator answers with the prepared version's context once its
-// local vnode has said, on one channel and in order, the version it
-// prepared (writePrepared) and that it is durable (writeDone); it answers
-// nothing before writeDone, and a vnode that is not there is UNAVAILABLE at
-// once, not at the deadline.
-func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
+// soloPut is a one-node ring with partition 3's vnode left for the test
+// to spawn (at remoting.VnodeName(3)), the version such a vnode would
+// prepare for key keyOf(3, 8), and a function that spawns a put coordinator
+// for that key at W=1 and returns the future of its answer.
+func soloPut(t *testing.T) (*remoting.System, *version.Set, func() *actor.Future) {
+	t.Helper()
 	s := startSystem(t)
 	r, err := ring.New(ring.Config{Partitions: 8, N: 1}, []ring.Member{{Name: "solo", Weight: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	view := &View{Self: "solo", Ring: r, Addrs: map[string]string{"solo": s.Address()}, Epoch: 1}
-	key := keyOf(3, 8)
 	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "solo@1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spawnPut := func() *actor.Future {
+	return s, set, func() *actor.Future {
 		req := plan{id: 7, nonce: 99, view: view, quorum: 1, timeout: 2 * time.Second, pids: &pidCache{}, start: time.Now()}
 		f := actor.NewFuture(s.Actors, 3*time.Second)
 		req.client = f.PID()
-		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, version.Context{}, 0), "put")
+		s.Root().SpawnPrefix(putProps(req, nil, keyOf(3, 8), []byte("v"), false, version.Context{}, 0), "put")
 		return f
 	}
+}
+
+// A put coordinator answers with the prepared version's context once its
+// local vnode has said, on one channel and in order, the version it
+// prepared (writePrepared) and that it is durable (writeDone); it answers
+// nothing before writeDone, and a vnode that is not there is UNAVAILABLE at
+// once, not at the deadline.
+func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
+	s, set, spawnPut := soloPut(t)
 
 	// No vnode: UNAVAILABLE well before the 2 s deadline.
 	began := time.Now()
@@ -54,7 +62,7 @@ func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
 		if !ok {
 			return
 		}
-		if m.nonce != 99 || string(m.key) != string(key) || string(m.value) != "v" || m.tombstone {
+		if m.nonce != 99 || string(m.key) != string(keyOf(3, 8)) || string(m.value) != "v" || m.tombstone {
 			t.Errorf("coordinateWrite %+v", m)
 		}
 		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: set, dot: set.Siblings()[0].Dot})
@@ -97,17 +105,7 @@ func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
 // error and, the version being stored nowhere (one replica), tells the
 // vnode to forget it.
 func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
-	s := startSystem(t)
-	r, err := ring.New(ring.Config{Partitions: 8, N: 1}, []ring.Member{{Name: "solo", Weight: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	view := &View{Self: "solo", Ring: r, Addrs: map[string]string{"solo": s.Address()}, Epoch: 1}
-	key := keyOf(3, 8)
-	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "solo@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, set, spawnPut := soloPut(t)
 	// Its commit failed after the version was prepared: forgotten. Its
 	// prepare failed: there is nothing to forget.
 	for _, prepared := range []bool{true, false} {
@@ -126,11 +124,7 @@ func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := plan{id: 7, nonce: 99, view: view, quorum: 1, timeout: 2 * time.Second, pids: &pidCache{}, start: time.Now()}
-		f := actor.NewFuture(s.Actors, 3*time.Second)
-		req.client = f.PID()
-		s.Root().SpawnPrefix(putProps(req, nil, key, []byte("v"), false, version.Context{}, 0), "put")
-		res, err := f.Result()
+		res, err := spawnPut().Result()
 		if err != nil {
 			t.Fatalf("prepared %v: no answer: %v", prepared, err)
 		}

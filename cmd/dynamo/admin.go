@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/remoting"
 )
 
 // leavePoll is how often `dynamo leave` checks the leaving node's progress.
@@ -111,15 +112,11 @@ func (k kvCommand) debugDisk(args []string, dial dialer) int {
 	case *lo < 0 || *hi < *lo:
 		return k.fail(exitUsage, "want 0 <= --delay-min <= --delay-max, got %v and %v", *lo, *hi)
 	}
-	c, ctx, done, code := k.connect(cf, dial)
-	if c == nil {
+	f, ctx, done, code := k.connectFaults(cf, dial)
+	if f == nil {
 		return code
 	}
 	defer done()
-	f, ok := c.(storageFaults)
-	if !ok {
-		return k.fail(exitFailed, "this client cannot inject storage faults")
-	}
 	if err := f.FailDiskWrites(ctx, *nodeName, *failFor, *lo, *hi); err != nil {
 		return k.fail(exitFailed, "%v", err)
 	}
@@ -147,18 +144,14 @@ func (k kvCommand) debugCorrupt(args []string, dial dialer) int {
 		return k.fail(exitUsage, "--node is required")
 	case (*key == "") == (*partition < 0):
 		return k.fail(exitUsage, "want either --key or --partition")
-	case *key == "" && (*keys < 1 || *keys > 1000):
-		return k.fail(exitUsage, "--keys must be 1 to 1000, got %d", *keys)
+	case *key == "" && (*keys < 1 || *keys > remoting.MaxCorruptKeys):
+		return k.fail(exitUsage, "--keys must be 1 to %d, got %d", remoting.MaxCorruptKeys, *keys)
 	}
-	c, ctx, done, code := k.connect(cf, dial)
-	if c == nil {
+	f, ctx, done, code := k.connectFaults(cf, dial)
+	if f == nil {
 		return code
 	}
 	defer done()
-	f, ok := c.(storageFaults)
-	if !ok {
-		return k.fail(exitFailed, "this client cannot inject storage faults")
-	}
 	var err error
 	what := fmt.Sprintf("%q", *key)
 	if *key != "" {
@@ -175,3 +168,18 @@ func (k kvCommand) debugCorrupt(args []string, dial dialer) int {
 }
 
 var _ storageFaults = (*client.Client)(nil)
+
+// connectFaults dials the cluster for a storage fault command; code is the
+// exit code when f is nil.
+func (k kvCommand) connectFaults(cf clusterFlags, dial dialer) (f storageFaults, ctx context.Context, done func(), code int) {
+	c, ctx, done, code := k.connect(cf, dial)
+	if c == nil {
+		return nil, nil, nil, code
+	}
+	f, ok := c.(storageFaults)
+	if !ok {
+		done()
+		return nil, nil, nil, k.fail(exitFailed, "this client cannot inject storage faults")
+	}
+	return f, ctx, done, 0
+}

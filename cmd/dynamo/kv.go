@@ -280,11 +280,15 @@ func (k kvCommand) connect(f clusterFlags, dial dialer, extra ...time.Duration) 
 	return c, ctx, func() { _ = c.Close(); cancel(); stopSignals() }, 0
 }
 
-func decodeContext(s string) (client.Context, error) {
-	if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-		return client.Context{}, fmt.Errorf("--context is not %s: %v", base64Usage, err)
+// connectWithContext decodes --context (vctx), then dials the cluster as
+// connect does; code is the exit code when c is nil.
+func (k kvCommand) connectWithContext(f clusterFlags, dial dialer, vctx string) (cc client.Context, c kvClient, ctx context.Context, done func(), code int) {
+	cc, err := client.ParseContext(vctx)
+	if err != nil {
+		return cc, nil, nil, nil, k.fail(exitUsage, "--context is not %s: %v", base64Usage, err)
 	}
-	return client.ParseContext(s)
+	c, ctx, done, code = k.connect(f, dial)
+	return cc, c, ctx, done, code
 }
 
 func quorumFlag(fs *flag.FlagSet, name, what string) *int {
@@ -361,11 +365,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	default:
 		value = []byte(fs.Arg(1))
 	}
-	causal, err := decodeContext(*vctx)
-	if err != nil {
-		return k.fail(exitUsage, "%v", err)
-	}
-	c, ctx, done, code := k.connect(cf, dial)
+	causal, c, ctx, done, code := k.connectWithContext(cf, dial, *vctx)
 	if c == nil {
 		return code
 	}
@@ -389,11 +389,7 @@ func (k kvCommand) runDelete(fs *flag.FlagSet, cf clusterFlags, args []string, d
 	if code, ok := k.parse(fs, args, "[flags] KEY", 1, "want KEY, got %s"); !ok {
 		return code
 	}
-	causal, err := decodeContext(*vctx)
-	if err != nil {
-		return k.fail(exitUsage, "%v", err)
-	}
-	c, ctx, done, code := k.connect(cf, dial)
+	causal, c, ctx, done, code := k.connectWithContext(cf, dial, *vctx)
 	if c == nil {
 		return code
 	}
