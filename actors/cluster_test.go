@@ -57,21 +57,21 @@ type testNode struct {
 }
 
 type testCluster struct {
-	t       *testing.T
-	nodes   []*testNode
-	members *fakeMembers
-	client  *remoting.System
-	nextID  uint64
-	noHints bool // hinted handoff off on every node
-	faults  bool // fault injection allowed
-	aae     bool // the Merkle syncer runs (off by default: tests of other paths must not be repaired behind their back)
+	t           *testing.T
+	nodes       []*testNode
+	members     *fakeMembers
+	client      *remoting.System
+	nextID      uint64
+	noHints     bool // hinted handoff off on every node
+	faults      bool // fault injection allowed
+	antiEntropy bool // the Merkle syncer runs (off by default: tests of other paths must not be repaired behind their back)
 	// syncRate bounds repairs and handoff, keys per second (default
 	// 100,000: unthrottled in practice).
 	syncRate float64
 	// speculate is every router's ReadSpeculateAfter (default 0: reads
 	// ask every replica at once).
 	speculate time.Duration
-	// reap runs reap passes with reapCfg (off by default, like aae).
+	// reap runs reap passes with reapCfg (off by default, like antiEntropy).
 	reap    bool
 	reapCfg ReapConfig
 	// wrap, when set, wraps each node's engine (fault injection).
@@ -79,18 +79,22 @@ type testCluster struct {
 	// suspectBase is each node's failure detector's first suspicion
 	// (default cluster.DefaultSuspectBase, 200 ms).
 	suspectBase time.Duration
+	// startSystem starts each actor system (default: on the in-memory
+	// network; startRemoteSystem: over real remoting).
+	startSystem func(*testing.T) *remoting.System
 }
 
 const testQ = 16
 
 func newTestCluster(t *testing.T, n int, opts ...func(*testCluster)) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, members: &fakeMembers{}, client: startSystem(t), faults: true}
+	c := &testCluster{t: t, members: &fakeMembers{}, faults: true, startSystem: startSystem}
 	for _, o := range opts {
 		o(c)
 	}
+	c.client = c.startSystem(t)
 	for i := range n {
-		s := startSystem(t)
+		s := c.startSystem(t)
 		name := fmt.Sprintf("node-%d", i+1)
 		tags := cluster.Tags{Addr: s.Address(), Weight: 1, Partitions: testQ, N: 3, Protocol: messages.ProtocolVersion}
 		enc, err := tags.Encode()
@@ -126,7 +130,7 @@ func (c *testCluster) spawn(nd *testNode) {
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Limits: request.DefaultLimits(), Logger: quiet,
 			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate},
 		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
-		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.aae, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
+		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.antiEntropy, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
 			Reap: c.reapConfig()},
 		Counters: nd.counters,
 		Health:   nd.health,
@@ -434,53 +438,6 @@ func TestClusterMissingVnodeFailsFastNotAtDeadline(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("took %v: a dead letter waited for the 5 s deadline", d)
-	}
-}
-
-// Values near the limit, many at once, and an object of several such
-// siblings travel over remoting: protoactor batches messages into one gRPC
-// message, which must not hit gRPC's default 4 MiB limit.
-func TestClusterLargeValues(t *testing.T) {
-	c := newTestCluster(t, 3)
-	big := bytes.Repeat([]byte("v"), 900<<10)
-	var wg sync.WaitGroup
-	errs := make(chan string, 12)
-	for i := range 12 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			env := messages.Wrap(uint64(1000+i), &messages.PutRequest{Key: fmt.Appendf(nil, "big-%d", i), Value: big, TimeoutMs: 5000})
-			res, err := c.client.Root().RequestFuture(routerPID(c.nodes[i%3].sys.Address()), env, 10*time.Second).Result()
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			if e := res.(*messages.Envelope).GetPutReply().GetError(); e != nil {
-				errs <- e.String()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Errorf("large put: %s", e)
-	}
-	for i := range 5 {
-		if p := c.put(0, "siblings", string(big), nil, 1); p.GetError() != nil {
-			t.Fatalf("blind write %d: %v", i, p.GetError())
-		}
-	}
-	// W=1: the other replicas receive the writes shortly after the acks.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		g := c.get(1, "siblings", 3)
-		if g.GetError() == nil && len(g.GetValues()) == 5 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("read of 5 siblings of 900 KiB: %d values, %v", len(g.GetValues()), g.GetError())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -11,12 +11,14 @@ import (
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/version"
 	"google.golang.org/protobuf/proto"
 )
 
 // plan is what a coordinator is spawned with.
 type plan struct {
+	op      request.Op
 	id      uint64     // the client's request id, echoed in the answer
 	nonce   uint64     // this request's id on replica requests (unique per node incarnation)
 	client  *actor.PID // where the answer goes
@@ -56,9 +58,9 @@ func onDispatcher(d actor.Dispatcher) []actor.PropsOption {
 const SiblingWarning = 25
 
 // record counts the answer to the client.
-func (p plan) record(op string, e *messages.Error, found bool) {
+func (p plan) record(e *messages.Error, found bool) {
 	if p.stats != nil {
-		p.stats.Record(op, Outcome(e, found), time.Since(p.start))
+		p.stats.Record(p.op.String(), Outcome(e, found), time.Since(p.start))
 	}
 }
 
@@ -202,18 +204,15 @@ func (c *getCoordinator) Receive(ctx actor.Context) {
 			c.timer.Stop()
 		}
 	case *speculate:
-		if reads := c.get.Speculate(); len(reads) > 0 {
-			if c.req.speculated != nil {
-				c.req.speculated.Add(1)
-			}
-			c.send(ctx, reads)
+		r := c.get.Step(coordinator.GetSpeculate{})
+		if len(r.Reads) > 0 && c.req.speculated != nil {
+			c.req.speculated.Add(1)
 		}
 		c.timer = startTimer(ctx, c.req.left())
+		c.ready(ctx, r)
 	case *deadline:
 		if c.get != nil {
-			c.req.timedOut(c.get.Outstanding())
-			ans, reps := c.get.Deadline()
-			c.effects(ctx, ans, reps)
+			c.step(ctx, coordinator.GetDeadline{})
 		}
 		ctx.Stop(ctx.Self())
 	}
@@ -226,7 +225,7 @@ func (c *getCoordinator) start(ctx actor.Context) {
 		mode = version.ModeLWW
 	}
 	spec := c.req.speculate > 0 && c.req.speculate < c.req.timeout
-	g, reads, err := coordinator.NewGet(route, c.key, coordinator.GetOptions{
+	g, r, err := coordinator.NewGet(route, c.key, coordinator.GetOptions{
 		R: c.req.quorum, Mode: mode, QuorumFirst: spec, First: c.req.view.Self, Spread: rand.Uint(),
 	})
 	if err != nil {
@@ -235,57 +234,56 @@ func (c *getCoordinator) start(ctx actor.Context) {
 		return
 	}
 	c.get = g
-	if spec && len(reads) < len(route.Targets) {
+	if r.Speculate {
 		c.timer = sendAfter(ctx, c.req.speculate, &speculate{})
 	} else {
 		c.timer = startTimer(ctx, c.req.timeout)
 	}
-	c.send(ctx, reads)
+	c.ready(ctx, r)
 }
 
-// send sends replica reads; their replies come back as continuations.
-func (c *getCoordinator) send(ctx actor.Context, reads []coordinator.Read) {
-	for _, rd := range reads {
-		node := rd.Node
-		ask(ctx, c.req.replicaPID(node, rd.HintOwner, rd.Partition),
-			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key, HintOwner: rd.HintOwner}), c.req.left(),
+// step feeds an event to the read's state machine and carries out what it
+// returns.
+func (c *getCoordinator) step(ctx actor.Context, ev coordinator.GetEvent) {
+	c.ready(ctx, c.get.Step(ev))
+}
+
+// ready carries out a coordinator.GetReady: replica reads (their replies
+// come back as continuations), the answer, read repairs, timeouts.
+func (c *getCoordinator) ready(ctx actor.Context, r coordinator.GetReady) {
+	for _, rd := range r.Reads {
+		node, p := rd.Node, rd.Partition
+		ask(ctx, c.req.replicaPID(node, rd.HintOwner, p),
+			messages.Wrap(c.req.nonce, &messages.ReplicaGetRequest{Partition: p, Key: rd.Key, HintOwner: rd.HintOwner}), c.req.left(),
 			func(env *messages.Envelope, err error) {
 				c.req.observe(node, err)
-				c.replied(ctx, node, rd.Partition, env, err)
+				var found bool
+				var set *version.Set
+				if err == nil {
+					found, set, err = remoting.ReplicaRead(env, p)
+				}
+				c.step(ctx, coordinator.GetReplied{Node: node, Found: found, Set: set, Err: err})
 			})
 	}
-}
-
-func (c *getCoordinator) replied(ctx actor.Context, node string, p uint32, env *messages.Envelope, err error) {
-	var found bool
-	var set *version.Set
-	if err == nil {
-		found, set, err = remoting.ReplicaRead(env, p)
+	if a := r.Answer; a != nil {
+		c.answer(ctx, &messages.GetReply{Found: a.Found, Values: a.Values, Context: a.Context, Error: toError(a.Err)})
 	}
-	ans, reps := c.get.Reply(node, found, set, err)
-	c.send(ctx, c.get.More())
-	c.effects(ctx, ans, reps)
-}
-
-func (c *getCoordinator) effects(ctx actor.Context, ans *coordinator.GetAnswer, repairs []coordinator.Repair) {
-	if ans != nil {
-		c.answer(ctx, &messages.GetReply{Found: ans.Found, Values: ans.Values, Context: ans.Context, Error: toError(ans.Err)})
-	}
-	for _, r := range repairs {
+	for _, rp := range r.Repairs {
 		// Fire and forget: a failed repair is retried by the next read or
 		// by anti-entropy.
-		ctx.Send(c.req.replicaPID(r.Node, r.HintOwner, r.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
-			Partition: r.Partition, Key: r.Key, Set: version.ToProto(r.Set), HintOwner: r.HintOwner,
+		ctx.Send(c.req.replicaPID(rp.Node, rp.HintOwner, rp.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
+			Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set), HintOwner: rp.HintOwner,
 			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
 		}))
 	}
-	if c.get.Done() {
+	c.req.timedOut(r.TimedOut)
+	if r.Done {
 		ctx.Stop(ctx.Self())
 	}
 }
 
 func (c *getCoordinator) answer(ctx actor.Context, reply *messages.GetReply) {
-	c.req.record("get", reply.GetError(), reply.GetFound())
+	c.req.record(reply.GetError(), reply.GetFound())
 	ctx.Send(c.req.client, messages.Wrap(c.req.id, reply))
 }
 
@@ -299,7 +297,7 @@ type putCoordinator struct {
 	key       []byte
 	value     []byte
 	tombstone bool
-	causal    version.Context // the request's, decoded by the router
+	vctx      version.Context // the request's, decoded by the router
 	hops      uint32
 	put       *coordinator.Put
 	partition uint32
@@ -307,9 +305,9 @@ type putCoordinator struct {
 	timer     *time.Timer
 }
 
-func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, causal version.Context, hops uint32) *actor.Props {
+func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, vctx version.Context, hops uint32) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, causal: causal, hops: hops}
+		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, vctx: vctx, hops: hops}
 	}, onDispatcher(req.dispatcher)...)
 }
 
@@ -343,7 +341,6 @@ func (c *putCoordinator) Receive(ctx actor.Context) {
 			ctx.Stop(ctx.Self())
 			return
 		}
-		c.req.timedOut(c.put.Outstanding())
 		c.step(ctx, coordinator.PutDeadline{})
 	}
 }
@@ -356,6 +353,7 @@ func (c *putCoordinator) step(ctx actor.Context, ev coordinator.PutEvent) {
 	if r.Answer != nil {
 		c.answer(ctx, toError(r.Answer.Err), r.Answer)
 	}
+	c.req.timedOut(r.TimedOut)
 	if r.Forget {
 		// Stored nowhere: the vnode need not keep it for the key's next
 		// version (vnode.Store.Forget).
@@ -398,7 +396,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
 	route := c.req.route(c.key)
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.causal})
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.vctx})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)
@@ -420,7 +418,7 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.timer = startTimer(ctx, c.req.timeout)
 		ctx.Request(c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{
 			nonce: c.req.nonce, key: c.key, value: c.value, tombstone: c.tombstone,
-			causal: c.causal, mode: c.req.mode, replyTo: ctx.Self(),
+			vctx: c.vctx, mode: c.req.mode, replyTo: ctx.Self(),
 		})
 		return
 	}
@@ -432,10 +430,9 @@ func (c *putCoordinator) answer(ctx actor.Context, e *messages.Error, ans *coord
 	if ans != nil {
 		reply = &messages.PutReply{Context: ans.Context, Error: e, Acked: uint32(ans.Acked), Hinted: uint32(ans.Hinted)}
 	}
-	op := "put"
 	if c.tombstone {
-		reply, op = &messages.DeleteReply{Error: e}, "delete"
+		reply = &messages.DeleteReply{Error: e}
 	}
-	c.req.record(op, e, true)
+	c.req.record(e, true)
 	ctx.Send(c.req.client, messages.Wrap(c.req.id, reply))
 }

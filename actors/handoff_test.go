@@ -17,7 +17,7 @@ import (
 // addNode starts one more node and adds it to the members, as a serf join.
 func (c *testCluster) addNode() *testNode {
 	c.t.Helper()
-	s := startSystem(c.t)
+	s := c.startSystem(c.t)
 	name := fmt.Sprintf("node-%d", len(c.nodes)+1)
 	tags, _ := cluster.DecodeTags(c.members.nodes[0].Tags)
 	tags.Addr = s.Address()
@@ -83,7 +83,7 @@ func (c *testCluster) handedOff(keys []string) (bool, string) {
 // primaries. Then a node leaves (its leaving tag): it hands everything off
 // and holds nothing.
 func TestClusterHandoffOnJoinAndLeave(t *testing.T) {
-	c := newTestCluster(t, 3, func(c *testCluster) { c.aae = true })
+	c := newTestCluster(t, 3, func(c *testCluster) { c.antiEntropy = true })
 	var keys []string
 	for i := range 300 {
 		k := fmt.Sprintf("ho-%d", i)
@@ -157,7 +157,7 @@ func (c *testCluster) setTags(i int, change func(*cluster.Tags)) {
 // and handed off once the owners are all up; nothing of it stays on disk.
 // Then a weight change moves partitions the same way.
 func TestClusterHandoffResumesAndFollowsWeights(t *testing.T) {
-	c := newTestCluster(t, 3, func(c *testCluster) { c.aae = true })
+	c := newTestCluster(t, 3, func(c *testCluster) { c.antiEntropy = true })
 	var keys []string
 	for i := range 200 {
 		k := fmt.Sprintf("hr-%d", i)
@@ -217,7 +217,7 @@ func vnodeHasData(nd *testNode, p uint32) (bool, error) { return vnode.HasData(n
 // owns, nothing it owns is dropped, and the cluster settles with every key
 // on its owners.
 func TestClusterHandoffUndoneMidway(t *testing.T) {
-	c := newTestCluster(t, 4, func(c *testCluster) { c.aae, c.syncRate = true, 1000 })
+	c := newTestCluster(t, 4, func(c *testCluster) { c.antiEntropy, c.syncRate = true, 1000 })
 	var keys []string
 	for i := range 2000 {
 		k := fmt.Sprintf("ul-%d", i)

@@ -121,9 +121,9 @@ type Counters struct {
 	// Anti-entropy: exchanges completed, of which identical (roots
 	// matched), exchanges abandoned, replica writes that changed a
 	// replica, and bytes of envelopes to and from peers.
-	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes atomic.Uint64
-	// AAEProgress is each partition's last exchange.
-	AAEProgress SyncProgress
+	AntiEntropyExchanges, AntiEntropyIdentical, AntiEntropyFailures, AntiEntropyKeysRepaired, AntiEntropyBytes atomic.Uint64
+	// AntiEntropyProgress is each partition's last exchange.
+	AntiEntropyProgress SyncProgress
 	// Handoff: partitions held but no longer owned (to hand off),
 	// partitions handed off and dropped, handoff writes that changed an
 	// owner, handoff sessions interrupted, bytes to and from owners.

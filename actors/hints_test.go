@@ -260,7 +260,11 @@ func TestClusterFaultInjectionCrashesAVnodeWhichRestarts(t *testing.T) {
 // before serf says anything: writes go to a fallback instead of waiting on
 // it, so W=3 still succeeds.
 func TestClusterDroppedPeerIsSuspectedAndSkipped(t *testing.T) {
-	c := newTestCluster(t, 5)
+	testDroppedPeerIsSuspectedAndSkipped(t)
+}
+
+func testDroppedPeerIsSuspectedAndSkipped(t *testing.T, opts ...func(*testCluster)) {
+	c := newTestCluster(t, 5, opts...)
 	key := "k-42"
 	owners := c.owners(key)
 	via, dead := c.index(owners[0]), c.index(owners[2])

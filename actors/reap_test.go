@@ -87,9 +87,9 @@ func (c *testCluster) mergeInto(i int, key string, set *version.Set, kind messag
 	return r.GetChanged()
 }
 
-func reapCluster(t *testing.T, aae bool, grace time.Duration) *testCluster {
+func reapCluster(t *testing.T, antiEntropy bool, grace time.Duration) *testCluster {
 	return newTestCluster(t, 3, func(c *testCluster) {
-		c.noHints, c.aae, c.reap = true, aae, true
+		c.noHints, c.antiEntropy, c.reap = true, antiEntropy, true
 		c.reapCfg = ReapConfig{TombstoneGrace: grace, Every: 20 * time.Millisecond}
 	})
 }
@@ -206,7 +206,7 @@ func TestClusterDoesNotReapWhileAPrimaryHoldsAnotherVersion(t *testing.T) {
 func TestClusterWritesRacingTheReapSurvive(t *testing.T) {
 	const grace = 300 * time.Millisecond
 	c := newTestCluster(t, 3, func(c *testCluster) {
-		c.noHints, c.aae, c.reap = true, true, true
+		c.noHints, c.antiEntropy, c.reap = true, true, true
 		// Slow passes of a few keys each, so that the reaping of the
 		// 200 tombstones takes about as long as the writes.
 		c.syncRate = 100
@@ -299,7 +299,7 @@ func TestClusterLateOldValueBeforeTheReapDoesNotResurrect(t *testing.T) {
 // back to KeepEntries on every primary, and the values stay.
 func TestClusterPrunesClocksOfRetiredIncarnations(t *testing.T) {
 	c := newTestCluster(t, 3, func(c *testCluster) {
-		c.noHints, c.aae = true, true
+		c.noHints, c.antiEntropy = true, true
 		c.reapCfg = ReapConfig{PruneKeep: 3, PruneMinAge: time.Millisecond, Every: 20 * time.Millisecond}
 	})
 	const p = 5
@@ -381,7 +381,7 @@ func (c *testCluster) restart(i int) {
 	if nd.sys != nil {
 		nd.sys.Stop()
 	}
-	nd.sys = startSystem(c.t)
+	nd.sys = c.startSystem(c.t)
 	c.members.mu.Lock()
 	tags, _ := cluster.DecodeTags(c.members.nodes[i].Tags)
 	tags.Addr = nd.sys.Address()

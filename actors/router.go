@@ -165,31 +165,34 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 	var werr *messages.Error
 	switch b := body.(type) {
 	case *messages.GetRequest:
-		werr = r.check(request.Request{Op: request.OpGet, Key: b.GetKey(), Quorum: int(b.GetR()), Timeout: msDuration(b.GetTimeoutMs())})
+		req.op = request.OpGet
+		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Quorum: int(b.GetR()), Timeout: msDuration(b.GetTimeoutMs())})
 		req.quorum, req.timeout, req.mode = r.params(b.GetR(), r.cfg.Defaults.R, b.GetTimeoutMs(), b.GetMode())
 		props = getProps(req, b)
 	case *messages.PutRequest:
-		var causal version.Context
-		werr = r.check(request.Request{Op: request.OpPut, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
+		var vctx version.Context
+		req.op = request.OpPut
+		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
 		if werr == nil {
-			causal, werr = request.DecodeContext(b.GetContext())
+			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), b.GetMode())
-		props = putProps(req, env, b.GetKey(), b.GetValue(), false, causal, b.GetHops())
+		props = putProps(req, env, b.GetKey(), b.GetValue(), false, vctx, b.GetHops())
 	case *messages.DeleteRequest:
-		var causal version.Context
-		werr = r.check(request.Request{Op: request.OpDelete, Key: b.GetKey(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
+		var vctx version.Context
+		req.op = request.OpDelete
+		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
 		if werr == nil {
-			causal, werr = request.DecodeContext(b.GetContext())
+			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
-		props = putProps(req, env, b.GetKey(), nil, true, causal, b.GetHops())
+		props = putProps(req, env, b.GetKey(), nil, true, vctx, b.GetHops())
 	}
 	if werr == nil && r.view == nil {
 		werr = unavailable("node is starting: no membership view yet")
 	}
 	if werr != nil {
-		req.record(opName(body), werr, true)
+		req.record(werr, true)
 		return failReply(body, id, werr)
 	}
 	ctx.Spawn(props)
@@ -213,8 +216,8 @@ func (r *router) members() *messages.MembersReply {
 		Stats: &messages.NodeStats{
 			Restarts: c.Restarts.Load(), HintsPending: uint64(max(0, c.HintsPending.Load())), HintsDelivered: c.HintsDelivered.Load(),
 			Vnodes: uint32(max(0, c.Vnodes.Load())), FaultInjection: r.cfg.AllowFaultInjection,
-			AaeExchanges: c.AAEExchanges.Load(), AaeIdentical: c.AAEIdentical.Load(), AaeFailures: c.AAEFailures.Load(),
-			AaeKeysRepaired: c.AAEKeysRepaired.Load(), AaeBytes: c.AAEBytes.Load(), AaePartitions: c.AAEProgress.Snapshot(),
+			AntiEntropyExchanges: c.AntiEntropyExchanges.Load(), AntiEntropyIdentical: c.AntiEntropyIdentical.Load(), AntiEntropyFailures: c.AntiEntropyFailures.Load(),
+			AntiEntropyKeysRepaired: c.AntiEntropyKeysRepaired.Load(), AntiEntropyBytes: c.AntiEntropyBytes.Load(), AntiEntropyPartitions: c.AntiEntropyProgress.Snapshot(),
 			HandoffsPending: uint32(max(0, c.HandoffsPending.Load())), HandoffsDone: c.HandoffsDone.Load(), HandoffKeys: c.HandoffKeys.Load(),
 			HandoffFailures: c.HandoffFailures.Load(), HandoffBytes: c.HandoffBytes.Load(),
 			Leaving:        r.cfg.Admin != nil && r.cfg.Admin.Leaving(),
@@ -368,19 +371,6 @@ func (r *router) siblingWarning(key []byte, versions int) {
 	r.cfg.Counters.SiblingWarnings.Add(1)
 	r.cfg.Logger.Warn("key has many siblings: the application should read, merge and write with the read's context",
 		"key", fmt.Sprintf("%q", key), "versions", versions, "warn_at", SiblingWarning)
-}
-
-// opName is a client request's operation name in metrics.
-func opName(body proto.Message) string {
-	switch body.(type) {
-	case *messages.GetRequest:
-		return "get"
-	case *messages.PutRequest:
-		return "put"
-	case *messages.DeleteRequest:
-		return "delete"
-	}
-	return "other"
 }
 
 // failReply is the reply of the request body's kind carrying e.

@@ -531,7 +531,7 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 			if ex.handoff {
 				s.cfg.Counters.HandoffKeys.Add(uint64(mr.GetChanged()))
 			} else {
-				s.cfg.Counters.AAEKeysRepaired.Add(uint64(mr.GetChanged()))
+				s.cfg.Counters.AntiEntropyKeysRepaired.Add(uint64(mr.GetChanged()))
 			}
 			if pending--; pending == 0 {
 				done()
@@ -599,12 +599,12 @@ func (s *syncerActor) finish(ctx actor.Context) {
 	s.ex = nil
 	st := ex.s.Stats()
 	c := s.cfg.Counters
-	c.AAEExchanges.Add(1)
+	c.AntiEntropyExchanges.Add(1)
 	if st.Identical {
-		c.AAEIdentical.Add(1)
+		c.AntiEntropyIdentical.Add(1)
 	}
-	c.AAEBytes.Add(ex.bytes)
-	c.AAEProgress.Record(ex.partition, ex.peer, time.Now().UnixMilli(), uint64(st.Changed))
+	c.AntiEntropyBytes.Add(ex.bytes)
+	c.AntiEntropyProgress.Record(ex.partition, ex.peer, time.Now().UnixMilli(), uint64(st.Changed))
 	if st.Repairs > 0 {
 		s.cfg.Logger.Info("anti-entropy repaired a partition", "partition", ex.partition, "peer", ex.peer,
 			"differing_keys", st.Repairs, "replica_writes", st.Changed, "bytes", ex.bytes)
@@ -634,8 +634,8 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 		s.plan.HandoffFailed(ex.partition, time.Now().UnixMilli())
 		what = "handoff interrupted; it resumes later"
 	} else {
-		s.cfg.Counters.AAEFailures.Add(1)
-		s.cfg.Counters.AAEBytes.Add(ex.bytes)
+		s.cfg.Counters.AntiEntropyFailures.Add(1)
+		s.cfg.Counters.AntiEntropyBytes.Add(ex.bytes)
 	}
 	s.cfg.Logger.Debug(what, "partition", ex.partition, "peer", ex.peer, "err", err)
 	s.idle(ctx)

@@ -123,7 +123,7 @@ type coordinateWrite struct {
 	key       []byte
 	value     []byte
 	tombstone bool
-	causal    version.Context
+	vctx      version.Context
 	mode      messages.ConflictMode
 	replyTo   *actor.PID
 }
@@ -138,7 +138,7 @@ type writeDone struct {
 }
 
 // forgetPrepared tells the vnode that a version it prepared, whose commit
-// failed, was stored nowhere (coordinator.Put.Unreplicated): it need not
+// failed, was stored nowhere (coordinator.PutReady.Forget): it need not
 // keep it (vnode.Store.Forget). Local only.
 type forgetPrepared struct {
 	key []byte
@@ -161,7 +161,7 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 		return
 	}
 	ms, ns := v.now()
-	p, err := v.store.Prepare(m.key, m.causal, version.Write{
+	p, err := v.store.Prepare(m.key, m.vctx, version.Write{
 		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, Mode: modeOf(m.mode),
 	}, ms)
 	if err == nil {

@@ -2,7 +2,7 @@ package actors
 
 import (
 	"fmt"
-	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,14 +17,18 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// network connects the actor systems of this package's tests in memory:
+// no gRPC, so the tests run under the race detector. (The node package's
+// and the CLI's tests run the same actors over real remoting.)
+var (
+	network   = remoting.NewMemoryNetwork()
+	addresses atomic.Int64
+)
+
+// startSystem starts an actor system on network, at an address of its own.
 func startSystem(t *testing.T) *remoting.System {
 	t.Helper()
-	cfg := remoting.DefaultSystemConfig()
-	cfg.Addr = "127.0.0.1:0"
-	s, err := remoting.StartSystem(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := network.StartSystem(fmt.Sprintf("memory-%d:1", addresses.Add(1)))
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -124,22 +128,5 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	// The node still serves.
 	if g := call(t, a, remotePID, messages.Wrap(6, &messages.ReplicaGetRequest{Partition: p, Key: key})).(*messages.ReplicaGetReply); !g.GetFound() {
 		t.Fatal("vnode stopped serving after an unknown envelope")
-	}
-}
-
-// A message sent to another spelling of a node's address (localhost for
-// 127.0.0.1) is delivered locally instead of looping through remoting.
-func TestAliasAddressIsDeliveredLocally(t *testing.T) {
-	a, b := startSystem(t), startSystem(t)
-	const q, p = 16, 2
-	now := func() (int64, int64) { return 1, 1 }
-	if _, err := b.Root().SpawnNamed(VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now, nil), remoting.VnodeName(p)); err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(b.Address())
-	alias := actor.NewPID(net.JoinHostPort("localhost", port), remoting.VnodeName(p))
-	got := call(t, a, alias, messages.Wrap(1, &messages.ReplicaGetRequest{Partition: p, Key: keyOf(p, q)})).(*messages.ReplicaGetReply)
-	if got.GetNode() != "b" || got.GetError() != nil {
-		t.Fatalf("via alias: %v", got)
 	}
 }

@@ -459,9 +459,9 @@ func (g *generator) value(seq uint64) []byte {
 	return v
 }
 
-func (g *generator) remember(k int, cc client.Context) {
-	if !cc.IsZero() {
-		g.contexts[k].Store(&cc)
+func (g *generator) remember(k int, vctx client.Context) {
+	if !vctx.IsZero() {
+		g.contexts[k].Store(&vctx)
 	}
 }
 
@@ -485,22 +485,22 @@ func (g *generator) do(ctx context.Context, c *client.Client, op opKind, k int, 
 		g.remember(k, obj.Context)
 		return obj.Found, nil
 	case opUpdate, opPut:
-		causal, err := c.Put(ctx, key, g.value(seq), g.context(k), g.writeOpts()...)
+		vctx, err := c.Put(ctx, key, g.value(seq), g.context(k), g.writeOpts()...)
 		if err != nil {
 			return false, err
 		}
-		g.remember(k, causal)
+		g.remember(k, vctx)
 		return true, nil
 	case opRMW:
 		obj, err := c.Get(ctx, key, g.readOpts()...)
 		if err != nil {
 			return false, err
 		}
-		causal, err := c.Put(ctx, key, g.value(seq), obj.Context, g.writeOpts()...)
+		vctx, err := c.Put(ctx, key, g.value(seq), obj.Context, g.writeOpts()...)
 		if err != nil {
 			return false, err
 		}
-		g.remember(k, causal)
+		g.remember(k, vctx)
 		return obj.Found, nil
 	}
 	return false, fmt.Errorf("unknown operation %d", op)

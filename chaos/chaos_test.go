@@ -46,7 +46,8 @@ func buildDynamo(t *testing.T) string { return dynamoBin.Path(t) }
 // DYNAMO_CHAOS_CLIENTS (merge=N,own=N,blind=N,registers=N,fresh=N,carts=N,quiet=N; 0
 // turns a workload off), DYNAMO_CHAOS_DIR (a directory that keeps each
 // run's data, logs and report, in <dir>/<test name>, instead of a
-// temporary one), DYNAMO_CHAOS_AAE (the agents' --aae-interval).
+// temporary one), DYNAMO_CHAOS_ANTI_ENTROPY_INTERVAL (the agents'
+// --anti-entropy-interval).
 func envConfig(t *testing.T, cfg *Config) {
 	t.Helper()
 	if v := os.Getenv("DYNAMO_CHAOS_FAULTS"); v != "" {
@@ -59,12 +60,12 @@ func envConfig(t *testing.T, cfg *Config) {
 			cfg.Faults = append(cfg.Faults, k)
 		}
 	}
-	if v := os.Getenv("DYNAMO_CHAOS_AAE"); v != "" {
+	if v := os.Getenv("DYNAMO_CHAOS_ANTI_ENTROPY_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			t.Fatalf("DYNAMO_CHAOS_AAE=%q is not a positive duration", v)
+			t.Fatalf("DYNAMO_CHAOS_ANTI_ENTROPY_INTERVAL=%q is not a positive duration", v)
 		}
-		cfg.AAEInterval = d
+		cfg.AntiEntropyInterval = d
 	}
 	if v := os.Getenv("DYNAMO_CHAOS_CLIENTS"); v != "" {
 		for _, kv := range strings.Split(v, ",") {

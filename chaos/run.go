@@ -65,14 +65,14 @@ type Config struct {
 	// LeaveWait bounds the wait, at a heal, for a leaving node to finish
 	// handing off and exit before it is killed. Default 30 s.
 	LeaveWait time.Duration
-	// AAEInterval is the agents' --aae-interval: the pause between two
-	// anti-entropy exchanges or handoffs of a node. It bounds how long a
-	// node that regains a partition it dropped (Leave, Join) holds it
-	// empty, or a node keeps a corrupt object (Corrupt), before the other
-	// replicas refill it: the window in which it coordinates writes
-	// without its old versions. Default 250 ms (a leave of a node then
-	// takes about 4 s with this workload).
-	AAEInterval time.Duration
+	// AntiEntropyInterval is the agents' --anti-entropy-interval: the
+	// pause between two anti-entropy exchanges or handoffs of a node. It
+	// bounds how long a node that regains a partition it dropped (Leave,
+	// Join) holds it empty, or a node keeps a corrupt object (Corrupt),
+	// before the other replicas refill it: the window in which it
+	// coordinates writes without its old versions. Default 250 ms (a leave
+	// of a node then takes about 4 s with this workload).
+	AntiEntropyInterval time.Duration
 	// Quiet bounds the wait for convergence after the final heal.
 	// Default 30 s.
 	Quiet time.Duration
@@ -104,7 +104,7 @@ func (c *Config) defaults() {
 	c.Calm = cmp.Or(c.Calm, 4*time.Second)
 	c.LeaveWait = cmp.Or(c.LeaveWait, 30*time.Second)
 	c.Quiet = cmp.Or(c.Quiet, 30*time.Second)
-	c.AAEInterval = cmp.Or(c.AAEInterval, 250*time.Millisecond)
+	c.AntiEntropyInterval = cmp.Or(c.AntiEntropyInterval, 250*time.Millisecond)
 	if len(c.Faults) == 0 {
 		c.Faults = AllFaults
 	}
@@ -635,7 +635,7 @@ func (c *cluster) launch(i int) error {
 	}
 	args := []string{"agent", "--name", a.name, "--data-dir", a.dir, "--gossip-addr", a.gossip, "--actor-addr", a.actor, "--http-addr", "",
 		"--join", strings.Join(seeds, ","), "--partitions", strconv.Itoa(ringPartitions), "--fast-gossip",
-		"--hint-interval", "1s", "--hint-rate", "20000", "--aae-interval", c.cfg.AAEInterval.String(), "--aae-rate", "20000",
+		"--hint-interval", "1s", "--hint-rate", "20000", "--anti-entropy-interval", c.cfg.AntiEntropyInterval.String(), "--anti-entropy-rate", "20000",
 		// Short bounds, so that a run hands hints over, reaps the
 		// registers' tombstones and prunes clocks while faults go on
 		// (faults last seconds, the grace well above them).

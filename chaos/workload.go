@@ -117,10 +117,10 @@ func read(ctx context.Context, cl *client.Client, key string) (*client.Object, e
 
 // write puts value at W=2 within 2 s. It is not cut short by the end of
 // the run: its outcome must be known.
-func write(cl *client.Client, key string, value []string, cc client.Context) (client.Context, error) {
+func write(cl *client.Client, key string, value []string, vctx client.Context) (client.Context, error) {
 	wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return cl.Put(wctx, []byte(key), []byte(strings.Join(value, "\n")), cc, client.W(2))
+	return cl.Put(wctx, []byte(key), []byte(strings.Join(value, "\n")), vctx, client.W(2))
 }
 
 // union returns the sorted items of set.
@@ -211,18 +211,18 @@ func ownWorker(ctx context.Context, cl *client.Client, id int, cfg Config, h *hi
 				set[it] = true
 			}
 		}
-		causal := obj.Context
+		vctx := obj.Context
 		for range 2 + rng.IntN(7) {
 			item := fmt.Sprintf("o%d-%d", id, n)
 			n++
 			set[item] = true
-			next, err := write(cl, cart, union(set), causal)
+			next, err := write(cl, cart, union(set), vctx)
 			h.record(Add{Cart: cart, Item: item, Outcome: outcome(err), Kind: Own, At: h.since()})
 			if err != nil {
 				pause(ctx, 50*time.Millisecond)
 				break // the context of a failed write is unknown: read again
 			}
-			causal = next
+			vctx = next
 			if ctx.Err() != nil {
 				break
 			}
@@ -309,7 +309,7 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 			pause(ctx, 10*time.Millisecond)
 			continue
 		}
-		var causal client.Context
+		var vctx client.Context
 		var covers []string
 		src, present := "own", true
 		if st.own.IsZero() || rng.IntN(3) == 0 {
@@ -322,16 +322,16 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 			for _, v := range obj.Values {
 				vals = append(vals, string(v))
 			}
-			covers, causal, src, present = st.closure(vals), obj.Context, "read", len(vals) > 0
+			covers, vctx, src, present = st.closure(vals), obj.Context, "read", len(vals) > 0
 			if st.mustSee != "" && !slices.Contains(covers, st.mustSee) {
 				h.recordStale(StaleRead{Key: key, Missed: st.mustSee, At: h.since(), NotFound: !obj.Found})
 			}
 		} else {
-			causal, covers = st.own, st.ownCovers
+			vctx, covers = st.own, st.ownCovers
 		}
 		op := RegOp{Key: key, Seq: st.seq, Covers: covers, Context: src}
 		st.seq++
-		if causal.IsZero() {
+		if vctx.IsZero() {
 			op.Context = "none"
 		}
 		var err error
@@ -339,14 +339,14 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 		if present && rng.IntN(2) == 0 {
 			op.Delete = true
 			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err = cl.Delete(dctx, []byte(key), causal, client.W(2))
+			err = cl.Delete(dctx, []byte(key), vctx, client.W(2))
 			cancel()
 		} else {
 			op.Value = fmt.Sprintf("r%d-%d-%d", id, j, n)
 			n++
 			st.covers[op.Value] = covers
 			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			next, err = cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(op.Value), causal, client.W(2))
+			next, err = cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(op.Value), vctx, client.W(2))
 			cancel()
 		}
 		op.Outcome, op.At = outcome(err), h.since()

@@ -175,13 +175,13 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 //
 // A put whose node does not answer is sent to the next node; if the first
 // one had in fact applied it, the key holds the value twice as siblings.
-func (c *Client) Put(ctx context.Context, key, value []byte, cc Context, opts ...Option) (Context, error) {
+func (c *Client) Put(ctx context.Context, key, value []byte, vctx Context, opts ...Option) (Context, error) {
 	o, err := c.options(request.OpPut, key, opts)
 	if err != nil {
 		return Context{}, err
 	}
 	body, node, err := c.do(ctx, "put", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.PutRequest{Key: key, Value: value, Context: cc.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode()}
+		return &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode()}
 	})
 	if err != nil {
 		return Context{}, err
@@ -204,13 +204,13 @@ func putResult(node string, body proto.Message, o options) (Context, error) {
 
 // Delete writes a tombstone for key with the context of an earlier read.
 // Options: W, Timeout.
-func (c *Client) Delete(ctx context.Context, key []byte, cc Context, opts ...Option) error {
+func (c *Client) Delete(ctx context.Context, key []byte, vctx Context, opts ...Option) error {
 	o, err := c.options(request.OpDelete, key, opts)
 	if err != nil {
 		return err
 	}
 	body, node, err := c.do(ctx, "delete", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.DeleteRequest{Key: key, Context: cc.b, W: uint32(o.w), TimeoutMs: ms}
+		return &messages.DeleteRequest{Key: key, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms}
 	})
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 // writing through a node under inspection. When node does not answer, the
 // error matches ErrUnavailable; an unknown name is an *InvalidError naming
 // "node".
-func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, cc Context, opts ...Option) (Context, error) {
+func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, vctx Context, opts ...Option) (Context, error) {
 	o, err := c.options(request.OpPut, key, opts)
 	if err != nil {
 		return Context{}, err
@@ -37,7 +37,7 @@ func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, cc 
 	if err != nil {
 		return Context{}, err
 	}
-	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: cc.b, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode()}, wait)
+	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode()}, wait)
 	var na *noAnswer
 	switch {
 	case errors.As(err, &na):

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
@@ -18,14 +19,6 @@ import (
 // (Config.CoordinateReads), not through a node: with the node's request
 // metrics, it accounts for every read.
 func (c *Client) CoordinatedReads() uint64 { return c.coordinatedReads.Load() }
-
-// replicaReply is one replica's answer to a client-coordinated read.
-type replicaReply struct {
-	node  string
-	found bool
-	set   *version.Set
-	err   error
-}
 
 // coordinatedGet reads key as a node's get coordinator would
 // (Config.CoordinateReads): the same pure coordinator.Get over the key's
@@ -63,28 +56,12 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 	if spec >= wait {
 		spec = 0
 	}
-	g, reads, err := coordinator.NewGet(route, key, coordinator.GetOptions{
+	g, first, err := coordinator.NewGet(route, key, coordinator.GetOptions{
 		R: r, Mode: mode, QuorumFirst: spec > 0, Spread: rand.Uint(),
 	})
 	if err != nil {
 		return nil, false, nil
 	}
-	replies := make(chan replicaReply, len(route.Targets))
-	due := time.Now().Add(wait)
-	send := func(reads []coordinator.Read) {
-		for _, rd := range reads {
-			addr := v.byName[rd.Node].Addr
-			env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
-			out := c.t.Request(addr, remoting.VnodeName(rd.Partition), env, max(time.Until(due), time.Millisecond))
-			// Ends by the read's deadline: the transport delivers an
-			// outcome within its wait.
-			go func(node string, p uint32) {
-				r := <-out
-				replies <- replicaOutcome(node, p, env.GetRequestId(), r.Env, r.Err)
-			}(rd.Node, rd.Partition)
-		}
-	}
-	send(reads)
 	answers := make(chan *coordinator.GetAnswer, 1)
 	// Ends within wait, or when the client closes; Close waits for it. (Each
 	// replica's future ends by the same deadline.)
@@ -97,7 +74,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
-		c.collectRead(g, replies, send, len(reads), spec, wait, answers, v)
+		c.collectRead(g, first, spec, time.Now().Add(wait), answers, v)
 	}()
 	select {
 	case a := <-answers:
@@ -114,80 +91,79 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 }
 
 // replicaOutcome turns a ReplicaGetRequest's outcome into a reply.
-func replicaOutcome(node string, p uint32, id uint64, env *messages.Envelope, err error) replicaReply {
-	out := replicaReply{node: node}
+func replicaOutcome(node string, p uint32, id uint64, env *messages.Envelope, err error) coordinator.GetReplied {
+	out := coordinator.GetReplied{Node: node}
 	switch {
 	case errors.Is(err, remoting.ErrDeadLetter):
-		out.err = fmt.Errorf("%s: no vnode of partition %d (dead letter)", node, p)
+		out.Err = fmt.Errorf("%s: no vnode of partition %d (dead letter)", node, p)
 		return out
 	case err != nil:
-		out.err = fmt.Errorf("%s: %w", node, err)
+		out.Err = fmt.Errorf("%s: %w", node, err)
 		return out
 	case env.GetRequestId() != id:
-		out.err = fmt.Errorf("%s: reply to request %d carries request id %d (a read of partition %d)", node, id, env.GetRequestId(), p)
+		out.Err = fmt.Errorf("%s: reply to request %d carries request id %d (a read of partition %d)", node, id, env.GetRequestId(), p)
 		return out
 	}
-	out.found, out.set, err = remoting.ReplicaRead(env, p)
+	out.Found, out.Set, err = remoting.ReplicaRead(env, p)
 	if err != nil {
-		out.err = fmt.Errorf("%s: %w", node, err)
+		out.Err = fmt.Errorf("%s: %w", node, err)
 	}
 	return out
 }
 
-// collectRead feeds the replies to g until every replica asked answered or
-// wait passed, hands the answer over as soon as there is one, sends the
-// further reads g asks for (a replica in place of one that failed, and the
-// others after spec: speculative retry; spec 0: none) and the read repairs
-// g returns (fire and forget, as a node does). sent is how many reads went
-// out before.
-func (c *Client) collectRead(g *coordinator.Get, replies <-chan replicaReply, send func([]coordinator.Read), sent int, spec, wait time.Duration, answers chan<- *coordinator.GetAnswer, v *view) {
-	timer := time.NewTimer(wait)
+// collectRead is the read's shell: it carries out each coordinator.GetReady
+// (replica reads sent directly to the vnodes, the answer handed over as
+// soon as there is one, read repairs fire and forget, as a node does) and
+// steps g with the replies, the speculative-retry timer (after spec, when
+// the first Ready arms it) and the deadline, until g is Done.
+func (c *Client) collectRead(g *coordinator.Get, r coordinator.GetReady, spec time.Duration, due time.Time, answers chan<- *coordinator.GetAnswer, v *view) {
+	// A read asks each target once, at most quorum.MaxN of them: every
+	// reply has room, so no sender blocks once the read has ended.
+	replies := make(chan coordinator.GetReplied, quorum.MaxN)
+	timer := time.NewTimer(time.Until(due))
 	defer timer.Stop()
 	var speculate <-chan time.Time
-	if spec > 0 {
+	if r.Speculate {
 		st := time.NewTimer(spec)
 		defer st.Stop()
 		speculate = st.C
 	}
-	answered := false
-	effects := func(a *coordinator.GetAnswer, repairs []coordinator.Repair) {
-		if a != nil && !answered {
-			answered = true
-			answers <- a
+	for {
+		for _, rd := range r.Reads {
+			addr := v.byName[rd.Node].Addr
+			env := messages.Wrap(c.ids.Add(1), &messages.ReplicaGetRequest{Partition: rd.Partition, Key: rd.Key})
+			out := c.t.Request(addr, remoting.VnodeName(rd.Partition), env, max(time.Until(due), time.Millisecond))
+			// Ends by the read's deadline: the transport delivers an
+			// outcome within its wait.
+			go func(node string, p uint32) {
+				o := <-out
+				replies <- replicaOutcome(node, p, env.GetRequestId(), o.Env, o.Err)
+			}(rd.Node, rd.Partition)
 		}
-		for _, rp := range repairs {
-			m, known := v.byName[rp.Node]
-			if !known {
-				continue
+		if r.Answer != nil {
+			answers <- r.Answer
+		}
+		for _, rp := range r.Repairs {
+			if m, known := v.byName[rp.Node]; known {
+				c.t.Send(m.Addr, remoting.VnodeName(rp.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
+					Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set),
+					Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
+				}))
 			}
-			c.t.Send(m.Addr, remoting.VnodeName(rp.Partition), messages.Wrap(0, &messages.ReplicaPutRequest{
-				Partition: rp.Partition, Key: rp.Key, Set: version.ToProto(rp.Set),
-				Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_READ_REPAIR,
-			}))
 		}
-	}
-	more := func(reads []coordinator.Read) {
-		sent += len(reads)
-		send(reads)
-	}
-	for received := 0; received < sent && !g.Done(); {
+		if r.Done {
+			return
+		}
 		select {
-		case r := <-replies:
-			received++
-			a, repairs := g.Reply(r.node, r.found, r.set, r.err)
-			more(g.More())
-			effects(a, repairs)
+		case rep := <-replies:
+			r = g.Step(rep)
 		case <-speculate:
 			speculate = nil
-			more(g.Speculate())
+			r = g.Step(coordinator.GetSpeculate{})
 		case <-timer.C:
-			effects(g.Deadline())
-			return
+			r = g.Step(coordinator.GetDeadline{})
 		case <-c.bg.Done():
 			return // closing: the caller gets ErrClosed or its context's error
 		}
-	}
-	if !answered {
-		effects(g.Deadline())
 	}
 }

@@ -58,7 +58,7 @@ type NodeStats struct {
 	// identical (only the roots were compared), exchanges abandoned, replica
 	// writes that changed a replica, and bytes of exchange messages to and
 	// from peers.
-	AAEExchanges, AAEIdentical, AAEFailures, AAEKeysRepaired, AAEBytes uint64
+	AntiEntropyExchanges, AntiEntropyIdentical, AntiEntropyFailures, AntiEntropyKeysRepaired, AntiEntropyBytes uint64
 	// Handoff: partitions held but no longer owned (still to hand off),
 	// partitions handed off since the node started, handoff writes that
 	// changed an owner, interrupted handoff sessions, bytes exchanged.
@@ -115,8 +115,8 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 		Mode: r.GetMode(),
 		Stats: NodeStats{Restarts: st.GetRestarts(), HintsPending: st.GetHintsPending(), HintsDelivered: st.GetHintsDelivered(),
 			Vnodes: int(st.GetVnodes()), FaultInjection: st.GetFaultInjection(),
-			AAEExchanges: st.GetAaeExchanges(), AAEIdentical: st.GetAaeIdentical(), AAEFailures: st.GetAaeFailures(),
-			AAEKeysRepaired: st.GetAaeKeysRepaired(), AAEBytes: st.GetAaeBytes(),
+			AntiEntropyExchanges: st.GetAntiEntropyExchanges(), AntiEntropyIdentical: st.GetAntiEntropyIdentical(), AntiEntropyFailures: st.GetAntiEntropyFailures(),
+			AntiEntropyKeysRepaired: st.GetAntiEntropyKeysRepaired(), AntiEntropyBytes: st.GetAntiEntropyBytes(),
 			HandoffsPending: int(st.GetHandoffsPending()), HandoffsDone: st.GetHandoffsDone(), HandoffKeys: st.GetHandoffKeys(),
 			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1,
 			ReapPasses: st.GetReapPasses(), ReapFailures: st.GetReapFailures(), ReapKeysChecked: st.GetReapKeysChecked(),
@@ -125,7 +125,7 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())
 	}
-	for _, ps := range st.GetAaePartitions() {
+	for _, ps := range st.GetAntiEntropyPartitions() {
 		m.AntiEntropy = append(m.AntiEntropy, PartitionSync{Partition: ps.GetPartition(), LastExchange: time.UnixMilli(ps.GetLastExchangeMs()),
 			Peer: ps.GetPeer(), Exchanges: ps.GetExchanges(), KeysRepaired: ps.GetKeysRepaired()})
 	}

@@ -95,29 +95,29 @@ func TestUnreplicated(t *testing.T) {
 		run  func(p *Put)
 		want bool
 	}{
-		{"every replica refused", func(p *Put) { p.Reply("b", errDisk); p.Reply("c", errDisk) }, true},
-		{"one replica stored it", func(p *Put) { p.Reply("b", nil); p.Reply("c", errDisk) }, false},
-		{"one replica timed out", func(p *Put) { p.Reply("b", errDisk); p.Deadline() }, false},
+		{"every replica refused", func(p *Put) { putReply(p, "b", errDisk); putReply(p, "c", errDisk) }, true},
+		{"one replica stored it", func(p *Put) { putReply(p, "b", nil); putReply(p, "c", errDisk) }, false},
+		{"one replica timed out", func(p *Put) { putReply(p, "b", errDisk); putDeadline(p) }, false},
 	} {
 		p, _, err := NewPut(rt, "a", []byte("k"), PutOptions{W: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Prepared(set, dot)
-		p.Coordinated(errDisk)
+		putPrepared(p, set, dot)
+		putCoordinated(p, errDisk)
 		tc.run(p)
-		if got := p.Unreplicated(); got != tc.want {
+		if got := p.unreplicated(); got != tc.want {
 			t.Errorf("%s: Unreplicated = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	// With hints on, a refusing replica leaves a hint of the version with
 	// the coordinator: it is stored somewhere.
 	p, _, _ := NewPut(rt, "a", []byte("k"), PutOptions{W: 2, Hints: true})
-	p.Prepared(set, dot)
-	p.Coordinated(errDisk)
-	p.Reply("b", errDisk)
-	p.Reply("c", errDisk)
-	if p.Unreplicated() {
+	putPrepared(p, set, dot)
+	putCoordinated(p, errDisk)
+	putReply(p, "b", errDisk)
+	putReply(p, "c", errDisk)
+	if p.unreplicated() {
 		t.Error("a version the coordinator kept a hint of is Unreplicated")
 	}
 }

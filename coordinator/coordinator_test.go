@@ -92,13 +92,13 @@ func TestTwoOfThreeStoppedWriteFailsNamingNeedAndGot(t *testing.T) {
 func TestQuorumAboveNRefusedBeforeSending(t *testing.T) {
 	s := newSim(t, 3)
 	route := s.route("k")
-	if _, reads, err := NewGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) || reads != nil || !strings.Contains(err.Error(), "r=4 exceeds n=3") {
+	if _, reads, err := newGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) || reads != nil || !strings.Contains(err.Error(), "r=4 exceeds n=3") {
 		t.Fatalf("R=4: %v %v", err, reads)
 	}
 	if p, fwd, err := NewPut(route, "node-01", []byte("k"), PutOptions{W: 4}); !errors.Is(err, ErrInvalid) || p != nil || fwd != "" || !strings.Contains(err.Error(), "w=4 exceeds n=3") {
 		t.Fatalf("W=4: %v", err)
 	}
-	if _, _, err := NewGet(route, nil, GetOptions{R: 1}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "key") {
+	if _, _, err := newGet(route, nil, GetOptions{R: 1}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "key") {
 		t.Fatalf("empty key: %v", err)
 	}
 }
@@ -152,27 +152,27 @@ func TestReadRepairFixesStaleReplicas(t *testing.T) {
 func TestAnswersExactlyOnce(t *testing.T) {
 	s := newSim(t, 3)
 	s.put("node-01", "k", "v", nil, 3)
-	g, reads, err := NewGet(s.route("k"), []byte("k"), GetOptions{R: 1})
+	g, reads, err := newGet(s.route("k"), []byte("k"), GetOptions{R: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	answers := 0
 	for _, rd := range reads {
 		set, _ := s.store(rd.Node, rd.Partition).Get(rd.Key)
-		if a, _ := g.Reply(rd.Node, true, set, nil); a != nil {
+		if a, _ := getReply(g, rd.Node, true, set, nil); a != nil {
 			answers++
 		}
-		if a, _ := g.Reply(rd.Node, true, set, nil); a != nil { // duplicate
+		if a, _ := getReply(g, rd.Node, true, set, nil); a != nil { // duplicate
 			t.Fatal("a duplicate reply produced an answer")
 		}
 	}
-	if a, _ := g.Deadline(); a != nil {
+	if a, _ := getDeadline(g); a != nil {
 		answers++
 	}
-	if answers != 1 || !g.Done() {
-		t.Fatalf("answers %d, done %v", answers, g.Done())
+	if answers != 1 || !g.done() {
+		t.Fatalf("answers %d, done %v", answers, g.done())
 	}
-	if a, _ := g.Reply("stranger", true, nil, nil); a != nil {
+	if a, _ := getReply(g, "stranger", true, nil, nil); a != nil {
 		t.Fatal("a reply from a node not asked produced an answer")
 	}
 }
@@ -186,11 +186,11 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("storage: disk full")
-	ans := p.Coordinated(boom)
+	ans := putCoordinated(p, boom)
 	if ans == nil || !errors.Is(ans.Err, boom) {
 		t.Fatalf("local failure: %+v", ans)
 	}
-	if sends := p.Prepared(&version.Set{}, version.Dot{}); len(sends) != 0 {
+	if sends := putPrepared(p, &version.Set{}, version.Dot{}); len(sends) != 0 {
 		t.Fatalf("a write whose local write failed sent replica writes %+v", sends)
 	}
 	// Success before Prepared is not an ack: the version is not known yet.
@@ -198,16 +198,16 @@ func TestLocalWriteFailureFailsThePut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := p.Coordinated(nil); a != nil || p.Done() {
+	if a := putCoordinated(p, nil); a != nil || p.done() {
 		t.Fatalf("success before Prepared answered %+v", a)
 	}
-	if sends := p.Prepared(&version.Set{}, version.Dot{}); len(sends) != 2 {
+	if sends := putPrepared(p, &version.Set{}, version.Dot{}); len(sends) != 2 {
 		t.Fatalf("Prepared after an early success sent %+v", sends)
 	}
-	if a := p.Coordinated(nil); a == nil || a.Err != nil {
+	if a := putCoordinated(p, nil); a == nil || a.Err != nil {
 		t.Fatalf("the local ack after Prepared: %+v", a)
 	}
-	if a, _ := p.Deadline(); a != nil {
+	if a, _ := putDeadline(p); a != nil {
 		t.Fatal("answered twice")
 	}
 }
@@ -240,30 +240,30 @@ func TestPreparedWriteWaitsForTheLocalCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sends := p.Prepared(set, version.Dot{})
-		if len(sends) != 2 || p.Done() {
+		sends := putPrepared(p, set, version.Dot{})
+		if len(sends) != 2 || p.done() {
 			t.Fatalf("%s: Prepared sends %+v", tc.name, sends)
 		}
-		if again := p.Prepared(set, version.Dot{}); again != nil {
+		if again := putPrepared(p, set, version.Dot{}); again != nil {
 			t.Fatalf("%s: Prepared twice sent %+v", tc.name, again)
 		}
 		var ans *PutAnswer
 		for _, rep := range sends[:tc.acks] {
-			if a, _ := p.Reply(rep.Node, nil); a != nil {
+			if a, _ := putReply(p, rep.Node, nil); a != nil {
 				ans = a
 			}
 		}
 		if early := ans != nil; early != tc.early {
 			t.Fatalf("%s: answered before the local outcome: %v, want %v", tc.name, early, tc.early)
 		}
-		if a := p.Coordinated(tc.localErr); a != nil {
+		if a := putCoordinated(p, tc.localErr); a != nil {
 			if ans != nil {
 				t.Fatalf("%s: answered twice", tc.name)
 			}
 			ans = a
 		}
 		for _, rep := range sends[tc.acks:] {
-			if a, _ := p.Reply(rep.Node, nil); a != nil {
+			if a, _ := putReply(p, rep.Node, nil); a != nil {
 				if ans != nil {
 					t.Fatalf("%s: answered twice", tc.name)
 				}
@@ -276,7 +276,7 @@ func TestPreparedWriteWaitsForTheLocalCommit(t *testing.T) {
 		if tc.wantErr && tc.localErr != nil && !errors.Is(ans.Err, tc.localErr) {
 			t.Fatalf("%s: the answer %v does not carry the local error", tc.name, ans.Err)
 		}
-		if !p.Done() {
+		if !p.done() {
 			t.Fatalf("%s: not done after every reply", tc.name)
 		}
 	}
@@ -297,7 +297,7 @@ func TestSmallClusterQuorumIsUnavailableNotInvalid(t *testing.T) {
 	if _, _, err := NewPut(route, "solo", []byte("k"), PutOptions{W: 2}); !errors.As(err, &ue) || ue.Need != 2 || ue.Got != 1 {
 		t.Fatalf("W=2 on one node: %v", err)
 	}
-	if _, _, err := NewGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) {
+	if _, _, err := newGet(route, []byte("k"), GetOptions{R: 4}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("R=4 with N=3: %v", err)
 	}
 	if p, fwd, err := NewPut(route, "solo", []byte("k"), PutOptions{W: 1}); err != nil || fwd != "" || p == nil {

@@ -48,7 +48,7 @@ type GetOptions struct {
 	Mode version.ConflictMode
 	// QuorumFirst asks only R targets at first (Cassandra's way): another
 	// target is asked when one of those fails, and every target left when
-	// the caller calls Speculate (its speculative-retry timer). Read repair
+	// the caller steps GetSpeculate (its speculative-retry timer). Read repair
 	// then reaches the replicas asked only. Off, every target is asked at
 	// once (Dynamo's and riak's way). A route with fallbacks always asks
 	// every target.
@@ -62,41 +62,85 @@ type GetOptions struct {
 	Spread uint
 }
 
-// Get coordinates one read.
+// GetEvent is something a read's coordinator learns: GetReplied,
+// GetSpeculate or GetDeadline.
+type GetEvent interface{ getEvent() }
+
+// GetReplied: a replica answered a read: its set (Found false and Set nil
+// when it does not have the key) or the error it returned.
+type GetReplied struct {
+	Node  string
+	Found bool
+	Set   *version.Set
+	Err   error
+}
+
+// GetSpeculate: the shell's speculative-retry timer fired (armed when a
+// GetReady says Speculate).
+type GetSpeculate struct{}
+
+// GetDeadline: the request's deadline passed; every target that has not
+// answered counts as timed out.
+type GetDeadline struct{}
+
+func (GetReplied) getEvent()   {}
+func (GetSpeculate) getEvent() {}
+func (GetDeadline) getEvent()  {}
+
+// GetReady is what the shell carries out after NewGet or a Step, in this
+// order: send Reads (their replies come back as GetReplied), arm the
+// speculative-retry timer when Speculate is set (NewGet only), answer the
+// client with Answer when set (once in a read's life), send Repairs (fire
+// and forget), count TimedOut as the targets that never answered (at the
+// deadline), and stop when Done.
+type GetReady struct {
+	Reads     []Read
+	Speculate bool
+	Answer    *GetAnswer
+	Repairs   []Repair
+	TimedOut  []string
+	Done      bool
+}
+
+// GetState names where a read is, as riak_kv_get_fsm names its states.
+type GetState int
+
+const (
+	// GetWaitQuorum: reads sent, the answer not given yet: R replies are
+	// not in, or the core decided "not found" on a fallback's word and
+	// the read waits for the primaries.
+	GetWaitQuorum GetState = iota
+	// GetReadRepair: answered; collecting the remaining replies to find
+	// the replicas to repair.
+	GetReadRepair
+	// GetFinished: answered, and every target asked answered or timed out.
+	GetFinished
+)
+
+// Get coordinates one read: a pure state machine, fed by Step.
 type Get struct {
-	route    Route
-	key      []byte
-	mode     version.ConflictMode
-	core     *quorum.GetCore[*version.Set]
-	order    []ring.Target // the targets in the order they are asked
-	asked    int           // order[:asked] were asked
-	closed   bool          // no more targets will be asked (the rest skipped)
-	more     []Read        // reads decided but not yet taken (More)
-	answered bool
-	repaired bool
-	expired  bool            // the deadline passed
-	replied  map[string]bool // targets that answered (or failed)
-	r        int             // the read quorum
-	// primaryNotFound counts the primaries that answered not found, and
-	// primaryFailed those that failed. A fallback's "not found" only means
-	// it holds no hint for the key: in a route with a fallback the read
-	// answers "not found" only on R primaries' word (see waitForPrimary
-	// and answer).
-	primaryNotFound, primaryFailed int
+	route Route
+	key   []byte
+	mode  version.ConflictMode
+	r     int // the read quorum
+	core  *quorum.GetCore[*version.Set]
+	order []ring.Target // the targets in the order they are asked
+	asked int           // order[:asked] were asked, or skipped
+	state GetState
 }
 
 var setObject = quorum.Object[*version.Set]{Merge: version.Sync, Descends: version.Descends}
 
 // NewGet starts a read of key along route and returns the reads to send.
-func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
+func NewGet(route Route, key []byte, opts GetOptions) (*Get, GetReady, error) {
 	if len(key) == 0 {
-		return nil, nil, fmt.Errorf("%w: key: empty", ErrInvalid)
+		return nil, GetReady{}, fmt.Errorf("%w: key: empty", ErrInvalid)
 	}
 	if err := quorum.Validate(route.N, opts.R, 1); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, GetReady{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(route.Targets) < opts.R {
-		return nil, nil, &UnavailableError{Op: "read", Need: opts.R, Got: len(route.Targets)}
+		return nil, GetReady{}, &UnavailableError{Op: quorum.OpRead, Need: opts.R, Got: len(route.Targets)}
 	}
 	replicas := make([]quorum.Node, len(route.Targets))
 	for i, t := range route.Targets {
@@ -106,14 +150,14 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, []Read, error) {
 		N: route.N, R: opts.R, NotFoundOK: true, Object: setObject, Replicas: replicas,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, GetReady{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	g := &Get{route: route, key: key, mode: opts.Mode, core: core, replied: map[string]bool{}, order: route.Targets, r: opts.R}
+	g := &Get{route: route, key: key, mode: opts.Mode, core: core, order: route.Targets, r: opts.R}
 	first := len(route.Targets)
 	if opts.QuorumFirst && opts.R < first && !hasFallback(route) {
 		g.order, first = askOrder(route.Targets, opts.First, opts.Spread), opts.R
 	}
-	return g, g.ask(first), nil
+	return g, GetReady{Reads: g.ask(first), Speculate: first < len(g.order)}, nil
 }
 
 // hasFallback reports whether a route has a fallback target.
@@ -145,57 +189,7 @@ func askOrder(targets []ring.Target, first string, spread uint) []ring.Target {
 	return append(out, rest...)
 }
 
-// ask returns the reads of the next n targets not asked yet.
-func (g *Get) ask(n int) []Read {
-	if g.closed {
-		return nil
-	}
-	n = min(n, len(g.order)-g.asked)
-	reads := make([]Read, n)
-	for i, t := range g.order[g.asked : g.asked+n] {
-		reads[i] = Read{Node: t.Node, HintOwner: t.HintOwner, Partition: g.route.Partition, Key: g.key}
-	}
-	g.asked += n
-	return reads
-}
-
-// More returns the reads the last Reply calls for: under QuorumFirst, a
-// target in place of one that failed. The caller sends them and feeds
-// their replies as any other.
-func (g *Get) More() []Read {
-	m := g.more
-	g.more = nil
-	return m
-}
-
-// Speculate is the caller's speculative-retry timer: if the read has not
-// answered yet, it returns the reads of every target not asked yet.
-func (g *Get) Speculate() []Read {
-	return g.ask(len(g.order))
-}
-
-// skipUnasked tells the core the targets not asked will not be: once it has
-// decided, or at the deadline.
-func (g *Get) skipUnasked() {
-	if g.closed {
-		return
-	}
-	g.closed = true
-	if g.asked == len(g.order) {
-		return
-	}
-	skip := make([]quorum.Node, 0, len(g.order)-g.asked)
-	for _, t := range g.order[g.asked:] {
-		skip = append(skip, quorum.Node(t.Node))
-	}
-	g.core.Skip(skip...)
-}
-
-// Reply feeds one replica's answer: its set (nil and found false when it
-// does not have the key) or the error it returned. It returns the client's
-// answer when this reply decides the read (once), and the read repairs when
-// this was the last reply (once). A reply from a node that was not asked, or
-// a second reply from a node, is ignored.
+// Step feeds one event and returns what to do.
 //
 // The read decides once R replies are in (found and not found count,
 // fallbacks' too) or R can no longer be reached (a quorum error). A found
@@ -206,42 +200,111 @@ func (g *Get) skipUnasked() {
 // without R primaries' "not found" answers a primary quorum error ("read
 // primary quorum: 1 of 2 primaries answered not found"), never "not
 // found": a primary that failed or did not answer may hold the value.
-func (g *Get) Reply(node string, found bool, set *version.Set, err error) (*GetAnswer, []Repair) {
-	kind := quorum.Found
-	switch {
-	case err != nil:
-		kind = quorum.Failed
-	case !found || set == nil:
-		kind, set = quorum.NotFound, nil
-	}
-	if g.core.Add(quorum.Node(node), kind, set, err) != nil {
-		return nil, nil
-	}
-	g.replied[node] = true
-	if g.route.hintOwner(node) == "" {
-		switch kind {
-		case quorum.NotFound:
-			g.primaryNotFound++
-		case quorum.Failed:
-			g.primaryFailed++
+//
+// Under QuorumFirst a target that fails is replaced by one not asked yet
+// (in Reads), and GetSpeculate asks every target left. A reply from a node
+// that is not a target, or a second reply from a node, is ignored. After
+// GetDeadline the read is Done whatever else happened.
+func (g *Get) Step(ev GetEvent) GetReady {
+	var r GetReady
+	expired := false
+	switch e := ev.(type) {
+	case GetReplied:
+		r.Reads = g.reply(e)
+	case GetSpeculate:
+		if g.state == GetWaitQuorum {
+			r.Reads = g.ask(len(g.order))
 		}
+	case GetDeadline:
+		r.TimedOut = g.outstanding()
+		g.skipUnasked()
+		g.core.Timeout()
+		expired = true
 	}
-	if kind == quorum.Failed && !g.core.Enough() {
-		g.more = append(g.more, g.ask(1)...)
-	}
-	return g.effects()
+	r.Answer, r.Repairs = g.effects(expired)
+	r.Done = g.state == GetFinished
+	return r
 }
 
-// Outstanding lists the targets asked that have not answered yet, in the
+// ask returns the reads of the next n targets not asked yet.
+func (g *Get) ask(n int) []Read {
+	n = min(n, len(g.order)-g.asked)
+	if n <= 0 {
+		return nil
+	}
+	reads := make([]Read, n)
+	for i, t := range g.order[g.asked : g.asked+n] {
+		reads[i] = Read{Node: t.Node, HintOwner: t.HintOwner, Partition: g.route.Partition, Key: g.key}
+	}
+	g.asked += n
+	return reads
+}
+
+// reply records one replica's answer, and returns the read to send in
+// place of a failed one while the read is undecided.
+func (g *Get) reply(e GetReplied) []Read {
+	kind, set := quorum.Found, e.Set
+	switch {
+	case e.Err != nil:
+		kind = quorum.Failed
+	case !e.Found || set == nil:
+		kind, set = quorum.NotFound, nil
+	}
+	if g.core.Add(quorum.Node(e.Node), kind, set, e.Err) != nil {
+		return nil
+	}
+	if kind == quorum.Failed && !g.core.Enough() {
+		return g.ask(1)
+	}
+	return nil
+}
+
+// skipUnasked tells the core the targets not asked will not be: once the
+// read has answered, or at the deadline.
+func (g *Get) skipUnasked() {
+	if g.asked == len(g.order) {
+		return
+	}
+	skip := make([]quorum.Node, 0, len(g.order)-g.asked)
+	for _, t := range g.order[g.asked:] {
+		skip = append(skip, quorum.Node(t.Node))
+	}
+	g.asked = len(g.order)
+	g.core.Skip(skip...)
+}
+
+// outstanding lists the targets asked that have not answered yet, in the
 // order asked (at the deadline: the ones that timed out).
-func (g *Get) Outstanding() []string {
+func (g *Get) outstanding() []string {
 	var out []string
 	for _, t := range g.order[:g.asked] {
-		if !g.replied[t.Node] {
+		if g.core.Kind(quorum.Node(t.Node)) == 0 {
 			out = append(out, t.Node)
 		}
 	}
 	return out
+}
+
+// primaries counts the primaries asked that answered not found, that
+// failed, and that did not answer (or timed out).
+func (g *Get) primaries() (asked, notFound, failed, silent int) {
+	for _, t := range g.order {
+		if t.HintOwner != "" {
+			continue
+		}
+		switch g.core.Kind(quorum.Node(t.Node)) {
+		case quorum.NotAsked:
+			continue
+		case quorum.NotFound:
+			notFound++
+		case quorum.Failed:
+			failed++
+		case 0, quorum.TimedOut:
+			silent++
+		}
+		asked++
+	}
+	return asked, notFound, failed, silent
 }
 
 // waitForPrimary reports that the core decided "not found" but the read
@@ -251,8 +314,8 @@ func (g *Get) Outstanding() []string {
 // (found, not found or failed), or the deadline passed; answer then says
 // "not found" only on R primaries' word. A found value (from a primary or
 // a fallback's hint) and a quorum error answer at once.
-func (g *Get) waitForPrimary() bool {
-	if g.expired || g.primaryNotFound >= g.r {
+func (g *Get) waitForPrimary(expired bool) bool {
+	if expired || !hasFallback(g.route) {
 		return false
 	}
 	if _, err := g.core.Result(); err != nil {
@@ -261,50 +324,41 @@ func (g *Get) waitForPrimary() bool {
 	if _, found := g.core.Merged(); found {
 		return false
 	}
+	_, notFound, _, _ := g.primaries()
+	if notFound >= g.r {
+		return false
+	}
 	for _, t := range g.order[:g.asked] {
-		if t.HintOwner == "" && !g.replied[t.Node] {
+		if t.HintOwner == "" && g.core.Kind(quorum.Node(t.Node)) == 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// Deadline is called when the request's deadline passes: every outstanding
-// replica counts as timed out. It returns the answer if none was given yet,
-// and the read repairs for the replicas that did reply.
-func (g *Get) Deadline() (*GetAnswer, []Repair) {
-	g.expired = true
-	g.skipUnasked()
-	g.core.Timeout()
-	return g.effects()
-}
-
-// Done reports that the get has answered and has nothing more to do.
-func (g *Get) Done() bool { return g.answered && g.repaired }
-
-// Phase is the riak-style state, for tracing.
-func (g *Get) Phase() quorum.Phase { return g.core.Phase() }
-
-func (g *Get) effects() (*GetAnswer, []Repair) {
+// effects moves the read on: the answer once the core decided (and the
+// primaries had their say), the repairs once every target answered.
+func (g *Get) effects(expired bool) (*GetAnswer, []Repair) {
 	var ans *GetAnswer
-	if g.core.Enough() && !g.answered && !g.waitForPrimary() {
-		g.answered = true
+	if g.state == GetWaitQuorum && g.core.Enough() && !g.waitForPrimary(expired) {
+		g.state = GetReadRepair
+		g.skipUnasked() // the core's answer stands: it decided
 		ans = g.answer()
 	}
-	if g.answered {
-		g.skipUnasked()
+	if g.state != GetReadRepair || !g.core.Done() {
+		return ans, nil
+	}
+	g.state = GetFinished
+	merged, ok := g.core.Merged()
+	if !ok {
+		return ans, nil
 	}
 	var repairs []Repair
-	if g.core.Done() && !g.repaired {
-		g.repaired = true
-		if merged, ok := g.core.Merged(); ok && g.answered {
-			for _, n := range g.core.RepairTargets() {
-				repairs = append(repairs, Repair{
-					Node: string(n), HintOwner: g.route.hintOwner(string(n)),
-					Partition: g.route.Partition, Key: g.key, Set: merged,
-				})
-			}
-		}
+	for _, n := range g.core.RepairTargets() {
+		repairs = append(repairs, Repair{
+			Node: string(n), HintOwner: g.route.hintOwner(string(n)),
+			Partition: g.route.Partition, Key: g.key, Set: merged,
+		})
 	}
 	return ans, repairs
 }
@@ -318,8 +372,11 @@ func (g *Get) answer() *GetAnswer {
 	// that came while the answer waited for a primary.
 	merged, found := g.core.Merged()
 	if !found {
-		if g.primaryNotFound < g.r && hasFallback(g.route) {
-			return &GetAnswer{Err: g.primaryQuorumError()}
+		if hasFallback(g.route) {
+			if asked, notFound, failed, silent := g.primaries(); notFound < g.r {
+				return &GetAnswer{Err: &quorum.Error{Op: quorum.OpRead, Kind: quorum.KindPrimary,
+					Need: g.r, Got: notFound, Asked: asked, Failed: failed, TimedOut: silent}}
+			}
 		}
 		return &GetAnswer{}
 	}
@@ -329,22 +386,4 @@ func (g *Get) answer() *GetAnswer {
 		ans.Values = append(ans.Values, s.Value)
 	}
 	return ans
-}
-
-// primaryQuorumError is the answer of a read whose route has a fallback and
-// that found nothing without R primaries' "not found": the primaries that
-// failed or did not answer may hold the value.
-func (g *Get) primaryQuorumError() *quorum.Error {
-	e := &quorum.Error{Op: quorum.OpRead, Kind: quorum.KindPrimary, Need: g.r, Got: g.primaryNotFound}
-	for _, t := range g.order[:g.asked] {
-		if t.HintOwner != "" {
-			continue
-		}
-		e.Asked++
-		if !g.replied[t.Node] {
-			e.TimedOut++
-		}
-	}
-	e.Failed = g.primaryFailed
-	return e
 }

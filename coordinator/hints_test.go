@@ -131,7 +131,7 @@ func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
 	s.down[owners[1]], s.down[owners[2]] = true, true
 	rt := s.route("k")
 	for _, deadline := range []bool{false, true} {
-		g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: 2})
+		g, reads, err := newGet(rt, []byte("k"), GetOptions{R: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,23 +141,23 @@ func TestReadWaitsForAPrimaryBeforeNotFound(t *testing.T) {
 				primary = rd
 				continue
 			}
-			if a, _ := g.Reply(rd.Node, false, nil, nil); a != nil {
+			if a, _ := getReply(g, rd.Node, false, nil, nil); a != nil {
 				t.Fatalf("answered %+v on two fallbacks' not found", a)
 			}
 		}
-		if got := g.Outstanding(); len(got) != 1 || got[0] != primary.Node {
+		if got := g.outstanding(); len(got) != 1 || got[0] != primary.Node {
 			t.Fatalf("outstanding %v, want the primary %s", got, primary.Node)
 		}
 		if deadline {
 			var qe *quorum.Error
-			if a, _ := g.Deadline(); a == nil || !errors.As(a.Err, &qe) || qe.Kind != quorum.KindPrimary ||
+			if a, _ := getDeadline(g); a == nil || !errors.As(a.Err, &qe) || qe.Kind != quorum.KindPrimary ||
 				a.Err.Error() != "read primary quorum: 0 of 2 primaries answered not found (1 asked: 1 timed out)" {
 				t.Fatalf("at the deadline: %+v", a)
 			}
 			continue
 		}
 		set, _ := s.replicaGet(primary)
-		a, _ := g.Reply(primary.Node, true, set, nil)
+		a, _ := getReply(g, primary.Node, true, set, nil)
 		if a == nil || !a.Found || vals(a) != `["v"]` {
 			t.Fatalf("after the primary: %+v", a)
 		}

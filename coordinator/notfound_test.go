@@ -31,31 +31,31 @@ func setOf(t testing.TB, actor, value string) *version.Set {
 func TestFallbackNotFoundDoesNotOutvoteAPrimarysValue(t *testing.T) {
 	rt := Route{Partition: 7, N: 3, Targets: []ring.Target{{Node: "p1"}, {Node: "p2"}, {Node: "f", HintOwner: "p3"}}}
 	for _, qf := range []bool{false, true} {
-		g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: 2, QuorumFirst: qf, First: "p1"})
+		g, reads, err := newGet(rt, []byte("k"), GetOptions{R: 2, QuorumFirst: qf, First: "p1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(reads) != 3 {
 			t.Fatalf("quorum first %v: asked %v, want every target of a route with a fallback", qf, readNodes(reads))
 		}
-		if a, _ := g.Reply("p1", false, nil, nil); a != nil {
+		if a, _ := getReply(g, "p1", false, nil, nil); a != nil {
 			t.Fatalf("quorum first %v: answered %+v on one reply of R=2", qf, a)
 		}
-		if a, _ := g.Reply("f", false, nil, nil); a != nil {
+		if a, _ := getReply(g, "f", false, nil, nil); a != nil {
 			t.Fatalf("quorum first %v: answered %+v on a lagging primary's and a fallback's not found while primary p2 has not answered", qf, a)
 		}
-		if out := g.Outstanding(); len(out) != 1 || out[0] != "p2" {
+		if out := g.outstanding(); len(out) != 1 || out[0] != "p2" {
 			t.Fatalf("quorum first %v: outstanding %v, want [p2]", qf, out)
 		}
-		a, repairs := g.Reply("p2", true, setOf(t, "p2@1", "v"), nil)
+		a, repairs := getReply(g, "p2", true, setOf(t, "p2@1", "v"), nil)
 		if a == nil || a.Err != nil || !a.Found || vals(a) != `["v"]` || len(a.Context) == 0 {
 			t.Fatalf("quorum first %v: after p2's value: %+v", qf, a)
 		}
 		// Read repair goes to the replicas that answered not found: the
 		// lagging primary and the fallback (as a hint for p3).
 		if len(repairs) != 2 || repairs[0].Node != "p1" || repairs[0].HintOwner != "" ||
-			repairs[1].Node != "f" || repairs[1].HintOwner != "p3" || !g.Done() {
-			t.Fatalf("quorum first %v: repairs %+v, done %v", qf, repairs, g.Done())
+			repairs[1].Node != "f" || repairs[1].HintOwner != "p3" || !g.done() {
+			t.Fatalf("quorum first %v: repairs %+v, done %v", qf, repairs, g.done())
 		}
 	}
 }
@@ -101,7 +101,7 @@ func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
 	} {
 		v1, v2 := nfValues(t)
 		rt := Route{Partition: 5, N: 3, Targets: tc.targets}
-		g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: tc.r, QuorumFirst: true, First: "p1"})
+		g, reads, err := newGet(rt, []byte("k"), GetOptions{R: tc.r, QuorumFirst: true, First: "p1"})
 		if err != nil || len(reads) != 3 {
 			t.Fatalf("%s: asked %v, %v", tc.name, readNodes(reads), err)
 		}
@@ -110,18 +110,18 @@ func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
 			var a *GetAnswer
 			var reps []Repair
 			if rep == "deadline" {
-				a, reps = g.Deadline()
+				a, reps = getDeadline(g)
 			} else {
 				node, kind, _ := strings.Cut(rep, ":")
 				switch kind {
 				case "found":
-					a, reps = g.Reply(node, true, v1, nil)
+					a, reps = getReply(g, node, true, v1, nil)
 				case "newer":
-					a, reps = g.Reply(node, true, v2, nil)
+					a, reps = getReply(g, node, true, v2, nil)
 				case "nf":
-					a, reps = g.Reply(node, false, nil, nil)
+					a, reps = getReply(g, node, false, nil, nil)
 				case "fail":
-					a, reps = g.Reply(node, false, nil, errors.New("disk on fire"))
+					a, reps = getReply(g, node, false, nil, errors.New("disk on fire"))
 				}
 			}
 			for _, rp := range reps {
@@ -144,8 +144,8 @@ func TestNotFoundWaitsForPrimariesCases(t *testing.T) {
 				t.Fatalf("%s: answered %q (%+v), want %q", tc.name, got, a, tc.want)
 			}
 		}
-		if !g.Done() || !slices.Equal(repairs, tc.repairs) {
-			t.Fatalf("%s: done %v, repairs %v, want %v", tc.name, g.Done(), repairs, tc.repairs)
+		if !g.done() || !slices.Equal(repairs, tc.repairs) {
+			t.Fatalf("%s: done %v, repairs %v, want %v", tc.name, g.done(), repairs, tc.repairs)
 		}
 	}
 }
@@ -218,7 +218,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 	t.Helper()
 	rt := c.route()
 	targets := rt.Targets
-	g, reads, err := NewGet(rt, []byte("k"), GetOptions{R: c.r, QuorumFirst: c.qf, First: "p0", Spread: c.spread})
+	g, reads, err := newGet(rt, []byte("k"), GetOptions{R: c.r, QuorumFirst: c.qf, First: "p0", Spread: c.spread})
 	if len(targets) < c.r {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Fatalf("%v: %d targets for R=%d: %v", c, len(targets), c.r, err)
@@ -332,7 +332,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 	for _, i := range c.order[:c.cut] {
 		name := targets[i].Node
 		if !asked[name] {
-			addAsked(g.Speculate()) // the speculative-retry timer fired
+			addAsked(g.Step(GetSpeculate{}).Reads) // the speculative-retry timer fired
 			if !asked[name] {
 				continue // never asked: the read answered first
 			}
@@ -364,16 +364,16 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 				decided = true
 			}
 		}
-		a, reps := g.Reply(name, kind == quorum.Found, set, rerr)
-		addAsked(g.More())
-		check(a, reps, false)
+		r := g.Step(GetReplied{Node: name, Found: kind == quorum.Found, Set: set, Err: rerr})
+		addAsked(r.Reads)
+		check(r.Answer, r.Repairs, false)
 	}
-	a, reps := g.Deadline()
+	a, reps := getDeadline(g)
 	check(a, reps, true)
-	if ans == nil || !g.Done() {
-		fail("no answer by the deadline (%+v), done %v", ans, g.Done())
+	if ans == nil || !g.done() {
+		fail("no answer by the deadline (%+v), done %v", ans, g.done())
 	}
-	if a, reps := g.Deadline(); a != nil || reps != nil {
+	if a, reps := getDeadline(g); a != nil || reps != nil {
 		fail("a second deadline gave %+v, %+v", a, reps)
 	}
 	// Read repair: once, to the replicas that answered not found or an

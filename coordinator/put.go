@@ -52,34 +52,44 @@ type PutAnswer struct {
 	Err error
 }
 
-// Put coordinates one write (or delete) at a replica of the key.
+// PutState names where a write is, as riak_kv_put_fsm names its states.
+type PutState int
+
+const (
+	// PutWaitLocal: waiting for the local vnode to compute the version
+	// (PutPrepared); nothing was sent.
+	PutWaitLocal PutState = iota
+	// PutWaitQuorum: the replica writes went out; the answer not given.
+	PutWaitQuorum
+	// PutWaitRest: answered; waiting for the remaining replies, to keep
+	// hints for the targets that fail.
+	PutWaitRest
+	// PutFinished: answered, and every target replied or timed out (or
+	// nothing was sent).
+	PutFinished
+)
+
+// Put coordinates one write (or delete) at a replica of the key: a pure
+// state machine, fed by Step.
 type Put struct {
-	route    Route
-	self     string
-	key      []byte
-	w        int
-	ctx      version.Context // the writer's
-	core     *quorum.PutCore
-	set      *version.Set // from Prepared: the replica writes went out
-	dot      version.Dot  // the new version's, from Prepared
-	answered bool
-	hints    bool
-	replied  map[string]bool // targets that replied (success or failure)
-	hinted   map[string]bool // primaries the coordinator keeps a hint for
-	// localFailed: the local commit of the prepared version failed;
-	// stored: another target acked it; timedOut: some target never
-	// answered (it may have stored it).
-	localFailed, stored, timedOut bool
-	// expired: the deadline passed (Step); forgot: Step asked once to
-	// forget the prepared version.
-	expired, forgot bool
+	route  Route
+	self   string
+	key    []byte
+	w      int
+	ctx    version.Context // the writer's
+	hints  bool
+	core   *quorum.PutCore
+	set    *version.Set    // from PutPrepared: the replica writes went out
+	dot    version.Dot     // the new version's, from PutPrepared
+	hinted map[string]bool // primaries the coordinator keeps a hint for
+	state  PutState
+	forgot bool // Step asked once to forget the prepared version
 }
 
 // NewPut starts a write of key received by node self. When self is not an
 // up primary of the key, it returns forward: the node that must coordinate
 // instead (the first up primary), and a nil Put. When no primary is up it
-// returns an UnavailableError (fallback coordination comes with hinted
-// handoff).
+// returns an UnavailableError.
 func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forward string, err error) {
 	if len(key) == 0 {
 		return nil, "", fmt.Errorf("%w: key: empty", ErrInvalid)
@@ -88,7 +98,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(route.Targets) < opts.W {
-		return nil, "", &UnavailableError{Op: "write", Need: opts.W, Got: len(route.Targets)}
+		return nil, "", &UnavailableError{Op: quorum.OpWrite, Need: opts.W, Got: len(route.Targets)}
 	}
 	var primaries []string
 	for _, t := range route.Targets {
@@ -97,7 +107,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 		}
 	}
 	if len(primaries) == 0 {
-		return nil, "", &UnavailableError{Op: "write", Need: 1, Got: 0}
+		return nil, "", &UnavailableError{Op: quorum.OpWrite, Need: 1, Got: 0}
 	}
 	if !slices.Contains(primaries, self) {
 		return nil, primaries[0], nil
@@ -115,61 +125,130 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return &Put{route: route, self: self, key: key, w: opts.W, ctx: opts.Context, core: core, hints: opts.Hints,
-		replied: map[string]bool{}, hinted: map[string]bool{}}, "", nil
+		hinted: map[string]bool{}}, "", nil
+}
+
+// Step feeds one event and returns what to do:
+//
+//   - PutPrepared: the version the local vnode computed for the write
+//     (vnode.Store.Prepare) and its new dot, before it is durable there.
+//     The replica writes go out at once, so the local write and the
+//     replica writes wait on their disks at the same time: one round, not
+//     two. Ignored unless the write waits for it.
+//   - PutCoordinated: the outcome of the local write, nil once the
+//     prepared version is durable here. Success counts as this replica's
+//     ack (ignored before PutPrepared). A failure fails the write with
+//     that error, unless W acks decided it already: the coordinator's own
+//     write must succeed (replicas that stored the prepared version keep
+//     it, as after any failed write).
+//   - PutReplied: a replica's ack (Err nil) or failure; a failure makes the
+//     coordinator keep a hint for it (PutOptions.Hints).
+//   - PutDeadline: every target that has not replied counts as timed out,
+//     and the coordinator keeps hints for them; before PutPrepared the
+//     write fails with a quorum error. The write is then Done.
+func (p *Put) Step(ev PutEvent) PutReady {
+	var r PutReady
+	switch e := ev.(type) {
+	case PutPrepared:
+		if p.state == PutWaitLocal {
+			p.set, p.dot, p.state = e.Set, e.Dot, PutWaitQuorum
+			r.Replicate = p.replicas()
+		}
+	case PutCoordinated:
+		r.Answer = p.coordinated(e.Err)
+	case PutReplied:
+		if p.state != PutWaitLocal && p.core.Add(quorum.Node(e.Node), replyKind(e.Err), e.Err) == nil && e.Err != nil {
+			r.Replicate = p.localHint(p.route.owner(e.Node))
+		}
+	case PutDeadline:
+		r.Answer, r.Replicate, r.TimedOut = p.deadline()
+	}
+	if ans := p.effects(); ans != nil {
+		r.Answer = ans
+	}
+	if p.state == PutFinished {
+		r.Done = true
+		if !p.forgot && p.unreplicated() {
+			p.forgot = true
+			r.Forget, r.Dot = true, p.dot
+		}
+	}
+	return r
+}
+
+func replyKind(err error) quorum.ReplyKind {
+	if err != nil {
+		return quorum.Failed
+	}
+	return quorum.Acked
+}
+
+// coordinated records the local write's outcome; it returns the answer
+// when the local write failed before the write was answered.
+func (p *Put) coordinated(err error) *PutAnswer {
+	switch {
+	case p.state == PutFinished || p.core.Kind(quorum.Node(p.self)) != 0:
+		return nil
+	case p.state == PutWaitLocal:
+		if err == nil {
+			return nil // PutPrepared comes first
+		}
+		p.state = PutFinished // nothing was sent
+		return &PutAnswer{Err: err}
+	}
+	_ = p.core.Add(quorum.Node(p.self), replyKind(err), err)
+	if err == nil || p.state != PutWaitQuorum {
+		return nil
+	}
+	p.state = PutWaitRest
+	return &PutAnswer{Err: err}
+}
+
+// deadline marks the targets that have not replied as timed out and keeps
+// hints for them; before PutPrepared it fails the write.
+func (p *Put) deadline() (*PutAnswer, []Replicate, []string) {
+	switch p.state {
+	case PutFinished:
+		return nil, nil, nil
+	case PutWaitLocal:
+		p.state = PutFinished
+		return &PutAnswer{Err: &quorum.Error{Op: quorum.OpWrite, Kind: quorum.KindQuorum, Need: p.w, Asked: len(p.route.Targets), TimedOut: len(p.route.Targets)}}, nil, nil
+	}
+	timedOut := p.outstanding()
+	var hints []Replicate
+	for _, n := range timedOut {
+		hints = append(hints, p.localHint(p.route.owner(n))...)
+	}
+	p.core.Timeout()
+	return nil, hints, timedOut
+}
+
+// effects moves the write on: the answer once the core decided, and the
+// end once every target replied.
+func (p *Put) effects() *PutAnswer {
+	var ans *PutAnswer
+	if p.state == PutWaitQuorum && p.core.Enough() {
+		p.state = PutWaitRest
+		if res, err := p.core.Result(); err != nil {
+			ans = &PutAnswer{Err: err}
+		} else {
+			ans = &PutAnswer{Context: version.EncodeContext(version.WriterContext(p.set, p.ctx, p.dot)), Acked: res.Acked, Hinted: res.Hinted}
+		}
+	}
+	if p.state == PutWaitRest && p.core.Done() {
+		p.state = PutFinished
+	}
+	return ans
 }
 
 // localHint returns the hint the coordinator keeps for primary, once per
-// primary, when hints are on and the local write succeeded.
+// primary, when hints are on and the write has a version.
 func (p *Put) localHint(primary string) []Replicate {
 	if !p.hints || p.set == nil || primary == p.self || p.hinted[primary] {
 		return nil
 	}
 	p.hinted[primary] = true
 	return []Replicate{{Node: p.self, HintOwner: primary, Partition: p.route.Partition, Key: p.key, Set: p.set, Local: true}}
-}
-
-// Prepared feeds the version the local vnode computed for the write
-// (vnode.Store.Prepare) and its new dot, before it is durable there, and
-// returns the
-// replica writes to send at once: the local write and the replica writes
-// then wait on their disks at the same time, one round instead of two.
-// The local outcome follows with Coordinated. Prepared after a failed
-// Coordinated, or twice, does nothing.
-func (p *Put) Prepared(set *version.Set, dot version.Dot) []Replicate {
-	if p.set != nil || p.answered {
-		return nil
-	}
-	p.set, p.dot = set, dot
-	return p.replicas()
-}
-
-// Coordinated feeds the outcome of the local coordinating write: nil when
-// the prepared version is durable here (Store.Commit after Prepared), or
-// the error that stopped it, before or after Prepared. Success counts as
-// this replica's ack; success before Prepared does nothing (the caller
-// feeds Prepared first). A failure fails the write with that error, unless
-// W acks decided it already: the coordinator's own write must succeed
-// (replicas that stored the prepared version keep it, as after any failed
-// write). It returns the answer when this decides the write.
-func (p *Put) Coordinated(err error) *PutAnswer {
-	if p.replied[p.self] || (p.set == nil && err == nil) {
-		return nil
-	}
-	if err != nil {
-		if p.set != nil {
-			p.replied[p.self] = true
-			p.localFailed = true
-			_ = p.core.Add(quorum.Node(p.self), quorum.Failed, err)
-		}
-		if p.answered {
-			return nil
-		}
-		p.answered = true
-		return &PutAnswer{Err: err}
-	}
-	p.replied[p.self] = true
-	_ = p.core.Add(quorum.Node(p.self), quorum.Acked, nil)
-	return p.effects()
 }
 
 // replicas returns the replica writes of p.set to the other targets, and
@@ -187,95 +266,34 @@ func (p *Put) replicas() []Replicate {
 	return out
 }
 
-// Reply feeds a replica's ack (err nil) or failure. It returns the answer
-// when this reply decides the write (once), and, when the replica failed,
-// the hint the coordinator keeps for it (see PutOptions.Hints).
-func (p *Put) Reply(node string, err error) (*PutAnswer, []Replicate) {
-	if p.set == nil {
-		return nil, nil // nothing was sent yet
-	}
-	kind := quorum.Acked
-	if err != nil {
-		kind = quorum.Failed
-	}
-	if p.core.Add(quorum.Node(node), kind, err) != nil {
-		return nil, nil
-	}
-	p.replied[node] = true
-	var hints []Replicate
-	if err != nil {
-		hints = p.localHint(p.route.owner(node))
-	} else {
-		p.stored = true
-	}
-	return p.effects(), hints
-}
-
-// Outstanding lists the targets that have not answered yet, in route
-// order; before the local write, none (nothing was sent).
-func (p *Put) Outstanding() []string {
-	if p.set == nil {
+// outstanding lists the targets that have not replied yet, in route
+// order; before PutPrepared, none (nothing was sent).
+func (p *Put) outstanding() []string {
+	if p.state == PutWaitLocal {
 		return nil
 	}
 	var out []string
 	for _, t := range p.route.Targets {
-		if !p.replied[t.Node] {
+		if p.core.Kind(quorum.Node(t.Node)) == 0 {
 			out = append(out, t.Node)
 		}
 	}
 	return out
 }
 
-// Deadline is called when the request's deadline passes. It returns the
-// answer if none was given yet, and the hints the coordinator keeps for the
-// targets that did not answer.
-func (p *Put) Deadline() (*PutAnswer, []Replicate) {
-	if p.set == nil {
-		if p.answered {
-			return nil, nil
-		}
-		p.answered = true
-		return &PutAnswer{Err: &quorum.Error{Op: quorum.OpWrite, Kind: quorum.KindQuorum, Need: p.w, Asked: len(p.route.Targets), TimedOut: len(p.route.Targets)}}, nil
-	}
-	var hints []Replicate
-	for _, t := range p.route.Targets {
-		if !p.replied[t.Node] {
-			p.replied[t.Node] = true
-			p.timedOut = true
-			hints = append(hints, p.localHint(p.route.owner(t.Node))...)
-		}
-	}
-	p.core.Timeout()
-	return p.effects(), hints
-}
-
-// Unreplicated reports that the version prepared for the write was stored
+// unreplicated reports that the version prepared for the write was stored
 // nowhere: the local commit failed, every other target answered with a
-// failure, and the coordinator kept no hint of it. The local vnode may
-// then forget it (vnode.Store.Forget). Meaningful once Done.
-func (p *Put) Unreplicated() bool {
-	return p.set != nil && p.localFailed && !p.stored && !p.timedOut && len(p.hinted) == 0
-}
-
-// Done reports that the write has answered and heard from every replica.
-func (p *Put) Done() bool { return p.answered && p.core.Done() }
-
-// Phase is the riak-style state, for tracing.
-func (p *Put) Phase() quorum.Phase {
-	if p.set == nil {
-		return quorum.Execute
+// failure (none timed out: it may have stored it), and the coordinator
+// kept no hint of it. The local vnode may then forget it
+// (vnode.Store.Forget). Meaningful once every target replied.
+func (p *Put) unreplicated() bool {
+	if p.set == nil || p.core.Kind(quorum.Node(p.self)) != quorum.Failed || len(p.hinted) > 0 {
+		return false
 	}
-	return p.core.Phase()
-}
-
-func (p *Put) effects() *PutAnswer {
-	if p.answered || !p.core.Enough() {
-		return nil
+	for _, t := range p.route.Targets {
+		if k := p.core.Kind(quorum.Node(t.Node)); k != quorum.Failed {
+			return false
+		}
 	}
-	p.answered = true
-	res, err := p.core.Result()
-	if err != nil {
-		return &PutAnswer{Err: err}
-	}
-	return &PutAnswer{Context: version.EncodeContext(version.WriterContext(p.set, p.ctx, p.dot)), Acked: res.Acked, Hinted: res.Hinted}
+	return true
 }

@@ -62,7 +62,32 @@ func TestPutStep(t *testing.T) {
 	// The deadline ends a write that never got its version: answered, done.
 	p = start(2)
 	r = p.Step(PutDeadline{})
-	if r.Answer == nil || r.Answer.Err == nil || !r.Done || len(r.Replicate) != 0 {
+	if r.Answer == nil || r.Answer.Err == nil || !r.Done || len(r.Replicate) != 0 || len(r.TimedOut) != 0 {
 		t.Fatalf("deadline before the version: %+v", r)
+	}
+
+	// The local vnode fails before it computed a version: nothing was
+	// sent, so the write is answered and done at once.
+	p = start(2)
+	if r := p.Step(PutCoordinated{Err: boom}); r.Answer == nil || !errors.Is(r.Answer.Err, boom) || !r.Done || r.Forget {
+		t.Fatalf("failure before the version: %+v", r)
+	}
+	if r := p.Step(PutDeadline{}); r.Answer != nil || len(r.TimedOut) != 0 || !r.Done {
+		t.Fatalf("deadline after the write ended: %+v", r)
+	}
+
+	// At the deadline the targets that never replied are TimedOut, once.
+	p = start(1)
+	p.Step(PutPrepared{Set: set, Dot: dot})
+	if r := p.Step(PutCoordinated{}); r.Answer == nil || r.Answer.Err != nil || r.Done {
+		t.Fatalf("local ack at W=1: %+v", r)
+	}
+	p.Step(PutReplied{Node: owners[2]})
+	r = p.Step(PutDeadline{})
+	if !r.Done || r.Answer != nil || len(r.TimedOut) != 1 || r.TimedOut[0] != owners[1] {
+		t.Fatalf("deadline with %s silent: %+v", owners[1], r)
+	}
+	if r := p.Step(PutDeadline{}); len(r.TimedOut) != 0 || !r.Done {
+		t.Fatalf("second deadline: %+v", r)
 	}
 }

@@ -26,7 +26,7 @@ func TestQuorumFirstAsksRTargetsOwnFirst(t *testing.T) {
 	self := nodes[1]
 	ask := func(opts GetOptions) []string {
 		t.Helper()
-		_, reads, err := NewGet(route, []byte("k"), opts)
+		_, reads, err := newGet(route, []byte("k"), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestQuorumFirstAsksRTargetsOwnFirst(t *testing.T) {
 	// needs the primaries' word.
 	s.down[nodes[2]] = true
 	sloppy := s.route("k")
-	if _, reads, err := NewGet(sloppy, []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: self}); err != nil || len(reads) != 3 {
+	if _, reads, err := newGet(sloppy, []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: self}); err != nil || len(reads) != 3 {
 		t.Errorf("route with a fallback: asked %v (%v), want all 3 targets", readNodes(reads), err)
 	}
 }
@@ -58,62 +58,63 @@ func TestQuorumFirstAsksRTargetsOwnFirst(t *testing.T) {
 func TestQuorumFirstReplacesAFailedReplica(t *testing.T) {
 	s := newSim(t, 3)
 	s.put("node-01", "k", "v", nil, 3)
-	g, reads, err := NewGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
+	g, reads, err := newGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
 	if err != nil || len(reads) != 2 {
 		t.Fatalf("reads %v, %v", readNodes(reads), err)
 	}
-	if a, _ := g.Reply(reads[1].Node, false, nil, errors.New("disk on fire")); a != nil {
-		t.Fatalf("answered after a failure: %+v", a)
+	r := g.Step(GetReplied{Node: reads[1].Node, Err: errors.New("disk on fire")})
+	if r.Answer != nil {
+		t.Fatalf("answered after a failure: %+v", r.Answer)
 	}
-	more := g.More()
+	more := r.Reads
 	if len(more) != 1 || slices.Contains(readNodes(reads), more[0].Node) {
-		t.Fatalf("after a failure More() = %v, want the target not asked yet", readNodes(more))
+		t.Fatalf("after a failure Reads = %v, want the target not asked yet", readNodes(more))
 	}
-	if m := g.More(); m != nil {
-		t.Fatalf("More() gave %v twice", readNodes(m))
+	if m := g.Step(GetSpeculate{}).Reads; m != nil {
+		t.Fatalf("a speculative retry asked %v again: every target was asked", readNodes(m))
 	}
 	var ans *GetAnswer
 	for _, rd := range []Read{reads[0], more[0]} {
 		set, _ := s.replicaGet(rd)
-		if a, _ := g.Reply(rd.Node, set != nil, set, nil); a != nil {
+		if a, _ := getReply(g, rd.Node, set != nil, set, nil); a != nil {
 			ans = a
 		}
 	}
-	if ans == nil || ans.Err != nil || vals(ans) != `["v"]` || !g.Done() {
-		t.Fatalf("answer %+v, done %v", ans, g.Done())
+	if ans == nil || ans.Err != nil || vals(ans) != `["v"]` || !g.done() {
+		t.Fatalf("answer %+v, done %v", ans, g.done())
 	}
 }
 
 func TestQuorumFirstSpeculates(t *testing.T) {
 	s := newSim(t, 3)
 	s.put("node-01", "k", "v", nil, 3)
-	g, reads, _ := NewGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
+	g, reads, _ := newGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
 	set, _ := s.replicaGet(reads[0])
-	if a, _ := g.Reply(reads[0].Node, true, set, nil); a != nil {
+	if a, _ := getReply(g, reads[0].Node, true, set, nil); a != nil {
 		t.Fatalf("answered on one reply of R=2: %+v", a)
 	}
 	// reads[1] is slow: the speculative timer asks the third.
-	spec := g.Speculate()
+	spec := g.Step(GetSpeculate{}).Reads
 	if len(spec) != 1 || slices.Contains(readNodes(reads), spec[0].Node) {
 		t.Fatalf("Speculate() = %v, want the target not asked", readNodes(spec))
 	}
-	if again := g.Speculate(); len(again) != 0 {
+	if again := g.Step(GetSpeculate{}).Reads; len(again) != 0 {
 		t.Fatalf("Speculate() twice asked %v again", readNodes(again))
 	}
 	set, _ = s.replicaGet(spec[0])
-	a, _ := g.Reply(spec[0].Node, true, set, nil)
+	a, _ := getReply(g, spec[0].Node, true, set, nil)
 	if a == nil || vals(a) != `["v"]` {
 		t.Fatalf("answer %+v", a)
 	}
-	if g.Done() {
+	if g.done() {
 		t.Fatal("done while the slow replica may still answer (its reply finds repairs)")
 	}
-	if out := g.Outstanding(); !slices.Equal(out, []string{reads[1].Node}) {
+	if out := g.outstanding(); !slices.Equal(out, []string{reads[1].Node}) {
 		t.Fatalf("Outstanding() = %v, want the slow replica", out)
 	}
 	set, _ = s.replicaGet(reads[1])
-	if _, reps := g.Reply(reads[1].Node, true, set, nil); len(reps) != 0 || !g.Done() {
-		t.Fatalf("repairs %v of equal replicas, done %v", reps, g.Done())
+	if _, reps := getReply(g, reads[1].Node, true, set, nil); len(reps) != 0 || !g.done() {
+		t.Fatalf("repairs %v of equal replicas, done %v", reps, g.done())
 	}
 }
 
@@ -128,19 +129,19 @@ func TestQuorumFirstRepairsTheReplicasAsked(t *testing.T) {
 	// repairs nothing, and is done without it.
 	branches := map[bool]bool{}
 	for spread := range uint(2) {
-		g, reads, _ := NewGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: owners[0], Spread: spread})
+		g, reads, _ := newGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: owners[0], Spread: spread})
 		var repairs []Repair
 		var ans *GetAnswer
 		for _, rd := range reads {
 			set, _ := s.replicaGet(rd)
-			a, rp := g.Reply(rd.Node, set != nil, set, nil)
+			a, rp := getReply(g, rd.Node, set != nil, set, nil)
 			if a != nil {
 				ans = a
 			}
 			repairs = append(repairs, rp...)
 		}
-		if ans == nil || vals(ans) != `["v1"]` || !g.Done() {
-			t.Fatalf("spread %d: answer %+v, done %v", spread, ans, g.Done())
+		if ans == nil || vals(ans) != `["v1"]` || !g.done() {
+			t.Fatalf("spread %d: answer %+v, done %v", spread, ans, g.done())
 		}
 		asked := slices.Contains(readNodes(reads), owners[1])
 		branches[asked] = true
@@ -156,18 +157,18 @@ func TestQuorumFirstRepairsTheReplicasAsked(t *testing.T) {
 func TestQuorumFirstDeadlineCountsOnlyTheAsked(t *testing.T) {
 	s := newSim(t, 3)
 	s.put("node-01", "k", "v", nil, 3)
-	g, reads, _ := NewGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
+	g, reads, _ := newGet(s.route("k"), []byte("k"), GetOptions{R: 2, QuorumFirst: true, First: "node-01"})
 	set, _ := s.replicaGet(reads[0])
-	g.Reply(reads[0].Node, true, set, nil)
-	if out := g.Outstanding(); !slices.Equal(out, []string{reads[1].Node}) {
+	getReply(g, reads[0].Node, true, set, nil)
+	if out := g.outstanding(); !slices.Equal(out, []string{reads[1].Node}) {
 		t.Fatalf("Outstanding() = %v", out)
 	}
-	a, _ := g.Deadline()
+	a, _ := getDeadline(g)
 	if a == nil || a.Err == nil || a.Err.Error() != "read quorum: 1 of 2 replicas answered (2 asked: 1 timed out)" {
 		t.Fatalf("deadline answer %+v", a)
 	}
-	if !g.Done() || g.Speculate() != nil {
-		t.Fatalf("after the deadline: done %v", g.Done())
+	if !g.done() || g.Step(GetSpeculate{}).Reads != nil {
+		t.Fatalf("after the deadline: done %v", g.done())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -19,7 +20,7 @@ var (
 // UnavailableError says how many replicas were needed and how many could be
 // reached. It wraps ErrUnavailable.
 type UnavailableError struct {
-	Op        string // "read" or "write"
+	Op        quorum.Op
 	Need, Got int
 }
 

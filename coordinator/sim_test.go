@@ -87,7 +87,7 @@ func (s *sim) replicaGet(rd Read) (*version.Set, error) {
 
 func (s *sim) get(via, key string, r int) *GetAnswer {
 	s.t.Helper()
-	g, reads, err := NewGet(s.route(key), []byte(key), GetOptions{R: r, QuorumFirst: s.quorumFirst, First: via})
+	g, reads, err := newGet(s.route(key), []byte(key), GetOptions{R: r, QuorumFirst: s.quorumFirst, First: via})
 	if err != nil {
 		return &GetAnswer{Err: err}
 	}
@@ -98,19 +98,19 @@ func (s *sim) get(via, key string, r int) *GetAnswer {
 		reads = reads[1:]
 		if !s.stopped[rd.Node] {
 			set, err := s.replicaGet(rd)
-			a, rp := g.Reply(rd.Node, set != nil, set, err)
-			if a != nil {
-				ans = a
+			r := g.Step(GetReplied{Node: rd.Node, Found: set != nil, Set: set, Err: err})
+			if r.Answer != nil {
+				ans = r.Answer
 			}
-			repairs = append(repairs, rp...)
-			reads = append(reads, g.More()...)
+			repairs = append(repairs, r.Repairs...)
+			reads = append(reads, r.Reads...)
 		}
 		if len(reads) == 0 && ans == nil {
-			reads = g.Speculate()
+			reads = g.Step(GetSpeculate{}).Reads
 		}
 	}
-	if !g.Done() {
-		a, rp := g.Deadline()
+	if !g.done() {
+		a, rp := getDeadline(g)
 		if a != nil {
 			ans = a
 		}
@@ -164,9 +164,9 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 	var sends []Replicate
 	prep, err := s.store(via, route.Partition).Prepare([]byte(key), clock, wr, s.clock)
 	if err != nil {
-		ans = p.Coordinated(err)
+		ans = putCoordinated(p, err)
 	} else {
-		sends = p.Prepared(prep.Set, prep.Dot)
+		sends = putPrepared(p, prep.Set, prep.Dot)
 	}
 	for len(sends) > 0 {
 		rep := sends[0]
@@ -190,18 +190,18 @@ func (s *sim) write(via, key string, wr version.Write, ctx []byte, w int) *PutAn
 		default:
 			_, _, err = s.store(rep.Node, rep.Partition).Merge(rep.Key, rep.Set)
 		}
-		a, more := p.Reply(rep.Node, err)
+		a, more := putReply(p, rep.Node, err)
 		if a != nil {
 			ans = a
 		}
 		sends = append(sends, more...)
 	}
 	if prep != nil {
-		if a := p.Coordinated(s.store(via, route.Partition).Commit(prep)); a != nil {
+		if a := putCoordinated(p, s.store(via, route.Partition).Commit(prep)); a != nil {
 			ans = a
 		}
 	}
-	a, more := p.Deadline()
+	a, more := putDeadline(p)
 	if a != nil {
 		ans = a
 	}

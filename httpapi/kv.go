@@ -194,12 +194,12 @@ func (h *handler) writeArgs(r *http.Request) (params, []byte, *messages.Error) {
 	if e != nil {
 		return p, nil, e
 	}
-	causal, e := readContext(r)
-	return p, causal, e
+	vctx, e := readContext(r)
+	return p, vctx, e
 }
 
 func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, causal, e := h.writeArgs(r)
+	p, vctx, e := h.writeArgs(r)
 	if e != nil {
 		writeError(w, 0, e)
 		return
@@ -217,19 +217,19 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		writeError(w, 0, request.TooLarge("value", -1, h.cfg.MaxValueBytes))
 		return
 	}
-	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
 }
 
 // delete deletes what the context covers; without a context it reads the
 // key first (at the same quorum) and deletes what that read saw, as the
 // CLI does: a delete without a context would hide nothing.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, causal, e := h.writeArgs(r)
+	p, vctx, e := h.writeArgs(r)
 	if e != nil {
 		writeError(w, 0, e)
 		return
 	}
-	if causal == nil {
+	if vctx == nil {
 		g, e := h.read(r, key, p)
 		switch {
 		case e != nil:
@@ -239,9 +239,9 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
 			writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("key %q not found", key)})
 			return
 		}
-		causal = g.GetContext()
+		vctx = g.GetContext()
 	}
-	h.write(w, r, &messages.DeleteRequest{Key: key, Context: causal, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	h.write(w, r, &messages.DeleteRequest{Key: key, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
 }
 
 // read asks the node for key at quorum p.quorum: the reply, or the error

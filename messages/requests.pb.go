@@ -2170,17 +2170,17 @@ type NodeStats struct {
 	FaultInjection bool `protobuf:"varint,5,opt,name=fault_injection,json=faultInjection,proto3" json:"fault_injection,omitempty"`
 	// Anti-entropy (the Merkle syncer): exchanges completed since the node
 	// started, of which identical (the roots matched, nothing else sent).
-	AaeExchanges uint64 `protobuf:"varint,6,opt,name=aae_exchanges,json=aaeExchanges,proto3" json:"aae_exchanges,omitempty"`
-	AaeIdentical uint64 `protobuf:"varint,7,opt,name=aae_identical,json=aaeIdentical,proto3" json:"aae_identical,omitempty"`
+	AntiEntropyExchanges uint64 `protobuf:"varint,6,opt,name=anti_entropy_exchanges,json=antiEntropyExchanges,proto3" json:"anti_entropy_exchanges,omitempty"`
+	AntiEntropyIdentical uint64 `protobuf:"varint,7,opt,name=anti_entropy_identical,json=antiEntropyIdentical,proto3" json:"anti_entropy_identical,omitempty"`
 	// Exchanges abandoned (a replica did not answer, or answered an error).
-	AaeFailures uint64 `protobuf:"varint,8,opt,name=aae_failures,json=aaeFailures,proto3" json:"aae_failures,omitempty"`
+	AntiEntropyFailures uint64 `protobuf:"varint,8,opt,name=anti_entropy_failures,json=antiEntropyFailures,proto3" json:"anti_entropy_failures,omitempty"`
 	// Replica writes by anti-entropy that changed a replica (here or at the
 	// peer).
-	AaeKeysRepaired uint64 `protobuf:"varint,9,opt,name=aae_keys_repaired,json=aaeKeysRepaired,proto3" json:"aae_keys_repaired,omitempty"`
+	AntiEntropyKeysRepaired uint64 `protobuf:"varint,9,opt,name=anti_entropy_keys_repaired,json=antiEntropyKeysRepaired,proto3" json:"anti_entropy_keys_repaired,omitempty"`
 	// Bytes of anti-entropy messages sent and received (encoded envelopes).
-	AaeBytes uint64 `protobuf:"varint,10,opt,name=aae_bytes,json=aaeBytes,proto3" json:"aae_bytes,omitempty"`
+	AntiEntropyBytes uint64 `protobuf:"varint,10,opt,name=anti_entropy_bytes,json=antiEntropyBytes,proto3" json:"anti_entropy_bytes,omitempty"`
 	// Each partition this node compared at least once.
-	AaePartitions []*PartitionSync `protobuf:"bytes,11,rep,name=aae_partitions,json=aaePartitions,proto3" json:"aae_partitions,omitempty"`
+	AntiEntropyPartitions []*PartitionSync `protobuf:"bytes,11,rep,name=anti_entropy_partitions,json=antiEntropyPartitions,proto3" json:"anti_entropy_partitions,omitempty"`
 	// Handoff: partitions this node holds but no longer owns (to hand off),
 	// partitions handed off and dropped since the node started, handoff
 	// writes that changed an owner, handoff sessions interrupted (they
@@ -2278,44 +2278,44 @@ func (x *NodeStats) GetFaultInjection() bool {
 	return false
 }
 
-func (x *NodeStats) GetAaeExchanges() uint64 {
+func (x *NodeStats) GetAntiEntropyExchanges() uint64 {
 	if x != nil {
-		return x.AaeExchanges
+		return x.AntiEntropyExchanges
 	}
 	return 0
 }
 
-func (x *NodeStats) GetAaeIdentical() uint64 {
+func (x *NodeStats) GetAntiEntropyIdentical() uint64 {
 	if x != nil {
-		return x.AaeIdentical
+		return x.AntiEntropyIdentical
 	}
 	return 0
 }
 
-func (x *NodeStats) GetAaeFailures() uint64 {
+func (x *NodeStats) GetAntiEntropyFailures() uint64 {
 	if x != nil {
-		return x.AaeFailures
+		return x.AntiEntropyFailures
 	}
 	return 0
 }
 
-func (x *NodeStats) GetAaeKeysRepaired() uint64 {
+func (x *NodeStats) GetAntiEntropyKeysRepaired() uint64 {
 	if x != nil {
-		return x.AaeKeysRepaired
+		return x.AntiEntropyKeysRepaired
 	}
 	return 0
 }
 
-func (x *NodeStats) GetAaeBytes() uint64 {
+func (x *NodeStats) GetAntiEntropyBytes() uint64 {
 	if x != nil {
-		return x.AaeBytes
+		return x.AntiEntropyBytes
 	}
 	return 0
 }
 
-func (x *NodeStats) GetAaePartitions() []*PartitionSync {
+func (x *NodeStats) GetAntiEntropyPartitions() []*PartitionSync {
 	if x != nil {
-		return x.AaePartitions
+		return x.AntiEntropyPartitions
 	}
 	return nil
 }
@@ -3017,20 +3017,20 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xf8\a\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xde\b\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
 	"\x0fhints_delivered\x18\x03 \x01(\x04R\x0ehintsDelivered\x12\x16\n" +
 	"\x06vnodes\x18\x04 \x01(\rR\x06vnodes\x12'\n" +
-	"\x0ffault_injection\x18\x05 \x01(\bR\x0efaultInjection\x12#\n" +
-	"\raae_exchanges\x18\x06 \x01(\x04R\faaeExchanges\x12#\n" +
-	"\raae_identical\x18\a \x01(\x04R\faaeIdentical\x12!\n" +
-	"\faae_failures\x18\b \x01(\x04R\vaaeFailures\x12*\n" +
-	"\x11aae_keys_repaired\x18\t \x01(\x04R\x0faaeKeysRepaired\x12\x1b\n" +
-	"\taae_bytes\x18\n" +
-	" \x01(\x04R\baaeBytes\x12?\n" +
-	"\x0eaae_partitions\x18\v \x03(\v2\x18.dynamo.v1.PartitionSyncR\raaePartitions\x12)\n" +
+	"\x0ffault_injection\x18\x05 \x01(\bR\x0efaultInjection\x124\n" +
+	"\x16anti_entropy_exchanges\x18\x06 \x01(\x04R\x14antiEntropyExchanges\x124\n" +
+	"\x16anti_entropy_identical\x18\a \x01(\x04R\x14antiEntropyIdentical\x122\n" +
+	"\x15anti_entropy_failures\x18\b \x01(\x04R\x13antiEntropyFailures\x12;\n" +
+	"\x1aanti_entropy_keys_repaired\x18\t \x01(\x04R\x17antiEntropyKeysRepaired\x12,\n" +
+	"\x12anti_entropy_bytes\x18\n" +
+	" \x01(\x04R\x10antiEntropyBytes\x12P\n" +
+	"\x17anti_entropy_partitions\x18\v \x03(\v2\x18.dynamo.v1.PartitionSyncR\x15antiEntropyPartitions\x12)\n" +
 	"\x10handoffs_pending\x18\f \x01(\rR\x0fhandoffsPending\x12#\n" +
 	"\rhandoffs_done\x18\r \x01(\x04R\fhandoffsDone\x12!\n" +
 	"\fhandoff_keys\x18\x0e \x01(\x04R\vhandoffKeys\x12)\n" +
@@ -3191,7 +3191,7 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
 	30, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
 	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	31, // 26: dynamo.v1.NodeStats.aae_partitions:type_name -> dynamo.v1.PartitionSync
+	31, // 26: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
 	4,  // 27: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
 	4,  // 28: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
 	4,  // 29: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error

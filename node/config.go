@@ -126,14 +126,14 @@ type Config struct {
 	// and 256 MiB.
 	HintMaxAge   time.Duration
 	HintMaxBytes int
-	// AAEInterval is the pause between two anti-entropy exchanges of this
-	// node (--aae-interval): each compares one partition it holds with one
-	// other replica, so every partition is compared about every
-	// (partitions held) x AAEInterval. Default 1 s.
-	AAEInterval time.Duration
-	// AAERate bounds anti-entropy repairs, in keys per second for the node
-	// (--aae-rate). Default 1000.
-	AAERate int
+	// AntiEntropyInterval is the pause between two anti-entropy exchanges
+	// of this node (--anti-entropy-interval): each compares one partition
+	// it holds with one other replica, so every partition is compared
+	// about every (partitions held) x AntiEntropyInterval. Default 1 s.
+	AntiEntropyInterval time.Duration
+	// AntiEntropyRate bounds anti-entropy repairs, in keys per second for
+	// the node (--anti-entropy-rate). Default 1000.
+	AntiEntropyRate int
 	// NoAntiEntropy turns the Merkle syncer off (--no-anti-entropy), for
 	// control tests. Default false.
 	NoAntiEntropy bool
@@ -224,10 +224,10 @@ const (
 	// DefaultHintMaxAge and DefaultHintMaxBytes: see Config.
 	DefaultHintMaxAge   = actors.DefaultHintMaxAge
 	DefaultHintMaxBytes = actors.DefaultHintMaxBytes
-	// DefaultAAEInterval and DefaultAAERate: see Config (the Merkle
-	// syncer's defaults).
-	DefaultAAEInterval = actors.DefaultSyncInterval
-	DefaultAAERate     = actors.DefaultSyncRate
+	// DefaultAntiEntropyInterval and DefaultAntiEntropyRate: see Config
+	// (the Merkle syncer's defaults).
+	DefaultAntiEntropyInterval = actors.DefaultSyncInterval
+	DefaultAntiEntropyRate     = actors.DefaultSyncRate
 	// DefaultTombstoneGrace and DefaultPruneMinAge: see Config.
 	DefaultTombstoneGrace = actors.DefaultTombstoneGrace
 	DefaultPruneMinAge    = actors.DefaultPruneMinAge
@@ -244,7 +244,7 @@ func DefaultConfig(name string) Config {
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
 		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate, HintMaxAge: DefaultHintMaxAge, HintMaxBytes: DefaultHintMaxBytes,
-		AAEInterval: DefaultAAEInterval, AAERate: DefaultAAERate,
+		AntiEntropyInterval: DefaultAntiEntropyInterval, AntiEntropyRate: DefaultAntiEntropyRate,
 		TombstoneGrace: DefaultTombstoneGrace, PruneMinAge: DefaultPruneMinAge,
 		CacheBytes: DefaultCacheBytes,
 	}
@@ -337,11 +337,11 @@ func (c Config) validate(n int) error {
 	if c.HintMaxBytes < 1<<20 || int64(c.HintMaxBytes) > 1<<40 {
 		return flagErr("hint-max-bytes", "must be from 1 MiB to 1 TiB (1048576 to 1099511627776), got %d", c.HintMaxBytes)
 	}
-	if c.AAEInterval < time.Millisecond || c.AAEInterval > time.Hour {
-		return flagErr("aae-interval", "must be from 1ms to 1h, got %v", c.AAEInterval)
+	if c.AntiEntropyInterval < time.Millisecond || c.AntiEntropyInterval > time.Hour {
+		return flagErr("anti-entropy-interval", "must be from 1ms to 1h, got %v", c.AntiEntropyInterval)
 	}
-	if c.AAERate < 1 || c.AAERate > 1_000_000 {
-		return flagErr("aae-rate", "must be from 1 to 1000000 keys per second, got %d", c.AAERate)
+	if c.AntiEntropyRate < 1 || c.AntiEntropyRate > 1_000_000 {
+		return flagErr("anti-entropy-rate", "must be from 1 to 1000000 keys per second, got %d", c.AntiEntropyRate)
 	}
 	for flag, d := range map[string]time.Duration{"tombstone-grace": c.TombstoneGrace, "prune-min-age": c.PruneMinAge} {
 		switch {

@@ -197,7 +197,7 @@ func (n *Node) startActors() error {
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
 		Hints: actors.HintsConfig{Engine: engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
 			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), MaxAge: n.cfg.HintMaxAge, MaxBytes: int64(n.cfg.HintMaxBytes), Logger: n.log},
-		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AAEInterval, Rate: float64(n.cfg.AAERate),
+		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AntiEntropyInterval, Rate: float64(n.cfg.AntiEntropyRate),
 			Disabled: n.cfg.NoAntiEntropy, Logger: n.log,
 			Reap: actors.ReapConfig{TombstoneGrace: n.cfg.TombstoneGrace, PruneMinAge: n.cfg.PruneMinAge}},
 		Counters: &n.counters,

@@ -72,10 +72,9 @@
 //
 // Each asked replica replies once: Acked, Failed or TimedOut. A replica listed
 // in Fallbacks stands in for a down primary (it holds a hinted-handoff copy for
-// it); its ack counts toward W (sloppy quorum) but not toward PW, the number
-// of primary replicas that must acknowledge (riak's pw, 0 by default). The
-// write succeeds once W replicas, PW of them primaries, have acked; it fails as
-// soon as W or PW can no longer be reached, or at Timeout.
+// it); its ack counts toward W (sloppy quorum), and PutResult.Hinted says how
+// many of the acks were fallbacks'. The write succeeds once W replicas have
+// acked; it fails as soon as W can no longer be reached, or at Timeout.
 //
 // # Errors
 //
@@ -83,18 +82,9 @@
 // carries what was needed and what was got, in riak's style:
 //
 //	read quorum: 1 of 2 replicas answered (3 asked: 1 failed, 1 timed out)
-//	write primary quorum: 1 of 2 primaries acked (2 asked: 1 timed out)
+//	read primary quorum: 1 of 2 primaries answered not found (2 asked: 1 failed)
 //
 // errors.Is(err, ErrQuorum) reports such a failure and errors.As gives the
 // *Error. Misuse of Add wraps ErrDuplicate, ErrUnknownNode or ErrInvalid, and
 // Result before the core has decided returns ErrPending.
-//
-// # Phases
-//
-// For logging and tracing, cores report a Phase as riak's FSMs name their
-// states: Prepare (never reported by a core: the coordinator is still building
-// the preference list), Execute (requests sent, no reply yet), WaitQuorum
-// (replies arriving, not decided), ReadRepair (reads only: answer decided,
-// still collecting the remaining replies for read repair) and Finished (a read
-// has heard from every replica; a write has decided).
 package quorum

@@ -5,20 +5,27 @@ import (
 	"strings"
 )
 
-// Values of Error.Op.
+// Op is what a quorum is counted for: OpRead (R) or OpWrite (W). Its
+// value is its name in errors.
+type Op string
+
+// Values of Op.
 const (
-	OpRead  = "read"
-	OpWrite = "write"
+	OpRead  Op = "read"
+	OpWrite Op = "write"
 )
 
-// Values of Error.Kind.
+// Kind is which quorum an Error missed.
+type Kind string
+
+// Values of Kind.
 const (
 	// KindQuorum: R (reads) or W (writes) replicas could not be reached.
-	KindQuorum = "quorum"
-	// KindPrimary: PW primary replicas could not be reached (writes), or a
-	// read whose route has fallbacks found nothing without R primaries'
-	// "not found" (a fallback's "not found" only means it holds no hint).
-	KindPrimary = "primary"
+	KindQuorum Kind = "quorum"
+	// KindPrimary: a read whose route has fallbacks found nothing without
+	// R primaries' "not found" (a fallback's "not found" only means it
+	// holds no hint). The coordinator builds it (coordinator.Get).
+	KindPrimary Kind = "primary"
 )
 
 // Cause is the reply of one replica that did not answer usefully.
@@ -32,11 +39,11 @@ type Cause struct {
 // needed and what it got, as counted when the core decided. It wraps
 // ErrQuorum.
 type Error struct {
-	Op   string // OpRead or OpWrite
-	Kind string // KindQuorum or KindPrimary
-	// Need is R, W or PW; Got is how many replies counted toward it: for
-	// reads the Found replies plus, when NotFoundOK, the NotFound ones; for
-	// writes the acks (of primaries only, for KindPrimary).
+	Op   Op
+	Kind Kind
+	// Need is R or W; Got is how many replies counted toward it: for reads
+	// the Found replies plus, when NotFoundOK, the NotFound ones (the
+	// primaries' NotFound ones only, for KindPrimary); for writes the acks.
 	Need, Got int
 	// Asked is how many replicas were asked (primaries only for
 	// KindPrimary).
@@ -56,10 +63,10 @@ type Error struct {
 //
 //	read quorum: 1 of 2 replicas answered (3 asked: 1 failed, 1 timed out)
 //	write quorum: 0 of 2 replicas acked (3 asked: 2 failed)
-//	write primary quorum: 1 of 2 primaries acked (2 asked: 1 timed out)
+//	read primary quorum: 1 of 2 primaries answered not found (2 asked: 1 failed)
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Op)
+	b.WriteString(string(e.Op))
 	if e.Kind == KindPrimary {
 		b.WriteString(" primary")
 	}
@@ -68,10 +75,8 @@ func (e *Error) Error() string {
 	b.WriteString(" of ")
 	b.WriteString(strconv.Itoa(e.Need))
 	switch {
-	case e.Kind == KindPrimary && e.Op == OpRead:
-		b.WriteString(" primaries answered not found")
 	case e.Kind == KindPrimary:
-		b.WriteString(" primaries acked")
+		b.WriteString(" primaries answered not found")
 	case e.Op == OpWrite:
 		b.WriteString(" replicas acked")
 	default:

@@ -19,8 +19,8 @@ func TestErrorMessages(t *testing.T) {
 			"read quorum: 0 of 1 replicas answered (1 asked)"},
 		{Error{Op: OpWrite, Kind: KindQuorum, Need: 2, Got: 0, Asked: 3, Failed: 2},
 			"write quorum: 0 of 2 replicas acked (3 asked: 2 failed)"},
-		{Error{Op: OpWrite, Kind: KindPrimary, Need: 2, Got: 1, Asked: 2, TimedOut: 1},
-			"write primary quorum: 1 of 2 primaries acked (2 asked: 1 timed out)"},
+		{Error{Op: OpRead, Kind: KindPrimary, Need: 2, Got: 1, Asked: 2, TimedOut: 1},
+			"read primary quorum: 1 of 2 primaries answered not found (2 asked: 1 timed out)"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {

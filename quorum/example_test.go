@@ -43,23 +43,23 @@ func ExampleGetCore() {
 	}
 	// The coordinator feeds replies in as they arrive.
 	_ = core.Add("b", quorum.Found, clock{"x": 2}, nil)
-	fmt.Println(core.Phase(), core.Enough())
+	fmt.Println(core.Enough())
 	_ = core.Add("a", quorum.NotFound, nil, nil)
 	res, err := core.Result()
-	fmt.Println(core.Phase(), res.Found, res.Value["x"], err)
+	fmt.Println(core.Enough(), res.Found, res.Value["x"], err)
 	// Reply to the client now; keep listening for read repair.
 	_ = core.Add("c", quorum.Found, clock{"x": 1}, nil)
 	merged, _ := core.Merged()
-	fmt.Println(core.Phase(), core.RepairTargets(), merged["x"])
+	fmt.Println(core.Done(), core.RepairTargets(), merged["x"])
 	// Output:
-	// WaitQuorum false
-	// ReadRepair true 2 <nil>
-	// Finished [a c] 2
+	// false
+	// true true 2 <nil>
+	// true [a c] 2
 }
 
 func ExamplePutCore() {
 	core, err := quorum.NewPutCore(quorum.PutConfig{
-		N: 3, W: 2, PW: 1,
+		N: 3, W: 2,
 		Replicas:  []quorum.Node{"a", "b", "d"},
 		Fallbacks: map[quorum.Node]quorum.Node{"d": "c"}, // d holds a hint for c
 	})

@@ -274,19 +274,10 @@ func runGetExhaustive(replicas []Node, r int, nfOK, basic bool, assign []ReplyKi
 		if c.Done() != done {
 			return fmt.Sprintf("%s: Done() = %v, want %v", step, c.Done(), done)
 		}
-		var phase Phase
-		switch {
-		case done:
-			phase = Finished
-		case decidedAt.decided:
-			phase = ReadRepair
-		case nSeen > 0:
-			phase = WaitQuorum
-		default:
-			phase = Execute
-		}
-		if c.Phase() != phase {
-			return fmt.Sprintf("%s: Phase() = %v, want %v", step, c.Phase(), phase)
+		for i, k := range seen {
+			if c.Kind(replicas[i]) != k {
+				return fmt.Sprintf("%s: Kind(%s) = %v, want %v", step, replicas[i], c.Kind(replicas[i]), k)
+			}
 		}
 		res, err := c.Result()
 		if !decidedAt.decided {
@@ -359,7 +350,7 @@ func runGetExhaustive(replicas []Node, r int, nfOK, basic bool, assign []ReplyKi
 type putOutcome struct {
 	decided      bool
 	failed       bool
-	kind         string
+	kind         Kind
 	acked, hints int
 	need, got    int
 	asked        int
@@ -368,14 +359,8 @@ type putOutcome struct {
 
 // putOracle decides a write by counting acks and what is still possible.
 // replies[i] is replica i's reply, 0 while it has none.
-func putOracle(n, w, pw int, fallback []bool, replies []ReplyKind) putOutcome {
-	var acks, hints, primAcks, primDown, primaries int
-	for i := 0; i < n; i++ {
-		if !fallback[i] {
-			primaries++
-		}
-	}
-	var fail, tout, primFail, primTout, nReplies int
+func putOracle(n, w int, fallback []bool, replies []ReplyKind) putOutcome {
+	var acks, hints, fail, tout, nReplies int
 	for i, k := range replies {
 		if k != 0 {
 			nReplies++
@@ -385,35 +370,19 @@ func putOracle(n, w, pw int, fallback []bool, replies []ReplyKind) putOutcome {
 			acks++
 			if fallback[i] {
 				hints++
-			} else {
-				primAcks++
 			}
-		case Failed, TimedOut:
-			if !fallback[i] {
-				primDown++
-			}
-			if k == Failed {
-				fail++
-				if !fallback[i] {
-					primFail++
-				}
-			} else {
-				tout++
-				if !fallback[i] {
-					primTout++
-				}
-			}
+		case Failed:
+			fail++
+		case TimedOut:
+			tout++
 		}
 	}
 	outstanding := n - nReplies
-	primOutstanding := primaries - primAcks - primDown
 	switch {
-	case acks >= w && primAcks >= pw:
+	case acks >= w:
 		return putOutcome{decided: true, acked: acks, hints: hints, asked: n}
 	case acks+outstanding < w:
 		return putOutcome{decided: true, failed: true, kind: KindQuorum, need: w, got: acks, asked: n, fail: fail, tout: tout}
-	case primAcks+primOutstanding < pw:
-		return putOutcome{decided: true, failed: true, kind: KindPrimary, need: pw, got: primAcks, asked: primaries, fail: primFail, tout: primTout}
 	}
 	return putOutcome{}
 }
@@ -436,23 +405,19 @@ func TestPutExhaustive(t *testing.T) {
 		for mask := 0; mask < 1<<n; mask++ {
 			fallback := make([]bool, n)
 			fbs := map[Node]Node{}
-			primaries := n
 			for i := range fallback {
 				if mask&(1<<i) != 0 {
 					fallback[i] = true
 					fbs[replicas[i]] = Node(fmt.Sprintf("p%d", i))
-					primaries--
 				}
 			}
 			assignments(n, kinds, func(assign []ReplyKind) {
 				for w := 1; w <= n; w++ {
-					for pw := 0; pw <= primaries; pw++ {
-						for _, ord := range ords {
-							runs++
-							if msg := runPutExhaustive(replicas, w, pw, fbs, fallback, assign, ord); msg != "" {
-								t.Fatalf("n=%d w=%d pw=%d fallbacks=%v kinds=%v order=%v: %s",
-									n, w, pw, fallback, assign, ord, msg)
-							}
+					for _, ord := range ords {
+						runs++
+						if msg := runPutExhaustive(replicas, w, fbs, fallback, assign, ord); msg != "" {
+							t.Fatalf("n=%d w=%d fallbacks=%v kinds=%v order=%v: %s",
+								n, w, fallback, assign, ord, msg)
 						}
 					}
 				}
@@ -462,9 +427,9 @@ func TestPutExhaustive(t *testing.T) {
 	t.Logf("%d runs", runs)
 }
 
-func runPutExhaustive(replicas []Node, w, pw int, fbs map[Node]Node, fallback []bool, assign []ReplyKind, ord []int) string {
+func runPutExhaustive(replicas []Node, w int, fbs map[Node]Node, fallback []bool, assign []ReplyKind, ord []int) string {
 	n := len(replicas)
-	c, err := NewPutCore(PutConfig{N: n, W: w, PW: pw, Replicas: replicas, Fallbacks: fbs})
+	c, err := NewPutCore(PutConfig{N: n, W: w, Replicas: replicas, Fallbacks: fbs})
 	if err != nil {
 		return err.Error()
 	}
@@ -474,7 +439,7 @@ func runPutExhaustive(replicas []Node, w, pw int, fbs map[Node]Node, fallback []
 	var step string
 	check := func() string {
 		if !decidedAt.decided {
-			decidedAt = putOracle(n, w, pw, fallback, seen)
+			decidedAt = putOracle(n, w, fallback, seen)
 		}
 		if c.Enough() != decidedAt.decided {
 			return fmt.Sprintf("%s: Enough() = %v, oracle %v", step, c.Enough(), decidedAt.decided)
@@ -482,15 +447,10 @@ func runPutExhaustive(replicas []Node, w, pw int, fbs map[Node]Node, fallback []
 		if c.Done() != (nSeen == n) {
 			return fmt.Sprintf("%s: Done() = %v with %d of %d replies", step, c.Done(), nSeen, n)
 		}
-		phase := Execute
-		switch {
-		case decidedAt.decided:
-			phase = Finished
-		case nSeen > 0:
-			phase = WaitQuorum
-		}
-		if c.Phase() != phase {
-			return fmt.Sprintf("%s: Phase() = %v, want %v", step, c.Phase(), phase)
+		for i, k := range seen {
+			if c.Kind(replicas[i]) != k {
+				return fmt.Sprintf("%s: Kind(%s) = %v, want %v", step, replicas[i], c.Kind(replicas[i]), k)
+			}
 		}
 		res, err := c.Result()
 		switch {

@@ -292,17 +292,11 @@ func (c *GetCore[V]) RepairTargets() []Node {
 	return out
 }
 
-// Phase reports the coordinator state: Execute, WaitQuorum, ReadRepair or
-// Finished.
-func (c *GetCore[V]) Phase() Phase {
-	switch {
-	case c.Done():
-		return Finished
-	case c.decided:
-		return ReadRepair
-	case c.replied-c.skipped > 0:
-		return WaitQuorum
-	default:
-		return Execute
+// Kind returns node's reply: 0 while it has not replied, NotAsked once
+// skipped (Skip), and 0 for a node that is not a replica.
+func (c *GetCore[V]) Kind(node Node) ReplyKind {
+	if i, ok := c.index[node]; ok {
+		return c.kinds[i]
 	}
+	return 0
 }

@@ -251,8 +251,8 @@ func TestGetAddMisuse(t *testing.T) {
 		}
 	}
 	// None of the rejected replies changed the core.
-	if c.Enough() || c.Phase() != WaitQuorum {
-		t.Fatalf("rejected replies changed the core: Enough %v, Phase %v", c.Enough(), c.Phase())
+	if c.Enough() || c.Done() {
+		t.Fatalf("rejected replies changed the core: Enough %v, Done %v", c.Enough(), c.Done())
 	}
 	if m, ok := c.Merged(); !ok || m.String() != "{x:1}" {
 		t.Fatalf("rejected duplicate changed Merged to %v, %v", m, ok)
@@ -359,8 +359,8 @@ func TestGetTimeout(t *testing.T) {
 			t.Fatal("Done() before every replica replied")
 		}
 		c.Timeout()
-		if !c.Done() || !c.Enough() || c.Phase() != Finished {
-			t.Fatalf("after Timeout: Done %v Enough %v Phase %v", c.Done(), c.Enough(), c.Phase())
+		if !c.Done() || !c.Enough() || c.Kind("a") != TimedOut || c.Kind("b") != Failed {
+			t.Fatalf("after Timeout: Done %v Enough %v, a %v, b %v", c.Done(), c.Enough(), c.Kind("a"), c.Kind("b"))
 		}
 		_, err := c.Result()
 		var qe *Error
@@ -379,8 +379,8 @@ func TestGetTimeout(t *testing.T) {
 		c := mustGet(t, GetConfig[vset]{N: 3, R: 1, NotFoundOK: true, Replicas: nodes("a", "b", "c")})
 		mustAdd(t, c.Add("a", Found, vset{"x": 1}, nil))
 		mustAdd(t, c.Add("b", NotFound, nil, nil))
-		if c.Phase() != ReadRepair {
-			t.Fatalf("Phase() = %v, want ReadRepair", c.Phase())
+		if !c.Enough() || c.Done() {
+			t.Fatalf("Enough %v Done %v, want decided and waiting", c.Enough(), c.Done())
 		}
 		c.Timeout()
 		c.Timeout() // idempotent
@@ -388,8 +388,8 @@ func TestGetTimeout(t *testing.T) {
 		if err != nil || !res.Found || res.Value.String() != "{x:1}" {
 			t.Fatalf("Result() after Timeout = %+v, %v", res, err)
 		}
-		if !c.Done() || c.Phase() != Finished {
-			t.Fatalf("Done %v Phase %v after Timeout", c.Done(), c.Phase())
+		if !c.Done() || c.Kind("c") != TimedOut {
+			t.Fatalf("Done %v, c %v after Timeout", c.Done(), c.Kind("c"))
 		}
 		// c timed out: unknown state, not repaired; b said not found.
 		if got := c.RepairTargets(); !slices.Equal(got, nodes("b")) {
@@ -499,21 +499,27 @@ func TestGetRepairTargetsOnDemand(t *testing.T) {
 	}
 }
 
-func TestGetPhase(t *testing.T) {
-	c := mustGet(t, GetConfig[vset]{N: 3, R: 2, NotFoundOK: true, Replicas: nodes("a", "b", "c")})
-	want := func(p Phase) {
+func TestGetKind(t *testing.T) {
+	c := mustGet(t, GetConfig[vset]{N: 4, R: 2, NotFoundOK: true, Replicas: nodes("a", "b", "c", "d")})
+	want := func(kinds ...ReplyKind) {
 		t.Helper()
-		if got := c.Phase(); got != p {
-			t.Fatalf("Phase() = %v, want %v", got, p)
+		for i, n := range nodes("a", "b", "c", "d") {
+			if got := c.Kind(n); got != kinds[i] {
+				t.Fatalf("Kind(%s) = %v, want %v", n, got, kinds[i])
+			}
+		}
+		if got := c.Kind("stranger"); got != 0 {
+			t.Fatalf("Kind(stranger) = %v, want 0", got)
 		}
 	}
-	want(Execute)
+	want(0, 0, 0, 0)
 	mustAdd(t, c.Add("a", Found, vset{"x": 1}, nil))
-	want(WaitQuorum)
-	mustAdd(t, c.Add("b", Found, vset{"x": 1}, nil))
-	want(ReadRepair)
-	mustAdd(t, c.Add("c", NotFound, nil, nil))
-	want(Finished)
+	want(Found, 0, 0, 0)
+	mustAdd(t, c.Add("b", Failed, nil, errDisk))
+	c.Skip("d")
+	want(Found, Failed, 0, NotAsked)
+	c.Timeout()
+	want(Found, Failed, TimedOut, NotAsked)
 }
 
 func TestGetMergeCalls(t *testing.T) {

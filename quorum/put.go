@@ -4,17 +4,12 @@ package quorum
 type PutConfig struct {
 	// N is the replication factor and W the write quorum: 1 <= W <= N <= MaxN.
 	N, W int
-	// PW (riak's pw) is how many primary replicas must ack, 0 <= PW <= N;
-	// 0, the zero value, means no requirement. Acks from fallbacks do not
-	// count toward it.
-	PW int
 	// Replicas are the nodes asked, in preference-list order: primaries and
-	// fallbacks. They must be distinct and at least W; the primaries among
-	// them at least PW.
+	// fallbacks. They must be distinct and at least W.
 	Replicas []Node
 	// Fallbacks maps each replica in Replicas that stands in for a down
 	// primary to the primary it holds a hint for. A fallback's ack counts
-	// toward W (sloppy quorum) but not toward PW. Each fallback must be in
+	// toward W (sloppy quorum) and is counted in PutResult.Hinted. Each fallback must be in
 	// Replicas, and its primary must not be (the fallback replaces it) nor be
 	// covered by another fallback: W counts distinct logical replicas.
 	Fallbacks map[Node]Node
@@ -32,15 +27,14 @@ type PutResult struct {
 // PutCore decides a write from the acks of the replicas asked. See the
 // package documentation for the rules. It is not safe for concurrent use.
 type PutCore struct {
-	cfg       PutConfig
-	index     map[Node]int
-	fallback  []bool // per replica
-	primaries int
+	cfg      PutConfig
+	index    map[Node]int
+	fallback []bool // per replica
 
 	kinds []ReplyKind // per replica; 0 while outstanding
 	errs  []error
 
-	acked, hinted, failed, timedOut, primaryDown, replied int
+	acked, hinted, failed, timedOut, replied int
 
 	decided bool
 	result  PutResult
@@ -55,12 +49,6 @@ func NewPutCore(cfg PutConfig) (*PutCore, error) {
 	}
 	if err := validateQuorum("w", cfg.W, cfg.N); err != nil {
 		return nil, err
-	}
-	if cfg.PW < 0 {
-		return nil, invalidf("pw must not be negative, got %d", cfg.PW)
-	}
-	if cfg.PW > cfg.N {
-		return nil, invalidf("pw=%d exceeds n=%d", cfg.PW, cfg.N)
 	}
 	index, err := validateReplicas(cfg.Replicas, "w", cfg.W)
 	if err != nil {
@@ -86,19 +74,14 @@ func NewPutCore(cfg PutConfig) (*PutCore, error) {
 		covered[primary] = fb
 		fallback[i] = true
 	}
-	primaries := len(cfg.Replicas) - len(covered)
-	if cfg.PW > primaries {
-		return nil, invalidf("pw=%d exceeds the %d primaries asked", cfg.PW, primaries)
-	}
 	cfg.Replicas = append([]Node(nil), cfg.Replicas...)
 	cfg.Fallbacks = nil // summarised in fallback
 	return &PutCore{
-		cfg:       cfg,
-		index:     index,
-		fallback:  fallback,
-		primaries: primaries,
-		kinds:     make([]ReplyKind, len(cfg.Replicas)),
-		errs:      make([]error, len(cfg.Replicas)),
+		cfg:      cfg,
+		index:    index,
+		fallback: fallback,
+		kinds:    make([]ReplyKind, len(cfg.Replicas)),
+		errs:     make([]error, len(cfg.Replicas)),
 	}, nil
 }
 
@@ -142,9 +125,6 @@ func (c *PutCore) record(i int, kind ReplyKind, err error) {
 		c.timedOut++
 	}
 	c.errs[i] = err
-	if !c.fallback[i] {
-		c.primaryDown++
-	}
 }
 
 // Timeout marks every replica that has not replied as TimedOut. The core is
@@ -163,9 +143,8 @@ func (c *PutCore) decide() {
 		return
 	}
 	asked := len(c.cfg.Replicas)
-	primaryAcked := c.acked - c.hinted
 	switch {
-	case c.acked >= c.cfg.W && primaryAcked >= c.cfg.PW:
+	case c.acked >= c.cfg.W:
 		c.decided = true
 		c.result = PutResult{Acked: c.acked, Hinted: c.hinted, Asked: asked}
 	case asked-c.failed-c.timedOut < c.cfg.W:
@@ -180,34 +159,15 @@ func (c *PutCore) decide() {
 			TimedOut: c.timedOut,
 			Causes:   causes(c.cfg.Replicas, c.kinds, c.errs, nil),
 		}
-	case c.primaries-c.primaryDown < c.cfg.PW:
-		c.decided = true
-		e := &Error{
-			Op:     OpWrite,
-			Kind:   KindPrimary,
-			Need:   c.cfg.PW,
-			Got:    primaryAcked,
-			Asked:  c.primaries,
-			Causes: causes(c.cfg.Replicas, c.kinds, c.errs, func(i int) bool { return !c.fallback[i] }),
-		}
-		for _, cause := range e.Causes {
-			if cause.Kind == Failed {
-				e.Failed++
-			} else {
-				e.TimedOut++
-			}
-		}
-		c.err = e
 	}
 }
 
-// Enough reports whether the answer is decided: W acks (PW from primaries),
-// or W or PW can no longer be reached.
+// Enough reports whether the answer is decided: W acks, or W can no longer
+// be reached.
 func (c *PutCore) Enough() bool { return c.decided }
 
 // Result returns the answer fixed when the core decided: a PutResult, or a
-// *Error wrapping ErrQuorum (Kind KindQuorum when W could not be reached,
-// otherwise KindPrimary). Before the core has decided it returns ErrPending.
+// *Error wrapping ErrQuorum (Kind KindQuorum). Before the core has decided it returns ErrPending.
 func (c *PutCore) Result() (PutResult, error) {
 	if !c.decided {
 		return PutResult{}, ErrPending
@@ -218,14 +178,11 @@ func (c *PutCore) Result() (PutResult, error) {
 // Done reports whether every replica asked has replied or timed out.
 func (c *PutCore) Done() bool { return c.replied == len(c.kinds) }
 
-// Phase reports the coordinator state: Execute, WaitQuorum or Finished.
-func (c *PutCore) Phase() Phase {
-	switch {
-	case c.decided:
-		return Finished
-	case c.replied > 0:
-		return WaitQuorum
-	default:
-		return Execute
+// Kind returns node's reply: 0 while it has not replied, and 0 for a node
+// that was not asked.
+func (c *PutCore) Kind(node Node) ReplyKind {
+	if i, ok := c.index[node]; ok {
+		return c.kinds[i]
 	}
+	return 0
 }

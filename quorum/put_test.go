@@ -21,14 +21,14 @@ func nack(node Node, kind ReplyKind, enough bool) putStep {
 func TestPutScenarios(t *testing.T) {
 	tests := []struct {
 		name      string
-		w, pw     int
+		w         int
 		replicas  []Node // a b c when nil
 		fallbacks map[Node]Node
 		steps     []putStep
 		acked     int
 		hinted    int
 		err       string
-		kind      string
+		kind      Kind
 	}{
 		{
 			name: "w acks", w: 2,
@@ -51,22 +51,12 @@ func TestPutScenarios(t *testing.T) {
 			acked: 2, hinted: 2,
 		},
 		{
-			name: "fallback does not count toward pw", w: 2, pw: 2, fallbacks: map[Node]Node{"c": "d"},
-			steps: []putStep{ack("a", false), ack("c", false), ack("b", true)},
-			acked: 3, hinted: 1,
+			name: "fallback ack counted as hinted", w: 2, fallbacks: map[Node]Node{"c": "d"},
+			steps: []putStep{ack("a", false), ack("c", true), ack("b", true)},
+			acked: 2, hinted: 1,
 		},
 		{
-			name: "pw unreachable", w: 2, pw: 2, fallbacks: map[Node]Node{"c": "d"},
-			steps: []putStep{ack("a", false), ack("c", false), nack("b", Failed, true)},
-			err:   "write primary quorum: 1 of 2 primaries acked (2 asked: 1 failed)", kind: KindPrimary,
-		},
-		{
-			name: "pw unreachable before w", w: 1, pw: 1, fallbacks: map[Node]Node{"b": "d", "c": "e"},
-			steps: []putStep{ack("b", false), nack("a", TimedOut, true), ack("c", true)},
-			err:   "write primary quorum: 0 of 1 primaries acked (1 asked: 1 timed out)", kind: KindPrimary,
-		},
-		{
-			name: "fallback failures do not break pw", w: 1, pw: 1, fallbacks: map[Node]Node{"c": "d"},
+			name: "fallback failures do not decide", w: 1, fallbacks: map[Node]Node{"c": "d"},
 			steps: []putStep{nack("c", Failed, false), nack("b", Failed, false), ack("a", true)},
 			acked: 1,
 		},
@@ -81,7 +71,7 @@ func TestPutScenarios(t *testing.T) {
 			err:   "write quorum: 1 of 3 replicas acked (3 asked: 1 failed)", kind: KindQuorum,
 		},
 		{
-			name: "both unreachable reports w", w: 3, pw: 1, replicas: nodes("a", "b", "c"), fallbacks: map[Node]Node{"b": "d", "c": "e"},
+			name: "w unreachable with fallbacks", w: 3, replicas: nodes("a", "b", "c"), fallbacks: map[Node]Node{"b": "d", "c": "e"},
 			steps: []putStep{nack("a", Failed, true)},
 			err:   "write quorum: 0 of 3 replicas acked (3 asked: 1 failed)", kind: KindQuorum,
 		},
@@ -89,11 +79,6 @@ func TestPutScenarios(t *testing.T) {
 			name: "timeout", w: 2,
 			steps: []putStep{ack("b", false), {timeout: true, enough: true}},
 			err:   "write quorum: 1 of 2 replicas acked (3 asked: 2 timed out)", kind: KindQuorum,
-		},
-		{
-			name: "timeout with pw met by nobody", w: 1, pw: 1, fallbacks: map[Node]Node{"c": "d"},
-			steps: []putStep{ack("c", false), {timeout: true, enough: true}},
-			err:   "write primary quorum: 0 of 1 primaries acked (2 asked: 2 timed out)", kind: KindPrimary,
 		},
 		{
 			name: "more replicas than n", w: 3, replicas: nodes("a", "b", "c", "d"), fallbacks: map[Node]Node{"d": "x"},
@@ -107,7 +92,7 @@ func TestPutScenarios(t *testing.T) {
 			if replicas == nil {
 				replicas = nodes("a", "b", "c")
 			}
-			c := mustPut(t, PutConfig{N: 3, W: tt.w, PW: tt.pw, Replicas: replicas, Fallbacks: tt.fallbacks})
+			c := mustPut(t, PutConfig{N: 3, W: tt.w, Replicas: replicas, Fallbacks: tt.fallbacks})
 			for i, s := range tt.steps {
 				if s.timeout {
 					c.Timeout()
@@ -144,27 +129,6 @@ func TestPutScenarios(t *testing.T) {
 				t.Fatalf("Result() with error also returned %+v", res)
 			}
 		})
-	}
-}
-
-func TestPutPrimaryErrorCausesArePrimaries(t *testing.T) {
-	c := mustPut(t, PutConfig{N: 4, W: 1, PW: 2, Replicas: nodes("a", "b", "c", "d"), Fallbacks: map[Node]Node{"c": "x", "d": "y"}})
-	mustAdd(t, c.Add("c", Failed, errDisk))
-	mustAdd(t, c.Add("d", TimedOut, nil))
-	mustAdd(t, c.Add("a", Failed, errDisk))
-	if !c.Enough() {
-		t.Fatal("pw=2 of 2 primaries with one failed is not decided")
-	}
-	_, err := c.Result()
-	var qe *Error
-	if !errors.As(err, &qe) {
-		t.Fatalf("Result() = %v", err)
-	}
-	if qe.Kind != KindPrimary || qe.Asked != 2 || qe.Failed != 1 || qe.TimedOut != 0 || causeNodes(qe.Causes) != "a:Failed" {
-		t.Fatalf("error = %+v, want only primary a as cause", qe)
-	}
-	if qe.Causes[0].Err != errDisk {
-		t.Fatalf("cause error = %v, want %v", qe.Causes[0].Err, errDisk)
 	}
 }
 
@@ -255,31 +219,35 @@ func TestPutResultPending(t *testing.T) {
 	}
 }
 
-func TestPutPhaseAndDone(t *testing.T) {
+func TestPutKindAndDone(t *testing.T) {
 	c := mustPut(t, PutConfig{N: 3, W: 2, Replicas: nodes("a", "b", "c")})
-	check := func(p Phase, done bool) {
+	check := func(a, b, cc ReplyKind, enough, done bool) {
 		t.Helper()
-		if c.Phase() != p || c.Done() != done {
-			t.Fatalf("Phase() = %v Done() = %v, want %v %v", c.Phase(), c.Done(), p, done)
+		got := []ReplyKind{c.Kind("a"), c.Kind("b"), c.Kind("c")}
+		if !slices.Equal(got, []ReplyKind{a, b, cc}) || c.Enough() != enough || c.Done() != done {
+			t.Fatalf("Kinds %v Enough %v Done %v, want %v %v %v", got, c.Enough(), c.Done(), []ReplyKind{a, b, cc}, enough, done)
 		}
 	}
-	check(Execute, false)
+	check(0, 0, 0, false, false)
 	mustAdd(t, c.Add("b", Acked, nil))
-	check(WaitQuorum, false)
-	mustAdd(t, c.Add("a", Acked, nil))
-	check(Finished, false)
+	check(0, Acked, 0, false, false)
+	mustAdd(t, c.Add("a", Failed, errDisk))
+	check(Failed, Acked, 0, false, false)
 	c.Timeout()
-	check(Finished, true)
-	if res, err := c.Result(); err != nil || res.Acked != 2 {
-		t.Fatalf("Timeout after success changed the answer: %+v, %v", res, err)
+	check(Failed, Acked, TimedOut, true, true)
+	if c.Kind("stranger") != 0 {
+		t.Fatalf("Kind(stranger) = %v", c.Kind("stranger"))
+	}
+	if _, err := c.Result(); err == nil {
+		t.Fatal("1 ack of W=2 after Timeout succeeded")
 	}
 }
 
 func TestPutTimeoutBeforeAnyReply(t *testing.T) {
 	c := mustPut(t, PutConfig{N: 2, W: 1, Replicas: nodes("a", "b")})
 	c.Timeout()
-	if !c.Enough() || !c.Done() || c.Phase() != Finished {
-		t.Fatalf("after Timeout: Enough %v Done %v Phase %v", c.Enough(), c.Done(), c.Phase())
+	if !c.Enough() || !c.Done() {
+		t.Fatalf("after Timeout: Enough %v Done %v", c.Enough(), c.Done())
 	}
 	_, err := c.Result()
 	var qe *Error

@@ -66,41 +66,6 @@ func (k ReplyKind) String() string {
 	return "ReplyKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Phase names the state of a request coordinator, as riak's FSMs do, for
-// logging and tracing.
-type Phase int
-
-const (
-	// Prepare: building the preference list; no core exists yet, so cores
-	// never report it.
-	Prepare Phase = iota
-	// Execute: requests sent, no reply received yet.
-	Execute
-	// WaitQuorum: replies arriving, answer not decided.
-	WaitQuorum
-	// ReadRepair: (reads only) answer decided, still collecting the
-	// remaining replies to find the replicas that need repair.
-	ReadRepair
-	// Finished: a read has heard from (or timed out) every replica; a write
-	// has decided.
-	Finished
-)
-
-var phaseNames = [...]string{
-	Prepare:    "Prepare",
-	Execute:    "Execute",
-	WaitQuorum: "WaitQuorum",
-	ReadRepair: "ReadRepair",
-	Finished:   "Finished",
-}
-
-func (p Phase) String() string {
-	if p >= Prepare && p <= Finished {
-		return phaseNames[p]
-	}
-	return "Phase(" + strconv.Itoa(int(p)) + ")"
-}
-
 // invalidError is a configuration or argument error. Its message is
 // "quorum: " followed by the detail; it wraps ErrInvalid.
 type invalidError struct{ msg string }

@@ -116,8 +116,6 @@ func TestNewPutCoreInvalid(t *testing.T) {
 		{"n too big", PutConfig{N: 17, W: 1, Replicas: abc}, "quorum: n=17 exceeds MaxN=16"},
 		{"w zero", PutConfig{N: 3, W: 0, Replicas: abc}, "quorum: w must be at least 1, got 0"},
 		{"w over n", PutConfig{N: 3, W: 4, Replicas: abc}, "quorum: w=4 exceeds n=3"},
-		{"pw negative", PutConfig{N: 3, W: 2, PW: -1, Replicas: abc}, "quorum: pw must not be negative, got -1"},
-		{"pw over n", PutConfig{N: 3, W: 2, PW: 4, Replicas: abc}, "quorum: pw=4 exceeds n=3"},
 		{"too few replicas", PutConfig{N: 3, W: 3, Replicas: nodes("a", "b")},
 			"quorum: w=3 exceeds the 2 replicas asked"},
 		{"duplicate replica", PutConfig{N: 3, W: 2, Replicas: nodes("a", "b", "b")},
@@ -132,8 +130,6 @@ func TestNewPutCoreInvalid(t *testing.T) {
 			`quorum: fallback "c" stands in for "c", which is also asked`},
 		{"two fallbacks one primary", PutConfig{N: 3, W: 2, Replicas: abc, Fallbacks: map[Node]Node{"c": "d", "b": "d"}},
 			`quorum: fallbacks "b" and "c" both stand in for "d"`},
-		{"pw over primaries", PutConfig{N: 3, W: 2, PW: 2, Replicas: abc, Fallbacks: map[Node]Node{"b": "d", "c": "e"}},
-			"quorum: pw=2 exceeds the 1 primaries asked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +155,7 @@ func TestConfigIsCopied(t *testing.T) {
 	g := mustGet(t, GetConfig[vset]{N: 3, R: 2, NotFoundOK: true, Replicas: rs})
 	fb := map[Node]Node{"c": "d"}
 	ps := nodes("a", "b", "c")
-	p := mustPut(t, PutConfig{N: 3, W: 2, PW: 1, Replicas: ps, Fallbacks: fb})
+	p := mustPut(t, PutConfig{N: 3, W: 2, Replicas: ps, Fallbacks: fb})
 	rs[0], ps[0] = "z", "z"
 	delete(fb, "c")
 	mustAdd(t, g.Add("a", NotFound, nil, nil))
@@ -182,17 +178,5 @@ func TestStrings(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("ReplyKind(%d).String() = %q, want %q", int(k), got, want)
 		}
-	}
-	for p, want := range map[Phase]string{
-		Prepare: "Prepare", Execute: "Execute", WaitQuorum: "WaitQuorum", ReadRepair: "ReadRepair",
-		Finished: "Finished", -1: "Phase(-1)", 7: "Phase(7)",
-	} {
-		if got := p.String(); got != want {
-			t.Errorf("Phase(%d).String() = %q, want %q", int(p), got, want)
-		}
-	}
-	var zero Phase
-	if zero != Prepare {
-		t.Errorf("zero Phase = %v, want Prepare", zero)
 	}
 }

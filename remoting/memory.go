@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/messages"
 )
 
@@ -25,6 +26,8 @@ type MemoryNetwork struct {
 	handlers map[string]map[string]Handler // addr -> actor id -> handler
 	down     map[string]bool
 	ends     map[string]*memoryEnd
+	systems  map[string]*actor.ActorSystem // StartSystem's, by address
+	watches  map[string][]memoryWatch      // across those systems, by the watchee's address
 	wg       sync.WaitGroup
 }
 
@@ -70,6 +73,7 @@ func (n *MemoryNetwork) Drop(addr string) {
 	for _, w := range watchers {
 		w(addr, false)
 	}
+	n.addressLost(addr)
 }
 
 // Transport returns the end at addr (a client's own address).

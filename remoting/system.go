@@ -84,14 +84,16 @@ func (c SystemConfig) validate() (host string, port int, err error) {
 	return h, port, nil
 }
 
-// System is a node's actor system with remoting started.
+// System is a node's actor system with remoting started (StartSystem), or
+// on a MemoryNetwork (MemoryNetwork.StartSystem; Remote nil).
 type System struct {
 	Actors *actor.ActorSystem
 	Remote *remote.Remote
 	// Pool is the dispatcher of a node's request-path actors; Stop stops
 	// its workers.
-	Pool *WorkerPool
-	stop sync.Once
+	Pool   *WorkerPool
+	detach func() // takes a MemoryNetwork's system off the network
+	stop   sync.Once
 }
 
 // Root is the system's root context.
@@ -192,7 +194,12 @@ func guardAliases(as *actor.ActorSystem) {
 // than once.
 func (s *System) Stop() {
 	s.stop.Do(func() {
-		s.Remote.Shutdown(false)
+		if s.Remote != nil {
+			s.Remote.Shutdown(false)
+		}
+		if s.detach != nil {
+			s.detach()
+		}
 		s.Actors.Shutdown()
 		s.Pool.Stop()
 	})

@@ -117,7 +117,7 @@ func Build(m *client.Membership, r *ring.Ring) Document {
 	st := m.Stats
 	d := Document{Node: m.Node, Addr: m.Addr, Leaving: st.Leaving, Partitions: m.Partitions, N: m.N, R: m.R, W: m.W, Stats: StatsOf(st),
 		Handoff: Handoff{Pending: st.HandoffsPending, InTransit: st.HandoffInTransit, Done: st.HandoffsDone, Keys: st.HandoffKeys, Failures: st.HandoffFailures, Bytes: st.HandoffBytes},
-		AntiEntropy: AntiEntropy{Exchanges: st.AAEExchanges, Identical: st.AAEIdentical, Failures: st.AAEFailures, KeysRepaired: st.AAEKeysRepaired, Bytes: st.AAEBytes,
+		AntiEntropy: AntiEntropy{Exchanges: st.AntiEntropyExchanges, Identical: st.AntiEntropyIdentical, Failures: st.AntiEntropyFailures, KeysRepaired: st.AntiEntropyKeysRepaired, Bytes: st.AntiEntropyBytes,
 			Partitions: []Partition{}},
 		Reap: Reap{Passes: st.ReapPasses, Failures: st.ReapFailures, KeysChecked: st.ReapKeysChecked, TombstonesReaped: st.TombstonesReaped,
 			ClockEntriesPruned: st.ClockEntriesPruned, Compactions: st.Compactions, CompactionMs: st.CompactionMs},

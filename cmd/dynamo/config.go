@@ -54,7 +54,11 @@ type flagError struct{ error }
 // line, else from DYNAMO_CONFIG). Layers are applied lowest first so that
 // every key of the file is checked even when a higher layer overrides it;
 // the command line is then parsed again to put its values back on top.
+// A deprecated spelling of a flag (deprecatedFlags) sets the flag it
+// stands for, in every layer, with a warning on fs's output.
 func resolveFlags(fset *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) (map[string]string, error) {
+	dep := newDeprecations(fset)
+	args = dep.args(args)
 	if err := fset.Parse(args); err != nil {
 		return nil, flagError{err}
 	}
@@ -63,11 +67,11 @@ func resolveFlags(fset *flag.FlagSet, args []string, lookupEnv func(string) (str
 	src := map[string]string{}
 	fset.VisitAll(func(f *flag.Flag) { src[f.Name] = srcDefault })
 	if path := configPath(fset, given, lookupEnv); path != "" {
-		if err := loadConfigFile(fset, path, src); err != nil {
+		if err := loadConfigFile(fset, path, src, dep); err != nil {
 			return nil, err
 		}
 	}
-	if err := applyEnv(fset, given, src, lookupEnv); err != nil {
+	if err := applyEnv(fset, given, src, lookupEnv, dep); err != nil {
 		return nil, err
 	}
 	if err := fset.Parse(args); err != nil {
@@ -94,15 +98,14 @@ func configPath(fset *flag.FlagSet, given map[string]bool, lookupEnv func(string
 }
 
 // applyEnv sets each flag not given on the command line from its DYNAMO_*
-// variable, over the file's value.
-func applyEnv(fset *flag.FlagSet, given map[string]bool, src map[string]string, lookupEnv func(string) (string, bool)) error {
+// variable (or that of an old spelling), over the file's value.
+func applyEnv(fset *flag.FlagSet, given map[string]bool, src map[string]string, lookupEnv func(string) (string, bool), dep *deprecations) error {
 	var err error
 	fset.VisitAll(func(f *flag.Flag) {
 		if err != nil || given[f.Name] || notFromEnv[f.Name] {
 			return
 		}
-		env := envName(f.Name)
-		v, ok := lookupEnv(env)
+		env, v, ok := dep.env(f.Name, lookupEnv)
 		if !ok {
 			return
 		}
@@ -117,7 +120,7 @@ func applyEnv(fset *flag.FlagSet, given map[string]bool, src map[string]string, 
 
 // loadConfigFile sets flags from the TOML file at path, one top-level key
 // per flag, in file order so that the first bad line is the one reported.
-func loadConfigFile(fset *flag.FlagSet, path string, src map[string]string) error {
+func loadConfigFile(fset *flag.FlagSet, path string, src map[string]string, dep *deprecations) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -138,11 +141,11 @@ func loadConfigFile(fset *flag.FlagSet, path string, src map[string]string) erro
 		if len(k) != 1 {
 			continue // inside a table: the table's own key is reported
 		}
-		fk := &fileKey{fs: fset, name: k[0]}
+		fk := &fileKey{fs: fset, name: dep.fileKey(k[0])}
 		if err := md.PrimitiveDecode(keys[k[0]], fk); err != nil {
 			return tomlError(path, err)
 		}
-		src[k[0]] = srcFile
+		src[fk.name] = srcFile
 	}
 	return nil
 }

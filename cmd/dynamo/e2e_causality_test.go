@@ -70,7 +70,7 @@ func TestE2EPutContextAndForgedContexts(t *testing.T) {
 // is; a read that let them make R answered "not found" for about half the
 // keys.
 func TestE2EFallbackNotFoundNeverOutvotesAPrimary(t *testing.T) {
-	e := newE2EWith(t, 5, []string{"--allow-fault-injection", "--aae-interval", "10m", "--hint-interval", "10m"})
+	e := newE2EWith(t, 5, []string{"--allow-fault-injection", "--anti-entropy-interval", "10m", "--hint-interval", "10m"})
 	c := e.client()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -99,16 +99,16 @@ func moved(t *testing.T, c *client.Client, names []string) counts {
 		if err != nil {
 			t.Fatalf("status of %s: %v", n, err)
 		}
-		out[n] = [2]uint64{st.HandoffKeys, st.AAEKeysRepaired}
+		out[n] = [2]uint64{st.HandoffKeys, st.AntiEntropyKeysRepaired}
 	}
 	return out
 }
 
 // since sums the writes made between before and now by the nodes of now.
-func (now counts) since(before counts) (handoff, aae uint64) {
+func (now counts) since(before counts) (handoff, antiEntropy uint64) {
 	for n, c := range now {
 		handoff += c[0] - before[n][0]
-		aae += c[1] - before[n][1]
+		antiEntropy += c[1] - before[n][1]
 	}
 	return
 }
@@ -125,7 +125,7 @@ func (now counts) since(before counts) (handoff, aae uint64) {
 func TestE2EJoinLeaveRemoveWithHandoff(t *testing.T) {
 	const prefix = "sc"
 	keys := envCount(t, "DYNAMO_SCALE_KEYS", 2000)
-	e := newE2EWith(t, 3, []string{"--aae-interval", "2ms", "--aae-rate", "100000", "--hint-interval", "1s"})
+	e := newE2EWith(t, 3, []string{"--anti-entropy-interval", "2ms", "--anti-entropy-rate", "100000", "--hint-interval", "1s"})
 	c := e.client()
 	if res := writeKeys(c, prefix, keys, 32, 2); len(res.failed) > 0 {
 		t.Fatalf("%d initial writes failed: %s", len(res.failed), firstFew(res.failed))

@@ -25,8 +25,8 @@ import (
 // and the tests use a fake.
 type kvClient interface {
 	Get(ctx context.Context, key []byte, opts ...client.Option) (*client.Object, error)
-	Put(ctx context.Context, key, value []byte, cc client.Context, opts ...client.Option) (client.Context, error)
-	Delete(ctx context.Context, key []byte, cc client.Context, opts ...client.Option) error
+	Put(ctx context.Context, key, value []byte, vctx client.Context, opts ...client.Option) (client.Context, error)
+	Delete(ctx context.Context, key []byte, vctx client.Context, opts ...client.Option) error
 	Members(ctx context.Context) (*client.Membership, error)
 	Status(ctx context.Context, node string) (*client.Membership, error)
 	InjectFault(ctx context.Context, node string, component client.FaultComponent, partition int) error
@@ -280,15 +280,15 @@ func (k kvCommand) connect(f clusterFlags, dial dialer, extra ...time.Duration) 
 	return c, ctx, func() { _ = c.Close(); cancel(); stopSignals() }, 0
 }
 
-// connectWithContext decodes --context (vctx), then dials the cluster as
+// connectWithContext decodes --context (contextFlag), then dials the cluster as
 // connect does; code is the exit code when c is nil.
-func (k kvCommand) connectWithContext(f clusterFlags, dial dialer, vctx string) (cc client.Context, c kvClient, ctx context.Context, done func(), code int) {
-	cc, err := client.ParseContext(vctx)
+func (k kvCommand) connectWithContext(f clusterFlags, dial dialer, contextFlag string) (vctx client.Context, c kvClient, ctx context.Context, done func(), code int) {
+	vctx, err := client.ParseContext(contextFlag)
 	if err != nil {
-		return cc, nil, nil, nil, k.fail(exitUsage, "--context is not %s: %v", base64Usage, err)
+		return vctx, nil, nil, nil, k.fail(exitUsage, "--context is not %s: %v", base64Usage, err)
 	}
 	c, ctx, done, code = k.connect(f, dial)
-	return cc, c, ctx, done, code
+	return vctx, c, ctx, done, code
 }
 
 func quorumFlag(fs *flag.FlagSet, name, what string) *int {
@@ -345,7 +345,7 @@ func (k kvCommand) runGet(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 // runPut is `dynamo put`.
 func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
 	w := quorumFlag(fs, "w", "write quorum")
-	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
+	contextFlag := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
 	lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
 	valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
 	if code, ok := k.parse(fs, args, "[flags] KEY VALUE", -1, ""); !ok {
@@ -365,7 +365,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	default:
 		value = []byte(fs.Arg(1))
 	}
-	causal, c, ctx, done, code := k.connectWithContext(cf, dial, *vctx)
+	vctx, c, ctx, done, code := k.connectWithContext(cf, dial, *contextFlag)
 	if c == nil {
 		return code
 	}
@@ -374,7 +374,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	if *lww {
 		opts = append(opts, client.LWW())
 	}
-	newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, causal, opts...)
+	newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, vctx, opts...)
 	if err != nil {
 		return k.fail(exitFailed, "%v", err)
 	}
@@ -385,24 +385,24 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 // runDelete is `dynamo delete`: without --context it reads the key first.
 func (k kvCommand) runDelete(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
 	w := quorumFlag(fs, "w", "write quorum")
-	vctx := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
+	contextFlag := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: read the key first")
 	if code, ok := k.parse(fs, args, "[flags] KEY", 1, "want KEY, got %s"); !ok {
 		return code
 	}
-	causal, c, ctx, done, code := k.connectWithContext(cf, dial, *vctx)
+	vctx, c, ctx, done, code := k.connectWithContext(cf, dial, *contextFlag)
 	if c == nil {
 		return code
 	}
 	defer done()
 	key := []byte(fs.Arg(0))
-	if causal.IsZero() {
+	if vctx.IsZero() {
 		obj, err := c.Get(ctx, key, client.Timeout(*cf.timeout))
 		if err != nil {
 			return k.fail(exitFailed, "reading before deleting: %v", err)
 		}
-		causal = obj.Context
+		vctx = obj.Context
 	}
-	if err := c.Delete(ctx, key, causal, client.W(*w), client.Timeout(*cf.timeout)); err != nil {
+	if err := c.Delete(ctx, key, vctx, client.W(*w), client.Timeout(*cf.timeout)); err != nil {
 		return k.fail(exitFailed, "%v", err)
 	}
 	return exitOK

@@ -53,18 +53,18 @@ func (f *fakeKV) Get(_ context.Context, key []byte, opts ...client.Option) (*cli
 	return f.obj, nil
 }
 
-func (f *fakeKV) Put(_ context.Context, key, value []byte, cc client.Context, opts ...client.Option) (client.Context, error) {
+func (f *fakeKV) Put(_ context.Context, key, value []byte, vctx client.Context, opts ...client.Option) (client.Context, error) {
 	f.calls = append(f.calls, "put "+string(key))
 	f.opts = append(f.opts, client.SettingsOf(opts...))
-	f.ctxs = append(f.ctxs, cc.Bytes())
+	f.ctxs = append(f.ctxs, vctx.Bytes())
 	f.values = append(f.values, value)
 	return client.ContextFromBytes(f.putCtx), f.err
 }
 
-func (f *fakeKV) Delete(_ context.Context, key []byte, cc client.Context, opts ...client.Option) error {
+func (f *fakeKV) Delete(_ context.Context, key []byte, vctx client.Context, opts ...client.Option) error {
 	f.calls = append(f.calls, "delete "+string(key))
 	f.opts = append(f.opts, client.SettingsOf(opts...))
-	f.ctxs = append(f.ctxs, cc.Bytes())
+	f.ctxs = append(f.ctxs, vctx.Bytes())
 	return f.err
 }
 
@@ -311,7 +311,7 @@ func TestMembers(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	m := fakeMembership()
-	m.Stats.AAEExchanges, m.Stats.AAEIdentical, m.Stats.AAEFailures, m.Stats.AAEKeysRepaired, m.Stats.AAEBytes = 90, 80, 2, 31, 12345
+	m.Stats.AntiEntropyExchanges, m.Stats.AntiEntropyIdentical, m.Stats.AntiEntropyFailures, m.Stats.AntiEntropyKeysRepaired, m.Stats.AntiEntropyBytes = 90, 80, 2, 31, 12345
 	m.Stats.HandoffsPending, m.Stats.HandoffsDone, m.Stats.HandoffKeys, m.Stats.HandoffFailures, m.Stats.HandoffBytes = 2, 3, 400, 1, 999
 	m.Stats.HandoffInTransit = 7
 	m.Stats.ReapPasses, m.Stats.ReapFailures, m.Stats.ReapKeysChecked = 50, 1, 1200

@@ -289,15 +289,18 @@ func TestNoIssueNumbersInCommentsOrDesign(t *testing.T) {
 }
 
 // In the packages whose tests run under -race although their package also
-// has tests over real remoting (client, remoting), every test file that
-// starts a protoactor system (remoting.StartSystem, a node, the real
-// client cluster) is built only without the race detector: protoactor's
-// remote.Start writes a gRPC global that running transports read.
+// has tests over real remoting (client, remoting, actors), every test file
+// that starts a protoactor system with remoting (StartSystem, not a
+// MemoryNetwork's; a node; the real client cluster) is built only without
+// the race detector: protoactor's remote.Start writes a gRPC global that
+// running transports read. In actors, make test runs the `!race` files'
+// tests by name, so each must be named TestRemoting.
 func TestRealRemotingTestsAreLeftOutOfTheRacePass(t *testing.T) {
 	base := root(t)
-	starts := []string{"StartSystem(", "startRemoteCluster(", "node.New(", "node.Start("}
+	starts := regexp.MustCompile(`(^|[^.\w])StartSystem\(|remoting\.StartSystem\(|startRemoteCluster\(|node\.New\(|node\.Start\(`)
+	testName := regexp.MustCompile(`(?m)^func (Test\w*)\(`)
 	checked := 0
-	for _, dir := range []string{"client", "remoting"} {
+	for _, dir := range []string{"client", "remoting", "actors"} {
 		files, err := filepath.Glob(filepath.Join(base, dir, "*_test.go"))
 		if err != nil {
 			t.Fatal(err)
@@ -308,17 +311,119 @@ func TestRealRemotingTestsAreLeftOutOfTheRacePass(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := string(b)
+			rel, _ := filepath.Rel(base, f)
 			checked++
-			for _, s := range starts {
-				if strings.Contains(text, s) && !strings.HasPrefix(text, "//go:build !race\n") {
-					rel, _ := filepath.Rel(base, f)
-					t.Errorf("%s calls %s but is built under -race: start it with //go:build !race", rel, s)
-					break
+			norace := strings.HasPrefix(text, "//go:build !race\n")
+			if m := starts.FindString(text); m != "" && !norace {
+				t.Errorf("%s calls %s but is built under -race: start it with //go:build !race", rel, strings.TrimLeft(m, " \t\n("))
+			}
+			if dir != "actors" || !norace {
+				continue
+			}
+			for _, m := range testName.FindAllStringSubmatch(text, -1) {
+				if !strings.HasPrefix(m[1], "TestRemoting") {
+					t.Errorf("%s: %s is built without -race only, where make test runs TestRemoting tests alone: name it TestRemoting...", rel, m[1])
 				}
 			}
 		}
 	}
-	if checked < 4 {
+	if checked < 20 {
 		t.Fatalf("only %d test files checked", checked)
+	}
+}
+
+// Anti-entropy has one name (docs/design.md, "Names"): "anti-entropy" in
+// prose, AntiEntropy and antiEntropy in Go, anti-entropy-* flags,
+// dynamo_anti_entropy_* metrics and anti_entropy_* message fields. The
+// abbreviation, as a word or a part of an identifier in any case, is
+// refused in Go, proto, Markdown, HTML, TOML, YAML and shell files, the
+// Makefile, the CI script and the deploy files. It stays in two places only, where the old spellings
+// must still be read: the entries of cmd/dynamo's deprecatedFlags (the
+// old flag names, still accepted with a warning) and the paragraph of
+// docs/operations.md that gives the old metric names. (The pattern is
+// written a{2}e so that this file does not match itself.)
+func TestAntiEntropyHasOneName(t *testing.T) {
+	base := root(t)
+	abbrev := regexp.MustCompile(`(?i)\ba{2}e|a{2}e[A-Z_]|_a{2}e`)
+	// allowed are the only blocks of lines where the abbreviation may
+	// stand, once a line: from the line starting with start to the line
+	// before the first blank line or "}", each line of it matching line
+	// and the block, its lines joined by spaces, matching block (when
+	// not nil).
+	allowed := []struct {
+		file, start string
+		line, block *regexp.Regexp
+	}{
+		{"cmd/dynamo/deprecated.go", "var deprecatedFlags = map[string]string{",
+			regexp.MustCompile(`^(var deprecatedFlags = map\[string\]string\{|\t"[a-z]+(-[a-z]+)*": +"[a-z]+(-[a-z]+)*",)$`), nil},
+		{"docs/operations.md", "The anti-entropy metrics were named `dynamo_",
+			nil, regexp.MustCompile(`^[^.]*(\.[^ .][^.]*)*\.$`)}, // one sentence
+	}
+	scanned := func(rel string, d fs.DirEntry) bool {
+		switch filepath.Ext(rel) {
+		case ".go", ".proto", ".md", ".html", ".toml", ".yml", ".yaml", ".sh":
+			return true
+		}
+		top := strings.Split(filepath.ToSlash(rel), "/")[0]
+		return d.Name() == "Makefile" || top == "deploy" || top == ".ci"
+	}
+	files := 0
+	err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(base, path)
+		if d.IsDir() && path != base && (strings.HasPrefix(d.Name(), ".") && d.Name() != ".ci" || d.Name() == "bin" || rel == "data") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !scanned(rel, d) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		lines := strings.Split(string(b), "\n")
+		ok := make([]bool, len(lines))
+		for _, a := range allowed {
+			if filepath.ToSlash(rel) != a.file {
+				continue
+			}
+			found := false
+			for i := 0; i < len(lines); i++ {
+				if !strings.HasPrefix(lines[i], a.start) {
+					continue
+				}
+				found = true
+				first := i
+				for ; i < len(lines) && lines[i] != "" && lines[i] != "}"; i++ {
+					if a.line != nil && !a.line.MatchString(lines[i]) || len(abbrev.FindAllString(lines[i], -1)) > 1 {
+						t.Errorf("%s:%d: %q is not allowed in the block that may name the old spellings", rel, i+1, lines[i])
+						continue
+					}
+					ok[i] = true
+				}
+				if block := strings.Join(lines[first:i], " "); a.block != nil && !a.block.MatchString(block) {
+					t.Errorf("%s:%d: the block that may name the old spellings is more than it should be: %q", rel, first+1, block)
+					clear(ok[first:i])
+				}
+			}
+			if !found {
+				t.Errorf("%s: no line starts with %q: update TestAntiEntropyHasOneName's allowed blocks", rel, a.start)
+			}
+		}
+		for i, line := range lines {
+			if m := abbrev.FindString(line); m != "" && !ok[i] {
+				t.Errorf("%s:%d says %q: anti-entropy is \"anti-entropy\", AntiEntropy or antiEntropy (docs/design.md, \"Names\")", rel, i+1, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Fatalf("only %d files checked under %s", files, base)
 	}
 }

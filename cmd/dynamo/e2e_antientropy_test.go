@@ -14,13 +14,13 @@ import (
 // e2 stop and e3 alone answers every key at R=1. With anti-entropy off too
 // (the control), e3 alone misses the keys: the check can fail.
 func TestE2EAntiEntropyRepairsAReturnedNode(t *testing.T) {
-	t.Run("anti-entropy", func(t *testing.T) { aaeScenario(t, false) })
-	t.Run("control-without-anti-entropy", func(t *testing.T) { aaeScenario(t, true) })
+	t.Run("anti-entropy", func(t *testing.T) { antiEntropyScenario(t, false) })
+	t.Run("control-without-anti-entropy", func(t *testing.T) { antiEntropyScenario(t, true) })
 }
 
-func aaeScenario(t *testing.T, off bool) {
-	const keys, prefix = 1000, "aae"
-	flags := []string{"--no-hinted-handoff", "--aae-interval", "5ms", "--aae-rate", "50000"}
+func antiEntropyScenario(t *testing.T, off bool) {
+	const keys, prefix = 1000, "anti-entropy"
+	flags := []string{"--no-hinted-handoff", "--anti-entropy-interval", "5ms", "--anti-entropy-rate", "50000"}
 	if off {
 		flags = append(flags, "--no-anti-entropy")
 	}
@@ -54,7 +54,7 @@ func aaeScenario(t *testing.T, off bool) {
 			var repaired uint64
 			for _, n := range []string{"e1", "e2"} {
 				if s, err := stats(c, n); err == nil {
-					repaired += s.AAEKeysRepaired
+					repaired += s.AntiEntropyKeysRepaired
 				}
 			}
 			repaired += st.AntiEntropy.KeysRepaired

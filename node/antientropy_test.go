@@ -1,10 +1,10 @@
 package node
 
-// Acceptance tests of active anti-entropy, in the shape of Riak's
-// verify_aae: three real nodes (serf, remoting, goleveldb), 1,000 keys, a
-// replica made to differ in one of four ways (writes that reached one
-// replica only, values replaced or corrupted behind the system's back, a
-// wiped data directory, lost hints), then nothing but the Merkle syncer
+// Acceptance tests of anti-entropy, in the shape of Riak's anti-entropy
+// verification test: three real nodes (serf, remoting, goleveldb), 1,000
+// keys, a replica made to differ in one of four ways (writes that reached
+// one replica only, values replaced or corrupted behind the system's back,
+// a wiped data directory, lost hints), then nothing but the Merkle syncer
 // may make the replicas identical. Every case checks each key's replica on
 // each node directly (ReplicaGetRequest to the vnode: no read repair) and,
 // once converged, that further exchanges are identical and repair nothing.
@@ -32,36 +32,36 @@ import (
 )
 
 const (
-	aaeKeys     = 1000
-	aaeNodes    = 3
-	aaeQ        = 16 // testConfig's Partitions
-	aaeInterval = 3 * time.Millisecond
-	aaeRate     = 100_000
-	// aaeConverge bounds each case's convergence; it takes well under a
+	antiEntropyKeys     = 1000
+	antiEntropyNodes    = 3
+	antiEntropyQ        = 16 // testConfig's Partitions
+	antiEntropyInterval = 3 * time.Millisecond
+	antiEntropyRate     = 100_000
+	// antiEntropyConverge bounds each case's convergence; it takes well under a
 	// second on a 2-core machine.
-	aaeConverge = 20 * time.Second
-	aaeWorkers  = 8
+	antiEntropyConverge = 20 * time.Second
+	antiEntropyWorkers  = 8
 )
 
-// aaeCase1Took is how long the first case took to converge; the control
+// antiEntropyCase1Took is how long the first case took to converge; the control
 // waits about as long (a default when it runs alone).
-var aaeCase1Took atomic.Int64
+var antiEntropyCase1Took atomic.Int64
 
-type aaeOpts struct {
+type antiEntropyOpts struct {
 	noHintedHandoff, noAntiEntropy bool
 }
 
-// aaeCluster is node_test.go's harness with every node started with the
-// same aaeOpts, and requests that may be sent from several goroutines.
-type aaeCluster struct {
+// antiEntropyCluster is node_test.go's harness with every node started with the
+// same antiEntropyOpts, and requests that may be sent from several goroutines.
+type antiEntropyCluster struct {
 	*harness
 	nonce atomic.Uint64
 }
 
-func startAAECluster(t *testing.T, o aaeOpts) *aaeCluster {
+func startAntiEntropyCluster(t *testing.T, o antiEntropyOpts) *antiEntropyCluster {
 	t.Helper()
-	c := &aaeCluster{harness: startCluster(t, aaeNodes, func(cfg *Config) {
-		cfg.AAEInterval, cfg.AAERate = aaeInterval, aaeRate
+	c := &antiEntropyCluster{harness: startCluster(t, antiEntropyNodes, func(cfg *Config) {
+		cfg.AntiEntropyInterval, cfg.AntiEntropyRate = antiEntropyInterval, antiEntropyRate
 		cfg.NoHintedHandoff, cfg.NoAntiEntropy = o.noHintedHandoff, o.noAntiEntropy
 	})}
 	c.nonce.Store(1 << 40)
@@ -70,7 +70,7 @@ func startAAECluster(t *testing.T, o aaeOpts) *aaeCluster {
 
 // request sends body to pid and waits for the reply; safe for concurrent
 // use (no t.Fatal).
-func (c *aaeCluster) request(pid *actor.PID, body proto.Message) (*messages.Envelope, error) {
+func (c *antiEntropyCluster) request(pid *actor.PID, body proto.Message) (*messages.Envelope, error) {
 	res, err := c.client.Root().RequestFuture(pid, messages.Wrap(c.nonce.Add(1), body), 5*time.Second).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pid, err)
@@ -82,14 +82,14 @@ func (c *aaeCluster) request(pid *actor.PID, body proto.Message) (*messages.Enve
 	return env, nil
 }
 
-// parallel runs fn(0..n-1) on aaeWorkers goroutines and returns the first
+// parallel runs fn(0..n-1) on antiEntropyWorkers goroutines and returns the first
 // error.
 func parallel(n int, fn func(i int) error) error {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var first error
 	var wg sync.WaitGroup
-	for range aaeWorkers {
+	for range antiEntropyWorkers {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -111,23 +111,23 @@ func parallel(n int, fn func(i int) error) error {
 	return first
 }
 
-func aaeKey(i int) string   { return fmt.Sprintf("aae-%04d", i) }
-func aaeValue(i int) string { return fmt.Sprintf("v-%04d", i) }
+func antiEntropyKey(i int) string   { return fmt.Sprintf("anti-entropy-%04d", i) }
+func antiEntropyValue(i int) string { return fmt.Sprintf("v-%04d", i) }
 
-func partitionOf(key string) uint32 { return ring.PartitionOf(ring.HashKey([]byte(key)), aaeQ) }
+func partitionOf(key string) uint32 { return ring.PartitionOf(ring.HashKey([]byte(key)), antiEntropyQ) }
 
-// writeKeys writes every key (value aaeValue) at w, through via[i%len(via)].
-func (c *aaeCluster) writeKeys(w uint32, via ...*Node) {
+// writeKeys writes every key (value antiEntropyValue) at w, through via[i%len(via)].
+func (c *antiEntropyCluster) writeKeys(w uint32, via ...*Node) {
 	c.t.Helper()
-	err := parallel(aaeKeys, func(i int) error {
+	err := parallel(antiEntropyKeys, func(i int) error {
 		nd := via[i%len(via)]
 		env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.RouterName),
-			&messages.PutRequest{Key: []byte(aaeKey(i)), Value: []byte(aaeValue(i)), W: w})
+			&messages.PutRequest{Key: []byte(antiEntropyKey(i)), Value: []byte(antiEntropyValue(i)), W: w})
 		if err != nil {
 			return err
 		}
 		if e := env.GetPutReply().GetError(); e != nil || env.GetPutReply() == nil {
-			return fmt.Errorf("put %s at W=%d through %s: %v", aaeKey(i), w, nd.Name(), e)
+			return fmt.Errorf("put %s at W=%d through %s: %v", antiEntropyKey(i), w, nd.Name(), e)
 		}
 		return nil
 	})
@@ -154,7 +154,7 @@ func (r replica) String() string {
 	return fmt.Sprintf("%q %x", r.values, r.digest[:4])
 }
 
-func (c *aaeCluster) readReplica(nd *Node, key string) replica {
+func (c *antiEntropyCluster) readReplica(nd *Node, key string) replica {
 	p := partitionOf(key)
 	env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.VnodeName(p)), &messages.ReplicaGetRequest{Partition: p, Key: []byte(key)})
 	if err != nil {
@@ -186,10 +186,10 @@ func (c *aaeCluster) readReplica(nd *Node, key string) replica {
 // divergence reads every key on every running node and describes the keys
 // whose replicas are not all present, identical and equal to want(i):
 // how many, and the first few.
-func (c *aaeCluster) divergence(want func(i int) []string) (bad int, examples []string) {
+func (c *antiEntropyCluster) divergence(want func(i int) []string) (bad int, examples []string) {
 	var mu sync.Mutex
-	_ = parallel(aaeKeys, func(i int) error {
-		k := aaeKey(i)
+	_ = parallel(antiEntropyKeys, func(i int) error {
+		k := antiEntropyKey(i)
 		var reps []replica
 		ok := true
 		for _, nd := range c.nodes {
@@ -214,10 +214,10 @@ func (c *aaeCluster) divergence(want func(i int) []string) (bad int, examples []
 }
 
 // missingOn counts the keys node i's replica does not hold.
-func (c *aaeCluster) missingOn(i int) int {
+func (c *antiEntropyCluster) missingOn(i int) int {
 	var n atomic.Int64
-	_ = parallel(aaeKeys, func(k int) error {
-		if r := c.readReplica(c.nodes[i], aaeKey(k)); r.err != "" || !r.found {
+	_ = parallel(antiEntropyKeys, func(k int) error {
+		if r := c.readReplica(c.nodes[i], antiEntropyKey(k)); r.err != "" || !r.found {
 			n.Add(1)
 		}
 		return nil
@@ -227,8 +227,8 @@ func (c *aaeCluster) missingOn(i int) int {
 
 // roots returns, per partition, how many distinct Merkle roots the running
 // nodes report (1: the replicas agree), or an error.
-func (c *aaeCluster) roots() (differing []uint32, err error) {
-	for p := range uint32(aaeQ) {
+func (c *antiEntropyCluster) roots() (differing []uint32, err error) {
+	for p := range uint32(antiEntropyQ) {
 		var first []byte
 		for i, nd := range c.nodes {
 			env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.VnodeName(p)),
@@ -255,9 +255,9 @@ func (c *aaeCluster) roots() (differing []uint32, err error) {
 // agree, then checks every key's replicas; it returns the time since since.
 // On the deadline it fails with what still differs and each node's
 // anti-entropy counters (the nodes' debug logs follow).
-func (c *aaeCluster) waitConverged(since time.Time, want func(i int) []string) time.Duration {
+func (c *antiEntropyCluster) waitConverged(since time.Time, want func(i int) []string) time.Duration {
 	c.t.Helper()
-	deadline := time.Now().Add(aaeConverge)
+	deadline := time.Now().Add(antiEntropyConverge)
 	var lastErr error
 	var lastDiff []uint32
 	for {
@@ -274,28 +274,28 @@ func (c *aaeCluster) waitConverged(since time.Time, want func(i int) []string) t
 		if time.Now().After(deadline) {
 			bad, ex := c.divergence(want)
 			c.t.Fatalf("not converged within %v: partitions with differing roots %v (last error %v); %d keys differ, e.g.:\n%s\n%s",
-				aaeConverge, lastDiff, lastErr, bad, strings.Join(ex, "\n"), c.counters())
+				antiEntropyConverge, lastDiff, lastErr, bad, strings.Join(ex, "\n"), c.counters())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// aaeStats are one node's anti-entropy counters.
-type aaeStats struct {
+// antiEntropyStats are one node's anti-entropy counters.
+type antiEntropyStats struct {
 	exchanges, identical, failures, repaired, bytes uint64
 }
 
-func statsOf(nd *Node) aaeStats {
+func statsOf(nd *Node) antiEntropyStats {
 	k := nd.Counters()
 	// Identical before exchanges: finish adds to exchanges first, so a
 	// snapshot never shows more identical exchanges than it should.
-	s := aaeStats{identical: k.AAEIdentical.Load()}
-	s.exchanges, s.failures = k.AAEExchanges.Load(), k.AAEFailures.Load()
-	s.repaired, s.bytes = k.AAEKeysRepaired.Load(), k.AAEBytes.Load()
+	s := antiEntropyStats{identical: k.AntiEntropyIdentical.Load()}
+	s.exchanges, s.failures = k.AntiEntropyExchanges.Load(), k.AntiEntropyFailures.Load()
+	s.repaired, s.bytes = k.AntiEntropyKeysRepaired.Load(), k.AntiEntropyBytes.Load()
 	return s
 }
 
-func (s aaeStats) String() string {
+func (s antiEntropyStats) String() string {
 	per := uint64(0)
 	if s.exchanges > 0 {
 		per = s.bytes / s.exchanges
@@ -306,7 +306,7 @@ func (s aaeStats) String() string {
 
 // counters describes each node's anti-entropy counters and, per partition,
 // its last completed exchange (a stalled syncer shows old ones).
-func (c *aaeCluster) counters() string {
+func (c *antiEntropyCluster) counters() string {
 	var b strings.Builder
 	now := time.Now().UnixMilli()
 	for _, nd := range c.nodes {
@@ -314,7 +314,7 @@ func (c *aaeCluster) counters() string {
 			continue
 		}
 		fmt.Fprintf(&b, "  %s: %v\n   ", nd.Name(), statsOf(nd))
-		for _, ps := range nd.Counters().AAEProgress.Snapshot() {
+		for _, ps := range nd.Counters().AntiEntropyProgress.Snapshot() {
 			fmt.Fprintf(&b, " p%d: %dms ago with %s (%d exchanges, %d repaired);", ps.GetPartition(), now-ps.GetLastExchangeMs(),
 				ps.GetPeer(), ps.GetExchanges(), ps.GetKeysRepaired())
 		}
@@ -326,8 +326,8 @@ func (c *aaeCluster) counters() string {
 // mark snapshots the running nodes' counters, the baseline of report:
 // anti-entropy runs while the keys are written and may pass a replica a
 // write still in flight, which counts as a repair.
-func (c *aaeCluster) mark() map[*Node]aaeStats {
-	m := map[*Node]aaeStats{}
+func (c *antiEntropyCluster) mark() map[*Node]antiEntropyStats {
+	m := map[*Node]antiEntropyStats{}
 	for _, nd := range c.nodes {
 		if nd != nil {
 			m[nd] = statsOf(nd)
@@ -341,13 +341,13 @@ func (c *aaeCluster) mark() map[*Node]aaeStats {
 // since counts from zero), summed over the nodes, are exactly the replicas
 // that were missing or wrong: a key is written to a replica once, when it
 // differs; a repeated repair changes nothing.
-func (c *aaeCluster) report(name string, took time.Duration, base map[*Node]aaeStats, wantRepaired uint64) {
+func (c *antiEntropyCluster) report(name string, took time.Duration, base map[*Node]antiEntropyStats, wantRepaired uint64) {
 	c.t.Helper()
-	var total aaeStats
+	var total antiEntropyStats
 	var per strings.Builder
 	for _, nd := range c.nodes {
 		s, b := statsOf(nd), base[nd]
-		d := aaeStats{exchanges: s.exchanges - b.exchanges, identical: s.identical - b.identical, failures: s.failures - b.failures,
+		d := antiEntropyStats{exchanges: s.exchanges - b.exchanges, identical: s.identical - b.identical, failures: s.failures - b.failures,
 			repaired: s.repaired - b.repaired, bytes: s.bytes - b.bytes}
 		fmt.Fprintf(&per, "  %s: %v\n", nd.Name(), d)
 		total.exchanges += d.exchanges
@@ -366,13 +366,13 @@ func (c *aaeCluster) report(name string, took time.Duration, base map[*Node]aaeS
 // identical, each node runs at least two more full rounds (an exchange per
 // partition held, with each peer in turn) and they are all identical and
 // repair nothing.
-func (c *aaeCluster) assertQuiet() {
+func (c *antiEntropyCluster) assertQuiet() {
 	c.t.Helper()
 	// With 3 nodes and N=3 every node holds every partition.
-	const rounds = 2 * aaeQ
+	const rounds = 2 * antiEntropyQ
 	// First let an exchange that was in flight when the replicas became
 	// identical finish (it may still be counting its last repair).
-	wait := func(what string, done func(i int, s aaeStats) bool) {
+	wait := func(what string, done func(i int, s antiEntropyStats) bool) {
 		deadline := time.Now().Add(10 * time.Second)
 		for i, nd := range c.nodes {
 			for !done(i, statsOf(nd)) {
@@ -383,18 +383,18 @@ func (c *aaeCluster) assertQuiet() {
 			}
 		}
 	}
-	var pre []aaeStats
+	var pre []antiEntropyStats
 	for _, nd := range c.nodes {
 		pre = append(pre, statsOf(nd))
 	}
-	wait("no exchange completes", func(i int, s aaeStats) bool {
+	wait("no exchange completes", func(i int, s antiEntropyStats) bool {
 		return s.exchanges+s.failures > pre[i].exchanges+pre[i].failures
 	})
-	var base []aaeStats
+	var base []antiEntropyStats
 	for _, nd := range c.nodes {
 		base = append(base, statsOf(nd))
 	}
-	wait(fmt.Sprintf("fewer than %d exchanges in 10 s", rounds), func(i int, s aaeStats) bool {
+	wait(fmt.Sprintf("fewer than %d exchanges in 10 s", rounds), func(i int, s antiEntropyStats) bool {
 		return s.exchanges >= base[i].exchanges+rounds
 	})
 	for i, nd := range c.nodes {
@@ -414,16 +414,16 @@ func (c *aaeCluster) assertQuiet() {
 
 // checkReads reads every key through the cluster at R=3 (after convergence:
 // read repair has nothing left to do).
-func (c *aaeCluster) checkReads(want func(i int) []string) {
+func (c *antiEntropyCluster) checkReads(want func(i int) []string) {
 	c.t.Helper()
-	err := parallel(aaeKeys, func(i int) error {
+	err := parallel(antiEntropyKeys, func(i int) error {
 		nd := c.nodes[i%len(c.nodes)]
-		env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.RouterName), &messages.GetRequest{Key: []byte(aaeKey(i)), R: 3})
+		env, err := c.request(actor.NewPID(nd.ActorAddr(), remoting.RouterName), &messages.GetRequest{Key: []byte(antiEntropyKey(i)), R: 3})
 		if err != nil {
 			return err
 		}
 		if g := env.GetGetReply(); g.GetError() != nil || !g.GetFound() || !slices.Equal(vals(g), want(i)) {
-			return fmt.Errorf("get %s at R=3 through %s: %v, want %q", aaeKey(i), nd.Name(), g, want(i))
+			return fmt.Errorf("get %s at R=3 through %s: %v, want %q", antiEntropyKey(i), nd.Name(), g, want(i))
 		}
 		return nil
 	})
@@ -433,7 +433,7 @@ func (c *aaeCluster) checkReads(want func(i int) []string) {
 }
 
 // openDB opens a stopped node's storage directly.
-func (c *aaeCluster) openDB(i int) *storage.LevelDB {
+func (c *antiEntropyCluster) openDB(i int) *storage.LevelDB {
 	c.t.Helper()
 	if c.nodes[i] != nil {
 		c.t.Fatalf("n%d is running", i+1)
@@ -445,49 +445,49 @@ func (c *aaeCluster) openDB(i int) *storage.LevelDB {
 	return db
 }
 
-func plain(i int) []string { return []string{aaeValue(i)} }
+func plain(i int) []string { return []string{antiEntropyValue(i)} }
 
 // Case 1: writes that reached one replica only. Hinted handoff is off on
 // every node, two nodes are down while 1,000 keys are written at W=1
 // through the third, and they come back: only anti-entropy can bring them
 // the keys.
-func TestAAERepairsWritesThatReachedOneReplica(t *testing.T) {
-	took := aaeOneReplicaCase(t, aaeOpts{noHintedHandoff: true})
-	aaeCase1Took.Store(int64(took))
+func TestAntiEntropyRepairsWritesThatReachedOneReplica(t *testing.T) {
+	took := antiEntropyOneReplicaCase(t, antiEntropyOpts{noHintedHandoff: true})
+	antiEntropyCase1Took.Store(int64(took))
 }
 
 // The control: the same with anti-entropy off leaves the restarted
 // replicas without the keys after a pause longer than convergence took.
 func TestAntiEntropyOffControl(t *testing.T) {
-	aaeOneReplicaCase(t, aaeOpts{noHintedHandoff: true, noAntiEntropy: true})
+	antiEntropyOneReplicaCase(t, antiEntropyOpts{noHintedHandoff: true, noAntiEntropy: true})
 }
 
-func aaeOneReplicaCase(t *testing.T, o aaeOpts) time.Duration {
-	c := startAAECluster(t, o)
+func antiEntropyOneReplicaCase(t *testing.T, o antiEntropyOpts) time.Duration {
+	c := startAntiEntropyCluster(t, o)
 	c.stop(1)
 	c.stop(2)
-	c.waitMembers(aaeNodes, 1)
+	c.waitMembers(antiEntropyNodes, 1)
 	c.writeKeys(1, c.nodes[0])
 	base := c.mark()
 	restarted := time.Now()
 	c.start(1)
 	c.start(2)
-	c.waitMembers(aaeNodes, aaeNodes)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes)
 	if o.noAntiEntropy {
 		// Three times what convergence took, within [1 s, 5 s]; 3 s when
 		// this test runs alone.
-		pause := min(max(time.Second, 3*time.Duration(aaeCase1Took.Load())), 5*time.Second)
-		if aaeCase1Took.Load() == 0 {
+		pause := min(max(time.Second, 3*time.Duration(antiEntropyCase1Took.Load())), 5*time.Second)
+		if antiEntropyCase1Took.Load() == 0 {
 			pause = 3 * time.Second
 		}
 		time.Sleep(time.Until(restarted.Add(pause)))
 		m1, m2, m3 := c.missingOn(0), c.missingOn(1), c.missingOn(2)
 		diff, err := c.roots()
 		t.Logf("anti-entropy off, %v after the restart: n1 misses %d keys, n2 %d, n3 %d; %d of %d partitions' roots differ (err %v)\n%s",
-			time.Since(restarted).Round(time.Millisecond), m1, m2, m3, len(diff), aaeQ, err, c.counters())
-		if m1 != 0 || m2 != aaeKeys || m3 != aaeKeys {
+			time.Since(restarted).Round(time.Millisecond), m1, m2, m3, len(diff), antiEntropyQ, err, c.counters())
+		if m1 != 0 || m2 != antiEntropyKeys || m3 != antiEntropyKeys {
 			t.Fatalf("with anti-entropy and hinted handoff off the restarted replicas hold %d and %d of %d keys, want none (n1 misses %d)",
-				aaeKeys-m2, aaeKeys-m3, aaeKeys, m1)
+				antiEntropyKeys-m2, antiEntropyKeys-m3, antiEntropyKeys, m1)
 		}
 		for _, nd := range c.nodes {
 			if s := statsOf(nd); s.exchanges+s.failures != 0 {
@@ -497,7 +497,7 @@ func aaeOneReplicaCase(t *testing.T, o aaeOpts) time.Duration {
 		return 0
 	}
 	took := c.waitConverged(restarted, plain)
-	c.report("one replica written", took, base, 2*aaeKeys)
+	c.report("one replica written", took, base, 2*antiEntropyKeys)
 	c.assertQuiet()
 	c.checkReads(plain)
 	return took
@@ -508,8 +508,8 @@ func aaeOneReplicaCase(t *testing.T, o aaeOpts) time.Duration {
 // concurrent with the real one: every replica must end with both
 // siblings) and 50 keys garbage bytes (a corrupt object: every replica
 // must end with the good version).
-func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
-	c := startAAECluster(t, aaeOpts{})
+func TestAntiEntropyRepairsReplacedAndCorruptValues(t *testing.T) {
+	c := startAntiEntropyCluster(t, antiEntropyOpts{})
 	c.writeKeys(3, c.nodes...)
 	if bad, ex := c.divergence(plain); bad != 0 {
 		t.Fatalf("after W=3 writes %d keys differ: %v", bad, ex)
@@ -519,7 +519,7 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 	// Seen failed before it returns: otherwise the failure of this
 	// incarnation can reach the others after the restart, and a read at
 	// R=3 then finds the returned node down.
-	c.waitMembers(aaeNodes, aaeNodes-1)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes-1)
 	base := c.mark()
 	garbage := []byte("not a stored object \xff\xfe\x00")
 	if _, err := version.Unmarshal(garbage); err == nil {
@@ -529,9 +529,9 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 	b := storage.NewBatch()
 	now := time.Now()
 	for i := range rogue + corrupt {
-		k := aaeKey(i)
+		k := antiEntropyKey(i)
 		h := ring.HashKey([]byte(k))
-		okey := storage.ObjectKey(ring.PartitionOf(h, aaeQ), ring.SegmentOf(h, aaeQ), []byte(k))
+		okey := storage.ObjectKey(ring.PartitionOf(h, antiEntropyQ), ring.SegmentOf(h, antiEntropyQ), []byte(k))
 		if _, err := db.Get(storage.KeyspaceData, okey); err != nil {
 			t.Fatalf("%s is not stored on n%d: %v", k, victim+1, err)
 		}
@@ -555,10 +555,10 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 	}
 	restarted := time.Now()
 	c.start(victim)
-	c.waitMembers(aaeNodes, aaeNodes)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes)
 	want := func(i int) []string {
 		if i < rogue {
-			return []string{"rogue", aaeValue(i)} // sorted
+			return []string{"rogue", antiEntropyValue(i)} // sorted
 		}
 		return plain(i)
 	}
@@ -572,13 +572,13 @@ func TestAAERepairsReplacedAndCorruptValues(t *testing.T) {
 
 // Case 3: one node's data directory wiped; it restarts under the same name
 // (a new identity) and anti-entropy repopulates it.
-func TestAAERepopulatesAWipedNode(t *testing.T) {
-	c := startAAECluster(t, aaeOpts{})
+func TestAntiEntropyRepopulatesAWipedNode(t *testing.T) {
+	c := startAntiEntropyCluster(t, antiEntropyOpts{})
 	c.writeKeys(3, c.nodes...)
 	const victim = 2
 	c.stop(victim)
 	base := c.mark()
-	c.waitMembers(aaeNodes, aaeNodes-1)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes-1)
 	if err := os.RemoveAll(c.dirs[victim]); err != nil {
 		t.Fatal(err)
 	}
@@ -587,9 +587,9 @@ func TestAAERepopulatesAWipedNode(t *testing.T) {
 	}
 	restarted := time.Now()
 	c.start(victim)
-	c.waitMembers(aaeNodes, aaeNodes)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes)
 	took := c.waitConverged(restarted, plain)
-	c.report("wiped node", took, base, aaeKeys)
+	c.report("wiped node", took, base, antiEntropyKeys)
 	c.assertQuiet()
 	c.checkReads(plain)
 }
@@ -598,17 +598,17 @@ func TestAAERepopulatesAWipedNode(t *testing.T) {
 // written at W=2 through A and B, which keep hints for C; A and B are
 // stopped and their hints deleted; all three restart: no hint is left to
 // deliver, and anti-entropy alone brings C up to date.
-func TestAAERepairsWhatLostHintsWouldHaveDelivered(t *testing.T) {
-	c := startAAECluster(t, aaeOpts{})
+func TestAntiEntropyRepairsWhatLostHintsWouldHaveDelivered(t *testing.T) {
+	c := startAntiEntropyCluster(t, antiEntropyOpts{})
 	const a, b, cc = 0, 1, 2
 	c.stop(cc)
-	c.waitMembers(aaeNodes, aaeNodes-1)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes-1)
 	c.writeKeys(2, c.nodes[a], c.nodes[b])
 	deadline := time.Now().Add(10 * time.Second)
-	for c.nodes[a].Counters().HintsPending.Load()+c.nodes[b].Counters().HintsPending.Load() != aaeKeys {
+	for c.nodes[a].Counters().HintsPending.Load()+c.nodes[b].Counters().HintsPending.Load() != antiEntropyKeys {
 		if time.Now().After(deadline) {
 			t.Fatalf("A and B hold %d and %d hints, want %d in all", c.nodes[a].Counters().HintsPending.Load(),
-				c.nodes[b].Counters().HintsPending.Load(), aaeKeys)
+				c.nodes[b].Counters().HintsPending.Load(), antiEntropyKeys)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -638,21 +638,21 @@ func TestAAERepairsWhatLostHintsWouldHaveDelivered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if deleted != aaeKeys {
-		t.Fatalf("deleted %d hints, want %d", deleted, aaeKeys)
+	if deleted != antiEntropyKeys {
+		t.Fatalf("deleted %d hints, want %d", deleted, antiEntropyKeys)
 	}
 	restarted := time.Now()
 	c.start(a)
 	c.start(b)
 	c.start(cc)
-	c.waitMembers(aaeNodes, aaeNodes)
+	c.waitMembers(antiEntropyNodes, antiEntropyNodes)
 	for _, nd := range c.nodes {
 		if n := nd.Counters().HintsPending.Load(); n != 0 {
 			t.Fatalf("%s holds %d hints after the restart", nd.Name(), n)
 		}
 	}
 	took := c.waitConverged(restarted, plain)
-	c.report("lost hints", took, nil, aaeKeys)
+	c.report("lost hints", took, nil, antiEntropyKeys)
 	for _, nd := range c.nodes {
 		if n := nd.Counters().HintsDelivered.Load(); n != 0 {
 			t.Fatalf("%s delivered %d hints: they were deleted", nd.Name(), n)
