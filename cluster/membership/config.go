@@ -49,8 +49,10 @@ type Config struct {
 	Tags map[string]string
 	// Fast selects test timings: ProbeInterval 100 ms, ProbeTimeout 50 ms,
 	// GossipInterval 20 ms, SuspicionMult 1, plus PushPullInterval 500 ms and
-	// serf's LeavePropagateDelay 100 ms, so that a failure is detected in
-	// well under a second on loopback and a graceful leave takes ~0.1 s.
+	// serf's LeavePropagateDelay 500 ms, so that a failure is detected in
+	// well under a second on loopback and a graceful leave takes ~0.5 s
+	// (100 ms lost leaves on a loaded machine: the peers then saw the node
+	// failed, not left).
 	// false (default) keeps memberlist's LAN timings (failure detected in
 	// ~5 s, push/pull every 30 s) and serf's 1 s leave propagation delay.
 	Fast bool

@@ -95,7 +95,7 @@ func Start(cfg Config) (*Membership, error) {
 	sc.ReconnectTimeout = cfg.ReconnectTimeout
 	sc.EnableNameConflictResolution = false // see the package comment
 	if cfg.Fast {
-		sc.LeavePropagateDelay = 100 * time.Millisecond
+		sc.LeavePropagateDelay = 500 * time.Millisecond
 	}
 
 	s, err := serf.Create(sc)
