@@ -164,12 +164,22 @@ func (c *testCluster) waitReady() {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	want := c.wantStates()
+	for _, nd := range c.nodes {
+		if nd.sys == nil {
+			continue
+		}
+		for !c.viewMatches(nd, want) {
+			if time.Now().After(deadline) {
+				c.t.Fatalf("%s: no view showing %v", nd.name, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
-// refresh tells every live node's membership actor to re-read the members,
-// and waits until every live router's view shows the failed ones down.
-func (c *testCluster) refresh() {
-	c.t.Helper()
+// wantStates is each member's state in a view of the members now.
+func (c *testCluster) wantStates() map[string]messages.MemberState {
 	want := map[string]messages.MemberState{}
 	for _, m := range c.members.Members() {
 		want[m.Name] = messages.MemberState_MEMBER_STATE_UP
@@ -177,6 +187,14 @@ func (c *testCluster) refresh() {
 			want[m.Name] = messages.MemberState_MEMBER_STATE_DOWN
 		}
 	}
+	return want
+}
+
+// refresh tells every live node's membership actor to re-read the members,
+// and waits until every live router's view shows the failed ones down.
+func (c *testCluster) refresh() {
+	c.t.Helper()
+	want := c.wantStates()
 	deadline := time.Now().Add(5 * time.Second)
 	for _, nd := range c.nodes {
 		if nd.sys == nil {
