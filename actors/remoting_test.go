@@ -15,10 +15,9 @@ import (
 
 // The tests in this file are of what real remoting adds: protoactor's
 // gRPC batching, and a lost connection seen through Watch. They start
-// their systems over real remoting, which races on a gRPC global, so they
-// are left out of the race detector's pass; make test runs them by name
-// (TestRemoting) without it. The rest of this package's tests run over the
-// in-memory network (startSystem), under the race detector.
+// their systems over real remoting, which races on a gRPC global, so the
+// file is built without the race detector only. The rest of this
+// package's tests run over the in-memory network (startSystem).
 
 // startRemoteSystem starts an actor system with remoting on a free
 // loopback port.

@@ -17,9 +17,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// network connects the actor systems of this package's tests in memory:
-// no gRPC, so the tests run under the race detector. (The node package's
-// and the CLI's tests run the same actors over real remoting.)
+// network connects the actor systems of this package's tests in memory,
+// with no gRPC and no ports. (The tests of what real remoting adds are in
+// remoting_test.go; the node package's and the CLI's tests run the same
+// actors over real remoting.)
 var (
 	network   = remoting.NewMemoryNetwork()
 	addresses atomic.Int64
