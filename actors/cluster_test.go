@@ -148,11 +148,15 @@ func (c *testCluster) reapConfig() ReapConfig {
 	return r
 }
 
-// waitReady polls until every node's router has a view and its vnodes run.
-func (c *testCluster) waitReady() {
+// waitReady polls until the nodes' vnodes run and their routers have a
+// view of the members now (every node's when none is given).
+func (c *testCluster) waitReady(nodes ...*testNode) {
 	c.t.Helper()
+	if len(nodes) == 0 {
+		nodes = c.nodes
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for _, nd := range c.nodes {
+	for _, nd := range nodes {
 		for {
 			res, err := nd.sys.Root().RequestFuture(actor.NewPID(nd.sys.Address(), remoting.VnodesName), &Held{}, time.Second).Result()
 			if err == nil && len(res.(*HeldReply).Partitions) > 0 {
@@ -165,7 +169,7 @@ func (c *testCluster) waitReady() {
 		}
 	}
 	want := c.wantStates()
-	for _, nd := range c.nodes {
+	for _, nd := range nodes {
 		if nd.sys == nil {
 			continue
 		}

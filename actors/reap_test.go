@@ -394,6 +394,6 @@ func (c *testCluster) restart(i int) {
 	c.members.nodes[i].Status = cluster.StatusAlive
 	c.members.mu.Unlock()
 	c.spawn(nd)
-	c.waitReady()
+	c.waitReady(nd)
 	c.refresh()
 }
