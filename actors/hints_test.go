@@ -316,6 +316,38 @@ func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
 	stalled.Delete(owners[2])
 }
 
+// A replica silent to a read is suspected at the read's deadline too
+// (coordinator.GetReady.TimedOut), while the read answers from the others.
+func TestClusterReplicaSilentToAReadIsSuspected(t *testing.T) {
+	var stalled sync.Map // node name → true
+	c := newTestCluster(t, 3, func(c *testCluster) {
+		c.suspectBase = 10 * time.Second
+		c.wrap = func(name string, e storage.Engine) storage.Engine {
+			return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, ks storage.Keyspace) error {
+				if _, ok := stalled.Load(name); ok && ks == storage.KeyspaceData {
+					time.Sleep(1500 * time.Millisecond)
+				}
+				return nil
+			}))
+		}
+	})
+	key := "k-7"
+	owners := c.owners(key)
+	via := c.index(owners[0])
+	if r := c.put(via, key, "v1", nil, 3); r.GetError() != nil {
+		t.Fatal(r.GetError())
+	}
+	stalled.Store(owners[2], true)
+	defer stalled.Delete(owners[2])
+	if g := c.get(via, key, 2); g.GetError() != nil || !slices.Contains(values(g), "v1") {
+		t.Fatalf("R=2 with one silent replica: %v", g)
+	}
+	if c.nodes[via].health.Down(owners[2]) {
+		t.Fatal("suspected before the read's deadline")
+	}
+	c.eventually("the replica silent to the read is suspected after its deadline", func() bool { return c.nodes[via].health.Down(owners[2]) })
+}
+
 // hintRig runs one hint dispatcher, on h0, in front of fake vnodes on
 // h0..h(n-1), each node its own actor system, and hands it views the test
 // builds: the dispatcher's decisions without a cluster's membership,
