@@ -16,6 +16,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
@@ -54,6 +55,7 @@ type testNode struct {
 	engine   storage.Engine
 	health   *Health
 	counters *Counters
+	flusher  *storage.Flusher
 }
 
 type testCluster struct {
@@ -79,6 +81,8 @@ type testCluster struct {
 	// suspectBase is each node's failure detector's first suspicion
 	// (default cluster.DefaultSuspectBase, 200 ms).
 	suspectBase time.Duration
+	// durability is every router's (default DurableAll).
+	durability coordinator.Durability
 	// startSystem starts each actor system (default: on the in-memory
 	// network; startRemoteSystem: over real remoting).
 	startSystem func(*testing.T) *remoting.System
@@ -124,11 +128,13 @@ func (c *testCluster) spawn(nd *testNode) {
 		}
 	}
 	nd.health, nd.counters = NewHealth(c.suspectBase, 0), &Counters{}
+	nd.flusher = storage.NewFlusher(nd.engine, 5*time.Millisecond)
+	c.t.Cleanup(nd.flusher.Stop)
 	pid, err := SpawnNode(nd.sys, NodeConfig{
 		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
-		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: true, Logger: quiet},
+		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: c.noSync(), Flusher: nd.flusher, Logger: quiet},
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Limits: request.DefaultLimits(), Logger: quiet,
-			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate},
+			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate, Durability: c.durability},
 		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
 		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.antiEntropy, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
 			Reap: c.reapConfig()},
@@ -141,6 +147,10 @@ func (c *testCluster) spawn(nd *testNode) {
 	}
 	nd.pid = pid
 }
+
+// noSync: the vnodes skip fsync, except when a test sets durability (then
+// what is synced and what is buffered is under test).
+func (c *testCluster) noSync() bool { return c.durability == coordinator.DurableAll }
 
 func (c *testCluster) reapConfig() ReapConfig {
 	r := c.reapCfg

@@ -26,11 +26,13 @@ type plan struct {
 	quorum  int        // R or W
 	timeout time.Duration
 	mode    messages.ConflictMode
-	hinted  bool    // hinted handoff is on: sloppy quorum and hints
-	health  *Health // the node's failure detector (may be nil)
-	start   time.Time
-	stats   *RequestStats // where the answer is counted (may be nil)
-	pids    *pidCache     // the router's
+	hinted  bool // hinted handoff is on: sloppy quorum and hints
+	// durability is which replicas of a write fsync before they ack.
+	durability coordinator.Durability
+	health     *Health // the node's failure detector (may be nil)
+	start      time.Time
+	stats      *RequestStats // where the answer is counted (may be nil)
+	pids       *pidCache     // the router's
 	// speculate: reads ask R replicas first and the rest after this delay
 	// (RouterConfig.ReadSpeculateAfter); 0: every replica at once.
 	speculate  time.Duration
@@ -372,7 +374,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 	for _, rep := range reps {
 		req := &messages.ReplicaPutRequest{
 			Partition: rep.Partition, Key: rep.Key, Set: version.ToProto(rep.Set), HintOwner: rep.HintOwner,
-			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE,
+			Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE, Buffered: rep.Buffered,
 		}
 		if rep.Local {
 			ctx.Send(c.req.pids.hints(ctx.Self().Address), messages.Wrap(0, req))
@@ -396,7 +398,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
 	route := c.req.route(c.key)
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.vctx})
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.vctx, Durability: c.req.durability})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)

@@ -31,6 +31,10 @@ type VnodesConfig struct {
 	// NoSync turns off fsync per write (tests and benchmarks only: an
 	// acknowledged write may then be lost in a power failure). Default false.
 	NoSync bool
+	// Flusher makes the engine's buffered writes durable: replica writes
+	// a coordinator sends buffered (durable writes "one") are written
+	// without fsync and flushed by it. Nil: every write fsyncs.
+	Flusher *storage.Flusher
 	// Now returns the wall clock (ms, ns). Default time.Now.
 	Now func() (ms, ns int64)
 	// Counters receives vnode restarts and the number of vnodes running.
@@ -114,6 +118,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		}
 		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Self)
 		cfg.Sync = !m.cfg.NoSync
+		cfg.Flusher = m.cfg.Flusher
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap

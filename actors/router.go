@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
@@ -45,6 +46,9 @@ type RouterConfig struct {
 	// R=2). A delay at or above a request's deadline asks every replica at
 	// once too. Default 0 here; the node's default is 20 ms.
 	ReadSpeculateAfter time.Duration
+	// Durability is which replicas of the writes this node coordinates
+	// fsync before they ack (coordinator.Durability). Default DurableAll.
+	Durability coordinator.Durability
 	// Health is the node's failure detector; coordinators skip the peers it
 	// suspects and report timeouts to it. Optional.
 	Health *Health
@@ -160,7 +164,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64, body proto.Message) *messages.Envelope {
 	r.nonce++
 	req := plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
-		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations}
+		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations,
+		durability: r.cfg.Durability}
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {

@@ -189,7 +189,11 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		set, err := version.FromProto(req.GetSet())
 		changed := false
 		if err == nil {
-			_, changed, err = v.store.Merge(req.GetKey(), set)
+			merge := v.store.Merge
+			if req.GetBuffered() {
+				merge = v.store.MergeBuffered
+			}
+			_, changed, err = merge(req.GetKey(), set)
 		}
 		return messages.Wrap(id, &messages.ReplicaPutReply{Partition: v.cfg.Partition, Node: v.node, Error: toError(err), Changed: changed})
 	case *messages.ReplicaMergeRequest:

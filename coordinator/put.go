@@ -8,6 +8,44 @@ import (
 	"github.com/dynamokv/dynamo/version"
 )
 
+// Durability is which replicas of a write fsync it before they ack.
+type Durability uint8
+
+const (
+	// DurableAll: every replica fsyncs the write before it acks (the
+	// default).
+	DurableAll Durability = iota
+	// DurableOne: the coordinator's own write fsyncs before the write is
+	// answered; the other primaries ack once the write reached their
+	// storage engine (it survives their process, not yet their machine)
+	// and fsync it within their flush interval (storage.Flusher). The
+	// Dynamo paper's "durable write" by one of the N replicas (section
+	// 6.1). Hints kept by fallbacks and by the coordinator still fsync.
+	DurableOne
+)
+
+// String is the setting's name: "all" or "one".
+func (d Durability) String() string {
+	switch d {
+	case DurableAll:
+		return "all"
+	case DurableOne:
+		return "one"
+	}
+	return fmt.Sprintf("Durability(%d)", uint8(d))
+}
+
+// ParseDurability reads "all" or "one".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "all":
+		return DurableAll, nil
+	case "one":
+		return DurableOne, nil
+	}
+	return 0, fmt.Errorf("%w: durable writes must be all or one, got %q", ErrInvalid, s)
+}
+
 // PutOptions are a write's parameters.
 type PutOptions struct {
 	// W is the write quorum, 1..N.
@@ -21,6 +59,10 @@ type PutOptions struct {
 	// by the deadline (for a fallback, the primary it stood in for). Such
 	// hints do not count toward W. Off when hinted handoff is off.
 	Hints bool
+	// Durability says which replicas fsync before they ack. With
+	// DurableOne the write is answered only once the coordinator's own
+	// fsynced write succeeded, whatever the other acks.
+	Durability Durability
 }
 
 // Replicate is a replica write to send: ReplicaPutRequest of kind WRITE
@@ -29,6 +71,8 @@ type PutOptions struct {
 // When Local is set, Node is the coordinator itself and the write is a
 // hint it keeps for HintOwner in its own hint store; it does not count toward
 // W, and nothing is to be fed back to the Put.
+//
+// Buffered asks the replica to ack before its fsync (DurableOne).
 type Replicate struct {
 	Node      string
 	HintOwner string
@@ -36,6 +80,7 @@ type Replicate struct {
 	Key       []byte
 	Set       *version.Set
 	Local     bool
+	Buffered  bool
 }
 
 // PutAnswer is what the client gets.
@@ -78,6 +123,7 @@ type Put struct {
 	w      int
 	ctx    version.Context // the writer's
 	hints  bool
+	durab  Durability
 	core   *quorum.PutCore
 	set    *version.Set    // from PutPrepared: the replica writes went out
 	dot    version.Dot     // the new version's, from PutPrepared
@@ -125,7 +171,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 		return nil, "", fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return &Put{route: route, self: self, key: key, w: opts.W, ctx: opts.Context, core: core, hints: opts.Hints,
-		hinted: map[string]bool{}}, "", nil
+		durab: opts.Durability, hinted: map[string]bool{}}, "", nil
 }
 
 // Step feeds one event and returns what to do:
@@ -228,10 +274,19 @@ func (p *Put) deadline() (*PutAnswer, []Replicate, []string) {
 func (p *Put) effects() *PutAnswer {
 	var ans *PutAnswer
 	if p.state == PutWaitQuorum && p.core.Enough() {
-		p.state = PutWaitRest
-		if res, err := p.core.Result(); err != nil {
-			ans = &PutAnswer{Err: err}
-		} else {
+		res, err := p.core.Result()
+		switch {
+		case err != nil:
+			p.state, ans = PutWaitRest, &PutAnswer{Err: err}
+		case p.durab == DurableOne && p.core.Kind(quorum.Node(p.self)) != quorum.Acked:
+			// W acks, none of them durable yet: the answer waits for the
+			// coordinator's own fsynced write (its failure answers in
+			// coordinated), or fails once every target is heard.
+			if p.core.Done() {
+				p.state, ans = PutWaitRest, &PutAnswer{Err: p.notDurable()}
+			}
+		default:
+			p.state = PutWaitRest
 			ans = &PutAnswer{Context: version.EncodeContext(version.WriterContext(p.set, p.ctx, p.dot)), Acked: res.Acked, Hinted: res.Hinted}
 		}
 	}
@@ -239,6 +294,21 @@ func (p *Put) effects() *PutAnswer {
 		p.state = PutFinished
 	}
 	return ans
+}
+
+// notDurable is the answer of a DurableOne write whose W replicas acked
+// but whose coordinator's own write did not succeed by the deadline.
+func (p *Put) notDurable() *quorum.Error {
+	e := &quorum.Error{Op: quorum.OpWrite, Kind: quorum.KindDurable, Need: 1, Asked: len(p.route.Targets)}
+	for _, t := range p.route.Targets {
+		switch p.core.Kind(quorum.Node(t.Node)) {
+		case quorum.Failed:
+			e.Failed++
+		case quorum.TimedOut:
+			e.TimedOut++
+		}
+	}
+	return e
 }
 
 // localHint returns the hint the coordinator keeps for primary, once per
@@ -257,7 +327,8 @@ func (p *Put) replicas() []Replicate {
 	var out []Replicate
 	for _, t := range p.route.Targets {
 		if t.Node != p.self {
-			out = append(out, Replicate{Node: t.Node, HintOwner: t.HintOwner, Partition: p.route.Partition, Key: p.key, Set: p.set})
+			out = append(out, Replicate{Node: t.Node, HintOwner: t.HintOwner, Partition: p.route.Partition, Key: p.key, Set: p.set,
+				Buffered: p.durab == DurableOne && t.HintOwner == ""})
 		}
 	}
 	for _, primary := range p.route.Uncovered {

@@ -2,8 +2,10 @@ package coordinator
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -89,5 +91,68 @@ func TestPutStep(t *testing.T) {
 	}
 	if r := p.Step(PutDeadline{}); len(r.TimedOut) != 0 || !r.Done {
 		t.Fatalf("second deadline: %+v", r)
+	}
+}
+
+// With DurableOne the primaries' replica writes are buffered, and the
+// write is answered only once the coordinator's own fsynced write
+// succeeded: W buffered acks alone are no answer.
+func TestPutDurableOne(t *testing.T) {
+	s := newSim(t, 3)
+	route := s.route("k")
+	owners := s.ring.Owners(route.Partition)
+	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, owners[0]+"@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dot := set.Siblings()[0].Dot
+	start := func(d Durability) *Put {
+		t.Helper()
+		p, _, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: 2, Durability: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := start(DurableOne)
+	r := p.Step(PutPrepared{Set: set, Dot: dot})
+	if len(r.Replicate) != 2 || !r.Replicate[0].Buffered || !r.Replicate[1].Buffered {
+		t.Fatalf("replica writes %+v, want both buffered", r.Replicate)
+	}
+	p.Step(PutReplied{Node: owners[1]})
+	if r := p.Step(PutReplied{Node: owners[2]}); r.Answer != nil {
+		t.Fatalf("answered on buffered acks alone: %+v", r.Answer)
+	}
+	if r := p.Step(PutCoordinated{}); r.Answer == nil || r.Answer.Err != nil || !r.Done {
+		t.Fatalf("after the coordinator's own write: %+v", r)
+	}
+
+	// The coordinator's write never comes: not durable, whatever the acks.
+	p = start(DurableOne)
+	p.Step(PutPrepared{Set: set, Dot: dot})
+	p.Step(PutReplied{Node: owners[1]})
+	p.Step(PutReplied{Node: owners[2]})
+	r = p.Step(PutDeadline{})
+	var qe *quorum.Error
+	if r.Answer == nil || !errors.As(r.Answer.Err, &qe) || qe.Kind != quorum.KindDurable || !r.Done ||
+		r.Answer.Err.Error() != "write durable quorum: 0 of 1 durable replicas acked (3 asked: 1 timed out)" {
+		t.Fatalf("deadline without the coordinator's write: %+v", r.Answer)
+	}
+
+	// DurableAll: nothing buffered, W acks answer.
+	p = start(DurableAll)
+	if r := p.Step(PutPrepared{Set: set, Dot: dot}); r.Replicate[0].Buffered || r.Replicate[1].Buffered {
+		t.Fatalf("DurableAll buffered %+v", r.Replicate)
+	}
+	p.Step(PutReplied{Node: owners[1]})
+	if r := p.Step(PutReplied{Node: owners[2]}); r.Answer == nil || r.Answer.Err != nil {
+		t.Fatalf("DurableAll on two acks: %+v", r.Answer)
+	}
+
+	if d, err := ParseDurability("one"); err != nil || d != DurableOne || d.String() != "one" {
+		t.Fatalf("ParseDurability(one) = %v, %v", d, err)
+	}
+	if _, err := ParseDurability("some"); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"some"`) {
+		t.Fatalf("ParseDurability(some) = %v", err)
 	}
 }

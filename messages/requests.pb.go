@@ -933,12 +933,16 @@ func (x *ReplicaGetReply) GetError() *Error {
 // hint_owner is set, the receiver is a fallback and stores the set as a hint
 // for that owner instead of as its own data.
 type ReplicaPutRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
-	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Set           *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
-	HintOwner     string                 `protobuf:"bytes,4,opt,name=hint_owner,json=hintOwner,proto3" json:"hint_owner,omitempty"`
-	Kind          ReplicaPutKind         `protobuf:"varint,5,opt,name=kind,proto3,enum=dynamo.v1.ReplicaPutKind" json:"kind,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Key       []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Set       *VersionSet            `protobuf:"bytes,3,opt,name=set,proto3" json:"set,omitempty"`
+	HintOwner string                 `protobuf:"bytes,4,opt,name=hint_owner,json=hintOwner,proto3" json:"hint_owner,omitempty"`
+	Kind      ReplicaPutKind         `protobuf:"varint,5,opt,name=kind,proto3,enum=dynamo.v1.ReplicaPutKind" json:"kind,omitempty"`
+	// The coordinator made the version durable itself (durable writes
+	// "one"): the replica may ack once the write reached its storage engine,
+	// and fsync it within the node's flush interval. False: fsync first.
+	Buffered      bool `protobuf:"varint,6,opt,name=buffered,proto3" json:"buffered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1006,6 +1010,13 @@ func (x *ReplicaPutRequest) GetKind() ReplicaPutKind {
 		return x.Kind
 	}
 	return ReplicaPutKind_REPLICA_PUT_KIND_UNSPECIFIED
+}
+
+func (x *ReplicaPutRequest) GetBuffered() bool {
+	if x != nil {
+		return x.Buffered
+	}
+	return false
 }
 
 type ReplicaPutReply struct {
@@ -2924,14 +2935,15 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x14\n" +
 	"\x05found\x18\x03 \x01(\bR\x05found\x12'\n" +
 	"\x03set\x18\x04 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12&\n" +
-	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xba\x01\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xd6\x01\n" +
 	"\x11ReplicaPutRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\fR\x03key\x12'\n" +
 	"\x03set\x18\x03 \x01(\v2\x15.dynamo.v1.VersionSetR\x03set\x12\x1d\n" +
 	"\n" +
 	"hint_owner\x18\x04 \x01(\tR\thintOwner\x12-\n" +
-	"\x04kind\x18\x05 \x01(\x0e2\x19.dynamo.v1.ReplicaPutKindR\x04kind\"\x85\x01\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x19.dynamo.v1.ReplicaPutKindR\x04kind\x12\x1a\n" +
+	"\bbuffered\x18\x06 \x01(\bR\bbuffered\"\x85\x01\n" +
 	"\x0fReplicaPutReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12&\n" +

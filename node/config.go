@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/actors"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/vnode"
 )
 
@@ -105,6 +107,20 @@ type Config struct {
 	FastGossip bool
 	// NoSync skips fsync per write (tests only). Default false.
 	NoSync bool
+	// DurableWrites is which replicas of the writes this node coordinates
+	// fsync before they ack (--durable-writes): coordinator.DurableAll
+	// ("all", the default) or coordinator.DurableOne ("one": this node's
+	// own write fsyncs before the write is answered; the other primaries
+	// ack once the write reached their storage engine and fsync it within
+	// their FlushInterval; a machine that loses power within that interval
+	// loses those replicas' copies, not the write). A per-node choice: each
+	// node honours what a coordinator asks.
+	DurableWrites coordinator.Durability
+	// FlushInterval bounds how long a replica write sent buffered (durable
+	// writes "one") waits for the fsync that makes it durable
+	// (--flush-interval): one fsync serves every such write of the
+	// interval. 1 ms to 1 s. Default storage.DefaultFlushInterval (10 ms).
+	FlushInterval time.Duration
 	// NoHintedHandoff turns hinted handoff off (--no-hinted-handoff):
 	// strict quorums over the up primaries, no fallbacks and no hints, so a
 	// node that was down misses the writes it was down for until read
@@ -242,7 +258,7 @@ func DefaultConfig(name string) Config {
 	return Config{
 		Name: name, DataDir: filepath.Join("data", name),
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
-		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter,
+		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter, FlushInterval: storage.DefaultFlushInterval,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate, HintMaxAge: DefaultHintMaxAge, HintMaxBytes: DefaultHintMaxBytes,
 		AntiEntropyInterval: DefaultAntiEntropyInterval, AntiEntropyRate: DefaultAntiEntropyRate,
 		TombstoneGrace: DefaultTombstoneGrace, PruneMinAge: DefaultPruneMinAge,
@@ -278,6 +294,12 @@ func (c Config) validate(n int) error {
 	}
 	if c.MaxKeyBytes < 0 || c.MaxKeyBytes > MaxKeyLimit {
 		return flagErr("max-key-bytes", "must be 1 to %d (0: the default %d), got %d", MaxKeyLimit, request.DefaultMaxKeyBytes, c.MaxKeyBytes)
+	}
+	if c.DurableWrites != coordinator.DurableAll && c.DurableWrites != coordinator.DurableOne {
+		return flagErr("durable-writes", "must be all or one, got %v", c.DurableWrites)
+	}
+	if c.FlushInterval < time.Millisecond || c.FlushInterval > time.Second {
+		return flagErr("flush-interval", "must be from 1ms to 1s, got %v", c.FlushInterval)
 	}
 	if c.ReadSpeculateAfter < 0 || c.ReadSpeculateAfter > time.Minute {
 		return flagErr("read-speculate-after", "must be 0 (ask every replica at once) to 60s, got %v", c.ReadSpeculateAfter)

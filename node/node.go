@@ -41,7 +41,8 @@ type Node struct {
 	cfg      Config
 	log      *slog.Logger
 	engine   *storage.LevelDB
-	disk     *diskFaults // storage fault injector, nil without AllowFaultInjection
+	flusher  *storage.Flusher // the buffered replica writes' fsyncs
+	disk     *diskFaults      // storage fault injector, nil without AllowFaultInjection
 	sys      *remoting.System
 	gossip   *membership.Membership
 	root     *actor.PID
@@ -188,11 +189,13 @@ func (n *Node) startActors() error {
 		mode = messages.ConflictMode_CONFLICT_MODE_LWW
 	}
 	engine := n.actorEngine()
+	n.flusher = storage.NewFlusher(engine, n.cfg.FlushInterval)
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Partitions: n.q,
-			NoSync: n.cfg.NoSync, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
+			NoSync: n.cfg.NoSync, Flusher: n.flusher, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, Limits: n.cfg.limits(),
+			Durability:      n.cfg.DurableWrites,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
 		Hints: actors.HintsConfig{Engine: engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
@@ -587,6 +590,7 @@ func (n *Node) close() {
 	if n.sys != nil {
 		n.sys.Stop()
 	}
+	n.flusher.Stop() // after the vnodes: what they buffered is flushed
 	if n.engine != nil {
 		_ = n.engine.Close()
 	}

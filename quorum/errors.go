@@ -26,6 +26,11 @@ const (
 	// R primaries' "not found" (a fallback's "not found" only means it
 	// holds no hint). The coordinator builds it (coordinator.Get).
 	KindPrimary Kind = "primary"
+	// KindDurable: a write with durable writes "one" whose W replicas
+	// acked, but not the coordinator's own fsynced write, by the deadline
+	// (the others' acks are not durable yet). The coordinator builds it
+	// (coordinator.Put): Need 1, Got 0.
+	KindDurable Kind = "durable"
 )
 
 // Cause is the reply of one replica that did not answer usefully.
@@ -64,11 +69,12 @@ type Error struct {
 //	read quorum: 1 of 2 replicas answered (3 asked: 1 failed, 1 timed out)
 //	write quorum: 0 of 2 replicas acked (3 asked: 2 failed)
 //	read primary quorum: 1 of 2 primaries answered not found (2 asked: 1 failed)
+//	write durable quorum: 0 of 1 durable replicas acked (3 asked: 1 timed out)
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(string(e.Op))
-	if e.Kind == KindPrimary {
-		b.WriteString(" primary")
+	if e.Kind == KindPrimary || e.Kind == KindDurable {
+		b.WriteString(" " + string(e.Kind))
 	}
 	b.WriteString(" quorum: ")
 	b.WriteString(strconv.Itoa(e.Got))
@@ -77,6 +83,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.Kind == KindPrimary:
 		b.WriteString(" primaries answered not found")
+	case e.Kind == KindDurable:
+		b.WriteString(" durable replicas acked")
 	case e.Op == OpWrite:
 		b.WriteString(" replicas acked")
 	default:

@@ -21,6 +21,8 @@ func TestErrorMessages(t *testing.T) {
 			"write quorum: 0 of 2 replicas acked (3 asked: 2 failed)"},
 		{Error{Op: OpRead, Kind: KindPrimary, Need: 2, Got: 1, Asked: 2, TimedOut: 1},
 			"read primary quorum: 1 of 2 primaries answered not found (2 asked: 1 timed out)"},
+		{Error{Op: OpWrite, Kind: KindDurable, Need: 1, Got: 0, Asked: 3, TimedOut: 1},
+			"write durable quorum: 0 of 1 durable replicas acked (3 asked: 1 timed out)"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {

@@ -47,6 +47,12 @@ func (b *Batch) add(ks Keyspace, del bool, key, value []byte) {
 // Len returns the number of records in the batch.
 func (b *Batch) Len() int { return len(b.recs) }
 
+// Keyspace returns the keyspace of the i-th record, 0 <= i < Len.
+func (b *Batch) Keyspace(i int) Keyspace {
+	ks, _, _, _ := b.record(i)
+	return ks
+}
+
 // Reset empties the batch, and clears its error, keeping its memory.
 func (b *Batch) Reset() {
 	b.recs = b.recs[:0]

@@ -48,6 +48,10 @@ type Config struct {
 	// Sync makes every write fsync before it returns. Default true: an
 	// acknowledged write survives a power loss.
 	Sync bool
+	// Flusher, when set, takes the buffered writes (MergeBuffered): they
+	// are written without fsync and made durable by the Flusher within its
+	// interval. Nil (the default): MergeBuffered writes as Merge does.
+	Flusher *storage.Flusher
 	// MaxSiblings is the most versions (siblings, tombstones included) a
 	// client write may leave on a key; a write above it is refused with
 	// ErrTooManySiblings and the client must merge first. Replication, read
@@ -445,11 +449,31 @@ func (s *Store) checkLimits(set *version.Set) error {
 // key. It returns the result and whether anything was written: merging
 // what the replica already has writes nothing.
 func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
+	return s.merge(key, in, s.opts)
+}
+
+// MergeBuffered is Merge for a replica write whose coordinator made the
+// version durable itself (the Dynamo paper's "durable write" by one
+// replica): with a Flusher and Sync on, the write reaches the engine
+// without fsync, so it survives the process but not yet the machine, and
+// the Flusher makes it durable within its interval. Otherwise it is Merge.
+func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, error) {
+	if s.cfg.Flusher == nil || !s.opts.Sync {
+		return s.merge(key, in, s.opts)
+	}
+	set, changed, err := s.merge(key, in, storage.WriteOptions{})
+	if changed {
+		s.cfg.Flusher.Dirty()
+	}
+	return set, changed, err
+}
+
+func (s *Store) merge(key []byte, in *version.Set, opts storage.WriteOptions) (*version.Set, bool, error) {
 	m, err := s.merged(key, in)
 	if err != nil || !m.changed {
 		return m.set, false, err
 	}
-	if err := s.store(m.okey, m.seg, key, m.set, m.oldDigest); err != nil {
+	if err := s.storeWith(m.okey, m.seg, key, m.set, m.oldDigest, opts); err != nil {
 		return nil, false, err
 	}
 	return m.set, true, nil
@@ -536,13 +560,17 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 
 // store writes set, then updates the tree.
 func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte) error {
+	return s.storeWith(okey, seg, key, set, oldDigest, s.opts)
+}
+
+func (s *Store) storeWith(okey []byte, seg uint16, key []byte, set *version.Set, oldDigest []byte, opts storage.WriteOptions) error {
 	raw, err := version.Marshal(set)
 	if err != nil {
 		return err
 	}
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceData, okey, raw)
-	if err := s.write(b, okey); err != nil {
+	if err := s.writeWith(b, opts, okey); err != nil {
 		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
 	}
 	s.stored(key, okey, seg, oldDigest, set, raw)
@@ -553,7 +581,11 @@ func (s *Store) store(okey []byte, seg uint16, key []byte, set *version.Set, old
 // write storage may hold either version of each, so the cache forgets
 // them.
 func (s *Store) write(b *storage.Batch, okeys ...[]byte) error {
-	err := s.e.Write(b, s.opts)
+	return s.writeWith(b, s.opts, okeys...)
+}
+
+func (s *Store) writeWith(b *storage.Batch, opts storage.WriteOptions, okeys ...[]byte) error {
+	err := s.e.Write(b, opts)
 	if err != nil {
 		for _, k := range okeys {
 			s.cache.remove(k)

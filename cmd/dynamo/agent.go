@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/node"
 	"github.com/dynamokv/dynamo/request"
 )
@@ -69,11 +70,12 @@ type agentConfig struct {
 // agentSettings holds what the agent's flags set: the node's Config and
 // the few settings that are the command's own.
 type agentSettings struct {
-	cfg         node.Config
-	configFile  string
-	logLevel    string
-	logFormat   string
-	printConfig bool
+	cfg           node.Config
+	configFile    string
+	logLevel      string
+	durableWrites string
+	logFormat     string
+	printConfig   bool
 }
 
 // agentFlags defines the agent's flags on a new FlagSet writing its errors
@@ -112,6 +114,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&c.Zone, "zone", "", "failure domain (rack or data center); replicas spread over zones")
 	fs.DurationVar(&c.Timeout, "timeout", def.Timeout, "default request deadline")
 	fs.DurationVar(&c.ReadSpeculateAfter, "read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first and the others when one fails or no answer came within this delay (0: every replica at once, read repair on all of them)")
+	fs.StringVar(&s.durableWrites, "durable-writes", def.DurableWrites.String(), "which replicas fsync a write before acking it: all, or one (this node's own write fsyncs before the answer; the other replicas ack from their engine and fsync within --flush-interval)")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", def.FlushInterval, "the longest a replica write sent with --durable-writes one waits for its fsync (one fsync serves all such writes of the interval)")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
 	fs.BoolVar(&c.FastGossip, "fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
 	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")
@@ -152,6 +156,9 @@ func resolveAgent(args []string, lookupEnv func(string) (string, bool), logw io.
 		return nil, fromSource(err, src["log-format"])
 	}
 	cfg := s.cfg
+	if cfg.DurableWrites, err = coordinator.ParseDurability(s.durableWrites); err != nil {
+		return nil, fromSource(fmt.Errorf("--durable-writes must be all or one, got %q", s.durableWrites), src["durable-writes"])
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join("data", cfg.Name)
 	}
