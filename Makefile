@@ -16,7 +16,7 @@ PROTO_FILES           := $(wildcard $(PROTO_DIR)/dynamo/v1/*.proto)
 # target with "context deadline exceeded" and no crasher.
 FUZZTIME              ?= 50000x
 
-.PHONY: help test test-tls test-scale test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos
+.PHONY: help test test-tls test-scale test-short verify fmt vet staticcheck tidy-check proto proto-check tools bench fuzz-smoke chaos bench-olric-test
 
 help:
 	@echo "make test         run every test, with the race detector where the libraries allow (the README's test command)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test-scale   join, leave and remove under load at full size (20,000 keys; make test uses 2,000)"
 	@echo "make verify       gofmt, go vet, staticcheck, go.mod tidiness, protobuf drift"
 	@echo "make bench        Go benchmarks and the ring placement report"
+	@echo "make bench-olric-test  build the Olric peer of 'bench load --vs olric' (bench/olric) and run it against a real 3-member Olric cluster (not in make test; CI runs it)"
 	@echo "make proto        regenerate messages/*.pb.go from $(PROTO_DIR)"
 	@echo "make fuzz-smoke   run every fuzz target for FUZZTIME ($(FUZZTIME) executions)"
 	@echo "make tools        install pinned protoc-gen-go and staticcheck into ./bin"
@@ -103,6 +104,15 @@ $(BIN)/staticcheck:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./bench ring
+
+# `bench load --vs olric` for real: vets the nested module bench/olric, builds
+# it (github.com/buraksezer/olric v0.5.7: 1-2 min the first time; needs the
+# module proxy or a warm module cache) and runs a 3-member Olric cluster.
+# make test leaves it out (without DYNAMO_BENCH_OLRIC=1 the test skips,
+# saying so); CI runs this target.
+bench-olric-test:
+	cd bench/olric && $(GO) vet ./...
+	DYNAMO_BENCH_OLRIC=1 $(GO) test -count=1 -timeout 15m -v -run '^TestOlricPeer$$' ./bench/
 
 # Chaos runs (docs/testing.md): each CHAOS long; CHAOS_SEED replays one seed.
 CHAOS ?= 60s

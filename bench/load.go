@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,9 +65,12 @@ type loadConfig struct {
 	ClientReads  bool          `json:"client_reads,omitempty"`
 	Timeout      time.Duration `json:"-"`
 	TimeoutMs    int64         `json:"timeout_ms"`
+	// Vs are the peers run after the dynamo run on the same cores
+	// (--vs), in order.
+	Vs []string `json:"vs,omitempty"`
 
 	json         bool
-	vsRedis      bool
+	vsRedis      bool // --vs-redis: "redis" is in Vs
 	progress     bool
 	listenAddr   string
 	fastGossip   bool
@@ -103,6 +107,18 @@ A progress line (ops/s over the last second, errors, p99 so far) goes to
 stderr when it is a terminal (never with --json unless --progress). --json
 prints one JSON object on stdout and nothing else.
 
+--vs runs peers after the dynamo run, on the same cores (the local nodes are
+stopped first), and reports dynamo's throughput over each's:
+  redis  redis-benchmark against a local redis-server (no persistence) with
+         the same keys, value size and concurrency (--vs-redis is short for it)
+  olric  a cluster of 3 Olric member processes (github.com/buraksezer/olric
+         v0.5.7; in memory, replicas 3, read/write quorum 2/2, sync
+         replication) driven through Olric's Go cluster client with the same
+         workload, keys, value size, workers, length, seed and preload. Its
+         program (the module bench/olric) is built with go build on first use
+         and kept in the user cache directory: that needs Go on PATH and the
+         module proxy or a module cache that holds Olric.
+
 Flags:`)
 	fs.PrintDefaults()
 }
@@ -134,7 +150,8 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins requests instead of causal contexts and siblings")
 	fs.BoolVar(&c.ClientReads, "client-reads", false, "the clients coordinate gets themselves (client.Config.CoordinateReads) instead of a node")
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "request deadline sent to the nodes")
-	fs.BoolVar(&c.vsRedis, "vs-redis", false, "after the run, run redis-benchmark (a local redis-server, no persistence) with the same keys, value size and concurrency, and report the throughput ratio")
+	vs := fs.String("vs", "", "comma-separated `LIST` of peers to run after the dynamo run, on the same cores, and compare with: redis (redis-benchmark against a local redis-server, no persistence, same keys, value size and concurrency), olric (a cluster of 3 Olric member processes, replicas 3, read/write quorum 2/2, in memory, with the same workload through Olric's Go client; built with go build on first use)")
+	fs.BoolVar(&c.vsRedis, "vs-redis", false, "shorthand for --vs redis")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout instead of the table")
 	fs.BoolVar(&c.progress, "progress", false, "show the progress line even when stderr is not a terminal or with --json")
 	fs.StringVar(&c.listenAddr, "listen-addr", "127.0.0.1:0", "the clients' own remoting address; the nodes must reach it")
@@ -148,6 +165,11 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.Seeds = splitList(*seeds)
+	vsList, err := parseVs(*vs, c.vsRedis)
+	if err != nil {
+		return c, err
+	}
+	c.Vs = vsList
 	wl, err := findWorkload(c.Workload)
 	if err != nil {
 		return c, fmt.Errorf("--workload: %v", err)
@@ -244,8 +266,10 @@ type loadReport struct {
 	// NodeMemory is each local node's memory and disk use at the end
 	// (--nodes only).
 	NodeMemory []nodeMemory `json:"node_memory,omitempty"`
-	// Redis is the --vs-redis reference run.
+	// Redis is the --vs redis reference run.
 	Redis *redisResult `json:"redis,omitempty"`
+	// Olric is the --vs olric run.
+	Olric *olricResult `json:"olric,omitempty"`
 }
 
 type preloadResult struct {
@@ -306,6 +330,16 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	rep := &loadReport{Config: cfg, Machine: machineInfo(), Commit: gitCommit(), GoVersion: runtime.Version(),
 		Started: time.Now().UTC().Format(time.RFC3339), MaxSiblings: -1}
 	fmt.Fprintf(log, "bench: seed %d\n", cfg.Seed)
+	var olricBin string
+	if cfg.vs(peerOlric) {
+		// Built (or found in the cache) before anything is measured: a
+		// build failure shows at once, and the build's CPU does not
+		// overlap a run.
+		var err error
+		if olricBin, err = buildOlric(ctx, log); err != nil {
+			return nil, err
+		}
+	}
 	seeds := cfg.Seeds
 	var lc *localCluster
 	if cfg.Nodes > 0 {
@@ -381,19 +415,68 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		rep.NodeMemory = lc.memory()
 		lc.stop() // before Redis runs on the same cores
 	}
-	if cfg.vsRedis && !rep.Interrupted {
-		// As many requests per Redis test as the run made, at least 100k,
-		// so that Redis runs for a comparable time.
-		fmt.Fprintf(log, "bench: running redis-benchmark with the same keys, value size and concurrency\n")
-		r, err := runRedis(ctx, cfg, int(max(100_000, rep.Total.Count*4)))
-		if err != nil {
-			return nil, err
+	for _, peer := range cfg.Vs {
+		if rep.Interrupted {
+			break
 		}
-		r.Ratio = round(redisRatio(rep, r), 3)
-		rep.Redis = r
+		switch peer {
+		case peerRedis:
+			// As many requests per Redis test as the run made, at least
+			// 100k, so that Redis runs for a comparable time.
+			fmt.Fprintf(log, "bench: running redis-benchmark with the same keys, value size and concurrency\n")
+			r, err := runRedis(ctx, cfg, int(max(100_000, rep.Total.Count*4)))
+			if err != nil {
+				return nil, err
+			}
+			r.Ratio = round(redisRatio(rep, r), 3)
+			rep.Redis = r
+		case peerOlric:
+			fmt.Fprintf(log, "bench: running the same workload against %d Olric members\n", olricMembers)
+			o, err := runOlric(ctx, cfg, olricBin, log)
+			if err != nil {
+				return nil, err
+			}
+			ratio, byOp := olricRatio(rep, o)
+			o.Ratio, o.OpRatios = round(ratio, 3), byOp
+			rep.Olric = o
+		}
 	}
 	return rep, nil
 }
+
+// The peers --vs knows.
+const (
+	peerRedis = "redis"
+	peerOlric = "olric"
+)
+
+var knownPeers = []string{peerRedis, peerOlric}
+
+// parseVs reads --vs: a comma-separated list of known peers, each once, in
+// the order given; --vs-redis adds redis.
+func parseVs(list string, vsRedis bool) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range splitList(list) {
+		if p = strings.ToLower(strings.TrimSpace(p)); p == "" {
+			continue
+		}
+		if !slices.Contains(knownPeers, p) {
+			return nil, fmt.Errorf("--vs: unknown peer %q (allowed: %s)", p, strings.Join(knownPeers, ", "))
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	if vsRedis && !seen[peerRedis] {
+		out = append(out, peerRedis)
+	}
+	return out, nil
+}
+
+// vs reports whether peer runs after the dynamo run.
+func (c loadConfig) vs(peer string) bool { return slices.Contains(c.Vs, peer) }
 
 // writes reports whether the workload writes.
 func (w workload) writes() bool {
@@ -679,6 +762,9 @@ func printReport(w io.Writer, rep *loadReport) {
 		fmt.Fprintf(w, "\nredis-benchmark (%s, %d requests per test, same cores): SET %.0f/s p99 %.3f ms, GET %.0f/s p99 %.3f ms\n",
 			r.Version, r.Requests, r.SetOpsPS, r.SetP99Ms, r.GetOpsPS, r.GetP99Ms)
 		fmt.Fprintf(w, "dynamo / Redis throughput for this mix: %.3f\n", r.Ratio)
+	}
+	if o := rep.Olric; o != nil {
+		printOlric(w, rep, o)
 	}
 }
 
