@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/node"
 	"github.com/dynamokv/dynamo/ring"
 )
@@ -51,6 +52,9 @@ type loadConfig struct {
 	Seeds       []string `json:"seeds,omitempty"`
 	Partitions  int      `json:"partitions,omitempty"`
 	Fsync       bool     `json:"fsync"`
+	// DurableWrites is the local nodes' --durable-writes: all or one.
+	DurableWrites string `json:"durable_writes"`
+	durable       coordinator.Durability
 	// Speculate is the local nodes' --read-speculate-after, and the
 	// clients' with ClientReads.
 	Speculate    time.Duration `json:"-"`
@@ -142,6 +146,7 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	seeds := fs.String("seeds", "", "comma-separated actor addresses of a running cluster's nodes, instead of --nodes")
 	fs.IntVar(&c.Partitions, "partitions", 64, "Q of the local cluster (power of two, 8..1024)")
 	fs.BoolVar(&c.Fsync, "fsync", true, "local cluster: fsync every write (production durability); --fsync=false passes NoSync")
+	fs.StringVar(&c.DurableWrites, "durable-writes", "all", "local cluster: the nodes' --durable-writes, all or one (one: the coordinator's copy is fsynced before the answer, the others within 10 ms)")
 	fs.DurationVar(&c.Speculate, "read-speculate-after", node.DefaultReadSpeculateAfter, "the local nodes' --read-speculate-after, and the clients' with --client-reads (0: reads ask every replica at once)")
 	fs.BoolVar(&c.fastGossip, "fast-gossip", false, "local cluster: sub-second failure detection timings")
 	fs.StringVar(&c.Dist, "dist", distUniform, "key distribution: uniform or zipfian (s=1.01, key 0 hottest)")
@@ -228,6 +233,9 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 		if err := ring.ValidatePartitions(c.Partitions); err != nil {
 			return c, fmt.Errorf("--partitions: %v", err)
 		}
+	}
+	if c.durable, err = coordinator.ParseDurability(c.DurableWrites); err != nil {
+		return c, fmt.Errorf("--durable-writes: %v", err)
 	}
 	if c.Speculate < 0 {
 		return c, fmt.Errorf("--read-speculate-after %v is negative", c.Speculate)
@@ -345,7 +353,7 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	if cfg.Nodes > 0 {
 		var err error
 		lc, err = startLocalCluster(ctx, clusterSpec{nodes: cfg.Nodes, partitions: cfg.Partitions, n: cfg.N, r: cfg.R, w: cfg.W,
-			noSync: !cfg.Fsync, speculate: cfg.Speculate, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
+			noSync: !cfg.Fsync, speculate: cfg.Speculate, durable: cfg.durable, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -718,7 +726,7 @@ func printReport(w io.Writer, rep *loadReport) {
 	for _, m := range c.wl.mix {
 		mix = append(mix, fmt.Sprintf("%d%% %s", m.percent, m.op))
 	}
-	where := fmt.Sprintf("%d local node processes (Q %d, fsync %v, read-speculate-after %v)", c.Nodes, c.Partitions, c.Fsync, c.Speculate)
+	where := fmt.Sprintf("%d local node processes (Q %d, fsync %v, durable writes %v, read-speculate-after %v)", c.Nodes, c.Partitions, c.Fsync, c.durable, c.Speculate)
 	if len(c.Seeds) > 0 {
 		where = fmt.Sprintf("cluster of %d members at %s (Q %d)", c.Nodes, strings.Join(c.Seeds, ","), c.Partitions)
 	}

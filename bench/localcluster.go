@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/node"
 	"github.com/dynamokv/dynamo/ring"
 )
@@ -40,7 +41,8 @@ type clusterSpec struct {
 	partitions int
 	n, r, w    int
 	noSync     bool
-	speculate  time.Duration // --read-speculate-after
+	speculate  time.Duration          // --read-speculate-after
+	durable    coordinator.Durability // --durable-writes
 	fastGossip bool
 	profileDir string // when set, each node writes <dir>/<name>.cpu.pprof
 	log        io.Writer
@@ -137,7 +139,7 @@ func (lc *localCluster) spawn(exe string, c *child, join bool) error {
 	if s.noSync {
 		args = append(args, "--no-sync")
 	}
-	args = append(args, "--read-speculate-after", s.speculate.String())
+	args = append(args, "--read-speculate-after", s.speculate.String(), "--durable-writes", s.durable.String())
 	if s.fastGossip {
 		args = append(args, "--fast-gossip")
 	}
@@ -371,6 +373,7 @@ func runNode(args []string, stderr io.Writer) int {
 	w := fs.Int("w", def.W, "default write quorum")
 	noSync := fs.Bool("no-sync", false, "no fsync per write")
 	speculate := fs.Duration("read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first, the rest after this delay (0: all at once)")
+	durable := fs.String("durable-writes", def.DurableWrites.String(), "which replicas fsync a write before acking: all or one")
 	fast := fs.Bool("fast-gossip", false, "sub-second failure detection timings")
 	stdinEOF := fs.Bool("stop-on-stdin-eof", false, "stop when stdin reaches EOF (the parent died)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the node's life to this file")
@@ -392,6 +395,12 @@ func runNode(args []string, stderr io.Writer) int {
 	cfg.Join = splitList(*join)
 	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
 	cfg.NoSync, cfg.FastGossip, cfg.ReadSpeculateAfter = *noSync, *fast, *speculate
+	d, err := coordinator.ParseDurability(*durable)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench _node: --durable-writes: %v\n", err)
+		return 2
+	}
+	cfg.DurableWrites = d
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("node", *name)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
