@@ -89,6 +89,7 @@ type LevelDB struct {
 	dir  string
 	opts *opt.Options
 	db   *leveldb.DB // nil only while a reopen found nothing to open
+	stor interface{ Close() error } // db's file storage (openDB), closed after it
 
 	// mu is held shared by every operation, iterator steps included, and
 	// exclusively by Close, so that nothing touches db once it is closed.
@@ -134,14 +135,14 @@ func OpenLevelDB(dir string, cfg LevelDBConfig) (*LevelDB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, wrapErr("create data directory", err)
 	}
-	db, err := leveldb.OpenFile(dir, cfg.options())
+	db, stor, err := openDB(dir, cfg.options())
 	if err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EAGAIN) {
 			return nil, fmt.Errorf("%w: %s: %w", ErrLocked, dir, err)
 		}
 		return nil, wrapErr("open "+dir, err)
 	}
-	return &LevelDB{dir: dir, opts: cfg.options(), db: db, iters: map[*levelIterator]struct{}{}}, nil
+	return &LevelDB{dir: dir, opts: cfg.options(), db: db, stor: stor, iters: map[*levelIterator]struct{}{}}, nil
 }
 
 // wrapErr wraps an error from goleveldb or the file system, mapping the
@@ -280,12 +281,11 @@ func (l *LevelDB) reopen() {
 	}
 	l.releaseIterators()
 	if l.db != nil {
-		_ = l.db.Close()
-		l.db = nil
+		_ = l.closeDB()
 	}
-	db, err := leveldb.OpenFile(l.dir, l.opts)
+	db, stor, err := openDB(l.dir, l.opts)
 	if err == nil {
-		l.db = db
+		l.db, l.stor = db, stor
 		l.brokenMu.Lock()
 		l.broken = nil
 		l.brokenMu.Unlock()
@@ -293,8 +293,8 @@ func (l *LevelDB) reopen() {
 	}
 	ro := *l.opts
 	ro.ReadOnly = true
-	if db, rerr := leveldb.OpenFile(l.dir, &ro); rerr == nil {
-		l.db = db
+	if db, stor, rerr := openDB(l.dir, &ro); rerr == nil {
+		l.db, l.stor = db, stor
 	}
 	l.brokenMu.Lock()
 	l.broken = wrapErr("reopen "+l.dir, err)
@@ -405,10 +405,21 @@ func (l *LevelDB) Close() error {
 	if l.db == nil {
 		return nil
 	}
-	if err := l.db.Close(); err != nil {
+	if err := l.closeDB(); err != nil {
 		return wrapErr("close "+l.dir, err)
 	}
 	return nil
+}
+
+// closeDB closes the database, then its file storage (releasing the
+// directory's lock).
+func (l *LevelDB) closeDB() error {
+	err := l.db.Close()
+	if serr := l.stor.Close(); err == nil {
+		err = serr
+	}
+	l.db, l.stor = nil, nil
+	return err
 }
 
 // levelIterator adapts a goleveldb iterator: it strips the keyspace prefix
