@@ -83,6 +83,8 @@ type testCluster struct {
 	suspectBase time.Duration
 	// durability is every router's (default DurableAll).
 	durability coordinator.Durability
+	// sync makes the vnodes fsync; off by default.
+	sync bool
 	// startSystem starts each actor system (default: on the in-memory
 	// network; startRemoteSystem: over real remoting).
 	startSystem func(*testing.T) *remoting.System
@@ -148,9 +150,9 @@ func (c *testCluster) spawn(nd *testNode) {
 	nd.pid = pid
 }
 
-// noSync: the vnodes skip fsync, except when a test sets durability (then
-// what is synced and what is buffered is under test).
-func (c *testCluster) noSync() bool { return c.durability == coordinator.DurableAll }
+// noSync: the vnodes skip fsync, unless a test sets sync (what is synced
+// and what is buffered is then under test).
+func (c *testCluster) noSync() bool { return !c.sync }
 
 func (c *testCluster) reapConfig() ReapConfig {
 	r := c.reapCfg

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func TestClusterDurableOneBuffersTheOtherReplicas(t *testing.T) {
 	var mu sync.Mutex
 	logs := map[string]*syncLog{}
 	c := newTestCluster(t, 3, func(c *testCluster) {
-		c.durability = coordinator.DurableOne
+		c.durability, c.sync = coordinator.DurableOne, true
 		c.wrap = func(name string, e storage.Engine) storage.Engine {
 			l := &syncLog{Engine: e}
 			mu.Lock()
@@ -74,4 +75,38 @@ func TestClusterDurableOneBuffersTheOtherReplicas(t *testing.T) {
 	if g := c.get(c.index(owners[1]), key, 3); g.GetError() != nil || !slices.Equal(values(g), []string{"v1"}) {
 		t.Fatalf("read of all three: %v", g)
 	}
+}
+
+// A replica acks a write only once it is durable: a replica whose fsyncs
+// fail refuses every write, and W=3 fails while W=2 succeeds.
+func TestClusterReplicaAcksOnlyDurableWrites(t *testing.T) {
+	const key = "k-fsync"
+	var failing string
+	c := newTestCluster(t, 3, func(c *testCluster) {
+		c.sync = true
+		c.wrap = func(name string, e storage.Engine) storage.Engine {
+			return &failingSyncs{Engine: e, fail: func() bool { return name == failing }}
+		}
+	})
+	owners := c.owners(key)
+	failing = owners[2]
+	if r := c.put(c.index(owners[0]), key, "v1", nil, 3); r.GetError() == nil {
+		t.Fatal("W=3 succeeded with a replica whose fsyncs fail")
+	}
+	if r := c.put(c.index(owners[0]), key+"b", "v2", nil, 2); r.GetError() != nil && c.owners(key + "b")[0] == owners[0] {
+		t.Fatalf("W=2 with one replica's fsyncs failing: %v", r.GetError())
+	}
+}
+
+// failingSyncs fails the synced writes while fail says so.
+type failingSyncs struct {
+	storage.Engine
+	fail func() bool
+}
+
+func (f *failingSyncs) Write(b *storage.Batch, opts storage.WriteOptions) error {
+	if opts.Sync && f.fail() {
+		return errors.New("fsync: disk on fire")
+	}
+	return f.Engine.Write(b, opts)
 }
