@@ -88,7 +88,7 @@ func (c LevelDBConfig) options() *opt.Options {
 type LevelDB struct {
 	dir  string
 	opts *opt.Options
-	db   *leveldb.DB // nil only while a reopen found nothing to open
+	db   *leveldb.DB                // nil only while a reopen found nothing to open
 	stor interface{ Close() error } // db's file storage (openDB), closed after it
 
 	// mu is held shared by every operation, iterator steps included, and
