@@ -285,19 +285,9 @@ func testDroppedPeerIsSuspectedAndSkipped(t *testing.T, opts ...func(*testCluste
 // next W=3 write goes to a fallback instead of waiting on it again.
 func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
 	var stalled sync.Map // node name → true
-	c := newTestCluster(t, 5, func(c *testCluster) {
-		// Suspected for 10 s from the first timeout: on a loaded machine
-		// the default 200 ms can pass before the last write below.
-		c.suspectBase = 10 * time.Second
-		c.wrap = func(name string, e storage.Engine) storage.Engine {
-			return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, ks storage.Keyspace) error {
-				if _, ok := stalled.Load(name); ok && ks == storage.KeyspaceData {
-					time.Sleep(1500 * time.Millisecond)
-				}
-				return nil
-			}))
-		}
-	})
+	// Suspected for 10 s from the first timeout: on a loaded machine the
+	// default 200 ms can pass before the last write below.
+	c := newTestCluster(t, 5, stallable(&stalled, 10*time.Second))
 	key := "k-7"
 	owners := c.owners(key)
 	via := c.index(owners[0])
@@ -316,12 +306,12 @@ func TestClusterSilentReplicaIsSuspectedAtTheDeadline(t *testing.T) {
 	stalled.Delete(owners[2])
 }
 
-// A replica silent to a read is suspected at the read's deadline too
-// (coordinator.GetReady.TimedOut), while the read answers from the others.
-func TestClusterReplicaSilentToAReadIsSuspected(t *testing.T) {
-	var stalled sync.Map // node name → true
-	c := newTestCluster(t, 3, func(c *testCluster) {
-		c.suspectBase = 10 * time.Second
+// stallable makes a node's data reads and writes take 1.5 s while
+// stalled holds its name (alive, silent), and sets the nodes' first
+// suspicion to suspect.
+func stallable(stalled *sync.Map, suspect time.Duration) func(*testCluster) {
+	return func(c *testCluster) {
+		c.suspectBase = suspect
 		c.wrap = func(name string, e storage.Engine) storage.Engine {
 			return storage.NewFaulty(e, storage.InjectorFunc(func(op storage.Op, ks storage.Keyspace) error {
 				if _, ok := stalled.Load(name); ok && ks == storage.KeyspaceData {
@@ -330,7 +320,14 @@ func TestClusterReplicaSilentToAReadIsSuspected(t *testing.T) {
 				return nil
 			}))
 		}
-	})
+	}
+}
+
+// A replica silent to a read is suspected at the read's deadline too
+// (coordinator.GetReady.TimedOut), while the read answers from the others.
+func TestClusterReplicaSilentToAReadIsSuspected(t *testing.T) {
+	var stalled sync.Map // node name → true
+	c := newTestCluster(t, 3, stallable(&stalled, 10*time.Second))
 	key := "k-7"
 	owners := c.owners(key)
 	via := c.index(owners[0])

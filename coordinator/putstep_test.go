@@ -9,26 +9,35 @@ import (
 	"github.com/dynamokv/dynamo/version"
 )
 
-// Step runs a write as the shell sees it: the replica writes when the
-// version is prepared, one answer, Done once every replica is heard, and
-// a request to forget a version stored nowhere, once.
-func TestPutStep(t *testing.T) {
+// putFixture is a 3-node sim's route for key "k", its owners, the version
+// its first owner would prepare and that version's dot, and a function
+// that starts a write at the first owner with the given options.
+func putFixture(t *testing.T) (owners []string, set *version.Set, dot version.Dot, newPut func(PutOptions) *Put) {
+	t.Helper()
 	s := newSim(t, 3)
 	route := s.route("k")
-	owners := s.ring.Owners(route.Partition)
+	owners = s.ring.Owners(route.Partition)
 	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, owners[0]+"@1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dot := set.Siblings()[0].Dot
-	start := func(w int) *Put {
+	newPut = func(o PutOptions) *Put {
 		t.Helper()
-		p, _, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: w})
+		p, _, err := NewPut(route, owners[0], []byte("k"), o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+	return owners, set, set.Siblings()[0].Dot, newPut
+}
+
+// Step runs a write as the shell sees it: the replica writes when the
+// version is prepared, one answer, Done once every replica is heard, and
+// a request to forget a version stored nowhere, once.
+func TestPutStep(t *testing.T) {
+	owners, set, dot, newPut := putFixture(t)
+	start := func(w int) *Put { return newPut(PutOptions{W: w}) }
 
 	// Success at W=2.
 	p := start(2)
@@ -98,22 +107,8 @@ func TestPutStep(t *testing.T) {
 // write is answered only once the coordinator's own fsynced write
 // succeeded: W buffered acks alone are no answer.
 func TestPutDurableOne(t *testing.T) {
-	s := newSim(t, 3)
-	route := s.route("k")
-	owners := s.ring.Owners(route.Partition)
-	set, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, owners[0]+"@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dot := set.Siblings()[0].Dot
-	start := func(d Durability) *Put {
-		t.Helper()
-		p, _, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: 2, Durability: d})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	owners, set, dot, newPut := putFixture(t)
+	start := func(d Durability) *Put { return newPut(PutOptions{W: 2, Durability: d}) }
 	p := start(DurableOne)
 	r := p.Step(PutPrepared{Set: set, Dot: dot})
 	if len(r.Replicate) != 2 || !r.Replicate[0].Buffered || !r.Replicate[1].Buffered {
