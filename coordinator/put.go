@@ -90,7 +90,9 @@ type PutAnswer struct {
 	// (version.WriterContext).
 	Context []byte
 	// Acked and Hinted count the replicas that acked (fallbacks among them)
-	// when the write was decided.
+	// when W acks decided the write; with DurableOne those include the
+	// buffered acks, and the answer came later, once the coordinator's own
+	// write was durable.
 	Acked, Hinted int
 	// Err is nil on success; a *quorum.Error when W was not reached; the
 	// local vnode's error when the coordinating write itself failed.

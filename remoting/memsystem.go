@@ -10,15 +10,18 @@ import (
 
 // StartSystem starts an actor system at addr on the network: its actors
 // reach the actors of the network's other systems by PID as over
-// remoting, in memory, with no gRPC (so tests of actors can run under the
-// race detector: protoactor's remoting races on a gRPC global). A message
-// to another system is copied (proto.Clone), as remoting would serialize
-// it, and must be a protobuf message; a message of another type is
-// dropped as a dead letter. A message to a system that stopped, to an
-// address that is not on the network, or to a dropped address (Drop) comes
-// back to its sender, when it has one, as a DeadLetterResponse, as
-// remoting answers for a peer it cannot connect to. Stop the system with
-// its Stop; addr may be started again after.
+// remoting, in memory, with no gRPC and no ports. A message to another
+// system is copied (proto.Clone), as remoting would serialize it, and
+// must be a protobuf message; a message of another type is dropped. A
+// message to an actor the target system does not have comes back to its
+// sender, when it has one, as a DeadLetterResponse, as over remoting. A
+// message to a system that stopped, to an address that is not on the
+// network, or to a dropped address (Drop) is lost, as to a peer that is
+// gone: a request to it times out. Watches (actor.Watch) work across
+// systems; when a system stops or its address is dropped, each watcher of
+// its actors gets a Terminated with reason AddressTerminated, as when
+// remoting loses a connection. Stop the system with its Stop; addr may be
+// started again after.
 func (n *MemoryNetwork) StartSystem(addr string) *System {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
@@ -88,13 +91,18 @@ func (p *memoryProcess) SendSystemMessage(pid *actor.PID, message interface{}) {
 	switch m := message.(type) {
 	case *actor.Watch:
 		w := memoryWatch{watcher: proto.Clone(m.Watcher).(*actor.PID), watchee: actor.NewPID(pid.Address, pid.Id)}
-		if n.system(pid.Address) == nil { // as remoting when it cannot connect
+		// One section: a system that goes away after the check finds the
+		// watch and ends it.
+		n.mu.Lock()
+		up := !n.down[pid.Address] && n.systems[pid.Address] != nil
+		if up {
+			n.watches[pid.Address] = append(n.watches[pid.Address], w)
+		}
+		n.mu.Unlock()
+		if !up { // as remoting when it cannot connect
 			n.terminate([]memoryWatch{w})
 			return
 		}
-		n.mu.Lock()
-		n.watches[pid.Address] = append(n.watches[pid.Address], w)
-		n.mu.Unlock()
 	case *actor.Unwatch:
 		n.unwatch(m.Watcher, pid)
 	case *actor.Terminated:
