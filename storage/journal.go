@@ -16,7 +16,7 @@ import (
 // journal before the current one is on disk. The storage must be closed
 // after the database (leveldb.Open does not own it).
 func openDB(dir string, o *opt.Options) (*leveldb.DB, lstorage.Storage, error) {
-	stor, err := lstorage.OpenFile(dir, o.GetReadOnly())
+	stor, err := openFileStorage(dir, o.GetReadOnly())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -26,6 +26,12 @@ func openDB(dir string, o *opt.Options) (*leveldb.DB, lstorage.Storage, error) {
 		return nil, nil, err
 	}
 	return db, stor, nil
+}
+
+// openFileStorage opens goleveldb's file storage (a variable so that a
+// test can watch what goleveldb does with it).
+var openFileStorage = func(dir string, readOnly bool) (lstorage.Storage, error) {
+	return lstorage.OpenFile(dir, readOnly)
 }
 
 // journalSync is a goleveldb storage whose journal writers fsync on Close.

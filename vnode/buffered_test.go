@@ -80,16 +80,18 @@ func TestMergeBufferedLeavesTheFsyncToTheFlusher(t *testing.T) {
 			if !tc.flusher {
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
-			meta := e.of(storage.KeyspaceMeta)
 			if tc.want {
-				if len(meta) != 0 {
+				time.Sleep(100 * time.Millisecond) // five intervals: nothing is due
+				if meta := e.of(storage.KeyspaceMeta); len(meta) != 0 {
 					t.Fatalf("a synced merge made the flusher write: %v", meta)
 				}
 				return
 			}
-			if len(meta) != 1 || !meta[0] || f.Flushes() != 1 {
-				t.Fatalf("flusher writes %v (Flushes %d), want one synced", meta, f.Flushes())
+			for deadline := time.Now().Add(5 * time.Second); f.Flushes() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if meta := e.of(storage.KeyspaceMeta); len(meta) != 1 || !meta[0] || f.Flushes() != 1 {
+				t.Fatalf("flusher writes %v (Flushes %d), want one synced", e.of(storage.KeyspaceMeta), f.Flushes())
 			}
 			// What the replica already holds writes nothing and dirties
 			// nothing.
