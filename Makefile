@@ -30,18 +30,18 @@ help:
 	@echo "make tools        install pinned protoc-gen-go and staticcheck into ./bin"
 	@echo "make chaos        chaos runs against 5 real agents: CHAOS ($(CHAOS)) each, seed 1 and a random seed, and the LWW control"
 
-# Tests that start several protoactor systems in one process run without
-# the race detector, because the library itself races there:
-# grpclog.SetLoggerV2 is a global set by every remote.Start and read by
-# running gRPC transports; and a named actor is in the process registry
-# before its mailbox has a dispatcher, so a message from another goroutine
-# in that window races with the spawn (actor/props.go: ProcessRegistry.Add,
-# then RegisterHandlers), which the actors package's clusters hit, over
-# real remoting or a remoting.MemoryNetwork alike. The packages below run
-# without -race; in remoting and client only the files built with `!race`
-# start such systems, so those two run in both passes (client's logic is
-# tested over a MemoryNetwork). Everything else runs with -race.
-NORACE_PKGS := ./remoting/... ./actors/... ./client/... ./node/... ./cmd/... ./examples/...
+# Tests that start real remoting (several protoactor systems over gRPC in
+# one process) run without the race detector, because the library itself
+# races there: grpclog.SetLoggerV2 is a global set by every remote.Start
+# and read by running gRPC transports. Those tests live in files built
+# with `!race` (a lint test holds it): in remoting, client and actors the
+# race pass runs everything else (the actors' clusters over a
+# remoting.MemoryNetwork) and the second pass only the `!race` files'
+# tests and examples; node, cmd/dynamo and examples/cart start real
+# remoting throughout and run in the second pass only.
+RACE_SPLIT_PKGS := remoting client actors
+NORACE_PKGS := ./node/... ./cmd/... ./examples/...
+NORACE_TESTS = $(shell grep -h -o -E '^func (Test|Example)[A-Za-z0-9_]*' $$(grep -l '^//go:build !race' $(addsuffix /*_test.go,$(RACE_SPLIT_PKGS))) | sed 's/^func //' | paste -sd'|')
 
 test-tls:
 	DYNAMO_TEST_TLS=1 $(GO) test -count=1 ./node/
@@ -51,7 +51,8 @@ test-scale:
 	DYNAMO_SCALE_KEYS=20000 $(GO) test -count=1 -timeout 20m -run 'TestE2EJoinLeaveRemoveWithHandoff' ./cmd/dynamo/
 
 test:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(actors|node|cmd/dynamo|examples/cart)$$')
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -E '/(node|cmd/dynamo|examples/cart)$$')
+	$(GO) test -count=1 -run '^($(NORACE_TESTS))$$' $(addprefix ./,$(RACE_SPLIT_PKGS))
 	$(GO) test -count=1 $(NORACE_PKGS)
 
 test-short:

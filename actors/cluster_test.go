@@ -491,7 +491,7 @@ func TestVnodeSupervisionRestartsAndRespawns(t *testing.T) {
 	var counters Counters
 	restarts := &counters.Restarts
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mgr, err := s.Root().SpawnNamed(VnodesProps(VnodesConfig{Engine: engine, Self: "solo", Partitions: 8,
+	mgr, err := remoting.SpawnNamed(s.Root(), VnodesProps(VnodesConfig{Engine: engine, Self: "solo", Partitions: 8,
 		NoSync: true, Counters: &counters, Logger: quiet}), remoting.VnodesName)
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func TestPutCoordinatorFollowsItsVnodesChannel(t *testing.T) {
 	}
 
 	release := make(chan struct{})
-	fake, err := s.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+	fake, err := remoting.SpawnNamed(s.Root(), actor.PropsFromFunc(func(ctx actor.Context) {
 		m, ok := ctx.Message().(*coordinateWrite)
 		if !ok {
 			return
@@ -110,7 +110,7 @@ func TestPutCoordinatorForgetsAVersionStoredNowhere(t *testing.T) {
 	// prepare failed: there is nothing to forget.
 	for _, prepared := range []bool{true, false} {
 		forgot := make(chan version.Dot, 1)
-		fake, err := s.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		fake, err := remoting.SpawnNamed(s.Root(), actor.PropsFromFunc(func(ctx actor.Context) {
 			switch m := ctx.Message().(type) {
 			case *forgetPrepared:
 				forgot <- m.dot

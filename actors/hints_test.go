@@ -402,7 +402,7 @@ func newHintRig(t *testing.T, n int, cfg HintsConfig) *hintRig {
 		r.sys[name] = s
 		for p := range uint32(testQ) {
 			props := actor.PropsFromProducer(func() actor.Actor { return &fakeVnode{rig: r, node: name} })
-			if _, err := s.Root().SpawnNamed(props, remoting.VnodeName(p)); err != nil {
+			if _, err := remoting.SpawnNamed(s.Root(), props, remoting.VnodeName(p)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -411,7 +411,7 @@ func newHintRig(t *testing.T, n int, cfg HintsConfig) *hintRig {
 	cfg.Engine, cfg.Self, cfg.NoSync, cfg.Counters = storage.NewMemory(), "h0", true, r.counters
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.now = func() time.Time { return time.UnixMilli(r.clock.Load()) }
-	pid, err := r.sys["h0"].Root().SpawnNamed(HintsProps(cfg), remoting.HintsName)
+	pid, err := remoting.SpawnNamed(r.sys["h0"].Root(), HintsProps(cfg), remoting.HintsName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,7 +122,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap
-		pid, err := ctx.SpawnNamed(VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now, m.cfg.Dispatcher), remoting.VnodeChild(p))
+		pid, err := remoting.SpawnNamed(ctx, VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now, m.cfg.Dispatcher), remoting.VnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
 			continue

@@ -80,7 +80,7 @@ func SpawnNode(sys *remoting.System, cfg NodeConfig) (*actor.PID, error) {
 		return actor.RestartDirective
 	})
 	props := actor.PropsFromProducer(func() actor.Actor { return &supervisor{cfg: cfg} }, actor.WithSupervisor(strategy))
-	return sys.Root().SpawnNamed(props, remoting.SupervisorName)
+	return remoting.SpawnNamed(sys.Root(), props, remoting.SupervisorName)
 }
 
 func (s *supervisor) Receive(ctx actor.Context) {
@@ -134,7 +134,7 @@ func (s *supervisor) start(ctx actor.Context) {
 }
 
 func (s *supervisor) spawn(ctx actor.Context, name string) {
-	pid, err := ctx.SpawnNamed(s.children[name], name)
+	pid, err := remoting.SpawnNamed(ctx, s.children[name], name)
 	if err != nil {
 		panic(fmt.Errorf("supervisor: start %s: %w", name, err))
 	}

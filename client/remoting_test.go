@@ -32,7 +32,7 @@ func startRemoteCluster(t *testing.T, size, n int) *fakeCluster {
 		var once sync.Once
 		node := &fakeNode{name: fmt.Sprintf("n%d", i), cl: cl, address: sys.Address(), stop: func() { once.Do(sys.Stop) }}
 		t.Cleanup(node.halt)
-		if _, err := sys.Root().SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, err := remoting.SpawnNamed(sys.Root(), actor.PropsFromFunc(func(ctx actor.Context) {
 			if env, ok := ctx.Message().(*messages.Envelope); ok {
 				node.handle(env, func(r *messages.Envelope) { ctx.Respond(r) })
 			}

@@ -28,7 +28,7 @@ func TestMemorySystemsTalkByPID(t *testing.T) {
 	defer a.Stop()
 	defer b.Stop()
 	got := make(chan *messages.Envelope, 1)
-	if _, err := b.Root().SpawnNamed(echoProps(got), "echo"); err != nil {
+	if _, err := SpawnNamed(b.Root(), echoProps(got), "echo"); err != nil {
 		t.Fatal(err)
 	}
 	sent := messages.Wrap(7, &messages.ReplicaGetRequest{Partition: 3, Key: []byte("k")})
@@ -84,7 +84,7 @@ func TestMemorySystemWatchesEndWhenAnAddressIsLost(t *testing.T) {
 	defer a.Stop()
 	defer c.Stop()
 	for _, s := range []*System{b, c} {
-		if _, err := s.Root().SpawnNamed(echoProps(nil), "echo"); err != nil {
+		if _, err := SpawnNamed(s.Root(), echoProps(nil), "echo"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestAliasAddressIsDeliveredLocally(t *testing.T) {
 			ctx.Respond(env)
 		}
 	})
-	if _, err := b.Root().SpawnNamed(echo, VnodeName(2)); err != nil {
+	if _, err := SpawnNamed(b.Root(), echo, VnodeName(2)); err != nil {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(b.Address())

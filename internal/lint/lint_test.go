@@ -417,3 +417,44 @@ func TestAntiEntropyHasOneName(t *testing.T) {
 		t.Fatalf("only %d files checked under %s", files, base)
 	}
 }
+
+// Every actor spawned by name goes through remoting.SpawnNamed, whose
+// mailbox holds a message that finds the name while protoactor is still
+// spawning it (an ungated mailbox crashes its poster there). Tests too:
+// they send by name to actors other goroutines start.
+func TestNamedActorsSpawnThroughTheGate(t *testing.T) {
+	base := root(t)
+	call := regexp.MustCompile(`(\w*)\.SpawnNamed\(`)
+	checked := 0
+	err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(base, path)
+		if d.IsDir() && path != base && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || filepath.ToSlash(rel) == "bench/olric") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || filepath.ToSlash(rel) == "remoting/spawn.go" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range call.FindAllStringSubmatch(line, -1) {
+				if m[1] != "remoting" {
+					t.Errorf("%s:%d spawns a named actor without remoting.SpawnNamed: %s", rel, i+1, strings.TrimSpace(line))
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("only %d Go files checked", checked)
+	}
+}

@@ -1,0 +1,98 @@
+package remoting
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// A post to a gated mailbox before its handlers are registered waits for
+// them and is then delivered; an ungated one would dereference a nil
+// dispatcher.
+func TestGatedMailboxHoldsPostsUntilRegistered(t *testing.T) {
+	mb := Gated(actor.Unbounded())()
+	posted := make(chan struct{})
+	go func() {
+		mb.PostUserMessage("early")
+		close(posted)
+	}()
+	select {
+	case <-posted:
+		t.Fatal("a post returned before the mailbox had handlers")
+	case <-time.After(50 * time.Millisecond):
+	}
+	inv := &countingInvoker{got: make(chan interface{}, 1)}
+	mb.RegisterHandlers(inv, actor.NewDefaultDispatcher(10))
+	mb.Start()
+	select {
+	case <-posted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the post still waits after RegisterHandlers")
+	}
+	select {
+	case m := <-inv.got:
+		if m != "early" {
+			t.Fatalf("delivered %v, want early", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the early message was never delivered")
+	}
+}
+
+type countingInvoker struct{ got chan interface{} }
+
+func (c *countingInvoker) InvokeSystemMessage(interface{})          {}
+func (c *countingInvoker) InvokeUserMessage(m interface{})          { c.got <- m }
+func (c *countingInvoker) EscalateFailure(interface{}, interface{}) {}
+
+// Senders that find a name while it is being spawned do not crash the
+// process. With SpawnNamed calling protoactor's SpawnNamed directly, this
+// test dies with a nil pointer dereference in defaultMailbox.schedule
+// within a few thousand spawns.
+func TestSpawnNamedSurvivesSendersDuringTheSpawn(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
+	defer sys.Shutdown()
+	var delivered atomic.Int64
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(string); ok {
+			delivered.Add(1)
+		}
+	})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// A new PID each time: a PID caches the process it found.
+				sys.Root.Send(actor.NewPID(sys.Address(), "target"), "hello")
+			}
+		}()
+	}
+	for range 3000 {
+		p, err := SpawnNamed(sys.Root, props, "target")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.Root.StopFuture(p).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if delivered.Load() == 0 {
+		t.Fatal("no message reached the spawned actors")
+	}
+}
