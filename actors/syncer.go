@@ -23,10 +23,15 @@ import (
 type SyncerConfig struct {
 	// Self is this node's name.
 	Self string
-	// Interval is the pause between two exchanges (one partition with one
-	// peer each). A node holding P partitions compares each with a peer
-	// every P*Interval. Default 1 s; identical replicas cost one round
-	// trip carrying the root hash.
+	// Interval paces exchanges: a sweep (each partition this node owns
+	// compared with its next peer, in turn) begins at most once per
+	// Interval, its exchanges at least SweepGap (or Interval, if shorter)
+	// apart; a sweep that repairs lasts as long as its repairs take at
+	// Rate. Identical replicas cost a root hash each. Before its sweeps,
+	// a syncer compares each partition with every peer once, back to back
+	// (after a start, wiped or not, and when a partition comes to this
+	// node). Handoffs and reap passes take turns with the exchanges.
+	// Default 1 s.
 	Interval time.Duration
 	// Rate bounds repairs, in keys per second for the whole node, so that
 	// repairing a wiped replica does not crowd out client requests.
@@ -98,6 +103,10 @@ func (c *ReapConfig) defaults() {
 	orDefault(&c.Scan, DefaultReapScan)
 }
 
+// SweepGap is the least time between two exchanges of a sweep: at most
+// 100 root comparisons a second per node.
+const SweepGap = 10 * time.Millisecond
+
 // Syncer defaults.
 const (
 	DefaultSyncInterval = time.Second
@@ -118,10 +127,11 @@ func (c *SyncerConfig) defaults() {
 	c.Reap.defaults()
 }
 
-// syncerActor is a thin shell over antientropy.Session: every Interval it
-// picks the next (partition, peer) pair (antientropy.Scheduler), takes a
-// snapshot of its vnode's Merkle tree, and carries out what the session
-// asks: tree hashes from the peer's vnode, key listings from both vnodes,
+// syncerActor is a thin shell over antientropy.Planner and Session: it
+// asks the planner for the next job (catch-ups, then sweeps, paced by
+// Interval), compares the partition's roots with the peer's, and only
+// when they differ takes a snapshot of its vnode's Merkle tree and
+// carries out what the session asks: tree hashes from the peer's vnode, key listings from both vnodes,
 // and repairs (read the differing keys, merge them with
 // antientropy.Resolve, write the merge as REPLICA_PUT_KIND_ANTI_ENTROPY to
 // each side that lacks it). It also hands off partitions this node no
@@ -154,12 +164,16 @@ type exchange struct {
 	ti        int      // the current target
 	snap      *merkle.Tree
 	root      merkle.Hash // the snapshot's root
-	pushed    int         // handoff writes that changed an owner
-	peer      string      // targets[ti]
-	local     *actor.PID  // this node's vnode of the partition
-	remote    *actor.PID  // the peer's
-	s         *antientropy.Session
-	bytes     uint64 // encoded envelopes to and from the peer
+	// An exchange's peer root and tree shape, once asked (before the
+	// session).
+	peerRoot   *merkle.Hash
+	peerConfig merkle.Config
+	pushed     int        // handoff writes that changed an owner
+	peer       string     // targets[ti]
+	local      *actor.PID // this node's vnode of the partition
+	remote     *actor.PID // the peer's
+	s          *antientropy.Session
+	bytes      uint64 // encoded envelopes to and from the peer
 	// A RepairKeys batch in progress.
 	repairs []antientropy.Repair
 	tokens  int  // rate tokens taken for it
@@ -171,9 +185,17 @@ type exchange struct {
 type (
 	syncTick struct{}               // start the next exchange
 	syncWake struct{ ex *exchange } // repair tokens available again
-	// treeSnapshot asks a vnode (on this node) for a clone of its tree.
-	treeSnapshot      struct{}
-	treeSnapshotReply struct{ tree *merkle.Tree }
+	// treeSnapshot asks a vnode (on this node) for a clone of its tree;
+	// given a peer's root and tree shape, the vnode answers same instead
+	// when its own match.
+	treeSnapshot struct {
+		peerRoot   *merkle.Hash
+		peerConfig merkle.Config
+	}
+	treeSnapshotReply struct {
+		tree *merkle.Tree
+		same bool
+	}
 	// dropRequest asks the vnode manager to have partition p's vnode drop
 	// its handed-off data if the tree's root is still root. The manager
 	// refuses when its view gives p to this node again, else forwards it
@@ -225,7 +247,7 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 			s.reapFail(ctx, rp, errors.New("a primary is down"))
 		}
 		if first {
-			s.later(ctx, s.cfg.Interval)
+			s.later(ctx, 0)
 		}
 	case *syncTick:
 		s.timer = nil
@@ -275,7 +297,7 @@ func (s *syncerActor) start(ctx actor.Context) {
 		}
 		reply, ok := res.(*HeldReply)
 		if err != nil || !ok {
-			s.idle(ctx)
+			s.rest(ctx, s.cfg.Interval)
 			return
 		}
 		owned, _ := s.view.Ring.PartitionsOf(s.cfg.Self)
@@ -283,6 +305,7 @@ func (s *syncerActor) start(ctx actor.Context) {
 			NowMs: time.Now().UnixMilli(), Self: s.cfg.Self, Held: reply.Partitions, Owned: owned,
 			Owners: s.view.Ring.Owners, Reachable: s.reachable,
 			Exchanges: !s.cfg.Disabled, Reaps: !s.cfg.Reap.Off, ReapDue: s.reapDue,
+			SweepMs: s.cfg.Interval.Milliseconds(), GapMs: min(s.cfg.Interval, SweepGap).Milliseconds(),
 		}
 		s.cfg.Counters.HandoffsPending.Store(int64(len(antientropy.Away(w))))
 		switch j := s.plan.Next(w); j.Kind {
@@ -293,19 +316,56 @@ func (s *syncerActor) start(ctx actor.Context) {
 		case antientropy.Reap:
 			s.beginReap(ctx, j.Partition, j.Nodes)
 		default:
-			s.idle(ctx)
+			s.rest(ctx, max(time.Millisecond, time.Duration(j.WaitMs)*time.Millisecond))
 		}
 	})
 }
 
-// begin snapshots the local vnode's tree and runs the job's first session.
+// begin starts a job. An exchange first compares the two roots: the
+// peer's (one small request), then the local vnode's, which clones its
+// tree for a session only when they differ, so identical replicas cost a
+// root hash each. A handoff snapshots the local tree at once.
 func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 	ex.local = vnodePID(ctx.Self().Address, ex.partition)
 	s.ex = ex
 	if ex.handoff {
 		s.cfg.Counters.HandoffInTransit.Store(int64(ex.partition) + 1)
+		s.snapshot(ctx, ex, nil)
+		return
 	}
-	f := ctx.RequestFuture(ex.local, &treeSnapshot{}, s.cfg.Timeout)
+	ex.peer = ex.targets[ex.ti]
+	if !s.reachable(ex.peer) {
+		s.fail(ctx, fmt.Errorf("%s is not up", ex.peer))
+		return
+	}
+	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
+	req := &messages.MerkleHashesRequest{Partition: ex.partition, Level: 0, Indices: []uint32{0}}
+	s.ask(ctx, ex, ex.remote, req, func(reply *messages.Envelope) error {
+		r := reply.GetMerkleHashesReply()
+		if r == nil {
+			return errors.New("the reply is not Merkle hashes")
+		}
+		if err := remoting.ErrorOf(r.GetError()); err != nil {
+			return err
+		}
+		resp := antientropy.ResponseOf(r)
+		ex.peerRoot = &merkle.Hash{} // differs from any root unless set below
+		if resp.Err == "" && len(resp.Hashes) == 1 {
+			ex.peerRoot, ex.peerConfig = &resp.Hashes[0], resp.Config
+		}
+		return nil
+	})
+}
+
+// snapshot asks the local vnode for a clone of its tree and runs the job's
+// first session; given the peer's root, the vnode answers same instead
+// when its own root (and tree shape) matches, and the exchange ends
+// identical.
+func (s *syncerActor) snapshot(ctx actor.Context, ex *exchange, peer *treeSnapshot) {
+	if peer == nil {
+		peer = &treeSnapshot{}
+	}
+	f := ctx.RequestFuture(ex.local, peer, s.cfg.Timeout)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
 		if s.ex != ex || s.gone {
 			return
@@ -313,6 +373,10 @@ func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 		snap, ok := res.(*treeSnapshotReply)
 		if err != nil || !ok {
 			s.fail(ctx, fmt.Errorf("no tree from the local vnode: %v", err))
+			return
+		}
+		if snap.same {
+			s.finish(ctx)
 			return
 		}
 		ex.snap, ex.root = snap.tree, snap.tree.Root()
@@ -343,9 +407,14 @@ func (s *syncerActor) session(ctx actor.Context) {
 	s.drive(ctx)
 }
 
-// drive carries out the session's next action.
+// drive carries out the session's next action; before the session, the
+// peer's root has come: the local vnode compares it with its own.
 func (s *syncerActor) drive(ctx actor.Context) {
 	ex := s.ex
+	if ex.s == nil {
+		s.snapshot(ctx, ex, &treeSnapshot{peerRoot: ex.peerRoot, peerConfig: ex.peerConfig})
+		return
+	}
 	switch a := ex.s.Next(); a.Kind {
 	case antientropy.AskHashes:
 		req := &messages.MerkleHashesRequest{Partition: ex.partition, Level: uint32(a.Hashes.Level), Indices: a.Hashes.Indices}
@@ -597,7 +666,11 @@ func (s *syncerActor) drop(ctx actor.Context) {
 func (s *syncerActor) finish(ctx actor.Context) {
 	ex := s.ex
 	s.ex = nil
-	st := ex.s.Stats()
+	s.plan.Exchanged(ex.partition, ex.peer)
+	st := antientropy.Stats{Identical: true} // the roots matched: no session
+	if ex.s != nil {
+		st = ex.s.Stats()
+	}
 	c := s.cfg.Counters
 	c.AntiEntropyExchanges.Add(1)
 	if st.Identical {
@@ -612,11 +685,20 @@ func (s *syncerActor) finish(ctx actor.Context) {
 	s.idle(ctx)
 }
 
-// idle ends the job in progress and schedules the next.
+// idle ends the job in progress and asks for the next at once (the
+// planner paces exchanges; repairs, handoffs and reap checks wait for the
+// rate limit).
 func (s *syncerActor) idle(ctx actor.Context) {
+	s.rest(ctx, 0)
+}
+
+// rest ends the job in progress, if any, and asks for the next after d
+// (at least a millisecond when the planner had nothing to run, so that
+// a node with nothing to do does not spin).
+func (s *syncerActor) rest(ctx actor.Context, d time.Duration) {
 	s.busy = false
 	s.cfg.Counters.HandoffInTransit.Store(0)
-	s.later(ctx, s.cfg.Interval)
+	s.later(ctx, d)
 }
 
 // fail abandons the job in progress; the scheduler moves on and the pair
@@ -634,6 +716,7 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 		s.plan.HandoffFailed(ex.partition, time.Now().UnixMilli())
 		what = "handoff interrupted; it resumes later"
 	} else {
+		s.plan.Exchanged(ex.partition, ex.peer)
 		s.cfg.Counters.AntiEntropyFailures.Add(1)
 		s.cfg.Counters.AntiEntropyBytes.Add(ex.bytes)
 	}

@@ -80,8 +80,13 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		ctx.Respond(&reapListReply{list: list, err: err})
 	case *treeSnapshot:
 		// The Merkle syncer's local copy of the tree, for an exchange
-		// while writes continue here.
-		ctx.Respond(&treeSnapshotReply{tree: v.store.Tree().Clone()})
+		// while writes continue here; none when the peer's root matches.
+		t := v.store.Tree()
+		if m.peerRoot != nil && m.peerConfig == t.Config() && *m.peerRoot == t.Root() {
+			ctx.Respond(&treeSnapshotReply{same: true})
+			return
+		}
+		ctx.Respond(&treeSnapshotReply{tree: t.Clone()})
 	case *forgetPrepared:
 		if !v.dropped {
 			v.store.Forget(m.key, m.dot)

@@ -131,3 +131,44 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 		t.Fatal("vnode stopped serving after an unknown envelope")
 	}
 }
+
+// A vnode asked for its tree with a peer's root answers same, without a
+// clone, when its root and tree shape match, and a clone otherwise (the
+// Merkle syncer settles identical replicas at the root).
+func TestVnodeTreeSnapshotSettlesAtTheRoot(t *testing.T) {
+	s := startSystem(t)
+	const q, p = 16, 3
+	now := func() (int64, int64) { return 1, 1 }
+	pid, err := remoting.SpawnNamed(s.Root(), VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "a@1"), "a", now, nil), remoting.VnodeName(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(m *treeSnapshot) *treeSnapshotReply {
+		t.Helper()
+		res, err := s.Root().RequestFuture(pid, m, 5*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*treeSnapshotReply)
+	}
+	empty := ask(&treeSnapshot{})
+	if empty.same || empty.tree == nil {
+		t.Fatalf("no peer root: %+v, want a clone", empty)
+	}
+	written, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v")}, "c@1", 1)
+	call(t, s, pid, messages.Wrap(1, &messages.ReplicaPutRequest{Partition: p, Key: keyOf(p, q), Set: version.ToProto(written), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE}))
+	full := ask(&treeSnapshot{})
+	root, cfg := full.tree.Root(), full.tree.Config()
+	if r := ask(&treeSnapshot{peerRoot: &root, peerConfig: cfg}); !r.same || r.tree != nil {
+		t.Fatalf("the same root: %+v, want same and no clone", r)
+	}
+	old := empty.tree.Root()
+	if r := ask(&treeSnapshot{peerRoot: &old, peerConfig: cfg}); r.same || r.tree == nil || r.tree.Root() != root {
+		t.Fatalf("another root: %+v, want a clone of the tree", r)
+	}
+	other := cfg
+	other.Depth++
+	if r := ask(&treeSnapshot{peerRoot: &root, peerConfig: other}); r.same || r.tree == nil {
+		t.Fatalf("the same root in another tree shape: %+v, want a clone", r)
+	}
+}

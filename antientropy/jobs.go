@@ -41,6 +41,13 @@ type Job struct {
 	Kind      JobKind
 	Partition uint32
 	Nodes     []string
+	// CatchUp marks an exchange with a peer this replica has not been
+	// compared with since the planner started or since the partition came
+	// to this node: such pairs go first, outside the sweeps.
+	CatchUp bool
+	// WaitMs, for NoJob, is how long to wait before asking again: until
+	// the next sweep may begin, or World.SweepMs when nothing can run.
+	WaitMs int64
 }
 
 // Handoff back-off after a failure: from HandoffRetryMinMs, doubling, to
@@ -68,11 +75,26 @@ type World struct {
 	Exchanges, Reaps bool
 	// ReapDue reports whether a partition's next reap pass is due.
 	ReapDue func(p uint32) bool
+	// SweepMs paces exchanges: a sweep (each owned partition compared
+	// with its next peer, back to back) begins at most once per SweepMs,
+	// so identical replicas cost a root hash each per sweep and a sweep
+	// that repairs takes as long as its repairs (which the shell paces).
+	// 0: sweeps follow each other at once.
+	SweepMs int64
+	// GapMs spaces a sweep's exchanges: one begins at least GapMs after
+	// the sweep's previous one, bounding what comparing costs a node that
+	// holds many partitions. Catch-ups are not spaced.
+	GapMs int64
 }
 
 // Planner chooses a node's next background job, one at a time: handoffs,
 // exchanges and reap passes take turns, so that none starves the others;
-// within each kind, partitions go round robin. A handoff runs only when
+// within each kind, partitions go round robin. Exchanges first catch up:
+// each owned partition is compared with every reachable peer once, back
+// to back, after the planner starts (a node starting, wiped or not, may
+// have missed writes) and after the partition comes to this node; then
+// they go in sweeps, at most one per World.SweepMs, their exchanges at
+// least World.GapMs apart. A handoff runs only when
 // every owner of the partition is reachable (no copy is dropped before
 // each owner holds it), and a partition whose handoff failed waits, from
 // 1 s doubling to 30 s. A reap pass runs only at the partition's first
@@ -84,6 +106,10 @@ type Planner struct {
 	handoffNext uint32 // the first partition to consider for the next handoff
 	reapNext    uint32 // and for the next reap pass
 	retry       map[uint32]retry
+	sweepAtMs   int64                      // when the current sweep began
+	lastMs      int64                      // when the sweep's last exchange began
+	met         map[uint32]map[string]bool // owned partition -> peers compared with (or tried) since it came here
+	catchNext   uint32                     // the first partition to consider for the next catch-up
 }
 
 // retry is when a failed handoff may run again, and its current pause.
@@ -124,7 +150,15 @@ func (pl *Planner) Next(w World) Job {
 			return j
 		}
 	}
-	return Job{}
+	wait := w.SweepMs
+	if w.Exchanges {
+		for _, at := range []int64{pl.sweepAtMs + w.SweepMs, pl.lastMs + w.GapMs} {
+			if rest := at - w.NowMs; rest > 0 {
+				wait = min(wait, rest)
+			}
+		}
+	}
+	return Job{WaitMs: wait}
 }
 
 func (pl *Planner) allReachable(w World, nodes []string) bool {
@@ -156,11 +190,59 @@ func (pl *Planner) nextExchange(w World) Job {
 		}
 		return out
 	}
-	p, peer, ok := pl.sched.Next(w.Owned, peers)
+	if j, ok := pl.nextCatchUp(w, peers); ok {
+		return j
+	}
+	if w.NowMs < pl.lastMs+w.GapMs {
+		return Job{}
+	}
+	p, peer, begins, ok := pl.sched.NextInSweep(w.Owned, peers, w.NowMs >= pl.sweepAtMs+w.SweepMs)
 	if !ok {
 		return Job{}
 	}
+	if begins {
+		pl.sweepAtMs = w.NowMs
+	}
+	pl.lastMs = w.NowMs
 	return Job{Kind: Exchange, Partition: p, Nodes: []string{peer}}
+}
+
+// nextCatchUp returns an exchange of an owned partition with a reachable
+// peer it has not met yet, partitions round robin.
+func (pl *Planner) nextCatchUp(w World, peers func(p uint32) []string) (Job, bool) {
+	owned := slices.Clone(w.Owned)
+	slices.Sort(owned)
+	if pl.met == nil {
+		pl.met = map[uint32]map[string]bool{}
+	}
+	for p := range pl.met {
+		if _, found := slices.BinarySearch(owned, p); !found {
+			delete(pl.met, p) // gone from this node: caught up again if it returns
+		}
+	}
+	start, _ := slices.BinarySearch(owned, pl.catchNext)
+	for i := range owned {
+		p := owned[(start+i)%len(owned)]
+		for _, peer := range peers(p) {
+			if !pl.met[p][peer] {
+				pl.catchNext = p + 1
+				return Job{Kind: Exchange, Partition: p, Nodes: []string{peer}, CatchUp: true}, true
+			}
+		}
+	}
+	return Job{}, false
+}
+
+// Exchanged records that partition p was compared with peer (or that the
+// exchange was tried and failed): the pair no longer needs catching up.
+func (pl *Planner) Exchanged(p uint32, peer string) {
+	if pl.met == nil {
+		pl.met = map[uint32]map[string]bool{}
+	}
+	if pl.met[p] == nil {
+		pl.met[p] = map[string]bool{}
+	}
+	pl.met[p][peer] = true
 }
 
 func (pl *Planner) nextReap(w World) Job {

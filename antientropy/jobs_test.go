@@ -1,7 +1,9 @@
 package antientropy
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +131,166 @@ func TestPlannerReapRules(t *testing.T) {
 	w.Reachable = func(n string) bool { return n != "b" }
 	if j := pl.Next(w); j.Kind != NoJob {
 		t.Fatalf("a primary of 0 is down, yet %+v", j)
+	}
+}
+
+// exchanges calls Next until it returns NoJob (at most limit times),
+// recording each exchange as done, and returns the (partition/peer, catch
+// up) pairs it chose.
+func exchanges(t *testing.T, pl *Planner, w World, limit int) (got []string, last Job) {
+	t.Helper()
+	for range limit {
+		j := pl.Next(w)
+		if j.Kind == NoJob {
+			return got, j
+		}
+		if j.Kind != Exchange {
+			t.Fatalf("a %v job", j.Kind)
+		}
+		tag := ""
+		if j.CatchUp {
+			tag = "+"
+		}
+		got = append(got, fmt.Sprintf("%d/%s%s", j.Partition, j.Nodes[0], tag))
+		pl.Exchanged(j.Partition, j.Nodes[0])
+	}
+	return got, Job{Kind: Exchange}
+}
+
+// A new planner first compares each owned partition with every reachable
+// peer, back to back; then exchanges go in sweeps, one per SweepMs: a
+// sweep runs back to back and the next waits for the period's end, or
+// begins at once when the sweep took longer.
+func TestPlannerCatchesUpThenSweeps(t *testing.T) {
+	w := world() // a owns 0, 2, 3, 4, 6, 7 (of 8, N=3, 4 nodes)
+	w.Reaps, w.SweepMs = false, 1000
+	var pl Planner
+	got, last := exchanges(t, &pl, w, 100)
+	var want []string
+	for _, p := range w.Owned {
+		for _, n := range w.Owners(p) {
+			if n != "a" {
+				want = append(want, fmt.Sprintf("%d/%s+", p, n))
+			}
+		}
+	}
+	// Then one sweep: each owned partition with its next peer.
+	for _, p := range w.Owned {
+		peers := slices.DeleteFunc(slices.Clone(w.Owners(p)), func(n string) bool { return n == "a" })
+		want = append(want, fmt.Sprintf("%d/%s", p, peers[0]))
+	}
+	// Catch-ups go partitions round robin, so in another order.
+	catch := len(want) - len(w.Owned)
+	if len(got) != len(want) || !slices.Equal(got[catch:], want[catch:]) {
+		t.Fatalf("exchanges\n got %v\nwant %v", got, want)
+	}
+	gotCatch, wantCatch := slices.Sorted(slices.Values(got[:catch])), slices.Sorted(slices.Values(want[:catch]))
+	if !slices.Equal(gotCatch, wantCatch) {
+		t.Fatalf("catch-ups\n got %v\nwant %v", gotCatch, wantCatch)
+	}
+	if last.Kind != NoJob || last.WaitMs != 1000 {
+		t.Fatalf("after a sweep at once: %+v, want NoJob waiting 1000 ms", last)
+	}
+	w.NowMs += 400
+	if j := pl.Next(w); j.Kind != NoJob || j.WaitMs != 600 {
+		t.Fatalf("400 ms into the sweep period: %+v, want NoJob waiting 600 ms", j)
+	}
+	w.NowMs += 600
+	got, _ = exchanges(t, &pl, w, 1)
+	if len(got) != 1 || got[0] != "0/c" {
+		t.Fatalf("the next sweep begins with %v, want 0/c (partition 0's second peer)", got)
+	}
+	// A sweep longer than the period: the next begins at once.
+	w.NowMs += 5000
+	got, last = exchanges(t, &pl, w, len(w.Owned))
+	if len(got) != len(w.Owned) || last.Kind != Exchange {
+		t.Fatalf("a sweep that outlasted its period was followed by %v then %+v", got, last)
+	}
+}
+
+// An exchange not recorded is offered again; a partition that leaves this
+// node and comes back, and a peer that becomes reachable, are caught up.
+func TestPlannerCatchUpFollowsOwnershipAndReachability(t *testing.T) {
+	w := world()
+	w.Reaps, w.SweepMs = false, 1000
+	down := "c"
+	w.Reachable = func(n string) bool { return n != down }
+	var pl Planner
+	j := pl.Next(w)
+	if !j.CatchUp || j.Partition != 0 || j.Nodes[0] != "b" {
+		t.Fatalf("first job %+v, want a catch-up of 0 with b", j)
+	}
+	got, _ := exchanges(t, &pl, w, 100)
+	for _, g := range got {
+		if strings.Contains(g, "/c") {
+			t.Fatalf("exchanged with c while it is unreachable: %v", got)
+		}
+	}
+	// c comes back: every partition it shares with a is caught up with it.
+	down = ""
+	got, _ = exchanges(t, &pl, w, 100)
+	var withC []string
+	for _, g := range got {
+		if strings.HasSuffix(g, "/c+") {
+			withC = append(withC, g)
+		}
+	}
+	if want := []string{"0/c+", "2/c+", "4/c+", "6/c+"}; !slices.Equal(withC, want) {
+		t.Fatalf("catch-ups with c %v, want %v (all: %v)", withC, want, got)
+	}
+	// Partition 2 leaves a and comes back: caught up again with its peers.
+	owned := slices.Clone(w.Owned)
+	w.Owned = slices.DeleteFunc(slices.Clone(owned), func(p uint32) bool { return p == 2 })
+	w.Held = w.Owned
+	w.NowMs += 1000
+	if got, _ = exchanges(t, &pl, w, 100); slices.ContainsFunc(got, func(g string) bool { return strings.HasSuffix(g, "+") }) {
+		t.Fatalf("catch-ups with nothing new: %v", got)
+	}
+	w.Owned, w.Held = owned, owned
+	w.NowMs += 1000
+	got, _ = exchanges(t, &pl, w, 100)
+	var catch []string
+	for _, g := range got {
+		if strings.HasSuffix(g, "+") {
+			catch = append(catch, g)
+		}
+	}
+	if want := []string{"2/c+", "2/d+"}; !slices.Equal(catch, want) {
+		t.Fatalf("partition 2 back: catch-ups %v, want %v", catch, want)
+	}
+}
+
+// A sweep's exchanges are at least GapMs apart; catch-ups are not.
+func TestPlannerSpacesASweepsExchanges(t *testing.T) {
+	w := world()
+	w.Reaps, w.SweepMs, w.GapMs = false, 1000, 10
+	var pl Planner
+	got, _ := exchanges(t, &pl, w, 100)
+	if n := len(got); n != 13 {
+		// 12 catch-ups back to back, then the sweep's first exchange.
+		t.Fatalf("at one instant: %v, want the 12 catch-ups and one sweep exchange", got)
+	}
+	if j := pl.Next(w); j.Kind != NoJob || j.WaitMs != 10 {
+		t.Fatalf("right after a sweep exchange: %+v, want NoJob waiting 10 ms", j)
+	}
+	w.NowMs += 4
+	if j := pl.Next(w); j.Kind != NoJob || j.WaitMs != 6 {
+		t.Fatalf("4 ms later: %+v, want NoJob waiting 6 ms", j)
+	}
+	for i := 1; i < len(w.Owned); i++ {
+		w.NowMs += 6
+		if j := pl.Next(w); j.Kind != Exchange || j.CatchUp {
+			t.Fatalf("exchange %d of the sweep: %+v", i, j)
+		}
+		w.NowMs += 4
+	}
+	// The sweep is over; the next begins 1000 ms after the first began.
+	w.NowMs += 6
+	if j := pl.Next(w); j.Kind != NoJob || j.WaitMs != 1000-int64(len(w.Owned))*10 {
+		t.Fatalf("after the sweep: %+v", j)
+	}
+	w.NowMs += 1000 - int64(len(w.Owned))*10
+	if j := pl.Next(w); j.Kind != Exchange || j.CatchUp {
+		t.Fatalf("at the next sweep period: %+v", j)
 	}
 }

@@ -4,11 +4,13 @@ import "slices"
 
 // Scheduler picks the next (partition, peer) pair to compare: partitions in
 // ascending order, round-robin, and for each partition its peers in turn,
-// so every pair of replicas is compared regularly. The zero value is ready.
-// Not safe for concurrent use.
+// so every pair of replicas is compared regularly. One pass from the
+// lowest held partition to the highest is a sweep. The zero value is
+// ready. Not safe for concurrent use.
 type Scheduler struct {
-	next  uint32            // first partition to consider next
-	turns map[uint32]uint64 // exchanges started per partition
+	started bool              // a pair was chosen before
+	next    uint32            // first partition to consider next
+	turns   map[uint32]uint64 // exchanges started per partition
 }
 
 // Next returns the partition after the last one chosen (wrapping around)
@@ -16,8 +18,17 @@ type Scheduler struct {
 // peers(p) lists p's other replicas that can be asked now, in a fixed order
 // (the preference list's). ok is false when no held partition has a peer.
 func (s *Scheduler) Next(held []uint32, peers func(p uint32) []string) (p uint32, peer string, ok bool) {
+	p, peer, _, ok = s.NextInSweep(held, peers, true)
+	return p, peer, ok
+}
+
+// NextInSweep is Next that also reports whether the pair chosen begins a
+// sweep: it is the first ever chosen, or the choice wrapped around past the
+// top held partition. With wrap false a pair that would begin a sweep is
+// not chosen: ok is false and the Scheduler is unchanged.
+func (s *Scheduler) NextInSweep(held []uint32, peers func(p uint32) []string, wrap bool) (p uint32, peer string, begins, ok bool) {
 	if len(held) == 0 {
-		return 0, "", false
+		return 0, "", false, false
 	}
 	held = slices.Clone(held)
 	slices.Sort(held)
@@ -28,13 +39,18 @@ func (s *Scheduler) Next(held []uint32, peers func(p uint32) []string) (p uint32
 		if len(ps) == 0 {
 			continue
 		}
+		begins := !s.started || start+i >= len(held)
+		if begins && !wrap {
+			return 0, "", false, false
+		}
 		if s.turns == nil {
 			s.turns = map[uint32]uint64{}
 		}
 		t := s.turns[p]
 		s.turns[p] = t + 1
 		s.next = p + 1
-		return p, ps[t%uint64(len(ps))], true
+		s.started = true
+		return p, ps[t%uint64(len(ps))], begins, true
 	}
-	return 0, "", false
+	return 0, "", false, false
 }

@@ -65,13 +65,11 @@ type Config struct {
 	// LeaveWait bounds the wait, at a heal, for a leaving node to finish
 	// handing off and exit before it is killed. Default 30 s.
 	LeaveWait time.Duration
-	// AntiEntropyInterval is the agents' --anti-entropy-interval: the
-	// pause between two anti-entropy exchanges or handoffs of a node. It
-	// bounds how long a node that regains a partition it dropped (Leave,
-	// Join) holds it empty, or a node keeps a corrupt object (Corrupt),
-	// before the other replicas refill it: the window in which it
-	// coordinates writes without its old versions. Default 250 ms (a leave
-	// of a node then takes about 4 s with this workload).
+	// AntiEntropyInterval is the agents' --anti-entropy-interval: their
+	// anti-entropy sweep period. A node that regains a partition it
+	// dropped (Leave, Join) compares it with every peer at once; the
+	// period bounds how long a node keeps a corrupt object (Corrupt)
+	// before a sweep repairs it. Default 250 ms.
 	AntiEntropyInterval time.Duration
 	// Quiet bounds the wait for convergence after the final heal.
 	// Default 30 s.

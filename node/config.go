@@ -142,10 +142,13 @@ type Config struct {
 	// and 256 MiB.
 	HintMaxAge   time.Duration
 	HintMaxBytes int
-	// AntiEntropyInterval is the pause between two anti-entropy exchanges
-	// of this node (--anti-entropy-interval): each compares one partition
-	// it holds with one other replica, so every partition is compared
-	// about every (partitions held) x AntiEntropyInterval. Default 1 s.
+	// AntiEntropyInterval is the anti-entropy sweep period
+	// (--anti-entropy-interval): a sweep compares each partition the node
+	// owns with its next peer, at most 100 a second, and begins at most
+	// once per interval; identical replicas cost a root hash each. After
+	// a start, and for a partition that comes to the node, each partition
+	// is first compared with every peer, back to back
+	// (actors.SyncerConfig.Interval). Default 1 s.
 	AntiEntropyInterval time.Duration
 	// AntiEntropyRate bounds anti-entropy repairs, in keys per second for
 	// the node (--anti-entropy-rate). Default 1000.
