@@ -9,6 +9,7 @@ import (
 
 	"github.com/dynamokv/dynamo/cluster"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/vnode"
 	"google.golang.org/protobuf/proto"
 )
@@ -104,6 +105,9 @@ func (g *Gauge) Changed() <-chan struct{} {
 type Counters struct {
 	// Restarts counts actor restarts by supervisors.
 	Restarts atomic.Uint64
+	// Wire counts the batches and messages the node receives over
+	// remoting (remoting.SystemConfig.Wire).
+	Wire remoting.WireStats
 	// HintsPending is how many hints the node holds for others.
 	HintsPending Gauge
 	// HintsDelivered counts hints delivered to (acknowledged by) their

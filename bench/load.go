@@ -422,6 +422,9 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	if lc != nil {
 		rep.NodeMemory = lc.memory()
 		lc.stop() // before Redis runs on the same cores
+		for i := range rep.NodeMemory {
+			rep.NodeMemory[i].Wire = lc.wire[rep.NodeMemory[i].Name]
+		}
 	}
 	for _, peer := range cfg.Vs {
 		if rep.Interrupted {
@@ -762,8 +765,12 @@ func printReport(w io.Writer, rep *loadReport) {
 	if len(rep.NodeMemory) > 0 {
 		fmt.Fprintln(w)
 		for _, m := range rep.NodeMemory {
-			fmt.Fprintf(w, "node %s: RSS %.1f MiB (peak %.1f MiB), data directory %.1f MiB\n", m.Name,
+			fmt.Fprintf(w, "node %s: RSS %.1f MiB (peak %.1f MiB), data directory %.1f MiB", m.Name,
 				float64(m.RSSBytes)/(1<<20), float64(m.PeakRSSBytes)/(1<<20), float64(m.DiskBytes)/(1<<20))
+			if ws := m.Wire; ws != nil && ws.Batches > 0 {
+				fmt.Fprintf(w, "; received %d messages in %d batches (%.2f a batch)", ws.Messages, ws.Batches, float64(ws.Messages)/float64(ws.Batches))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if r := rep.Redis; r != nil {

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"encoding/json"
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/coordinator"
 	"github.com/dynamokv/dynamo/node"
@@ -66,6 +67,8 @@ type localCluster struct {
 	children []*child
 	stopping chan struct{}
 	once     sync.Once
+	// wire is each node's remoting counters, read at stop.
+	wire map[string]*wireStats
 }
 
 // startLocalCluster starts spec.nodes node processes in a fresh temporary
@@ -298,6 +301,15 @@ func (lc *localCluster) stop() {
 			}()
 		}
 		wg.Wait()
+		lc.wire = map[string]*wireStats{}
+		for _, c := range lc.children {
+			if b, err := os.ReadFile(filepath.Join(lc.dir, c.name, wireFile)); err == nil {
+				var ws wireStats
+				if json.Unmarshal(b, &ws) == nil {
+					lc.wire[c.name] = &ws
+				}
+			}
+		}
 		if lc.stdinW != nil {
 			lc.stdinW.Close()
 			lc.stdinR.Close()
@@ -435,5 +447,9 @@ func runNode(args []string, stderr io.Writer) int {
 		cfg.Logger.Warn("stdin closed (the bench process is gone): stopping")
 	}
 	nd.Stop()
+	wire := &nd.Counters().Wire
+	if b, err := json.Marshal(wireStats{Batches: wire.Batches.Load(), Messages: wire.Messages.Load()}); err == nil {
+		_ = os.WriteFile(filepath.Join(*dataDir, wireFile), b, 0o644)
+	}
 	return 0
 }

@@ -20,7 +20,21 @@ type nodeMemory struct {
 	RSSBytes     int64 `json:"rss_bytes"`
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	DiskBytes    int64 `json:"disk_bytes"`
+	// Wire is what the node received over remoting during its life
+	// (batches and the messages in them), read when it stopped.
+	Wire *wireStats `json:"remoting,omitempty"`
 }
+
+// wireStats is a node's remoting.WireStats, as the bench node writes it
+// to wireFile in its data directory when it stops.
+type wireStats struct {
+	Batches  uint64 `json:"batches_received"`
+	Messages uint64 `json:"messages_received"`
+}
+
+// wireFile is the file, in a bench node's data directory, its remoting
+// counters are written to when it stops.
+const wireFile = "bench-remoting.json"
 
 // procMemory reads VmRSS and VmHWM of pid from /proc.
 func procMemory(pid int) (rss, peak int64, err error) {

@@ -114,8 +114,6 @@ func parallel(n int, fn func(i int) error) error {
 func antiEntropyKey(i int) string   { return fmt.Sprintf("anti-entropy-%04d", i) }
 func antiEntropyValue(i int) string { return fmt.Sprintf("v-%04d", i) }
 
-func partitionOf(key string) uint32 { return ring.PartitionOf(ring.HashKey([]byte(key)), antiEntropyQ) }
-
 // writeKeys writes every key (value antiEntropyValue) at w, through via[i%len(via)].
 func (c *antiEntropyCluster) writeKeys(w uint32, via ...*Node) {
 	c.t.Helper()

@@ -156,6 +156,12 @@ func TestHTTPAPIOnACluster(t *testing.T) {
 			t.Errorf("%s is %v:\n%s", name, v, text)
 		}
 	}
+	// Remoting: the node received batches from its peers, each of at
+	// least one message.
+	batches, msgs := metricValue(text, "dynamo_remoting_batches_received_total"), metricValue(text, "dynamo_remoting_messages_received_total")
+	if batches <= 0 || msgs < batches || msgs > 32*batches {
+		t.Errorf("remoting: %v messages in %v batches:\n%s", msgs, batches, text)
+	}
 	resp, b = httpDo(t, "GET", base(0)+"/status", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"node":"n1"`) {
 		t.Fatalf("status: %d %s", resp.StatusCode, b)

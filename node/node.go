@@ -112,7 +112,7 @@ func Start(cfg Config) (n *Node, err error) {
 			return n, flagErr("tls-cert", "%v", err)
 		}
 	}
-	if n.sys, err = remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log)}); err != nil {
+	if n.sys, err = remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log), Wire: &n.counters.Wire}); err != nil {
 		return n, flagErr("actor-addr", "%v", err)
 	}
 	tags, err := n.tags().Encode()

@@ -81,7 +81,11 @@ func TestSpawnNamedSurvivesSendersDuringTheSpawn(t *testing.T) {
 			}
 		}()
 	}
-	for range 3000 {
+	// At least 3,000 spawns, and on until the senders reached one.
+	for i := 0; i < 3000 || delivered.Load() == 0; i++ {
+		if i == 1_000_000 {
+			t.Fatal("no message reached the spawned actors in a million spawns")
+		}
 		p, err := SpawnNamed(sys.Root, props, "target")
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +96,4 @@ func TestSpawnNamedSurvivesSendersDuringTheSpawn(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	if delivered.Load() == 0 {
-		t.Fatal("no message reached the spawned actors")
-	}
 }

@@ -49,6 +49,9 @@ type SystemConfig struct {
 	// Logger receives the actor system's logs. Default: discard (a CLI is
 	// quiet by default; protoactor's own default prints colour to stderr).
 	Logger *slog.Logger
+	// Wire, when set, counts the batches and messages received over
+	// remoting. Default nil: not counted.
+	Wire *WireStats
 }
 
 // Remoting limits.
@@ -125,12 +128,16 @@ func StartSystem(cfg SystemConfig) (sys *System, err error) {
 		// the vnodes accept (MaxObjectBytes) keep large values flowing.
 		remote.WithEndpointWriterBatchSize(BatchSize),
 	}
+	server := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes)}
+	if cfg.Wire != nil {
+		server = append(server, grpc.StatsHandler(wireStatsHandler{cfg.Wire}))
+	}
 	if cfg.TLS != nil {
 		opts = append(opts,
-			remote.WithServerOptions(grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.Creds(credentials.NewTLS(cfg.TLS))),
+			remote.WithServerOptions(append(server, grpc.Creds(credentials.NewTLS(cfg.TLS)))...),
 			remote.WithDialOptions(grpc.WithTransportCredentials(credentials.NewTLS(cfg.TLS))))
 	} else {
-		opts = append(opts, remote.WithServerOptions(grpc.MaxRecvMsgSize(MaxMessageBytes)))
+		opts = append(opts, remote.WithServerOptions(server...))
 	}
 	if cfg.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(cfg.Advertise))
