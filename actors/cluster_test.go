@@ -56,6 +56,7 @@ type testNode struct {
 	health   *Health
 	counters *Counters
 	flusher  *storage.Flusher
+	bg       *Background
 }
 
 type testCluster struct {
@@ -129,7 +130,7 @@ func (c *testCluster) spawn(nd *testNode) {
 			nd.engine = c.wrap(nd.name, nd.engine)
 		}
 	}
-	nd.health, nd.counters = NewHealth(c.suspectBase, 0), &Counters{}
+	nd.health, nd.counters, nd.bg = NewHealth(c.suspectBase, 0), &Counters{}, &Background{}
 	nd.flusher = storage.NewFlusher(nd.engine, 5*time.Millisecond)
 	c.t.Cleanup(nd.flusher.Stop)
 	pid, err := SpawnNode(nd.sys, NodeConfig{
@@ -140,9 +141,10 @@ func (c *testCluster) spawn(nd *testNode) {
 		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},
 		Syncer: SyncerConfig{Self: nd.name, Disabled: !c.antiEntropy, Interval: 2 * time.Millisecond, Rate: cmp.Or(c.syncRate, 100000), Timeout: time.Second, Logger: quiet,
 			Reap: c.reapConfig()},
-		Counters: nd.counters,
-		Health:   nd.health,
-		Logger:   quiet,
+		Counters:   nd.counters,
+		Health:     nd.health,
+		Background: nd.bg,
+		Logger:     quiet,
 	})
 	if err != nil {
 		c.t.Fatal(err)

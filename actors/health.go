@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/vnode"
@@ -105,6 +106,9 @@ func (g *Gauge) Changed() <-chan struct{} {
 type Counters struct {
 	// Restarts counts actor restarts by supervisors.
 	Restarts atomic.Uint64
+	// HintTargets follows hint delivery per owner (pending, delivered,
+	// rate, time left), for status.
+	HintTargets hints.Progress
 	// Wire counts the batches and messages the node receives over
 	// remoting (remoting.SystemConfig.Wire).
 	Wire remoting.WireStats

@@ -65,6 +65,9 @@ type HintsConfig struct {
 	// absent. After it, its hints go to the partitions' current primaries.
 	// Default MaxAge.
 	AbsentGrace time.Duration
+	// Background pauses and resumes this work (BackgroundRequest).
+	// Optional: never paused.
+	Background *Background
 	// Health is the node's failure detector (suspected owners are skipped;
 	// owners that time out are reported). Optional.
 	Health *Health
@@ -291,6 +294,7 @@ func (h *hintsActor) start(ctx actor.Context) {
 
 func (h *hintsActor) publish() {
 	h.cfg.Counters.HintsPending.Store(int64(h.store.Len()))
+	h.cfg.Counters.HintTargets.Pending(h.store.Owners())
 }
 
 // serve stores or reads a hint.
@@ -504,8 +508,8 @@ func (h *hintsActor) pump(ctx actor.Context, s *hintStream) {
 				continue
 			}
 		}
-		if h.bucket.Take(time.Now(), 1) == 0 {
-			h.wakeLater(ctx)
+		if got, wait := h.cfg.Background.take(h.bucket, time.Now(), 1); got == 0 {
+			h.wakeLater(ctx, wait)
 			return
 		}
 		s.queue = s.queue[1:]
@@ -576,13 +580,13 @@ func (h *hintsActor) retryLater(ctx actor.Context) {
 	h.retryT = time.AfterFunc(h.cfg.RetryAfter, func() { root.Send(self, &hintRetry{}) })
 }
 
-func (h *hintsActor) wakeLater(ctx actor.Context) {
+func (h *hintsActor) wakeLater(ctx actor.Context, wait time.Duration) {
 	if h.waking {
 		return
 	}
 	h.waking = true
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	h.wakeT = time.AfterFunc(max(h.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &hintWake{}) })
+	h.wakeT = time.AfterFunc(wait, func() { root.Send(self, &hintWake{}) })
 }
 
 // primaries are the current primaries of the hint's partition.
@@ -692,6 +696,7 @@ func (h *hintsActor) count(s *hintStream, hint hints.Hint) {
 		c.HintsExpiredSize.Add(1)
 	default:
 		c.HintsDelivered.Add(1)
+		c.HintTargets.Delivered(s.owner, 1, time.Now().UnixMilli())
 		if s.rerouted {
 			c.HintsRerouted.Add(1)
 		}

@@ -103,6 +103,11 @@ func (s *syncerActor) beginReap(ctx actor.Context, p uint32, owners []string) {
 		c.after = reply.list.Next
 		if c.after == nil {
 			c.due = time.Now().Add(r.Every) // through the partition: rest
+		} else {
+			// The pass goes on: its next listing (which reads up to Scan
+			// objects in the vnode) after an interval, whatever this one
+			// found.
+			c.due = time.Now().Add(s.cfg.Interval)
 		}
 		if len(rp.list.Candidates) == 0 {
 			s.reapDone(ctx, rp, 0)
@@ -117,12 +122,12 @@ func (s *syncerActor) beginReap(ctx actor.Context, p uint32, owners []string) {
 func (s *syncerActor) reapTokens(ctx actor.Context, rp *reapPass) {
 	n := len(rp.list.Candidates)
 	for rp.tokens < n {
-		got := s.bucket.Take(time.Now(), n-rp.tokens)
+		got, wait := s.cfg.Background.take(s.bucket, time.Now(), n-rp.tokens)
 		if got == 0 {
 			if !rp.waking {
 				rp.waking = true
 				self, root := ctx.Self(), ctx.ActorSystem().Root
-				time.AfterFunc(max(s.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &reapWake{rp: rp}) })
+				time.AfterFunc(wait, func() { root.Send(self, &reapWake{rp: rp}) })
 			}
 			return
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
+	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
@@ -49,6 +50,10 @@ type RouterConfig struct {
 	// Durability is which replicas of the writes this node coordinates
 	// fsync before they ack (coordinator.Durability). Default DurableAll.
 	Durability coordinator.Durability
+	// Background is the node's switch for its background work, which a
+	// BackgroundRequest turns and a LeaveRequest resumes. Optional: such
+	// requests are refused.
+	Background *Background
 	// Health is the node's failure detector; coordinators skip the peers it
 	// suspects and report timeouts to it. Optional.
 	Health *Health
@@ -154,6 +159,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return r.inspect(ctx, id, b)
 	case *messages.LeaveRequest, *messages.RemoveRequest:
 		return r.admin(ctx, id, b)
+	case *messages.BackgroundRequest:
+		return messages.Wrap(id, r.background(b))
 	}
 	return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
 		Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
@@ -230,8 +237,18 @@ func (r *router) members() *messages.MembersReply {
 			ReapPasses: c.ReapPasses.Load(), ReapFailures: c.ReapFailures.Load(), ReapKeysChecked: c.ReapKeysChecked.Load(),
 			TombstonesReaped: c.Reap.Reaped.Load(), ClockEntriesPruned: c.Reap.PrunedEntries.Load(),
 			Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
+			BackgroundPaused: r.cfg.Background.Paused(), HintTargets: hintTargets(c.HintTargets.Snapshot(time.Now().UnixMilli())),
 		},
 	}
+}
+
+// hintTargets is the wire form of the hints' per-owner progress.
+func hintTargets(ts []hints.Target) []*messages.HintTarget {
+	out := make([]*messages.HintTarget, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, &messages.HintTarget{Owner: t.Owner, Pending: t.Pending, Delivered: t.Delivered, RatePerSecond: t.RatePerSecond, EtaMs: t.ETAMs})
+	}
+	return out
 }
 
 // inspect hands an inspection request (clients, the chaos checker: this
@@ -264,6 +281,9 @@ func (r *router) admin(ctx actor.Context, id uint64, b proto.Message) *messages.
 		}
 		return messages.Wrap(id, &messages.RemoveReply{Error: unsupported})
 	}
+	if _, ok := b.(*messages.LeaveRequest); ok && r.cfg.Background.Resume() {
+		r.cfg.Logger.Info("background work resumed: a leave needs its handoffs")
+	}
 	admin, self, sender, root := r.cfg.Admin, r.cfg.Self, ctx.Sender(), ctx.ActorSystem().Root
 	admin.Go(func() {
 		var reply proto.Message
@@ -281,6 +301,32 @@ func (r *router) admin(ctx actor.Context, id uint64, b proto.Message) *messages.
 		root.Send(sender, messages.Wrap(id, reply))
 	})
 	return nil
+}
+
+// background carries out a BackgroundRequest.
+func (r *router) background(b *messages.BackgroundRequest) *messages.BackgroundReply {
+	bg := r.cfg.Background
+	reply := &messages.BackgroundReply{Node: r.cfg.Self}
+	if bg == nil {
+		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED, Message: "this node cannot pause its background work"}
+		return reply
+	}
+	switch a := b.GetAction(); a {
+	case messages.BackgroundAction_BACKGROUND_ACTION_STATUS:
+	case messages.BackgroundAction_BACKGROUND_ACTION_PAUSE:
+		if bg.Pause() {
+			r.cfg.Logger.Warn("background work paused: no hint delivery, handoff, anti-entropy or reap pass until resumed")
+		}
+	case messages.BackgroundAction_BACKGROUND_ACTION_RESUME:
+		if bg.Resume() {
+			r.cfg.Logger.Info("background work resumed")
+		}
+	default:
+		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "action",
+			Message: fmt.Sprintf("unknown background action %d (status, pause or resume)", a)}
+	}
+	reply.Paused = bg.Paused()
+	return reply
 }
 
 // fault carries out a FaultRequest: the named local actor panics when it

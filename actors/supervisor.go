@@ -23,6 +23,9 @@ type NodeConfig struct {
 	Counters *Counters
 	// Health is the node's failure detector, shared likewise. Optional.
 	Health *Health
+	// Background pauses and resumes the node's background work, shared
+	// likewise. Optional.
+	Background *Background
 	// Logger receives supervision events. Required.
 	Logger *slog.Logger
 }
@@ -64,6 +67,11 @@ func SpawnNode(sys *remoting.System, cfg NodeConfig) (*actor.PID, error) {
 	for _, h := range []**Health{&cfg.Membership.Health, &cfg.Router.Health, &cfg.Hints.Health, &cfg.Syncer.Health} {
 		if *h == nil {
 			*h = cfg.Health
+		}
+	}
+	for _, b := range []**Background{&cfg.Router.Background, &cfg.Hints.Background, &cfg.Syncer.Background} {
+		if *b == nil {
+			*b = cfg.Background
 		}
 	}
 	for _, d := range []*actor.Dispatcher{&cfg.Vnodes.Dispatcher, &cfg.Router.Dispatcher, &cfg.Hints.Dispatcher} {

@@ -52,6 +52,9 @@ type SyncerConfig struct {
 	// identically whose newest delete is older than the grace, and
 	// prunes clocks of retired incarnations. Defaults: ReapConfig's.
 	Reap ReapConfig
+	// Background pauses and resumes this work (BackgroundRequest).
+	// Optional: never paused.
+	Background *Background
 	// Health is the node's failure detector: suspected peers are skipped,
 	// peers that time out are reported. Optional.
 	Health *Health
@@ -103,8 +106,9 @@ func (c *ReapConfig) defaults() {
 	orDefault(&c.Scan, DefaultReapScan)
 }
 
-// SweepGap is the least time between two exchanges of a sweep: at most
-// 100 root comparisons a second per node.
+// SweepGap is the least time between two exchanges of a sweep (the
+// Interval instead, if shorter): with the default interval, at most 100
+// root comparisons a second per node.
 const SweepGap = 10 * time.Millisecond
 
 // Syncer defaults.
@@ -139,8 +143,9 @@ func (c *SyncerConfig) defaults() {
 // turns, one at a time. Repairs, handoffs and reap checks share one rate
 // limit.
 type syncerActor struct {
-	cfg  SyncerConfig
-	view *View
+	cfg   SyncerConfig
+	epoch time.Time // the planner's clock's zero (planMs)
+	view  *View
 	// plan chooses the next job: handoff, exchange and reap pass in turn,
 	// with the handoff back-off (antientropy.Planner).
 	plan   antientropy.Planner
@@ -227,6 +232,9 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.nonce = rand.Uint64()
+		if s.epoch.IsZero() {
+			s.epoch = time.Now()
+		}
 		s.reaps = map[uint32]*reapCursor{}
 		s.bucket = hints.NewBucket(s.cfg.Rate, max(1, min(s.cfg.Session.RepairBatch, int(s.cfg.Rate))))
 		askView(ctx)
@@ -267,6 +275,14 @@ func (s *syncerActor) Receive(ctx actor.Context) {
 	}
 }
 
+// planMs is the planner's clock: milliseconds on the monotonic clock since
+// the actor started, so that pacing and back-offs survive the wall clock
+// stepping back (NTP), counted from an hour so that no pause measured from
+// the planner's zero holds its first jobs back.
+func (s *syncerActor) planMs() int64 {
+	return time.Since(s.epoch).Milliseconds() + time.Hour.Milliseconds()
+}
+
 // later schedules the next exchange after d.
 func (s *syncerActor) later(ctx actor.Context, d time.Duration) {
 	if s.gone || s.timer != nil {
@@ -289,6 +305,10 @@ func (s *syncerActor) start(ctx actor.Context) {
 	if s.busy || s.view == nil || s.gone {
 		return
 	}
+	if s.cfg.Background.Paused() {
+		s.later(ctx, min(s.cfg.Interval, pausedPoll))
+		return
+	}
 	s.busy = true
 	f := ctx.RequestFuture(actor.NewPID(ctx.Self().Address, remoting.VnodesName), &Held{}, s.cfg.Timeout)
 	ctx.ReenterAfter(f, func(res interface{}, err error) {
@@ -302,7 +322,7 @@ func (s *syncerActor) start(ctx actor.Context) {
 		}
 		owned, _ := s.view.Ring.PartitionsOf(s.cfg.Self)
 		w := antientropy.World{
-			NowMs: time.Now().UnixMilli(), Self: s.cfg.Self, Held: reply.Partitions, Owned: owned,
+			NowMs: s.planMs(), Self: s.cfg.Self, Held: reply.Partitions, Owned: owned,
 			Owners: s.view.Ring.Owners, Reachable: s.reachable,
 			Exchanges: !s.cfg.Disabled, Reaps: !s.cfg.Reap.Off, ReapDue: s.reapDue,
 			SweepMs: s.cfg.Interval.Milliseconds(), GapMs: min(s.cfg.Interval, SweepGap).Milliseconds(),
@@ -516,12 +536,12 @@ func (s *syncerActor) repair(ctx actor.Context) {
 		return
 	}
 	for ex.tokens < len(ex.repairs) {
-		got := s.bucket.Take(time.Now(), len(ex.repairs)-ex.tokens)
+		got, wait := s.cfg.Background.take(s.bucket, time.Now(), len(ex.repairs)-ex.tokens)
 		if got == 0 {
 			if !ex.waking {
 				ex.waking = true
 				self, root := ctx.Self(), ctx.ActorSystem().Root
-				time.AfterFunc(max(s.bucket.Wait(time.Now()), time.Millisecond), func() { root.Send(self, &syncWake{ex: ex}) })
+				time.AfterFunc(wait, func() { root.Send(self, &syncWake{ex: ex}) })
 			}
 			return
 		}
@@ -654,8 +674,16 @@ func (s *syncerActor) drop(ctx actor.Context) {
 			s.cfg.Logger.Info("partition handed off", "partition", ex.partition, "to", ex.targets, "replica_writes", ex.pushed)
 		case reply.owned:
 			s.cfg.Logger.Info("handoff stopped: the partition is this node's again", "partition", ex.partition)
+			s.ex = nil
+			s.rest(ctx, s.cfg.Interval)
+			return
 		default:
+			// Writes keep arriving: hand them off after an interval, not
+			// in a loop of whole transfers.
 			s.cfg.Logger.Debug("handoff: writes arrived during the transfer; handing them off next", "partition", ex.partition)
+			s.ex = nil
+			s.rest(ctx, s.cfg.Interval)
+			return
 		}
 		s.ex = nil
 		s.idle(ctx)
@@ -713,10 +741,10 @@ func (s *syncerActor) fail(ctx actor.Context, err error) {
 	if ex.handoff {
 		s.cfg.Counters.HandoffFailures.Add(1)
 		s.cfg.Counters.HandoffBytes.Add(ex.bytes)
-		s.plan.HandoffFailed(ex.partition, time.Now().UnixMilli())
+		s.plan.HandoffFailed(ex.partition, s.planMs())
 		what = "handoff interrupted; it resumes later"
 	} else {
-		s.plan.Exchanged(ex.partition, ex.peer)
+		s.plan.ExchangeFailed(ex.partition, ex.peer, s.planMs())
 		s.cfg.Counters.AntiEntropyFailures.Add(1)
 		s.cfg.Counters.AntiEntropyBytes.Add(ex.bytes)
 	}

@@ -92,7 +92,8 @@ type World struct {
 // within each kind, partitions go round robin. Exchanges first catch up:
 // each owned partition is compared with every reachable peer once, back
 // to back, after the planner starts (a node starting, wiped or not, may
-// have missed writes) and after the partition comes to this node; then
+// have missed writes) and after the partition comes to this node (one
+// that fails is tried again after a pause, 1 s doubling to 30 s); then
 // they go in sweeps, at most one per World.SweepMs, their exchanges at
 // least World.GapMs apart. A handoff runs only when
 // every owner of the partition is reachable (no copy is dropped before
@@ -108,12 +109,20 @@ type Planner struct {
 	retry       map[uint32]retry
 	sweepAtMs   int64                      // when the current sweep began
 	lastMs      int64                      // when the sweep's last exchange began
-	met         map[uint32]map[string]bool // owned partition -> peers compared with (or tried) since it came here
+	met         map[uint32]map[string]bool // owned partition -> peers compared with since it came here
+	catchRetry  map[pair]retry             // catch-ups that failed: not before atMs
 	catchNext   uint32                     // the first partition to consider for the next catch-up
 }
 
-// retry is when a failed handoff may run again, and its current pause.
+// retry is when a failed handoff (or catch-up) may run again, and its
+// current pause.
 type retry struct{ atMs, pauseMs int64 }
+
+// pair is a partition and one of its peers.
+type pair struct {
+	p    uint32
+	peer string
+}
 
 // Away lists the partitions w holds but does not own: those to hand off.
 func Away(w World) []uint32 {
@@ -215,16 +224,28 @@ func (pl *Planner) nextCatchUp(w World, peers func(p uint32) []string) (Job, boo
 	if pl.met == nil {
 		pl.met = map[uint32]map[string]bool{}
 	}
-	for p := range pl.met {
+	for p, peers := range pl.met {
 		if _, found := slices.BinarySearch(owned, p); !found {
 			delete(pl.met, p) // gone from this node: caught up again if it returns
+			continue
+		}
+		owners := w.Owners(p)
+		for peer := range peers {
+			if !slices.Contains(owners, peer) {
+				delete(peers, peer) // no longer a replica: caught up again if it becomes one
+			}
+		}
+	}
+	for k := range pl.catchRetry {
+		if _, found := slices.BinarySearch(owned, k.p); !found {
+			delete(pl.catchRetry, k)
 		}
 	}
 	start, _ := slices.BinarySearch(owned, pl.catchNext)
 	for i := range owned {
 		p := owned[(start+i)%len(owned)]
 		for _, peer := range peers(p) {
-			if !pl.met[p][peer] {
+			if !pl.met[p][peer] && w.NowMs >= pl.catchRetry[pair{p, peer}].atMs {
 				pl.catchNext = p + 1
 				return Job{Kind: Exchange, Partition: p, Nodes: []string{peer}, CatchUp: true}, true
 			}
@@ -233,9 +254,28 @@ func (pl *Planner) nextCatchUp(w World, peers func(p uint32) []string) (Job, boo
 	return Job{}, false
 }
 
-// Exchanged records that partition p was compared with peer (or that the
-// exchange was tried and failed): the pair no longer needs catching up.
+// ExchangeFailed records that an exchange of partition p with peer was
+// abandoned at nowMs: if the pair still needs catching up, it is tried
+// again after a pause, from HandoffRetryMinMs doubling to
+// HandoffRetryMaxMs (a peer that is starting has no vnodes yet).
+func (pl *Planner) ExchangeFailed(p uint32, peer string, nowMs int64) {
+	if pl.met[p][peer] {
+		return
+	}
+	if pl.catchRetry == nil {
+		pl.catchRetry = map[pair]retry{}
+	}
+	k := pair{p, peer}
+	r := pl.catchRetry[k]
+	r.pauseMs = min(max(2*r.pauseMs, HandoffRetryMinMs), HandoffRetryMaxMs)
+	r.atMs = nowMs + r.pauseMs
+	pl.catchRetry[k] = r
+}
+
+// Exchanged records that partition p was compared with peer: the pair no
+// longer needs catching up.
 func (pl *Planner) Exchanged(p uint32, peer string) {
+	delete(pl.catchRetry, pair{p, peer})
 	if pl.met == nil {
 		pl.met = map[uint32]map[string]bool{}
 	}

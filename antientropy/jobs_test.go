@@ -294,3 +294,46 @@ func TestPlannerSpacesASweepsExchanges(t *testing.T) {
 		t.Fatalf("at the next sweep period: %+v", j)
 	}
 }
+
+// A catch-up that fails is tried again after a pause (1 s, doubling), not
+// at once and not never; once it succeeds it is done.
+func TestPlannerRetriesAFailedCatchUp(t *testing.T) {
+	w := world()
+	w.Reaps, w.SweepMs = false, 1000
+	var pl Planner
+	j := pl.Next(w)
+	if !j.CatchUp {
+		t.Fatalf("first job %+v, want a catch-up", j)
+	}
+	pl.ExchangeFailed(j.Partition, j.Nodes[0], w.NowMs)
+	// Every other pair (11 of 12) is caught up; the failed one waits its
+	// pause.
+	got, _ := exchanges(t, &pl, w, 11)
+	for _, g := range got {
+		if !strings.HasSuffix(g, "+") {
+			t.Fatalf("a sweep before the catch-ups ended: %v", got)
+		}
+		if g == fmt.Sprintf("%d/%s+", j.Partition, j.Nodes[0]) {
+			t.Fatalf("the failed catch-up came back at once: %v", got)
+		}
+	}
+	w.NowMs += HandoffRetryMinMs
+	next := pl.Next(w)
+	if !next.CatchUp || next.Partition != j.Partition || next.Nodes[0] != j.Nodes[0] {
+		t.Fatalf("after its pause: %+v, want the catch-up of %d with %s again", next, j.Partition, j.Nodes[0])
+	}
+	pl.ExchangeFailed(next.Partition, next.Nodes[0], w.NowMs)
+	w.NowMs += HandoffRetryMinMs
+	if again := pl.Next(w); again.CatchUp {
+		t.Fatalf("a second failure waits 2 s, not 1: %+v", again)
+	}
+	w.NowMs += HandoffRetryMinMs
+	if again := pl.Next(w); !again.CatchUp {
+		t.Fatalf("2 s after the second failure: %+v, want the catch-up", again)
+	}
+	pl.Exchanged(j.Partition, j.Nodes[0])
+	w.NowMs += 10 * HandoffRetryMaxMs
+	if got, _ := exchanges(t, &pl, w, 100); slices.ContainsFunc(got, func(g string) bool { return strings.HasSuffix(g, "+") }) {
+		t.Fatalf("caught up, then more catch-ups: %v", got)
+	}
+}

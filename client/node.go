@@ -168,6 +168,57 @@ func (c *Client) Leave(ctx context.Context, node string) (int, error) {
 	return int(r.GetPartitions()), nil
 }
 
+// BackgroundAction is what Background does to a node's background work
+// (hint delivery, handoffs, anti-entropy exchanges, reap passes).
+type BackgroundAction int
+
+// Background actions.
+const (
+	// BackgroundStatus changes nothing.
+	BackgroundStatus BackgroundAction = iota
+	// BackgroundPause stops the node's background work: what is in
+	// progress stops at its next batch and nothing new starts. Client
+	// requests, replication and read repair go on. The pause lasts until
+	// BackgroundResume, a Leave of the node or its restart.
+	BackgroundPause
+	// BackgroundResume lets it run again.
+	BackgroundResume
+)
+
+func (a BackgroundAction) String() string {
+	switch a {
+	case BackgroundStatus:
+		return "status"
+	case BackgroundPause:
+		return "pause"
+	case BackgroundResume:
+		return "resume"
+	}
+	return fmt.Sprintf("BackgroundAction(%d)", int(a))
+}
+
+// Background pauses, resumes (or, with BackgroundStatus, only reports)
+// the background work of the member named node, and reports whether it
+// is paused afterwards.
+func (c *Client) Background(ctx context.Context, node string, action BackgroundAction) (paused bool, err error) {
+	var wire messages.BackgroundAction
+	switch action {
+	case BackgroundStatus:
+		wire = messages.BackgroundAction_BACKGROUND_ACTION_STATUS
+	case BackgroundPause:
+		wire = messages.BackgroundAction_BACKGROUND_ACTION_PAUSE
+	case BackgroundResume:
+		wire = messages.BackgroundAction_BACKGROUND_ACTION_RESUME
+	default:
+		return false, invalidf("action", "unknown background action %d (status, pause or resume)", int(action))
+	}
+	r, _, err := askNode[*messages.BackgroundReply](ctx, c, node, "background "+action.String(), &messages.BackgroundRequest{Action: wire})
+	if err != nil {
+		return false, err
+	}
+	return r.GetPaused(), nil
+}
+
 // Remove takes the failed member named node out of the ring for good (a
 // dead machine): its partitions get new owners, which the surviving
 // replicas fill. A member that is up is refused with an *InvalidError

@@ -28,6 +28,22 @@ type Membership struct {
 	// AntiEntropy is the answering node's progress per partition it has
 	// compared with another replica at least once, ascending by partition.
 	AntiEntropy []PartitionSync
+	// Hints are the hints the answering node holds or delivered, per
+	// owner, by name.
+	Hints []HintTarget
+}
+
+// HintTarget is one owner's hints on a node.
+type HintTarget struct {
+	Owner string
+	// Pending hints are held for it now; Delivered were delivered to it
+	// since the node started.
+	Pending, Delivered uint64
+	// RatePerSecond is the delivery rate over the last minute, and Left
+	// the time left at that rate (0 when nothing is delivered now: the
+	// owner is down, or the node's background work is paused).
+	RatePerSecond float64
+	Left          time.Duration
 }
 
 // PartitionSync is one partition's anti-entropy progress on a node.
@@ -66,6 +82,9 @@ type NodeStats struct {
 	HandoffsDone, HandoffKeys, HandoffFailures, HandoffBytes uint64
 	// Leaving is set once the node was asked to leave.
 	Leaving bool
+	// BackgroundPaused: the node's background work (hint delivery,
+	// handoffs, anti-entropy, reap passes) is paused (Background).
+	BackgroundPaused bool
 	// HandoffInTransit is the partition being handed off, -1 for none.
 	HandoffInTransit int
 	// Reaping since the node started: reap passes it coordinated to the
@@ -121,7 +140,11 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1,
 			ReapPasses: st.GetReapPasses(), ReapFailures: st.GetReapFailures(), ReapKeysChecked: st.GetReapKeysChecked(),
 			TombstonesReaped: st.GetTombstonesReaped(), ClockEntriesPruned: st.GetClockEntriesPruned(),
-			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs()}}
+			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs(), BackgroundPaused: st.GetBackgroundPaused()}}
+	for _, h := range st.GetHintTargets() {
+		m.Hints = append(m.Hints, HintTarget{Owner: h.GetOwner(), Pending: h.GetPending(), Delivered: h.GetDelivered(),
+			RatePerSecond: h.GetRatePerSecond(), Left: time.Duration(h.GetEtaMs()) * time.Millisecond})
+	}
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())
 	}

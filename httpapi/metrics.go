@@ -73,6 +73,16 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_hints_stored_total", "counter", "Hints written on this node for other nodes.", float64(c.HintsStored.Load()))
 		e.metric("dynamo_hints_delivered_total", "counter", "Hints delivered to their owners.", float64(c.HintsDelivered.Load()))
 		e.metric("dynamo_hints_rerouted_total", "counter", "Delivered hints that went to their partition's current primaries because their owner left the view (left, removed, or absent past --hint-max-age).", float64(c.HintsRerouted.Load()))
+		if ts := c.HintTargets.Snapshot(time.Now().UnixMilli()); len(ts) > 0 {
+			e.header("dynamo_hints_pending_by_owner", "gauge", "Hints this node holds, per owner.")
+			for _, t := range ts {
+				e.sample("dynamo_hints_pending_by_owner", labels("owner", t.Owner), float64(t.Pending))
+			}
+			e.header("dynamo_hints_seconds_left_by_owner", "gauge", "Time left to deliver an owner's hints at the last minute's delivery rate; 0 when nothing is delivered now (the owner is down, or background work is paused).")
+			for _, t := range ts {
+				e.sample("dynamo_hints_seconds_left_by_owner", labels("owner", t.Owner), float64(t.ETAMs)/1000)
+			}
+		}
 		e.header("dynamo_hints_expired_total", "counter", "Hints of a down owner handed over to the key's other current primaries: past --hint-max-age (age) or beyond --hint-max-bytes (size).")
 		e.sample("dynamo_hints_expired_total", labels("reason", "age"), float64(c.HintsExpiredAge.Load()))
 		e.sample("dynamo_hints_expired_total", labels("reason", "size"), float64(c.HintsExpiredSize.Load()))

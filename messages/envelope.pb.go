@@ -66,6 +66,8 @@ type Envelope struct {
 	//	*Envelope_ReapCheckReply
 	//	*Envelope_Reap
 	//	*Envelope_ReapReply
+	//	*Envelope_Background
+	//	*Envelope_BackgroundReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -375,6 +377,24 @@ func (x *Envelope) GetReapReply() *ReapReply {
 	return nil
 }
 
+func (x *Envelope) GetBackground() *BackgroundRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Background); ok {
+			return x.Background
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetBackgroundReply() *BackgroundReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_BackgroundReply); ok {
+			return x.BackgroundReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -500,6 +520,14 @@ type Envelope_ReapReply struct {
 	ReapReply *ReapReply `protobuf:"bytes,39,opt,name=reap_reply,json=reapReply,proto3,oneof"`
 }
 
+type Envelope_Background struct {
+	Background *BackgroundRequest `protobuf:"bytes,40,opt,name=background,proto3,oneof"`
+}
+
+type Envelope_BackgroundReply struct {
+	BackgroundReply *BackgroundReply `protobuf:"bytes,41,opt,name=background_reply,json=backgroundReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -561,13 +589,17 @@ func (*Envelope_Reap) isEnvelope_Body() {}
 
 func (*Envelope_ReapReply) isEnvelope_Body() {}
 
+func (*Envelope_Background) isEnvelope_Body() {}
+
+func (*Envelope_BackgroundReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd7\x0e\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe0\x0f\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -607,7 +639,11 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\x10reap_check_reply\x18% \x01(\v2\x19.dynamo.v1.ReapCheckReplyH\x00R\x0ereapCheckReply\x12,\n" +
 	"\x04reap\x18& \x01(\v2\x16.dynamo.v1.ReapRequestH\x00R\x04reap\x125\n" +
 	"\n" +
-	"reap_reply\x18' \x01(\v2\x14.dynamo.v1.ReapReplyH\x00R\treapReply\x12(\n" +
+	"reap_reply\x18' \x01(\v2\x14.dynamo.v1.ReapReplyH\x00R\treapReply\x12>\n" +
+	"\n" +
+	"background\x18( \x01(\v2\x1c.dynamo.v1.BackgroundRequestH\x00R\n" +
+	"background\x12G\n" +
+	"\x10background_reply\x18) \x01(\v2\x1a.dynamo.v1.BackgroundReplyH\x00R\x0fbackgroundReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyJ\x04\b\x16\x10\x17J\x04\b\x17\x10\x18R\x12replica_coordinateR\x18replica_coordinate_replyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -654,7 +690,9 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*ReapCheckReply)(nil),      // 26: dynamo.v1.ReapCheckReply
 	(*ReapRequest)(nil),         // 27: dynamo.v1.ReapRequest
 	(*ReapReply)(nil),           // 28: dynamo.v1.ReapReply
-	(*Error)(nil),               // 29: dynamo.v1.Error
+	(*BackgroundRequest)(nil),   // 29: dynamo.v1.BackgroundRequest
+	(*BackgroundReply)(nil),     // 30: dynamo.v1.BackgroundReply
+	(*Error)(nil),               // 31: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -685,12 +723,14 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	26, // 25: dynamo.v1.Envelope.reap_check_reply:type_name -> dynamo.v1.ReapCheckReply
 	27, // 26: dynamo.v1.Envelope.reap:type_name -> dynamo.v1.ReapRequest
 	28, // 27: dynamo.v1.Envelope.reap_reply:type_name -> dynamo.v1.ReapReply
-	29, // 28: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	29, // 28: dynamo.v1.Envelope.background:type_name -> dynamo.v1.BackgroundRequest
+	30, // 29: dynamo.v1.Envelope.background_reply:type_name -> dynamo.v1.BackgroundReply
+	31, // 30: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -728,6 +768,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_ReapCheckReply)(nil),
 		(*Envelope_Reap)(nil),
 		(*Envelope_ReapReply)(nil),
+		(*Envelope_Background)(nil),
+		(*Envelope_BackgroundReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

@@ -24,6 +24,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&ReplicaMergeRequest{Partition: 3, Items: []*KeySet{{Key: []byte("k")}}}, &ReplicaMergeReply{Changed: 1},
 		&ReapCheckRequest{Partition: 5, Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}}, &ReapCheckReply{Held: []bool{true}, Retired: []string{"a@0000000000000001"}},
 		&ReapRequest{Partition: 5, Items: []*ReapItem{{Key: []byte("k"), Digest: make([]byte, 32)}}}, &ReapReply{Deleted: 1, Skipped: 2},
+		&BackgroundRequest{Action: BackgroundAction_BACKGROUND_ACTION_PAUSE}, &BackgroundReply{Node: "a", Paused: true},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

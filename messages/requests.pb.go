@@ -282,6 +282,62 @@ func (MemberState) EnumDescriptor() ([]byte, []int) {
 	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{3}
 }
 
+// BackgroundAction is what a BackgroundRequest does.
+type BackgroundAction int32
+
+const (
+	// Change nothing; answer the state.
+	BackgroundAction_BACKGROUND_ACTION_STATUS BackgroundAction = 0
+	// Stop starting background work: no hint is delivered, no handoff, no
+	// anti-entropy exchange and no reap pass starts, and those in progress
+	// stop at their next batch. Client requests, the replication of writes
+	// and read repair go on.
+	BackgroundAction_BACKGROUND_ACTION_PAUSE BackgroundAction = 1
+	// Let background work run again.
+	BackgroundAction_BACKGROUND_ACTION_RESUME BackgroundAction = 2
+)
+
+// Enum value maps for BackgroundAction.
+var (
+	BackgroundAction_name = map[int32]string{
+		0: "BACKGROUND_ACTION_STATUS",
+		1: "BACKGROUND_ACTION_PAUSE",
+		2: "BACKGROUND_ACTION_RESUME",
+	}
+	BackgroundAction_value = map[string]int32{
+		"BACKGROUND_ACTION_STATUS": 0,
+		"BACKGROUND_ACTION_PAUSE":  1,
+		"BACKGROUND_ACTION_RESUME": 2,
+	}
+)
+
+func (x BackgroundAction) Enum() *BackgroundAction {
+	p := new(BackgroundAction)
+	*p = x
+	return p
+}
+
+func (x BackgroundAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BackgroundAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_dynamo_v1_requests_proto_enumTypes[4].Descriptor()
+}
+
+func (BackgroundAction) Type() protoreflect.EnumType {
+	return &file_dynamo_v1_requests_proto_enumTypes[4]
+}
+
+func (x BackgroundAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BackgroundAction.Descriptor instead.
+func (BackgroundAction) EnumDescriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{4}
+}
+
 // Error is carried by every reply; absent means success.
 type Error struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -2218,8 +2274,13 @@ type NodeStats struct {
 	ClockEntriesPruned uint64 `protobuf:"varint,24,opt,name=clock_entries_pruned,json=clockEntriesPruned,proto3" json:"clock_entries_pruned,omitempty"`
 	// Storage compactions of partition ranges after reaps and handoff drops,
 	// and the milliseconds they took.
-	Compactions   uint64 `protobuf:"varint,25,opt,name=compactions,proto3" json:"compactions,omitempty"`
-	CompactionMs  uint64 `protobuf:"varint,26,opt,name=compaction_ms,json=compactionMs,proto3" json:"compaction_ms,omitempty"`
+	Compactions  uint64 `protobuf:"varint,25,opt,name=compactions,proto3" json:"compactions,omitempty"`
+	CompactionMs uint64 `protobuf:"varint,26,opt,name=compaction_ms,json=compactionMs,proto3" json:"compaction_ms,omitempty"`
+	// Background work (hint delivery, handoffs, anti-entropy, reap passes)
+	// is paused on this node (BackgroundRequest).
+	BackgroundPaused bool `protobuf:"varint,27,opt,name=background_paused,json=backgroundPaused,proto3" json:"background_paused,omitempty"`
+	// Hints this node holds, per owner, with delivery progress.
+	HintTargets   []*HintTarget `protobuf:"bytes,28,rep,name=hint_targets,json=hintTargets,proto3" json:"hint_targets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2436,6 +2497,102 @@ func (x *NodeStats) GetCompactionMs() uint64 {
 	return 0
 }
 
+func (x *NodeStats) GetBackgroundPaused() bool {
+	if x != nil {
+		return x.BackgroundPaused
+	}
+	return false
+}
+
+func (x *NodeStats) GetHintTargets() []*HintTarget {
+	if x != nil {
+		return x.HintTargets
+	}
+	return nil
+}
+
+// HintTarget is the hints one node holds for one owner.
+type HintTarget struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Owner string                 `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	// Hints held for it now.
+	Pending uint64 `protobuf:"varint,2,opt,name=pending,proto3" json:"pending,omitempty"`
+	// Hints delivered to it since the node started.
+	Delivered uint64 `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// The delivery rate over the last minute, hints per second, and the
+	// time left at that rate (0 when nothing is delivered now: the owner
+	// is down, or delivery is paused).
+	RatePerSecond float64 `protobuf:"fixed64,4,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
+	EtaMs         int64   `protobuf:"varint,5,opt,name=eta_ms,json=etaMs,proto3" json:"eta_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HintTarget) Reset() {
+	*x = HintTarget{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HintTarget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HintTarget) ProtoMessage() {}
+
+func (x *HintTarget) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HintTarget.ProtoReflect.Descriptor instead.
+func (*HintTarget) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *HintTarget) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *HintTarget) GetPending() uint64 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
+func (x *HintTarget) GetDelivered() uint64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *HintTarget) GetRatePerSecond() float64 {
+	if x != nil {
+		return x.RatePerSecond
+	}
+	return 0
+}
+
+func (x *HintTarget) GetEtaMs() int64 {
+	if x != nil {
+		return x.EtaMs
+	}
+	return 0
+}
+
 // PartitionSync is one partition's anti-entropy progress on a node.
 type PartitionSync struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -2454,7 +2611,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +2623,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +2636,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2528,7 +2685,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2540,7 +2697,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2553,7 +2710,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 type LeaveReply struct {
@@ -2569,7 +2726,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2738,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2751,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -2631,7 +2788,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2800,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2813,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -2675,7 +2832,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2687,7 +2844,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2700,10 +2857,120 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// BackgroundRequest pauses or resumes the receiving node's background
+// work (Cassandra's nodetool disablehandoff, Riak's transfer limit 0). A
+// pause lasts until a resume, a leave (which needs its handoffs) or the
+// node's restart.
+type BackgroundRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Action        BackgroundAction       `protobuf:"varint,1,opt,name=action,proto3,enum=dynamo.v1.BackgroundAction" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackgroundRequest) Reset() {
+	*x = BackgroundRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackgroundRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackgroundRequest) ProtoMessage() {}
+
+func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackgroundRequest.ProtoReflect.Descriptor instead.
+func (*BackgroundRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *BackgroundRequest) GetAction() BackgroundAction {
+	if x != nil {
+		return x.Action
+	}
+	return BackgroundAction_BACKGROUND_ACTION_STATUS
+}
+
+type BackgroundReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// node is the answering node's name.
+	Node string `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// paused is the state after the request.
+	Paused        bool   `protobuf:"varint,2,opt,name=paused,proto3" json:"paused,omitempty"`
+	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackgroundReply) Reset() {
+	*x = BackgroundReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackgroundReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackgroundReply) ProtoMessage() {}
+
+func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackgroundReply.ProtoReflect.Descriptor instead.
+func (*BackgroundReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BackgroundReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *BackgroundReply) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *BackgroundReply) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
@@ -2741,7 +3008,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2753,7 +3020,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2766,7 +3033,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -2836,7 +3103,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +3115,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +3128,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -3029,7 +3296,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xde\b\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xc5\t\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -3058,7 +3325,16 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x11tombstones_reaped\x18\x17 \x01(\x04R\x10tombstonesReaped\x120\n" +
 	"\x14clock_entries_pruned\x18\x18 \x01(\x04R\x12clockEntriesPruned\x12 \n" +
 	"\vcompactions\x18\x19 \x01(\x04R\vcompactions\x12#\n" +
-	"\rcompaction_ms\x18\x1a \x01(\x04R\fcompactionMs\"\xae\x01\n" +
+	"\rcompaction_ms\x18\x1a \x01(\x04R\fcompactionMs\x12+\n" +
+	"\x11background_paused\x18\x1b \x01(\bR\x10backgroundPaused\x128\n" +
+	"\fhint_targets\x18\x1c \x03(\v2\x15.dynamo.v1.HintTargetR\vhintTargets\"\x99\x01\n" +
+	"\n" +
+	"HintTarget\x12\x14\n" +
+	"\x05owner\x18\x01 \x01(\tR\x05owner\x12\x18\n" +
+	"\apending\x18\x02 \x01(\x04R\apending\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x04R\tdelivered\x12&\n" +
+	"\x0frate_per_second\x18\x04 \x01(\x01R\rratePerSecond\x12\x15\n" +
+	"\x06eta_ms\x18\x05 \x01(\x03R\x05etaMs\"\xae\x01\n" +
 	"\rPartitionSync\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12(\n" +
 	"\x10last_exchange_ms\x18\x02 \x01(\x03R\x0elastExchangeMs\x12\x12\n" +
@@ -3076,7 +3352,13 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\rRemoveRequest\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\"5\n" +
 	"\vRemoveReply\x12&\n" +
-	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x89\x02\n" +
+	"\x05error\x18\x01 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"H\n" +
+	"\x11BackgroundRequest\x123\n" +
+	"\x06action\x18\x01 \x01(\x0e2\x1b.dynamo.v1.BackgroundActionR\x06action\"e\n" +
+	"\x0fBackgroundReply\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
+	"\x06paused\x18\x02 \x01(\bR\x06paused\x12&\n" +
+	"\x05error\x18\x03 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x89\x02\n" +
 	"\fFaultRequest\x12\x1c\n" +
 	"\tcomponent\x18\x01 \x01(\tR\tcomponent\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\rR\tpartition\x12\x17\n" +
@@ -3119,7 +3401,11 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x18MEMBER_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMEMBER_STATE_UP\x10\x01\x12\x15\n" +
 	"\x11MEMBER_STATE_DOWN\x10\x02\x12\x18\n" +
-	"\x14MEMBER_STATE_LEAVING\x10\x03B.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
+	"\x14MEMBER_STATE_LEAVING\x10\x03*k\n" +
+	"\x10BackgroundAction\x12\x1c\n" +
+	"\x18BACKGROUND_ACTION_STATUS\x10\x00\x12\x1b\n" +
+	"\x17BACKGROUND_ACTION_PAUSE\x10\x01\x12\x1c\n" +
+	"\x18BACKGROUND_ACTION_RESUME\x10\x02B.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
 var (
 	file_dynamo_v1_requests_proto_rawDescOnce sync.Once
@@ -3133,85 +3419,92 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 	return file_dynamo_v1_requests_proto_rawDescData
 }
 
-var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),           // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),              // 1: dynamo.v1.ErrorCode
 	(ReplicaPutKind)(0),         // 2: dynamo.v1.ReplicaPutKind
 	(MemberState)(0),            // 3: dynamo.v1.MemberState
-	(*Error)(nil),               // 4: dynamo.v1.Error
-	(*GetRequest)(nil),          // 5: dynamo.v1.GetRequest
-	(*GetReply)(nil),            // 6: dynamo.v1.GetReply
-	(*PutRequest)(nil),          // 7: dynamo.v1.PutRequest
-	(*PutReply)(nil),            // 8: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),       // 9: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),         // 10: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),   // 11: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),     // 12: dynamo.v1.ReplicaGetReply
-	(*ReplicaPutRequest)(nil),   // 13: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),     // 14: dynamo.v1.ReplicaPutReply
-	(*ReplicaMergeRequest)(nil), // 15: dynamo.v1.ReplicaMergeRequest
-	(*KeySet)(nil),              // 16: dynamo.v1.KeySet
-	(*ReplicaMergeReply)(nil),   // 17: dynamo.v1.ReplicaMergeReply
-	(*MerkleHashesRequest)(nil), // 18: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),   // 19: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),   // 20: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),     // 21: dynamo.v1.MerkleKeysReply
-	(*ReapCheckRequest)(nil),    // 22: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),      // 23: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),         // 24: dynamo.v1.ReapRequest
-	(*ReapItem)(nil),            // 25: dynamo.v1.ReapItem
-	(*ReapReply)(nil),           // 26: dynamo.v1.ReapReply
-	(*MembersRequest)(nil),      // 27: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),          // 28: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),        // 29: dynamo.v1.MembersReply
-	(*NodeStats)(nil),           // 30: dynamo.v1.NodeStats
-	(*PartitionSync)(nil),       // 31: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),        // 32: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),          // 33: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),       // 34: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),         // 35: dynamo.v1.RemoveReply
-	(*FaultRequest)(nil),        // 36: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),          // 37: dynamo.v1.FaultReply
-	(*VersionSet)(nil),          // 38: dynamo.v1.VersionSet
+	(BackgroundAction)(0),       // 4: dynamo.v1.BackgroundAction
+	(*Error)(nil),               // 5: dynamo.v1.Error
+	(*GetRequest)(nil),          // 6: dynamo.v1.GetRequest
+	(*GetReply)(nil),            // 7: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 8: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 9: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 10: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 11: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),   // 12: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 13: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 14: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 15: dynamo.v1.ReplicaPutReply
+	(*ReplicaMergeRequest)(nil), // 16: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),              // 17: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),   // 18: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil), // 19: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 20: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 21: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 22: dynamo.v1.MerkleKeysReply
+	(*ReapCheckRequest)(nil),    // 23: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 24: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 25: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),            // 26: dynamo.v1.ReapItem
+	(*ReapReply)(nil),           // 27: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),      // 28: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),          // 29: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),        // 30: dynamo.v1.MembersReply
+	(*NodeStats)(nil),           // 31: dynamo.v1.NodeStats
+	(*HintTarget)(nil),          // 32: dynamo.v1.HintTarget
+	(*PartitionSync)(nil),       // 33: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),        // 34: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 35: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 36: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 37: dynamo.v1.RemoveReply
+	(*BackgroundRequest)(nil),   // 38: dynamo.v1.BackgroundRequest
+	(*BackgroundReply)(nil),     // 39: dynamo.v1.BackgroundReply
+	(*FaultRequest)(nil),        // 40: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 41: dynamo.v1.FaultReply
+	(*VersionSet)(nil),          // 42: dynamo.v1.VersionSet
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
 	0,  // 1: dynamo.v1.GetRequest.mode:type_name -> dynamo.v1.ConflictMode
-	4,  // 2: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	5,  // 2: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
 	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	4,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	4,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	38, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	4,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	38, // 8: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	5,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	5,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	42, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	5,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	42, // 8: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
 	2,  // 9: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	4,  // 10: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	16, // 11: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	5,  // 10: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	17, // 11: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
 	2,  // 12: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	38, // 13: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	4,  // 14: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	4,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	4,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	4,  // 17: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	25, // 18: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	38, // 19: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	4,  // 20: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	42, // 13: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	5,  // 14: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	5,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	5,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 17: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	26, // 18: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	42, // 19: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	5,  // 20: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
 	3,  // 21: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	28, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	4,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	30, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	29, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	5,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	31, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
 	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	31, // 26: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	4,  // 27: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	4,  // 28: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 29: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	33, // 26: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
+	32, // 27: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.HintTarget
+	5,  // 28: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 29: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 30: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 31: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 32: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -3225,8 +3518,8 @@ func file_dynamo_v1_requests_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   34,
+			NumEnums:      5,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

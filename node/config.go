@@ -144,8 +144,9 @@ type Config struct {
 	HintMaxBytes int
 	// AntiEntropyInterval is the anti-entropy sweep period
 	// (--anti-entropy-interval): a sweep compares each partition the node
-	// owns with its next peer, at most 100 a second, and begins at most
-	// once per interval; identical replicas cost a root hash each. After
+	// owns with its next peer, exchanges at least 10 ms (or the interval,
+	// if shorter) apart, and begins at most once per interval; identical
+	// replicas cost a root hash each. After
 	// a start, and for a partition that comes to the node, each partition
 	// is first compared with every peer, back to back
 	// (actors.SyncerConfig.Interval). Default 1 s.

@@ -203,9 +203,10 @@ func (n *Node) startActors() error {
 		Syncer: actors.SyncerConfig{Self: n.cfg.Name, Interval: n.cfg.AntiEntropyInterval, Rate: float64(n.cfg.AntiEntropyRate),
 			Disabled: n.cfg.NoAntiEntropy, Logger: n.log,
 			Reap: actors.ReapConfig{TombstoneGrace: n.cfg.TombstoneGrace, PruneMinAge: n.cfg.PruneMinAge}},
-		Counters: &n.counters,
-		Health:   actors.NewHealth(0, 0),
-		Logger:   n.log,
+		Counters:   &n.counters,
+		Health:     actors.NewHealth(0, 0),
+		Background: &actors.Background{}, // a restart resumes background work
+		Logger:     n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: start actors: %w", err)

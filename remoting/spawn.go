@@ -8,55 +8,68 @@ import (
 
 // SpawnNamed spawns props under name with a mailbox that is safe to post
 // to while the spawn is under way. Every actor found by name (the node's
-// supervisor, its children, the vnodes) is spawned through it.
+// supervisor, its children, the vnodes) is spawned through it. It spawns a
+// copy of props with that mailbox: a mailbox props set is replaced.
 //
 // protoactor registers a named actor's process (actor/props.go:
 // ProcessRegistry.Add) before it gives the mailbox its dispatcher
-// (RegisterHandlers). A message that finds the name in between, from a
-// peer over remoting, a local actor or a watch, is posted to a mailbox
-// without a dispatcher, and the poster dereferences nil: the process dies
-// (seen in CI: a test asking the vnode manager while the supervisor was
-// starting it). The gated mailbox holds such a poster until the handlers
-// are in place, which takes the spawning goroutine microseconds, and makes
-// the handlers' writes visible to every poster (the race detector saw the
-// same window as a data race).
+// (RegisterHandlers), then posts Started and starts the mailbox. A
+// message that finds the name before the handlers, from a peer over
+// remoting, a local actor or a watch, is posted to a mailbox without a
+// dispatcher, and the poster dereferences nil: the process dies (seen in
+// CI: a test asking the vnode manager while the supervisor was starting
+// it). The gated mailbox holds such a poster until the handlers are in
+// place, and a user message until the mailbox is started, so that Started
+// is the first message an actor sees (a vnode opens its store then); the
+// spawning goroutine gets there in microseconds. It also makes the
+// handlers' writes visible to every poster (the race detector saw the
+// same window as a data race). Nothing may run between the registry and
+// the handlers that could fail or post to the name itself (props
+// WithOnInit): a lint test refuses it.
 func SpawnNamed(ctx actor.SpawnerContext, props *actor.Props, name string) (*actor.PID, error) {
-	return ctx.SpawnNamed(props.Configure(actor.WithMailbox(Gated(actor.Unbounded()))), name)
+	p := *props
+	return ctx.SpawnNamed(p.Configure(actor.WithMailbox(Gated(actor.Unbounded()))), name)
 }
 
-// Gated wraps a mailbox producer so that its mailboxes hold every post
-// until their handlers are registered (see SpawnNamed).
+// Gated wraps a mailbox producer so that its mailboxes hold system posts
+// until their handlers are registered and user posts until they are
+// started (see SpawnNamed).
 func Gated(inner actor.MailboxProducer) actor.MailboxProducer {
 	return func() actor.Mailbox {
-		return &gatedMailbox{Mailbox: inner(), registered: make(chan struct{})}
+		return &gatedMailbox{Mailbox: inner(), registered: make(chan struct{}), started: make(chan struct{})}
 	}
 }
 
-// gatedMailbox is a mailbox whose posts wait for RegisterHandlers.
+// gatedMailbox is a mailbox whose posts wait for RegisterHandlers (system
+// messages) and Start (user messages).
 type gatedMailbox struct {
 	actor.Mailbox
-	ready      atomic.Bool   // set once the handlers are registered
-	registered chan struct{} // closed at the same time, for waiting posters
+	isRegistered, isStarted atomic.Bool
+	registered, started     chan struct{} // closed when the flags are set
 }
 
 func (m *gatedMailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.Mailbox.RegisterHandlers(invoker, dispatcher)
-	m.ready.Store(true)
+	m.isRegistered.Store(true)
 	close(m.registered)
 }
 
-func (m *gatedMailbox) wait() {
-	if !m.ready.Load() {
-		<-m.registered
-	}
+func (m *gatedMailbox) Start() {
+	m.Mailbox.Start()
+	m.isStarted.Store(true)
+	close(m.started)
 }
 
 func (m *gatedMailbox) PostUserMessage(message interface{}) {
-	m.wait()
+	if !m.isStarted.Load() {
+		<-m.started
+	}
 	m.Mailbox.PostUserMessage(message)
 }
 
 func (m *gatedMailbox) PostSystemMessage(message interface{}) {
-	m.wait()
+	if !m.isRegistered.Load() {
+		<-m.registered
+	}
 	m.Mailbox.PostSystemMessage(message)
 }

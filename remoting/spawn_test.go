@@ -11,9 +11,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// A post to a gated mailbox before its handlers are registered waits for
-// them and is then delivered; an ungated one would dereference a nil
-// dispatcher.
+// A user post to a gated mailbox before it is started waits for its
+// handlers and its start, and is then delivered; an ungated one would
+// dereference a nil dispatcher.
 func TestGatedMailboxHoldsPostsUntilRegistered(t *testing.T) {
 	mb := Gated(actor.Unbounded())()
 	posted := make(chan struct{})
@@ -28,6 +28,11 @@ func TestGatedMailboxHoldsPostsUntilRegistered(t *testing.T) {
 	}
 	inv := &countingInvoker{got: make(chan interface{}, 1)}
 	mb.RegisterHandlers(inv, actor.NewDefaultDispatcher(10))
+	select {
+	case <-posted:
+		t.Fatal("a user post returned before the mailbox was started")
+	case <-time.After(50 * time.Millisecond):
+	}
 	mb.Start()
 	select {
 	case <-posted:
@@ -51,19 +56,15 @@ func (c *countingInvoker) InvokeUserMessage(m interface{})          { c.got <- m
 func (c *countingInvoker) EscalateFailure(interface{}, interface{}) {}
 
 // Senders that find a name while it is being spawned do not crash the
-// process. With SpawnNamed calling protoactor's SpawnNamed directly, this
+// process, and no message reaches an actor before its Started. With SpawnNamed calling protoactor's SpawnNamed directly, this
 // test dies with a nil pointer dereference in defaultMailbox.schedule
 // within a few thousand spawns.
 func TestSpawnNamedSurvivesSendersDuringTheSpawn(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
 	defer sys.Shutdown()
-	var delivered atomic.Int64
-	props := actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(string); ok {
-			delivered.Add(1)
-		}
-	})
+	var delivered, early atomic.Int64
+	props := actor.PropsFromProducer(func() actor.Actor { return &startedFirst{delivered: &delivered, early: &early} })
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 2 {
@@ -96,4 +97,25 @@ func TestSpawnNamedSurvivesSendersDuringTheSpawn(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	if n := early.Load(); n > 0 {
+		t.Fatalf("%d messages reached an actor before its Started", n)
+	}
+}
+
+// startedFirst counts the messages it gets, and those before Started.
+type startedFirst struct {
+	started          bool
+	delivered, early *atomic.Int64
+}
+
+func (a *startedFirst) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actor.Started:
+		a.started = true
+	case string:
+		a.delivered.Add(1)
+		if !a.started {
+			a.early.Add(1)
+		}
+	}
 }

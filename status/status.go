@@ -20,6 +20,11 @@ type Document struct {
 	AntiEntropy AntiEntropy `json:"anti_entropy"`
 	Handoff     Handoff     `json:"handoff"`
 	Reap        Reap        `json:"reap"`
+	// BackgroundPaused: hint delivery, handoffs, anti-entropy and reap
+	// passes are paused on the node (dynamo background).
+	BackgroundPaused bool `json:"background_paused"`
+	// Hints the node holds or delivered, per owner, by name.
+	Hints []HintTarget `json:"hints"`
 	// Members as the node sees them, sorted by name.
 	Members []Member `json:"members"`
 	// Ring lists, for every partition in order, its N primary owners.
@@ -37,6 +42,17 @@ type Stats struct {
 	HintsDelivered uint64 `json:"hints_delivered"`
 	Vnodes         int    `json:"vnodes"`
 	FaultInjection bool   `json:"fault_injection"`
+}
+
+// HintTarget is the hints a node holds for one owner: pending now,
+// delivered since the node started, the delivery rate over the last
+// minute and the time left at that rate (0: nothing delivered now).
+type HintTarget struct {
+	Owner         string  `json:"owner"`
+	Pending       uint64  `json:"pending"`
+	Delivered     uint64  `json:"delivered"`
+	RatePerSecond float64 `json:"rate_per_second"`
+	LeftMs        int64   `json:"left_ms"`
 }
 
 // Handoff: partitions held but no longer owned (pending), handed off and
@@ -121,7 +137,10 @@ func Build(m *client.Membership, r *ring.Ring) Document {
 			Partitions: []Partition{}},
 		Reap: Reap{Passes: st.ReapPasses, Failures: st.ReapFailures, KeysChecked: st.ReapKeysChecked, TombstonesReaped: st.TombstonesReaped,
 			ClockEntriesPruned: st.ClockEntriesPruned, Compactions: st.Compactions, CompactionMs: st.CompactionMs},
-		Members: []Member{}, Ring: [][]string{}}
+		Members: []Member{}, Ring: [][]string{}, BackgroundPaused: st.BackgroundPaused, Hints: []HintTarget{}}
+	for _, h := range m.Hints {
+		d.Hints = append(d.Hints, HintTarget{Owner: h.Owner, Pending: h.Pending, Delivered: h.Delivered, RatePerSecond: h.RatePerSecond, LeftMs: h.Left.Milliseconds()})
+	}
 	progress := map[uint32]client.PartitionSync{}
 	for _, ps := range m.AntiEntropy {
 		progress[ps.Partition] = ps

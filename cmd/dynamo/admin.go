@@ -183,3 +183,45 @@ func (k kvCommand) connectFaults(cf clusterFlags, dial dialer) (f storageFaults,
 	}
 	return f, ctx, done, 0
 }
+
+// runBackground is `dynamo background pause|resume|status`.
+func (k kvCommand) runBackground(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	nodeName := fs.String("node", "", "the member (by name) (default: the node at the first seed)")
+	if code, ok := k.parse(fs, args, "[flags] pause|resume|status", 1, "want pause, resume or status, got %s"); !ok {
+		return code
+	}
+	var action client.BackgroundAction
+	switch fs.Arg(0) {
+	case "pause":
+		action = client.BackgroundPause
+	case "resume":
+		action = client.BackgroundResume
+	case "status":
+		action = client.BackgroundStatus
+	default:
+		return k.fail(exitUsage, "want pause, resume or status, got %q", fs.Arg(0))
+	}
+	c, ctx, done, code := k.connect(cf, dial, 0)
+	if c == nil {
+		return code
+	}
+	defer done()
+	name := *nodeName
+	if name == "" {
+		m, err := c.Members(ctx)
+		if err != nil {
+			return k.fail(exitFailed, "%v", err)
+		}
+		name = m.Node
+	}
+	paused, err := c.Background(ctx, name, action)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	state := "running"
+	if paused {
+		state = "paused"
+	}
+	fmt.Fprintf(k.stdout, "%s: background work %s\n", name, state)
+	return exitOK
+}

@@ -123,7 +123,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.IntVar(&c.HintRate, "hint-rate", def.HintRate, "hint delivery limit, hints per second for the node")
 	fs.DurationVar(&c.HintMaxAge, "hint-max-age", def.HintMaxAge, "hints older than this for a down owner are handed over to the key's other current primaries (anti-entropy then repairs the owner); an owner absent from the view is waited for as long")
 	fs.IntVar(&c.HintMaxBytes, "hint-max-bytes", def.HintMaxBytes, "bytes of hints kept per down owner; beyond it the oldest are handed over to the key's other current primaries")
-	fs.DurationVar(&c.AntiEntropyInterval, "anti-entropy-interval", def.AntiEntropyInterval, "anti-entropy sweep period: each partition is compared with its next peer once per interval (at most 100 a second); identical replicas cost a root hash")
+	fs.DurationVar(&c.AntiEntropyInterval, "anti-entropy-interval", def.AntiEntropyInterval, "anti-entropy sweep period: each of the P partitions held is compared with its next peer about every max(interval, P x 10ms); identical replicas cost a root hash")
 	fs.IntVar(&c.AntiEntropyRate, "anti-entropy-rate", def.AntiEntropyRate, "anti-entropy repair limit, keys per second for the node")
 	fs.BoolVar(&c.NoAntiEntropy, "no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
 	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", def.TombstoneGrace, "a deleted key is reaped (its space freed) this long after the delete, once every primary holds it; above the hint max age (3h); a node down longer must be wiped before it rejoins")

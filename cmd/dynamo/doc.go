@@ -15,6 +15,8 @@
 //	                               handoff progress
 //	dynamo leave [flags]           make a node hand its data off and leave
 //	dynamo remove [flags] NAME     take a failed node out of the ring
+//	dynamo background [flags] pause|resume|status
+//	                               pause or resume a node's background work
 //	dynamo debug SUB [flags]       fault injection: crash, stop, disk, corrupt
 //	dynamo certs [flags]           make a cluster CA, node and client
 //	                               certificates and gossip keys

@@ -199,6 +199,15 @@ func TestE2EJoinLeaveRemoveWithHandoff(t *testing.T) {
 	e.waitUp(5)
 	step("e5 joined", 5, 0)
 
+	// e2's background work is paused first (dynamo background): status
+	// says so, and the leave resumes it (it needs its handoffs), so the
+	// leave still completes.
+	if out, errOut, code := e.cli("background", "--node", "e2", "--seeds", e.agents[0].actor, "pause"); code != 0 || out != "e2: background work paused\n" {
+		t.Fatalf("dynamo background --node e2 pause: exit %d %q %s", code, out, errOut)
+	}
+	if out, errOut, code := e.cli("status", "--node", "e2", "--seeds", e.agents[0].actor); code != 0 || !strings.Contains(out, "background work is paused") {
+		t.Fatalf("dynamo status --node e2 while paused: exit %d\n%s\n%s", code, out, errOut)
+	}
 	// e2 leaves gracefully: the CLI waits until it is gone; its agent exits.
 	mark()
 	out, errOut, code := e.cli("leave", "--node", "e2", "--seeds", e.agents[0].actor, "--wait-timeout", "2m")

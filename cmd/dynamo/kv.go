@@ -33,6 +33,7 @@ type kvClient interface {
 	StopNode(ctx context.Context, node string, down time.Duration) error
 	Leave(ctx context.Context, node string) (int, error)
 	Remove(ctx context.Context, node string) error
+	Background(ctx context.Context, node string, action client.BackgroundAction) (bool, error)
 	Close() error
 }
 
@@ -105,6 +106,13 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Takes a failed node out of the ring for good (a dead machine): its
       partitions get new owners, which the surviving replicas fill by
       anti-entropy. A node that is up is refused: make it leave instead.
+  dynamo background pause|resume|status [--node NAME]
+      Pauses or resumes a node's background work (hint delivery, handoffs,
+      anti-entropy, reap passes), or shows whether it is paused. Paused,
+      what is in progress stops at its next batch; client requests,
+      replication and read repair go on. A pause lasts until resumed, a
+      leave of the node, or its restart. Without --node, the node at the
+      first seed.
   dynamo debug crash --node NAME --component C [--partition P]
       Makes an actor of NAME panic so its supervisor restarts it: C is vnode
       (with --partition), vnodes, router, membership, hints or syncer. The
@@ -301,14 +309,15 @@ type kvRun func(k kvCommand, fs *flag.FlagSet, cf clusterFlags, args []string, d
 
 // kvCommands are the cluster commands, by name.
 var kvCommands = map[string]kvRun{
-	"get":     kvCommand.runGet,
-	"put":     kvCommand.runPut,
-	"delete":  kvCommand.runDelete,
-	"members": kvCommand.runMembers,
-	"status":  kvCommand.runMembers,
-	"leave":   kvCommand.leave,
-	"remove":  kvCommand.runRemove,
-	"debug":   kvCommand.runDebug,
+	"get":        kvCommand.runGet,
+	"put":        kvCommand.runPut,
+	"delete":     kvCommand.runDelete,
+	"members":    kvCommand.runMembers,
+	"status":     kvCommand.runMembers,
+	"leave":      kvCommand.leave,
+	"remove":     kvCommand.runRemove,
+	"background": kvCommand.runBackground,
+	"debug":      kvCommand.runDebug,
 }
 
 // runKV runs the cluster command name.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,6 +97,11 @@ func (f *fakeKV) Leave(_ context.Context, node string) (int, error) {
 func (f *fakeKV) Remove(_ context.Context, node string) error {
 	f.calls = append(f.calls, "remove "+node)
 	return f.err
+}
+
+func (f *fakeKV) Background(_ context.Context, node string, action client.BackgroundAction) (bool, error) {
+	f.calls = append(f.calls, "background "+action.String()+" "+node)
+	return action == client.BackgroundPause, f.err
 }
 
 func (f *fakeKV) Close() error {
@@ -484,5 +490,31 @@ func TestRingFromCluster(t *testing.T) {
 	f = &fakeKV{dialErr: fmt.Errorf("%w (membership; tried 127.0.0.1:8946: refused)", client.ErrUnavailable)}
 	if _, errs, code := kv(f, "ring"); code != 1 || errs != "dynamo ring: client: no node answered (membership; tried 127.0.0.1:8946: refused)\n" {
 		t.Fatalf("unreachable: exit %d %q", code, errs)
+	}
+}
+
+func TestBackgroundCommand(t *testing.T) {
+	f := &fakeKV{members: fakeMembership()}
+	out, errs, code := kv(f, "background", "--node", "c", "pause")
+	if code != 0 || errs != "" || out != "c: background work paused\n" || !slices.Equal(f.calls, []string{"background pause c"}) {
+		t.Fatalf("background --node c pause: exit %d %q %q %v", code, out, errs, f.calls)
+	}
+	// Without --node, the node at the seed.
+	f.calls = nil
+	if out, _, code := kv(f, "background", "resume"); code != 0 || out != "b: background work running\n" || !slices.Equal(f.calls, []string{"members", "background resume b"}) {
+		t.Fatalf("background resume: exit %d %q %v", code, out, f.calls)
+	}
+	f.calls = nil
+	if _, _, code := kv(f, "background", "status"); code != 0 || !slices.Equal(f.calls, []string{"members", "background status b"}) {
+		t.Fatalf("background status: exit %d %v", code, f.calls)
+	}
+	for _, args := range [][]string{{"background"}, {"background", "stop"}, {"background", "pause", "resume"}} {
+		if _, errs, code := kv(f, args...); code != 2 || errs == "" {
+			t.Fatalf("%v: exit %d %q, want a usage error", args, code, errs)
+		}
+	}
+	f.err = errors.New("boom")
+	if _, errs, code := kv(f, "background", "--node", "c", "pause"); code != 1 || !strings.Contains(errs, "boom") {
+		t.Fatalf("a failing request: exit %d %q", code, errs)
 	}
 }

@@ -41,6 +41,7 @@ var commands = []command{
 	{"status", "one node's counters, anti-entropy and handoff progress", clusterCommand("status")},
 	{"leave", "make a node hand its data off and leave", clusterCommand("leave")},
 	{"remove", "take a failed node out of the ring for good", clusterCommand("remove")},
+	{"background", "pause or resume a node's hint delivery, handoffs, anti-entropy", clusterCommand("background")},
 	{"debug", "fault injection (debug crash, stop, disk, corrupt)", clusterCommand("debug")},
 	{"certs", "make a cluster CA, node and client certificates, gossip keys", runCerts},
 }

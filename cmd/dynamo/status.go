@@ -23,6 +23,17 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	if st.Leaving {
 		fmt.Fprintf(k.stdout, "%s is leaving\n", m.Node)
 	}
+	if st.BackgroundPaused {
+		fmt.Fprintf(k.stdout, "background work is paused (dynamo background resume --node %s)\n", m.Node)
+	}
+	for _, h := range out.Hints {
+		left := "-"
+		if h.LeftMs > 0 {
+			left = (time.Duration(h.LeftMs) * time.Millisecond).Round(time.Second).String()
+		}
+		fmt.Fprintf(k.stdout, "hints for %s: %d pending, %d delivered, %.0f/s over the last minute, time left %s\n",
+			h.Owner, h.Pending, h.Delivered, h.RatePerSecond, left)
+	}
 	ho := out.Handoff
 	transit := "none in transit"
 	if ho.InTransit >= 0 {

@@ -1,0 +1,126 @@
+package actors
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/messages"
+)
+
+// background sends a BackgroundRequest to node i's router.
+func (c *testCluster) background(i int, a messages.BackgroundAction) *messages.BackgroundReply {
+	c.t.Helper()
+	c.nextID++
+	r := c.send(i, messages.Wrap(c.nextID, &messages.BackgroundRequest{Action: a})).GetBackgroundReply()
+	if r == nil || r.GetError() != nil || r.GetNode() != c.nodes[i].name {
+		c.t.Fatalf("background %v at %s: %v", a, c.nodes[i].name, r)
+	}
+	return r
+}
+
+// nodeStats asks node i's router for its counters.
+func (c *testCluster) nodeStats(i int) *messages.NodeStats {
+	c.t.Helper()
+	c.nextID++
+	return c.send(i, messages.Wrap(c.nextID, &messages.MembersRequest{})).GetMembersReply().GetStats()
+}
+
+// Paused, a node delivers no hint and runs no anti-entropy exchange; the
+// status says so and shows the hints per owner; resumed, the hints go
+// and the replicas converge. A leave resumes a paused node.
+func TestClusterBackgroundPauseAndResume(t *testing.T) {
+	c := newTestCluster(t, 3, func(c *testCluster) { c.antiEntropy = true })
+	const down, keys = 2, 20
+	c.setStatus(c.nodes[down].name, cluster.StatusFailed)
+	var written []string
+	for i := range keys {
+		k := fmt.Sprintf("paused-%d", i)
+		if r := c.put(i%2, k, "v-"+k, nil, 2); r.GetError() != nil {
+			t.Fatalf("put %s: %v", k, r.GetError())
+		}
+		written = append(written, k)
+	}
+	c.eventually("hints kept for the down node", func() bool { return c.hintsPending() > 0 })
+	for i := range c.nodes {
+		if r := c.background(i, messages.BackgroundAction_BACKGROUND_ACTION_PAUSE); !r.GetPaused() {
+			t.Fatalf("%s not paused after a pause", c.nodes[i].name)
+		}
+	}
+	if st := c.nodeStats(0); !st.GetBackgroundPaused() || len(st.GetHintTargets()) == 0 && c.nodes[0].counters.HintsPending.Load() > 0 {
+		t.Fatalf("paused node's stats: %v", st)
+	}
+	pending := c.hintsPending()
+	exchanges := make([]uint64, len(c.nodes))
+	for i, nd := range c.nodes {
+		exchanges[i] = nd.counters.AntiEntropyExchanges.Load()
+	}
+	missing := func() int {
+		n := 0
+		for _, k := range written {
+			if !holds(c.replicaGet(down, k), "v-"+k) {
+				n++
+			}
+		}
+		return n
+	}
+	before := missing()
+	if before == 0 {
+		t.Fatal("setup: the down node holds every key already")
+	}
+	c.setStatus(c.nodes[down].name, cluster.StatusAlive)
+	time.Sleep(500 * time.Millisecond) // hints every 200 ms, exchanges every 2 ms when running
+	if n := c.hintsPending(); n != pending {
+		t.Fatalf("paused: hints pending went from %d to %d", pending, n)
+	}
+	if n := missing(); n != before {
+		t.Fatalf("paused: the returning node's missing keys went from %d to %d", before, n)
+	}
+	for i, nd := range c.nodes {
+		// An exchange in flight when the pause came may still finish.
+		if n := nd.counters.AntiEntropyExchanges.Load(); n > exchanges[i]+1 {
+			t.Fatalf("paused: %s ran %d exchanges", nd.name, n-exchanges[i])
+		}
+	}
+	// The owner's line shows its pending hints and nothing delivered now.
+	var owner *messages.HintTarget
+	for i := range 2 {
+		for _, h := range c.nodeStats(i).GetHintTargets() {
+			if h.GetOwner() == c.nodes[down].name && h.GetPending() > 0 {
+				owner = h
+			}
+		}
+	}
+	if owner == nil || owner.GetEtaMs() != 0 {
+		t.Fatalf("paused: hint targets show %v for %s, want pending hints and no time left estimate", owner, c.nodes[down].name)
+	}
+	for i := range c.nodes {
+		if r := c.background(i, messages.BackgroundAction_BACKGROUND_ACTION_RESUME); r.GetPaused() {
+			t.Fatalf("%s still paused after a resume", c.nodes[i].name)
+		}
+	}
+	c.eventually("resumed: hints delivered and every key on the returning node", func() bool {
+		return c.hintsPending() == 0 && missing() == 0
+	})
+	delivered := uint64(0)
+	for i := range 2 {
+		for _, h := range c.nodeStats(i).GetHintTargets() {
+			if h.GetOwner() == c.nodes[down].name {
+				delivered += h.GetDelivered()
+			}
+		}
+	}
+	if delivered == 0 {
+		t.Fatal("resumed: no hint counted delivered to the returning owner")
+	}
+	if r := c.background(0, messages.BackgroundAction_BACKGROUND_ACTION_STATUS); r.GetPaused() {
+		t.Fatal("status after a resume: paused")
+	}
+	// An unknown action is refused, naming the field.
+	c.nextID++
+	bad := c.send(0, messages.Wrap(c.nextID, &messages.BackgroundRequest{Action: 7})).GetBackgroundReply()
+	if bad.GetError().GetField() != "action" {
+		t.Fatalf("an unknown action: %v", bad)
+	}
+}
