@@ -84,10 +84,10 @@ func TestClusterBackgroundPauseAndResume(t *testing.T) {
 		}
 	}
 	// The owner's line shows its pending hints and nothing delivered now.
-	var owner *messages.HintTarget
+	var owner *messages.TransferTarget
 	for i := range 2 {
 		for _, h := range c.nodeStats(i).GetHintTargets() {
-			if h.GetOwner() == c.nodes[down].name && h.GetPending() > 0 {
+			if h.GetNode() == c.nodes[down].name && h.GetPending() > 0 {
 				owner = h
 			}
 		}
@@ -106,7 +106,7 @@ func TestClusterBackgroundPauseAndResume(t *testing.T) {
 	delivered := uint64(0)
 	for i := range 2 {
 		for _, h := range c.nodeStats(i).GetHintTargets() {
-			if h.GetOwner() == c.nodes[down].name {
+			if h.GetNode() == c.nodes[down].name {
 				delivered += h.GetDelivered()
 			}
 		}

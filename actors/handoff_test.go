@@ -117,6 +117,29 @@ func TestClusterHandoffOnJoinAndLeave(t *testing.T) {
 	if done < uint64(len(owned4)) || pushed == 0 {
 		t.Fatalf("%d handoffs done, %d keys pushed, for %d partitions node-4 took", done, pushed, len(owned4))
 	}
+	// Status shows the handoffs per new owner: node-4 got partitions,
+	// and none is still pending for it once the syncers looked again.
+	var to4 uint64
+	for i := range 3 {
+		for _, h := range c.nodeStats(i).GetHandoffTargets() {
+			if h.GetNode() == "node-4" {
+				to4 += h.GetDelivered()
+			}
+		}
+	}
+	if to4 < uint64(len(owned4)) {
+		t.Fatalf("status counts %d partitions handed off to node-4, want at least the %d it took", to4, len(owned4))
+	}
+	c.eventually("no handoff pending for node-4 in status", func() bool {
+		for i := range 3 {
+			for _, h := range c.nodeStats(i).GetHandoffTargets() {
+				if h.GetNode() == "node-4" && h.GetPending() != 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	// Reads see every key through any node.
 	for _, k := range keys {
 		if g := c.get(3, k, 3); g.GetError() != nil || len(g.GetValues()) != 1 || string(g.GetValues()[0]) != "v-"+k {

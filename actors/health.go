@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/cluster"
-	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/vnode"
 	"google.golang.org/protobuf/proto"
@@ -106,9 +106,10 @@ func (g *Gauge) Changed() <-chan struct{} {
 type Counters struct {
 	// Restarts counts actor restarts by supervisors.
 	Restarts atomic.Uint64
-	// HintTargets follows hint delivery per owner (pending, delivered,
-	// rate, time left), for status.
-	HintTargets hints.Progress
+	// HintTargets follows hint delivery per owner and HandoffTargets the
+	// partitions to hand off per new owner (pending, delivered, rate,
+	// time left), for status.
+	HintTargets, HandoffTargets progress.Tracker
 	// Wire counts the batches and messages the node receives over
 	// remoting (remoting.SystemConfig.Wire).
 	Wire remoting.WireStats

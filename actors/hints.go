@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/storage"
@@ -294,7 +295,12 @@ func (h *hintsActor) start(ctx actor.Context) {
 
 func (h *hintsActor) publish() {
 	h.cfg.Counters.HintsPending.Store(int64(h.store.Len()))
-	h.cfg.Counters.HintTargets.Pending(h.store.Owners())
+	owners := h.store.Owners()
+	counts := make([]progress.Count, len(owners))
+	for i, o := range owners {
+		counts[i] = progress.Count{Target: o.Owner, Items: o.Hints}
+	}
+	h.cfg.Counters.HintTargets.Pending(counts)
 }
 
 // serve stores or reads a hint.

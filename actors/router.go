@@ -9,8 +9,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/coordinator"
-	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/version"
@@ -237,16 +237,17 @@ func (r *router) members() *messages.MembersReply {
 			ReapPasses: c.ReapPasses.Load(), ReapFailures: c.ReapFailures.Load(), ReapKeysChecked: c.ReapKeysChecked.Load(),
 			TombstonesReaped: c.Reap.Reaped.Load(), ClockEntriesPruned: c.Reap.PrunedEntries.Load(),
 			Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
-			BackgroundPaused: r.cfg.Background.Paused(), HintTargets: hintTargets(c.HintTargets.Snapshot(time.Now().UnixMilli())),
+			BackgroundPaused: r.cfg.Background.Paused(), HintTargets: transferTargets(c.HintTargets.Snapshot(time.Now().UnixMilli())),
+			HandoffTargets: transferTargets(c.HandoffTargets.Snapshot(time.Now().UnixMilli())),
 		},
 	}
 }
 
-// hintTargets is the wire form of the hints' per-owner progress.
-func hintTargets(ts []hints.Target) []*messages.HintTarget {
-	out := make([]*messages.HintTarget, 0, len(ts))
+// transferTargets is the wire form of per-target progress.
+func transferTargets(ts []progress.Target) []*messages.TransferTarget {
+	out := make([]*messages.TransferTarget, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, &messages.HintTarget{Owner: t.Owner, Pending: t.Pending, Delivered: t.Delivered, RatePerSecond: t.RatePerSecond, EtaMs: t.ETAMs})
+		out = append(out, &messages.TransferTarget{Node: t.Target, Pending: t.Pending, Delivered: t.Delivered, RatePerSecond: t.RatePerSecond, EtaMs: t.ETAMs})
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
@@ -327,7 +328,19 @@ func (s *syncerActor) start(ctx actor.Context) {
 			Exchanges: !s.cfg.Disabled, Reaps: !s.cfg.Reap.Off, ReapDue: s.reapDue,
 			SweepMs: s.cfg.Interval.Milliseconds(), GapMs: min(s.cfg.Interval, SweepGap).Milliseconds(),
 		}
-		s.cfg.Counters.HandoffsPending.Store(int64(len(antientropy.Away(w))))
+		away := antientropy.Away(w)
+		s.cfg.Counters.HandoffsPending.Store(int64(len(away)))
+		perTarget := map[string]int{}
+		for _, p := range away {
+			for _, o := range w.Owners(p) {
+				perTarget[o]++
+			}
+		}
+		counts := make([]progress.Count, 0, len(perTarget))
+		for o, n := range perTarget {
+			counts = append(counts, progress.Count{Target: o, Items: n})
+		}
+		s.cfg.Counters.HandoffTargets.Pending(counts)
 		switch j := s.plan.Next(w); j.Kind {
 		case antientropy.Handoff:
 			s.begin(ctx, &exchange{partition: j.Partition, targets: j.Nodes, handoff: true})
@@ -670,6 +683,9 @@ func (s *syncerActor) drop(ctx actor.Context) {
 		case reply.dropped:
 			s.cfg.Counters.HandoffsDone.Add(1)
 			s.cfg.Counters.HandoffsPending.Add(-1)
+			for _, o := range ex.targets {
+				s.cfg.Counters.HandoffTargets.Delivered(o, 1, time.Now().UnixMilli())
+			}
 			s.plan.HandoffDone(ex.partition)
 			s.cfg.Logger.Info("partition handed off", "partition", ex.partition, "to", ex.targets, "replica_writes", ex.pushed)
 		case reply.owned:

@@ -29,19 +29,21 @@ type Membership struct {
 	// compared with another replica at least once, ascending by partition.
 	AntiEntropy []PartitionSync
 	// Hints are the hints the answering node holds or delivered, per
-	// owner, by name.
-	Hints []HintTarget
+	// owner, and Handoffs the partitions it still hands off or handed
+	// off, per new owner; each by node name.
+	Hints, Handoffs []TransferTarget
 }
 
-// HintTarget is one owner's hints on a node.
-type HintTarget struct {
-	Owner string
-	// Pending hints are held for it now; Delivered were delivered to it
-	// since the node started.
+// TransferTarget is what a node sends one other node (hints, or
+// partitions to hand off).
+type TransferTarget struct {
+	Node string
+	// Pending items are still to go; Delivered went since the node
+	// started.
 	Pending, Delivered uint64
 	// RatePerSecond is the delivery rate over the last minute, and Left
 	// the time left at that rate (0 when nothing is delivered now: the
-	// owner is down, or the node's background work is paused).
+	// target is down, or the node's background work is paused).
 	RatePerSecond float64
 	Left          time.Duration
 }
@@ -120,6 +122,16 @@ func (m *Membership) Ring() (*ring.Ring, error) {
 	return ring.New(ring.Config{Partitions: m.Partitions, N: m.N}, ms)
 }
 
+// transferTargets converts the wire form.
+func transferTargets(ts []*messages.TransferTarget) []TransferTarget {
+	var out []TransferTarget
+	for _, t := range ts {
+		out = append(out, TransferTarget{Node: t.GetNode(), Pending: t.GetPending(), Delivered: t.GetDelivered(),
+			RatePerSecond: t.GetRatePerSecond(), Left: time.Duration(t.GetEtaMs()) * time.Millisecond})
+	}
+	return out
+}
+
 // MembershipFromReply checks a MembersReply from the node at addr and
 // converts it, as Members does (for servers that ask their own node, such
 // as the HTTP API).
@@ -141,10 +153,7 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			ReapPasses: st.GetReapPasses(), ReapFailures: st.GetReapFailures(), ReapKeysChecked: st.GetReapKeysChecked(),
 			TombstonesReaped: st.GetTombstonesReaped(), ClockEntriesPruned: st.GetClockEntriesPruned(),
 			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs(), BackgroundPaused: st.GetBackgroundPaused()}}
-	for _, h := range st.GetHintTargets() {
-		m.Hints = append(m.Hints, HintTarget{Owner: h.GetOwner(), Pending: h.GetPending(), Delivered: h.GetDelivered(),
-			RatePerSecond: h.GetRatePerSecond(), Left: time.Duration(h.GetEtaMs()) * time.Millisecond})
-	}
+	m.Hints, m.Handoffs = transferTargets(st.GetHintTargets()), transferTargets(st.GetHandoffTargets())
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())
 	}

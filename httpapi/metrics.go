@@ -76,11 +76,21 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		if ts := c.HintTargets.Snapshot(time.Now().UnixMilli()); len(ts) > 0 {
 			e.header("dynamo_hints_pending_by_owner", "gauge", "Hints this node holds, per owner.")
 			for _, t := range ts {
-				e.sample("dynamo_hints_pending_by_owner", labels("owner", t.Owner), float64(t.Pending))
+				e.sample("dynamo_hints_pending_by_owner", labels("owner", t.Target), float64(t.Pending))
 			}
 			e.header("dynamo_hints_seconds_left_by_owner", "gauge", "Time left to deliver an owner's hints at the last minute's delivery rate; 0 when nothing is delivered now (the owner is down, or background work is paused).")
 			for _, t := range ts {
-				e.sample("dynamo_hints_seconds_left_by_owner", labels("owner", t.Owner), float64(t.ETAMs)/1000)
+				e.sample("dynamo_hints_seconds_left_by_owner", labels("owner", t.Target), float64(t.ETAMs)/1000)
+			}
+		}
+		if ts := c.HandoffTargets.Snapshot(time.Now().UnixMilli()); len(ts) > 0 {
+			e.header("dynamo_handoff_partitions_pending_by_owner", "gauge", "Partitions this node still hands off, per new owner.")
+			for _, t := range ts {
+				e.sample("dynamo_handoff_partitions_pending_by_owner", labels("owner", t.Target), float64(t.Pending))
+			}
+			e.header("dynamo_handoff_seconds_left_by_owner", "gauge", "Time left to hand a new owner its partitions at the last minute's rate; 0 when none is handed off now.")
+			for _, t := range ts {
+				e.sample("dynamo_handoff_seconds_left_by_owner", labels("owner", t.Target), float64(t.ETAMs)/1000)
 			}
 		}
 		e.header("dynamo_hints_expired_total", "counter", "Hints of a down owner handed over to the key's other current primaries: past --hint-max-age (age) or beyond --hint-max-bytes (size).")

@@ -2280,9 +2280,11 @@ type NodeStats struct {
 	// is paused on this node (BackgroundRequest).
 	BackgroundPaused bool `protobuf:"varint,27,opt,name=background_paused,json=backgroundPaused,proto3" json:"background_paused,omitempty"`
 	// Hints this node holds, per owner, with delivery progress.
-	HintTargets   []*HintTarget `protobuf:"bytes,28,rep,name=hint_targets,json=hintTargets,proto3" json:"hint_targets,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HintTargets []*TransferTarget `protobuf:"bytes,28,rep,name=hint_targets,json=hintTargets,proto3" json:"hint_targets,omitempty"`
+	// Partitions this node still hands off, per new owner, with progress.
+	HandoffTargets []*TransferTarget `protobuf:"bytes,29,rep,name=handoff_targets,json=handoffTargets,proto3" json:"handoff_targets,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *NodeStats) Reset() {
@@ -2504,44 +2506,52 @@ func (x *NodeStats) GetBackgroundPaused() bool {
 	return false
 }
 
-func (x *NodeStats) GetHintTargets() []*HintTarget {
+func (x *NodeStats) GetHintTargets() []*TransferTarget {
 	if x != nil {
 		return x.HintTargets
 	}
 	return nil
 }
 
-// HintTarget is the hints one node holds for one owner.
-type HintTarget struct {
+func (x *NodeStats) GetHandoffTargets() []*TransferTarget {
+	if x != nil {
+		return x.HandoffTargets
+	}
+	return nil
+}
+
+// TransferTarget is what one node still sends one other node (hints, or
+// partitions to hand off), and how fast it goes.
+type TransferTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Owner string                 `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
-	// Hints held for it now.
+	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// Items pending for it now.
 	Pending uint64 `protobuf:"varint,2,opt,name=pending,proto3" json:"pending,omitempty"`
-	// Hints delivered to it since the node started.
+	// Items delivered to it since the node started.
 	Delivered uint64 `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
-	// The delivery rate over the last minute, hints per second, and the
-	// time left at that rate (0 when nothing is delivered now: the owner
-	// is down, or delivery is paused).
+	// The delivery rate over the last minute, items per second, and the
+	// time left at that rate (0 when nothing is delivered now: the target
+	// is down, or background work is paused).
 	RatePerSecond float64 `protobuf:"fixed64,4,opt,name=rate_per_second,json=ratePerSecond,proto3" json:"rate_per_second,omitempty"`
 	EtaMs         int64   `protobuf:"varint,5,opt,name=eta_ms,json=etaMs,proto3" json:"eta_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *HintTarget) Reset() {
-	*x = HintTarget{}
+func (x *TransferTarget) Reset() {
+	*x = TransferTarget{}
 	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *HintTarget) String() string {
+func (x *TransferTarget) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*HintTarget) ProtoMessage() {}
+func (*TransferTarget) ProtoMessage() {}
 
-func (x *HintTarget) ProtoReflect() protoreflect.Message {
+func (x *TransferTarget) ProtoReflect() protoreflect.Message {
 	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -2553,40 +2563,40 @@ func (x *HintTarget) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use HintTarget.ProtoReflect.Descriptor instead.
-func (*HintTarget) Descriptor() ([]byte, []int) {
+// Deprecated: Use TransferTarget.ProtoReflect.Descriptor instead.
+func (*TransferTarget) Descriptor() ([]byte, []int) {
 	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
-func (x *HintTarget) GetOwner() string {
+func (x *TransferTarget) GetNode() string {
 	if x != nil {
-		return x.Owner
+		return x.Node
 	}
 	return ""
 }
 
-func (x *HintTarget) GetPending() uint64 {
+func (x *TransferTarget) GetPending() uint64 {
 	if x != nil {
 		return x.Pending
 	}
 	return 0
 }
 
-func (x *HintTarget) GetDelivered() uint64 {
+func (x *TransferTarget) GetDelivered() uint64 {
 	if x != nil {
 		return x.Delivered
 	}
 	return 0
 }
 
-func (x *HintTarget) GetRatePerSecond() float64 {
+func (x *TransferTarget) GetRatePerSecond() float64 {
 	if x != nil {
 		return x.RatePerSecond
 	}
 	return 0
 }
 
-func (x *HintTarget) GetEtaMs() int64 {
+func (x *TransferTarget) GetEtaMs() int64 {
 	if x != nil {
 		return x.EtaMs
 	}
@@ -3296,7 +3306,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xc5\t\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\x8d\n" +
+	"\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -3326,11 +3337,11 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x14clock_entries_pruned\x18\x18 \x01(\x04R\x12clockEntriesPruned\x12 \n" +
 	"\vcompactions\x18\x19 \x01(\x04R\vcompactions\x12#\n" +
 	"\rcompaction_ms\x18\x1a \x01(\x04R\fcompactionMs\x12+\n" +
-	"\x11background_paused\x18\x1b \x01(\bR\x10backgroundPaused\x128\n" +
-	"\fhint_targets\x18\x1c \x03(\v2\x15.dynamo.v1.HintTargetR\vhintTargets\"\x99\x01\n" +
-	"\n" +
-	"HintTarget\x12\x14\n" +
-	"\x05owner\x18\x01 \x01(\tR\x05owner\x12\x18\n" +
+	"\x11background_paused\x18\x1b \x01(\bR\x10backgroundPaused\x12<\n" +
+	"\fhint_targets\x18\x1c \x03(\v2\x19.dynamo.v1.TransferTargetR\vhintTargets\x12B\n" +
+	"\x0fhandoff_targets\x18\x1d \x03(\v2\x19.dynamo.v1.TransferTargetR\x0ehandoffTargets\"\x9b\x01\n" +
+	"\x0eTransferTarget\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x04R\apending\x12\x1c\n" +
 	"\tdelivered\x18\x03 \x01(\x04R\tdelivered\x12&\n" +
 	"\x0frate_per_second\x18\x04 \x01(\x01R\rratePerSecond\x12\x15\n" +
@@ -3454,7 +3465,7 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*MemberInfo)(nil),          // 29: dynamo.v1.MemberInfo
 	(*MembersReply)(nil),        // 30: dynamo.v1.MembersReply
 	(*NodeStats)(nil),           // 31: dynamo.v1.NodeStats
-	(*HintTarget)(nil),          // 32: dynamo.v1.HintTarget
+	(*TransferTarget)(nil),      // 32: dynamo.v1.TransferTarget
 	(*PartitionSync)(nil),       // 33: dynamo.v1.PartitionSync
 	(*LeaveRequest)(nil),        // 34: dynamo.v1.LeaveRequest
 	(*LeaveReply)(nil),          // 35: dynamo.v1.LeaveReply
@@ -3494,17 +3505,18 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	31, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
 	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
 	33, // 26: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	32, // 27: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.HintTarget
-	5,  // 28: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	5,  // 29: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 30: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
-	5,  // 31: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
-	5,  // 32: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	32, // 27: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
+	32, // 28: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
+	5,  // 29: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 30: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 31: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 32: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 33: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }

@@ -23,8 +23,10 @@ type Document struct {
 	// BackgroundPaused: hint delivery, handoffs, anti-entropy and reap
 	// passes are paused on the node (dynamo background).
 	BackgroundPaused bool `json:"background_paused"`
-	// Hints the node holds or delivered, per owner, by name.
-	Hints []HintTarget `json:"hints"`
+	// Hints the node holds or delivered, per owner, and partitions it
+	// hands off or handed off, per new owner; by name.
+	Hints    []Transfer `json:"hints"`
+	Handoffs []Transfer `json:"handoffs"`
 	// Members as the node sees them, sorted by name.
 	Members []Member `json:"members"`
 	// Ring lists, for every partition in order, its N primary owners.
@@ -44,11 +46,12 @@ type Stats struct {
 	FaultInjection bool   `json:"fault_injection"`
 }
 
-// HintTarget is the hints a node holds for one owner: pending now,
-// delivered since the node started, the delivery rate over the last
-// minute and the time left at that rate (0: nothing delivered now).
-type HintTarget struct {
-	Owner         string  `json:"owner"`
+// Transfer is what a node sends one other node (hints, or partitions to
+// hand off): pending now, delivered since the node started, the delivery
+// rate over the last minute and the time left at that rate (0: nothing
+// delivered now).
+type Transfer struct {
+	Node          string  `json:"node"`
 	Pending       uint64  `json:"pending"`
 	Delivered     uint64  `json:"delivered"`
 	RatePerSecond float64 `json:"rate_per_second"`
@@ -137,10 +140,7 @@ func Build(m *client.Membership, r *ring.Ring) Document {
 			Partitions: []Partition{}},
 		Reap: Reap{Passes: st.ReapPasses, Failures: st.ReapFailures, KeysChecked: st.ReapKeysChecked, TombstonesReaped: st.TombstonesReaped,
 			ClockEntriesPruned: st.ClockEntriesPruned, Compactions: st.Compactions, CompactionMs: st.CompactionMs},
-		Members: []Member{}, Ring: [][]string{}, BackgroundPaused: st.BackgroundPaused, Hints: []HintTarget{}}
-	for _, h := range m.Hints {
-		d.Hints = append(d.Hints, HintTarget{Owner: h.Owner, Pending: h.Pending, Delivered: h.Delivered, RatePerSecond: h.RatePerSecond, LeftMs: h.Left.Milliseconds()})
-	}
+		Members: []Member{}, Ring: [][]string{}, BackgroundPaused: st.BackgroundPaused, Hints: transfers(m.Hints), Handoffs: transfers(m.Handoffs)}
 	progress := map[uint32]client.PartitionSync{}
 	for _, ps := range m.AntiEntropy {
 		progress[ps.Partition] = ps
@@ -161,4 +161,13 @@ func Build(m *client.Membership, r *ring.Ring) Document {
 		d.Ring = append(d.Ring, r.Owners(uint32(p)))
 	}
 	return d
+}
+
+// transfers is the document's form of per-target progress.
+func transfers(ts []client.TransferTarget) []Transfer {
+	out := []Transfer{}
+	for _, t := range ts {
+		out = append(out, Transfer{Node: t.Node, Pending: t.Pending, Delivered: t.Delivered, RatePerSecond: t.RatePerSecond, LeftMs: t.Left.Milliseconds()})
+	}
+	return out
 }

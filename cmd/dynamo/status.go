@@ -27,12 +27,12 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 		fmt.Fprintf(k.stdout, "background work is paused (dynamo background resume --node %s)\n", m.Node)
 	}
 	for _, h := range out.Hints {
-		left := "-"
-		if h.LeftMs > 0 {
-			left = (time.Duration(h.LeftMs) * time.Millisecond).Round(time.Second).String()
-		}
 		fmt.Fprintf(k.stdout, "hints for %s: %d pending, %d delivered, %.0f/s over the last minute, time left %s\n",
-			h.Owner, h.Pending, h.Delivered, h.RatePerSecond, left)
+			h.Node, h.Pending, h.Delivered, h.RatePerSecond, timeLeft(h.LeftMs))
+	}
+	for _, h := range out.Handoffs {
+		fmt.Fprintf(k.stdout, "handoff to %s: %d partitions to go, %d handed off, %.2f/s over the last minute, time left %s\n",
+			h.Node, h.Pending, h.Delivered, h.RatePerSecond, timeLeft(h.LeftMs))
 	}
 	ho := out.Handoff
 	transit := "none in transit"
@@ -60,4 +60,12 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	}
 	_ = tw.Flush()
 	return exitOK
+}
+
+// timeLeft prints an estimate in milliseconds, "-" for none.
+func timeLeft(ms int64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return (time.Duration(ms) * time.Millisecond).Round(time.Second).String()
 }

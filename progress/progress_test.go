@@ -1,20 +1,20 @@
-package hints
+package progress
 
 import "testing"
 
 func TestProgressRateAndTimeLeft(t *testing.T) {
-	var p Progress // the zero value is ready
+	var p Tracker // the zero value is ready
 	if got := p.Snapshot(0); len(got) != 0 {
 		t.Fatalf("empty: %+v", got)
 	}
-	p.Pending([]OwnerCount{{Owner: "b", Hints: 1000}, {Owner: "a", Hints: 5}})
+	p.Pending([]Count{{Target: "b", Items: 1000}, {Target: "a", Items: 5}})
 	// b: 10 hints a second for 10 s.
 	for s := int64(0); s <= 10; s++ {
 		p.Delivered("b", 10, 1_000_000+s*1000)
 	}
-	p.Pending([]OwnerCount{{Owner: "b", Hints: 890}, {Owner: "a", Hints: 5}})
+	p.Pending([]Count{{Target: "b", Items: 890}, {Target: "a", Items: 5}})
 	got := p.Snapshot(1_010_000)
-	if len(got) != 2 || got[0].Owner != "a" || got[1].Owner != "b" {
+	if len(got) != 2 || got[0].Target != "a" || got[1].Target != "b" {
 		t.Fatalf("owners by name: %+v", got)
 	}
 	a, b := got[0], got[1]
@@ -35,7 +35,7 @@ func TestProgressRateAndTimeLeft(t *testing.T) {
 	}
 	// All delivered: b stays listed (delivered) with nothing pending.
 	p.Pending(nil)
-	if got := p.Snapshot(1_200_000); len(got) != 1 || got[0].Owner != "b" || got[0].Pending != 0 || got[0].ETAMs != 0 {
+	if got := p.Snapshot(1_200_000); len(got) != 1 || got[0].Target != "b" || got[0].Pending != 0 || got[0].ETAMs != 0 {
 		t.Fatalf("nothing pending: %+v", got)
 	}
 }

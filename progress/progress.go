@@ -1,23 +1,23 @@
-package hints
+package progress
 
 import (
 	"slices"
 	"sync"
 )
 
-// Progress follows hint delivery per owner, for status: the hints held,
-// those delivered, and the delivery rate over the last minute with the
-// time left at that rate. Time is passed in (Unix milliseconds). Safe for
-// concurrent use; the zero value is ready.
-type Progress struct {
-	mu     sync.Mutex
-	owners map[string]*ownerProgress
+// Tracker follows transfers per target node: the items pending, those
+// done, and the rate over the last minute with the time left at that
+// rate. Time is passed in (milliseconds). Safe for concurrent use; the
+// zero value is ready.
+type Tracker struct {
+	mu      sync.Mutex
+	targets map[string]*targetProgress
 }
 
 // progressWindowMs is the span the delivery rate is measured over.
 const progressWindowMs = 60_000
 
-type ownerProgress struct {
+type targetProgress struct {
 	pending, delivered uint64
 	samples            []progressSample // oldest first, at most one a second
 }
@@ -27,9 +27,15 @@ type progressSample struct {
 	delivered uint64
 }
 
-// Target is one owner's hint progress.
+// Count is the items pending for one target.
+type Count struct {
+	Target string
+	Items  int
+}
+
+// Target is one target's progress.
 type Target struct {
-	Owner              string
+	Target             string
 	Pending, Delivered uint64
 	// RatePerSecond is the delivery rate over the last minute (up to the
 	// first delivery's time when that was more recent); ETAMs the time
@@ -38,36 +44,36 @@ type Target struct {
 	ETAMs         int64
 }
 
-func (p *Progress) owner(name string) *ownerProgress {
-	if p.owners == nil {
-		p.owners = map[string]*ownerProgress{}
+func (p *Tracker) target(name string) *targetProgress {
+	if p.targets == nil {
+		p.targets = map[string]*targetProgress{}
 	}
-	o := p.owners[name]
+	o := p.targets[name]
 	if o == nil {
-		o = &ownerProgress{}
-		p.owners[name] = o
+		o = &targetProgress{}
+		p.targets[name] = o
 	}
 	return o
 }
 
-// Pending records the hints held now for each owner; owners not listed
-// hold none.
-func (p *Progress) Pending(counts []OwnerCount) {
+// Pending records the items pending now for each target; targets not
+// listed have none.
+func (p *Tracker) Pending(counts []Count) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, o := range p.owners {
+	for _, o := range p.targets {
 		o.pending = 0
 	}
 	for _, c := range counts {
-		p.owner(c.Owner).pending = uint64(max(0, c.Hints))
+		p.target(c.Target).pending = uint64(max(0, c.Items))
 	}
 }
 
-// Delivered records n hints delivered to owner at nowMs.
-func (p *Progress) Delivered(owner string, n uint64, nowMs int64) {
+// Delivered records n items delivered to target at nowMs.
+func (p *Tracker) Delivered(target string, n uint64, nowMs int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	o := p.owner(owner)
+	o := p.target(target)
 	if len(o.samples) == 0 {
 		o.samples = append(o.samples, progressSample{ms: nowMs, delivered: o.delivered})
 	}
@@ -80,7 +86,7 @@ func (p *Progress) Delivered(owner string, n uint64, nowMs int64) {
 
 // trim drops samples older than the window, keeping the newest of them
 // as the window's start.
-func (o *ownerProgress) trim(nowMs int64) {
+func (o *targetProgress) trim(nowMs int64) {
 	i := 0
 	for i+1 < len(o.samples) && o.samples[i+1].ms <= nowMs-progressWindowMs {
 		i++
@@ -88,17 +94,17 @@ func (o *ownerProgress) trim(nowMs int64) {
 	o.samples = o.samples[i:]
 }
 
-// Snapshot returns every owner with hints held or delivered, by name.
-func (p *Progress) Snapshot(nowMs int64) []Target {
+// Snapshot returns every target with items pending or delivered, by name.
+func (p *Tracker) Snapshot(nowMs int64) []Target {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []Target
-	for name, o := range p.owners {
+	for name, o := range p.targets {
 		if o.pending == 0 && o.delivered == 0 {
 			continue
 		}
 		o.trim(nowMs)
-		t := Target{Owner: name, Pending: o.pending, Delivered: o.delivered}
+		t := Target{Target: name, Pending: o.pending, Delivered: o.delivered}
 		if len(o.samples) > 0 {
 			first := o.samples[0]
 			if span := nowMs - first.ms; span > 0 && o.delivered > first.delivered {
@@ -111,10 +117,10 @@ func (p *Progress) Snapshot(nowMs int64) []Target {
 		out = append(out, t)
 	}
 	slices.SortFunc(out, func(a, b Target) int {
-		if a.Owner < b.Owner {
+		if a.Target < b.Target {
 			return -1
 		}
-		if a.Owner > b.Owner {
+		if a.Target > b.Target {
 			return 1
 		}
 		return 0
