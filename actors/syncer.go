@@ -374,14 +374,10 @@ func (s *syncerActor) begin(ctx actor.Context, ex *exchange) {
 	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
 	req := &messages.MerkleHashesRequest{Partition: ex.partition, Level: 0, Indices: []uint32{0}}
 	s.ask(ctx, ex, ex.remote, req, func(reply *messages.Envelope) error {
-		r := reply.GetMerkleHashesReply()
-		if r == nil {
-			return errors.New("the reply is not Merkle hashes")
-		}
-		if err := remoting.ErrorOf(r.GetError()); err != nil {
+		resp, err := hashesOf(reply)
+		if err != nil {
 			return err
 		}
-		resp := antientropy.ResponseOf(r)
 		ex.peerRoot = &merkle.Hash{} // differs from any root unless set below
 		if resp.Err == "" && len(resp.Hashes) == 1 {
 			ex.peerRoot, ex.peerConfig = &resp.Hashes[0], resp.Config
@@ -452,14 +448,11 @@ func (s *syncerActor) drive(ctx actor.Context) {
 	case antientropy.AskHashes:
 		req := &messages.MerkleHashesRequest{Partition: ex.partition, Level: uint32(a.Hashes.Level), Indices: a.Hashes.Indices}
 		s.ask(ctx, ex, ex.remote, req, func(reply *messages.Envelope) error {
-			r := reply.GetMerkleHashesReply()
-			if r == nil {
-				return errors.New("the reply is not Merkle hashes")
-			}
-			if err := remoting.ErrorOf(r.GetError()); err != nil {
+			resp, err := hashesOf(reply)
+			if err != nil {
 				return err
 			}
-			return ex.s.StepHashes(antientropy.ResponseOf(r))
+			return ex.s.StepHashes(resp)
 		})
 	case antientropy.ListKeys:
 		req := &messages.MerkleKeysRequest{Partition: ex.partition, FirstSegment: a.Range.First, LastSegment: a.Range.Last}
@@ -496,6 +489,18 @@ func (s *syncerActor) drive(ctx actor.Context) {
 		}
 		s.finish(ctx)
 	}
+}
+
+// hashesOf is the Merkle hashes a peer's vnode answered, or its error.
+func hashesOf(reply *messages.Envelope) (merkle.Response, error) {
+	r := reply.GetMerkleHashesReply()
+	if r == nil {
+		return merkle.Response{}, errors.New("the reply is not Merkle hashes")
+	}
+	if err := remoting.ErrorOf(r.GetError()); err != nil {
+		return merkle.Response{}, err
+	}
+	return antientropy.ResponseOf(r), nil
 }
 
 // errWait tells ask's caller that the step is not complete yet (the other

@@ -12,6 +12,7 @@ import (
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/status"
 )
 
@@ -73,26 +74,11 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_hints_stored_total", "counter", "Hints written on this node for other nodes.", float64(c.HintsStored.Load()))
 		e.metric("dynamo_hints_delivered_total", "counter", "Hints delivered to their owners.", float64(c.HintsDelivered.Load()))
 		e.metric("dynamo_hints_rerouted_total", "counter", "Delivered hints that went to their partition's current primaries because their owner left the view (left, removed, or absent past --hint-max-age).", float64(c.HintsRerouted.Load()))
-		if ts := c.HintTargets.Snapshot(time.Now().UnixMilli()); len(ts) > 0 {
-			e.header("dynamo_hints_pending_by_owner", "gauge", "Hints this node holds, per owner.")
-			for _, t := range ts {
-				e.sample("dynamo_hints_pending_by_owner", labels("owner", t.Target), float64(t.Pending))
-			}
-			e.header("dynamo_hints_seconds_left_by_owner", "gauge", "Time left to deliver an owner's hints at the last minute's delivery rate; 0 when nothing is delivered now (the owner is down, or background work is paused).")
-			for _, t := range ts {
-				e.sample("dynamo_hints_seconds_left_by_owner", labels("owner", t.Target), float64(t.ETAMs)/1000)
-			}
-		}
-		if ts := c.HandoffTargets.Snapshot(time.Now().UnixMilli()); len(ts) > 0 {
-			e.header("dynamo_handoff_partitions_pending_by_owner", "gauge", "Partitions this node still hands off, per new owner.")
-			for _, t := range ts {
-				e.sample("dynamo_handoff_partitions_pending_by_owner", labels("owner", t.Target), float64(t.Pending))
-			}
-			e.header("dynamo_handoff_seconds_left_by_owner", "gauge", "Time left to hand a new owner its partitions at the last minute's rate; 0 when none is handed off now.")
-			for _, t := range ts {
-				e.sample("dynamo_handoff_seconds_left_by_owner", labels("owner", t.Target), float64(t.ETAMs)/1000)
-			}
-		}
+		now := time.Now().UnixMilli()
+		e.targets(c.HintTargets.Snapshot(now), "dynamo_hints_pending_by_owner", "Hints this node holds, per owner.",
+			"dynamo_hints_seconds_left_by_owner", "Time left to deliver an owner's hints at the last minute's delivery rate; 0 when nothing is delivered now (the owner is down, or background work is paused).")
+		e.targets(c.HandoffTargets.Snapshot(now), "dynamo_handoff_partitions_pending_by_owner", "Partitions this node still hands off, per new owner.",
+			"dynamo_handoff_seconds_left_by_owner", "Time left to hand a new owner its partitions at the last minute's rate; 0 when none is handed off now.")
 		e.header("dynamo_hints_expired_total", "counter", "Hints of a down owner handed over to the key's other current primaries: past --hint-max-age (age) or beyond --hint-max-bytes (size).")
 		e.sample("dynamo_hints_expired_total", labels("reason", "age"), float64(c.HintsExpiredAge.Load()))
 		e.sample("dynamo_hints_expired_total", labels("reason", "size"), float64(c.HintsExpiredSize.Load()))
@@ -169,6 +155,21 @@ func writeRequests(e expo, series []actors.RequestSeries) {
 
 // expo writes the Prometheus text exposition format.
 type expo struct{ w *bufio.Writer }
+
+// targets writes per-owner progress: what is pending, and the time left.
+func (e expo) targets(ts []progress.Target, pending, pendingHelp, left, leftHelp string) {
+	if len(ts) == 0 {
+		return
+	}
+	e.header(pending, "gauge", pendingHelp)
+	for _, t := range ts {
+		e.sample(pending, labels("owner", t.Target), float64(t.Pending))
+	}
+	e.header(left, "gauge", leftHelp)
+	for _, t := range ts {
+		e.sample(left, labels("owner", t.Target), float64(t.ETAMs)/1000)
+	}
+}
 
 func (e expo) header(name, kind, help string) {
 	fmt.Fprintf(e.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)

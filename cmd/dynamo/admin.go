@@ -30,13 +30,9 @@ func (k kvCommand) leave(fs *flag.FlagSet, cf clusterFlags, args []string, dial 
 		return code
 	}
 	defer done()
-	name := *nodeName
-	if name == "" {
-		m, err := c.Members(ctx)
-		if err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		name = m.Node
+	name, err := nodeOrSeed(ctx, c, *nodeName)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
 	}
 	n, err := c.Leave(ctx, name)
 	if err != nil {
@@ -206,13 +202,9 @@ func (k kvCommand) runBackground(fs *flag.FlagSet, cf clusterFlags, args []strin
 		return code
 	}
 	defer done()
-	name := *nodeName
-	if name == "" {
-		m, err := c.Members(ctx)
-		if err != nil {
-			return k.fail(exitFailed, "%v", err)
-		}
-		name = m.Node
+	name, err := nodeOrSeed(ctx, c, *nodeName)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
 	}
 	paused, err := c.Background(ctx, name, action)
 	if err != nil {
@@ -224,4 +216,17 @@ func (k kvCommand) runBackground(fs *flag.FlagSet, cf clusterFlags, args []strin
 	}
 	fmt.Fprintf(k.stdout, "%s: background work %s\n", name, state)
 	return exitOK
+}
+
+// nodeOrSeed is name, or when it is empty the node at the first seed
+// (the one that answers Members).
+func nodeOrSeed(ctx context.Context, c kvClient, name string) (string, error) {
+	if name != "" {
+		return name, nil
+	}
+	m, err := c.Members(ctx)
+	if err != nil {
+		return "", err
+	}
+	return m.Node, nil
 }
