@@ -34,8 +34,10 @@ help:
 # one process) run without the race detector, because the library itself
 # races there: grpclog.SetLoggerV2 is a global set by every remote.Start
 # and read by running gRPC transports. Those tests live in files built
-# with `!race` (a lint test holds it): in remoting, client and actors the
-# race pass runs everything else (the actors' clusters over a
+# with `!race` (a lint test holds it), as do the few actors cluster tests
+# that move so much data that the race detector makes them take seconds
+# (actors/heavy_test.go): in remoting, client and actors the race pass
+# runs everything else (the actors' clusters over a
 # remoting.MemoryNetwork) and the second pass only the `!race` files'
 # tests and examples; node, cmd/dynamo and examples/cart start real
 # remoting throughout and run in the second pass only.
