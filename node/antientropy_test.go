@@ -574,6 +574,17 @@ func TestAntiEntropyRepairsReplacedAndCorruptValues(t *testing.T) {
 	c.checkReads(want)
 }
 
+// wipe empties stopped node i's data directory, as a replaced disk.
+func (c *antiEntropyCluster) wipe(i int) {
+	c.t.Helper()
+	if err := os.RemoveAll(c.dirs[i]); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.MkdirAll(c.dirs[i], 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // Case 3: one node's data directory wiped; it restarts under the same name
 // (a new identity) and anti-entropy repopulates it.
 func TestAntiEntropyRepopulatesAWipedNode(t *testing.T) {
@@ -583,12 +594,7 @@ func TestAntiEntropyRepopulatesAWipedNode(t *testing.T) {
 	c.stop(victim)
 	base := c.mark()
 	c.waitMembers(antiEntropyNodes, antiEntropyNodes-1)
-	if err := os.RemoveAll(c.dirs[victim]); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(c.dirs[victim], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	c.wipe(victim)
 	restarted := time.Now()
 	c.start(victim)
 	c.waitMembers(antiEntropyNodes, antiEntropyNodes)
@@ -648,12 +654,7 @@ func TestAntiEntropyRefillsAWipedNodeAtDefaultPacing(t *testing.T) {
 	const victim = 2
 	c.stop(victim)
 	c.waitMembers(antiEntropyNodes, antiEntropyNodes-1)
-	if err := os.RemoveAll(c.dirs[victim]); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(c.dirs[victim], 0o755); err != nil {
-		t.Fatal(err)
-	}
+	c.wipe(victim)
 	base := c.mark()
 	restarted := time.Now()
 	c.start(victim)
