@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/cluster"
+	"github.com/dynamokv/dynamo/hints"
 	"github.com/dynamokv/dynamo/messages"
 )
 
@@ -127,5 +128,40 @@ func TestClusterBackgroundPauseAndResume(t *testing.T) {
 	bad := c.send(0, messages.Wrap(c.nextID, &messages.BackgroundRequest{Action: 7})).GetBackgroundReply()
 	if bad.GetError().GetField() != "action" {
 		t.Fatalf("an unknown action: %v", bad)
+	}
+}
+
+// The admission controller's share scales the rate background work takes
+// tokens at; 0 holds it off without pausing it, and pausing wins.
+func TestBackgroundShareScalesTokens(t *testing.T) {
+	var b Background
+	t0 := time.Unix(100, 0)
+	bucket := hints.NewBucket(1000, 1)
+	if got, _ := b.take(bucket, t0, 1); got != 1 || b.Share() != 1 {
+		t.Fatalf("full rate: took %d, share %v", got, b.Share())
+	}
+	b.SetShare(0)
+	if got, wait := b.take(bucket, t0.Add(time.Second), 1); got != 0 || wait != heldPoll || b.Paused() {
+		t.Fatalf("share 0: took %d, wait %v, paused %v", got, wait, b.Paused())
+	}
+	b.SetShare(0.1) // 100 tokens a second: one every 10 ms
+	ms := func(n int) time.Time { return t0.Add(time.Second + time.Duration(n)*time.Millisecond) }
+	if got, _ := b.take(bucket, ms(1000), 1); got != 1 { // the token that accrued before the hold
+		t.Fatalf("share 0.1: took %d, want the token from before the hold", got)
+	}
+	if got, wait := b.take(bucket, ms(1005), 1); got != 0 || wait < 5*time.Millisecond || wait > 5*time.Millisecond+time.Microsecond {
+		t.Fatalf("share 0.1 after 5 ms: took %d, wait %v, want 0 and 5ms", got, wait)
+	}
+	if got, _ := b.take(bucket, ms(1010), 1); got != 1 {
+		t.Fatalf("share 0.1 after 10 ms: took %d, want 1", got)
+	}
+	b.Pause()
+	b.SetShare(1)
+	if got, wait := b.take(bucket, t0.Add(2*time.Second), 1); got != 0 || wait != pausedPoll {
+		t.Fatalf("paused at share 1: took %d, wait %v", got, wait)
+	}
+	var none *Background
+	if none.Share() != 1 {
+		t.Fatal("a nil Background is not at full rate")
 	}
 }

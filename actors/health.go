@@ -2,6 +2,7 @@ package actors
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,6 +128,17 @@ type Counters struct {
 	HintsRerouted, HintsExpiredAge, HintsExpiredSize atomic.Uint64
 	// Vnodes is how many vnodes run.
 	Vnodes Gauge
+	// Keys is how many objects the node's vnodes hold (a key counts once
+	// per partition replica here; an estimate while a tree builds).
+	Keys atomic.Int64
+	// Admission is the admission controller's latest state.
+	Admission AdmissionStats
+	// TreesBuilding is how many vnodes are building their Merkle tree
+	// from a scan (they serve meanwhile; anti-entropy waits for them);
+	// TreesLoaded counts vnode starts that loaded the tree persisted at
+	// the last clean stop, TreesBuilt the builds completed.
+	TreesBuilding           atomic.Int64
+	TreesLoaded, TreesBuilt atomic.Uint64
 	// Anti-entropy: exchanges completed, of which identical (roots
 	// matched), exchanges abandoned, replica writes that changed a
 	// replica, and bytes of envelopes to and from peers.
@@ -157,6 +169,25 @@ type Counters struct {
 	// Reap counts what reap passes deleted and pruned in this node's
 	// vnodes, and the compactions that followed.
 	Reap vnode.ReapStats
+}
+
+// AdmissionStats are the node's admission controller's latest figures:
+// the foreground's mean latency in the last window and its baseline
+// without background work, in milliseconds. Safe for concurrent use; the
+// zero value reads as zeros.
+type AdmissionStats struct {
+	mean, baseline atomic.Uint64 // math.Float64bits
+}
+
+// Store records the controller's figures.
+func (a *AdmissionStats) Store(meanMs, baselineMs float64) {
+	a.mean.Store(math.Float64bits(meanMs))
+	a.baseline.Store(math.Float64bits(baselineMs))
+}
+
+// Load returns what Store recorded last.
+func (a *AdmissionStats) Load() (meanMs, baselineMs float64) {
+	return math.Float64frombits(a.mean.Load()), math.Float64frombits(a.baseline.Load())
 }
 
 // SyncProgress is each partition's anti-entropy progress on this node.

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -40,6 +41,12 @@ type VnodesConfig struct {
 	// Counters receives vnode restarts and the number of vnodes running.
 	// Optional.
 	Counters *Counters
+	// TreeBuilds is how many vnodes build their Merkle trees from a scan
+	// at once (after a crash, or at a first start); the others serve
+	// meanwhile and wait their turn. Default half the cores Go uses
+	// (GOMAXPROCS), at least 1: a build is CPU-bound, and serving comes
+	// first.
+	TreeBuilds int
 	// Logger receives vnode starts and failures. Required.
 	Logger *slog.Logger
 }
@@ -73,8 +80,10 @@ type vnodeManager struct {
 	// then a fresh vnode starts if the partition is this node's again.
 	stopping map[string]uint32
 	view     *View
-	timers   []*time.Timer
-	ending   bool // stopping or restarting
+	// builds limits concurrent tree builds (VnodesConfig.TreeBuilds).
+	builds chan struct{}
+	timers []*time.Timer
+	ending bool // stopping or restarting
 }
 
 // VnodesProps returns the props of the vnode manager. Spawn it named
@@ -86,13 +95,17 @@ func VnodesProps(cfg VnodesConfig) *actor.Props {
 	if cfg.Counters == nil {
 		cfg.Counters = &Counters{}
 	}
+	if cfg.TreeBuilds <= 0 {
+		cfg.TreeBuilds = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	builds := make(chan struct{}, cfg.TreeBuilds)
 	decider := func(reason interface{}) actor.Directive {
 		cfg.Logger.Error("vnode failed; restarting it from storage", "reason", fmt.Sprint(reason))
 		cfg.Counters.Restarts.Add(1)
 		return actor.RestartDirective
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}, stopping: map[string]uint32{}}
+		return &vnodeManager{cfg: cfg, held: map[uint32]*actor.PID{}, stopping: map[string]uint32{}, builds: builds}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(RestartLimit, RestartWindow, decider)))
 }
 
@@ -122,7 +135,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap
-		pid, err := remoting.SpawnNamed(ctx, VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now, m.cfg.Dispatcher), remoting.VnodeChild(p))
+		pid, err := remoting.SpawnNamed(ctx, VnodeProps(m.cfg.Engine, cfg, m.cfg.Self, m.cfg.Now, m.cfg.Dispatcher, VnodeEnv{Builds: m.builds, Counters: m.cfg.Counters}), remoting.VnodeChild(p))
 		if err != nil {
 			m.cfg.Logger.Error("vnode: cannot start", "partition", p, "err", err)
 			continue

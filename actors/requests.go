@@ -30,6 +30,17 @@ const (
 type RequestStats struct {
 	mu sync.Mutex
 	m  map[requestKey]*RequestSeries
+	// count and sum total every series.
+	count uint64
+	sum   time.Duration
+}
+
+// Totals returns how many requests were recorded and their summed
+// latency.
+func (s *RequestStats) Totals() (count uint64, sum time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count, s.sum
 }
 
 type requestKey struct{ op, outcome string }
@@ -59,6 +70,8 @@ func (s *RequestStats) Record(op, outcome string, took time.Duration) {
 	}
 	rs.Count++
 	rs.Sum += took
+	s.count++
+	s.sum += took
 	for i := len(LatencyBuckets) - 1; i >= 0 && took <= LatencyBuckets[i]; i-- {
 		rs.Buckets[i]++
 	}

@@ -218,6 +218,7 @@ func (r *router) members() *messages.MembersReply {
 		return &messages.MembersReply{Node: r.cfg.Self, Error: unavailable("node is starting: no membership view yet")}
 	}
 	c := r.cfg.Counters
+	fgMean, fgBase := c.Admission.Load()
 	mode := messages.ConflictMode_CONFLICT_MODE_SIBLINGS
 	if r.cfg.Defaults.Mode == messages.ConflictMode_CONFLICT_MODE_LWW {
 		mode = messages.ConflictMode_CONFLICT_MODE_LWW
@@ -239,6 +240,9 @@ func (r *router) members() *messages.MembersReply {
 			Compactions: c.Reap.Compactions.Load(), CompactionMs: c.Reap.CompactNanos.Load() / uint64(time.Millisecond),
 			BackgroundPaused: r.cfg.Background.Paused(), HintTargets: transferTargets(c.HintTargets.Snapshot(time.Now().UnixMilli())),
 			HandoffTargets: transferTargets(c.HandoffTargets.Snapshot(time.Now().UnixMilli())),
+			TreesBuilding:  uint32(max(0, c.TreesBuilding.Load())), TreesLoaded: c.TreesLoaded.Load(), TreesBuilt: c.TreesBuilt.Load(),
+			Keys:           uint64(max(0, c.Keys.Load())),
+			BackgroundHeld: 1 - r.cfg.Background.Share(), ForegroundMeanMs: fgMean, ForegroundBaselineMs: fgBase,
 		},
 	}
 }

@@ -201,6 +201,7 @@ type (
 	treeSnapshotReply struct {
 		tree *merkle.Tree
 		same bool
+		err  error // no tree: the vnode is building it
 	}
 	// dropRequest asks the vnode manager to have partition p's vnode drop
 	// its handed-off data if the tree's root is still root. The manager
@@ -400,7 +401,10 @@ func (s *syncerActor) snapshot(ctx actor.Context, ex *exchange, peer *treeSnapsh
 			return
 		}
 		snap, ok := res.(*treeSnapshotReply)
-		if err != nil || !ok {
+		if err == nil && ok && snap.err != nil {
+			err = snap.err
+		}
+		if err != nil || !ok || (snap.tree == nil && !snap.same) {
 			s.fail(ctx, fmt.Errorf("no tree from the local vnode: %v", err))
 			return
 		}

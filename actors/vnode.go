@@ -30,28 +30,89 @@ type vnodeActor struct {
 	// dropped: the partition was handed off and its data deleted; every
 	// request is refused until the manager stops this vnode.
 	dropped bool
+	// failed: a message panicked; the store is not persisted at the stop.
+	failed bool
+	env    VnodeEnv
+	// build is the Merkle tree's build while it runs on its goroutine,
+	// which stopBuild closes and waits for.
+	build     *vnode.Build
+	stopBuild chan struct{}
+	buildDone chan struct{}
+	// counted is what this vnode added to env.Counters.Keys.
+	counted int
+}
+
+// VnodeEnv is what a node's vnodes share. The zero value works: no limit
+// on concurrent tree builds, counters dropped.
+type VnodeEnv struct {
+	// Builds holds a token per vnode building its Merkle tree from a
+	// scan; its capacity is how many build at once. Nil: no limit.
+	Builds chan struct{}
+	// Counters receives tree builds and loads. Optional.
+	Counters *Counters
 }
 
 // VnodeProps returns the props of a vnode actor over engine, its mailbox
 // run by d (nil: protoactor's default dispatcher).
-func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64), d actor.Dispatcher) *actor.Props {
+func VnodeProps(engine storage.Engine, cfg vnode.Config, node string, now func() (int64, int64), d actor.Dispatcher, env VnodeEnv) *actor.Props {
+	if env.Counters == nil {
+		env.Counters = &Counters{}
+	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &vnodeActor{engine: engine, cfg: cfg, node: node, now: now}
+		return &vnodeActor{engine: engine, cfg: cfg, node: node, now: now, env: env}
 	}, onDispatcher(d)...)
 }
 
+// treeBuilt is a vnode's Merkle tree build, ended (err nil: done).
+type treeBuilt struct {
+	b   *vnode.Build
+	err error
+}
+
+// errTreeBuilding is what a vnode answers for its tree while it builds it.
+func (v *vnodeActor) errTreeBuilding() *messages.Error {
+	scanned := 0
+	if v.build != nil {
+		scanned = v.build.Scanned()
+	}
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE,
+		Message: fmt.Sprintf("vnode %d is building its Merkle tree (%d keys scanned)", v.cfg.Partition, scanned)}
+}
+
 func (v *vnodeActor) Receive(ctx actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			v.failed = true
+			panic(r) // to the supervisor
+		}
+		v.countKeys(ctx)
+	}()
 	switch m := ctx.Message().(type) {
-	case *actor.Started, *actor.Restarting:
-		if v.store != nil {
+	case *actor.Started:
+		v.open(ctx)
+	case *actor.Restarting:
+		v.halt()
+	case *actor.Stopping:
+		v.halt()
+		if v.store != nil && !v.failed && !v.dropped {
+			if err := v.store.Close(); err != nil {
+				v.failed = true // the next start builds from a scan
+			}
+		}
+	case *treeBuilt:
+		if m.b != v.build {
 			return
 		}
-		s, err := vnode.Open(v.engine, v.cfg)
-		if err != nil {
-			// Let the supervisor restart us; the error is its reason.
-			panic(fmt.Errorf("vnode %d: open: %w", v.cfg.Partition, err))
+		v.build = nil
+		v.env.Counters.TreesBuilding.Add(-1)
+		if m.err == nil {
+			m.err = v.store.Finish(m.b)
 		}
-		v.store = s
+		if m.err != nil {
+			// Restart from storage: the next open builds again.
+			panic(fmt.Errorf("vnode %d: %w", v.cfg.Partition, m.err))
+		}
+		v.env.Counters.TreesBuilt.Add(1)
 	case *crashNow:
 		panic(fmt.Sprintf("fault injection: vnode %d crash requested", v.cfg.Partition))
 	case *corruptObjects:
@@ -82,6 +143,10 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		// The Merkle syncer's local copy of the tree, for an exchange
 		// while writes continue here; none when the peer's root matches.
 		t := v.store.Tree()
+		if t == nil {
+			ctx.Respond(&treeSnapshotReply{err: remoting.ErrorOf(v.errTreeBuilding())})
+			return
+		}
 		if m.peerRoot != nil && m.peerConfig == t.Config() && *m.peerRoot == t.Root() {
 			ctx.Respond(&treeSnapshotReply{same: true})
 			return
@@ -104,6 +169,71 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 			ctx.Respond(reply)
 		}
 	}
+}
+
+// open opens the store. Without a tree persisted at the last clean stop,
+// the store serves at once and its tree is built on a goroutine this
+// vnode owns (halt stops it), one of at most cap(env.Builds) at a time.
+func (v *vnodeActor) open(ctx actor.Context) {
+	s, b, err := vnode.OpenBuilding(v.engine, v.cfg)
+	if err != nil {
+		// Let the supervisor restart us; the error is its reason.
+		panic(fmt.Errorf("vnode %d: open: %w", v.cfg.Partition, err))
+	}
+	v.store = s
+	if loaded, _ := s.Loaded(); loaded {
+		v.env.Counters.TreesLoaded.Add(1)
+	}
+	if b == nil {
+		return
+	}
+	v.build, v.stopBuild, v.buildDone = b, make(chan struct{}), make(chan struct{})
+	v.env.Counters.TreesBuilding.Add(1)
+	root, self, stop, done, slots := ctx.ActorSystem().Root, ctx.Self(), v.stopBuild, v.buildDone, v.env.Builds
+	go func() {
+		defer close(done)
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-stop:
+				b.Close()
+				return
+			}
+		}
+		err := b.Run(stop)
+		if !errors.Is(err, vnode.ErrBuildStopped) {
+			root.Send(self, &treeBuilt{b: b, err: err})
+		}
+	}()
+}
+
+// countKeys keeps the node's key count: this vnode's share follows its
+// store, and leaves with it.
+func (v *vnodeActor) countKeys(ctx actor.Context) {
+	n := 0
+	switch ctx.Message().(type) {
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		if v.store != nil && !v.dropped {
+			n = v.store.Keys()
+		}
+	}
+	if n != v.counted {
+		v.env.Counters.Keys.Add(int64(n - v.counted))
+		v.counted = n
+	}
+}
+
+// halt stops the tree's build, if one runs, and waits for its goroutine.
+func (v *vnodeActor) halt() {
+	if v.build == nil {
+		return
+	}
+	close(v.stopBuild)
+	<-v.buildDone
+	v.build = nil
+	v.env.Counters.TreesBuilding.Add(-1)
 }
 
 func (v *vnodeActor) handedOff(env *messages.Envelope) *messages.Envelope {
@@ -218,6 +348,9 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		}
 		return messages.Wrap(id, &messages.ReplicaMergeReply{Partition: v.cfg.Partition, Node: v.node, Changed: uint32(changed), Error: toError(err)})
 	case *messages.MerkleHashesRequest:
+		if !v.store.Ready() {
+			return messages.Wrap(id, &messages.MerkleHashesReply{Partition: v.cfg.Partition, Node: v.node, Error: v.errTreeBuilding()})
+		}
 		reply := antientropy.HashesReply(v.store.Tree().Answer(merkle.Request{Level: int(req.GetLevel()), Indices: req.GetIndices()}))
 		reply.Partition, reply.Node = v.cfg.Partition, v.node
 		return messages.Wrap(id, reply)

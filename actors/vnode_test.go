@@ -74,7 +74,7 @@ func TestVnodeActorOverRemoting(t *testing.T) {
 	}
 	const q, p = 16, 5
 	now := func() (int64, int64) { return 1, 1 }
-	pid, err := remoting.SpawnNamed(b.Root(), VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now, nil), remoting.VnodeName(p))
+	pid, err := remoting.SpawnNamed(b.Root(), VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "b@1"), "b", now, nil, VnodeEnv{}), remoting.VnodeName(p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestVnodeTreeSnapshotSettlesAtTheRoot(t *testing.T) {
 	s := startSystem(t)
 	const q, p = 16, 3
 	now := func() (int64, int64) { return 1, 1 }
-	pid, err := remoting.SpawnNamed(s.Root(), VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "a@1"), "a", now, nil), remoting.VnodeName(p))
+	pid, err := remoting.SpawnNamed(s.Root(), VnodeProps(storage.NewMemory(), vnode.DefaultConfig(p, q, "a@1"), "a", now, nil, VnodeEnv{}), remoting.VnodeName(p))
 	if err != nil {
 		t.Fatal(err)
 	}

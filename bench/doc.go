@@ -1,7 +1,8 @@
 // Command bench measures dynamo. Subcommands:
 //
-//	go run ./bench ring [flags]   partition placement: balance and movement
-//	go run ./bench load [flags]   YCSB-style load: throughput and latency
+//	go run ./bench ring [flags]     partition placement: balance and movement
+//	go run ./bench load [flags]     YCSB-style load: throughput and latency
+//	go run ./bench restart [flags]  how soon a node on a large data directory answers
 //
 // Run `go run ./bench <subcommand> -h` for its flags. bench/RESULTS.md
 // records measured results with their command, machine and commit.
@@ -22,4 +23,17 @@
 // `go generate ./bench`), builds it with `go build` on first use (Go on
 // PATH, and the module proxy or a warm module cache) and keeps the binary
 // in the user cache directory. `make bench-olric-test` runs it for real.
+//
+// `bench load --refill` wipes the last local node's data directory after
+// the preload and restarts it as the measured run begins, and reports when
+// anti-entropy has refilled it: what a refill costs the foreground, with
+// and without admission control (--no-admission-control), at a chosen
+// --anti-entropy-rate.
+//
+// `bench restart` writes --keys objects for one node straight through the
+// storage engine (minutes for millions, where puts would take hours),
+// then starts that node again and again: after a clean stop (its vnodes
+// load their persisted Merkle trees) and after SIGKILL (they serve while
+// the trees build), timing each start until a read and a write of every
+// partition have been answered and until every tree is ready.
 package main

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"runtime"
@@ -72,6 +73,13 @@ type loadConfig struct {
 	// Vs are the peers run after the dynamo run on the same cores
 	// (--vs), in order.
 	Vs []string `json:"vs,omitempty"`
+	// Refill: the last local node's data directory is wiped after the
+	// preload and the node restarted as the measured run begins.
+	Refill bool `json:"refill,omitempty"`
+	// AntiEntropyRate and NoAdmissionControl are the local nodes'
+	// --anti-entropy-rate (0: default) and --no-admission-control.
+	AntiEntropyRate    int  `json:"anti_entropy_rate,omitempty"`
+	NoAdmissionControl bool `json:"no_admission_control,omitempty"`
 
 	json         bool
 	vsRedis      bool // --vs-redis: "redis" is in Vs
@@ -157,6 +165,9 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	fs.DurationVar(&c.Timeout, "timeout", time.Second, "request deadline sent to the nodes")
 	vs := fs.String("vs", "", "comma-separated `LIST` of peers to run after the dynamo run, on the same cores, and compare with: redis (redis-benchmark against a local redis-server, no persistence, same keys, value size and concurrency), olric (a cluster of 3 Olric member processes, replicas 3, read/write quorum 2/2, in memory, with the same workload through Olric's Go client; built with go build on first use)")
 	fs.BoolVar(&c.vsRedis, "vs-redis", false, "shorthand for --vs redis")
+	fs.BoolVar(&c.Refill, "refill", false, "local cluster with --n equal to --nodes: after the preload, wipe the last node's data directory and restart it as the measured run begins; report when anti-entropy has refilled it (it holds every key)")
+	fs.IntVar(&c.AntiEntropyRate, "anti-entropy-rate", 0, "local cluster: the nodes' --anti-entropy-rate, keys per second (0: their default)")
+	fs.BoolVar(&c.NoAdmissionControl, "no-admission-control", false, "local cluster: the nodes' --no-admission-control (background work at its configured rates whatever the foreground suffers)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object on stdout instead of the table")
 	fs.BoolVar(&c.progress, "progress", false, "show the progress line even when stderr is not a terminal or with --json")
 	fs.StringVar(&c.listenAddr, "listen-addr", "127.0.0.1:0", "the clients' own remoting address; the nodes must reach it")
@@ -234,6 +245,12 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 			return c, fmt.Errorf("--partitions: %v", err)
 		}
 	}
+	if c.Refill && (len(c.Seeds) > 0 || c.N != c.Nodes || !c.wl.preload || !c.Preload) {
+		return c, errors.New("--refill needs a local cluster whose --n equals --nodes (every node holds every key), and a preload")
+	}
+	if c.AntiEntropyRate < 0 {
+		return c, fmt.Errorf("--anti-entropy-rate must not be negative, got %d", c.AntiEntropyRate)
+	}
 	if c.durable, err = coordinator.ParseDurability(c.DurableWrites); err != nil {
 		return c, fmt.Errorf("--durable-writes: %v", err)
 	}
@@ -278,6 +295,8 @@ type loadReport struct {
 	Redis *redisResult `json:"redis,omitempty"`
 	// Olric is the --vs olric run.
 	Olric *olricResult `json:"olric,omitempty"`
+	// Refill is how the wiped node refilled (--refill).
+	Refill *refillResult `json:"refill,omitempty"`
 }
 
 type preloadResult struct {
@@ -353,7 +372,8 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	if cfg.Nodes > 0 {
 		var err error
 		lc, err = startLocalCluster(ctx, clusterSpec{nodes: cfg.Nodes, partitions: cfg.Partitions, n: cfg.N, r: cfg.R, w: cfg.W,
-			noSync: !cfg.Fsync, speculate: cfg.Speculate, durable: cfg.durable, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes, log: log})
+			noSync: !cfg.Fsync, speculate: cfg.Speculate, durable: cfg.durable, fastGossip: cfg.fastGossip, profileDir: cfg.profileNodes,
+			aeRate: cfg.AntiEntropyRate, noAdmission: cfg.NoAdmissionControl, log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -404,8 +424,17 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		rep.Preload = p
 		fmt.Fprintf(log, "bench: preloaded %d keys in %.1f s (%.0f keys/s, %d errors)\n", p.Keys, p.Seconds, p.KeysPerS, p.Errors)
 	}
+	var refilled func() *refillResult
+	if cfg.Refill {
+		if refilled, err = startRefill(ctx, lc, clients[0], cfg.Keys, log); err != nil {
+			return nil, err
+		}
+	}
 	showProgress := cfg.progress || (!cfg.json && isTerminal(log))
 	elapsed := g.run(ctx, log, showProgress)
+	if refilled != nil {
+		rep.Refill = refilled()
+	}
 	rep.ElapsedS = round(elapsed.Seconds(), 3)
 	rep.Interrupted = ctx.Err() != nil
 	rows := g.rec.results(elapsed)
@@ -747,6 +776,21 @@ func printReport(w io.Writer, rep *loadReport) {
 		rep.Machine.CPU, rep.Commit, rep.GoVersion, rep.Started)
 	if p := rep.Preload; p != nil {
 		fmt.Fprintf(w, "preload: %d keys in %.1f s (%.0f keys/s), %d errors\n", p.Keys, p.Seconds, p.KeysPerS, p.Errors)
+	}
+	if r := rep.Refill; r != nil {
+		state := fmt.Sprintf("held all %d keys %.1f s after its restart", r.Keys, r.Seconds)
+		if !r.Complete {
+			state = fmt.Sprintf("held %d of %d keys when the bench stopped waiting, %.1f s after its restart", r.Held, r.Keys, r.Seconds)
+		}
+		fmt.Fprintf(w, "refill: %s wiped and restarted as the run began; %s (anti-entropy rate %s, admission control %v)\n",
+			r.Node, state, r.Rate, !c.NoAdmissionControl)
+		if !c.NoAdmissionControl {
+			var parts []string
+			for _, name := range slices.Sorted(maps.Keys(r.HeldDuringRun)) {
+				parts = append(parts, fmt.Sprintf("%s %.0f%%", name, 100*r.HeldDuringRun[name]))
+			}
+			fmt.Fprintf(w, "refill: background rates held back during the run, mean: %s\n", strings.Join(parts, ", "))
+		}
 	}
 	fmt.Fprintf(w, "elapsed %.2f s", rep.ElapsedS)
 	if rep.MaxSiblings >= 0 {

@@ -38,15 +38,17 @@ const stopGrace = 10 * time.Second
 
 // clusterSpec is what a local cluster is started with.
 type clusterSpec struct {
-	nodes      int
-	partitions int
-	n, r, w    int
-	noSync     bool
-	speculate  time.Duration          // --read-speculate-after
-	durable    coordinator.Durability // --durable-writes
-	fastGossip bool
-	profileDir string // when set, each node writes <dir>/<name>.cpu.pprof
-	log        io.Writer
+	nodes       int
+	partitions  int
+	n, r, w     int
+	noSync      bool
+	speculate   time.Duration          // --read-speculate-after
+	durable     coordinator.Durability // --durable-writes
+	fastGossip  bool
+	profileDir  string // when set, each node writes <dir>/<name>.cpu.pprof
+	aeRate      int    // --anti-entropy-rate; 0: the default
+	noAdmission bool   // --no-admission-control
+	log         io.Writer
 }
 
 type child struct {
@@ -57,6 +59,9 @@ type child struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
+	// restarting is closed when the bench stops the node to start it
+	// again (refill): its exit is expected.
+	restarting chan struct{}
 }
 
 type localCluster struct {
@@ -100,9 +105,10 @@ func startLocalCluster(ctx context.Context, spec clusterSpec) (lc *localCluster,
 	fmt.Fprintf(spec.log, "bench: starting %d node processes, data in %s\n", spec.nodes, dir)
 	for i := range spec.nodes {
 		c := &child{
-			name:   fmt.Sprintf("n%d", i+1),
-			gossip: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])),
-			actor:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1])),
+			name:       fmt.Sprintf("n%d", i+1),
+			gossip:     net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])),
+			actor:      net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1])),
+			restarting: make(chan struct{}),
 		}
 		c.logPath = filepath.Join(dir, c.name+".log")
 		lc.children = append(lc.children, c)
@@ -146,6 +152,12 @@ func (lc *localCluster) spawn(exe string, c *child, join bool) error {
 	if s.fastGossip {
 		args = append(args, "--fast-gossip")
 	}
+	if s.aeRate > 0 {
+		args = append(args, "--anti-entropy-rate", strconv.Itoa(s.aeRate))
+	}
+	if s.noAdmission {
+		args = append(args, "--no-admission-control")
+	}
 	if s.profileDir != "" {
 		args = append(args, "--cpuprofile", filepath.Join(s.profileDir, c.name+".cpu.pprof"))
 	}
@@ -169,6 +181,7 @@ func (lc *localCluster) spawn(exe string, c *child, join bool) error {
 		close(c.exited)
 		select {
 		case <-lc.stopping:
+		case <-c.restarting:
 		default:
 			fmt.Fprintf(lc.spec.log, "\nbench: node %s (pid %d) exited unexpectedly: %v\n%s", c.name, c.cmd.Process.Pid, c.waitErr, tail(c.logPath, 10))
 		}
@@ -390,6 +403,8 @@ func runNode(args []string, stderr io.Writer) int {
 	stdinEOF := fs.Bool("stop-on-stdin-eof", false, "stop when stdin reaches EOF (the parent died)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the node's life to this file")
 	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	aeRate := fs.Int("anti-entropy-rate", def.AntiEntropyRate, "anti-entropy repairs, keys per second")
+	noAdmission := fs.Bool("no-admission-control", false, "background work at its configured rates whatever the foreground suffers")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -407,6 +422,7 @@ func runNode(args []string, stderr io.Writer) int {
 	cfg.Join = splitList(*join)
 	cfg.Partitions, cfg.N, cfg.R, cfg.W = *q, *n, *r, *w
 	cfg.NoSync, cfg.FastGossip, cfg.ReadSpeculateAfter = *noSync, *fast, *speculate
+	cfg.AntiEntropyRate, cfg.NoAdmissionControl = *aeRate, *noAdmission
 	d, err := coordinator.ParseDurability(*durable)
 	if err != nil {
 		fmt.Fprintf(stderr, "bench _node: --durable-writes: %v\n", err)
@@ -452,4 +468,30 @@ func runNode(args []string, stderr io.Writer) int {
 		_ = os.WriteFile(filepath.Join(*dataDir, wireFile), b, 0o644)
 	}
 	return 0
+}
+
+// restartWiped stops node c (SIGTERM), deletes its data directory and
+// starts it again under the same name, joining the first other node: a
+// replaced disk. It returns when the node listens again.
+func (lc *localCluster) restartWiped(ctx context.Context, c *child) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	close(c.restarting)
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(stopGrace):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+	}
+	if err := os.RemoveAll(filepath.Join(lc.dir, c.name)); err != nil {
+		return err
+	}
+	c.restarting = make(chan struct{})
+	if err := lc.spawn(exe, c, true); err != nil {
+		return err
+	}
+	return lc.waitListening(ctx, c, c.actor, 30*time.Second)
 }

@@ -15,7 +15,9 @@ const usage = `usage: bench <subcommand> [flags]
 subcommands:
   ring   partition placement quality: balance and movement by cluster size
   load   YCSB-style load against a cluster (its own local one by default):
-         throughput and latency percentiles`
+         throughput and latency percentiles
+  restart  how soon a node on a large data directory answers after a
+         clean stop and after SIGKILL`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -27,6 +29,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRing(args[1:], stdout, stderr)
 	case "load":
 		return runLoad(args[1:], stdout, stderr)
+	case "restart":
+		return runRestart(args[1:], stdout, stderr)
 	case "_node":
 		// Hidden: one node of the local cluster `bench load` starts.
 		return runNode(args[1:], stderr)
@@ -34,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load)\n", args[0])
+		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load, restart)\n", args[0])
 		return 2
 	}
 }

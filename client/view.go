@@ -89,6 +89,24 @@ type NodeStats struct {
 	BackgroundPaused bool
 	// HandoffInTransit is the partition being handed off, -1 for none.
 	HandoffInTransit int
+	// TreesBuilding is how many vnodes build their Merkle tree from a scan
+	// now (after a crash or at a first start: they serve meanwhile, and
+	// anti-entropy waits for them); TreesLoaded counts vnode starts that
+	// loaded the tree persisted at the last clean stop, TreesBuilt the
+	// builds completed, since the node started.
+	TreesBuilding           int
+	TreesLoaded, TreesBuilt uint64
+	// BackgroundHeld is the share of their configured rates the node's
+	// background work is held back from now (0: full rate; its admission
+	// controller raises it while client requests suffer); Keys how many
+	// objects its vnodes hold (a key counts once per replica held there;
+	// an estimate while a Merkle tree builds); ForegroundMeanMs the mean
+	// latency of the client requests it answered in the controller's last
+	// window, and ForegroundBaselineMs that mean without background work
+	// (0 before it was measured).
+	Keys                                   uint64
+	BackgroundHeld                         float64
+	ForegroundMeanMs, ForegroundBaselineMs float64
 	// Reaping since the node started: reap passes it coordinated to the
 	// end and abandoned, keys they checked with every primary; tombstones
 	// its vnodes deleted and clock entries they pruned (whoever
@@ -152,7 +170,9 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			HandoffFailures: st.GetHandoffFailures(), HandoffBytes: st.GetHandoffBytes(), Leaving: st.GetLeaving(), HandoffInTransit: -1,
 			ReapPasses: st.GetReapPasses(), ReapFailures: st.GetReapFailures(), ReapKeysChecked: st.GetReapKeysChecked(),
 			TombstonesReaped: st.GetTombstonesReaped(), ClockEntriesPruned: st.GetClockEntriesPruned(),
-			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs(), BackgroundPaused: st.GetBackgroundPaused()}}
+			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs(), BackgroundPaused: st.GetBackgroundPaused(),
+			TreesBuilding: int(st.GetTreesBuilding()), TreesLoaded: st.GetTreesLoaded(), TreesBuilt: st.GetTreesBuilt(),
+			Keys: st.GetKeys(), BackgroundHeld: st.GetBackgroundHeld(), ForegroundMeanMs: st.GetForegroundMeanMs(), ForegroundBaselineMs: st.GetForegroundBaselineMs()}}
 	m.Hints, m.Handoffs = transferTargets(st.GetHintTargets()), transferTargets(st.GetHandoffTargets())
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())

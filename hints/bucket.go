@@ -16,7 +16,8 @@ const slack = 1e-9
 // back), and the bucket keeps the later time. It is not safe for
 // concurrent use.
 type Bucket struct {
-	rate   float64 // tokens per second
+	rate   float64 // tokens per second at scale 1
+	scale  float64 // share of rate accruing now (SetScale), 0 < scale <= 1
 	burst  float64
 	tokens float64
 	last   time.Time // when tokens was last brought up to date; zero before the first call
@@ -32,7 +33,24 @@ func NewBucket(rate float64, burst int) *Bucket {
 	if burst < 1 {
 		panic(fmt.Sprintf("hints: NewBucket: burst %d is below 1", burst))
 	}
-	return &Bucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
+	return &Bucket{rate: rate, scale: 1, burst: float64(burst), tokens: float64(burst)}
+}
+
+// SetScale makes tokens accrue from now at rate*s per second (0 < s <= 1;
+// other values are clamped): what accrued before now keeps the old scale.
+func (b *Bucket) SetScale(now time.Time, s float64) {
+	if !(s > 0) {
+		s = math.SmallestNonzeroFloat64
+	}
+	s = min(s, 1)
+	if s == b.scale {
+		return
+	}
+	b.tokens = b.available(now)
+	if b.last.IsZero() || now.After(b.last) {
+		b.last = now
+	}
+	b.scale = s
 }
 
 // available returns the tokens the bucket holds at now.
@@ -40,7 +58,7 @@ func (b *Bucket) available(now time.Time) float64 {
 	if b.last.IsZero() || !now.After(b.last) {
 		return b.tokens
 	}
-	return min(b.burst, b.tokens+b.rate*now.Sub(b.last).Seconds())
+	return min(b.burst, b.tokens+b.rate*b.scale*now.Sub(b.last).Seconds())
 }
 
 // Take takes up to n tokens available at now and returns how many it took
@@ -68,7 +86,7 @@ func (b *Bucket) Wait(now time.Time) time.Duration {
 	if need <= slack {
 		return 0
 	}
-	ns := math.Ceil(need / b.rate * float64(time.Second))
+	ns := math.Ceil(need / (b.rate * b.scale) * float64(time.Second))
 	if ns >= math.MaxInt64 {
 		return math.MaxInt64
 	}

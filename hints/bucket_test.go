@@ -159,3 +159,28 @@ func TestNewBucketRejectsBadArguments(t *testing.T) {
 		}()
 	}
 }
+
+// A scaled bucket accrues at rate*scale from the change on; what accrued
+// before keeps the old scale, and Wait follows the scaled rate.
+func TestBucketScale(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	b := NewBucket(100, 100)
+	if got := b.Take(t0, 100); got != 100 {
+		t.Fatalf("took %d of a full bucket of 100", got)
+	}
+	b.SetScale(t0.Add(500*time.Millisecond), 0.1) // 50 accrued at full rate
+	if got := b.Take(t0.Add(time.Second), 1000); got != 55 {
+		t.Fatalf("took %d: want 50 at rate 100 and 5 at rate 10", got)
+	}
+	if w := b.Wait(t0.Add(time.Second)); w != 100*time.Millisecond {
+		t.Fatalf("Wait at a tenth of 100/s: %v, want 100ms", w)
+	}
+	b.SetScale(t0.Add(time.Second), 5) // clamped to 1
+	if got := b.Take(t0.Add(1100*time.Millisecond), 1000); got != 10 {
+		t.Fatalf("took %d after scale 1 for 100 ms, want 10", got)
+	}
+	b.SetScale(t0.Add(1100*time.Millisecond), 0) // clamped above 0: next to nothing accrues
+	if got := b.Take(t0.Add(100*time.Second), 1000); got != 0 {
+		t.Fatalf("took %d at scale ~0", got)
+	}
+}

@@ -103,6 +103,13 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		e.metric("dynamo_read_speculations_total", "counter", "Reads that asked the replicas left because R had not answered within --read-speculate-after.", float64(c.ReadSpeculations.Load()))
 		e.metric("dynamo_sibling_warnings_total", "counter", "Client writes that left a key with 25 or more versions (the application is not merging).", float64(c.SiblingWarnings.Load()))
 		e.metric("dynamo_vnodes", "gauge", "Vnodes running on this node.", float64(max(0, c.Vnodes.Load())))
+		fgMean, fgBase := c.Admission.Load()
+		e.metric("dynamo_foreground_mean_latency_seconds", "gauge", "Mean latency of the client requests this node answered in the admission controller's last window.", fgMean/1e3)
+		e.metric("dynamo_foreground_baseline_latency_seconds", "gauge", "That mean while background work was held off (the admission controller's baseline; 0 before it was measured).", fgBase/1e3)
+		e.metric("dynamo_keys", "gauge", "Objects this node's vnodes hold (a key counts once per replica held here).", float64(max(0, c.Keys.Load())))
+		e.metric("dynamo_merkle_trees_building", "gauge", "Vnodes building their Merkle tree from a scan (they serve; anti-entropy waits for them).", float64(max(0, c.TreesBuilding.Load())))
+		e.metric("dynamo_merkle_trees_built_total", "counter", "Merkle tree builds completed (a first start, or a start after a crash).", float64(c.TreesBuilt.Load()))
+		e.metric("dynamo_merkle_trees_loaded_total", "counter", "Vnode starts that loaded the Merkle tree persisted at the last clean stop.", float64(c.TreesLoaded.Load()))
 		e.metric("dynamo_cache_hits_total", "counter", "Object reads the vnodes' cache answered.", float64(c.Cache.Hits.Load()))
 		e.metric("dynamo_cache_misses_total", "counter", "Object reads that went to storage (absent keys included).", float64(c.Cache.Misses.Load()))
 		e.metric("dynamo_cache_bytes", "gauge", "What the cached objects count for against --cache-bytes.", float64(max(0, c.Cache.Bytes.Load())))
@@ -116,6 +123,12 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		for _, st := range []string{"up", "down", "leaving"} {
 			e.sample("dynamo_members", labels("state", st), float64(counts[st]))
 		}
+		paused := 0.0
+		if m.Stats.BackgroundPaused {
+			paused = 1
+		}
+		e.metric("dynamo_background_paused", "gauge", "1 while background work is paused (dynamo background pause).", paused)
+		e.metric("dynamo_background_share", "gauge", "Share of their configured rates background work may use now (admission control lowers it while client requests suffer).", 1-m.Stats.BackgroundHeld)
 	} else {
 		h.cfg.Logger.Warn("metrics without membership", "err", err)
 	}

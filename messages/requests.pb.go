@@ -2283,8 +2283,25 @@ type NodeStats struct {
 	HintTargets []*TransferTarget `protobuf:"bytes,28,rep,name=hint_targets,json=hintTargets,proto3" json:"hint_targets,omitempty"`
 	// Partitions this node still hands off, per new owner, with progress.
 	HandoffTargets []*TransferTarget `protobuf:"bytes,29,rep,name=handoff_targets,json=handoffTargets,proto3" json:"handoff_targets,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Vnodes building their Merkle tree from a scan now (they serve;
+	// anti-entropy waits for them), vnode starts that loaded the tree
+	// persisted at the last clean stop, and builds completed.
+	TreesBuilding uint32 `protobuf:"varint,30,opt,name=trees_building,json=treesBuilding,proto3" json:"trees_building,omitempty"`
+	TreesLoaded   uint64 `protobuf:"varint,31,opt,name=trees_loaded,json=treesLoaded,proto3" json:"trees_loaded,omitempty"`
+	TreesBuilt    uint64 `protobuf:"varint,32,opt,name=trees_built,json=treesBuilt,proto3" json:"trees_built,omitempty"`
+	// The share of their configured rates background work is held back from
+	// now (0: full rate; the admission controller raises it while client
+	// requests suffer), the mean latency of the client requests this node answered in
+	// the controller's last window, and that mean without background work,
+	// in milliseconds (0 before the controller measured it).
+	BackgroundHeld       float64 `protobuf:"fixed64,33,opt,name=background_held,json=backgroundHeld,proto3" json:"background_held,omitempty"`
+	ForegroundMeanMs     float64 `protobuf:"fixed64,34,opt,name=foreground_mean_ms,json=foregroundMeanMs,proto3" json:"foreground_mean_ms,omitempty"`
+	ForegroundBaselineMs float64 `protobuf:"fixed64,35,opt,name=foreground_baseline_ms,json=foregroundBaselineMs,proto3" json:"foreground_baseline_ms,omitempty"`
+	// Objects this node's vnodes hold (a key counts once per replica held
+	// here; an estimate while a Merkle tree builds).
+	Keys          uint64 `protobuf:"varint,36,opt,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *NodeStats) Reset() {
@@ -2518,6 +2535,55 @@ func (x *NodeStats) GetHandoffTargets() []*TransferTarget {
 		return x.HandoffTargets
 	}
 	return nil
+}
+
+func (x *NodeStats) GetTreesBuilding() uint32 {
+	if x != nil {
+		return x.TreesBuilding
+	}
+	return 0
+}
+
+func (x *NodeStats) GetTreesLoaded() uint64 {
+	if x != nil {
+		return x.TreesLoaded
+	}
+	return 0
+}
+
+func (x *NodeStats) GetTreesBuilt() uint64 {
+	if x != nil {
+		return x.TreesBuilt
+	}
+	return 0
+}
+
+func (x *NodeStats) GetBackgroundHeld() float64 {
+	if x != nil {
+		return x.BackgroundHeld
+	}
+	return 0
+}
+
+func (x *NodeStats) GetForegroundMeanMs() float64 {
+	if x != nil {
+		return x.ForegroundMeanMs
+	}
+	return 0
+}
+
+func (x *NodeStats) GetForegroundBaselineMs() float64 {
+	if x != nil {
+		return x.ForegroundBaselineMs
+	}
+	return 0
+}
+
+func (x *NodeStats) GetKeys() uint64 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
 }
 
 // TransferTarget is what one node still sends one other node (hints, or
@@ -3306,8 +3372,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\x8d\n" +
-	"\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\x99\f\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -3339,7 +3404,15 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\rcompaction_ms\x18\x1a \x01(\x04R\fcompactionMs\x12+\n" +
 	"\x11background_paused\x18\x1b \x01(\bR\x10backgroundPaused\x12<\n" +
 	"\fhint_targets\x18\x1c \x03(\v2\x19.dynamo.v1.TransferTargetR\vhintTargets\x12B\n" +
-	"\x0fhandoff_targets\x18\x1d \x03(\v2\x19.dynamo.v1.TransferTargetR\x0ehandoffTargets\"\x9b\x01\n" +
+	"\x0fhandoff_targets\x18\x1d \x03(\v2\x19.dynamo.v1.TransferTargetR\x0ehandoffTargets\x12%\n" +
+	"\x0etrees_building\x18\x1e \x01(\rR\rtreesBuilding\x12!\n" +
+	"\ftrees_loaded\x18\x1f \x01(\x04R\vtreesLoaded\x12\x1f\n" +
+	"\vtrees_built\x18  \x01(\x04R\n" +
+	"treesBuilt\x12'\n" +
+	"\x0fbackground_held\x18! \x01(\x01R\x0ebackgroundHeld\x12,\n" +
+	"\x12foreground_mean_ms\x18\" \x01(\x01R\x10foregroundMeanMs\x124\n" +
+	"\x16foreground_baseline_ms\x18# \x01(\x01R\x14foregroundBaselineMs\x12\x12\n" +
+	"\x04keys\x18$ \x01(\x04R\x04keys\"\x9b\x01\n" +
 	"\x0eTransferTarget\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x04R\apending\x12\x1c\n" +

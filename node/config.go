@@ -157,6 +157,13 @@ type Config struct {
 	// NoAntiEntropy turns the Merkle syncer off (--no-anti-entropy), for
 	// control tests. Default false.
 	NoAntiEntropy bool
+	// NoAdmissionControl keeps background work (anti-entropy repairs,
+	// handoff, hint delivery, reap passes) at its configured rates
+	// whatever the foreground suffers (--no-admission-control). Default
+	// false: an admission controller (package admission) scales those
+	// rates down while this node's client requests take longer than
+	// without background work, and back up when they do not.
+	NoAdmissionControl bool
 	// TombstoneGrace is how long a delete's tombstone stays after every
 	// primary holds it (--tombstone-grace): a reap pass then deletes the
 	// key on every primary, which frees its space. It must exceed

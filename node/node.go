@@ -27,6 +27,7 @@ import (
 	"github.com/dynamokv/dynamo/quorum"
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/storage"
+	"github.com/dynamokv/dynamo/vnode"
 )
 
 // Errors.
@@ -48,8 +49,10 @@ type Node struct {
 	root     *actor.PID
 	q, n     int
 	counters actors.Counters
-	http     *httpapi.Server
-	tls      *tls.Config // mutual TLS of remoting and HTTPS, nil when off
+	// background is the switch and throttle of background work.
+	background *actors.Background
+	http       *httpapi.Server
+	tls        *tls.Config // mutual TLS of remoting and HTTPS, nil when off
 
 	stopOnce sync.Once
 	quit     chan struct{}
@@ -99,6 +102,13 @@ func Start(cfg Config) (n *Node, err error) {
 	id, created, err := storage.LoadIdentity(n.engine, cfg.Name, newEpoch)
 	if err != nil {
 		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
+	}
+	// Merkle trees persisted by a session that did not end cleanly, or
+	// followed by another process's writes, are not trusted.
+	if dropped, err := vnode.ForgetUnclean(n.engine); err != nil {
+		return n, fmt.Errorf("node: --data-dir %s: %w", cfg.DataDir, err)
+	} else if dropped > 0 {
+		log.Info("the last stop was not clean: the vnodes build their Merkle trees from scans", "records_dropped", dropped)
 	}
 	var stored bool
 	if n.q, n.n, stored, err = clusterParams(n.engine, cfg); err != nil {
@@ -190,6 +200,7 @@ func (n *Node) startActors() error {
 	}
 	engine := n.actorEngine()
 	n.flusher = storage.NewFlusher(engine, n.cfg.FlushInterval)
+	n.background = &actors.Background{} // a node starts with background work running
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Partitions: n.q,
@@ -205,13 +216,16 @@ func (n *Node) startActors() error {
 			Reap: actors.ReapConfig{TombstoneGrace: n.cfg.TombstoneGrace, PruneMinAge: n.cfg.PruneMinAge}},
 		Counters:   &n.counters,
 		Health:     actors.NewHealth(0, 0),
-		Background: &actors.Background{}, // a restart resumes background work
+		Background: n.background,
 		Logger:     n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: start actors: %w", err)
 	}
 	n.root = root
+	if !n.cfg.NoAdmissionControl {
+		n.Go(n.admit)
+	}
 	membershipPID := actor.NewPID(n.sys.Address(), remoting.MembershipName)
 	n.Go(func() {
 		for {
@@ -585,14 +599,22 @@ func (n *Node) close() {
 		_ = n.gossip.Shutdown()
 	}
 	n.wg.Wait()
+	stopped := false
 	if n.root != nil {
-		_ = n.sys.Root().StopFuture(n.root).Wait()
+		stopped = n.sys.Root().StopFuture(n.root).Wait() == nil
 	}
 	if n.sys != nil {
 		n.sys.Stop()
 	}
 	n.flusher.Stop() // after the vnodes: what they buffered is flushed
 	if n.engine != nil {
+		if stopped {
+			// Every vnode closed (and persisted its tree): the last
+			// write marks the records as this session's.
+			if err := vnode.MarkClean(n.engine); err != nil {
+				n.log.Warn("the next start rebuilds the Merkle trees", "err", err)
+			}
+		}
 		_ = n.engine.Close()
 	}
 }

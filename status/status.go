@@ -44,6 +44,21 @@ type Stats struct {
 	HintsDelivered uint64 `json:"hints_delivered"`
 	Vnodes         int    `json:"vnodes"`
 	FaultInjection bool   `json:"fault_injection"`
+	// TreesBuilding vnodes build their Merkle tree from a scan now;
+	// TreesLoaded vnode starts loaded the tree persisted at the last
+	// clean stop, TreesBuilt builds completed.
+	TreesBuilding int    `json:"trees_building"`
+	TreesLoaded   uint64 `json:"trees_loaded"`
+	TreesBuilt    uint64 `json:"trees_built"`
+	// BackgroundHeld is the share of their rates background work is held
+	// back from now (admission control; 0: full rate); ForegroundMeanMs
+	// and ForegroundBaselineMs the client requests' mean latency in its
+	// last window and without background work.
+	BackgroundHeld float64 `json:"background_held"`
+	// Keys is how many objects the node's vnodes hold.
+	Keys                 uint64  `json:"keys"`
+	ForegroundMeanMs     float64 `json:"foreground_mean_ms"`
+	ForegroundBaselineMs float64 `json:"foreground_baseline_ms"`
 }
 
 // Transfer is what a node sends one other node (hints, or partitions to
@@ -128,7 +143,9 @@ type Requests struct {
 
 // StatsOf converts a node's counters.
 func StatsOf(st client.NodeStats) Stats {
-	return Stats{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection}
+	return Stats{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection,
+		TreesBuilding: st.TreesBuilding, TreesLoaded: st.TreesLoaded, TreesBuilt: st.TreesBuilt,
+		Keys: st.Keys, BackgroundHeld: st.BackgroundHeld, ForegroundMeanMs: st.ForegroundMeanMs, ForegroundBaselineMs: st.ForegroundBaselineMs}
 }
 
 // Build makes the document of membership m, whose ring is r.

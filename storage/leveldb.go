@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -86,10 +89,12 @@ func (c LevelDBConfig) options() *opt.Options {
 // LevelDB is the durable Engine, one goleveldb database per data
 // directory. Each keyspace is a one-byte key prefix.
 type LevelDB struct {
-	dir  string
-	opts *opt.Options
-	db   *leveldb.DB                // nil only while a reopen found nothing to open
-	stor interface{ Close() error } // db's file storage (openDB), closed after it
+	dir string
+	// priorJournal: PriorJournal.
+	priorJournal uint64
+	opts         *opt.Options
+	db           *leveldb.DB                // nil only while a reopen found nothing to open
+	stor         interface{ Close() error } // db's file storage (openDB), closed after it
 
 	// mu is held shared by every operation, iterator steps included, and
 	// exclusively by Close, so that nothing touches db once it is closed.
@@ -135,6 +140,10 @@ func OpenLevelDB(dir string, cfg LevelDBConfig) (*LevelDB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, wrapErr("create data directory", err)
 	}
+	prior, err := newestJournal(dir)
+	if err != nil {
+		return nil, err
+	}
 	db, stor, err := openDB(dir, cfg.options())
 	if err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EAGAIN) {
@@ -142,7 +151,45 @@ func OpenLevelDB(dir string, cfg LevelDBConfig) (*LevelDB, error) {
 		}
 		return nil, wrapErr("open "+dir, err)
 	}
-	return &LevelDB{dir: dir, opts: cfg.options(), db: db, stor: stor, iters: map[*levelIterator]struct{}{}}, nil
+	return &LevelDB{dir: dir, opts: cfg.options(), db: db, stor: stor, iters: map[*levelIterator]struct{}{}, priorJournal: prior}, nil
+}
+
+// Journaled is an engine whose write history across opens can be told
+// apart: a marker that records Journal() as the last thing a process
+// writes before it closes the engine equals PriorJournal() at the next
+// open only if no process opened the engine in between.
+type Journaled interface {
+	// PriorJournal identifies the engine's last journal before this open.
+	PriorJournal() uint64
+	// Journal identifies its journal now.
+	Journal() (uint64, error)
+}
+
+var _ Journaled = (*LevelDB)(nil)
+
+// PriorJournal implements Journaled: the number of the newest goleveldb
+// journal file (NNNNNN.log) before this open, 0 for a new directory.
+// goleveldb starts a journal at every open, and when it rotates its
+// memtable, numbered from a counter that only grows.
+func (l *LevelDB) PriorJournal() uint64 { return l.priorJournal }
+
+// Journal implements Journaled: the number of the newest journal file now.
+func (l *LevelDB) Journal() (uint64, error) { return newestJournal(l.dir) }
+
+// newestJournal is the highest NNNNNN.log number in dir (0: none).
+func newestJournal(dir string) (uint64, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err != nil {
+		return 0, wrapErr("list journals", err)
+	}
+	var newest uint64
+	for _, name := range names {
+		n, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".log"), 10, 64)
+		if err == nil && n > newest {
+			newest = n
+		}
+	}
+	return newest, nil
 }
 
 // wrapErr wraps an error from goleveldb or the file system, mapping the

@@ -47,7 +47,7 @@ func (s *Store) Corrupt(keys [][]byte, rng *rand.Rand) ([][]byte, error) {
 	if len(vs) == 0 {
 		return nil, nil
 	}
-	err := s.e.Write(b, s.opts)
+	err := s.commit(b, s.opts)
 	out := make([][]byte, 0, len(vs))
 	for _, v := range vs {
 		s.cache.remove(v.okey) // storage may hold either after a failed write

@@ -220,8 +220,10 @@ func (s *Store) Reap(items []reap.Item) (ReapResult, error) {
 		st.PrunedEntries.Add(uint64(res.Pruned))
 	}
 	s.reapedSinceCompact += res.Deleted
+	// While the tree builds the partition's size is not known yet: the
+	// reaped count waits for the next reap after it.
 	left := s.tree.Count()
-	if s.reapedSinceCompact > 0 && (left == 0 || s.reapedSinceCompact >= max(compactMin, left)) {
+	if s.build == nil && s.reapedSinceCompact > 0 && (left == 0 || s.reapedSinceCompact >= max(compactMin, left)) {
 		res.Compact = true
 		s.reapedSinceCompact = 0
 	}

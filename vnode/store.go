@@ -159,53 +159,147 @@ type Store struct {
 	// reapedSinceCompact counts objects reaped since a compaction was last
 	// due (Reap).
 	reapedSinceCompact int
+	// build is the tree's build while it runs (OpenBuilding); tree then
+	// holds only the changes written since the build's snapshot.
+	build *Build
+	// recorded: a persisted tree may be in storage; the next write
+	// deletes it (commit).
+	recorded bool
+	// loaded: the tree came from the persisted record; treeUnusable says
+	// why a record found was not used.
+	loaded       bool
+	treeUnusable error
+	// inexact: a write failed, so storage may not match the tree.
+	inexact bool
 }
 
-// Open draws the vnode's actor id and rebuilds its Merkle tree from a scan
-// of the partition.
+// Open is OpenBuilding followed by the build, if one is needed, on the
+// caller's goroutine: the Store it returns has its tree.
+func Open(e storage.Engine, cfg Config) (*Store, error) {
+	s, b, err := OpenBuilding(e, cfg)
+	if err != nil || b == nil {
+		return s, err
+	}
+	if err := b.Run(nil); err != nil {
+		return nil, err
+	}
+	if err := s.Finish(b); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenBuilding draws the vnode's actor id and loads the Merkle tree the
+// vnode persisted when it last closed cleanly (Close), if the partition
+// has not changed since. Otherwise (a first start, a crash, a record torn
+// or of another shape) it returns a Build besides the Store: the Store
+// serves reads and writes at once and records what they change, and its
+// tree is ready (Tree, Ready) once the caller has run the Build, on a
+// goroutine of its own if it likes, and handed it to Finish.
 //
-// The actor id is new at every Open, random and never persisted: nothing
+// The actor id is new at every open, random and never persisted: nothing
 // that happened to the storage while the vnode was closed (a crash between
 // a replicated write and its commit, objects lost or restored from an old
 // copy, a partition dropped and regained) can make it claim a version it
 // issued before, and its counters start at 1 without repeating a dot.
-func Open(e storage.Engine, cfg Config) (*Store, error) {
+func OpenBuilding(e storage.Engine, cfg Config) (*Store, *Build, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.Random == nil {
 		cfg.Random = rand.Reader
 	}
 	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats)}
 	if err := s.renew(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var scanErr error
-	var err error
-	s.tree, err = merkle.Build(cfg.Merkle, func(yield func(segment uint32, key, digest []byte) bool) {
-		it := e.NewIterator(storage.KeyspaceData, storage.PartitionRange(cfg.Partition))
-		defer it.Close()
-		for it.Next() {
-			_, seg, key, err := storage.ParseObjectKey(it.Key())
-			if err != nil {
-				scanErr = err
-				return
-			}
-			_, digest, _ := s.decode(it.Key(), it.Value())
-			if !yield(uint32(seg), key, digest) {
-				return
-			}
-		}
-		scanErr = it.Error()
-	})
-	if err == nil {
-		err = scanErr
-	}
+	t, found, why, err := loadTree(e, cfg.Partition, cfg.Merkle)
 	if err != nil {
-		return nil, fmt.Errorf("vnode %d: rebuilding the Merkle tree: %w", cfg.Partition, err)
+		return nil, nil, err
 	}
-	clear(s.suspect) // the actor id is new: no object found corrupt can hold its versions
-	return s, nil
+	s.recorded, s.treeUnusable = found, why
+	if t != nil {
+		s.tree, s.loaded = t, true
+		return s, nil, nil
+	}
+	s.tree, _ = merkle.New(cfg.Merkle)
+	// The snapshot is taken here, before any write of this Store: every
+	// later write goes into the tree of changes.
+	it := e.NewIterator(storage.KeyspaceData, storage.PartitionRange(cfg.Partition))
+	if !it.Next() { // an empty partition: its tree is empty
+		err := it.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("vnode %d: %w", cfg.Partition, err)
+		}
+		return s, nil, nil
+	}
+	_ = it.Close()
+	s.build = &Build{it: e.NewIterator(storage.KeyspaceData, storage.PartitionRange(cfg.Partition)), cfg: cfg.Merkle, p: cfg.Partition}
+	return s, s.build, nil
+}
+
+// Finish installs the tree b built: b's snapshot plus what was written
+// since. It fails when b is not this Store's build or its Run failed; the
+// Store then has no tree (reopen it to build again).
+func (s *Store) Finish(b *Build) error {
+	if b == nil || b != s.build {
+		return fmt.Errorf("%w: Finish of a build that is not this vnode's", ErrInvalid)
+	}
+	if b.err != nil || b.tree == nil {
+		if b.err == nil {
+			b.err = fmt.Errorf("vnode %d: Finish before the build ran", s.cfg.Partition)
+		}
+		return b.err
+	}
+	t := b.tree
+	if err := t.Add(s.tree); err != nil {
+		return err
+	}
+	s.tree, s.build = t, nil
+	s.stats.Corrupt += b.corrupt
+	return nil
+}
+
+// Ready reports whether the Store has its Merkle tree (Tree is not nil).
+func (s *Store) Ready() bool { return s.build == nil }
+
+// Loaded reports whether the tree came from the record of the last clean
+// Close (no scan was needed), and why a record found was not used, if one
+// was.
+func (s *Store) Loaded() (bool, error) { return s.loaded, s.treeUnusable }
+
+// Close persists the tree for the next open, unless it is still being
+// built or may not match storage (a write failed: storage may hold either
+// version). The record is written with an fsync, which makes every
+// earlier unsynced write of the engine durable too. The Store must not be
+// used after Close.
+func (s *Store) Close() error {
+	if s.build != nil || s.inexact {
+		return nil
+	}
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceMeta, treeKey(s.cfg.Partition), encodeTree(s.cfg.Partition, s.tree))
+	if err := s.e.Write(b, storage.WriteOptions{Sync: true}); err != nil {
+		return fmt.Errorf("vnode %d: persisting the Merkle tree: %w", s.cfg.Partition, err)
+	}
+	return nil
+}
+
+// commit writes b. The first write after an open also deletes the
+// persisted tree, in the same atomic batch, so that the record never
+// outlives the data it matches. After a failed write storage may hold
+// either version of what b changed: the tree may no longer match it, so
+// Close persists nothing.
+func (s *Store) commit(b *storage.Batch, opts storage.WriteOptions) error {
+	if s.recorded {
+		b.Delete(storage.KeyspaceMeta, treeKey(s.cfg.Partition))
+	}
+	if err := s.e.Write(b, opts); err != nil {
+		s.inexact = true
+		return err
+	}
+	s.recorded = false
+	return nil
 }
 
 // renew draws a new actor id: the vnode's dots continue under it from 1.
@@ -585,7 +679,7 @@ func (s *Store) write(b *storage.Batch, okeys ...[]byte) error {
 }
 
 func (s *Store) writeWith(b *storage.Batch, opts storage.WriteOptions, okeys ...[]byte) error {
-	err := s.e.Write(b, opts)
+	err := s.commit(b, opts)
 	if err != nil {
 		for _, k := range okeys {
 			s.cache.remove(k)
@@ -613,9 +707,15 @@ func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *vers
 	}
 }
 
-// Tree returns the partition's Merkle tree. It is the Store's own: clone it
-// before using it outside the vnode's goroutine.
-func (s *Store) Tree() *merkle.Tree { return s.tree }
+// Tree returns the partition's Merkle tree, nil while it is being built
+// (Ready). It is the Store's own: clone it before using it outside the
+// vnode's goroutine.
+func (s *Store) Tree() *merkle.Tree {
+	if s.build != nil {
+		return nil
+	}
+	return s.tree
+}
 
 // Scan calls fn for every stored object of the partition whose segment is
 // in [first, last], in key order, with its set and the digest the Merkle
@@ -646,9 +746,13 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, d
 // in batches; a crash part-way leaves the rest, which the next start hands
 // off again (merges are idempotent).
 func (s *Store) Drop(expect merkle.Hash) (bool, error) {
-	if s.tree.Root() != expect {
+	if s.build != nil || s.tree.Root() != expect {
 		return false, nil
 	}
+	// Until the last batch is written storage holds part of the
+	// partition, which the tree does not describe: a Drop that fails on
+	// the way leaves the Store inexact (Close persists nothing).
+	s.inexact = true
 	s.stale = true
 	s.cache.clear()
 	// One pass of one iterator (a snapshot): deleting while it runs does
@@ -660,7 +764,7 @@ func (s *Store) Drop(expect merkle.Hash) (bool, error) {
 		if b.Len() == 0 {
 			return nil
 		}
-		err := s.e.Write(b, s.opts)
+		err := s.commit(b, s.opts)
 		b = storage.NewBatch()
 		return err
 	}
@@ -682,7 +786,7 @@ func (s *Store) Drop(expect merkle.Hash) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s.tree = tree
+	s.tree, s.inexact = tree, false // the partition is empty, as its tree
 	return true, nil
 }
 
@@ -699,10 +803,20 @@ func HasData(e storage.Engine, p uint32) (bool, error) {
 	return found, err
 }
 
+// Keys is how many objects the partition holds (its tree's count; while
+// the tree builds, the keys scanned so far plus what writes added since).
+func (s *Store) Keys() int {
+	n := s.tree.Count()
+	if s.build != nil {
+		n += s.build.Scanned()
+	}
+	return n
+}
+
 // Stats returns the vnode's counters.
 func (s *Store) Stats() Stats {
 	st := s.stats
-	st.Keys = s.tree.Count()
+	st.Keys = s.Keys()
 	st.Actor, st.Dot = s.actor, s.dot
 	return st
 }

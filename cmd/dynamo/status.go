@@ -18,10 +18,17 @@ func (k kvCommand) status(m *client.Membership, r *ring.Ring, asJSON bool) int {
 	if asJSON {
 		return k.printJSON(out)
 	}
-	fmt.Fprintf(k.stdout, "%s at %s: vnodes %d, restarts %d, hints pending %d, hints delivered %d\n",
-		m.Node, m.Addr, st.Vnodes, st.Restarts, st.HintsPending, st.HintsDelivered)
+	fmt.Fprintf(k.stdout, "%s at %s: vnodes %d, keys %d, restarts %d, hints pending %d, hints delivered %d\n",
+		m.Node, m.Addr, st.Vnodes, st.Keys, st.Restarts, st.HintsPending, st.HintsDelivered)
 	if st.Leaving {
 		fmt.Fprintf(k.stdout, "%s is leaving\n", m.Node)
+	}
+	if st.TreesBuilding > 0 {
+		fmt.Fprintf(k.stdout, "%d vnodes are building their Merkle trees (they serve; anti-entropy waits for them)\n", st.TreesBuilding)
+	}
+	if st.BackgroundHeld > 0 && !st.BackgroundPaused {
+		fmt.Fprintf(k.stdout, "background work at %.0f%% of its rates: client requests take %.2f ms on average, %.2f ms without background work (admission control)\n",
+			100*(1-st.BackgroundHeld), st.ForegroundMeanMs, st.ForegroundBaselineMs)
 	}
 	if st.BackgroundPaused {
 		fmt.Fprintf(k.stdout, "background work is paused (dynamo background resume --node %s)\n", m.Node)
