@@ -301,15 +301,16 @@ type putCoordinator struct {
 	tombstone bool
 	vctx      version.Context // the request's, decoded by the router
 	hops      uint32
+	ifAbsent  bool // PutRequest.if_absent
 	put       *coordinator.Put
 	partition uint32
 	due       time.Time // the hard deadline
 	timer     *time.Timer
 }
 
-func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, vctx version.Context, hops uint32) *actor.Props {
+func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, vctx version.Context, hops uint32, ifAbsent bool) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, vctx: vctx, hops: hops}
+		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, vctx: vctx, hops: hops, ifAbsent: ifAbsent}
 	}, onDispatcher(req.dispatcher)...)
 }
 
@@ -420,7 +421,7 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.timer = startTimer(ctx, c.req.timeout)
 		ctx.Request(c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{
 			nonce: c.req.nonce, key: c.key, value: c.value, tombstone: c.tombstone,
-			vctx: c.vctx, mode: c.req.mode, replyTo: ctx.Self(),
+			vctx: c.vctx, mode: c.req.mode, ifAbsent: c.ifAbsent, replyTo: ctx.Self(),
 		})
 		return
 	}

@@ -189,7 +189,7 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), b.GetMode())
-		props = putProps(req, env, b.GetKey(), b.GetValue(), false, vctx, b.GetHops())
+		props = putProps(req, env, b.GetKey(), b.GetValue(), false, vctx, b.GetHops(), b.GetIfAbsent())
 	case *messages.DeleteRequest:
 		var vctx version.Context
 		req.op = request.OpDelete
@@ -198,7 +198,7 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
-		props = putProps(req, env, b.GetKey(), nil, true, vctx, b.GetHops())
+		props = putProps(req, env, b.GetKey(), nil, true, vctx, b.GetHops(), false)
 	}
 	if werr == nil && r.view == nil {
 		werr = unavailable("node is starting: no membership view yet")

@@ -260,7 +260,9 @@ type coordinateWrite struct {
 	tombstone bool
 	vctx      version.Context
 	mode      messages.ConflictMode
-	replyTo   *actor.PID
+	// ifAbsent: write only if the key holds no value here (Store.Holds).
+	ifAbsent bool
+	replyTo  *actor.PID
 }
 
 // writeDone is the outcome of a coordinateWrite at the vnode: nil once the
@@ -294,6 +296,16 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 	if v.dropped {
 		ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: remoting.ErrorOf(v.handedOffError())})
 		return
+	}
+	if m.ifAbsent {
+		holds, err := v.store.Holds(m.key)
+		if err == nil && holds {
+			err = fmt.Errorf("%w: an if-absent put of %q is refused", vnode.ErrExists, m.key)
+		}
+		if err != nil {
+			ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: err})
+			return
+		}
 	}
 	ms, ns := v.now()
 	p, err := v.store.Prepare(m.key, m.vctx, version.Write{
@@ -461,6 +473,8 @@ func toError(err error) *messages.Error {
 		code = messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS
 	case errors.Is(err, vnode.ErrTooLarge):
 		code = messages.ErrorCode_ERROR_CODE_TOO_LARGE
+	case errors.Is(err, vnode.ErrExists):
+		code = messages.ErrorCode_ERROR_CODE_EXISTS
 	case errors.Is(err, errNoVnode):
 		code = messages.ErrorCode_ERROR_CODE_UNAVAILABLE
 	case errors.Is(err, coordinator.ErrInvalid):

@@ -127,34 +127,37 @@ func New(cfg Config) (*Controller, error) {
 // clock) and returns the share of their configured rates background work
 // may use until the next Step: 0 while probing, else MinShare..1.
 //
-// A window counts as idle (share 1) when it holds fewer than MinRequests
-// requests, unless those few took longer than tolerated: with clients
-// that wait for each answer, background work that slows requests also
-// makes fewer of them complete, and must not read as an idle foreground.
+// A window with no requests is idle (share 1). One with fewer than
+// MinRequests counts as idle too, unless those few took longer than
+// tolerated: with clients that wait for each answer, background work that
+// slows requests also makes fewer of them complete, and must not read as
+// an idle foreground. The first window with requests probes (there is no
+// baseline yet), and so does the first busy or suffering window once
+// ProbeEveryMs has passed since the last probe.
 func (c *Controller) Step(nowMs int64, w Window) float64 {
-	suffering := c.baseline > 0 && w.Requests > 0 && w.MeanMs() > c.baseline*(1+c.cfg.Tolerance)+c.cfg.SlackMs
-	idle := w.Requests < c.cfg.MinRequests
-	switch {
-	case c.state == Probing:
-		if idle {
-			// Nothing measured: open until the foreground is busy again,
-			// which probes anew.
-			c.state, c.share = Open, 1
-			return 1
-		}
-		if m := w.MeanMs(); c.baseline == 0 {
-			c.baseline = m
-		} else {
-			c.baseline = (c.baseline + m) / 2
+	if c.state == Probing {
+		if w.Requests > 0 { // a window without requests measures nothing
+			if m := w.MeanMs(); c.baseline == 0 {
+				c.baseline = m
+			} else {
+				c.baseline = (c.baseline + m) / 2
+			}
 		}
 		c.state, c.nextProbe = Tracking, nowMs+c.cfg.ProbeEveryMs
-	case idle && !suffering:
+		return c.share
+	}
+	suffering := c.baseline > 0 && w.MeanMs() > c.baseline*(1+c.cfg.Tolerance)+c.cfg.SlackMs
+	idle := w.Requests < c.cfg.MinRequests && !suffering
+	switch {
+	case w.Requests == 0:
 		c.state, c.share = Open, 1
 		return 1
-	case c.state == Open && c.baseline == 0, nowMs >= c.nextProbe:
-		// Busy foreground without a fresh baseline: measure it.
+	case c.baseline == 0 || (nowMs >= c.nextProbe && !idle):
 		c.state = Probing
 		return 0
+	case idle:
+		c.state, c.share = Open, 1
+		return 1
 	case suffering:
 		c.state, c.share = Tracking, max(c.cfg.MinShare, c.share/2)
 	default:

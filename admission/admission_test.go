@@ -23,9 +23,17 @@ func mustNew(t *testing.T, cfg Config) *Controller {
 
 func TestIdleForegroundLeavesBackgroundAtFullRate(t *testing.T) {
 	c := mustNew(t, DefaultConfig())
+	few := Window{Requests: 19, LatencyNs: 19 * 2e6}
 	for i := int64(1); i <= 10; i++ {
-		if s := c.Step(i*250, Window{Requests: 19, LatencyNs: 19 * 1e9}); s != 1 || c.State() != Open {
-			t.Fatalf("idle window %d: share %v state %v, want 1 open", i, s, c.State())
+		if s := c.Step(i*250, Window{}); s != 1 || c.State() != Open {
+			t.Fatalf("window %d without requests: share %v state %v, want 1 open", i, s, c.State())
+		}
+	}
+	c.Step(2750, few) // the first requests: a probe measures them
+	c.Step(3000, few)
+	for i := int64(13); i <= 20; i++ {
+		if s := c.Step(i*250, few); s != 1 || c.State() != Open {
+			t.Fatalf("window %d of 19 requests at the baseline: share %v state %v, want 1 open", i, s, c.State())
 		}
 	}
 }
@@ -179,25 +187,71 @@ func TestFewSlowRequestsStillThrottle(t *testing.T) {
 	}
 }
 
-// A probe that saw too few requests measures nothing: the controller
-// opens (it does not throttle against a zero baseline) and probes again
-// when the foreground is busy.
-func TestIdleProbeMeasuresNothing(t *testing.T) {
+// A probe window without requests measures nothing, and the next window
+// with requests probes again; a probe with few requests still measures
+// (a baseline from few requests beats none).
+func TestProbeWithoutRequestsMeasuresNothing(t *testing.T) {
 	c := mustNew(t, DefaultConfig())
 	if s := c.Step(250, busy(3)); s != 0 {
 		t.Fatalf("first busy window: share %v, want a probe", s)
 	}
-	if s := c.Step(500, Window{Requests: 3, LatencyNs: 3e6}); s != 1 || c.Baseline() != 0 || c.State() != Open {
-		t.Fatalf("idle probe: share %v baseline %v state %v", s, c.Baseline(), c.State())
+	if c.Step(500, Window{}); c.Baseline() != 0 {
+		t.Fatalf("an empty probe window set the baseline to %v", c.Baseline())
 	}
 	if s := c.Step(750, busy(3)); s != 0 || c.State() != Probing {
 		t.Fatalf("busy again without a baseline: share %v state %v, want a probe", s, c.State())
 	}
-	// After going idle with a fresh baseline, busy windows need no probe
-	// until ProbeEveryMs has passed.
-	c.Step(1000, busy(3))
+	c.Step(1000, Window{Requests: 3, LatencyNs: 3 * 4e6})
+	if c.Baseline() != 4 {
+		t.Fatalf("a probe of 3 requests of 4 ms: baseline %v, want 4", c.Baseline())
+	}
+	// With a fresh baseline, busy windows need no probe until
+	// ProbeEveryMs has passed.
 	c.Step(1250, Window{})
-	if s := c.Step(1500, busy(3)); s != 1 || c.State() != Tracking {
+	if s := c.Step(1500, busy(4)); s != 1 || c.State() != Tracking {
 		t.Fatalf("busy again with a fresh baseline: share %v state %v, want 1 tracking", s, c.State())
+	}
+}
+
+// A foreground slow from the start with few requests (clients that wait
+// for each answer, slowed by background work) is measured and throttled,
+// not taken for idle.
+func TestFewSlowRequestsFromTheStartAreMeasured(t *testing.T) {
+	c := mustNew(t, DefaultConfig())
+	slow := Window{Requests: 10, LatencyNs: 10 * 60e6} // 60 ms each
+	if s := c.Step(250, slow); s != 0 {
+		t.Fatalf("first window with requests: share %v, want a probe", s)
+	}
+	c.Step(500, Window{Requests: 30, LatencyNs: 30 * 5e6}) // without background: 5 ms
+	if s := c.Step(750, slow); s != 0.5 {
+		t.Fatalf("slow few requests against a 5 ms baseline: share %v, want 0.5", s)
+	}
+}
+
+// A light, steady foreground that is slower than an old baseline for
+// reasons of its own (another kind of request) neither flips background
+// work between 0 and 1 every window nor keeps the old baseline: the
+// periodic probe measures the new level and background work recovers.
+func TestSlowLightLoadDoesNotFlipFlop(t *testing.T) {
+	cfg := DefaultConfig()
+	c := mustNew(t, cfg)
+	c.Step(250, busy(0.6))
+	c.Step(500, busy(0.6)) // baseline 0.6 ms
+	light := Window{Requests: 10, LatencyNs: 10 * 3e6}
+	var shares []float64
+	for now := int64(750); now <= 30_000; now += cfg.TickMs {
+		shares = append(shares, c.Step(now, light))
+	}
+	zeros := 0
+	for _, s := range shares {
+		if s == 0 {
+			zeros++
+		}
+	}
+	if max := int(30_000/cfg.ProbeEveryMs) + 1; zeros > max {
+		t.Fatalf("%d windows held at 0 in 30 s (at most one probe per %d ms: %d): %v", zeros, cfg.ProbeEveryMs, max, shares)
+	}
+	if last := shares[len(shares)-1]; last != 1 || c.Baseline() < 2 {
+		t.Fatalf("after 30 s of a slower light load: share %v, baseline %v ms; want 1 and a baseline near 3 ms", last, c.Baseline())
 	}
 }

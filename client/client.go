@@ -181,7 +181,7 @@ func (c *Client) Put(ctx context.Context, key, value []byte, vctx Context, opts 
 		return Context{}, err
 	}
 	body, node, err := c.do(ctx, "put", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode()}
+		return &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode(), IfAbsent: o.ifAbsent}
 	})
 	if err != nil {
 		return Context{}, err

@@ -507,6 +507,19 @@ func TestTypedErrors(t *testing.T) {
 		t.Fatalf("unsupported: %#v", err)
 	}
 
+	var sentIfAbsent atomic.Bool
+	setAll(func(m proto.Message) proto.Message {
+		sentIfAbsent.Store(m.(*messages.PutRequest).GetIfAbsent())
+		return &messages.PutReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_EXISTS, Message: `vnode: the key holds a value: an if-absent put of "k" is refused`}}
+	})
+	_, err = c.Put(ctx, []byte("k"), []byte("v"), Context{}, IfAbsent())
+	if !errors.Is(err, ErrExists) || !errors.As(err, &se) || !sentIfAbsent.Load() || !strings.HasPrefix(err.Error(), "exists: ") {
+		t.Fatalf("exists: %#v (if_absent sent: %v)", err, sentIfAbsent.Load())
+	}
+	if n := len(cl.keyRequests()); n != 1 {
+		t.Fatalf("an EXISTS answer was retried elsewhere: %v", cl.keyRequests())
+	}
+
 	setAll(func(proto.Message) proto.Message { return &messages.DeleteReply{} })
 	_, err = c.Get(ctx, []byte("k"))
 	if !errors.As(err, &se) || se.Code != messages.ErrorCode_ERROR_CODE_INTERNAL {

@@ -24,6 +24,9 @@ var (
 	ErrInvalid = errors.New("client: invalid argument")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("client: closed")
+	// ErrExists: a Put with IfAbsent found the key holding a value (a
+	// *ServerError with ERROR_CODE_EXISTS).
+	ErrExists = errors.New("client: the key holds a value")
 )
 
 // Op is a key operation: OpGet, OpPut or OpDelete (request.Op: its String
@@ -88,8 +91,8 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // ServerError is any other error a node answered with: STORAGE, INTERNAL,
 // UNSUPPORTED (the node speaks an older protocol), TOO_MANY_SIBLINGS,
-// TIMEOUT (also matches ErrTimeout) and UNAVAILABLE (also matches
-// ErrUnavailable).
+// TIMEOUT (also matches ErrTimeout), UNAVAILABLE (also matches
+// ErrUnavailable) and EXISTS (also matches ErrExists).
 type ServerError struct {
 	Code messages.ErrorCode
 	Msg  string
@@ -105,13 +108,15 @@ func (e *ServerError) Error() string {
 	return name + ": " + e.Msg
 }
 
-// Is matches ErrTimeout and ErrUnavailable for those codes.
+// Is matches ErrTimeout, ErrUnavailable and ErrExists for those codes.
 func (e *ServerError) Is(target error) bool {
 	switch target {
 	case ErrTimeout:
 		return e.Code == messages.ErrorCode_ERROR_CODE_TIMEOUT
 	case ErrUnavailable:
 		return e.Code == messages.ErrorCode_ERROR_CODE_UNAVAILABLE
+	case ErrExists:
+		return e.Code == messages.ErrorCode_ERROR_CODE_EXISTS
 	}
 	return false
 }

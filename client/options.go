@@ -10,10 +10,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	r, w    int
-	timeout time.Duration
-	lww     bool
-	acks    *Acks
+	r, w     int
+	timeout  time.Duration
+	lww      bool
+	ifAbsent bool
+	acks     *Acks
 }
 
 // Acks is how a successful Put was acknowledged: by Acked replicas when
@@ -47,6 +48,19 @@ func W(n int) Option { return func(o *options) { o.w = n } }
 // Config.Timeout). The call itself is also bounded by its context.
 func Timeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
+// IfAbsent makes a Put write only if the key holds no value (it was never
+// written, or its last write was a delete); otherwise the Put fails with
+// an error matching ErrExists and writes nothing. The check is made where
+// the write is coordinated, in one step with the write: of concurrent
+// IfAbsent puts that reach the same coordinator (the key's first up
+// primary, where clients send writes) exactly one succeeds. It is not a
+// lock: a value another replica holds but the coordinator does not yet
+// (written while it was down, before hints or anti-entropy brought it)
+// is not seen, and puts coordinated by two nodes during a partition or a
+// failover can both succeed, which leaves siblings, as any concurrent
+// writes do. No acknowledged write is lost either way.
+func IfAbsent() Option { return func(o *options) { o.ifAbsent = true } }
+
 // LWW asks for last-write-wins: a Put replaces whatever the key holds and a
 // Get returns one value, the one written last by coordinator wall clock.
 // Concurrent writes are lost.
@@ -61,9 +75,10 @@ func (o options) mode() messages.ConflictMode {
 
 // Settings are the values a list of options sets; zero means the default.
 type Settings struct {
-	R, W    int
-	Timeout time.Duration
-	LWW     bool
+	R, W     int
+	Timeout  time.Duration
+	LWW      bool
+	IfAbsent bool
 }
 
 // SettingsOf returns what opts set, for wrappers and test fakes of the
@@ -73,5 +88,5 @@ func SettingsOf(opts ...Option) Settings {
 	for _, f := range opts {
 		f(&o)
 	}
-	return Settings{R: o.r, W: o.w, Timeout: o.timeout, LWW: o.lww}
+	return Settings{R: o.r, W: o.w, Timeout: o.timeout, LWW: o.lww, IfAbsent: o.ifAbsent}
 }

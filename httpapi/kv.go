@@ -217,7 +217,15 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		writeError(w, 0, request.TooLarge("value", -1, h.cfg.MaxValueBytes))
 		return
 	}
-	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs()}, p)
+	ifAbsent := false
+	if inm := r.Header.Values("If-None-Match"); len(inm) > 0 {
+		if len(inm) != 1 || strings.TrimSpace(inm[0]) != "*" {
+			writeError(w, http.StatusBadRequest, invalid("If-None-Match", fmt.Sprintf("only \"*\" (write if the key holds no value) is supported, got %q", strings.Join(inm, ", "))))
+			return
+		}
+		ifAbsent = true
+	}
+	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs(), IfAbsent: ifAbsent}, p)
 }
 
 // delete deletes what the context covers; without a context it reads the
@@ -325,6 +333,8 @@ func StatusOf(code messages.ErrorCode) int {
 		return http.StatusGatewayTimeout
 	case messages.ErrorCode_ERROR_CODE_TOO_MANY_SIBLINGS:
 		return http.StatusConflict
+	case messages.ErrorCode_ERROR_CODE_EXISTS:
+		return http.StatusPreconditionFailed
 	case messages.ErrorCode_ERROR_CODE_STORAGE:
 		return http.StatusInsufficientStorage
 	case messages.ErrorCode_ERROR_CODE_UNSUPPORTED:

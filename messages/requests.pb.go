@@ -104,6 +104,8 @@ const (
 	// The stored object does not decode (a replica read): the other
 	// replicas' versions replace it.
 	ErrorCode_ERROR_CODE_CORRUPT ErrorCode = 11
+	// An if-absent put found the key holding a value (PutRequest.if_absent).
+	ErrorCode_ERROR_CODE_EXISTS ErrorCode = 12
 )
 
 // Enum value maps for ErrorCode.
@@ -121,6 +123,7 @@ var (
 		9:  "ERROR_CODE_TOO_MANY_SIBLINGS",
 		10: "ERROR_CODE_BAD_CONTEXT",
 		11: "ERROR_CODE_CORRUPT",
+		12: "ERROR_CODE_EXISTS",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":       0,
@@ -135,6 +138,7 @@ var (
 		"ERROR_CODE_TOO_MANY_SIBLINGS": 9,
 		"ERROR_CODE_BAD_CONTEXT":       10,
 		"ERROR_CODE_CORRUPT":           11,
+		"ERROR_CODE_EXISTS":            12,
 	}
 )
 
@@ -570,7 +574,11 @@ type PutRequest struct {
 	Mode      ConflictMode           `protobuf:"varint,6,opt,name=mode,proto3,enum=dynamo.v1.ConflictMode" json:"mode,omitempty"`
 	// Set by a node that forwards the request to a replica of the key; a
 	// request is forwarded at most once.
-	Hops          uint32 `protobuf:"varint,7,opt,name=hops,proto3" json:"hops,omitempty"`
+	Hops uint32 `protobuf:"varint,7,opt,name=hops,proto3" json:"hops,omitempty"`
+	// Write only if the key holds no value (none, or only a delete's
+	// tombstone) at the coordinating replica, checked and written in one
+	// step there; otherwise the put is refused with ERROR_CODE_EXISTS.
+	IfAbsent      bool `protobuf:"varint,8,opt,name=if_absent,json=ifAbsent,proto3" json:"if_absent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -652,6 +660,13 @@ func (x *PutRequest) GetHops() uint32 {
 		return x.Hops
 	}
 	return 0
+}
+
+func (x *PutRequest) GetIfAbsent() bool {
+	if x != nil {
+		return x.IfAbsent
+	}
+	return false
 }
 
 // PutReply carries the context of the version written.
@@ -3243,7 +3258,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\x12\x18\n" +
 	"\acontext\x18\x03 \x01(\fR\acontext\x12&\n" +
-	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xbc\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xd9\x01\n" +
 	"\n" +
 	"PutRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
@@ -3253,7 +3268,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x05 \x01(\rR\ttimeoutMs\x12+\n" +
 	"\x04mode\x18\x06 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\x12\x12\n" +
-	"\x04hops\x18\a \x01(\rR\x04hops\"z\n" +
+	"\x04hops\x18\a \x01(\rR\x04hops\x12\x1b\n" +
+	"\tif_absent\x18\b \x01(\bR\bifAbsent\"z\n" +
 	"\bPutReply\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12&\n" +
 	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x14\n" +
@@ -3459,7 +3475,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\fConflictMode\x12\x19\n" +
 	"\x15CONFLICT_MODE_DEFAULT\x10\x00\x12\x1a\n" +
 	"\x16CONFLICT_MODE_SIBLINGS\x10\x01\x12\x15\n" +
-	"\x11CONFLICT_MODE_LWW\x10\x02*\xd0\x02\n" +
+	"\x11CONFLICT_MODE_LWW\x10\x02*\xe7\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bERROR_CODE_INVALID_ARGUMENT\x10\x01\x12\x18\n" +
@@ -3473,7 +3489,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x1cERROR_CODE_TOO_MANY_SIBLINGS\x10\t\x12\x1a\n" +
 	"\x16ERROR_CODE_BAD_CONTEXT\x10\n" +
 	"\x12\x16\n" +
-	"\x12ERROR_CODE_CORRUPT\x10\v*\xcc\x01\n" +
+	"\x12ERROR_CODE_CORRUPT\x10\v\x12\x15\n" +
+	"\x11ERROR_CODE_EXISTS\x10\f*\xcc\x01\n" +
 	"\x0eReplicaPutKind\x12 \n" +
 	"\x1cREPLICA_PUT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REPLICA_PUT_KIND_WRITE\x10\x01\x12 \n" +

@@ -77,6 +77,22 @@ func TestHTTPAPIOnACluster(t *testing.T) {
 		t.Fatalf("actor API reads %v", vals(g))
 	}
 
+	// If-None-Match: * writes only an absent key: 412 while it holds one.
+	resp, b = httpDo(t, "PUT", kv(1), []byte("cherry"), "If-None-Match", "*")
+	if resp.StatusCode != 412 || !strings.Contains(string(b), "exists") {
+		t.Fatalf("if-absent put of a key that holds a value: %d %s, want 412", resp.StatusCode, b)
+	}
+	if resp, b := httpDo(t, "PUT", kv(1), []byte("cherry"), "If-None-Match", `"etag"`); resp.StatusCode != 400 || !strings.Contains(string(b), "If-None-Match") {
+		t.Fatalf("If-None-Match with an etag: %d %s, want 400 naming the header", resp.StatusCode, b)
+	}
+	fresh := base(2) + "/kv/" + url.PathEscape("fresh key")
+	if resp, b := httpDo(t, "PUT", fresh, []byte("first"), "If-None-Match", "*"); resp.StatusCode != 204 {
+		t.Fatalf("if-absent put of an absent key: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := httpDo(t, "PUT", fresh, []byte("second"), "If-None-Match", "*"); resp.StatusCode != 412 {
+		t.Fatalf("second if-absent put: %d, want 412", resp.StatusCode)
+	}
+
 	// A blind write is concurrent with the first: two siblings.
 	if resp, b := httpDo(t, "PUT", kv(2), []byte("apple")); resp.StatusCode != 204 {
 		t.Fatalf("blind put: %d %s", resp.StatusCode, b)

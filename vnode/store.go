@@ -28,6 +28,8 @@ var (
 	// ErrTooLarge marks a client write that would make a key's object
 	// (every sibling's value) larger than MaxObjectBytes.
 	ErrTooLarge = errors.New("vnode: object too large")
+	// ErrExists marks an if-absent write to a key that holds a value.
+	ErrExists = errors.New("vnode: the key holds a value")
 )
 
 // Config describes one vnode.
@@ -483,6 +485,38 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	}
 	s.pending = &Prepared{Set: set, Dot: dot, key: key, okey: okey, seg: seg, oldDigest: oldDigest}
 	return s.pending, nil
+}
+
+// Holds reports whether key holds a value here: a live (not deleted)
+// sibling in the stored version or in a version this vnode prepared whose
+// commit failed or never came (it may be on other replicas). A corrupt
+// object counts as holding one. An if-absent write is refused when it
+// does; the vnode's single goroutine makes the check and the write one
+// step.
+func (s *Store) Holds(key []byte) (bool, error) {
+	okey, _, err := s.locate(key)
+	if err != nil {
+		return false, err
+	}
+	local, digest, err := s.load(okey)
+	if digest == nil && err != nil {
+		return false, err
+	}
+	if err != nil { // corrupt: its value is unknown, not absent
+		return true, nil
+	}
+	for _, u := range s.uncommitted[string(okey)] {
+		local = version.Sync(local, u)
+	}
+	if s.pending != nil && string(s.pending.okey) == string(okey) {
+		local = version.Sync(local, s.pending.Set)
+	}
+	for _, sib := range local.Siblings() {
+		if !sib.Tombstone {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Forget drops the version of key with dot, prepared here and never

@@ -3,6 +3,7 @@ package vnode
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -557,4 +558,58 @@ func coordinate(s *Store, key []byte, ctx version.Context, w version.Write, nowM
 		return nil, err
 	}
 	return p.Set, nil
+}
+
+// Holds: what an if-absent write checks. A key holds a value when a live
+// sibling is stored, or prepared here and not committed (it may be on
+// other replicas); a delete's tombstone alone is no value; a corrupt
+// object may hide one.
+func TestHolds(t *testing.T) {
+	e := storage.NewMemory()
+	s := open(t, e, 2, "n1")
+	keys := keysOf(2, 4)
+	holds := func(k []byte) bool {
+		t.Helper()
+		h, err := s.Holds(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if holds(keys[0]) {
+		t.Fatal("an absent key holds a value")
+	}
+	fill(t, s, keys[:1], "a")
+	if !holds(keys[0]) {
+		t.Fatal("a written key holds no value")
+	}
+	del(t, s, keys[0], 2)
+	if holds(keys[0]) {
+		t.Fatal("a deleted key holds a value")
+	}
+	// A concurrent write beside the tombstone is a live sibling.
+	peer := open(t, storage.NewMemory(), 2, "n2")
+	fill(t, peer, keys[:1], "concurrent")
+	pv, _ := peer.Get(keys[0])
+	if _, _, err := s.Merge(keys[0], pv); err != nil {
+		t.Fatal(err)
+	}
+	if !holds(keys[0]) {
+		t.Fatal("a live sibling beside a tombstone is no value")
+	}
+	// Prepared, not committed: it may be out already.
+	if _, err := s.Prepare(keys[1], version.Context{}, write("p"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if !holds(keys[1]) {
+		t.Fatal("a prepared version is no value")
+	}
+	// Corrupt: unknown, so not absent.
+	fill(t, s, keys[2:3], "c")
+	if _, err := s.Corrupt([][]byte{keys[2]}, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	if !holds(keys[2]) {
+		t.Fatal("a corrupt object reads as absent")
+	}
 }

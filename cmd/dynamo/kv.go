@@ -84,7 +84,9 @@ nothing, 2 on a usage error; errors are one line on stderr):
       Writes VALUE and prints the new context (base64) on one line: it
       covers the version written and what --context covered, never a
       sibling this write did not read. Without --context the write is
-      blind: it becomes a sibling of what KEY holds.
+      blind: it becomes a sibling of what KEY holds. With --if-absent it
+      writes only if KEY holds no value (never written, or deleted);
+      otherwise it prints dynamo put: exists: ... and exits 1.
   dynamo delete [flags] KEY
       Deletes KEY. Without --context it reads KEY first and deletes what the
       read saw (a delete without a context would hide nothing).
@@ -356,6 +358,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	w := quorumFlag(fs, "w", "write quorum")
 	contextFlag := fs.String("context", "", "context of an earlier read ("+base64Usage+"); none: blind write")
 	lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
+	ifAbsent := fs.Bool("if-absent", false, "write only if the key holds no value (checked and written in one step where the write is coordinated; see docs/client.md)")
 	valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
 	if code, ok := k.parse(fs, args, "[flags] KEY VALUE", -1, ""); !ok {
 		return code
@@ -382,6 +385,9 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	opts := []client.Option{client.W(*w), client.Timeout(*cf.timeout)}
 	if *lww {
 		opts = append(opts, client.LWW())
+	}
+	if *ifAbsent {
+		opts = append(opts, client.IfAbsent())
 	}
 	newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, vctx, opts...)
 	if err != nil {

@@ -170,9 +170,13 @@ func TestContextRoundTrip(t *testing.T) {
 	if _, _, code := kv(f, "put", "--context", printed, "--lww", "k", "v2"); code != 0 {
 		t.Fatal(code)
 	}
-	if !bytes.Equal(f.ctxs[1], raw) || !f.opts[1].LWW {
+	if !bytes.Equal(f.ctxs[1], raw) || !f.opts[1].LWW || f.opts[1].IfAbsent {
 		t.Fatalf("put --context sent %q, want %q (opts %+v)", f.ctxs[1], raw, f.opts[1])
 	}
+	if _, _, code := kv(f, "put", "--if-absent", "k", "v3"); code != 0 || !f.opts[2].IfAbsent {
+		t.Fatalf("put --if-absent: exit %d opts %+v", code, f.opts[2])
+	}
+	f.ctxs, f.opts = f.ctxs[:2], f.opts[:2]
 	if _, _, code := kv(f, "delete", "--context", printed, "k"); code != 0 || !bytes.Equal(f.ctxs[2], raw) {
 		t.Fatalf("delete --context: exit %d sent %q", code, f.ctxs[2])
 	}
