@@ -151,6 +151,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 	switch b := body.(type) {
 	case *messages.GetRequest, *messages.PutRequest, *messages.DeleteRequest:
 		return r.coordinate(ctx, env, id, body)
+	case *messages.GetManyRequest:
+		return r.getMany(ctx, id, b)
 	case *messages.MembersRequest:
 		return messages.Wrap(id, r.members())
 	case *messages.FaultRequest:
@@ -163,16 +165,49 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return messages.Wrap(id, r.background(b))
 	}
 	return messages.Wrap(id, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNSUPPORTED,
-		Message: fmt.Sprintf("the router serves get, put, delete and members, not %s", body.ProtoReflect().Descriptor().Name())})
+		Message: fmt.Sprintf("the router serves get, get many, put, delete, members and admin requests, not %s", body.ProtoReflect().Descriptor().Name())})
+}
+
+// plan starts the plan of one request from the client of ctx's message.
+func (r *router) plan(ctx actor.Context, id uint64) plan {
+	r.nonce++
+	return plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
+		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations,
+		durability: r.cfg.Durability}
+}
+
+// getMany checks a GetManyRequest and spawns its manyGetter, which runs one
+// get coordinator per key; a key refused is answered in its place, the
+// request refused as a whole here.
+func (r *router) getMany(ctx actor.Context, id uint64, b *messages.GetManyRequest) *messages.Envelope {
+	werr := request.CheckMany(len(b.GetKeys()))
+	if werr == nil && r.view == nil {
+		werr = unavailable("node is starting: no membership view yet")
+	}
+	if werr != nil {
+		return messages.Wrap(id, &messages.GetManyReply{Error: werr})
+	}
+	replies := make([]*messages.GetReply, len(b.GetKeys()))
+	var subs []manyGet
+	for i, key := range b.GetKeys() {
+		req := r.plan(ctx, id)
+		req.op = request.OpGet
+		if e := r.check(request.Request{Op: req.op, Key: key, Quorum: int(b.GetR()), Timeout: msDuration(b.GetTimeoutMs())}); e != nil {
+			req.record(e, true)
+			replies[i] = &messages.GetReply{Error: e}
+			continue
+		}
+		req.quorum, req.timeout, req.mode = r.params(b.GetR(), r.cfg.Defaults.R, b.GetTimeoutMs(), b.GetMode())
+		subs = append(subs, manyGet{i: i, req: req, key: key})
+	}
+	ctx.Spawn(manyProps(ctx.Sender(), id, replies, subs, r.cfg.Dispatcher))
+	return nil
 }
 
 // coordinate checks a get, put or delete and spawns its coordinator; a
 // request refused is answered here.
 func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64, body proto.Message) *messages.Envelope {
-	r.nonce++
-	req := plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
-		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations,
-		durability: r.cfg.Durability}
+	req := r.plan(ctx, id)
 	var props *actor.Props
 	var werr *messages.Error
 	switch b := body.(type) {

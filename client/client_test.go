@@ -127,6 +127,9 @@ func (n *fakeNode) handle(env *messages.Envelope, respond func(*messages.Envelop
 	case *messages.DeleteRequest:
 		n.got = append(n.got, "delete "+string(b.GetKey()))
 		n.timeouts = append(n.timeouts, b.GetTimeoutMs())
+	case *messages.GetManyRequest:
+		n.got = append(n.got, fmt.Sprintf("get many %d", len(b.GetKeys())))
+		n.timeouts = append(n.timeouts, b.GetTimeoutMs())
 	}
 	n.mu.Unlock()
 	var reply proto.Message
@@ -141,6 +144,13 @@ func (n *fakeNode) handle(env *messages.Envelope, respond func(*messages.Envelop
 }
 
 func (n *fakeNode) serve(body proto.Message) proto.Message {
+	if b, ok := body.(*messages.GetManyRequest); ok {
+		out := &messages.GetManyReply{}
+		for _, k := range b.GetKeys() {
+			out.Replies = append(out.Replies, n.serve(&messages.GetRequest{Key: k}).(*messages.GetReply))
+		}
+		return out
+	}
 	cl := n.cl
 	cl.mu.Lock()
 	defer cl.mu.Unlock()

@@ -68,6 +68,8 @@ type Envelope struct {
 	//	*Envelope_ReapReply
 	//	*Envelope_Background
 	//	*Envelope_BackgroundReply
+	//	*Envelope_GetMany
+	//	*Envelope_GetManyReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -395,6 +397,24 @@ func (x *Envelope) GetBackgroundReply() *BackgroundReply {
 	return nil
 }
 
+func (x *Envelope) GetGetMany() *GetManyRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_GetMany); ok {
+			return x.GetMany
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetGetManyReply() *GetManyReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_GetManyReply); ok {
+			return x.GetManyReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -528,6 +548,14 @@ type Envelope_BackgroundReply struct {
 	BackgroundReply *BackgroundReply `protobuf:"bytes,41,opt,name=background_reply,json=backgroundReply,proto3,oneof"`
 }
 
+type Envelope_GetMany struct {
+	GetMany *GetManyRequest `protobuf:"bytes,42,opt,name=get_many,json=getMany,proto3,oneof"`
+}
+
+type Envelope_GetManyReply struct {
+	GetManyReply *GetManyReply `protobuf:"bytes,43,opt,name=get_many_reply,json=getManyReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -593,13 +621,17 @@ func (*Envelope_Background) isEnvelope_Body() {}
 
 func (*Envelope_BackgroundReply) isEnvelope_Body() {}
 
+func (*Envelope_GetMany) isEnvelope_Body() {}
+
+func (*Envelope_GetManyReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xe0\x0f\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd9\x10\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -643,7 +675,9 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
 	"background\x18( \x01(\v2\x1c.dynamo.v1.BackgroundRequestH\x00R\n" +
 	"background\x12G\n" +
-	"\x10background_reply\x18) \x01(\v2\x1a.dynamo.v1.BackgroundReplyH\x00R\x0fbackgroundReply\x12(\n" +
+	"\x10background_reply\x18) \x01(\v2\x1a.dynamo.v1.BackgroundReplyH\x00R\x0fbackgroundReply\x126\n" +
+	"\bget_many\x18* \x01(\v2\x19.dynamo.v1.GetManyRequestH\x00R\agetMany\x12?\n" +
+	"\x0eget_many_reply\x18+ \x01(\v2\x17.dynamo.v1.GetManyReplyH\x00R\fgetManyReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyJ\x04\b\x16\x10\x17J\x04\b\x17\x10\x18R\x12replica_coordinateR\x18replica_coordinate_replyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -692,7 +726,9 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*ReapReply)(nil),           // 28: dynamo.v1.ReapReply
 	(*BackgroundRequest)(nil),   // 29: dynamo.v1.BackgroundRequest
 	(*BackgroundReply)(nil),     // 30: dynamo.v1.BackgroundReply
-	(*Error)(nil),               // 31: dynamo.v1.Error
+	(*GetManyRequest)(nil),      // 31: dynamo.v1.GetManyRequest
+	(*GetManyReply)(nil),        // 32: dynamo.v1.GetManyReply
+	(*Error)(nil),               // 33: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -725,12 +761,14 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	28, // 27: dynamo.v1.Envelope.reap_reply:type_name -> dynamo.v1.ReapReply
 	29, // 28: dynamo.v1.Envelope.background:type_name -> dynamo.v1.BackgroundRequest
 	30, // 29: dynamo.v1.Envelope.background_reply:type_name -> dynamo.v1.BackgroundReply
-	31, // 30: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	31, // 30: dynamo.v1.Envelope.get_many:type_name -> dynamo.v1.GetManyRequest
+	32, // 31: dynamo.v1.Envelope.get_many_reply:type_name -> dynamo.v1.GetManyReply
+	33, // 32: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -770,6 +808,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_ReapReply)(nil),
 		(*Envelope_Background)(nil),
 		(*Envelope_BackgroundReply)(nil),
+		(*Envelope_GetMany)(nil),
+		(*Envelope_GetManyReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

@@ -25,6 +25,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&ReapCheckRequest{Partition: 5, Keys: [][]byte{[]byte("k")}, Digests: [][]byte{make([]byte, 32)}}, &ReapCheckReply{Held: []bool{true}, Retired: []string{"a@0000000000000001"}},
 		&ReapRequest{Partition: 5, Items: []*ReapItem{{Key: []byte("k"), Digest: make([]byte, 32)}}}, &ReapReply{Deleted: 1, Skipped: 2},
 		&BackgroundRequest{Action: BackgroundAction_BACKGROUND_ACTION_PAUSE}, &BackgroundReply{Node: "a", Paused: true},
+		&GetManyRequest{Keys: [][]byte{[]byte("a"), []byte("b")}, R: 2}, &GetManyReply{Replies: []*GetReply{{Found: true}, {}}},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

@@ -491,6 +491,132 @@ func (x *GetRequest) GetMode() ConflictMode {
 	return ConflictMode_CONFLICT_MODE_DEFAULT
 }
 
+// GetManyRequest reads several keys in one request: the node coordinates
+// each as a GetRequest with the same r, timeout and mode, all at once. At
+// most MaxGetManyKeys (request package, 1,000) keys.
+type GetManyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          [][]byte               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	R             uint32                 `protobuf:"varint,2,opt,name=r,proto3" json:"r,omitempty"`
+	TimeoutMs     uint32                 `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	Mode          ConflictMode           `protobuf:"varint,4,opt,name=mode,proto3,enum=dynamo.v1.ConflictMode" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetManyRequest) Reset() {
+	*x = GetManyRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetManyRequest) ProtoMessage() {}
+
+func (x *GetManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetManyRequest.ProtoReflect.Descriptor instead.
+func (*GetManyRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetManyRequest) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *GetManyRequest) GetR() uint32 {
+	if x != nil {
+		return x.R
+	}
+	return 0
+}
+
+func (x *GetManyRequest) GetTimeoutMs() uint32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *GetManyRequest) GetMode() ConflictMode {
+	if x != nil {
+		return x.Mode
+	}
+	return ConflictMode_CONFLICT_MODE_DEFAULT
+}
+
+// GetManyReply answers each key of a GetManyRequest, in its order (a key's
+// own failure is in its GetReply's error); error is set, and replies
+// empty, when the request as a whole was refused.
+type GetManyReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Replies       []*GetReply            `protobuf:"bytes,1,rep,name=replies,proto3" json:"replies,omitempty"`
+	Error         *Error                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetManyReply) Reset() {
+	*x = GetManyReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetManyReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetManyReply) ProtoMessage() {}
+
+func (x *GetManyReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetManyReply.ProtoReflect.Descriptor instead.
+func (*GetManyReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetManyReply) GetReplies() []*GetReply {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
+}
+
+func (x *GetManyReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // GetReply holds every concurrent value and the context that covers them.
 // found is false when the key is absent or every sibling is a tombstone; the
 // context is still set then, and a write with it supersedes the tombstones.
@@ -506,7 +632,7 @@ type GetReply struct {
 
 func (x *GetReply) Reset() {
 	*x = GetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[2]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +644,7 @@ func (x *GetReply) String() string {
 func (*GetReply) ProtoMessage() {}
 
 func (x *GetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[2]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +657,7 @@ func (x *GetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReply.ProtoReflect.Descriptor instead.
 func (*GetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{2}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetReply) GetFound() bool {
@@ -585,7 +711,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[3]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +723,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[3]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +736,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{3}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -684,7 +810,7 @@ type PutReply struct {
 
 func (x *PutReply) Reset() {
 	*x = PutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +822,7 @@ func (x *PutReply) String() string {
 func (*PutReply) ProtoMessage() {}
 
 func (x *PutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +835,7 @@ func (x *PutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReply.ProtoReflect.Descriptor instead.
 func (*PutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{4}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PutReply) GetContext() []byte {
@@ -754,7 +880,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +892,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +905,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{5}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -826,7 +952,7 @@ type DeleteReply struct {
 
 func (x *DeleteReply) Reset() {
 	*x = DeleteReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +964,7 @@ func (x *DeleteReply) String() string {
 func (*DeleteReply) ProtoMessage() {}
 
 func (x *DeleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +977,7 @@ func (x *DeleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReply.ProtoReflect.Descriptor instead.
 func (*DeleteReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteReply) GetError() *Error {
@@ -875,7 +1001,7 @@ type ReplicaGetRequest struct {
 
 func (x *ReplicaGetRequest) Reset() {
 	*x = ReplicaGetRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +1013,7 @@ func (x *ReplicaGetRequest) String() string {
 func (*ReplicaGetRequest) ProtoMessage() {}
 
 func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +1026,7 @@ func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaGetRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReplicaGetRequest) GetPartition() uint32 {
@@ -937,7 +1063,7 @@ type ReplicaGetReply struct {
 
 func (x *ReplicaGetReply) Reset() {
 	*x = ReplicaGetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1075,7 @@ func (x *ReplicaGetReply) String() string {
 func (*ReplicaGetReply) ProtoMessage() {}
 
 func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1088,7 @@ func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetReply.ProtoReflect.Descriptor instead.
 func (*ReplicaGetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReplicaGetReply) GetPartition() uint32 {
@@ -1020,7 +1146,7 @@ type ReplicaPutRequest struct {
 
 func (x *ReplicaPutRequest) Reset() {
 	*x = ReplicaPutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1158,7 @@ func (x *ReplicaPutRequest) String() string {
 func (*ReplicaPutRequest) ProtoMessage() {}
 
 func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1171,7 @@ func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaPutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReplicaPutRequest) GetPartition() uint32 {
@@ -1104,7 +1230,7 @@ type ReplicaPutReply struct {
 
 func (x *ReplicaPutReply) Reset() {
 	*x = ReplicaPutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1242,7 @@ func (x *ReplicaPutReply) String() string {
 func (*ReplicaPutReply) ProtoMessage() {}
 
 func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1255,7 @@ func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutReply.ProtoReflect.Descriptor instead.
 func (*ReplicaPutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReplicaPutReply) GetPartition() uint32 {
@@ -1173,7 +1299,7 @@ type ReplicaMergeRequest struct {
 
 func (x *ReplicaMergeRequest) Reset() {
 	*x = ReplicaMergeRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1311,7 @@ func (x *ReplicaMergeRequest) String() string {
 func (*ReplicaMergeRequest) ProtoMessage() {}
 
 func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1324,7 @@ func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplicaMergeRequest) GetPartition() uint32 {
@@ -1233,7 +1359,7 @@ type KeySet struct {
 
 func (x *KeySet) Reset() {
 	*x = KeySet{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1371,7 @@ func (x *KeySet) String() string {
 func (*KeySet) ProtoMessage() {}
 
 func (x *KeySet) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1384,7 @@ func (x *KeySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeySet.ProtoReflect.Descriptor instead.
 func (*KeySet) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *KeySet) GetKey() []byte {
@@ -1288,7 +1414,7 @@ type ReplicaMergeReply struct {
 
 func (x *ReplicaMergeReply) Reset() {
 	*x = ReplicaMergeReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1426,7 @@ func (x *ReplicaMergeReply) String() string {
 func (*ReplicaMergeReply) ProtoMessage() {}
 
 func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1439,7 @@ func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeReply.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicaMergeReply) GetPartition() uint32 {
@@ -1358,7 +1484,7 @@ type MerkleHashesRequest struct {
 
 func (x *MerkleHashesRequest) Reset() {
 	*x = MerkleHashesRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1496,7 @@ func (x *MerkleHashesRequest) String() string {
 func (*MerkleHashesRequest) ProtoMessage() {}
 
 func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1509,7 @@ func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
 func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MerkleHashesRequest) GetPartition() uint32 {
@@ -1425,7 +1551,7 @@ type MerkleHashesReply struct {
 
 func (x *MerkleHashesReply) Reset() {
 	*x = MerkleHashesReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1563,7 @@ func (x *MerkleHashesReply) String() string {
 func (*MerkleHashesReply) ProtoMessage() {}
 
 func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1576,7 @@ func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
 func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MerkleHashesReply) GetPartition() uint32 {
@@ -1523,7 +1649,7 @@ type MerkleKeysRequest struct {
 
 func (x *MerkleKeysRequest) Reset() {
 	*x = MerkleKeysRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1661,7 @@ func (x *MerkleKeysRequest) String() string {
 func (*MerkleKeysRequest) ProtoMessage() {}
 
 func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1674,7 @@ func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
 func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MerkleKeysRequest) GetPartition() uint32 {
@@ -1586,7 +1712,7 @@ type MerkleKeysReply struct {
 
 func (x *MerkleKeysReply) Reset() {
 	*x = MerkleKeysReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1598,7 +1724,7 @@ func (x *MerkleKeysReply) String() string {
 func (*MerkleKeysReply) ProtoMessage() {}
 
 func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1611,7 +1737,7 @@ func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
 func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MerkleKeysReply) GetPartition() uint32 {
@@ -1664,7 +1790,7 @@ type ReapCheckRequest struct {
 
 func (x *ReapCheckRequest) Reset() {
 	*x = ReapCheckRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1802,7 @@ func (x *ReapCheckRequest) String() string {
 func (*ReapCheckRequest) ProtoMessage() {}
 
 func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1815,7 @@ func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckRequest.ProtoReflect.Descriptor instead.
 func (*ReapCheckRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReapCheckRequest) GetPartition() uint32 {
@@ -1730,7 +1856,7 @@ type ReapCheckReply struct {
 
 func (x *ReapCheckReply) Reset() {
 	*x = ReapCheckReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1868,7 @@ func (x *ReapCheckReply) String() string {
 func (*ReapCheckReply) ProtoMessage() {}
 
 func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1881,7 @@ func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckReply.ProtoReflect.Descriptor instead.
 func (*ReapCheckReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReapCheckReply) GetPartition() uint32 {
@@ -1806,7 +1932,7 @@ type ReapRequest struct {
 
 func (x *ReapRequest) Reset() {
 	*x = ReapRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1944,7 @@ func (x *ReapRequest) String() string {
 func (*ReapRequest) ProtoMessage() {}
 
 func (x *ReapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1957,7 @@ func (x *ReapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapRequest.ProtoReflect.Descriptor instead.
 func (*ReapRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReapRequest) GetPartition() uint32 {
@@ -1861,7 +1987,7 @@ type ReapItem struct {
 
 func (x *ReapItem) Reset() {
 	*x = ReapItem{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +1999,7 @@ func (x *ReapItem) String() string {
 func (*ReapItem) ProtoMessage() {}
 
 func (x *ReapItem) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +2012,7 @@ func (x *ReapItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapItem.ProtoReflect.Descriptor instead.
 func (*ReapItem) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReapItem) GetKey() []byte {
@@ -1928,7 +2054,7 @@ type ReapReply struct {
 
 func (x *ReapReply) Reset() {
 	*x = ReapReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2066,7 @@ func (x *ReapReply) String() string {
 func (*ReapReply) ProtoMessage() {}
 
 func (x *ReapReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2079,7 @@ func (x *ReapReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapReply.ProtoReflect.Descriptor instead.
 func (*ReapReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReapReply) GetPartition() uint32 {
@@ -2015,7 +2141,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2153,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2166,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 // MemberInfo is one ring member.
@@ -2058,7 +2184,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2196,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2209,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -2145,7 +2271,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2283,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2296,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -2321,7 +2447,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2459,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2472,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -2621,7 +2747,7 @@ type TransferTarget struct {
 
 func (x *TransferTarget) Reset() {
 	*x = TransferTarget{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2633,7 +2759,7 @@ func (x *TransferTarget) String() string {
 func (*TransferTarget) ProtoMessage() {}
 
 func (x *TransferTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2646,7 +2772,7 @@ func (x *TransferTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTarget.ProtoReflect.Descriptor instead.
 func (*TransferTarget) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TransferTarget) GetNode() string {
@@ -2702,7 +2828,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2714,7 +2840,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2727,7 +2853,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2776,7 +2902,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2788,7 +2914,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2801,7 +2927,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 type LeaveReply struct {
@@ -2817,7 +2943,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2829,7 +2955,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2842,7 +2968,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -2879,7 +3005,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3017,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3030,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -2923,7 +3049,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2935,7 +3061,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2948,7 +3074,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -2971,7 +3097,7 @@ type BackgroundRequest struct {
 
 func (x *BackgroundRequest) Reset() {
 	*x = BackgroundRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3109,7 @@ func (x *BackgroundRequest) String() string {
 func (*BackgroundRequest) ProtoMessage() {}
 
 func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3122,7 @@ func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundRequest.ProtoReflect.Descriptor instead.
 func (*BackgroundRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BackgroundRequest) GetAction() BackgroundAction {
@@ -3019,7 +3145,7 @@ type BackgroundReply struct {
 
 func (x *BackgroundReply) Reset() {
 	*x = BackgroundReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3157,7 @@ func (x *BackgroundReply) String() string {
 func (*BackgroundReply) ProtoMessage() {}
 
 func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3170,7 @@ func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundReply.ProtoReflect.Descriptor instead.
 func (*BackgroundReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BackgroundReply) GetNode() string {
@@ -3099,7 +3225,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3111,7 +3237,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3124,7 +3250,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -3194,7 +3320,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3206,7 +3332,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3219,7 +3345,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -3253,7 +3379,16 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01r\x18\x02 \x01(\rR\x01r\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12+\n" +
-	"\x04mode\x18\x04 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"z\n" +
+	"\x04mode\x18\x04 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"~\n" +
+	"\x0eGetManyRequest\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\fR\x04keys\x12\f\n" +
+	"\x01r\x18\x02 \x01(\rR\x01r\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x03 \x01(\rR\ttimeoutMs\x12+\n" +
+	"\x04mode\x18\x04 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"e\n" +
+	"\fGetManyReply\x12-\n" +
+	"\areplies\x18\x01 \x03(\v2\x13.dynamo.v1.GetReplyR\areplies\x12&\n" +
+	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"z\n" +
 	"\bGetReply\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\x12\x18\n" +
@@ -3521,7 +3656,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),           // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),              // 1: dynamo.v1.ErrorCode
@@ -3530,83 +3665,88 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(BackgroundAction)(0),       // 4: dynamo.v1.BackgroundAction
 	(*Error)(nil),               // 5: dynamo.v1.Error
 	(*GetRequest)(nil),          // 6: dynamo.v1.GetRequest
-	(*GetReply)(nil),            // 7: dynamo.v1.GetReply
-	(*PutRequest)(nil),          // 8: dynamo.v1.PutRequest
-	(*PutReply)(nil),            // 9: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),       // 10: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),         // 11: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),   // 12: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),     // 13: dynamo.v1.ReplicaGetReply
-	(*ReplicaPutRequest)(nil),   // 14: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),     // 15: dynamo.v1.ReplicaPutReply
-	(*ReplicaMergeRequest)(nil), // 16: dynamo.v1.ReplicaMergeRequest
-	(*KeySet)(nil),              // 17: dynamo.v1.KeySet
-	(*ReplicaMergeReply)(nil),   // 18: dynamo.v1.ReplicaMergeReply
-	(*MerkleHashesRequest)(nil), // 19: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),   // 20: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),   // 21: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),     // 22: dynamo.v1.MerkleKeysReply
-	(*ReapCheckRequest)(nil),    // 23: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),      // 24: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),         // 25: dynamo.v1.ReapRequest
-	(*ReapItem)(nil),            // 26: dynamo.v1.ReapItem
-	(*ReapReply)(nil),           // 27: dynamo.v1.ReapReply
-	(*MembersRequest)(nil),      // 28: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),          // 29: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),        // 30: dynamo.v1.MembersReply
-	(*NodeStats)(nil),           // 31: dynamo.v1.NodeStats
-	(*TransferTarget)(nil),      // 32: dynamo.v1.TransferTarget
-	(*PartitionSync)(nil),       // 33: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),        // 34: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),          // 35: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),       // 36: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),         // 37: dynamo.v1.RemoveReply
-	(*BackgroundRequest)(nil),   // 38: dynamo.v1.BackgroundRequest
-	(*BackgroundReply)(nil),     // 39: dynamo.v1.BackgroundReply
-	(*FaultRequest)(nil),        // 40: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),          // 41: dynamo.v1.FaultReply
-	(*VersionSet)(nil),          // 42: dynamo.v1.VersionSet
+	(*GetManyRequest)(nil),      // 7: dynamo.v1.GetManyRequest
+	(*GetManyReply)(nil),        // 8: dynamo.v1.GetManyReply
+	(*GetReply)(nil),            // 9: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 10: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 11: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 12: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 13: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),   // 14: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 15: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 16: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 17: dynamo.v1.ReplicaPutReply
+	(*ReplicaMergeRequest)(nil), // 18: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),              // 19: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),   // 20: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil), // 21: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 22: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 23: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 24: dynamo.v1.MerkleKeysReply
+	(*ReapCheckRequest)(nil),    // 25: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 26: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 27: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),            // 28: dynamo.v1.ReapItem
+	(*ReapReply)(nil),           // 29: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),      // 30: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),          // 31: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),        // 32: dynamo.v1.MembersReply
+	(*NodeStats)(nil),           // 33: dynamo.v1.NodeStats
+	(*TransferTarget)(nil),      // 34: dynamo.v1.TransferTarget
+	(*PartitionSync)(nil),       // 35: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),        // 36: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 37: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 38: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 39: dynamo.v1.RemoveReply
+	(*BackgroundRequest)(nil),   // 40: dynamo.v1.BackgroundRequest
+	(*BackgroundReply)(nil),     // 41: dynamo.v1.BackgroundReply
+	(*FaultRequest)(nil),        // 42: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 43: dynamo.v1.FaultReply
+	(*VersionSet)(nil),          // 44: dynamo.v1.VersionSet
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
 	0,  // 1: dynamo.v1.GetRequest.mode:type_name -> dynamo.v1.ConflictMode
-	5,  // 2: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
-	0,  // 3: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	5,  // 4: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	5,  // 5: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	42, // 6: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	5,  // 7: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	42, // 8: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
-	2,  // 9: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	5,  // 10: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	17, // 11: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
-	2,  // 12: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	42, // 13: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	5,  // 14: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	5,  // 15: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	5,  // 16: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	5,  // 17: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	26, // 18: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	42, // 19: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	5,  // 20: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
-	3,  // 21: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	29, // 22: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	5,  // 23: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	31, // 24: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 25: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	33, // 26: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	32, // 27: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
-	32, // 28: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
-	5,  // 29: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	5,  // 30: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 31: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
-	5,  // 32: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
-	5,  // 33: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	0,  // 2: dynamo.v1.GetManyRequest.mode:type_name -> dynamo.v1.ConflictMode
+	9,  // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
+	5,  // 4: dynamo.v1.GetManyReply.error:type_name -> dynamo.v1.Error
+	5,  // 5: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	0,  // 6: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
+	5,  // 7: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	5,  // 8: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	44, // 9: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	5,  // 10: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	44, // 11: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	2,  // 12: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	5,  // 13: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	19, // 14: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 15: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	44, // 16: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	5,  // 17: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	5,  // 18: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	5,  // 19: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 20: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	28, // 21: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	44, // 22: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	5,  // 23: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 24: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	31, // 25: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	5,  // 26: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	33, // 27: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 28: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	35, // 29: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
+	34, // 30: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
+	34, // 31: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
+	5,  // 32: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 33: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 34: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 35: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 36: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -3621,7 +3761,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

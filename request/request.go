@@ -44,6 +44,22 @@ func (o Op) QuorumField() string {
 // MaxTimeout is the longest deadline a request may carry, everywhere.
 const MaxTimeout = time.Minute
 
+// MaxGetManyKeys is the most keys one GetMany may read: its answer holds
+// every key's siblings in one message.
+const MaxGetManyKeys = 1000
+
+// CheckMany checks the number of keys of a GetMany (its keys are checked
+// one by one with Check).
+func CheckMany(keys int) *messages.Error {
+	switch {
+	case keys == 0:
+		return Invalid("keys", "keys must not be empty")
+	case keys > MaxGetManyKeys:
+		return Invalid("keys", fmt.Sprintf("%d keys, the limit is %d per call", keys, MaxGetManyKeys))
+	}
+	return nil
+}
+
 // Defaults of a node's Limits.
 const (
 	// DefaultMaxKeyBytes is the default largest key: 64 KiB.
