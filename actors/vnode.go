@@ -368,6 +368,8 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		return messages.Wrap(id, reply)
 	case *messages.MerkleKeysRequest:
 		return messages.Wrap(id, v.keys(req))
+	case *messages.ListKeysRequest:
+		return messages.Wrap(id, v.listKeys(req))
 	case *messages.ReapCheckRequest:
 		held, retired, err := v.store.ReapCheck(req.GetKeys(), req.GetDigests())
 		return messages.Wrap(id, &messages.ReapCheckReply{Partition: v.cfg.Partition, Node: v.node, Held: held, Retired: retired, Error: toError(err)})
@@ -421,6 +423,40 @@ func (v *vnodeActor) compact() {
 			st.CompactNanos.Add(uint64(time.Since(start)))
 		}
 	}()
+}
+
+// List limits: keys per ListKeysRequest (default and most) and objects
+// read for one, so that a page over a partition of deleted or
+// non-matching keys still answers quickly.
+const (
+	listDefault = 1000
+	listMax     = 10_000
+	listScan    = 5000
+)
+
+// listKeys answers a ListKeysRequest (vnode.Store.ListKeys).
+func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysReply {
+	reply := &messages.ListKeysReply{Partition: v.cfg.Partition, Node: v.node}
+	limit := int(req.GetLimit())
+	switch {
+	case limit == 0:
+		limit = listDefault
+	case limit > listMax:
+		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "limit",
+			Message: fmt.Sprintf("limit %d exceeds %d keys per request", limit, listMax)}
+		return reply
+	}
+	var after []byte
+	if len(req.GetAfter()) > 0 {
+		after = req.GetAfter()
+	}
+	keys, next, done, err := v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
+	if err != nil {
+		reply.Error = toError(err)
+		return reply
+	}
+	reply.Keys, reply.Next, reply.Done = keys, next, done
+	return reply
 }
 
 // keys lists the partition's keys in a segment range with their digests.

@@ -70,6 +70,8 @@ type Envelope struct {
 	//	*Envelope_BackgroundReply
 	//	*Envelope_GetMany
 	//	*Envelope_GetManyReply
+	//	*Envelope_ListKeys
+	//	*Envelope_ListKeysReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -415,6 +417,24 @@ func (x *Envelope) GetGetManyReply() *GetManyReply {
 	return nil
 }
 
+func (x *Envelope) GetListKeys() *ListKeysRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ListKeys); ok {
+			return x.ListKeys
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetListKeysReply() *ListKeysReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ListKeysReply); ok {
+			return x.ListKeysReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -556,6 +576,14 @@ type Envelope_GetManyReply struct {
 	GetManyReply *GetManyReply `protobuf:"bytes,43,opt,name=get_many_reply,json=getManyReply,proto3,oneof"`
 }
 
+type Envelope_ListKeys struct {
+	ListKeys *ListKeysRequest `protobuf:"bytes,44,opt,name=list_keys,json=listKeys,proto3,oneof"`
+}
+
+type Envelope_ListKeysReply struct {
+	ListKeysReply *ListKeysReply `protobuf:"bytes,45,opt,name=list_keys_reply,json=listKeysReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -625,13 +653,17 @@ func (*Envelope_GetMany) isEnvelope_Body() {}
 
 func (*Envelope_GetManyReply) isEnvelope_Body() {}
 
+func (*Envelope_ListKeys) isEnvelope_Body() {}
+
+func (*Envelope_ListKeysReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd9\x10\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd8\x11\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -677,7 +709,9 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"background\x12G\n" +
 	"\x10background_reply\x18) \x01(\v2\x1a.dynamo.v1.BackgroundReplyH\x00R\x0fbackgroundReply\x126\n" +
 	"\bget_many\x18* \x01(\v2\x19.dynamo.v1.GetManyRequestH\x00R\agetMany\x12?\n" +
-	"\x0eget_many_reply\x18+ \x01(\v2\x17.dynamo.v1.GetManyReplyH\x00R\fgetManyReply\x12(\n" +
+	"\x0eget_many_reply\x18+ \x01(\v2\x17.dynamo.v1.GetManyReplyH\x00R\fgetManyReply\x129\n" +
+	"\tlist_keys\x18, \x01(\v2\x1a.dynamo.v1.ListKeysRequestH\x00R\blistKeys\x12B\n" +
+	"\x0flist_keys_reply\x18- \x01(\v2\x18.dynamo.v1.ListKeysReplyH\x00R\rlistKeysReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyJ\x04\b\x16\x10\x17J\x04\b\x17\x10\x18R\x12replica_coordinateR\x18replica_coordinate_replyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -728,7 +762,9 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*BackgroundReply)(nil),     // 30: dynamo.v1.BackgroundReply
 	(*GetManyRequest)(nil),      // 31: dynamo.v1.GetManyRequest
 	(*GetManyReply)(nil),        // 32: dynamo.v1.GetManyReply
-	(*Error)(nil),               // 33: dynamo.v1.Error
+	(*ListKeysRequest)(nil),     // 33: dynamo.v1.ListKeysRequest
+	(*ListKeysReply)(nil),       // 34: dynamo.v1.ListKeysReply
+	(*Error)(nil),               // 35: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -763,12 +799,14 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	30, // 29: dynamo.v1.Envelope.background_reply:type_name -> dynamo.v1.BackgroundReply
 	31, // 30: dynamo.v1.Envelope.get_many:type_name -> dynamo.v1.GetManyRequest
 	32, // 31: dynamo.v1.Envelope.get_many_reply:type_name -> dynamo.v1.GetManyReply
-	33, // 32: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	33, // 32: dynamo.v1.Envelope.list_keys:type_name -> dynamo.v1.ListKeysRequest
+	34, // 33: dynamo.v1.Envelope.list_keys_reply:type_name -> dynamo.v1.ListKeysReply
+	35, // 34: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -810,6 +848,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_BackgroundReply)(nil),
 		(*Envelope_GetMany)(nil),
 		(*Envelope_GetManyReply)(nil),
+		(*Envelope_ListKeys)(nil),
+		(*Envelope_ListKeysReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

@@ -26,6 +26,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&ReapRequest{Partition: 5, Items: []*ReapItem{{Key: []byte("k"), Digest: make([]byte, 32)}}}, &ReapReply{Deleted: 1, Skipped: 2},
 		&BackgroundRequest{Action: BackgroundAction_BACKGROUND_ACTION_PAUSE}, &BackgroundReply{Node: "a", Paused: true},
 		&GetManyRequest{Keys: [][]byte{[]byte("a"), []byte("b")}, R: 2}, &GetManyReply{Replies: []*GetReply{{Found: true}, {}}},
+		&ListKeysRequest{Partition: 3, Prefix: []byte("user:"), Limit: 10}, &ListKeysReply{Keys: [][]byte{[]byte("user:a")}, Next: []byte("x"), Done: true},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

@@ -617,6 +617,166 @@ func (x *GetManyReply) GetError() *Error {
 	return nil
 }
 
+// ListKeysRequest asks a vnode for the keys its partition holds a value of
+// (deleted keys are skipped), in storage order (by segment, then key),
+// after the position of key after (empty: from the start; a key of the
+// partition, stored or not), whose key starts with prefix: at most limit
+// keys (0: 1,000; at most 10,000), after reading at most a few thousand
+// objects.
+type ListKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	After         []byte                 `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	Prefix        []byte                 `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysRequest) Reset() {
+	*x = ListKeysRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysRequest) ProtoMessage() {}
+
+func (x *ListKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListKeysRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListKeysRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ListKeysRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *ListKeysRequest) GetPrefix() []byte {
+	if x != nil {
+		return x.Prefix
+	}
+	return nil
+}
+
+func (x *ListKeysRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListKeysReply: keys found, the last key read (next: continue after it),
+// and whether the partition has been read to its end (done).
+type ListKeysReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Keys          [][]byte               `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	Next          []byte                 `protobuf:"bytes,4,opt,name=next,proto3" json:"next,omitempty"`
+	Done          bool                   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListKeysReply) Reset() {
+	*x = ListKeysReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListKeysReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListKeysReply) ProtoMessage() {}
+
+func (x *ListKeysReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListKeysReply.ProtoReflect.Descriptor instead.
+func (*ListKeysReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListKeysReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ListKeysReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ListKeysReply) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListKeysReply) GetNext() []byte {
+	if x != nil {
+		return x.Next
+	}
+	return nil
+}
+
+func (x *ListKeysReply) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ListKeysReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // GetReply holds every concurrent value and the context that covers them.
 // found is false when the key is absent or every sibling is a tombstone; the
 // context is still set then, and a write with it supersedes the tombstones.
@@ -632,7 +792,7 @@ type GetReply struct {
 
 func (x *GetReply) Reset() {
 	*x = GetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +804,7 @@ func (x *GetReply) String() string {
 func (*GetReply) ProtoMessage() {}
 
 func (x *GetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[4]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +817,7 @@ func (x *GetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReply.ProtoReflect.Descriptor instead.
 func (*GetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{4}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetReply) GetFound() bool {
@@ -711,7 +871,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +883,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[5]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +896,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{5}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -810,7 +970,7 @@ type PutReply struct {
 
 func (x *PutReply) Reset() {
 	*x = PutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +982,7 @@ func (x *PutReply) String() string {
 func (*PutReply) ProtoMessage() {}
 
 func (x *PutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +995,7 @@ func (x *PutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReply.ProtoReflect.Descriptor instead.
 func (*PutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PutReply) GetContext() []byte {
@@ -880,7 +1040,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -892,7 +1052,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -905,7 +1065,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -952,7 +1112,7 @@ type DeleteReply struct {
 
 func (x *DeleteReply) Reset() {
 	*x = DeleteReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1124,7 @@ func (x *DeleteReply) String() string {
 func (*DeleteReply) ProtoMessage() {}
 
 func (x *DeleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1137,7 @@ func (x *DeleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReply.ProtoReflect.Descriptor instead.
 func (*DeleteReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteReply) GetError() *Error {
@@ -1001,7 +1161,7 @@ type ReplicaGetRequest struct {
 
 func (x *ReplicaGetRequest) Reset() {
 	*x = ReplicaGetRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1173,7 @@ func (x *ReplicaGetRequest) String() string {
 func (*ReplicaGetRequest) ProtoMessage() {}
 
 func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1186,7 @@ func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaGetRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReplicaGetRequest) GetPartition() uint32 {
@@ -1063,7 +1223,7 @@ type ReplicaGetReply struct {
 
 func (x *ReplicaGetReply) Reset() {
 	*x = ReplicaGetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1235,7 @@ func (x *ReplicaGetReply) String() string {
 func (*ReplicaGetReply) ProtoMessage() {}
 
 func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1248,7 @@ func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetReply.ProtoReflect.Descriptor instead.
 func (*ReplicaGetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReplicaGetReply) GetPartition() uint32 {
@@ -1146,7 +1306,7 @@ type ReplicaPutRequest struct {
 
 func (x *ReplicaPutRequest) Reset() {
 	*x = ReplicaPutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1318,7 @@ func (x *ReplicaPutRequest) String() string {
 func (*ReplicaPutRequest) ProtoMessage() {}
 
 func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1331,7 @@ func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaPutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplicaPutRequest) GetPartition() uint32 {
@@ -1230,7 +1390,7 @@ type ReplicaPutReply struct {
 
 func (x *ReplicaPutReply) Reset() {
 	*x = ReplicaPutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1402,7 @@ func (x *ReplicaPutReply) String() string {
 func (*ReplicaPutReply) ProtoMessage() {}
 
 func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1415,7 @@ func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutReply.ProtoReflect.Descriptor instead.
 func (*ReplicaPutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReplicaPutReply) GetPartition() uint32 {
@@ -1299,7 +1459,7 @@ type ReplicaMergeRequest struct {
 
 func (x *ReplicaMergeRequest) Reset() {
 	*x = ReplicaMergeRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1471,7 @@ func (x *ReplicaMergeRequest) String() string {
 func (*ReplicaMergeRequest) ProtoMessage() {}
 
 func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1484,7 @@ func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicaMergeRequest) GetPartition() uint32 {
@@ -1359,7 +1519,7 @@ type KeySet struct {
 
 func (x *KeySet) Reset() {
 	*x = KeySet{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1531,7 @@ func (x *KeySet) String() string {
 func (*KeySet) ProtoMessage() {}
 
 func (x *KeySet) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1544,7 @@ func (x *KeySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeySet.ProtoReflect.Descriptor instead.
 func (*KeySet) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *KeySet) GetKey() []byte {
@@ -1414,7 +1574,7 @@ type ReplicaMergeReply struct {
 
 func (x *ReplicaMergeReply) Reset() {
 	*x = ReplicaMergeReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1586,7 @@ func (x *ReplicaMergeReply) String() string {
 func (*ReplicaMergeReply) ProtoMessage() {}
 
 func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1599,7 @@ func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeReply.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicaMergeReply) GetPartition() uint32 {
@@ -1484,7 +1644,7 @@ type MerkleHashesRequest struct {
 
 func (x *MerkleHashesRequest) Reset() {
 	*x = MerkleHashesRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1656,7 @@ func (x *MerkleHashesRequest) String() string {
 func (*MerkleHashesRequest) ProtoMessage() {}
 
 func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1669,7 @@ func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
 func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MerkleHashesRequest) GetPartition() uint32 {
@@ -1551,7 +1711,7 @@ type MerkleHashesReply struct {
 
 func (x *MerkleHashesReply) Reset() {
 	*x = MerkleHashesReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1723,7 @@ func (x *MerkleHashesReply) String() string {
 func (*MerkleHashesReply) ProtoMessage() {}
 
 func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,7 +1736,7 @@ func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
 func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MerkleHashesReply) GetPartition() uint32 {
@@ -1649,7 +1809,7 @@ type MerkleKeysRequest struct {
 
 func (x *MerkleKeysRequest) Reset() {
 	*x = MerkleKeysRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1821,7 @@ func (x *MerkleKeysRequest) String() string {
 func (*MerkleKeysRequest) ProtoMessage() {}
 
 func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1834,7 @@ func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
 func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MerkleKeysRequest) GetPartition() uint32 {
@@ -1712,7 +1872,7 @@ type MerkleKeysReply struct {
 
 func (x *MerkleKeysReply) Reset() {
 	*x = MerkleKeysReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1884,7 @@ func (x *MerkleKeysReply) String() string {
 func (*MerkleKeysReply) ProtoMessage() {}
 
 func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1897,7 @@ func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
 func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MerkleKeysReply) GetPartition() uint32 {
@@ -1790,7 +1950,7 @@ type ReapCheckRequest struct {
 
 func (x *ReapCheckRequest) Reset() {
 	*x = ReapCheckRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +1962,7 @@ func (x *ReapCheckRequest) String() string {
 func (*ReapCheckRequest) ProtoMessage() {}
 
 func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +1975,7 @@ func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckRequest.ProtoReflect.Descriptor instead.
 func (*ReapCheckRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReapCheckRequest) GetPartition() uint32 {
@@ -1856,7 +2016,7 @@ type ReapCheckReply struct {
 
 func (x *ReapCheckReply) Reset() {
 	*x = ReapCheckReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2028,7 @@ func (x *ReapCheckReply) String() string {
 func (*ReapCheckReply) ProtoMessage() {}
 
 func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2041,7 @@ func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckReply.ProtoReflect.Descriptor instead.
 func (*ReapCheckReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReapCheckReply) GetPartition() uint32 {
@@ -1932,7 +2092,7 @@ type ReapRequest struct {
 
 func (x *ReapRequest) Reset() {
 	*x = ReapRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2104,7 @@ func (x *ReapRequest) String() string {
 func (*ReapRequest) ProtoMessage() {}
 
 func (x *ReapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2117,7 @@ func (x *ReapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapRequest.ProtoReflect.Descriptor instead.
 func (*ReapRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReapRequest) GetPartition() uint32 {
@@ -1987,7 +2147,7 @@ type ReapItem struct {
 
 func (x *ReapItem) Reset() {
 	*x = ReapItem{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2159,7 @@ func (x *ReapItem) String() string {
 func (*ReapItem) ProtoMessage() {}
 
 func (x *ReapItem) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2172,7 @@ func (x *ReapItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapItem.ProtoReflect.Descriptor instead.
 func (*ReapItem) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReapItem) GetKey() []byte {
@@ -2054,7 +2214,7 @@ type ReapReply struct {
 
 func (x *ReapReply) Reset() {
 	*x = ReapReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2066,7 +2226,7 @@ func (x *ReapReply) String() string {
 func (*ReapReply) ProtoMessage() {}
 
 func (x *ReapReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2079,7 +2239,7 @@ func (x *ReapReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapReply.ProtoReflect.Descriptor instead.
 func (*ReapReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReapReply) GetPartition() uint32 {
@@ -2141,7 +2301,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2313,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2326,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 // MemberInfo is one ring member.
@@ -2184,7 +2344,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2356,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2369,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -2271,7 +2431,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2443,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2456,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -2447,7 +2607,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2619,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2632,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -2747,7 +2907,7 @@ type TransferTarget struct {
 
 func (x *TransferTarget) Reset() {
 	*x = TransferTarget{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +2919,7 @@ func (x *TransferTarget) String() string {
 func (*TransferTarget) ProtoMessage() {}
 
 func (x *TransferTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +2932,7 @@ func (x *TransferTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTarget.ProtoReflect.Descriptor instead.
 func (*TransferTarget) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TransferTarget) GetNode() string {
@@ -2828,7 +2988,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2840,7 +3000,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2853,7 +3013,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -2902,7 +3062,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3074,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3087,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
 }
 
 type LeaveReply struct {
@@ -2943,7 +3103,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3115,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3128,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -3005,7 +3165,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3017,7 +3177,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +3190,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -3049,7 +3209,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3221,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3234,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -3097,7 +3257,7 @@ type BackgroundRequest struct {
 
 func (x *BackgroundRequest) Reset() {
 	*x = BackgroundRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3109,7 +3269,7 @@ func (x *BackgroundRequest) String() string {
 func (*BackgroundRequest) ProtoMessage() {}
 
 func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3122,7 +3282,7 @@ func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundRequest.ProtoReflect.Descriptor instead.
 func (*BackgroundRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BackgroundRequest) GetAction() BackgroundAction {
@@ -3145,7 +3305,7 @@ type BackgroundReply struct {
 
 func (x *BackgroundReply) Reset() {
 	*x = BackgroundReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3157,7 +3317,7 @@ func (x *BackgroundReply) String() string {
 func (*BackgroundReply) ProtoMessage() {}
 
 func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3170,7 +3330,7 @@ func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundReply.ProtoReflect.Descriptor instead.
 func (*BackgroundReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BackgroundReply) GetNode() string {
@@ -3225,7 +3385,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3397,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3410,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{37}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -3320,7 +3480,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3332,7 +3492,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3345,7 +3505,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{38}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -3388,7 +3548,19 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x04mode\x18\x04 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"e\n" +
 	"\fGetManyReply\x12-\n" +
 	"\areplies\x18\x01 \x03(\v2\x13.dynamo.v1.GetReplyR\areplies\x12&\n" +
-	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"z\n" +
+	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"s\n" +
+	"\x0fListKeysRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\fR\x05after\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\fR\x06prefix\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xa5\x01\n" +
+	"\rListKeysReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
+	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x12\n" +
+	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\bR\x04done\x12&\n" +
+	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"z\n" +
 	"\bGetReply\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\x12\x18\n" +
@@ -3656,7 +3828,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),           // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),              // 1: dynamo.v1.ErrorCode
@@ -3667,86 +3839,89 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*GetRequest)(nil),          // 6: dynamo.v1.GetRequest
 	(*GetManyRequest)(nil),      // 7: dynamo.v1.GetManyRequest
 	(*GetManyReply)(nil),        // 8: dynamo.v1.GetManyReply
-	(*GetReply)(nil),            // 9: dynamo.v1.GetReply
-	(*PutRequest)(nil),          // 10: dynamo.v1.PutRequest
-	(*PutReply)(nil),            // 11: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),       // 12: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),         // 13: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),   // 14: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),     // 15: dynamo.v1.ReplicaGetReply
-	(*ReplicaPutRequest)(nil),   // 16: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),     // 17: dynamo.v1.ReplicaPutReply
-	(*ReplicaMergeRequest)(nil), // 18: dynamo.v1.ReplicaMergeRequest
-	(*KeySet)(nil),              // 19: dynamo.v1.KeySet
-	(*ReplicaMergeReply)(nil),   // 20: dynamo.v1.ReplicaMergeReply
-	(*MerkleHashesRequest)(nil), // 21: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),   // 22: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),   // 23: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),     // 24: dynamo.v1.MerkleKeysReply
-	(*ReapCheckRequest)(nil),    // 25: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),      // 26: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),         // 27: dynamo.v1.ReapRequest
-	(*ReapItem)(nil),            // 28: dynamo.v1.ReapItem
-	(*ReapReply)(nil),           // 29: dynamo.v1.ReapReply
-	(*MembersRequest)(nil),      // 30: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),          // 31: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),        // 32: dynamo.v1.MembersReply
-	(*NodeStats)(nil),           // 33: dynamo.v1.NodeStats
-	(*TransferTarget)(nil),      // 34: dynamo.v1.TransferTarget
-	(*PartitionSync)(nil),       // 35: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),        // 36: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),          // 37: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),       // 38: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),         // 39: dynamo.v1.RemoveReply
-	(*BackgroundRequest)(nil),   // 40: dynamo.v1.BackgroundRequest
-	(*BackgroundReply)(nil),     // 41: dynamo.v1.BackgroundReply
-	(*FaultRequest)(nil),        // 42: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),          // 43: dynamo.v1.FaultReply
-	(*VersionSet)(nil),          // 44: dynamo.v1.VersionSet
+	(*ListKeysRequest)(nil),     // 9: dynamo.v1.ListKeysRequest
+	(*ListKeysReply)(nil),       // 10: dynamo.v1.ListKeysReply
+	(*GetReply)(nil),            // 11: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 12: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 13: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 14: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 15: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),   // 16: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 17: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 18: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 19: dynamo.v1.ReplicaPutReply
+	(*ReplicaMergeRequest)(nil), // 20: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),              // 21: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),   // 22: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil), // 23: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 24: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 25: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 26: dynamo.v1.MerkleKeysReply
+	(*ReapCheckRequest)(nil),    // 27: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 28: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 29: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),            // 30: dynamo.v1.ReapItem
+	(*ReapReply)(nil),           // 31: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),      // 32: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),          // 33: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),        // 34: dynamo.v1.MembersReply
+	(*NodeStats)(nil),           // 35: dynamo.v1.NodeStats
+	(*TransferTarget)(nil),      // 36: dynamo.v1.TransferTarget
+	(*PartitionSync)(nil),       // 37: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),        // 38: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 39: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 40: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 41: dynamo.v1.RemoveReply
+	(*BackgroundRequest)(nil),   // 42: dynamo.v1.BackgroundRequest
+	(*BackgroundReply)(nil),     // 43: dynamo.v1.BackgroundReply
+	(*FaultRequest)(nil),        // 44: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 45: dynamo.v1.FaultReply
+	(*VersionSet)(nil),          // 46: dynamo.v1.VersionSet
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
 	0,  // 1: dynamo.v1.GetRequest.mode:type_name -> dynamo.v1.ConflictMode
 	0,  // 2: dynamo.v1.GetManyRequest.mode:type_name -> dynamo.v1.ConflictMode
-	9,  // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
+	11, // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
 	5,  // 4: dynamo.v1.GetManyReply.error:type_name -> dynamo.v1.Error
-	5,  // 5: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
-	0,  // 6: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	5,  // 7: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	5,  // 8: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	44, // 9: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	5,  // 10: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	44, // 11: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
-	2,  // 12: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	5,  // 13: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	19, // 14: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
-	2,  // 15: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	44, // 16: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	5,  // 17: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	5,  // 18: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	5,  // 19: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	5,  // 20: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	28, // 21: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	44, // 22: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	5,  // 23: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
-	3,  // 24: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	31, // 25: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	5,  // 26: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	33, // 27: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 28: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	35, // 29: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	34, // 30: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
-	34, // 31: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
-	5,  // 32: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	5,  // 33: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 34: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
-	5,  // 35: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
-	5,  // 36: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	5,  // 5: dynamo.v1.ListKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 6: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	0,  // 7: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
+	5,  // 8: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	5,  // 9: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	46, // 10: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	5,  // 11: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	46, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	5,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	21, // 15: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 16: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	46, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	5,  // 18: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	5,  // 19: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	5,  // 20: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 21: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	30, // 22: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	46, // 23: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	5,  // 24: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 25: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	33, // 26: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	5,  // 27: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	35, // 28: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 29: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	37, // 30: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
+	36, // 31: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
+	36, // 32: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
+	5,  // 33: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 34: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 35: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 36: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 37: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -3761,7 +3936,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

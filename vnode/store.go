@@ -1,6 +1,7 @@
 package vnode
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -511,12 +512,7 @@ func (s *Store) Holds(key []byte) (bool, error) {
 	if s.pending != nil && string(s.pending.okey) == string(okey) {
 		local = version.Sync(local, s.pending.Set)
 	}
-	for _, sib := range local.Siblings() {
-		if !sib.Tombstone {
-			return true, nil
-		}
-	}
-	return false, nil
+	return holdsValue(local), nil
 }
 
 // Forget drops the version of key with dot, prepared here and never
@@ -749,6 +745,61 @@ func (s *Store) Tree() *merkle.Tree {
 		return nil
 	}
 	return s.tree
+}
+
+// ListKeys returns the keys of the partition that hold a value (a live
+// sibling: deleted keys are skipped; a corrupt object is listed, its
+// value unknown) and start with prefix, in storage order (by segment,
+// then key), from the one after key after (nil: from the first; after
+// need not be stored, only of this partition): at most limit keys, after
+// reading at most maxScan objects. next is the last key read, to pass as
+// after to continue; done reports that the partition was read to its
+// end.
+func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (keys [][]byte, next []byte, done bool, err error) {
+	r := storage.PartitionRange(s.cfg.Partition)
+	if after != nil {
+		okey, _, err := s.locate(after)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("%w: the cursor's key: %v", ErrInvalid, err)
+		}
+		r.Start = append(okey, 0) // the first object key after it
+	}
+	it := s.e.NewIterator(storage.KeyspaceData, r)
+	defer it.Close()
+	scanned := 0
+	for len(keys) < limit && scanned < maxScan {
+		if !it.Next() {
+			if err := it.Error(); err != nil {
+				return nil, nil, false, fmt.Errorf("vnode %d: listing keys: %w", s.cfg.Partition, err)
+			}
+			return keys, next, true, nil
+		}
+		scanned++
+		_, _, key, err := storage.ParseObjectKey(it.Key())
+		if err != nil {
+			return nil, nil, false, err
+		}
+		next = key
+		if !bytes.HasPrefix(key, prefix) {
+			continue
+		}
+		set, derr := version.Unmarshal(it.Value())
+		if derr == nil && !holdsValue(set) {
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys, next, false, nil
+}
+
+// holdsValue reports whether set has a live (not deleted) sibling.
+func holdsValue(set *version.Set) bool {
+	for _, sib := range set.Siblings() {
+		if !sib.Tombstone {
+			return true
+		}
+	}
+	return false
 }
 
 // Scan calls fn for every stored object of the partition whose segment is

@@ -613,3 +613,64 @@ func TestHolds(t *testing.T) {
 		t.Fatal("a corrupt object reads as absent")
 	}
 }
+
+// ListKeys pages through the keys holding a value, skipping deleted keys
+// and keys without the prefix, bounded by limit and by objects read.
+func TestListKeys(t *testing.T) {
+	e := storage.NewMemory()
+	s := open(t, e, 4, "n1")
+	keys := keysOf(4, 40)
+	fill(t, s, keys, "v")
+	for _, k := range keys[:10] {
+		del(t, s, k, 2)
+	}
+	want := map[string]bool{}
+	for _, k := range keys[10:] {
+		want[string(k)] = true
+	}
+	got := map[string]bool{}
+	var after []byte
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatal("no end")
+		}
+		ks, next, done, err := s.ListKeys(after, nil, 7, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ks) > 7 {
+			t.Fatalf("a page of %d keys, limit 7", len(ks))
+		}
+		for _, k := range ks {
+			if got[string(k)] {
+				t.Fatalf("%q listed twice", k)
+			}
+			got[string(k)] = true
+		}
+		if done {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) {
+		t.Fatalf("listed %d keys, want the %d not deleted", len(got), len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Fatalf("%q not listed", k)
+		}
+	}
+	// A prefix: keysOf gives "key-N"; "key-1" matches key-1, key-1x, key-1xx.
+	ks, _, done, err := s.ListKeys(nil, []byte("key-1"), 1000, 1000)
+	if err != nil || !done {
+		t.Fatal(err, done)
+	}
+	for _, k := range ks {
+		if !strings.HasPrefix(string(k), "key-1") || !want[string(k)] {
+			t.Fatalf("prefix listing gave %q", k)
+		}
+	}
+	if _, _, _, err := s.ListKeys(keysOf(5, 1)[0], nil, 10, 10); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a cursor outside the partition: %v", err)
+	}
+}

@@ -10,6 +10,7 @@
 //	dynamo get [flags] KEY         read a key: its siblings and context
 //	dynamo put [flags] KEY VALUE   write a key, print the new context
 //	dynamo delete [flags] KEY      delete a key
+//	dynamo keys [flags]            list the keys that hold a value
 //	dynamo members [flags]         list the cluster's members
 //	dynamo status [flags]          one node's counters, anti-entropy and
 //	                               handoff progress

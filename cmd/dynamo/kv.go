@@ -34,7 +34,25 @@ type kvClient interface {
 	Leave(ctx context.Context, node string) (int, error)
 	Remove(ctx context.Context, node string) error
 	Background(ctx context.Context, node string, action client.BackgroundAction) (bool, error)
+	// List is client.Keys.
+	List(ctx context.Context, o client.ListOptions) keyLister
 	Close() error
+}
+
+// keyLister walks a listing: what dynamo keys needs of a
+// *client.KeyIterator.
+type keyLister interface {
+	Next() bool
+	Key() []byte
+	Err() error
+	Cursor() string
+}
+
+// clusterClient is the real kvClient.
+type clusterClient struct{ *client.Client }
+
+func (c clusterClient) List(ctx context.Context, o client.ListOptions) keyLister {
+	return c.Keys(ctx, o)
 }
 
 // dialer connects to a cluster.
@@ -46,7 +64,7 @@ func dialCluster(ctx context.Context, cfg client.Config) (kvClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return clusterClient{c}, nil
 }
 
 // Defaults of the cluster flags.
@@ -87,6 +105,12 @@ nothing, 2 on a usage error; errors are one line on stderr):
       blind: it becomes a sibling of what KEY holds. With --if-absent it
       writes only if KEY holds no value (never written, or deleted);
       otherwise it prints dynamo put: exists: ... and exits 1.
+  dynamo keys [--prefix P] [--limit N] [--cursor C] [--page-size S]
+      Prints the keys that hold a value, one per line, partition by
+      partition (no useful order; each partition read from one up
+      replica). It reads every object of the cluster once, whatever the
+      prefix. With --limit it stops after N keys and prints
+      "cursor: <C>" to resume with --cursor C.
   dynamo delete [flags] KEY
       Deletes KEY. Without --context it reads KEY first and deletes what the
       read saw (a delete without a context would hide nothing).
@@ -314,6 +338,7 @@ var kvCommands = map[string]kvRun{
 	"get":        kvCommand.runGet,
 	"put":        kvCommand.runPut,
 	"delete":     kvCommand.runDelete,
+	"keys":       kvCommand.runKeys,
 	"members":    kvCommand.runMembers,
 	"status":     kvCommand.runMembers,
 	"leave":      kvCommand.leave,
@@ -394,6 +419,40 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 		return k.fail(exitFailed, "%v", err)
 	}
 	fmt.Fprintln(k.stdout, newCtx.String())
+	return exitOK
+}
+
+// runKeys is `dynamo keys`.
+func (k kvCommand) runKeys(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	prefix := fs.String("prefix", "", "list only the keys that start with this")
+	limit := fs.Int("limit", 0, "stop after this many keys and print a cursor to resume (0: list every key)")
+	cursor := fs.String("cursor", "", "resume a listing where an earlier one printed \"cursor: ...\"")
+	page := fs.Int("page-size", 1000, "keys per request to a node, 1 to 10000")
+	if code, ok := k.parse(fs, args, "[flags]", 0, "takes no arguments, got %s"); !ok {
+		return code
+	}
+	if *limit < 0 {
+		return k.fail(exitUsage, "--limit must not be negative, got %d", *limit)
+	}
+	c, ctx, done, code := k.connect(cf, dial, 24*time.Hour) // a listing takes as long as the data; Ctrl-C stops it
+	if c == nil {
+		return code
+	}
+	defer done()
+	it := c.List(ctx, client.ListOptions{Prefix: []byte(*prefix), Cursor: *cursor, PageSize: *page})
+	n := 0
+	for it.Next() {
+		fmt.Fprintf(k.stdout, "%s\n", it.Key())
+		if n++; n == *limit {
+			if c := it.Cursor(); c != "" {
+				fmt.Fprintf(k.stdout, "cursor: %s\n", c)
+			}
+			return exitOK
+		}
+	}
+	if err := it.Err(); err != nil {
+		return k.fail(exitFailed, "%v (resume with --cursor %s)", err, it.Cursor())
+	}
 	return exitOK
 }
 

@@ -32,6 +32,8 @@ type fakeKV struct {
 	values [][]byte
 	opts   []client.Settings
 	closed bool
+	// listKeys are what List lists.
+	listKeys []string
 }
 
 func (f *fakeKV) dial(_ context.Context, cfg client.Config) (kvClient, error) {
@@ -551,5 +553,56 @@ func TestStatusShowsTreesAndAdmission(t *testing.T) {
 	if st := got.Stats; st.Keys != 500 || st.TreesBuilding != 3 || st.TreesLoaded != 9 || st.TreesBuilt != 4 ||
 		st.BackgroundHeld != 0.75 || st.ForegroundMeanMs != 4.1 || st.ForegroundBaselineMs != 3.9 {
 		t.Fatalf("json stats %+v", st)
+	}
+}
+
+// fakeLister lists keys from a slice; its cursor is the index to resume at.
+type fakeLister struct {
+	keys []string
+	i    int
+	err  error
+}
+
+func (l *fakeLister) Next() bool {
+	if l.i >= len(l.keys) {
+		return false
+	}
+	l.i++
+	return true
+}
+func (l *fakeLister) Key() []byte { return []byte(l.keys[l.i-1]) }
+func (l *fakeLister) Err() error  { return l.err }
+func (l *fakeLister) Cursor() string {
+	if l.i >= len(l.keys) && l.err == nil {
+		return ""
+	}
+	return fmt.Sprint("at", l.i)
+}
+
+func (f *fakeKV) List(_ context.Context, o client.ListOptions) keyLister {
+	f.calls = append(f.calls, fmt.Sprintf("list prefix=%q cursor=%q page=%d", o.Prefix, o.Cursor, o.PageSize))
+	return &fakeLister{keys: f.listKeys, err: f.err}
+}
+
+func TestKeysCommand(t *testing.T) {
+	f := &fakeKV{listKeys: []string{"a", "b", "c"}}
+	out, errs, code := kv(f, "keys", "--prefix", "u:", "--page-size", "2")
+	if code != 0 || errs != "" || out != "a\nb\nc\n" || f.calls[0] != `list prefix="u:" cursor="" page=2` {
+		t.Fatalf("keys: exit %d %q %q calls %v", code, out, errs, f.calls)
+	}
+	f.calls = nil
+	out, _, code = kv(f, "keys", "--limit", "2", "--cursor", "xyz")
+	if code != 0 || out != "a\nb\ncursor: at2\n" || f.calls[0] != `list prefix="" cursor="xyz" page=1000` {
+		t.Fatalf("keys --limit: exit %d %q calls %v", code, out, f.calls)
+	}
+	if out, _, code = kv(f, "keys", "--limit", "3"); code != 0 || out != "a\nb\nc\n" {
+		t.Fatalf("keys --limit at the end: exit %d %q (no cursor once complete)", code, out)
+	}
+	f = &fakeKV{listKeys: []string{"a"}, err: errors.New("no replica of partition 7 answered")}
+	if out, errs, code = kv(f, "keys"); code != 1 || out != "a\n" || !strings.Contains(errs, "--cursor at1") {
+		t.Fatalf("failing listing: exit %d %q %q", code, out, errs)
+	}
+	if _, errs, code = kv(f, "keys", "extra"); code != 2 || !strings.Contains(errs, "takes no arguments") {
+		t.Fatalf("keys with an argument: exit %d %q", code, errs)
 	}
 }

@@ -37,6 +37,7 @@ var commands = []command{
 	{"get", "read a key", clusterCommand("get")},
 	{"put", "write a key", clusterCommand("put")},
 	{"delete", "delete a key", clusterCommand("delete")},
+	{"keys", "list the keys (--prefix, --limit, --cursor)", clusterCommand("keys")},
 	{"members", "list the cluster's members", clusterCommand("members")},
 	{"status", "one node's counters, anti-entropy and handoff progress", clusterCommand("status")},
 	{"leave", "make a node hand its data off and leave", clusterCommand("leave")},

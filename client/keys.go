@@ -1,0 +1,177 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/ring"
+)
+
+// ListOptions shape a listing (Keys).
+type ListOptions struct {
+	// Prefix keeps the keys that start with it (nil: every key).
+	Prefix []byte
+	// Cursor resumes a listing where KeyIterator.Cursor said ("": from
+	// the start).
+	Cursor string
+	// PageSize is how many keys one request to a node may bring, 1 to
+	// 10,000. Default 1,000.
+	PageSize int
+}
+
+// ErrBadCursor marks a ListOptions.Cursor that does not decode.
+var ErrBadCursor = errors.New("client: bad listing cursor")
+
+// Keys lists the keys that hold a value (deleted keys are not listed),
+// partition by partition, each partition read from one up replica (its
+// first up primary, the next one if that fails), a page of PageSize keys
+// per request, in no useful order (by partition, then by a hash of the
+// key); the iterator holds one page at a time. Cost: every object of the
+// cluster is read once, on one replica, whatever the prefix (keys are
+// spread by hash, so a prefix narrows nothing); each request reads at
+// most a few thousand objects, so a listing is a stream of short requests
+// beside the foreground. A key written on fewer replicas than the one
+// read (a write that reached only the others, before read repair or
+// anti-entropy) can be missed, and a key written or deleted during the
+// listing may or may not appear.
+func (c *Client) Keys(ctx context.Context, o ListOptions) *KeyIterator {
+	it := &KeyIterator{c: c, ctx: ctx, prefix: o.Prefix, page: o.PageSize}
+	if it.page == 0 {
+		it.page = 1000
+	}
+	if it.page < 0 || it.page > 10_000 {
+		it.err = &InvalidError{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "page size", Msg: fmt.Sprintf("page size must be 1 to 10000, got %d", o.PageSize)}
+		return it
+	}
+	if o.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
+		if err != nil || len(b) < 4 {
+			it.err = fmt.Errorf("%w: %q", ErrBadCursor, o.Cursor)
+			return it
+		}
+		it.p = binary.BigEndian.Uint32(b)
+		if len(b) > 4 {
+			it.after = b[4:]
+		}
+	}
+	return it
+}
+
+// KeyIterator walks a listing. Not safe for concurrent use.
+type KeyIterator struct {
+	c      *Client
+	ctx    context.Context
+	prefix []byte
+	page   int
+	// p and after: where the next page starts (after: a key of p, nil:
+	// its start).
+	p     uint32
+	after []byte
+	buf   [][]byte
+	// resume: the position after the last key Key returned.
+	resumeP     uint32
+	resumeAfter []byte
+	key         []byte
+	done        bool
+	err         error
+}
+
+// Next advances to the next key; false at the end or on an error (Err).
+func (it *KeyIterator) Next() bool {
+	for len(it.buf) == 0 {
+		if it.done || it.err != nil {
+			return false
+		}
+		it.fetch()
+	}
+	it.key, it.buf = it.buf[0], it.buf[1:]
+	it.resumeP, it.resumeAfter = it.keyPartition(it.key), it.key
+	return true
+}
+
+// Key is the current key.
+func (it *KeyIterator) Key() []byte { return it.key }
+
+// Err is what ended the listing early, nil after a complete one.
+func (it *KeyIterator) Err() error { return it.err }
+
+// Cursor resumes the listing after the current key (ListOptions.Cursor);
+// "" once the listing is complete.
+func (it *KeyIterator) Cursor() string {
+	if it.done && len(it.buf) == 0 {
+		return ""
+	}
+	p, after := it.p, it.after
+	if it.key != nil {
+		p, after = it.resumeP, it.resumeAfter
+	}
+	return base64.RawURLEncoding.EncodeToString(append(binary.BigEndian.AppendUint32(nil, p), after...))
+}
+
+func (it *KeyIterator) keyPartition(key []byte) uint32 {
+	return ring.PartitionOf(ring.HashKey(key), int(it.c.view.Load().m.Partitions))
+}
+
+// fetch reads the next page of partition it.p from one of its up
+// primaries, moving to the next partition when it is read to its end.
+func (it *KeyIterator) fetch() {
+	c := it.c
+	if c.isClosed() {
+		it.err = ErrClosed
+		return
+	}
+	v := c.view.Load()
+	if int(it.p) >= v.m.Partitions {
+		it.done = true
+		return
+	}
+	req := &messages.ListKeysRequest{Partition: it.p, After: it.after, Prefix: it.prefix, Limit: uint32(it.page)}
+	var tried []string
+	for _, name := range v.ring.PreferenceList(it.p) {
+		m, ok := v.byName[name]
+		if !ok || m.State != ring.Up || c.isSuspect(m.Addr) {
+			continue
+		}
+		_, wait, err := deadlines(it.ctx, c.cfg.Timeout)
+		if err != nil {
+			it.err = withTried(err, tried)
+			return
+		}
+		out := <-c.t.Request(m.Addr, remoting.VnodeName(it.p), messages.Wrap(c.ids.Add(1), req), wait)
+		if out.Err != nil {
+			tried = append(tried, fmt.Sprintf("%s: %v", name, out.Err))
+			continue
+		}
+		r := out.Env.GetListKeysReply()
+		if r == nil {
+			tried = append(tried, fmt.Sprintf("%s: the reply is not a key listing", name))
+			continue
+		}
+		if e := r.GetError(); e != nil {
+			if e.GetCode() == messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
+				it.err = fromWire("list", m.Addr, e)
+				return
+			}
+			tried = append(tried, fmt.Sprintf("%s: %v", name, fromWire("list", m.Addr, e)))
+			continue
+		}
+		it.buf = r.GetKeys()
+		if r.GetDone() {
+			it.p, it.after = it.p+1, nil
+		} else {
+			it.after = r.GetNext()
+		}
+		return
+	}
+	if it.ctx.Err() != nil {
+		it.err = withTried(ctxError(it.ctx), tried)
+		return
+	}
+	it.err = fmt.Errorf("%w: no replica of partition %d answered a key listing (%s)", ErrUnavailable, it.p, strings.Join(tried, "; "))
+}
