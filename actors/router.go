@@ -153,6 +153,8 @@ func (r *router) route(ctx actor.Context, env *messages.Envelope) *messages.Enve
 		return r.coordinate(ctx, env, id, body)
 	case *messages.GetManyRequest:
 		return r.getMany(ctx, id, b)
+	case *messages.ListKeysRequest:
+		return r.listKeys(ctx, env, id, b)
 	case *messages.MembersRequest:
 		return messages.Wrap(id, r.members())
 	case *messages.FaultRequest:
@@ -174,6 +176,29 @@ func (r *router) plan(ctx actor.Context, id uint64) plan {
 	return plan{id: id, nonce: r.nonce, dispatcher: r.cfg.Dispatcher, client: ctx.Sender(), view: r.view, pids: r.pids, hinted: !r.cfg.NoHintedHandoff, health: r.cfg.Health,
 		start: time.Now(), stats: &r.cfg.Counters.Requests, warn: r.siblingWarning, speculate: r.cfg.ReadSpeculateAfter, speculated: &r.cfg.Counters.ReadSpeculations,
 		durability: r.cfg.Durability}
+}
+
+// listKeys hands a ListKeysRequest to its partition's first up primary's
+// vnode, which answers the client directly (the HTTP API's listing goes
+// through the router; the Go client asks the vnodes itself).
+func (r *router) listKeys(ctx actor.Context, env *messages.Envelope, id uint64, b *messages.ListKeysRequest) *messages.Envelope {
+	fail := func(e *messages.Error) *messages.Envelope {
+		return messages.Wrap(id, &messages.ListKeysReply{Partition: b.GetPartition(), Node: r.cfg.Self, Error: e})
+	}
+	if r.view == nil {
+		return fail(unavailable("node is starting: no membership view yet"))
+	}
+	if q := r.view.Ring.Config().Partitions; int(b.GetPartition()) >= q {
+		return fail(request.Invalid("partition", fmt.Sprintf("partition %d is not below Q=%d", b.GetPartition(), q)))
+	}
+	for _, name := range r.view.Ring.Owners(b.GetPartition()) {
+		if r.view.Down(name) || (name != r.cfg.Self && r.cfg.Health.Down(name)) {
+			continue
+		}
+		ctx.RequestWithCustomSender(vnodePID(r.view.Addr(name), b.GetPartition()), env, ctx.Sender())
+		return nil
+	}
+	return fail(unavailable(fmt.Sprintf("no primary of partition %d is up", b.GetPartition())))
 }
 
 // getMany checks a GetManyRequest and spawns its manyGetter, which runs one

@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -26,7 +24,7 @@ type ListOptions struct {
 }
 
 // ErrBadCursor marks a ListOptions.Cursor that does not decode.
-var ErrBadCursor = errors.New("client: bad listing cursor")
+var ErrBadCursor = request.ErrBadCursor
 
 // Keys lists the keys that hold a value (deleted keys are not listed),
 // partition by partition, each partition read from one up replica (its
@@ -49,17 +47,12 @@ func (c *Client) Keys(ctx context.Context, o ListOptions) *KeyIterator {
 		it.err = &InvalidError{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "page size", Msg: fmt.Sprintf("page size must be 1 to 10000, got %d", o.PageSize)}
 		return it
 	}
-	if o.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
-		if err != nil || len(b) < 4 {
-			it.err = fmt.Errorf("%w: %q", ErrBadCursor, o.Cursor)
-			return it
-		}
-		it.p = binary.BigEndian.Uint32(b)
-		if len(b) > 4 {
-			it.after = b[4:]
-		}
+	p, after, err := request.DecodeCursor(o.Cursor)
+	if err != nil {
+		it.err = err
+		return it
 	}
+	it.p, it.after = p, after
 	return it
 }
 
@@ -111,7 +104,7 @@ func (it *KeyIterator) Cursor() string {
 	if it.key != nil {
 		p, after = it.resumeP, it.resumeAfter
 	}
-	return base64.RawURLEncoding.EncodeToString(append(binary.BigEndian.AppendUint32(nil, p), after...))
+	return request.EncodeCursor(p, after)
 }
 
 func (it *KeyIterator) keyPartition(key []byte) uint32 {

@@ -51,6 +51,10 @@ func (h *handler) kv(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key == "" {
+		if r.Method == http.MethodGet {
+			h.list(w, r) // GET /kv/?prefix=&limit=&cursor=
+			return
+		}
 		writeError(w, http.StatusBadRequest, invalid("key", "key must not be empty: use /kv/{key}"))
 		return
 	}

@@ -146,6 +146,10 @@ func newHandler(cfg Config) http.Handler {
 		}
 		// /kv/ is dispatched before the mux, which would clean the path
 		// and redirect keys holding "//" or "..".
+		if r.URL.EscapedPath() == "/kv" && r.Method == http.MethodGet {
+			h.list(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.EscapedPath(), kvPrefix) {
 			h.kv(w, r)
 			return

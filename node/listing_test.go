@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +19,7 @@ import (
 // resumes after the last key seen, GetMany over what was listed, and a
 // bad cursor refused.
 func TestClientKeysAndGetMany(t *testing.T) {
-	h := startCluster(t, 3, nil)
+	h := startCluster(t, 3, func(c *Config) { c.HTTPAddr = "127.0.0.1:0" })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl, err := client.New(ctx, client.Config{Seeds: []string{h.nodes[0].ActorAddr()}, TLS: clientTLS(t)})
@@ -92,6 +94,49 @@ func TestClientKeysAndGetMany(t *testing.T) {
 	if all := append(first, rest...); !slices.Equal(sorted(all), sorted(want)) {
 		t.Fatalf("resumed listing: %d + %d keys, want %d once each", len(first), len(rest), len(want))
 	}
+	// Over HTTP: pages of 13 through GET /kv, resumed by cursor, and a
+	// cursor from the Go client resumes there too.
+	var viaHTTP []string
+	cur := ""
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatal("no end to the HTTP listing")
+		}
+		resp, b := httpDo(t, "GET", httpBase(h.nodes[pages%3])+"/kv?limit=13&cursor="+url.QueryEscape(cur), nil)
+		var page struct {
+			Keys   [][]byte
+			Cursor string
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil || len(page.Keys) > 13 {
+			t.Fatalf("GET /kv page %d: %d %s", pages, resp.StatusCode, b)
+		}
+		for _, k := range page.Keys {
+			viaHTTP = append(viaHTTP, string(k))
+		}
+		if page.Cursor == "" {
+			break
+		}
+		cur = page.Cursor
+	}
+	if !slices.Equal(sorted(viaHTTP), sorted(want)) {
+		t.Fatalf("GET /kv listed %d keys, want %d", len(viaHTTP), len(want))
+	}
+	resp, b := httpDo(t, "GET", httpBase(h.nodes[1])+"/kv/?prefix=user:&limit=10000&cursor="+url.QueryEscape(cursor), nil)
+	var page struct{ Keys [][]byte }
+	if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil {
+		t.Fatalf("GET /kv/ with the client's cursor: %d %s", resp.StatusCode, b)
+	}
+	for _, k := range page.Keys {
+		if !strings.HasPrefix(string(k), "user:") || !slices.Contains(rest, string(k)) {
+			t.Fatalf("GET /kv/ resumed from the client's cursor listed %q, not among the rest", k)
+		}
+	}
+	for _, bad := range []string{"cursor=%25%25", "limit=0", "colour=red"} {
+		if resp, b := httpDo(t, "GET", httpBase(h.nodes[0])+"/kv?"+bad, nil); resp.StatusCode != 400 {
+			t.Fatalf("GET /kv?%s: %d %s, want 400", bad, resp.StatusCode, b)
+		}
+	}
+
 	it := cl.Keys(ctx, client.ListOptions{Cursor: "%%%"})
 	if it.Next() || !errors.Is(it.Err(), client.ErrBadCursor) {
 		t.Fatalf("a bad cursor: %v", it.Err())
