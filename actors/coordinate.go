@@ -399,7 +399,7 @@ func (c *putCoordinator) replicate(ctx actor.Context, reps []coordinator.Replica
 func (c *putCoordinator) start(ctx actor.Context) {
 	v := c.req.view
 	route := c.req.route(c.key)
-	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.vctx, Durability: c.req.durability})
+	p, forward, err := coordinator.NewPut(route, v.Self, c.key, coordinator.PutOptions{W: c.req.quorum, Hints: c.req.hinted, Context: c.vctx, Durability: c.req.durability, FirstPrimary: c.ifAbsent})
 	switch {
 	case err != nil:
 		c.answer(ctx, toError(err), nil)

@@ -34,13 +34,18 @@ type manyGet struct {
 // in time (they answer at their own deadlines; this is a safety net).
 type manyTimeout struct{}
 
+// manySlack is how long past the longest deadline the safety net waits:
+// less than a client waits past it, so that a late key still reaches the
+// client as TIMEOUT rather than making it send the whole group elsewhere.
+const manySlack = 100 * time.Millisecond
+
 func manyProps(client *actor.PID, id uint64, replies []*messages.GetReply, subs []manyGet, d actor.Dispatcher) *actor.Props {
 	limit := time.Duration(0)
 	for _, s := range subs {
 		limit = max(limit, s.req.timeout)
 	}
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &manyGetter{client: client, id: id, replies: replies, subs: subs, left: len(subs), limit: limit + time.Second}
+		return &manyGetter{client: client, id: id, replies: replies, subs: subs, left: len(subs), limit: limit + manySlack}
 	}, onDispatcher(d)...)
 }
 

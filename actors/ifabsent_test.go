@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
 
@@ -46,12 +47,13 @@ func TestClusterIfAbsentPut(t *testing.T) {
 	}
 }
 
-// Concurrent if-absent puts of one key coordinated by the same node (the
-// key's coordinator: those sent elsewhere are forwarded to it) leave
-// exactly one winner; the others are refused and write nothing.
+// Concurrent if-absent puts of one key, sent through every node (each a
+// primary of the key), leave exactly one winner: the other primaries
+// forward them to the key's first up primary, whose vnode checks and
+// writes in one step; the others are refused and write nothing.
 func TestClusterConcurrentIfAbsentPutsHaveOneWinner(t *testing.T) {
 	c := newTestCluster(t, 3)
-	for round := range 5 {
+	for round := range 20 {
 		key := fmt.Sprint("lock-", round)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -64,7 +66,7 @@ func TestClusterConcurrentIfAbsentPutsHaveOneWinner(t *testing.T) {
 				c.nextID++
 				id := c.nextID
 				mu.Unlock()
-				res, err := c.client.Root().RequestFuture(routerPID(c.nodes[0].sys.Address()),
+				res, err := c.client.Root().RequestFuture(routerPID(c.nodes[i%3].sys.Address()),
 					messages.Wrap(id, &messages.PutRequest{Key: []byte(key), Value: []byte(fmt.Sprint("w", i)), IfAbsent: true}), 5*time.Second).Result()
 				if err != nil {
 					t.Error(err)
@@ -94,26 +96,39 @@ func TestClusterConcurrentIfAbsentPutsHaveOneWinner(t *testing.T) {
 }
 
 // What an if-absent put does not see: a value the other replicas hold
-// but its coordinator does not yet (a write it missed while down, before
-// hints or anti-entropy brought it). The put succeeds, and the two
+// but its coordinator, the key's first primary, does not yet (a write it
+// missed while down, before hints or anti-entropy brought it). The put succeeds, and the two
 // versions are kept as siblings: nothing acknowledged is lost, but there
 // are two creators. docs/client.md states this limit.
 func TestClusterIfAbsentMissesAValueItsCoordinatorLacks(t *testing.T) {
 	c := newTestCluster(t, 3)
 	const key = "user:grace"
-	missed, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("written while node 0 was away"), Timestamp: 1}, "away@1", 1)
-	for _, i := range []int{1, 2} {
-		c.mergeInto(i, key, missed, messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE)
+	var rms []ring.Member
+	for _, m := range c.members.Members() {
+		rms = append(rms, ring.Member{Name: m.Name, Weight: 1, State: ring.Up})
 	}
-	if p := c.putIfAbsent(0, key, "created by node 0"); p.GetError() != nil {
-		t.Fatalf("the coordinator lacks the value, so the if-absent put succeeds: %v", p.GetError())
+	r, err := ring.New(ring.Config{Partitions: testQ, N: 3}, rms)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := []string{"created by node 0", "written while node 0 was away"}
+	first := r.Owners(r.Partition([]byte(key)))[0]
+	missed, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("written while the first primary was away"), Timestamp: 1}, "away@1", 1)
+	for i, nd := range c.nodes {
+		if nd.name != first {
+			c.mergeInto(i, key, missed, messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE)
+		}
+	}
+	for via := range 3 { // whichever node receives it, the first primary coordinates
+		p := c.putIfAbsent(via, key, fmt.Sprint("created via ", via))
+		if via == 0 && p.GetError() != nil {
+			t.Fatalf("the coordinator lacks the value, so the if-absent put succeeds: %v", p.GetError())
+		}
+		if via > 0 && p.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_EXISTS {
+			t.Fatalf("once the coordinator holds a value the if-absent put via %d is refused: %v", via, p)
+		}
+	}
+	want := []string{"created via 0", "written while the first primary was away"}
 	if got := values(c.get(1, key, 3)); !slices.Equal(got, want) {
 		t.Fatalf("the key holds %q, want both versions as siblings %q", got, want)
-	}
-	// Node 0 now holds the value: the next if-absent put through it is refused.
-	if p := c.putIfAbsent(0, key, "third"); p.GetError().GetCode() != messages.ErrorCode_ERROR_CODE_EXISTS {
-		t.Fatalf("if-absent put once the coordinator holds the value: %v", p)
 	}
 }

@@ -178,9 +178,9 @@ func (r *router) plan(ctx actor.Context, id uint64) plan {
 		durability: r.cfg.Durability}
 }
 
-// listKeys hands a ListKeysRequest to its partition's first up primary's
-// vnode, which answers the client directly (the HTTP API's listing goes
-// through the router; the Go client asks the vnodes itself).
+// listKeys spawns a listMerger for a ListKeysRequest (the HTTP API's
+// listing; the Go client asks the vnodes itself), over the partition's up
+// primaries.
 func (r *router) listKeys(ctx actor.Context, env *messages.Envelope, id uint64, b *messages.ListKeysRequest) *messages.Envelope {
 	fail := func(e *messages.Error) *messages.Envelope {
 		return messages.Wrap(id, &messages.ListKeysReply{Partition: b.GetPartition(), Node: r.cfg.Self, Error: e})
@@ -188,17 +188,25 @@ func (r *router) listKeys(ctx actor.Context, env *messages.Envelope, id uint64, 
 	if r.view == nil {
 		return fail(unavailable("node is starting: no membership view yet"))
 	}
-	if q := r.view.Ring.Config().Partitions; int(b.GetPartition()) >= q {
+	q := r.view.Ring.Config().Partitions
+	if int(b.GetPartition()) >= q {
 		return fail(request.Invalid("partition", fmt.Sprintf("partition %d is not below Q=%d", b.GetPartition(), q)))
+	}
+	m := &listMerger{client: ctx.Sender(), env: env, q: q, limit: int(b.GetLimit()), timeout: max(r.cfg.Defaults.Timeout, time.Second), self: r.cfg.Self}
+	if m.limit == 0 {
+		m.limit = listDefault
 	}
 	for _, name := range r.view.Ring.Owners(b.GetPartition()) {
 		if r.view.Down(name) || (name != r.cfg.Self && r.cfg.Health.Down(name)) {
 			continue
 		}
-		ctx.RequestWithCustomSender(vnodePID(r.view.Addr(name), b.GetPartition()), env, ctx.Sender())
-		return nil
+		m.targets = append(m.targets, vnodePID(r.view.Addr(name), b.GetPartition()))
 	}
-	return fail(unavailable(fmt.Sprintf("no primary of partition %d is up", b.GetPartition())))
+	if len(m.targets) == 0 {
+		return fail(unavailable(fmt.Sprintf("no primary of partition %d is up", b.GetPartition())))
+	}
+	ctx.Spawn(actor.PropsFromProducer(func() actor.Actor { return m }, onDispatcher(r.cfg.Dispatcher)...))
+	return nil
 }
 
 // getMany checks a GetManyRequest and spawns its manyGetter, which runs one

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,17 +28,18 @@ type ListOptions struct {
 var ErrBadCursor = request.ErrBadCursor
 
 // Keys lists the keys that hold a value (deleted keys are not listed),
-// partition by partition, each partition read from one up replica (its
-// first up primary, the next one if that fails), a page of PageSize keys
-// per request, in no useful order (by partition, then by a hash of the
-// key); the iterator holds one page at a time. Cost: every object of the
-// cluster is read once, on one replica, whatever the prefix (keys are
-// spread by hash, so a prefix narrows nothing); each request reads at
-// most a few thousand objects, so a listing is a stream of short requests
-// beside the foreground. A key written on fewer replicas than the one
-// read (a write that reached only the others, before read repair or
-// anti-entropy) can be missed, and a key written or deleted during the
-// listing may or may not appear.
+// partition by partition, a page of at most PageSize keys at a time, in
+// no useful order (by partition, then by a hash of the key); the iterator
+// holds one page. Each page asks every up primary of the partition and
+// merges their keys (request.MergePages), so a replica missing keys, such
+// as a new owner before its handoff or a wiped node before anti-entropy
+// refilled it, does not hide them; a key that no up primary holds (its
+// only replica down) is missed. Cost: every object of the cluster is read
+// once per replica, whatever the prefix (keys are spread by hash, so a
+// prefix narrows nothing); each request reads at most 5,000 objects (or
+// PageSize, if larger), so a listing is a stream of short requests beside
+// the foreground. A key written or deleted during the listing may or may
+// not appear.
 func (c *Client) Keys(ctx context.Context, o ListOptions) *KeyIterator {
 	it := &KeyIterator{c: c, ctx: ctx, prefix: o.Prefix, page: o.PageSize}
 	if it.page == 0 {
@@ -48,6 +50,9 @@ func (c *Client) Keys(ctx context.Context, o ListOptions) *KeyIterator {
 		return it
 	}
 	p, after, err := request.DecodeCursor(o.Cursor)
+	if err == nil && int(p) >= c.view.Load().m.Partitions {
+		err = fmt.Errorf("%w: partition %d is not below Q=%d", ErrBadCursor, p, c.view.Load().m.Partitions)
+	}
 	if err != nil {
 		it.err = err
 		return it
@@ -111,8 +116,10 @@ func (it *KeyIterator) keyPartition(key []byte) uint32 {
 	return ring.PartitionOf(ring.HashKey(key), int(it.c.view.Load().m.Partitions))
 }
 
-// fetch reads the next page of partition it.p from one of its up
-// primaries, moving to the next partition when it is read to its end.
+// fetch reads the next page of partition it.p from every up primary of
+// it, merged (request.MergePages: a replica missing keys, such as a new
+// owner before its handoff, does not hide them), moving to the next
+// partition when the page reaches its end.
 func (it *KeyIterator) fetch() {
 	c := it.c
 	if c.isClosed() {
@@ -125,46 +132,65 @@ func (it *KeyIterator) fetch() {
 		return
 	}
 	req := &messages.ListKeysRequest{Partition: it.p, After: it.after, Prefix: it.prefix, Limit: uint32(it.page)}
-	var tried []string
-	for _, name := range v.ring.PreferenceList(it.p) {
+	_, wait, err := deadlines(it.ctx, c.cfg.Timeout)
+	if err != nil {
+		it.err = err
+		return
+	}
+	type answer struct {
+		name string
+		r    *messages.ListKeysReply
+		err  error
+	}
+	var asked []chan answer
+	for _, name := range v.ring.Owners(it.p) {
 		m, ok := v.byName[name]
 		if !ok || m.State != ring.Up || c.isSuspect(m.Addr) {
 			continue
 		}
-		_, wait, err := deadlines(it.ctx, c.cfg.Timeout)
-		if err != nil {
-			it.err = withTried(err, tried)
-			return
-		}
-		out := <-c.t.Request(m.Addr, remoting.VnodeName(it.p), messages.Wrap(c.ids.Add(1), req), wait)
-		if out.Err != nil {
-			tried = append(tried, fmt.Sprintf("%s: %v", name, out.Err))
-			continue
-		}
-		r := out.Env.GetListKeysReply()
-		if r == nil {
-			tried = append(tried, fmt.Sprintf("%s: the reply is not a key listing", name))
-			continue
-		}
-		if e := r.GetError(); e != nil {
-			if e.GetCode() == messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT {
-				it.err = fromWire("list", m.Addr, e)
+		out := c.t.Request(m.Addr, remoting.VnodeName(it.p), messages.Wrap(c.ids.Add(1), req), wait)
+		ch := make(chan answer, 1)
+		asked = append(asked, ch)
+		go func() {
+			o := <-out // the transport answers within wait
+			a := answer{name: name, err: o.Err}
+			if a.err == nil {
+				if a.r = o.Env.GetListKeysReply(); a.r == nil {
+					a.err = errors.New("the reply is not a key listing")
+				} else if e := a.r.GetError(); e != nil {
+					a.err = fromWire("list", m.Addr, e)
+				}
+			}
+			ch <- a
+		}()
+	}
+	var pages []request.Page
+	var tried []string
+	for _, ch := range asked {
+		a := <-ch
+		if a.err != nil {
+			if errors.Is(a.err, ErrInvalid) {
+				it.err = a.err
 				return
 			}
-			tried = append(tried, fmt.Sprintf("%s: %v", name, fromWire("list", m.Addr, e)))
+			tried = append(tried, fmt.Sprintf("%s: %v", a.name, a.err))
 			continue
 		}
-		it.buf = r.GetKeys()
-		if r.GetDone() {
-			it.p, it.after = it.p+1, nil
-		} else {
-			it.after = r.GetNext()
+		pages = append(pages, request.Page{Keys: a.r.GetKeys(), Next: a.r.GetNext(), Done: a.r.GetDone()})
+	}
+	if len(pages) == 0 {
+		if it.ctx.Err() != nil {
+			it.err = withTried(ctxError(it.ctx), tried)
+			return
 		}
+		it.err = fmt.Errorf("%w: no replica of partition %d answered a key listing (%s)", ErrUnavailable, it.p, strings.Join(tried, "; "))
 		return
 	}
-	if it.ctx.Err() != nil {
-		it.err = withTried(ctxError(it.ctx), tried)
-		return
+	keys, after, done := request.MergePages(v.m.Partitions, it.page, pages)
+	it.buf = keys
+	if done {
+		it.p, it.after = it.p+1, nil
+	} else {
+		it.after = after
 	}
-	it.err = fmt.Errorf("%w: no replica of partition %d answered a key listing (%s)", ErrUnavailable, it.p, strings.Join(tried, "; "))
 }

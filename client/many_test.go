@@ -105,3 +105,25 @@ func TestGetManyOneRequestPerNode(t *testing.T) {
 		}
 	}
 }
+
+// A node that answers a GetMany with UNAVAILABLE (a node still starting)
+// has the group sent to the next node, as a Get would.
+func TestGetManyFailsOverOnUnavailable(t *testing.T) {
+	cl := startCluster(t, 3, 2)
+	c := cl.newClient(t, cl.nodes[0].addr())
+	ctx := bg(t)
+	key := cl.keyWithPrimary(t, "n1")
+	if _, err := c.Put(ctx, []byte(key), []byte("v"), Context{}); err != nil {
+		t.Fatal(err)
+	}
+	cl.byName("n1").setOverride(func(m proto.Message) proto.Message {
+		if _, ok := m.(*messages.GetManyRequest); ok {
+			return &messages.GetManyReply{Error: &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: "node is starting"}}
+		}
+		return nil
+	})
+	res, err := c.GetMany(ctx, [][]byte{[]byte(key)})
+	if err != nil || res[0].Err != nil || !res[0].Object.Found {
+		t.Fatalf("GetMany past an unavailable node: %v %+v", err, res)
+	}
+}

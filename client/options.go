@@ -50,15 +50,16 @@ func Timeout(d time.Duration) Option { return func(o *options) { o.timeout = d }
 
 // IfAbsent makes a Put write only if the key holds no value (it was never
 // written, or its last write was a delete); otherwise the Put fails with
-// an error matching ErrExists and writes nothing. The check is made where
-// the write is coordinated, in one step with the write: of concurrent
-// IfAbsent puts that reach the same coordinator (the key's first up
-// primary, where clients send writes) exactly one succeeds. It is not a
-// lock: a value another replica holds but the coordinator does not yet
-// (written while it was down, before hints or anti-entropy brought it)
-// is not seen, and puts coordinated by two nodes during a partition or a
-// failover can both succeed, which leaves siblings, as any concurrent
-// writes do. No acknowledged write is lost either way.
+// an error matching ErrExists and writes nothing. Whatever node receives
+// it, an IfAbsent put is coordinated by the key's first up primary, which
+// checks and writes in one step: of concurrent IfAbsent puts, exactly one
+// succeeds while the nodes agree on that primary. It is not a lock: a
+// value another replica holds but that primary does not yet (written
+// while it was down, before hints or anti-entropy brought it) is not
+// seen, and during a partition or a failover two nodes can each take
+// themselves for the first up primary and both succeed, which leaves
+// siblings, as any concurrent writes do. No acknowledged write is lost
+// either way.
 func IfAbsent() Option { return func(o *options) { o.ifAbsent = true } }
 
 // LWW asks for last-write-wins: a Put replaces whatever the key holds and a

@@ -87,6 +87,8 @@ func errorOf(body proto.Message) *messages.Error {
 		return b.GetError()
 	case *messages.MembersReply:
 		return b.GetError()
+	case *messages.GetManyReply:
+		return b.GetError()
 	}
 	return nil
 }

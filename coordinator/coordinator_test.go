@@ -129,6 +129,30 @@ func TestPutIsCoordinatedByAPrimary(t *testing.T) {
 	}
 }
 
+// A put that must be coordinated by the key's first up primary (an
+// if-absent put) is forwarded there by the other primaries too, and by
+// the second when the first is down.
+func TestFirstPrimaryPutIsForwardedByOtherPrimaries(t *testing.T) {
+	s := newSim(t, 6)
+	route := s.route("k")
+	owners := s.ring.Owners(route.Partition)
+	if p, fwd, err := NewPut(route, owners[1], []byte("k"), PutOptions{W: 2}); err != nil || p == nil || fwd != "" {
+		t.Fatalf("a plain put at the second primary is coordinated there: %v %q %v", p, fwd, err)
+	}
+	for _, via := range owners[1:] {
+		if p, fwd, err := NewPut(route, via, []byte("k"), PutOptions{W: 2, FirstPrimary: true}); err != nil || p != nil || fwd != owners[0] {
+			t.Fatalf("a first-primary put at %s: %v %q %v, want a forward to %s", via, p, fwd, err, owners[0])
+		}
+	}
+	if p, fwd, err := NewPut(route, owners[0], []byte("k"), PutOptions{W: 2, FirstPrimary: true}); err != nil || p == nil || fwd != "" {
+		t.Fatalf("a first-primary put at the first primary: %v %q %v", p, fwd, err)
+	}
+	s.down[owners[0]] = true
+	if p, fwd, err := NewPut(s.route("k"), owners[1], []byte("k"), PutOptions{W: 2, FirstPrimary: true}); err != nil || p == nil || fwd != "" {
+		t.Fatalf("with the first primary down the second coordinates: %v %q %v", p, fwd, err)
+	}
+}
+
 func TestReadRepairFixesStaleReplicas(t *testing.T) {
 	s := newSim(t, 3)
 	owners := s.ring.Owners(s.route("k").Partition)

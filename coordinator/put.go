@@ -63,6 +63,11 @@ type PutOptions struct {
 	// DurableOne the write is answered only once the coordinator's own
 	// fsynced write succeeded, whatever the other acks.
 	Durability Durability
+	// FirstPrimary: only the key's first up primary coordinates the write
+	// (an if-absent put, checked by the coordinating vnode: one
+	// coordinator per key makes concurrent ones have one winner); any
+	// other node forwards it there.
+	FirstPrimary bool
 }
 
 // Replicate is a replica write to send: ReplicaPutRequest of kind WRITE
@@ -157,7 +162,7 @@ func NewPut(route Route, self string, key []byte, opts PutOptions) (p *Put, forw
 	if len(primaries) == 0 {
 		return nil, "", &UnavailableError{Op: quorum.OpWrite, Need: 1, Got: 0}
 	}
-	if !slices.Contains(primaries, self) {
+	if !slices.Contains(primaries, self) || (opts.FirstPrimary && primaries[0] != self) {
 		return nil, primaries[0], nil
 	}
 	replicas := make([]quorum.Node, len(route.Targets))

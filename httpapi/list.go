@@ -60,10 +60,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	reply, e := h.ask(r, &messages.MembersRequest{}, params{})
 	if e == nil {
-		if m, ok := reply.(*messages.MembersReply); ok {
-			e = h.listFrom(w, r, int(m.GetPartitions()), p, after, []byte(prefix), limit)
-		} else {
+		if m, ok := reply.(*messages.MembersReply); !ok {
 			e = unexpected(reply)
+		} else if q := int(m.GetPartitions()); int(p) >= q {
+			e = invalid("cursor", fmt.Sprintf("%v: partition %d is not below Q=%d", request.ErrBadCursor, p, q))
+		} else {
+			e = h.listFrom(w, r, q, p, after, []byte(prefix), limit)
 		}
 	}
 	if e != nil {

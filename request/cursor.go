@@ -1,10 +1,15 @@
 package request
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/dynamokv/dynamo/ring"
 )
 
 // ErrBadCursor marks a listing cursor that does not decode.
@@ -36,4 +41,56 @@ func DecodeCursor(s string) (p uint32, after []byte, err error) {
 		after = b[4:]
 	}
 	return binary.BigEndian.Uint32(b), after, nil
+}
+
+// Page is one replica's answer to a listing of a partition from a cursor
+// (ListKeysReply): its keys in storage order, the last key it read, and
+// whether it read the partition to its end.
+type Page struct {
+	Keys [][]byte
+	Next []byte
+	Done bool
+}
+
+// MergePages merges the pages several replicas of one partition gave from
+// the same cursor, so that a replica missing keys (a new owner before its
+// handoff, a wiped node before anti-entropy refilled it) does not hide
+// them: the union of their keys, each once, in storage order, up to the
+// earliest position at which a replica stopped short of the end (past it,
+// that replica has not been read), and at most limit keys. after is where
+// the next page starts; done reports that every replica reached the end
+// and every key was taken. q is the ring's Q (storage order is by
+// segment, then key).
+func MergePages(q, limit int, pages []Page) (keys [][]byte, after []byte, done bool) {
+	less := func(a, b []byte) int {
+		sa, sb := ring.SegmentOf(ring.HashKey(a), q), ring.SegmentOf(ring.HashKey(b), q)
+		if sa != sb {
+			return cmp.Compare(sa, sb)
+		}
+		return bytes.Compare(a, b)
+	}
+	var bound []byte // the earliest position a replica stopped at
+	for _, p := range pages {
+		if !p.Done && p.Next != nil && (bound == nil || less(p.Next, bound) < 0) {
+			bound = p.Next
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range pages {
+		for _, k := range p.Keys {
+			if !seen[string(k)] && (bound == nil || less(k, bound) <= 0) {
+				seen[string(k)] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.SortFunc(keys, less)
+	if len(keys) > limit {
+		keys = keys[:limit]
+		return keys, keys[limit-1], false
+	}
+	if bound == nil {
+		return keys, nil, true
+	}
+	return keys, bound, false
 }
