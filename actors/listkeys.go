@@ -82,7 +82,7 @@ func (m *listMerger) merge(ctx actor.Context) {
 			Error: unavailable(fmt.Sprintf("no replica of partition %d answered a key listing (%s)", p, strings.Join(m.fails, "; ")))})
 		return
 	}
-	keys, after, done := request.MergePages(m.q, m.limit, m.pages)
+	keys, _, after, done := request.MergePages(m.q, m.limit, m.pages)
 	m.answer(ctx, &messages.ListKeysReply{Partition: p, Node: m.self, Keys: keys, Next: after, Done: done})
 }
 

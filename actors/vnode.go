@@ -370,6 +370,8 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 		return messages.Wrap(id, v.keys(req))
 	case *messages.ListKeysRequest:
 		return messages.Wrap(id, v.listKeys(req))
+	case *messages.ExportRequest:
+		return messages.Wrap(id, v.export(req))
 	case *messages.ReapCheckRequest:
 		held, retired, err := v.store.ReapCheck(req.GetKeys(), req.GetDigests())
 		return messages.Wrap(id, &messages.ReapCheckReply{Partition: v.cfg.Partition, Node: v.node, Held: held, Retired: retired, Error: toError(err)})
@@ -456,6 +458,37 @@ func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysR
 		return reply
 	}
 	reply.Keys, reply.Next, reply.Done = keys, next, done
+	return reply
+}
+
+// exportBytes bounds the sets of one ExportReply (about: at least one key).
+const exportBytes = 4 << 20
+
+// export answers an ExportRequest (vnode.Store.Export).
+func (v *vnodeActor) export(req *messages.ExportRequest) *messages.ExportReply {
+	reply := &messages.ExportReply{Partition: v.cfg.Partition, Node: v.node}
+	limit := int(req.GetLimit())
+	switch {
+	case limit == 0:
+		limit = listDefault
+	case limit > listMax:
+		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "limit",
+			Message: fmt.Sprintf("limit %d exceeds %d keys per request", limit, listMax)}
+		return reply
+	}
+	var after []byte
+	if len(req.GetAfter()) > 0 {
+		after = req.GetAfter()
+	}
+	items, next, done, err := v.store.Export(after, limit, exportBytes)
+	if err != nil {
+		reply.Error = toError(err)
+		return reply
+	}
+	for _, it := range items {
+		reply.Items = append(reply.Items, &messages.KeySet{Key: it.Key, Set: version.ToProto(it.Set)})
+	}
+	reply.Next, reply.Done = next, done
 	return reply
 }
 

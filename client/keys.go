@@ -10,6 +10,7 @@ import (
 	"github.com/dynamokv/dynamo/remoting"
 	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/ring"
+	"google.golang.org/protobuf/proto"
 )
 
 // ListOptions shape a listing (Keys).
@@ -132,65 +133,80 @@ func (it *KeyIterator) fetch() {
 		return
 	}
 	req := &messages.ListKeysRequest{Partition: it.p, After: it.after, Prefix: it.prefix, Limit: uint32(it.page)}
-	_, wait, err := deadlines(it.ctx, c.cfg.Timeout)
+	var pages []request.Page
+	err := c.askOwners(it.ctx, v, it.p, req, func(env *messages.Envelope, addr string) error {
+		r := env.GetListKeysReply()
+		if r == nil {
+			return errors.New("the reply is not a key listing")
+		}
+		if e := r.GetError(); e != nil {
+			return fromWire("list", addr, e)
+		}
+		pages = append(pages, request.Page{Keys: r.GetKeys(), Next: r.GetNext(), Done: r.GetDone()})
+		return nil
+	})
 	if err != nil {
 		it.err = err
 		return
 	}
-	type answer struct {
-		name string
-		r    *messages.ListKeysReply
-		err  error
-	}
-	var asked []chan answer
-	for _, name := range v.ring.Owners(it.p) {
-		m, ok := v.byName[name]
-		if !ok || m.State != ring.Up || c.isSuspect(m.Addr) {
-			continue
-		}
-		out := c.t.Request(m.Addr, remoting.VnodeName(it.p), messages.Wrap(c.ids.Add(1), req), wait)
-		ch := make(chan answer, 1)
-		asked = append(asked, ch)
-		go func() {
-			o := <-out // the transport answers within wait
-			a := answer{name: name, err: o.Err}
-			if a.err == nil {
-				if a.r = o.Env.GetListKeysReply(); a.r == nil {
-					a.err = errors.New("the reply is not a key listing")
-				} else if e := a.r.GetError(); e != nil {
-					a.err = fromWire("list", m.Addr, e)
-				}
-			}
-			ch <- a
-		}()
-	}
-	var pages []request.Page
-	var tried []string
-	for _, ch := range asked {
-		a := <-ch
-		if a.err != nil {
-			if errors.Is(a.err, ErrInvalid) {
-				it.err = a.err
-				return
-			}
-			tried = append(tried, fmt.Sprintf("%s: %v", a.name, a.err))
-			continue
-		}
-		pages = append(pages, request.Page{Keys: a.r.GetKeys(), Next: a.r.GetNext(), Done: a.r.GetDone()})
-	}
-	if len(pages) == 0 {
-		if it.ctx.Err() != nil {
-			it.err = withTried(ctxError(it.ctx), tried)
-			return
-		}
-		it.err = fmt.Errorf("%w: no replica of partition %d answered a key listing (%s)", ErrUnavailable, it.p, strings.Join(tried, "; "))
-		return
-	}
-	keys, after, done := request.MergePages(v.m.Partitions, it.page, pages)
+	keys, _, after, done := request.MergePages(v.m.Partitions, it.page, pages)
 	it.buf = keys
 	if done {
 		it.p, it.after = it.p+1, nil
 	} else {
 		it.after = after
 	}
+}
+
+// askOwners sends body to partition p's vnode on every up primary in v,
+// all at once, and hands each reply to take (on the caller's goroutine,
+// one at a time; take's error counts as that replica's failure). It fails
+// when no replica's reply was taken, or at once on an ErrInvalid.
+func (c *Client) askOwners(ctx context.Context, v *view, p uint32, body proto.Message, take func(env *messages.Envelope, addr string) error) error {
+	_, wait, err := deadlines(ctx, c.cfg.Timeout)
+	if err != nil {
+		return err
+	}
+	type answer struct {
+		name, addr string
+		env        *messages.Envelope
+		err        error
+	}
+	var asked []chan answer
+	for _, name := range v.ring.Owners(p) {
+		m, ok := v.byName[name]
+		if !ok || m.State != ring.Up || c.isSuspect(m.Addr) {
+			continue
+		}
+		out := c.t.Request(m.Addr, remoting.VnodeName(p), messages.Wrap(c.ids.Add(1), body), wait)
+		ch := make(chan answer, 1)
+		asked = append(asked, ch)
+		go func() {
+			o := <-out // the transport answers within wait
+			ch <- answer{name: name, addr: m.Addr, env: o.Env, err: o.Err}
+		}()
+	}
+	var tried []string
+	took := 0
+	for _, ch := range asked {
+		a := <-ch
+		if a.err == nil {
+			a.err = take(a.env, a.addr)
+		}
+		if a.err != nil {
+			if errors.Is(a.err, ErrInvalid) {
+				return a.err
+			}
+			tried = append(tried, fmt.Sprintf("%s: %v", a.name, a.err))
+			continue
+		}
+		took++
+	}
+	if took > 0 {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return withTried(ctxError(ctx), tried)
+	}
+	return fmt.Errorf("%w: no replica of partition %d answered (%s)", ErrUnavailable, p, strings.Join(tried, "; "))
 }

@@ -58,6 +58,13 @@ func FuzzRequest(f *testing.F) {
 				return &messages.PutReply{Context: []byte{2}}, nil
 			case *messages.DeleteRequest:
 				return &messages.DeleteReply{}, nil
+			case *messages.MembersRequest:
+				return &messages.MembersReply{Node: "n", Partitions: 8, N: 3, R: 2, W: 2}, nil
+			case *messages.ListKeysRequest:
+				if r.GetPartition() >= 8 {
+					t.Fatalf("a listing of partition %d of 8 reached the node", r.GetPartition())
+				}
+				return &messages.ListKeysReply{Partition: r.GetPartition(), Keys: [][]byte{[]byte("k")}, Done: true}, nil
 			}
 			return nil, nil
 		}}

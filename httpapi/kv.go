@@ -17,6 +17,7 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/request"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 const (
@@ -311,8 +312,11 @@ func wantsJSON(r *http.Request) bool {
 var invalid = request.Invalid
 
 func unexpected(reply proto.Message) *messages.Error {
-	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL,
-		Message: fmt.Sprintf("unexpected reply %s from the node", reply.ProtoReflect().Descriptor().FullName())}
+	name := protoreflect.FullName("nothing")
+	if reply != nil {
+		name = reply.ProtoReflect().Descriptor().FullName()
+	}
+	return &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INTERNAL, Message: fmt.Sprintf("unexpected reply %s from the node", name)}
 }
 
 // errorJSON is every error's body.

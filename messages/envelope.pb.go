@@ -72,6 +72,8 @@ type Envelope struct {
 	//	*Envelope_GetManyReply
 	//	*Envelope_ListKeys
 	//	*Envelope_ListKeysReply
+	//	*Envelope_Export
+	//	*Envelope_ExportReply
 	//	*Envelope_Error
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
@@ -435,6 +437,24 @@ func (x *Envelope) GetListKeysReply() *ListKeysReply {
 	return nil
 }
 
+func (x *Envelope) GetExport() *ExportRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Export); ok {
+			return x.Export
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetExportReply() *ExportReply {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_ExportReply); ok {
+			return x.ExportReply
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetError() *Error {
 	if x != nil {
 		if x, ok := x.Body.(*Envelope_Error); ok {
@@ -584,6 +604,14 @@ type Envelope_ListKeysReply struct {
 	ListKeysReply *ListKeysReply `protobuf:"bytes,45,opt,name=list_keys_reply,json=listKeysReply,proto3,oneof"`
 }
 
+type Envelope_Export struct {
+	Export *ExportRequest `protobuf:"bytes,46,opt,name=export,proto3,oneof"`
+}
+
+type Envelope_ExportReply struct {
+	ExportReply *ExportReply `protobuf:"bytes,47,opt,name=export_reply,json=exportReply,proto3,oneof"`
+}
+
 type Envelope_Error struct {
 	// The answer to an envelope whose body the receiver does not know.
 	Error *Error `protobuf:"bytes,99,opt,name=error,proto3,oneof"`
@@ -657,13 +685,17 @@ func (*Envelope_ListKeys) isEnvelope_Body() {}
 
 func (*Envelope_ListKeysReply) isEnvelope_Body() {}
 
+func (*Envelope_Export) isEnvelope_Body() {}
+
+func (*Envelope_ExportReply) isEnvelope_Body() {}
+
 func (*Envelope_Error) isEnvelope_Body() {}
 
 var File_dynamo_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xd8\x11\n" +
+	"\x18dynamo/v1/envelope.proto\x12\tdynamo.v1\x1a\x18dynamo/v1/requests.proto\"\xc9\x12\n" +
 	"\bEnvelope\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x1d\n" +
 	"\n" +
@@ -711,7 +743,9 @@ const file_dynamo_v1_envelope_proto_rawDesc = "" +
 	"\bget_many\x18* \x01(\v2\x19.dynamo.v1.GetManyRequestH\x00R\agetMany\x12?\n" +
 	"\x0eget_many_reply\x18+ \x01(\v2\x17.dynamo.v1.GetManyReplyH\x00R\fgetManyReply\x129\n" +
 	"\tlist_keys\x18, \x01(\v2\x1a.dynamo.v1.ListKeysRequestH\x00R\blistKeys\x12B\n" +
-	"\x0flist_keys_reply\x18- \x01(\v2\x18.dynamo.v1.ListKeysReplyH\x00R\rlistKeysReply\x12(\n" +
+	"\x0flist_keys_reply\x18- \x01(\v2\x18.dynamo.v1.ListKeysReplyH\x00R\rlistKeysReply\x122\n" +
+	"\x06export\x18. \x01(\v2\x18.dynamo.v1.ExportRequestH\x00R\x06export\x12;\n" +
+	"\fexport_reply\x18/ \x01(\v2\x16.dynamo.v1.ExportReplyH\x00R\vexportReply\x12(\n" +
 	"\x05error\x18c \x01(\v2\x10.dynamo.v1.ErrorH\x00R\x05errorB\x06\n" +
 	"\x04bodyJ\x04\b\x16\x10\x17J\x04\b\x17\x10\x18R\x12replica_coordinateR\x18replica_coordinate_replyB.Z,github.com/dynamokv/dynamo/messages;messagesb\x06proto3"
 
@@ -764,7 +798,9 @@ var file_dynamo_v1_envelope_proto_goTypes = []any{
 	(*GetManyReply)(nil),        // 32: dynamo.v1.GetManyReply
 	(*ListKeysRequest)(nil),     // 33: dynamo.v1.ListKeysRequest
 	(*ListKeysReply)(nil),       // 34: dynamo.v1.ListKeysReply
-	(*Error)(nil),               // 35: dynamo.v1.Error
+	(*ExportRequest)(nil),       // 35: dynamo.v1.ExportRequest
+	(*ExportReply)(nil),         // 36: dynamo.v1.ExportReply
+	(*Error)(nil),               // 37: dynamo.v1.Error
 }
 var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Envelope.get:type_name -> dynamo.v1.GetRequest
@@ -801,12 +837,14 @@ var file_dynamo_v1_envelope_proto_depIdxs = []int32{
 	32, // 31: dynamo.v1.Envelope.get_many_reply:type_name -> dynamo.v1.GetManyReply
 	33, // 32: dynamo.v1.Envelope.list_keys:type_name -> dynamo.v1.ListKeysRequest
 	34, // 33: dynamo.v1.Envelope.list_keys_reply:type_name -> dynamo.v1.ListKeysReply
-	35, // 34: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	35, // 34: dynamo.v1.Envelope.export:type_name -> dynamo.v1.ExportRequest
+	36, // 35: dynamo.v1.Envelope.export_reply:type_name -> dynamo.v1.ExportReply
+	37, // 36: dynamo.v1.Envelope.error:type_name -> dynamo.v1.Error
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_envelope_proto_init() }
@@ -850,6 +888,8 @@ func file_dynamo_v1_envelope_proto_init() {
 		(*Envelope_GetManyReply)(nil),
 		(*Envelope_ListKeys)(nil),
 		(*Envelope_ListKeysReply)(nil),
+		(*Envelope_Export)(nil),
+		(*Envelope_ExportReply)(nil),
 		(*Envelope_Error)(nil),
 	}
 	type x struct{}

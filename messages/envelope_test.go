@@ -27,6 +27,7 @@ func TestWrapOpenRoundTripEveryBody(t *testing.T) {
 		&BackgroundRequest{Action: BackgroundAction_BACKGROUND_ACTION_PAUSE}, &BackgroundReply{Node: "a", Paused: true},
 		&GetManyRequest{Keys: [][]byte{[]byte("a"), []byte("b")}, R: 2}, &GetManyReply{Replies: []*GetReply{{Found: true}, {}}},
 		&ListKeysRequest{Partition: 3, Prefix: []byte("user:"), Limit: 10}, &ListKeysReply{Keys: [][]byte{[]byte("user:a")}, Next: []byte("x"), Done: true},
+		&ExportRequest{Partition: 3, Limit: 10}, &ExportReply{Items: []*KeySet{{Key: []byte("k")}}, Done: true},
 		&Error{Code: ErrorCode_ERROR_CODE_QUORUM, Need: 2, Got: 1},
 	}
 	// Every oneof case must be covered by Wrap/Open: count the cases.

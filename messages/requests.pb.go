@@ -184,6 +184,8 @@ const (
 	ReplicaPutKind_REPLICA_PUT_KIND_ANTI_ENTROPY ReplicaPutKind = 4
 	// Partition handoff to a new owner.
 	ReplicaPutKind_REPLICA_PUT_KIND_HANDOFF ReplicaPutKind = 5
+	// Restore of an export (dynamo import).
+	ReplicaPutKind_REPLICA_PUT_KIND_IMPORT ReplicaPutKind = 6
 )
 
 // Enum value maps for ReplicaPutKind.
@@ -195,6 +197,7 @@ var (
 		3: "REPLICA_PUT_KIND_HINT",
 		4: "REPLICA_PUT_KIND_ANTI_ENTROPY",
 		5: "REPLICA_PUT_KIND_HANDOFF",
+		6: "REPLICA_PUT_KIND_IMPORT",
 	}
 	ReplicaPutKind_value = map[string]int32{
 		"REPLICA_PUT_KIND_UNSPECIFIED":  0,
@@ -203,6 +206,7 @@ var (
 		"REPLICA_PUT_KIND_HINT":         3,
 		"REPLICA_PUT_KIND_ANTI_ENTROPY": 4,
 		"REPLICA_PUT_KIND_HANDOFF":      5,
+		"REPLICA_PUT_KIND_IMPORT":       6,
 	}
 )
 
@@ -777,6 +781,156 @@ func (x *ListKeysReply) GetError() *Error {
 	return nil
 }
 
+// ExportRequest asks a vnode for the whole version sets (siblings, clocks,
+// tombstones) of its partition's keys, in storage order, after the
+// position of key after (empty: from the start): at most limit keys (0:
+// 1,000; at most 10,000) and about 4 MiB of sets.
+type ExportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	After         []byte                 `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	Limit         uint32                 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequest) Reset() {
+	*x = ExportRequest{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequest) ProtoMessage() {}
+
+func (x *ExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequest) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ExportRequest) GetAfter() []byte {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+func (x *ExportRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ExportReply: the keys' sets, the last key read (next), and whether the
+// partition was read to its end (done).
+type ExportReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Items         []*KeySet              `protobuf:"bytes,3,rep,name=items,proto3" json:"items,omitempty"`
+	Next          []byte                 `protobuf:"bytes,4,opt,name=next,proto3" json:"next,omitempty"`
+	Done          bool                   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportReply) Reset() {
+	*x = ExportReply{}
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportReply) ProtoMessage() {}
+
+func (x *ExportReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportReply.ProtoReflect.Descriptor instead.
+func (*ExportReply) Descriptor() ([]byte, []int) {
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExportReply) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ExportReply) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *ExportReply) GetItems() []*KeySet {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ExportReply) GetNext() []byte {
+	if x != nil {
+		return x.Next
+	}
+	return nil
+}
+
+func (x *ExportReply) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ExportReply) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // GetReply holds every concurrent value and the context that covers them.
 // found is false when the key is absent or every sibling is a tombstone; the
 // context is still set then, and a write with it supersedes the tombstones.
@@ -792,7 +946,7 @@ type GetReply struct {
 
 func (x *GetReply) Reset() {
 	*x = GetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +958,7 @@ func (x *GetReply) String() string {
 func (*GetReply) ProtoMessage() {}
 
 func (x *GetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[6]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +971,7 @@ func (x *GetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReply.ProtoReflect.Descriptor instead.
 func (*GetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{6}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetReply) GetFound() bool {
@@ -871,7 +1025,7 @@ type PutRequest struct {
 
 func (x *PutRequest) Reset() {
 	*x = PutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1037,7 @@ func (x *PutRequest) String() string {
 func (*PutRequest) ProtoMessage() {}
 
 func (x *PutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[7]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1050,7 @@ func (x *PutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutRequest.ProtoReflect.Descriptor instead.
 func (*PutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{7}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutRequest) GetKey() []byte {
@@ -970,7 +1124,7 @@ type PutReply struct {
 
 func (x *PutReply) Reset() {
 	*x = PutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1136,7 @@ func (x *PutReply) String() string {
 func (*PutReply) ProtoMessage() {}
 
 func (x *PutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[8]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1149,7 @@ func (x *PutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutReply.ProtoReflect.Descriptor instead.
 func (*PutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{8}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PutReply) GetContext() []byte {
@@ -1040,7 +1194,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1206,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[9]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1219,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{9}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteRequest) GetKey() []byte {
@@ -1112,7 +1266,7 @@ type DeleteReply struct {
 
 func (x *DeleteReply) Reset() {
 	*x = DeleteReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1278,7 @@ func (x *DeleteReply) String() string {
 func (*DeleteReply) ProtoMessage() {}
 
 func (x *DeleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[10]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1291,7 @@ func (x *DeleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteReply.ProtoReflect.Descriptor instead.
 func (*DeleteReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{10}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteReply) GetError() *Error {
@@ -1161,7 +1315,7 @@ type ReplicaGetRequest struct {
 
 func (x *ReplicaGetRequest) Reset() {
 	*x = ReplicaGetRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1327,7 @@ func (x *ReplicaGetRequest) String() string {
 func (*ReplicaGetRequest) ProtoMessage() {}
 
 func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[11]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1340,7 @@ func (x *ReplicaGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaGetRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{11}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReplicaGetRequest) GetPartition() uint32 {
@@ -1223,7 +1377,7 @@ type ReplicaGetReply struct {
 
 func (x *ReplicaGetReply) Reset() {
 	*x = ReplicaGetReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1389,7 @@ func (x *ReplicaGetReply) String() string {
 func (*ReplicaGetReply) ProtoMessage() {}
 
 func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[12]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1402,7 @@ func (x *ReplicaGetReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaGetReply.ProtoReflect.Descriptor instead.
 func (*ReplicaGetReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{12}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReplicaGetReply) GetPartition() uint32 {
@@ -1306,7 +1460,7 @@ type ReplicaPutRequest struct {
 
 func (x *ReplicaPutRequest) Reset() {
 	*x = ReplicaPutRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1472,7 @@ func (x *ReplicaPutRequest) String() string {
 func (*ReplicaPutRequest) ProtoMessage() {}
 
 func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[13]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1485,7 @@ func (x *ReplicaPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaPutRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{13}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicaPutRequest) GetPartition() uint32 {
@@ -1390,7 +1544,7 @@ type ReplicaPutReply struct {
 
 func (x *ReplicaPutReply) Reset() {
 	*x = ReplicaPutReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1556,7 @@ func (x *ReplicaPutReply) String() string {
 func (*ReplicaPutReply) ProtoMessage() {}
 
 func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[14]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1569,7 @@ func (x *ReplicaPutReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaPutReply.ProtoReflect.Descriptor instead.
 func (*ReplicaPutReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{14}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplicaPutReply) GetPartition() uint32 {
@@ -1459,7 +1613,7 @@ type ReplicaMergeRequest struct {
 
 func (x *ReplicaMergeRequest) Reset() {
 	*x = ReplicaMergeRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1625,7 @@ func (x *ReplicaMergeRequest) String() string {
 func (*ReplicaMergeRequest) ProtoMessage() {}
 
 func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[15]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1638,7 @@ func (x *ReplicaMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeRequest.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{15}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicaMergeRequest) GetPartition() uint32 {
@@ -1519,7 +1673,7 @@ type KeySet struct {
 
 func (x *KeySet) Reset() {
 	*x = KeySet{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1531,7 +1685,7 @@ func (x *KeySet) String() string {
 func (*KeySet) ProtoMessage() {}
 
 func (x *KeySet) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[16]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1544,7 +1698,7 @@ func (x *KeySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeySet.ProtoReflect.Descriptor instead.
 func (*KeySet) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{16}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *KeySet) GetKey() []byte {
@@ -1574,7 +1728,7 @@ type ReplicaMergeReply struct {
 
 func (x *ReplicaMergeReply) Reset() {
 	*x = ReplicaMergeReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1586,7 +1740,7 @@ func (x *ReplicaMergeReply) String() string {
 func (*ReplicaMergeReply) ProtoMessage() {}
 
 func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[17]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1599,7 +1753,7 @@ func (x *ReplicaMergeReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMergeReply.ProtoReflect.Descriptor instead.
 func (*ReplicaMergeReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{17}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplicaMergeReply) GetPartition() uint32 {
@@ -1644,7 +1798,7 @@ type MerkleHashesRequest struct {
 
 func (x *MerkleHashesRequest) Reset() {
 	*x = MerkleHashesRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +1810,7 @@ func (x *MerkleHashesRequest) String() string {
 func (*MerkleHashesRequest) ProtoMessage() {}
 
 func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[18]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +1823,7 @@ func (x *MerkleHashesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesRequest.ProtoReflect.Descriptor instead.
 func (*MerkleHashesRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{18}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MerkleHashesRequest) GetPartition() uint32 {
@@ -1711,7 +1865,7 @@ type MerkleHashesReply struct {
 
 func (x *MerkleHashesReply) Reset() {
 	*x = MerkleHashesReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1877,7 @@ func (x *MerkleHashesReply) String() string {
 func (*MerkleHashesReply) ProtoMessage() {}
 
 func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[19]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1890,7 @@ func (x *MerkleHashesReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleHashesReply.ProtoReflect.Descriptor instead.
 func (*MerkleHashesReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{19}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MerkleHashesReply) GetPartition() uint32 {
@@ -1809,7 +1963,7 @@ type MerkleKeysRequest struct {
 
 func (x *MerkleKeysRequest) Reset() {
 	*x = MerkleKeysRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1975,7 @@ func (x *MerkleKeysRequest) String() string {
 func (*MerkleKeysRequest) ProtoMessage() {}
 
 func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[20]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1988,7 @@ func (x *MerkleKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysRequest.ProtoReflect.Descriptor instead.
 func (*MerkleKeysRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{20}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MerkleKeysRequest) GetPartition() uint32 {
@@ -1872,7 +2026,7 @@ type MerkleKeysReply struct {
 
 func (x *MerkleKeysReply) Reset() {
 	*x = MerkleKeysReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2038,7 @@ func (x *MerkleKeysReply) String() string {
 func (*MerkleKeysReply) ProtoMessage() {}
 
 func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[21]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2051,7 @@ func (x *MerkleKeysReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerkleKeysReply.ProtoReflect.Descriptor instead.
 func (*MerkleKeysReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{21}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MerkleKeysReply) GetPartition() uint32 {
@@ -1950,7 +2104,7 @@ type ReapCheckRequest struct {
 
 func (x *ReapCheckRequest) Reset() {
 	*x = ReapCheckRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2116,7 @@ func (x *ReapCheckRequest) String() string {
 func (*ReapCheckRequest) ProtoMessage() {}
 
 func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[22]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2129,7 @@ func (x *ReapCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckRequest.ProtoReflect.Descriptor instead.
 func (*ReapCheckRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{22}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReapCheckRequest) GetPartition() uint32 {
@@ -2016,7 +2170,7 @@ type ReapCheckReply struct {
 
 func (x *ReapCheckReply) Reset() {
 	*x = ReapCheckReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2182,7 @@ func (x *ReapCheckReply) String() string {
 func (*ReapCheckReply) ProtoMessage() {}
 
 func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[23]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2195,7 @@ func (x *ReapCheckReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapCheckReply.ProtoReflect.Descriptor instead.
 func (*ReapCheckReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{23}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReapCheckReply) GetPartition() uint32 {
@@ -2092,7 +2246,7 @@ type ReapRequest struct {
 
 func (x *ReapRequest) Reset() {
 	*x = ReapRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2258,7 @@ func (x *ReapRequest) String() string {
 func (*ReapRequest) ProtoMessage() {}
 
 func (x *ReapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[24]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2271,7 @@ func (x *ReapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapRequest.ProtoReflect.Descriptor instead.
 func (*ReapRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{24}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReapRequest) GetPartition() uint32 {
@@ -2147,7 +2301,7 @@ type ReapItem struct {
 
 func (x *ReapItem) Reset() {
 	*x = ReapItem{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2313,7 @@ func (x *ReapItem) String() string {
 func (*ReapItem) ProtoMessage() {}
 
 func (x *ReapItem) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[25]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2326,7 @@ func (x *ReapItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapItem.ProtoReflect.Descriptor instead.
 func (*ReapItem) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{25}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReapItem) GetKey() []byte {
@@ -2214,7 +2368,7 @@ type ReapReply struct {
 
 func (x *ReapReply) Reset() {
 	*x = ReapReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2380,7 @@ func (x *ReapReply) String() string {
 func (*ReapReply) ProtoMessage() {}
 
 func (x *ReapReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[26]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2393,7 @@ func (x *ReapReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReapReply.ProtoReflect.Descriptor instead.
 func (*ReapReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{26}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReapReply) GetPartition() uint32 {
@@ -2301,7 +2455,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2467,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[27]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2480,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{27}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
 }
 
 // MemberInfo is one ring member.
@@ -2344,7 +2498,7 @@ type MemberInfo struct {
 
 func (x *MemberInfo) Reset() {
 	*x = MemberInfo{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2356,7 +2510,7 @@ func (x *MemberInfo) String() string {
 func (*MemberInfo) ProtoMessage() {}
 
 func (x *MemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[28]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2369,7 +2523,7 @@ func (x *MemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberInfo.ProtoReflect.Descriptor instead.
 func (*MemberInfo) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{28}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MemberInfo) GetName() string {
@@ -2431,7 +2585,7 @@ type MembersReply struct {
 
 func (x *MembersReply) Reset() {
 	*x = MembersReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2597,7 @@ func (x *MembersReply) String() string {
 func (*MembersReply) ProtoMessage() {}
 
 func (x *MembersReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[29]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2610,7 @@ func (x *MembersReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersReply.ProtoReflect.Descriptor instead.
 func (*MembersReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{29}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MembersReply) GetNode() string {
@@ -2607,7 +2761,7 @@ type NodeStats struct {
 
 func (x *NodeStats) Reset() {
 	*x = NodeStats{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2773,7 @@ func (x *NodeStats) String() string {
 func (*NodeStats) ProtoMessage() {}
 
 func (x *NodeStats) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[30]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2786,7 @@ func (x *NodeStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStats.ProtoReflect.Descriptor instead.
 func (*NodeStats) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{30}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NodeStats) GetRestarts() uint64 {
@@ -2907,7 +3061,7 @@ type TransferTarget struct {
 
 func (x *TransferTarget) Reset() {
 	*x = TransferTarget{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2919,7 +3073,7 @@ func (x *TransferTarget) String() string {
 func (*TransferTarget) ProtoMessage() {}
 
 func (x *TransferTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[31]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2932,7 +3086,7 @@ func (x *TransferTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferTarget.ProtoReflect.Descriptor instead.
 func (*TransferTarget) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{31}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TransferTarget) GetNode() string {
@@ -2988,7 +3142,7 @@ type PartitionSync struct {
 
 func (x *PartitionSync) Reset() {
 	*x = PartitionSync{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3000,7 +3154,7 @@ func (x *PartitionSync) String() string {
 func (*PartitionSync) ProtoMessage() {}
 
 func (x *PartitionSync) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[32]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3013,7 +3167,7 @@ func (x *PartitionSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionSync.ProtoReflect.Descriptor instead.
 func (*PartitionSync) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{32}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PartitionSync) GetPartition() uint32 {
@@ -3062,7 +3216,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3074,7 +3228,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[33]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3087,7 +3241,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{33}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
 }
 
 type LeaveReply struct {
@@ -3103,7 +3257,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3115,7 +3269,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[34]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3128,7 +3282,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{34}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LeaveReply) GetNode() string {
@@ -3165,7 +3319,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3331,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[35]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3344,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{35}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RemoveRequest) GetNode() string {
@@ -3209,7 +3363,7 @@ type RemoveReply struct {
 
 func (x *RemoveReply) Reset() {
 	*x = RemoveReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3221,7 +3375,7 @@ func (x *RemoveReply) String() string {
 func (*RemoveReply) ProtoMessage() {}
 
 func (x *RemoveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[36]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3234,7 +3388,7 @@ func (x *RemoveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveReply.ProtoReflect.Descriptor instead.
 func (*RemoveReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{36}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RemoveReply) GetError() *Error {
@@ -3257,7 +3411,7 @@ type BackgroundRequest struct {
 
 func (x *BackgroundRequest) Reset() {
 	*x = BackgroundRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3423,7 @@ func (x *BackgroundRequest) String() string {
 func (*BackgroundRequest) ProtoMessage() {}
 
 func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[37]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3436,7 @@ func (x *BackgroundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundRequest.ProtoReflect.Descriptor instead.
 func (*BackgroundRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{37}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *BackgroundRequest) GetAction() BackgroundAction {
@@ -3305,7 +3459,7 @@ type BackgroundReply struct {
 
 func (x *BackgroundReply) Reset() {
 	*x = BackgroundReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3317,7 +3471,7 @@ func (x *BackgroundReply) String() string {
 func (*BackgroundReply) ProtoMessage() {}
 
 func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[38]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3330,7 +3484,7 @@ func (x *BackgroundReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BackgroundReply.ProtoReflect.Descriptor instead.
 func (*BackgroundReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{38}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *BackgroundReply) GetNode() string {
@@ -3385,7 +3539,7 @@ type FaultRequest struct {
 
 func (x *FaultRequest) Reset() {
 	*x = FaultRequest{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3397,7 +3551,7 @@ func (x *FaultRequest) String() string {
 func (*FaultRequest) ProtoMessage() {}
 
 func (x *FaultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[39]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3410,7 +3564,7 @@ func (x *FaultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultRequest.ProtoReflect.Descriptor instead.
 func (*FaultRequest) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{39}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *FaultRequest) GetComponent() string {
@@ -3480,7 +3634,7 @@ type FaultReply struct {
 
 func (x *FaultReply) Reset() {
 	*x = FaultReply{}
-	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3492,7 +3646,7 @@ func (x *FaultReply) String() string {
 func (*FaultReply) ProtoMessage() {}
 
 func (x *FaultReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dynamo_v1_requests_proto_msgTypes[40]
+	mi := &file_dynamo_v1_requests_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3505,7 +3659,7 @@ func (x *FaultReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultReply.ProtoReflect.Descriptor instead.
 func (*FaultReply) Descriptor() ([]byte, []int) {
-	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{40}
+	return file_dynamo_v1_requests_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *FaultReply) GetNode() string {
@@ -3558,6 +3712,17 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
 	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x12\n" +
+	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\bR\x04done\x12&\n" +
+	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"Y\n" +
+	"\rExportRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
+	"\x05after\x18\x02 \x01(\fR\x05after\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"\xb8\x01\n" +
+	"\vExportReply\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12'\n" +
+	"\x05items\x18\x03 \x03(\v2\x11.dynamo.v1.KeySetR\x05items\x12\x12\n" +
 	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12&\n" +
 	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"z\n" +
@@ -3797,14 +3962,15 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x16ERROR_CODE_BAD_CONTEXT\x10\n" +
 	"\x12\x16\n" +
 	"\x12ERROR_CODE_CORRUPT\x10\v\x12\x15\n" +
-	"\x11ERROR_CODE_EXISTS\x10\f*\xcc\x01\n" +
+	"\x11ERROR_CODE_EXISTS\x10\f*\xe9\x01\n" +
 	"\x0eReplicaPutKind\x12 \n" +
 	"\x1cREPLICA_PUT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16REPLICA_PUT_KIND_WRITE\x10\x01\x12 \n" +
 	"\x1cREPLICA_PUT_KIND_READ_REPAIR\x10\x02\x12\x19\n" +
 	"\x15REPLICA_PUT_KIND_HINT\x10\x03\x12!\n" +
 	"\x1dREPLICA_PUT_KIND_ANTI_ENTROPY\x10\x04\x12\x1c\n" +
-	"\x18REPLICA_PUT_KIND_HANDOFF\x10\x05*q\n" +
+	"\x18REPLICA_PUT_KIND_HANDOFF\x10\x05\x12\x1b\n" +
+	"\x17REPLICA_PUT_KIND_IMPORT\x10\x06*q\n" +
 	"\vMemberState\x12\x1c\n" +
 	"\x18MEMBER_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fMEMBER_STATE_UP\x10\x01\x12\x15\n" +
@@ -3828,7 +3994,7 @@ func file_dynamo_v1_requests_proto_rawDescGZIP() []byte {
 }
 
 var file_dynamo_v1_requests_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_dynamo_v1_requests_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_dynamo_v1_requests_proto_goTypes = []any{
 	(ConflictMode)(0),           // 0: dynamo.v1.ConflictMode
 	(ErrorCode)(0),              // 1: dynamo.v1.ErrorCode
@@ -3841,87 +4007,91 @@ var file_dynamo_v1_requests_proto_goTypes = []any{
 	(*GetManyReply)(nil),        // 8: dynamo.v1.GetManyReply
 	(*ListKeysRequest)(nil),     // 9: dynamo.v1.ListKeysRequest
 	(*ListKeysReply)(nil),       // 10: dynamo.v1.ListKeysReply
-	(*GetReply)(nil),            // 11: dynamo.v1.GetReply
-	(*PutRequest)(nil),          // 12: dynamo.v1.PutRequest
-	(*PutReply)(nil),            // 13: dynamo.v1.PutReply
-	(*DeleteRequest)(nil),       // 14: dynamo.v1.DeleteRequest
-	(*DeleteReply)(nil),         // 15: dynamo.v1.DeleteReply
-	(*ReplicaGetRequest)(nil),   // 16: dynamo.v1.ReplicaGetRequest
-	(*ReplicaGetReply)(nil),     // 17: dynamo.v1.ReplicaGetReply
-	(*ReplicaPutRequest)(nil),   // 18: dynamo.v1.ReplicaPutRequest
-	(*ReplicaPutReply)(nil),     // 19: dynamo.v1.ReplicaPutReply
-	(*ReplicaMergeRequest)(nil), // 20: dynamo.v1.ReplicaMergeRequest
-	(*KeySet)(nil),              // 21: dynamo.v1.KeySet
-	(*ReplicaMergeReply)(nil),   // 22: dynamo.v1.ReplicaMergeReply
-	(*MerkleHashesRequest)(nil), // 23: dynamo.v1.MerkleHashesRequest
-	(*MerkleHashesReply)(nil),   // 24: dynamo.v1.MerkleHashesReply
-	(*MerkleKeysRequest)(nil),   // 25: dynamo.v1.MerkleKeysRequest
-	(*MerkleKeysReply)(nil),     // 26: dynamo.v1.MerkleKeysReply
-	(*ReapCheckRequest)(nil),    // 27: dynamo.v1.ReapCheckRequest
-	(*ReapCheckReply)(nil),      // 28: dynamo.v1.ReapCheckReply
-	(*ReapRequest)(nil),         // 29: dynamo.v1.ReapRequest
-	(*ReapItem)(nil),            // 30: dynamo.v1.ReapItem
-	(*ReapReply)(nil),           // 31: dynamo.v1.ReapReply
-	(*MembersRequest)(nil),      // 32: dynamo.v1.MembersRequest
-	(*MemberInfo)(nil),          // 33: dynamo.v1.MemberInfo
-	(*MembersReply)(nil),        // 34: dynamo.v1.MembersReply
-	(*NodeStats)(nil),           // 35: dynamo.v1.NodeStats
-	(*TransferTarget)(nil),      // 36: dynamo.v1.TransferTarget
-	(*PartitionSync)(nil),       // 37: dynamo.v1.PartitionSync
-	(*LeaveRequest)(nil),        // 38: dynamo.v1.LeaveRequest
-	(*LeaveReply)(nil),          // 39: dynamo.v1.LeaveReply
-	(*RemoveRequest)(nil),       // 40: dynamo.v1.RemoveRequest
-	(*RemoveReply)(nil),         // 41: dynamo.v1.RemoveReply
-	(*BackgroundRequest)(nil),   // 42: dynamo.v1.BackgroundRequest
-	(*BackgroundReply)(nil),     // 43: dynamo.v1.BackgroundReply
-	(*FaultRequest)(nil),        // 44: dynamo.v1.FaultRequest
-	(*FaultReply)(nil),          // 45: dynamo.v1.FaultReply
-	(*VersionSet)(nil),          // 46: dynamo.v1.VersionSet
+	(*ExportRequest)(nil),       // 11: dynamo.v1.ExportRequest
+	(*ExportReply)(nil),         // 12: dynamo.v1.ExportReply
+	(*GetReply)(nil),            // 13: dynamo.v1.GetReply
+	(*PutRequest)(nil),          // 14: dynamo.v1.PutRequest
+	(*PutReply)(nil),            // 15: dynamo.v1.PutReply
+	(*DeleteRequest)(nil),       // 16: dynamo.v1.DeleteRequest
+	(*DeleteReply)(nil),         // 17: dynamo.v1.DeleteReply
+	(*ReplicaGetRequest)(nil),   // 18: dynamo.v1.ReplicaGetRequest
+	(*ReplicaGetReply)(nil),     // 19: dynamo.v1.ReplicaGetReply
+	(*ReplicaPutRequest)(nil),   // 20: dynamo.v1.ReplicaPutRequest
+	(*ReplicaPutReply)(nil),     // 21: dynamo.v1.ReplicaPutReply
+	(*ReplicaMergeRequest)(nil), // 22: dynamo.v1.ReplicaMergeRequest
+	(*KeySet)(nil),              // 23: dynamo.v1.KeySet
+	(*ReplicaMergeReply)(nil),   // 24: dynamo.v1.ReplicaMergeReply
+	(*MerkleHashesRequest)(nil), // 25: dynamo.v1.MerkleHashesRequest
+	(*MerkleHashesReply)(nil),   // 26: dynamo.v1.MerkleHashesReply
+	(*MerkleKeysRequest)(nil),   // 27: dynamo.v1.MerkleKeysRequest
+	(*MerkleKeysReply)(nil),     // 28: dynamo.v1.MerkleKeysReply
+	(*ReapCheckRequest)(nil),    // 29: dynamo.v1.ReapCheckRequest
+	(*ReapCheckReply)(nil),      // 30: dynamo.v1.ReapCheckReply
+	(*ReapRequest)(nil),         // 31: dynamo.v1.ReapRequest
+	(*ReapItem)(nil),            // 32: dynamo.v1.ReapItem
+	(*ReapReply)(nil),           // 33: dynamo.v1.ReapReply
+	(*MembersRequest)(nil),      // 34: dynamo.v1.MembersRequest
+	(*MemberInfo)(nil),          // 35: dynamo.v1.MemberInfo
+	(*MembersReply)(nil),        // 36: dynamo.v1.MembersReply
+	(*NodeStats)(nil),           // 37: dynamo.v1.NodeStats
+	(*TransferTarget)(nil),      // 38: dynamo.v1.TransferTarget
+	(*PartitionSync)(nil),       // 39: dynamo.v1.PartitionSync
+	(*LeaveRequest)(nil),        // 40: dynamo.v1.LeaveRequest
+	(*LeaveReply)(nil),          // 41: dynamo.v1.LeaveReply
+	(*RemoveRequest)(nil),       // 42: dynamo.v1.RemoveRequest
+	(*RemoveReply)(nil),         // 43: dynamo.v1.RemoveReply
+	(*BackgroundRequest)(nil),   // 44: dynamo.v1.BackgroundRequest
+	(*BackgroundReply)(nil),     // 45: dynamo.v1.BackgroundReply
+	(*FaultRequest)(nil),        // 46: dynamo.v1.FaultRequest
+	(*FaultReply)(nil),          // 47: dynamo.v1.FaultReply
+	(*VersionSet)(nil),          // 48: dynamo.v1.VersionSet
 }
 var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	1,  // 0: dynamo.v1.Error.code:type_name -> dynamo.v1.ErrorCode
 	0,  // 1: dynamo.v1.GetRequest.mode:type_name -> dynamo.v1.ConflictMode
 	0,  // 2: dynamo.v1.GetManyRequest.mode:type_name -> dynamo.v1.ConflictMode
-	11, // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
+	13, // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
 	5,  // 4: dynamo.v1.GetManyReply.error:type_name -> dynamo.v1.Error
 	5,  // 5: dynamo.v1.ListKeysReply.error:type_name -> dynamo.v1.Error
-	5,  // 6: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
-	0,  // 7: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	5,  // 8: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	5,  // 9: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	46, // 10: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	5,  // 11: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	46, // 12: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
-	2,  // 13: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	5,  // 14: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	21, // 15: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
-	2,  // 16: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	46, // 17: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	5,  // 18: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	5,  // 19: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	5,  // 20: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	5,  // 21: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	30, // 22: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	46, // 23: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	5,  // 24: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
-	3,  // 25: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	33, // 26: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	5,  // 27: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	35, // 28: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 29: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	37, // 30: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	36, // 31: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
-	36, // 32: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
-	5,  // 33: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	5,  // 34: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 35: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
-	5,  // 36: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
-	5,  // 37: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	23, // 6: dynamo.v1.ExportReply.items:type_name -> dynamo.v1.KeySet
+	5,  // 7: dynamo.v1.ExportReply.error:type_name -> dynamo.v1.Error
+	5,  // 8: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	0,  // 9: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
+	5,  // 10: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	5,  // 11: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	48, // 12: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	5,  // 13: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	48, // 14: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	2,  // 15: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	5,  // 16: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	23, // 17: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 18: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	48, // 19: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	5,  // 20: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	5,  // 21: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	5,  // 22: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 23: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	32, // 24: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	48, // 25: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	5,  // 26: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 27: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	35, // 28: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	5,  // 29: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	37, // 30: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 31: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	39, // 32: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
+	38, // 33: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
+	38, // 34: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
+	5,  // 35: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 36: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 37: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 38: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 39: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }
@@ -3936,7 +4106,7 @@ func file_dynamo_v1_requests_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dynamo_v1_requests_proto_rawDesc), len(file_dynamo_v1_requests_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/dynamokv/dynamo/ring"
+	"github.com/dynamokv/dynamo/version"
 )
 
 // ErrBadCursor marks a listing cursor that does not decode.
@@ -48,6 +49,9 @@ func DecodeCursor(s string) (p uint32, after []byte, err error) {
 // whether it read the partition to its end.
 type Page struct {
 	Keys [][]byte
+	// Sets, when set, are the keys' version sets (an export), parallel
+	// to Keys.
+	Sets []*version.Set
 	Next []byte
 	Done bool
 }
@@ -60,8 +64,10 @@ type Page struct {
 // that replica has not been read), and at most limit keys. after is where
 // the next page starts; done reports that every replica reached the end
 // and every key was taken. q is the ring's Q (storage order is by
-// segment, then key).
-func MergePages(q, limit int, pages []Page) (keys [][]byte, after []byte, done bool) {
+// segment, then key). With Sets, each key's sets from the replicas that
+// hold it are merged (version.Sync, as anti-entropy merges them) into
+// sets, parallel to keys.
+func MergePages(q, limit int, pages []Page) (keys [][]byte, sets []*version.Set, after []byte, done bool) {
 	less := func(a, b []byte) int {
 		sa, sb := ring.SegmentOf(ring.HashKey(a), q), ring.SegmentOf(ring.HashKey(b), q)
 		if sa != sb {
@@ -75,22 +81,37 @@ func MergePages(q, limit int, pages []Page) (keys [][]byte, after []byte, done b
 			bound = p.Next
 		}
 	}
-	seen := map[string]bool{}
+	merged := map[string]*version.Set{}
+	withSets := false
 	for _, p := range pages {
-		for _, k := range p.Keys {
-			if !seen[string(k)] && (bound == nil || less(k, bound) <= 0) {
-				seen[string(k)] = true
+		for i, k := range p.Keys {
+			if bound != nil && less(k, bound) > 0 {
+				continue
+			}
+			set, seen := merged[string(k)]
+			if !seen {
 				keys = append(keys, k)
+			}
+			if i < len(p.Sets) {
+				withSets = true
+				merged[string(k)] = version.Sync(set, p.Sets[i])
+			} else if !seen {
+				merged[string(k)] = nil
 			}
 		}
 	}
 	slices.SortFunc(keys, less)
 	if len(keys) > limit {
 		keys = keys[:limit]
-		return keys, keys[limit-1], false
+		after, done = keys[limit-1], false
+	} else {
+		after, done = bound, bound == nil
 	}
-	if bound == nil {
-		return keys, nil, true
+	if withSets {
+		sets = make([]*version.Set, len(keys))
+		for i, k := range keys {
+			sets[i] = merged[string(k)]
+		}
 	}
-	return keys, bound, false
+	return keys, sets, after, done
 }

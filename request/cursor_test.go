@@ -62,13 +62,13 @@ func TestMergePages(t *testing.T) {
 		return out
 	}
 	// A new owner (empty, done) does not hide the keys the other holds.
-	keys, after, done := MergePages(q, 100, []Page{{Done: true}, {Keys: sorted, Done: true}})
+	keys, _, after, done := MergePages(q, 100, []Page{{Done: true}, {Keys: sorted, Done: true}})
 	if !done || after != nil || !slices.Equal(str(keys), str(sorted)) {
 		t.Fatalf("empty + full: %d keys, done %v", len(keys), done)
 	}
 	// One replica stopped at the 10th key: nothing past it is taken, from
 	// either, and the next page starts after it.
-	keys, after, done = MergePages(q, 100, []Page{{Keys: sorted[:10], Next: sorted[9]}, {Keys: sorted, Done: true}})
+	keys, _, after, done = MergePages(q, 100, []Page{{Keys: sorted[:10], Next: sorted[9]}, {Keys: sorted, Done: true}})
 	if done || string(after) != string(sorted[9]) || !slices.Equal(str(keys), str(sorted[:10])) {
 		t.Fatalf("partial + full: %q after %q done %v", str(keys), after, done)
 	}
@@ -81,12 +81,12 @@ func TestMergePages(t *testing.T) {
 			even = append(even, k)
 		}
 	}
-	keys, _, done = MergePages(q, 100, []Page{{Keys: odd, Done: true}, {Keys: sorted, Done: true}, {Keys: even, Done: true}})
+	keys, _, _, done = MergePages(q, 100, []Page{{Keys: odd, Done: true}, {Keys: sorted, Done: true}, {Keys: even, Done: true}})
 	if !done || !slices.Equal(str(keys), str(sorted)) {
 		t.Fatalf("union of three: %q", str(keys))
 	}
 	// At most limit keys; the next page starts after the last one.
-	keys, after, done = MergePages(q, 7, []Page{{Keys: odd, Done: true}, {Keys: even, Done: true}})
+	keys, _, after, done = MergePages(q, 7, []Page{{Keys: odd, Done: true}, {Keys: even, Done: true}})
 	if done || len(keys) != 7 || string(after) != string(sorted[6]) || !slices.Equal(str(keys), str(sorted[:7])) {
 		t.Fatalf("limit 7: %q after %q", str(keys), after)
 	}

@@ -792,6 +792,46 @@ func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (keys [][]byt
 	return keys, next, false, nil
 }
 
+// Export returns the whole version sets (tombstones included) of the
+// partition's keys in storage order, from the one after key after (nil:
+// the first; as ListKeys): at most limit keys and about maxBytes of
+// encoded sets (at least one key). next is the last key read; done
+// reports the end of the partition. A corrupt object is skipped (its
+// versions are unknown; the other replicas' are exported).
+func (s *Store) Export(after []byte, limit, maxBytes int) (items []Item, next []byte, done bool, err error) {
+	r := storage.PartitionRange(s.cfg.Partition)
+	if after != nil {
+		okey, _, err := s.locate(after)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("%w: the cursor's key: %v", ErrInvalid, err)
+		}
+		r.Start = append(okey, 0)
+	}
+	it := s.e.NewIterator(storage.KeyspaceData, r)
+	defer it.Close()
+	size := 0
+	for len(items) < limit && (size < maxBytes || len(items) == 0) {
+		if !it.Next() {
+			if err := it.Error(); err != nil {
+				return nil, nil, false, fmt.Errorf("vnode %d: exporting: %w", s.cfg.Partition, err)
+			}
+			return items, next, true, nil
+		}
+		_, _, key, err := storage.ParseObjectKey(it.Key())
+		if err != nil {
+			return nil, nil, false, err
+		}
+		next = key
+		set, derr := version.Unmarshal(it.Value())
+		if derr != nil {
+			continue
+		}
+		size += len(key) + len(it.Value())
+		items = append(items, Item{Key: key, Set: set})
+	}
+	return items, next, false, nil
+}
+
 // holdsValue reports whether set has a live (not deleted) sibling.
 func holdsValue(set *version.Set) bool {
 	for _, sib := range set.Siblings() {

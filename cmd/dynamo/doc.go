@@ -11,6 +11,8 @@
 //	dynamo put [flags] KEY VALUE   write a key, print the new context
 //	dynamo delete [flags] KEY      delete a key
 //	dynamo keys [flags]            list the keys that hold a value
+//	dynamo export --out FILE       write every key's versions to FILE
+//	dynamo import FILE             merge an export into the cluster
 //	dynamo members [flags]         list the cluster's members
 //	dynamo status [flags]          one node's counters, anti-entropy and
 //	                               handoff progress

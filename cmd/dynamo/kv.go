@@ -36,6 +36,8 @@ type kvClient interface {
 	Background(ctx context.Context, node string, action client.BackgroundAction) (bool, error)
 	// List is client.Keys.
 	List(ctx context.Context, o client.ListOptions) keyLister
+	Export(ctx context.Context, w io.Writer, progress func(client.BackupProgress)) (uint64, error)
+	Import(ctx context.Context, r io.ReadSeeker, progress func(client.BackupProgress)) (uint64, error)
 	Close() error
 }
 
@@ -111,6 +113,16 @@ nothing, 2 on a usage error; errors are one line on stderr):
       replica). It reads every object of the cluster once, whatever the
       prefix. With --limit it stops after N keys and prints
       "cursor: <C>" to resume with --cursor C.
+  dynamo export --out FILE
+      Writes every key's whole version set (siblings, clocks, tombstones)
+      from the running cluster to FILE (written as FILE.partial and
+      renamed when complete), in a versioned, checksummed format
+      (package backup), with progress on stderr. Writes made meanwhile
+      may or may not be in it.
+  dynamo import FILE
+      Checks FILE whole (any damage: an error naming the byte offset, and
+      nothing written), then merges it into the cluster with the same
+      causal merge as replication: newer writes stay, no sibling is lost.
   dynamo delete [flags] KEY
       Deletes KEY. Without --context it reads KEY first and deletes what the
       read saw (a delete without a context would hide nothing).
@@ -339,6 +351,8 @@ var kvCommands = map[string]kvRun{
 	"put":        kvCommand.runPut,
 	"delete":     kvCommand.runDelete,
 	"keys":       kvCommand.runKeys,
+	"export":     kvCommand.runExport,
+	"import":     kvCommand.runImport,
 	"members":    kvCommand.runMembers,
 	"status":     kvCommand.runMembers,
 	"leave":      kvCommand.leave,
@@ -453,6 +467,86 @@ func (k kvCommand) runKeys(fs *flag.FlagSet, cf clusterFlags, args []string, dia
 	if err := it.Err(); err != nil {
 		return k.fail(exitFailed, "%v (resume with --cursor %s)", err, it.Cursor())
 	}
+	return exitOK
+}
+
+// progressEvery is how often export and import print their progress.
+const progressEvery = time.Second
+
+// progressPrinter prints a BackupProgress line on stderr at most once per
+// progressEvery.
+func (k kvCommand) progressPrinter(what string) func(client.BackupProgress) {
+	var last time.Time
+	return func(p client.BackupProgress) {
+		if time.Since(last) < progressEvery {
+			return
+		}
+		last = time.Now()
+		if p.Partitions > 0 && what == "exported" {
+			fmt.Fprintf(k.stderr, "%s %d keys, %d bytes (partition %d of %d)\n", what, p.Keys, p.Bytes, p.Partition+1, p.Partitions)
+			return
+		}
+		fmt.Fprintf(k.stderr, "%s %d keys, %d bytes of the file read\n", what, p.Keys, p.Bytes)
+	}
+}
+
+// runExport is `dynamo export --out FILE`.
+func (k kvCommand) runExport(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	out := fs.String("out", "", "the file to write (required); written as FILE.partial, renamed when complete")
+	if code, ok := k.parse(fs, args, "--out FILE [flags]", 0, "takes no arguments, got %s"); !ok {
+		return code
+	}
+	if *out == "" {
+		return k.fail(exitUsage, "--out FILE is required")
+	}
+	c, ctx, done, code := k.connect(cf, dial, 24*time.Hour) // as long as the data; Ctrl-C stops it
+	if c == nil {
+		return code
+	}
+	defer done()
+	partial := *out + ".partial"
+	f, err := os.Create(partial)
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	n, err := c.Export(ctx, f, k.progressPrinter("exported"))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, *out)
+	}
+	if err != nil {
+		_ = os.Remove(partial)
+		return k.fail(exitFailed, "%v", err)
+	}
+	fmt.Fprintf(k.stdout, "exported %d keys to %s\n", n, *out)
+	return exitOK
+}
+
+// runImport is `dynamo import FILE`.
+func (k kvCommand) runImport(fs *flag.FlagSet, cf clusterFlags, args []string, dial dialer) int {
+	if code, ok := k.parse(fs, args, "[flags] FILE", 1, "want FILE, got %s"); !ok {
+		return code
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return k.fail(exitFailed, "%v", err)
+	}
+	defer f.Close()
+	c, ctx, done, code := k.connect(cf, dial, 24*time.Hour)
+	if c == nil {
+		return code
+	}
+	defer done()
+	n, err := c.Import(ctx, f, k.progressPrinter("imported"))
+	if err != nil {
+		return k.fail(exitFailed, "%v (%d keys imported before)", err, n)
+	}
+	fmt.Fprintf(k.stdout, "imported %d keys from %s\n", n, fs.Arg(0))
 	return exitOK
 }
 

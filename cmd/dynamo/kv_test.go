@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -604,5 +607,61 @@ func TestKeysCommand(t *testing.T) {
 	}
 	if _, errs, code = kv(f, "keys", "extra"); code != 2 || !strings.Contains(errs, "takes no arguments") {
 		t.Fatalf("keys with an argument: exit %d %q", code, errs)
+	}
+}
+
+func (f *fakeKV) Export(_ context.Context, w io.Writer, progress func(client.BackupProgress)) (uint64, error) {
+	f.calls = append(f.calls, "export")
+	if f.err != nil {
+		return 0, f.err
+	}
+	_, err := w.Write([]byte("EXPORT"))
+	progress(client.BackupProgress{Partition: 0, Partitions: 1, Keys: 3, Bytes: 6})
+	return 3, err
+}
+
+func (f *fakeKV) Import(_ context.Context, r io.ReadSeeker, progress func(client.BackupProgress)) (uint64, error) {
+	b, _ := io.ReadAll(r)
+	f.calls = append(f.calls, "import "+string(b))
+	if f.err != nil {
+		return 1, f.err
+	}
+	progress(client.BackupProgress{Keys: 3, Bytes: int64(len(b))})
+	return 3, nil
+}
+
+func TestExportImportCommands(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "backup.dyn")
+	f := &fakeKV{}
+	out, errs, code := kv(f, "export", "--out", file)
+	if code != 0 || out != "exported 3 keys to "+file+"\n" || !strings.Contains(errs, "exported 3 keys, 6 bytes (partition 1 of 1)") {
+		t.Fatalf("export: exit %d %q %q", code, out, errs)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "EXPORT" {
+		t.Fatalf("the export file: %q %v", b, err)
+	}
+	if _, err := os.Stat(file + ".partial"); !os.IsNotExist(err) {
+		t.Fatalf("the partial file is left: %v", err)
+	}
+	out, _, code = kv(f, "import", file)
+	if code != 0 || out != "imported 3 keys from "+file+"\n" || f.calls[len(f.calls)-1] != "import EXPORT" {
+		t.Fatalf("import: exit %d %q calls %v", code, out, f.calls)
+	}
+	if _, errs, code := kv(f, "export"); code != 2 || !strings.Contains(errs, "--out FILE is required") {
+		t.Fatalf("export without --out: exit %d %q", code, errs)
+	}
+	if _, errs, code := kv(f, "import", filepath.Join(dir, "missing")); code != 1 || !strings.Contains(errs, "no such file") {
+		t.Fatalf("import of a missing file: exit %d %q", code, errs)
+	}
+	failing := &fakeKV{err: errors.New("backup: at byte 99: record checksum mismatch")}
+	if _, errs, code := kv(failing, "export", "--out", filepath.Join(dir, "b2")); code != 1 || !strings.Contains(errs, "checksum") {
+		t.Fatalf("a failing export: exit %d %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b2.partial")); !os.IsNotExist(err) {
+		t.Fatal("a failed export left its partial file")
+	}
+	if _, errs, code := kv(failing, "import", file); code != 1 || !strings.Contains(errs, "at byte 99") || !strings.Contains(errs, "1 keys imported before") {
+		t.Fatalf("a failing import: exit %d %q", code, errs)
 	}
 }

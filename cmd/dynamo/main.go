@@ -38,6 +38,8 @@ var commands = []command{
 	{"put", "write a key", clusterCommand("put")},
 	{"delete", "delete a key", clusterCommand("delete")},
 	{"keys", "list the keys (--prefix, --limit, --cursor)", clusterCommand("keys")},
+	{"export", "write every key's versions to a file (--out FILE): an online backup", clusterCommand("export")},
+	{"import", "merge an export back into the cluster", clusterCommand("import")},
 	{"members", "list the cluster's members", clusterCommand("members")},
 	{"status", "one node's counters, anti-entropy and handoff progress", clusterCommand("status")},
 	{"leave", "make a node hand its data off and leave", clusterCommand("leave")},
