@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -40,6 +41,10 @@ type vnodeActor struct {
 	buildDone chan struct{}
 	// counted is what this vnode added to env.Counters.Keys.
 	counted int
+	// compacting counts the compactions this vnode started (compact),
+	// which its stop waits for: the node's last write before it closes
+	// the engine (vnode.MarkClean) must come after them.
+	compacting sync.WaitGroup
 }
 
 // VnodeEnv is what a node's vnodes share. The zero value works: no limit
@@ -94,6 +99,7 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 		v.halt()
 	case *actor.Stopping:
 		v.halt()
+		v.compacting.Wait()
 		if v.store != nil && !v.failed && !v.dropped {
 			if err := v.store.Close(); err != nil {
 				v.failed = true // the next start builds from a scan
@@ -415,7 +421,9 @@ func (v *vnodeActor) reap(req *messages.ReapRequest) *messages.ReapReply {
 // a reap or a drop deleted leaves the disk.
 func (v *vnodeActor) compact() {
 	e, p, st := v.engine, v.cfg.Partition, v.cfg.ReapStats
+	v.compacting.Add(1)
 	go func() {
+		defer v.compacting.Done()
 		start := time.Now()
 		if err := vnode.Compact(e, p); err != nil {
 			return // closed, or a broken disk: the next reap asks again
