@@ -172,6 +172,11 @@ func TestVnodeKeysCountFollowsStartsAndStops(t *testing.T) {
 			set, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v")}, "c@1", 1)
 			call(t, s, pid, messages.Wrap(uint64(i+1), &messages.ReplicaPutRequest{Partition: p, Key: k, Set: version.ToProto(set), Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE}))
 		}
+		// The count follows each message just after its reply: wait for it.
+		deadline := time.Now().Add(2 * time.Second)
+		for counters.Keys.Load() != int64(10*(round+1)) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		if got := counters.Keys.Load(); got != int64(10*(round+1)) {
 			t.Fatalf("round %d: Keys = %d while the vnode holds %d", round, got, 10*(round+1))
 		}

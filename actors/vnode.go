@@ -444,21 +444,29 @@ const (
 	listScan    = 5000
 )
 
-// listKeys answers a ListKeysRequest (vnode.Store.ListKeys).
-func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysReply {
-	reply := &messages.ListKeysReply{Partition: v.cfg.Partition, Node: v.node}
-	limit := int(req.GetLimit())
+// pageArgs reads a listing's or export's page size (0: listDefault, at
+// most listMax) and cursor key (empty: the partition's start).
+func pageArgs(limit uint32, after []byte) (int, []byte, *messages.Error) {
 	switch {
 	case limit == 0:
 		limit = listDefault
 	case limit > listMax:
-		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "limit",
+		return 0, nil, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "limit",
 			Message: fmt.Sprintf("limit %d exceeds %d keys per request", limit, listMax)}
-		return reply
 	}
-	var after []byte
-	if len(req.GetAfter()) > 0 {
-		after = req.GetAfter()
+	if len(after) == 0 {
+		after = nil
+	}
+	return int(limit), after, nil
+}
+
+// listKeys answers a ListKeysRequest (vnode.Store.ListKeys).
+func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysReply {
+	reply := &messages.ListKeysReply{Partition: v.cfg.Partition, Node: v.node}
+	limit, after, e := pageArgs(req.GetLimit(), req.GetAfter())
+	if e != nil {
+		reply.Error = e
+		return reply
 	}
 	keys, next, done, err := v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
 	if err != nil {
@@ -475,18 +483,10 @@ const exportBytes = 4 << 20
 // export answers an ExportRequest (vnode.Store.Export).
 func (v *vnodeActor) export(req *messages.ExportRequest) *messages.ExportReply {
 	reply := &messages.ExportReply{Partition: v.cfg.Partition, Node: v.node}
-	limit := int(req.GetLimit())
-	switch {
-	case limit == 0:
-		limit = listDefault
-	case limit > listMax:
-		reply.Error = &messages.Error{Code: messages.ErrorCode_ERROR_CODE_INVALID_ARGUMENT, Field: "limit",
-			Message: fmt.Sprintf("limit %d exceeds %d keys per request", limit, listMax)}
+	limit, after, e := pageArgs(req.GetLimit(), req.GetAfter())
+	if e != nil {
+		reply.Error = e
 		return reply
-	}
-	var after []byte
-	if len(req.GetAfter()) > 0 {
-		after = req.GetAfter()
 	}
 	items, next, done, err := v.store.Export(after, limit, exportBytes)
 	if err != nil {
