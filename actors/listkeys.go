@@ -57,7 +57,12 @@ func (m *listMerger) Receive(ctx actor.Context) {
 		case r.GetError() != nil:
 			m.fails = append(m.fails, fmt.Sprintf("%s: %s", r.GetNode(), r.GetError().GetMessage()))
 		default:
-			m.pages = append(m.pages, request.Page{Keys: r.GetKeys(), Next: r.GetNext(), Done: r.GetDone()})
+			page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
+			if err != nil {
+				m.fails = append(m.fails, fmt.Sprintf("%s: %v", r.GetNode(), err))
+				break
+			}
+			m.pages = append(m.pages, page)
 		}
 		if m.left--; m.left == 0 {
 			m.merge(ctx)
@@ -82,8 +87,8 @@ func (m *listMerger) merge(ctx actor.Context) {
 			Error: unavailable(fmt.Sprintf("no replica of partition %d answered a key listing (%s)", p, strings.Join(m.fails, "; ")))})
 		return
 	}
-	keys, _, after, done := request.MergePages(m.q, m.limit, m.pages)
-	m.answer(ctx, &messages.ListKeysReply{Partition: p, Node: m.self, Keys: keys, Next: after, Done: done})
+	keys, sets, after, done := request.MergePages(m.q, m.limit, m.pages)
+	m.answer(ctx, &messages.ListKeysReply{Partition: p, Node: m.self, Keys: request.Holding(keys, sets), Next: after, Done: done})
 }
 
 func (m *listMerger) answer(ctx actor.Context, r *messages.ListKeysReply) {

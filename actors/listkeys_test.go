@@ -12,11 +12,20 @@ import (
 
 // A listing through the router merges every up primary's page: keys that
 // one replica lacks (here node 0 of each key's three, as a new owner
-// before its handoff would) are listed, each once; a partition out of
-// range is refused.
+// before its handoff would) are listed, each once; a key whose delete one
+// replica missed is not; a partition out of range is refused.
 func TestClusterListKeysMergesReplicas(t *testing.T) {
 	c := newTestCluster(t, 3)
 	want := map[uint32][]string{}
+	// A delete that node 0 missed: the others hold the tombstone that
+	// covers its value, so the key is not listed.
+	gone := "list-deleted"
+	v, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "w@1", 1)
+	tomb, _ := version.Update(v, version.ContextOf(v), version.Write{Tombstone: true, Timestamp: 2}, "w@1", 2)
+	c.mergeInto(0, gone, v, messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE)
+	for _, n := range []int{1, 2} {
+		c.mergeInto(n, gone, tomb, messages.ReplicaPutKind_REPLICA_PUT_KIND_WRITE)
+	}
 	for i := range 60 {
 		key := fmt.Sprint("list-", i)
 		set, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: 1}, "w@1", 1)

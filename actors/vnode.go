@@ -468,12 +468,19 @@ func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysR
 		reply.Error = e
 		return reply
 	}
-	keys, next, done, err := v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
+	items, next, done, err := v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
 	if err != nil {
 		reply.Error = toError(err)
 		return reply
 	}
-	reply.Keys, reply.Next, reply.Done = keys, next, done
+	for _, it := range items {
+		set := version.ToProto(it.Set)
+		for _, sib := range set.GetSiblings() {
+			sib.Value = nil // a listing needs the dots, not the values
+		}
+		reply.Items = append(reply.Items, &messages.KeySet{Key: it.Key, Set: set})
+	}
+	reply.Next, reply.Done = next, done
 	return reply
 }
 

@@ -33,8 +33,10 @@ const exportPage = 1000
 // backup, and returns how many keys it wrote. It goes partition by
 // partition, page by page; each page asks every up primary of the
 // partition and merges their sets (request.MergePages, version.Sync), so
-// a replica that lacks versions hides none. A partition with no primary
-// up fails the export: a backup must be whole. Writes made during the
+// a replica that lacks versions hides none. A page that any up primary
+// fails to answer fails the export (a replica that does not answer may
+// hold the only copy of a version: a backup must be whole); so does a
+// partition with no primary up. Writes made during the
 // export may or may not be in it. progress, when set, is called after
 // each page.
 func (c *Client) Export(ctx context.Context, w io.Writer, progress func(BackupProgress)) (uint64, error) {
@@ -52,7 +54,7 @@ func (c *Client) Export(ctx context.Context, w io.Writer, progress func(BackupPr
 		for {
 			req := &messages.ExportRequest{Partition: p, After: after, Limit: exportPage}
 			var pages []request.Page
-			err := c.askOwners(ctx, c.view.Load(), p, req, func(env *messages.Envelope, addr string) error {
+			err := c.askOwners(ctx, c.view.Load(), p, req, true, func(env *messages.Envelope, addr string) error {
 				r := env.GetExportReply()
 				if r == nil {
 					return errors.New("the reply is not an export page")
@@ -60,13 +62,9 @@ func (c *Client) Export(ctx context.Context, w io.Writer, progress func(BackupPr
 				if e := r.GetError(); e != nil {
 					return fromWire("export", addr, e)
 				}
-				page := request.Page{Next: r.GetNext(), Done: r.GetDone()}
-				for _, it := range r.GetItems() {
-					set, err := version.FromProto(it.GetSet())
-					if err != nil {
-						return fmt.Errorf("%s: key %q: %w", addr, it.GetKey(), err)
-					}
-					page.Keys, page.Sets = append(page.Keys, it.GetKey()), append(page.Sets, set)
+				page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
+				if err != nil {
+					return fmt.Errorf("%s: %w", addr, err)
 				}
 				pages = append(pages, page)
 				return nil
@@ -102,7 +100,9 @@ const (
 // cluster and returns how many keys it merged. It reads r whole first
 // and writes nothing unless every record, count and checksum is sound
 // (the error then names the byte offset of the first problem, and
-// matches backup.ErrFormat); it then reads it again from the start. Each
+// matches backup.ErrFormat); it then reads it again from the start, so r
+// must not change meanwhile: if it does, the import stops at the first
+// problem it meets, after merging what came before it. Each
 // key's set is merged into every up primary of its partition (in the
 // cluster's ring, whatever the export's), with the same causal merge as
 // replication (REPLICA_PUT_KIND_IMPORT): a version newer than the backup
@@ -127,6 +127,7 @@ func (c *Client) Import(ctx context.Context, r io.ReadSeeker, progress func(Back
 	q := v.m.Partitions
 	type batch struct {
 		items []*messages.KeySet
+		index map[string]int // key -> position in items (a key twice in a file merges)
 		bytes int
 	}
 	batches := map[uint32]*batch{}
@@ -137,7 +138,7 @@ func (c *Client) Import(ctx context.Context, r io.ReadSeeker, progress func(Back
 			return nil
 		}
 		req := &messages.ReplicaMergeRequest{Partition: p, Items: b.items, Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_IMPORT}
-		err := c.askOwners(ctx, c.view.Load(), p, req, func(env *messages.Envelope, addr string) error {
+		err := c.askOwners(ctx, c.view.Load(), p, req, false, func(env *messages.Envelope, addr string) error {
 			mr := env.GetReplicaMergeReply()
 			if mr == nil {
 				return errors.New("the reply is not a merge")
@@ -157,6 +158,7 @@ func (c *Client) Import(ctx context.Context, r io.ReadSeeker, progress func(Back
 		delete(batches, p)
 		return nil
 	}
+	last := uint32(0)
 	for {
 		key, set, err := rd.Next()
 		if err == io.EOF {
@@ -166,12 +168,29 @@ func (c *Client) Import(ctx context.Context, r io.ReadSeeker, progress func(Back
 			return merged, err // the file changed since it was verified
 		}
 		p := ring.PartitionOf(ring.HashKey(key), q)
+		if p != last {
+			// An export is in partition order: what is left of the last
+			// partition's batch goes now, so that memory holds one batch.
+			if err := flush(last); err != nil {
+				return merged, err
+			}
+			last = p
+		}
 		b := batches[p]
 		if b == nil {
-			b = &batch{}
+			b = &batch{index: map[string]int{}}
 			batches[p] = b
 		}
+		if i, dup := b.index[string(key)]; dup {
+			prev, err := version.FromProto(b.items[i].GetSet())
+			if err != nil {
+				return merged, err
+			}
+			b.items[i].Set = version.ToProto(version.Sync(prev, set))
+			continue
+		}
 		ks := &messages.KeySet{Key: key, Set: version.ToProto(set)}
+		b.index[string(key)] = len(b.items)
 		b.items = append(b.items, ks)
 		b.bytes += proto.Size(ks)
 		if len(b.items) >= importBatchKeys || b.bytes >= importBatchBytes {

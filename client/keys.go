@@ -134,7 +134,7 @@ func (it *KeyIterator) fetch() {
 	}
 	req := &messages.ListKeysRequest{Partition: it.p, After: it.after, Prefix: it.prefix, Limit: uint32(it.page)}
 	var pages []request.Page
-	err := c.askOwners(it.ctx, v, it.p, req, func(env *messages.Envelope, addr string) error {
+	err := c.askOwners(it.ctx, v, it.p, req, false, func(env *messages.Envelope, addr string) error {
 		r := env.GetListKeysReply()
 		if r == nil {
 			return errors.New("the reply is not a key listing")
@@ -142,15 +142,19 @@ func (it *KeyIterator) fetch() {
 		if e := r.GetError(); e != nil {
 			return fromWire("list", addr, e)
 		}
-		pages = append(pages, request.Page{Keys: r.GetKeys(), Next: r.GetNext(), Done: r.GetDone()})
+		page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
+		if err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
+		}
+		pages = append(pages, page)
 		return nil
 	})
 	if err != nil {
 		it.err = err
 		return
 	}
-	keys, _, after, done := request.MergePages(v.m.Partitions, it.page, pages)
-	it.buf = keys
+	keys, sets, after, done := request.MergePages(v.m.Partitions, it.page, pages)
+	it.buf = request.Holding(keys, sets)
 	if done {
 		it.p, it.after = it.p+1, nil
 	} else {
@@ -161,8 +165,10 @@ func (it *KeyIterator) fetch() {
 // askOwners sends body to partition p's vnode on every up primary in v,
 // all at once, and hands each reply to take (on the caller's goroutine,
 // one at a time; take's error counts as that replica's failure). It fails
-// when no replica's reply was taken, or at once on an ErrInvalid.
-func (c *Client) askOwners(ctx context.Context, v *view, p uint32, body proto.Message, take func(env *messages.Envelope, addr string) error) error {
+// when no replica's reply was taken, or at once on an ErrInvalid. With
+// all, it also fails when any replica asked failed, and asks the ones
+// the client suspects too (an export must read every copy).
+func (c *Client) askOwners(ctx context.Context, v *view, p uint32, body proto.Message, all bool, take func(env *messages.Envelope, addr string) error) error {
 	_, wait, err := deadlines(ctx, c.cfg.Timeout)
 	if err != nil {
 		return err
@@ -175,7 +181,7 @@ func (c *Client) askOwners(ctx context.Context, v *view, p uint32, body proto.Me
 	var asked []chan answer
 	for _, name := range v.ring.Owners(p) {
 		m, ok := v.byName[name]
-		if !ok || m.State != ring.Up || c.isSuspect(m.Addr) {
+		if !ok || m.State != ring.Up || (!all && c.isSuspect(m.Addr)) {
 			continue
 		}
 		out := c.t.Request(m.Addr, remoting.VnodeName(p), messages.Wrap(c.ids.Add(1), body), wait)
@@ -202,11 +208,14 @@ func (c *Client) askOwners(ctx context.Context, v *view, p uint32, body proto.Me
 		}
 		took++
 	}
-	if took > 0 {
+	if took > 0 && (!all || len(tried) == 0) {
 		return nil
 	}
 	if ctx.Err() != nil {
 		return withTried(ctxError(ctx), tried)
+	}
+	if took > 0 {
+		return fmt.Errorf("%w: %d of %d up replicas of partition %d answered (%s)", ErrUnavailable, took, len(asked), p, strings.Join(tried, "; "))
 	}
 	return fmt.Errorf("%w: no replica of partition %d answered (%s)", ErrUnavailable, p, strings.Join(tried, "; "))
 }

@@ -621,8 +621,10 @@ func (x *GetManyReply) GetError() *Error {
 	return nil
 }
 
-// ListKeysRequest asks a vnode for the keys its partition holds a value of
-// (deleted keys are skipped), in storage order (by segment, then key),
+// ListKeysRequest asks a vnode for the keys of its partition (deleted ones
+// too: the reply carries each key's version set without its values, so
+// that a lister merging replicas knows a delete one of them missed), in
+// storage order (by segment, then key),
 // after the position of key after (empty: from the start; a key of the
 // partition, stored or not), whose key starts with prefix: at most limit
 // keys (0: 1,000; at most 10,000), after reading at most a few thousand
@@ -695,8 +697,10 @@ func (x *ListKeysRequest) GetLimit() uint32 {
 	return 0
 }
 
-// ListKeysReply: keys found, the last key read (next: continue after it),
-// and whether the partition has been read to its end (done).
+// ListKeysReply: from a vnode, items: each key found with its version set,
+// values left out; from a router (which merged the replicas' items), keys:
+// the keys that hold a value. next is the last key read (continue after
+// it); done, whether the partition has been read to its end.
 type ListKeysReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Partition     uint32                 `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
@@ -705,6 +709,7 @@ type ListKeysReply struct {
 	Next          []byte                 `protobuf:"bytes,4,opt,name=next,proto3" json:"next,omitempty"`
 	Done          bool                   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
 	Error         *Error                 `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	Items         []*KeySet              `protobuf:"bytes,7,rep,name=items,proto3" json:"items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +782,13 @@ func (x *ListKeysReply) GetDone() bool {
 func (x *ListKeysReply) GetError() *Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *ListKeysReply) GetItems() []*KeySet {
+	if x != nil {
+		return x.Items
 	}
 	return nil
 }
@@ -3707,14 +3719,15 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\fR\x05after\x12\x16\n" +
 	"\x06prefix\x18\x03 \x01(\fR\x06prefix\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xa5\x01\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xce\x01\n" +
 	"\rListKeysReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
 	"\x04keys\x18\x03 \x03(\fR\x04keys\x12\x12\n" +
 	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12&\n" +
-	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"Y\n" +
+	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12'\n" +
+	"\x05items\x18\a \x03(\v2\x11.dynamo.v1.KeySetR\x05items\"Y\n" +
 	"\rExportRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\fR\x05after\x12\x14\n" +
@@ -4053,45 +4066,46 @@ var file_dynamo_v1_requests_proto_depIdxs = []int32{
 	13, // 3: dynamo.v1.GetManyReply.replies:type_name -> dynamo.v1.GetReply
 	5,  // 4: dynamo.v1.GetManyReply.error:type_name -> dynamo.v1.Error
 	5,  // 5: dynamo.v1.ListKeysReply.error:type_name -> dynamo.v1.Error
-	23, // 6: dynamo.v1.ExportReply.items:type_name -> dynamo.v1.KeySet
-	5,  // 7: dynamo.v1.ExportReply.error:type_name -> dynamo.v1.Error
-	5,  // 8: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
-	0,  // 9: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
-	5,  // 10: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
-	5,  // 11: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
-	48, // 12: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
-	5,  // 13: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
-	48, // 14: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
-	2,  // 15: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	5,  // 16: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
-	23, // 17: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
-	2,  // 18: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
-	48, // 19: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
-	5,  // 20: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
-	5,  // 21: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
-	5,  // 22: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
-	5,  // 23: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
-	32, // 24: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
-	48, // 25: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
-	5,  // 26: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
-	3,  // 27: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
-	35, // 28: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
-	5,  // 29: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
-	37, // 30: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
-	0,  // 31: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
-	39, // 32: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
-	38, // 33: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
-	38, // 34: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
-	5,  // 35: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
-	5,  // 36: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
-	4,  // 37: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
-	5,  // 38: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
-	5,  // 39: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	23, // 6: dynamo.v1.ListKeysReply.items:type_name -> dynamo.v1.KeySet
+	23, // 7: dynamo.v1.ExportReply.items:type_name -> dynamo.v1.KeySet
+	5,  // 8: dynamo.v1.ExportReply.error:type_name -> dynamo.v1.Error
+	5,  // 9: dynamo.v1.GetReply.error:type_name -> dynamo.v1.Error
+	0,  // 10: dynamo.v1.PutRequest.mode:type_name -> dynamo.v1.ConflictMode
+	5,  // 11: dynamo.v1.PutReply.error:type_name -> dynamo.v1.Error
+	5,  // 12: dynamo.v1.DeleteReply.error:type_name -> dynamo.v1.Error
+	48, // 13: dynamo.v1.ReplicaGetReply.set:type_name -> dynamo.v1.VersionSet
+	5,  // 14: dynamo.v1.ReplicaGetReply.error:type_name -> dynamo.v1.Error
+	48, // 15: dynamo.v1.ReplicaPutRequest.set:type_name -> dynamo.v1.VersionSet
+	2,  // 16: dynamo.v1.ReplicaPutRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	5,  // 17: dynamo.v1.ReplicaPutReply.error:type_name -> dynamo.v1.Error
+	23, // 18: dynamo.v1.ReplicaMergeRequest.items:type_name -> dynamo.v1.KeySet
+	2,  // 19: dynamo.v1.ReplicaMergeRequest.kind:type_name -> dynamo.v1.ReplicaPutKind
+	48, // 20: dynamo.v1.KeySet.set:type_name -> dynamo.v1.VersionSet
+	5,  // 21: dynamo.v1.ReplicaMergeReply.error:type_name -> dynamo.v1.Error
+	5,  // 22: dynamo.v1.MerkleHashesReply.error:type_name -> dynamo.v1.Error
+	5,  // 23: dynamo.v1.MerkleKeysReply.error:type_name -> dynamo.v1.Error
+	5,  // 24: dynamo.v1.ReapCheckReply.error:type_name -> dynamo.v1.Error
+	32, // 25: dynamo.v1.ReapRequest.items:type_name -> dynamo.v1.ReapItem
+	48, // 26: dynamo.v1.ReapItem.set:type_name -> dynamo.v1.VersionSet
+	5,  // 27: dynamo.v1.ReapReply.error:type_name -> dynamo.v1.Error
+	3,  // 28: dynamo.v1.MemberInfo.state:type_name -> dynamo.v1.MemberState
+	35, // 29: dynamo.v1.MembersReply.members:type_name -> dynamo.v1.MemberInfo
+	5,  // 30: dynamo.v1.MembersReply.error:type_name -> dynamo.v1.Error
+	37, // 31: dynamo.v1.MembersReply.stats:type_name -> dynamo.v1.NodeStats
+	0,  // 32: dynamo.v1.MembersReply.mode:type_name -> dynamo.v1.ConflictMode
+	39, // 33: dynamo.v1.NodeStats.anti_entropy_partitions:type_name -> dynamo.v1.PartitionSync
+	38, // 34: dynamo.v1.NodeStats.hint_targets:type_name -> dynamo.v1.TransferTarget
+	38, // 35: dynamo.v1.NodeStats.handoff_targets:type_name -> dynamo.v1.TransferTarget
+	5,  // 36: dynamo.v1.LeaveReply.error:type_name -> dynamo.v1.Error
+	5,  // 37: dynamo.v1.RemoveReply.error:type_name -> dynamo.v1.Error
+	4,  // 38: dynamo.v1.BackgroundRequest.action:type_name -> dynamo.v1.BackgroundAction
+	5,  // 39: dynamo.v1.BackgroundReply.error:type_name -> dynamo.v1.Error
+	5,  // 40: dynamo.v1.FaultReply.error:type_name -> dynamo.v1.Error
+	41, // [41:41] is the sub-list for method output_type
+	41, // [41:41] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_dynamo_v1_requests_proto_init() }

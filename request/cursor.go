@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/version"
 )
@@ -114,4 +115,33 @@ func MergePages(q, limit int, pages []Page) (keys [][]byte, sets []*version.Set,
 		}
 	}
 	return keys, sets, after, done
+}
+
+// ItemsPage is the Page of a vnode's listing or export items.
+func ItemsPage(items []*messages.KeySet, next []byte, done bool) (Page, error) {
+	p := Page{Next: next, Done: done}
+	for _, it := range items {
+		set, err := version.FromProto(it.GetSet())
+		if err != nil {
+			return Page{}, fmt.Errorf("key %q: %w", it.GetKey(), err)
+		}
+		p.Keys, p.Sets = append(p.Keys, it.GetKey()), append(p.Sets, set)
+	}
+	return p, nil
+}
+
+// Holding keeps the keys whose merged set has a live (not deleted)
+// sibling: a key one replica still holds but whose delete another has is
+// not listed.
+func Holding(keys [][]byte, sets []*version.Set) [][]byte {
+	var out [][]byte
+	for i, k := range keys {
+		if i < len(sets) && sets[i] != nil {
+			if _, live := sets[i].Live(version.ModeSiblings); !live {
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	return out
 }

@@ -747,15 +747,15 @@ func (s *Store) Tree() *merkle.Tree {
 	return s.tree
 }
 
-// ListKeys returns the keys of the partition that hold a value (a live
-// sibling: deleted keys are skipped; a corrupt object is listed, its
-// value unknown) and start with prefix, in storage order (by segment,
-// then key), from the one after key after (nil: from the first; after
-// need not be stored, only of this partition): at most limit keys, after
-// reading at most maxScan objects. next is the last key read, to pass as
-// after to continue; done reports that the partition was read to its
-// end.
-func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (keys [][]byte, next []byte, done bool, err error) {
+// ListKeys returns the keys of the partition that start with prefix, with
+// their version sets (deleted keys too: whoever merges replicas needs
+// their tombstones; a corrupt object is skipped, its versions unknown),
+// in storage order (by segment, then key), from the one after key after
+// (nil: from the first; after need not be stored, only of this
+// partition): at most limit keys, after reading at most maxScan objects.
+// next is the last key read, to pass as after to continue; done reports
+// that the partition was read to its end.
+func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (items []Item, next []byte, done bool, err error) {
 	r := storage.PartitionRange(s.cfg.Partition)
 	if after != nil {
 		okey, _, err := s.locate(after)
@@ -767,12 +767,12 @@ func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (keys [][]byt
 	it := s.e.NewIterator(storage.KeyspaceData, r)
 	defer it.Close()
 	scanned := 0
-	for len(keys) < limit && scanned < maxScan {
+	for len(items) < limit && scanned < maxScan {
 		if !it.Next() {
 			if err := it.Error(); err != nil {
 				return nil, nil, false, fmt.Errorf("vnode %d: listing keys: %w", s.cfg.Partition, err)
 			}
-			return keys, next, true, nil
+			return items, next, true, nil
 		}
 		scanned++
 		_, _, key, err := storage.ParseObjectKey(it.Key())
@@ -784,13 +784,17 @@ func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (keys [][]byt
 			continue
 		}
 		set, derr := version.Unmarshal(it.Value())
-		if derr == nil && !holdsValue(set) {
+		if derr != nil {
 			continue
 		}
-		keys = append(keys, key)
+		items = append(items, Item{Key: key, Set: set})
 	}
-	return keys, next, false, nil
+	return items, next, false, nil
 }
+
+// HoldsValue reports whether set has a live (not deleted) sibling: the
+// key holds a value.
+func HoldsValue(set *version.Set) bool { return holdsValue(set) }
 
 // Export returns the whole version sets (tombstones included) of the
 // partition's keys in storage order, from the one after key after (nil:
