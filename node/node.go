@@ -223,6 +223,18 @@ func (n *Node) startActors() error {
 		return fmt.Errorf("node: start actors: %w", err)
 	}
 	n.root = root
+	// The supervisor spawns the router as it starts, after SpawnNode
+	// returns: wait until it is registered, so that a request sent as soon
+	// as Start returns (the HTTP API's, a client's) finds it rather than
+	// a dead letter.
+	for deadline := time.Now().Add(routerWait); ; time.Sleep(time.Millisecond) {
+		if _, ok := n.sys.Actors.ProcessRegistry.GetLocal(remoting.RouterName); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node: the router did not start within %v", routerWait)
+		}
+	}
 	if !n.cfg.NoAdmissionControl {
 		n.Go(n.admit)
 	}
@@ -239,6 +251,9 @@ func (n *Node) startActors() error {
 	})
 	return nil
 }
+
+// routerWait bounds how long Start waits for its router to be spawned.
+const routerWait = 10 * time.Second
 
 // rejoin retries, every 2 s, each seed not reached yet, until every seed
 // has been reached once: a node whose seeds were down when it started (or
