@@ -53,20 +53,10 @@ func (c *Client) Export(ctx context.Context, w io.Writer, progress func(BackupPr
 		var after []byte
 		for {
 			req := &messages.ExportRequest{Partition: p, After: after, Limit: exportPage}
-			var pages []request.Page
-			err := c.askOwners(ctx, c.view.Load(), p, req, true, func(env *messages.Envelope, addr string) error {
-				r := env.GetExportReply()
-				if r == nil {
-					return errors.New("the reply is not an export page")
+			pages, err := c.askPages(ctx, c.view.Load(), p, req, true, "export", func(env *messages.Envelope) pageReply {
+				if r := env.GetExportReply(); r != nil {
+					return r
 				}
-				if e := r.GetError(); e != nil {
-					return fromWire("export", addr, e)
-				}
-				page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
-				if err != nil {
-					return fmt.Errorf("%s: %w", addr, err)
-				}
-				pages = append(pages, page)
 				return nil
 			})
 			if err != nil {

@@ -133,20 +133,10 @@ func (it *KeyIterator) fetch() {
 		return
 	}
 	req := &messages.ListKeysRequest{Partition: it.p, After: it.after, Prefix: it.prefix, Limit: uint32(it.page)}
-	var pages []request.Page
-	err := c.askOwners(it.ctx, v, it.p, req, false, func(env *messages.Envelope, addr string) error {
-		r := env.GetListKeysReply()
-		if r == nil {
-			return errors.New("the reply is not a key listing")
+	pages, err := c.askPages(it.ctx, v, it.p, req, false, "list", func(env *messages.Envelope) pageReply {
+		if r := env.GetListKeysReply(); r != nil {
+			return r
 		}
-		if e := r.GetError(); e != nil {
-			return fromWire("list", addr, e)
-		}
-		page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
-		if err != nil {
-			return fmt.Errorf("%s: %w", addr, err)
-		}
-		pages = append(pages, page)
 		return nil
 	})
 	if err != nil {
@@ -160,6 +150,38 @@ func (it *KeyIterator) fetch() {
 	} else {
 		it.after = after
 	}
+}
+
+// pageReply is a vnode's page of a listing or an export.
+type pageReply interface {
+	GetItems() []*messages.KeySet
+	GetNext() []byte
+	GetDone() bool
+	GetError() *messages.Error
+}
+
+// askPages asks every up primary of partition p for a page (body, a
+// listing or export request; see askOwners for all) and returns the
+// pages they gave; reply picks the page out of an envelope (nil: the
+// reply is not one). op names the call in errors.
+func (c *Client) askPages(ctx context.Context, v *view, p uint32, body proto.Message, all bool, op string, reply func(*messages.Envelope) pageReply) ([]request.Page, error) {
+	var pages []request.Page
+	err := c.askOwners(ctx, v, p, body, all, func(env *messages.Envelope, addr string) error {
+		r := reply(env)
+		if r == nil {
+			return fmt.Errorf("the reply is not a page of the %s", op)
+		}
+		if e := r.GetError(); e != nil {
+			return fromWire(op, addr, e)
+		}
+		page, err := request.ItemsPage(r.GetItems(), r.GetNext(), r.GetDone())
+		if err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
+		}
+		pages = append(pages, page)
+		return nil
+	})
+	return pages, err
 }
 
 // askOwners sends body to partition p's vnode on every up primary in v,
