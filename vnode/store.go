@@ -512,7 +512,8 @@ func (s *Store) Holds(key []byte) (bool, error) {
 	if s.pending != nil && string(s.pending.okey) == string(okey) {
 		local = version.Sync(local, s.pending.Set)
 	}
-	return holdsValue(local), nil
+	_, live := local.Live(version.ModeSiblings)
+	return live, nil
 }
 
 // Forget drops the version of key with dot, prepared here and never
@@ -756,6 +757,24 @@ func (s *Store) Tree() *merkle.Tree {
 // next is the last key read, to pass as after to continue; done reports
 // that the partition was read to its end.
 func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (items []Item, next []byte, done bool, err error) {
+	return s.page(after, prefix, limit, maxScan, math.MaxInt)
+}
+
+// Export returns the whole version sets (tombstones included) of the
+// partition's keys in storage order, from the one after key after (nil:
+// the first; as ListKeys): at most limit keys and about maxBytes of
+// encoded sets (at least one key). next is the last key read; done
+// reports the end of the partition. A corrupt object is skipped (its
+// versions are unknown; the other replicas' are exported).
+func (s *Store) Export(after []byte, limit, maxBytes int) (items []Item, next []byte, done bool, err error) {
+	return s.page(after, nil, limit, math.MaxInt, maxBytes)
+}
+
+// page reads the partition's objects after key after (nil: from the
+// first) in storage order, keeping those whose key starts with prefix
+// and that decode, until it holds limit items, has read maxScan objects,
+// or holds at least one item and maxBytes of keys and encoded sets.
+func (s *Store) page(after, prefix []byte, limit, maxScan, maxBytes int) (items []Item, next []byte, done bool, err error) {
 	r := storage.PartitionRange(s.cfg.Partition)
 	if after != nil {
 		okey, _, err := s.locate(after)
@@ -766,11 +785,11 @@ func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (items []Item
 	}
 	it := s.e.NewIterator(storage.KeyspaceData, r)
 	defer it.Close()
-	scanned := 0
-	for len(items) < limit && scanned < maxScan {
+	scanned, size := 0, 0
+	for len(items) < limit && scanned < maxScan && (size < maxBytes || len(items) == 0) {
 		if !it.Next() {
 			if err := it.Error(); err != nil {
-				return nil, nil, false, fmt.Errorf("vnode %d: listing keys: %w", s.cfg.Partition, err)
+				return nil, nil, false, fmt.Errorf("vnode %d: reading the partition: %w", s.cfg.Partition, err)
 			}
 			return items, next, true, nil
 		}
@@ -787,63 +806,10 @@ func (s *Store) ListKeys(after, prefix []byte, limit, maxScan int) (items []Item
 		if derr != nil {
 			continue
 		}
-		items = append(items, Item{Key: key, Set: set})
-	}
-	return items, next, false, nil
-}
-
-// HoldsValue reports whether set has a live (not deleted) sibling: the
-// key holds a value.
-func HoldsValue(set *version.Set) bool { return holdsValue(set) }
-
-// Export returns the whole version sets (tombstones included) of the
-// partition's keys in storage order, from the one after key after (nil:
-// the first; as ListKeys): at most limit keys and about maxBytes of
-// encoded sets (at least one key). next is the last key read; done
-// reports the end of the partition. A corrupt object is skipped (its
-// versions are unknown; the other replicas' are exported).
-func (s *Store) Export(after []byte, limit, maxBytes int) (items []Item, next []byte, done bool, err error) {
-	r := storage.PartitionRange(s.cfg.Partition)
-	if after != nil {
-		okey, _, err := s.locate(after)
-		if err != nil {
-			return nil, nil, false, fmt.Errorf("%w: the cursor's key: %v", ErrInvalid, err)
-		}
-		r.Start = append(okey, 0)
-	}
-	it := s.e.NewIterator(storage.KeyspaceData, r)
-	defer it.Close()
-	size := 0
-	for len(items) < limit && (size < maxBytes || len(items) == 0) {
-		if !it.Next() {
-			if err := it.Error(); err != nil {
-				return nil, nil, false, fmt.Errorf("vnode %d: exporting: %w", s.cfg.Partition, err)
-			}
-			return items, next, true, nil
-		}
-		_, _, key, err := storage.ParseObjectKey(it.Key())
-		if err != nil {
-			return nil, nil, false, err
-		}
-		next = key
-		set, derr := version.Unmarshal(it.Value())
-		if derr != nil {
-			continue
-		}
 		size += len(key) + len(it.Value())
 		items = append(items, Item{Key: key, Set: set})
 	}
 	return items, next, false, nil
-}
-
-// holdsValue reports whether set has a live (not deleted) sibling.
-func holdsValue(set *version.Set) bool {
-	for _, sib := range set.Siblings() {
-		if !sib.Tombstone {
-			return true
-		}
-	}
-	return false
 }
 
 // Scan calls fn for every stored object of the partition whose segment is

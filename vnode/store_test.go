@@ -643,7 +643,7 @@ func TestListKeys(t *testing.T) {
 				t.Fatalf("%q listed twice", it.Key)
 			}
 			got[string(it.Key)] = true
-			if HoldsValue(it.Set) {
+			if _, holds := it.Set.Live(version.ModeSiblings); holds {
 				live++
 			}
 		}
