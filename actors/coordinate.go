@@ -228,7 +228,7 @@ func (c *getCoordinator) start(ctx actor.Context) {
 	}
 	spec := c.req.speculate > 0 && c.req.speculate < c.req.timeout
 	g, r, err := coordinator.NewGet(route, c.key, coordinator.GetOptions{
-		R: c.req.quorum, Mode: mode, QuorumFirst: spec, First: c.req.view.Self, Spread: rand.Uint(),
+		R: c.req.quorum, Mode: mode, NowNs: time.Now().UnixNano(), QuorumFirst: spec, First: c.req.view.Self, Spread: rand.Uint(),
 	})
 	if err != nil {
 		c.answer(ctx, &messages.GetReply{Error: toError(err)})
@@ -268,7 +268,7 @@ func (c *getCoordinator) ready(ctx actor.Context, r coordinator.GetReady) {
 			})
 	}
 	if a := r.Answer; a != nil {
-		c.answer(ctx, &messages.GetReply{Found: a.Found, Values: a.Values, Context: a.Context, Error: toError(a.Err)})
+		c.answer(ctx, &messages.GetReply{Found: a.Found, Values: a.Values, ExpiresAtNs: a.ExpiresNs(), Context: a.Context, Error: toError(a.Err)})
 	}
 	for _, rp := range r.Repairs {
 		// Fire and forget: a failed repair is retried by the next read or
@@ -294,23 +294,29 @@ func (c *getCoordinator) answer(ctx actor.Context, reply *messages.GetReply) {
 // is replicated to the other targets and the client is answered after W
 // acks. A node that is not an up primary forwards the request to one.
 type putCoordinator struct {
-	req       plan
-	env       *messages.Envelope // the client's request, for forwarding
-	key       []byte
-	value     []byte
-	tombstone bool
-	vctx      version.Context // the request's, decoded by the router
-	hops      uint32
-	ifAbsent  bool // PutRequest.if_absent
+	req plan
+	env *messages.Envelope // the client's request, for forwarding
+	putArgs
 	put       *coordinator.Put
 	partition uint32
 	due       time.Time // the hard deadline
 	timer     *time.Timer
 }
 
-func putProps(req plan, env *messages.Envelope, key, value []byte, tombstone bool, vctx version.Context, hops uint32, ifAbsent bool) *actor.Props {
+// putArgs are a write's or delete's parameters, checked by the router.
+type putArgs struct {
+	key       []byte
+	value     []byte
+	tombstone bool
+	vctx      version.Context // the request's, decoded by the router
+	hops      uint32
+	ifAbsent  bool          // PutRequest.if_absent
+	ttl       time.Duration // the value's time to live, the node's default applied; 0 never expires
+}
+
+func putProps(req plan, env *messages.Envelope, args putArgs) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &putCoordinator{req: req, env: env, key: key, value: value, tombstone: tombstone, vctx: vctx, hops: hops, ifAbsent: ifAbsent}
+		return &putCoordinator{req: req, env: env, putArgs: args}
 	}, onDispatcher(req.dispatcher)...)
 }
 
@@ -410,7 +416,8 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		fwd := proto.Clone(c.env).(*messages.Envelope)
 		switch b := fwd.GetBody().(type) {
 		case *messages.Envelope_Put:
-			b.Put.Hops = c.hops + 1
+			// The default time to live is the receiving node's.
+			b.Put.Hops, b.Put.TtlMs = c.hops+1, proto.Uint64(uint64(c.ttl/time.Millisecond))
 		case *messages.Envelope_Delete:
 			b.Delete.Hops = c.hops + 1
 		}
@@ -421,7 +428,7 @@ func (c *putCoordinator) start(ctx actor.Context) {
 		c.timer = startTimer(ctx, c.req.timeout)
 		ctx.Request(c.req.pids.vnode(v.Addr(v.Self), route.Partition), &coordinateWrite{
 			nonce: c.req.nonce, key: c.key, value: c.value, tombstone: c.tombstone,
-			vctx: c.vctx, mode: c.req.mode, ifAbsent: c.ifAbsent, replyTo: ctx.Self(),
+			vctx: c.vctx, mode: c.req.mode, ifAbsent: c.ifAbsent, ttl: c.ttl, replyTo: ctx.Self(),
 		})
 		return
 	}

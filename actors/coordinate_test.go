@@ -33,7 +33,7 @@ func soloPut(t *testing.T) (*remoting.System, *version.Set, func() *actor.Future
 		req := plan{id: 7, nonce: 99, view: view, quorum: 1, timeout: 2 * time.Second, pids: &pidCache{}, start: time.Now()}
 		f := actor.NewFuture(s.Actors, 3*time.Second)
 		req.client = f.PID()
-		s.Root().SpawnPrefix(putProps(req, nil, keyOf(3, 8), []byte("v"), false, version.Context{}, 0, false), "put")
+		s.Root().SpawnPrefix(putProps(req, nil, putArgs{key: keyOf(3, 8), value: []byte("v")}), "put")
 		return f
 	}
 }

@@ -88,7 +88,7 @@ func (m *listMerger) merge(ctx actor.Context) {
 		return
 	}
 	keys, sets, after, done := request.MergePages(m.q, m.limit, m.pages)
-	m.answer(ctx, &messages.ListKeysReply{Partition: p, Node: m.self, Keys: request.Holding(keys, sets), Next: after, Done: done})
+	m.answer(ctx, &messages.ListKeysReply{Partition: p, Node: m.self, Keys: request.Holding(keys, sets, time.Now().UnixNano()), Next: after, Done: done})
 }
 
 func (m *listMerger) answer(ctx actor.Context, r *messages.ListKeysReply) {

@@ -121,7 +121,7 @@ func TestClusterDoesNotReapWhileAPrimaryIsDown(t *testing.T) {
 }
 
 func holdsValue(s *version.Set, v string) bool {
-	live, _ := s.Live(version.ModeSiblings)
+	live, _ := s.Live(version.ModeSiblings, 0)
 	return slices.ContainsFunc(live, func(sib version.Sibling) bool { return string(sib.Value) == v })
 }
 

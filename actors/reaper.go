@@ -163,7 +163,7 @@ func (s *syncerActor) reapCheck(ctx actor.Context, rp *reapPass) {
 			if r.GetNode() != o {
 				return fmt.Errorf("the check was answered by %q", r.GetNode())
 			}
-			rp.answers = append(rp.answers, reap.Answer{Node: o, Held: r.GetHeld(), Retired: r.GetRetired()})
+			rp.answers = append(rp.answers, reap.Answer{Node: o, Held: r.GetHeld(), Absent: r.GetAbsent(), Retired: r.GetRetired()})
 			if rp.pending--; rp.pending == 0 {
 				s.reapApply(ctx, rp)
 			}

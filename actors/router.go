@@ -252,12 +252,16 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 	case *messages.PutRequest:
 		var vctx version.Context
 		req.op = request.OpPut
-		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs())})
+		ttl := r.cfg.Defaults.TTL
+		if b.TtlMs != nil {
+			ttl = request.TTLOfMillis(b.GetTtlMs())
+		}
+		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs()), TTL: ttl})
 		if werr == nil {
 			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), b.GetMode())
-		props = putProps(req, env, b.GetKey(), b.GetValue(), false, vctx, b.GetHops(), b.GetIfAbsent())
+		props = putProps(req, env, putArgs{key: b.GetKey(), value: b.GetValue(), vctx: vctx, hops: b.GetHops(), ifAbsent: b.GetIfAbsent(), ttl: ttl})
 	case *messages.DeleteRequest:
 		var vctx version.Context
 		req.op = request.OpDelete
@@ -266,7 +270,7 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 			vctx, werr = request.DecodeContext(b.GetContext())
 		}
 		req.quorum, req.timeout, req.mode = r.params(b.GetW(), r.cfg.Defaults.W, b.GetTimeoutMs(), messages.ConflictMode_CONFLICT_MODE_DEFAULT)
-		props = putProps(req, env, b.GetKey(), nil, true, vctx, b.GetHops(), false)
+		props = putProps(req, env, putArgs{key: b.GetKey(), tombstone: true, vctx: vctx, hops: b.GetHops()})
 	}
 	if werr == nil && r.view == nil {
 		werr = unavailable("node is starting: no membership view yet")

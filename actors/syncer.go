@@ -431,6 +431,15 @@ func (s *syncerActor) session(ctx actor.Context) {
 	}
 	ex.remote = vnodePID(s.view.Addr(ex.peer), ex.partition)
 	cfg := s.cfg.Session
+	if !s.cfg.Reap.Off {
+		// This node or the peer may coordinate the partition's reap
+		// passes (its first primary): a reclaimed key it alone holds is
+		// not given back to the other.
+		cfg.Grace = s.cfg.Reap.TombstoneGrace
+		if owners := s.view.Ring.Owners(ex.partition); len(owners) > 0 {
+			cfg.Reaps = [2]bool{owners[0] == s.cfg.Self, owners[0] == ex.peer}
+		}
+	}
 	if ex.handoff {
 		// A new owner usually lacks the whole partition: list and push
 		// in larger pieces.
@@ -627,7 +636,7 @@ func (s *syncerActor) writeRepairs(ctx actor.Context, ex *exchange, sets [][2]*v
 		s.drive(ctx)
 	}
 	pids := [2]*actor.PID{ex.local, ex.remote}
-	for _, b := range ex.s.Batches(ex.repairs, sets, maxMergeBytes) {
+	for _, b := range ex.s.Batches(ex.repairs, sets, maxMergeBytes, time.Now().UnixNano()) {
 		pending++
 		req := &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: kind, Items: b.Items}
 		s.ask(ctx, ex, pids[b.Side], req, func(reply *messages.Envelope) error {

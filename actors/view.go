@@ -22,6 +22,9 @@ type Defaults struct {
 	// CONFLICT_MODE_SIBLINGS (default) or CONFLICT_MODE_LWW (last write
 	// wins; concurrent writes are lost).
 	Mode messages.ConflictMode
+	// TTL is the time to live of a put that does not set one: its value
+	// expires that long after the write. Default 0: never.
+	TTL time.Duration
 }
 
 // View is one immutable snapshot of the cluster as this node sees it: the

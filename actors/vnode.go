@@ -268,6 +268,7 @@ type coordinateWrite struct {
 	mode      messages.ConflictMode
 	// ifAbsent: write only if the key holds no value here (Store.Holds).
 	ifAbsent bool
+	ttl      time.Duration // the value's time to live (version.Write.TTL)
 	replyTo  *actor.PID
 }
 
@@ -303,8 +304,9 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 		ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: remoting.ErrorOf(v.handedOffError())})
 		return
 	}
+	ms, ns := v.now()
 	if m.ifAbsent {
-		holds, err := v.store.Holds(m.key)
+		holds, err := v.store.Holds(m.key, ns)
 		if err == nil && holds {
 			err = fmt.Errorf("%w: an if-absent put of %q is refused", vnode.ErrExists, m.key)
 		}
@@ -313,9 +315,8 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 			return
 		}
 	}
-	ms, ns := v.now()
 	p, err := v.store.Prepare(m.key, m.vctx, version.Write{
-		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, Mode: modeOf(m.mode),
+		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, TTL: m.ttl, Mode: modeOf(m.mode),
 	}, ms)
 	if err == nil {
 		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: p.Set, dot: p.Dot})
@@ -379,8 +380,8 @@ func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {
 	case *messages.ExportRequest:
 		return messages.Wrap(id, v.export(req))
 	case *messages.ReapCheckRequest:
-		held, retired, err := v.store.ReapCheck(req.GetKeys(), req.GetDigests())
-		return messages.Wrap(id, &messages.ReapCheckReply{Partition: v.cfg.Partition, Node: v.node, Held: held, Retired: retired, Error: toError(err)})
+		held, absent, retired, err := v.store.ReapCheck(req.GetKeys(), req.GetDigests())
+		return messages.Wrap(id, &messages.ReapCheckReply{Partition: v.cfg.Partition, Node: v.node, Held: held, Absent: absent, Retired: retired, Error: toError(err)})
 	case *messages.ReapRequest:
 		return messages.Wrap(id, v.reap(req))
 	}
@@ -404,7 +405,8 @@ func (v *vnodeActor) reap(req *messages.ReapRequest) *messages.ReapReply {
 		}
 		items = append(items, item)
 	}
-	res, err := v.store.Reap(items)
+	_, nowNs := v.now()
+	res, err := v.store.Reap(items, nowNs)
 	if err != nil {
 		reply.Error = toError(err)
 		return reply

@@ -25,14 +25,14 @@ type MergeBatch struct {
 
 // Batches resolves each repair from the two sets read for it (sets[i] is
 // repairs[i]'s local and remote set, nil for a side not read), as the
-// session's Resolve says, and groups what each side must be written into
+// session's Resolve at nowNs says, and groups what each side must be written into
 // batches of at most maxBytes encoded (an item larger than that goes
 // alone), in repair order.
-func (s *Session) Batches(repairs []Repair, sets [][2]*version.Set, maxBytes int) []MergeBatch {
+func (s *Session) Batches(repairs []Repair, sets [][2]*version.Set, maxBytes int, nowNs int64) []MergeBatch {
 	var batches []MergeBatch
 	open := [2]int{-1, -1} // each side's batch being filled, by index
 	for i, r := range repairs {
-		merged, writeLocal, writeRemote := s.Resolve(sets[i][0], sets[i][1])
+		merged, writeLocal, writeRemote := s.Resolve(sets[i][0], sets[i][1], nowNs)
 		for side, w := range [2]bool{writeLocal, writeRemote} {
 			if !w {
 				continue

@@ -33,7 +33,7 @@ func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := antientropy.NewSession(tree, antientropy.DefaultConfig())
-	batches := s.Batches(repairs, sets, 3*one)
+	batches := s.Batches(repairs, sets, 3*one, 0)
 	var local, remote []string
 	for _, b := range batches {
 		size := 0
@@ -54,7 +54,7 @@ func TestBatchesCutPerSideUnderTheBound(t *testing.T) {
 	}
 	cfg := antientropy.DefaultConfig()
 	cfg.PushOnly = true
-	for _, b := range antientropy.NewSession(tree, cfg).Batches(repairs, sets, 1) {
+	for _, b := range antientropy.NewSession(tree, cfg).Batches(repairs, sets, 1, 0) {
 		if b.Side == antientropy.Local {
 			t.Fatal("a push-only session writes the local side")
 		}

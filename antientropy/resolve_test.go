@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dynamokv/dynamo/antientropy"
 	"github.com/dynamokv/dynamo/internal/testseed"
@@ -34,7 +35,7 @@ func values(s *version.Set) []string {
 
 func resolve(t *testing.T, l, r *version.Set, wantL, wantR bool) *version.Set {
 	t.Helper()
-	m, wl, wr := antientropy.Resolve(l, r)
+	m, wl, wr := antientropy.Resolve(l, r, 0, 0, [2]bool{})
 	if m == nil {
 		t.Fatal("Resolve returned a nil merged set")
 	}
@@ -42,7 +43,7 @@ func resolve(t *testing.T, l, r *version.Set, wantL, wantR bool) *version.Set {
 		t.Fatalf("Resolve(%v, %v) writes local=%v remote=%v, want %v %v", values(l), values(r), wl, wr, wantL, wantR)
 	}
 	// The merge is the same whichever side is called local.
-	m2, wr2, wl2 := antientropy.Resolve(r, l)
+	m2, wr2, wl2 := antientropy.Resolve(r, l, 0, 0, [2]bool{})
 	if wl2 != wl || wr2 != wr || !version.Equal(m, m2) {
 		t.Fatalf("Resolve is not symmetric: %v/%v/%v vs %v/%v/%v", values(m), wl, wr, values(m2), wl2, wr2)
 	}
@@ -132,7 +133,7 @@ func TestResolveStaleSide(t *testing.T) {
 	// A delete that saw the value wins over it.
 	tomb := mustUpdate(t, old, old.Context(), version.Write{Tombstone: true, Timestamp: 3}, "A")
 	m = resolve(t, old, tomb, true, false)
-	if !m.IsTombstone() {
+	if _, dead := m.DeadSince(0); !dead {
 		t.Fatalf("merged %v, want the tombstone", values(m))
 	}
 	// Resolving two siblings with a write that supersedes one of them only.
@@ -153,7 +154,7 @@ func TestResolveRandom(t *testing.T) {
 	h := &history{rng: rng}
 	for range 3000 {
 		l, r := h.key(t)
-		m, wl, wr := antientropy.Resolve(l, r)
+		m, wl, wr := antientropy.Resolve(l, r, 0, 0, [2]bool{})
 		if !version.Descends(m, l) || !version.Descends(m, r) {
 			t.Fatalf("merged %+v does not descend %+v and %+v", m, l, r)
 		}
@@ -181,17 +182,58 @@ func TestResolveRandom(t *testing.T) {
 		if wr {
 			nr = m
 		}
-		if m2, wl2, wr2 := antientropy.Resolve(nl, nr); wl2 || wr2 || !version.Equal(m2, m) {
+		if m2, wl2, wr2 := antientropy.Resolve(nl, nr, 0, 0, [2]bool{}); wl2 || wr2 || !version.Equal(m2, m) {
 			t.Fatalf("a second repair writes again (%v, %v): %+v", wl2, wr2, m2)
 		}
 		// Repeating a repair against a side that has since moved on is
 		// harmless: the newer write survives.
 		if !m.IsEmpty() {
 			later := h.write(t, m, m.Context(), "L", false)
-			m3, wl3, wr3 := antientropy.Resolve(later, m)
+			m3, wl3, wr3 := antientropy.Resolve(later, m, 0, 0, [2]bool{})
 			if wl3 || !wr3 || version.Digest(m3) != version.Digest(later) {
 				t.Fatalf("stale repair over a newer write: merged %+v, writes %v %v", m3, wl3, wr3)
 			}
 		}
+	}
+}
+
+// A key dead for longer than the grace that one side lacks is written to
+// it only when that side's reap passes cover the partition (so that they
+// see it); any other replica that lacks it reaped it, or never needed it.
+// Where both sides hold it, and for a key dead within the grace or live,
+// the merge is written as any other.
+func TestResolveDoesNotGiveBackAReclaimedKey(t *testing.T) {
+	const grace = time.Hour
+	now := int64(10 * time.Hour)
+	old := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: int64(time.Hour), TTL: time.Minute}, "A")
+	young := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: now - int64(2*time.Minute), TTL: time.Minute}, "A")
+	live := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: int64(time.Hour)}, "A")
+	delOld := mustUpdate(t, live, live.Context(), version.Write{Tombstone: true, Timestamp: int64(time.Hour)}, "A")
+	localReaps, remoteReaps := [2]bool{true, false}, [2]bool{false, true}
+	cases := []struct {
+		name          string
+		local, remote *version.Set
+		reaps         [2]bool
+		wantL, wantR  bool
+	}{
+		{"expired long ago, local reaps, remote lacks it", old, nil, localReaps, false, false},
+		{"expired long ago, neither reaps, remote lacks it", old, nil, [2]bool{}, false, false},
+		{"expired long ago, remote reaps, local lacks it", nil, old, remoteReaps, false, false},
+		{"deleted long ago, local reaps, remote lacks it", delOld, nil, localReaps, false, false},
+		{"expired long ago, remote reaps and lacks it", old, nil, remoteReaps, false, true},
+		{"deleted long ago, local reaps and lacks it", nil, delOld, localReaps, true, false},
+		{"expired within the grace", young, nil, localReaps, false, true},
+		{"live", live, nil, localReaps, false, true},
+		{"deleted long ago, remote holds the value", delOld, live, localReaps, false, true},
+	}
+	for _, c := range cases {
+		_, wl, wr := antientropy.Resolve(c.local, c.remote, now, grace, c.reaps)
+		if wl != c.wantL || wr != c.wantR {
+			t.Errorf("%s: writes local=%v remote=%v, want %v %v", c.name, wl, wr, c.wantL, c.wantR)
+		}
+	}
+	// Grace 0 (no reaping): everything is written.
+	if _, _, wr := antientropy.Resolve(old, nil, now, 0, [2]bool{}); !wr {
+		t.Error("with grace 0 a dead key was not written")
 	}
 }

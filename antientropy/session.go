@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/version"
@@ -28,6 +29,14 @@ type Config struct {
 	// with another digest is read locally and merged into the remote; keys
 	// only the remote holds are left alone. Default false (repair both).
 	PushOnly bool
+	// Grace and Reaps: a key whose siblings have all been dead (deleted or
+	// expired) for longer than Grace, held by one side only, is written to
+	// the other only when Reaps says that side's reap passes cover the
+	// partition (Resolve): those passes delete it everywhere, and a
+	// replica that already has is not given it back. Grace is the reap
+	// passes' grace (reap.Policy.Grace). Default 0: every key is written.
+	Grace time.Duration
+	Reaps [2]bool
 }
 
 // DefaultConfig returns the defaults.
@@ -234,11 +243,12 @@ func pushOnly(repairs []Repair) []Repair {
 	return out
 }
 
-// Resolve merges the versions a repair read (nil for a side not read or
-// that lacks the key) and says which sides to write the merge to; a
-// push-only session never writes the local side.
-func (s *Session) Resolve(local, remote *version.Set) (merged *version.Set, writeLocal, writeRemote bool) {
-	merged, writeLocal, writeRemote = Resolve(local, remote)
+// Resolve merges the versions a repair read at nowNs (nil for a side not
+// read or that lacks the key) and says which sides to write the merge to
+// (the package's Resolve with Config.Grace and Reaps); a push-only session
+// never writes the local side.
+func (s *Session) Resolve(local, remote *version.Set, nowNs int64) (merged *version.Set, writeLocal, writeRemote bool) {
+	merged, writeLocal, writeRemote = Resolve(local, remote, nowNs, s.cfg.Grace, s.cfg.Reaps)
 	return merged, writeLocal && !s.cfg.PushOnly, writeRemote
 }
 

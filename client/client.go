@@ -58,14 +58,37 @@ type Client struct {
 type Object struct {
 	// Key is the key read (the caller's slice).
 	Key []byte
-	// Found is false when the key is absent or deleted.
+	// Found is false when the key is absent, deleted or expired.
 	Found bool
 	// Values are every concurrent value (siblings); more than one means
 	// concurrent writes the application should merge.
 	Values [][]byte
+	// Expires are when Values expire (by the clock of the node that
+	// coordinated each write), aligned with Values; the zero Time for a
+	// value written without a time to live. nil when none expires.
+	Expires []time.Time
 	// Context is the causal context covering Values, set even when not
 	// found. Pass it to the Put or Delete that follows the read.
 	Context Context
+}
+
+// objectOf is the Object of a node's read reply.
+func objectOf(key []byte, r *messages.GetReply) *Object {
+	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Expires: expiries(r.GetExpiresAtNs()), Context: ContextFromBytes(r.GetContext())}
+}
+
+// expiries converts a reply's expiries (Unix ns, 0 never); nil stays nil.
+func expiries(ns []int64) []time.Time {
+	if len(ns) == 0 {
+		return nil
+	}
+	out := make([]time.Time, len(ns))
+	for i, e := range ns {
+		if e != 0 {
+			out[i] = time.Unix(0, e)
+		}
+	}
+	return out
 }
 
 // New starts the client's actor system on cfg.ListenAddr and reads the
@@ -165,13 +188,13 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...Option) (*Object, 
 	if e := r.GetError(); e != nil {
 		return nil, fromWire("get", node, e)
 	}
-	return &Object{Key: key, Found: r.GetFound(), Values: r.GetValues(), Context: ContextFromBytes(r.GetContext())}, nil
+	return objectOf(key, r), nil
 }
 
 // Put writes value under key with the context of an earlier read or write
 // of the key (the zero Context for a blind write, which becomes a sibling of
 // whatever the key holds) and returns the context of the version written.
-// Options: W, Timeout, LWW.
+// Options: W, Timeout, LWW, IfAbsent, TTL.
 //
 // A put whose node does not answer is sent to the next node; if the first
 // one had in fact applied it, the key holds the value twice as siblings.
@@ -181,7 +204,7 @@ func (c *Client) Put(ctx context.Context, key, value []byte, vctx Context, opts 
 		return Context{}, err
 	}
 	body, node, err := c.do(ctx, "put", key, o.timeout, func(ms uint32) proto.Message {
-		return &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode(), IfAbsent: o.ifAbsent}
+		return &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: ms, Mode: o.mode(), IfAbsent: o.ifAbsent, TtlMs: o.ttlMs()}
 	})
 	if err != nil {
 		return Context{}, err
@@ -228,7 +251,7 @@ func (c *Client) Delete(ctx context.Context, key []byte, vctx Context, opts ...O
 // Update reads key, calls merge with its siblings (nil when not found), and
 // writes the result with the read's context, so the write supersedes every
 // sibling merged. It returns the new context. Options apply to both the read
-// (R, Timeout, LWW) and the write (W, Timeout, LWW).
+// (R, Timeout, LWW) and the write (W, Timeout, LWW, TTL).
 func (c *Client) Update(ctx context.Context, key []byte, merge func(siblings [][]byte) []byte, opts ...Option) (Context, error) {
 	if merge == nil {
 		return Context{}, invalidf("merge", "merge function is nil")
@@ -277,6 +300,9 @@ func (c *Client) options(op request.Op, key []byte, opts []Option) (options, err
 		q = o.r
 	}
 	r := request.Request{Op: op, Key: key, Quorum: q, Timeout: o.timeout}
+	if o.ttl != nil && op == request.OpPut {
+		r.TTL = *o.ttl // other calls ignore it, as a get ignores W
+	}
 	if e := (request.Limits{}).Check(r, c.view.Load().m.N); e != nil {
 		return o, fromWire(op.String(), "", e)
 	}

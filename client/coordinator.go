@@ -37,7 +37,7 @@ func (c *Client) PutVia(ctx context.Context, node string, key, value []byte, vct
 	if err != nil {
 		return Context{}, err
 	}
-	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode(), IfAbsent: o.ifAbsent}, wait)
+	body, err := c.send(ctx, addr, &messages.PutRequest{Key: key, Value: value, Context: vctx.b, W: uint32(o.w), TimeoutMs: millis(ms), Mode: o.mode(), IfAbsent: o.ifAbsent, TtlMs: o.ttlMs()}, wait)
 	var na *noAnswer
 	switch {
 	case errors.As(err, &na):

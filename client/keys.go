@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/remoting"
@@ -144,7 +145,7 @@ func (it *KeyIterator) fetch() {
 		return
 	}
 	keys, sets, after, done := request.MergePages(v.m.Partitions, it.page, pages)
-	it.buf = request.Holding(keys, sets)
+	it.buf = request.Holding(keys, sets, time.Now().UnixNano())
 	if done {
 		it.p, it.after = it.p+1, nil
 	} else {

@@ -108,6 +108,6 @@ func (c *Client) getGroup(ctx context.Context, keys [][]byte, idx []int, o optio
 			out[i].Err = fromWire("get", node, e)
 			continue
 		}
-		out[i].Object = &Object{Key: keys[i], Found: gr.GetFound(), Values: gr.GetValues(), Context: ContextFromBytes(gr.GetContext())}
+		out[i].Object = objectOf(keys[i], gr)
 	}
 }

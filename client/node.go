@@ -294,7 +294,7 @@ func (c *Client) ReplicaOf(ctx context.Context, node string, key []byte) (*Repli
 			return nil, fmt.Errorf("replica of %s: %w", node, err)
 		}
 		out.Digest = version.Digest(set)
-		live, _ := set.Live(version.ModeSiblings)
+		live, _ := set.Live(version.ModeSiblings, time.Now().UnixNano())
 		for _, l := range live {
 			out.Values = append(out.Values, l.Value)
 		}

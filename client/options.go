@@ -14,6 +14,7 @@ type options struct {
 	timeout  time.Duration
 	lww      bool
 	ifAbsent bool
+	ttl      *time.Duration
 	acks     *Acks
 }
 
@@ -62,6 +63,25 @@ func Timeout(d time.Duration) Option { return func(o *options) { o.timeout = d }
 // either way.
 func IfAbsent() Option { return func(o *options) { o.ifAbsent = true } }
 
+// TTL gives a Put's value a time to live: it expires d after the write, by
+// the clock of the node that coordinates it, and from then on reads as
+// absent on every path, as if deleted; its space is reclaimed later, when
+// the cluster reaps it (docs/client.md, "Expiry"). TTL(0) never expires,
+// overriding the nodes' default time to live (--default-ttl); without TTL
+// a Put takes that default. d is at least 1 ms and at most 100 years
+// (request.MaxTTL); other values are refused before sending. A sibling
+// written without a time to live survives its expired siblings.
+func TTL(d time.Duration) Option { return func(o *options) { o.ttl = &d } }
+
+// ttlMs is the wire's ttl_ms: nil leaves the node's default.
+func (o options) ttlMs() *uint64 {
+	if o.ttl == nil {
+		return nil
+	}
+	ms := uint64(*o.ttl / time.Millisecond)
+	return &ms
+}
+
 // LWW asks for last-write-wins: a Put replaces whatever the key holds and a
 // Get returns one value, the one written last by coordinator wall clock.
 // Concurrent writes are lost.
@@ -80,6 +100,8 @@ type Settings struct {
 	Timeout  time.Duration
 	LWW      bool
 	IfAbsent bool
+	// TTL is the time to live set by TTL, nil when none was.
+	TTL *time.Duration
 }
 
 // SettingsOf returns what opts set, for wrappers and test fakes of the
@@ -89,5 +111,5 @@ func SettingsOf(opts ...Option) Settings {
 	for _, f := range opts {
 		f(&o)
 	}
-	return Settings{R: o.r, W: o.w, Timeout: o.timeout, LWW: o.lww, IfAbsent: o.ifAbsent}
+	return Settings{R: o.r, W: o.w, Timeout: o.timeout, LWW: o.lww, IfAbsent: o.ifAbsent, TTL: o.ttl}
 }

@@ -57,7 +57,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 		spec = 0
 	}
 	g, first, err := coordinator.NewGet(route, key, coordinator.GetOptions{
-		R: r, Mode: mode, QuorumFirst: spec > 0, Spread: rand.Uint(),
+		R: r, Mode: mode, NowNs: time.Now().UnixNano(), QuorumFirst: spec > 0, Spread: rand.Uint(),
 	})
 	if err != nil {
 		return nil, false, nil
@@ -82,7 +82,7 @@ func (c *Client) coordinatedGet(ctx context.Context, key []byte, o options) (obj
 			return nil, false, nil // let a node try, with fallbacks
 		}
 		c.coordinatedReads.Add(1)
-		return &Object{Key: key, Found: a.Found, Values: a.Values, Context: ContextFromBytes(a.Context)}, true, nil
+		return &Object{Key: key, Found: a.Found, Values: a.Values, Expires: expiries(a.ExpiresNs()), Context: ContextFromBytes(a.Context)}, true, nil
 	case <-ctx.Done():
 		return nil, true, ctxError(ctx)
 	case <-c.bg.Done():

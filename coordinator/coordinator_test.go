@@ -24,7 +24,7 @@ func TestPutGetDelete(t *testing.T) {
 		t.Fatalf("get: %+v", a)
 	}
 	for n, set := range s.replicas("cart") {
-		if v, _ := set.Live(version.ModeSiblings); len(v) != 1 {
+		if v, _ := set.Live(version.ModeSiblings, 0); len(v) != 1 {
 			t.Fatalf("replica %s holds %v", n, set)
 		}
 	}

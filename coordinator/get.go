@@ -29,15 +29,29 @@ type Repair struct {
 
 // GetAnswer is what the client gets.
 type GetAnswer struct {
-	// Found: at least one live (not deleted) value.
+	// Found: at least one live (neither deleted nor expired) value.
 	Found bool
 	// Values are the live siblings' values (one in LWW mode).
 	Values [][]byte
+	// Expires are Values' expiries (Unix ns by the writing coordinator's
+	// clock; 0 never), aligned with Values.
+	Expires []int64
 	// Context is the encoded causal context covering everything read
 	// (tombstones included); empty when nothing was read.
 	Context []byte
 	// Err is nil on success, else a *quorum.Error.
 	Err error
+}
+
+// ExpiresNs is Expires, or nil when no value expires (the wire's
+// GetReply.expires_at_ns).
+func (a *GetAnswer) ExpiresNs() []int64 {
+	for _, e := range a.Expires {
+		if e != 0 {
+			return a.Expires
+		}
+	}
+	return nil
 }
 
 // GetOptions are a read's parameters.
@@ -46,6 +60,9 @@ type GetOptions struct {
 	R int
 	// Mode is how siblings are shown (ModeLWW: only the latest).
 	Mode version.ConflictMode
+	// NowNs is the read's time (Unix ns, the caller's clock): values
+	// expired at NowNs read as absent.
+	NowNs int64
 	// QuorumFirst asks only R targets at first (Cassandra's way): another
 	// target is asked when one of those fails, and every target left when
 	// the caller steps GetSpeculate (its speculative-retry timer). Read repair
@@ -122,7 +139,8 @@ type Get struct {
 	route Route
 	key   []byte
 	mode  version.ConflictMode
-	r     int // the read quorum
+	now   int64 // GetOptions.NowNs
+	r     int   // the read quorum
 	core  *quorum.GetCore[*version.Set]
 	order []ring.Target // the targets in the order they are asked
 	asked int           // order[:asked] were asked, or skipped
@@ -152,7 +170,7 @@ func NewGet(route Route, key []byte, opts GetOptions) (*Get, GetReady, error) {
 	if err != nil {
 		return nil, GetReady{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	g := &Get{route: route, key: key, mode: opts.Mode, core: core, order: route.Targets, r: opts.R}
+	g := &Get{route: route, key: key, mode: opts.Mode, now: opts.NowNs, core: core, order: route.Targets, r: opts.R}
 	first := len(route.Targets)
 	if opts.QuorumFirst && opts.R < first && !hasFallback(route) {
 		g.order, first = askOrder(route.Targets, opts.First, opts.Spread), opts.R
@@ -380,10 +398,11 @@ func (g *Get) answer() *GetAnswer {
 		}
 		return &GetAnswer{}
 	}
-	live, found := merged.Live(g.mode)
+	live, found := merged.Live(g.mode, g.now)
 	ans := &GetAnswer{Found: found, Context: version.EncodeContext(merged.Context())}
 	for _, s := range live {
 		ans.Values = append(ans.Values, s.Value)
+		ans.Expires = append(ans.Expires, s.ExpiresAt)
 	}
 	return ans
 }

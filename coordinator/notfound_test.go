@@ -322,7 +322,7 @@ func checkNotFound(t *testing.T, c nfCase, v1, v2 *version.Set) {
 			fail("answered found %v with found replies merged to %v", a.Found, m)
 		}
 		if m != nil {
-			live, _ := m.Live(version.ModeSiblings)
+			live, _ := m.Live(version.ModeSiblings, 0)
 			if len(a.Values) != len(live) || string(a.Values[0]) != string(live[0].Value) {
 				fail("answered %s, want %q", vals(a), live[0].Value)
 			}

@@ -34,7 +34,7 @@ func update(t *testing.T, local *version.Set, actor, v string) *version.Set {
 }
 
 func values(s *version.Set) []string {
-	live, _ := s.Live(version.ModeSiblings)
+	live, _ := s.Live(version.ModeSiblings, 0)
 	var out []string
 	for _, l := range live {
 		out = append(out, string(l.Value))

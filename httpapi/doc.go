@@ -2,7 +2,8 @@
 // that do not use the Go client, Prometheus metrics, the status document
 // and the status web page.
 //
-//	PUT    /kv/{key}   body = value; X-Dynamo-Context; ?w=&timeout=   -> 204
+//	PUT    /kv/{key}   body = value; X-Dynamo-Context; If-None-Match: *;
+//	                   ?w=&timeout=&ttl=                            -> 204 | 412
 //	GET    /kv/{key}   ?r=&timeout=                                   -> 200 | 300 | 404
 //	DELETE /kv/{key}   X-Dynamo-Context; ?w=&timeout=                 -> 204 | 404
 //	GET    /metrics    Prometheus text format 0.0.4

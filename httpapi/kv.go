@@ -32,16 +32,38 @@ const (
 // getJSON is GET /kv/{key} with Accept: application/json, and the body of
 // a 300 answer (values only).
 type getJSON struct {
-	Key     string   `json:"key,omitempty"`
-	Found   *bool    `json:"found,omitempty"`
-	Values  [][]byte `json:"values"`
+	Key    string   `json:"key,omitempty"`
+	Found  *bool    `json:"found,omitempty"`
+	Values [][]byte `json:"values"`
+	// Expires are when values expire (RFC 3339), aligned with values; ""
+	// for a value that never does. Absent when none expires.
+	Expires []string `json:"expires,omitempty"`
 	Context string   `json:"context,omitempty"`
+}
+
+// ExpiresHeader carries when the one value of a 200 read expires (RFC 3339
+// with milliseconds, by the writing node's clock); absent when it never
+// does.
+const ExpiresHeader = "X-Dynamo-Expires"
+
+// expiryTexts formats a reply's expiries: nil when none expires.
+func expiryTexts(ns []int64) []string {
+	var out []string
+	for _, e := range ns {
+		t := ""
+		if e != 0 {
+			t = time.Unix(0, e).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // params are a request's query parameters.
 type params struct {
 	quorum  uint32
 	timeout time.Duration
+	ttl     *uint64 // a put's ?ttl=, in ms; nil when unset
 }
 
 func (h *handler) kv(w http.ResponseWriter, r *http.Request) {
@@ -72,9 +94,10 @@ func (h *handler) kv(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// parseParams reads the quorum parameter qname ("r" or "w") and timeout;
-// any other parameter is refused, so a typo is not silently ignored.
-func (h *handler) parseParams(r *http.Request, qname string) (params, *messages.Error) {
+// parseParams reads the quorum parameter qname ("r" or "w"), timeout, and
+// with ttl a put's ttl; any other parameter is refused, so a typo is not
+// silently ignored.
+func (h *handler) parseParams(r *http.Request, qname string, ttl bool) (params, *messages.Error) {
 	var p params
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -98,8 +121,25 @@ func (h *handler) parseParams(r *http.Request, qname string) (params, *messages.
 				return p, e
 			}
 			p.timeout = d
+		case "ttl":
+			if !ttl {
+				return p, invalid(name, fmt.Sprintf("only a PUT takes a ttl (allowed here: %s, timeout)", qname))
+			}
+			d, err := parseTTL(v)
+			if err != nil {
+				return p, invalid("ttl", err.Error())
+			}
+			if e := request.CheckTTL(d); e != nil {
+				return p, e
+			}
+			ms := uint64(d / time.Millisecond)
+			p.ttl = &ms
 		default:
-			return p, invalid(name, fmt.Sprintf("unknown query parameter %q (allowed: %s, timeout)", name, qname))
+			allowed := qname + ", timeout"
+			if ttl {
+				allowed += ", ttl"
+			}
+			return p, invalid(name, fmt.Sprintf("unknown query parameter %q (allowed: %s)", name, allowed))
 		}
 	}
 	return p, nil
@@ -113,6 +153,19 @@ func parseTimeout(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < time.Millisecond {
 		return 0, fmt.Errorf("timeout=%q is not a duration of at least 1ms (\"250ms\", \"2s\") or whole milliseconds", v)
+	}
+	return d, nil
+}
+
+// parseTTL accepts a Go duration ("30s", "24h") or whole seconds; 0 never
+// expires.
+func parseTTL(v string) (time.Duration, error) {
+	if s, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(s) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("ttl=%q is not a duration (\"30s\", \"24h\") or whole seconds", v)
 	}
 	return d, nil
 }
@@ -152,7 +205,7 @@ func readContext(r *http.Request) ([]byte, *messages.Error) {
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, e := h.parseParams(r, "r")
+	p, e := h.parseParams(r, "r", false)
 	if e != nil {
 		writeError(w, 0, e)
 		return
@@ -171,7 +224,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
 	}
 	if wantsJSON(r) {
 		found := g.GetFound()
-		doc := getJSON{Key: string(key), Found: &found, Values: values}
+		doc := getJSON{Key: string(key), Found: &found, Values: values, Expires: expiryTexts(g.GetExpiresAtNs())}
 		if len(g.GetContext()) > 0 {
 			doc.Context = base64.StdEncoding.EncodeToString(g.GetContext())
 		}
@@ -182,6 +235,9 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
 	case !g.GetFound():
 		writeError(w, http.StatusNotFound, &messages.Error{Message: fmt.Sprintf("key %q not found", key)})
 	case len(values) == 1:
+		if ex := expiryTexts(g.GetExpiresAtNs()); len(ex) == 1 && ex[0] != "" {
+			w.Header().Set(ExpiresHeader, ex[0])
+		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.Itoa(len(values[0])))
 		w.WriteHeader(http.StatusOK)
@@ -189,13 +245,14 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request, key []byte) {
 			_, _ = w.Write(values[0])
 		}
 	default:
-		writeJSON(w, http.StatusMultipleChoices, getJSON{Values: values})
+		writeJSON(w, http.StatusMultipleChoices, getJSON{Values: values, Expires: expiryTexts(g.GetExpiresAtNs())})
 	}
 }
 
-// writeArgs reads a write's query parameters and causal context.
-func (h *handler) writeArgs(r *http.Request) (params, []byte, *messages.Error) {
-	p, e := h.parseParams(r, "w")
+// writeArgs reads a write's query parameters (with ttl a put's) and causal
+// context.
+func (h *handler) writeArgs(r *http.Request, ttl bool) (params, []byte, *messages.Error) {
+	p, e := h.parseParams(r, "w", ttl)
 	if e != nil {
 		return p, nil, e
 	}
@@ -204,7 +261,7 @@ func (h *handler) writeArgs(r *http.Request) (params, []byte, *messages.Error) {
 }
 
 func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, vctx, e := h.writeArgs(r)
+	p, vctx, e := h.writeArgs(r, true)
 	if e != nil {
 		writeError(w, 0, e)
 		return
@@ -230,14 +287,14 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, key []byte) {
 		}
 		ifAbsent = true
 	}
-	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs(), IfAbsent: ifAbsent}, p)
+	h.write(w, r, &messages.PutRequest{Key: key, Value: value, Context: vctx, W: p.quorum, TimeoutMs: p.timeoutMs(), IfAbsent: ifAbsent, TtlMs: p.ttl}, p)
 }
 
 // delete deletes what the context covers; without a context it reads the
 // key first (at the same quorum) and deletes what that read saw, as the
 // CLI does: a delete without a context would hide nothing.
 func (h *handler) delete(w http.ResponseWriter, r *http.Request, key []byte) {
-	p, vctx, e := h.writeArgs(r)
+	p, vctx, e := h.writeArgs(r, false)
 	if e != nil {
 		writeError(w, 0, e)
 		return

@@ -947,11 +947,15 @@ func (x *ExportReply) GetError() *Error {
 // found is false when the key is absent or every sibling is a tombstone; the
 // context is still set then, and a write with it supersedes the tombstones.
 type GetReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Found         bool                   `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
-	Values        [][]byte               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
-	Context       []byte                 `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
-	Error         *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Found   bool                   `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	Values  [][]byte               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	Context []byte                 `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
+	Error   *Error                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// When each of values expires (Unix nanoseconds by the writing
+	// coordinator's clock), aligned with values; 0 never. Empty when no
+	// value expires.
+	ExpiresAtNs   []int64 `protobuf:"varint,5,rep,packed,name=expires_at_ns,json=expiresAtNs,proto3" json:"expires_at_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1014,6 +1018,13 @@ func (x *GetReply) GetError() *Error {
 	return nil
 }
 
+func (x *GetReply) GetExpiresAtNs() []int64 {
+	if x != nil {
+		return x.ExpiresAtNs
+	}
+	return nil
+}
+
 // PutRequest writes value with the context of an earlier read (empty for a
 // blind write: the value becomes a sibling of whatever exists).
 type PutRequest struct {
@@ -1030,7 +1041,11 @@ type PutRequest struct {
 	// Write only if the key holds no value (none, or only a delete's
 	// tombstone) at the coordinating replica, checked and written in one
 	// step there; otherwise the put is refused with ERROR_CODE_EXISTS.
-	IfAbsent      bool `protobuf:"varint,8,opt,name=if_absent,json=ifAbsent,proto3" json:"if_absent,omitempty"`
+	IfAbsent bool `protobuf:"varint,8,opt,name=if_absent,json=ifAbsent,proto3" json:"if_absent,omitempty"`
+	// The value's time to live in milliseconds: it expires that long after
+	// the coordinating replica's clock at the write. Unset: the receiving
+	// node's default (none unless set); 0: never expires.
+	TtlMs         *uint64 `protobuf:"varint,9,opt,name=ttl_ms,json=ttlMs,proto3,oneof" json:"ttl_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1119,6 +1134,13 @@ func (x *PutRequest) GetIfAbsent() bool {
 		return x.IfAbsent
 	}
 	return false
+}
+
+func (x *PutRequest) GetTtlMs() uint64 {
+	if x != nil && x.TtlMs != nil {
+		return *x.TtlMs
+	}
+	return 0
 }
 
 // PutReply carries the context of the version written.
@@ -2174,8 +2196,11 @@ type ReapCheckReply struct {
 	// The vnode's own earlier incarnations (actor ids node@X, X not its
 	// current id) named in the clocks of the keys it holds: they will never
 	// issue a dot again, so pruning may drop their entries.
-	Retired       []string `protobuf:"bytes,4,rep,name=retired,proto3" json:"retired,omitempty"`
-	Error         *Error   `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Retired []string `protobuf:"bytes,4,rep,name=retired,proto3" json:"retired,omitempty"`
+	Error   *Error   `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// absent[i]: the vnode has nothing of keys[i], neither stored nor
+	// prepared (a dead key may then be reaped on the others).
+	Absent        []bool `protobuf:"varint,6,rep,packed,name=absent,proto3" json:"absent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2241,6 +2266,13 @@ func (x *ReapCheckReply) GetRetired() []string {
 func (x *ReapCheckReply) GetError() *Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *ReapCheckReply) GetAbsent() []bool {
+	if x != nil {
+		return x.Absent
 	}
 	return nil
 }
@@ -3738,12 +3770,13 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x05items\x18\x03 \x03(\v2\x11.dynamo.v1.KeySetR\x05items\x12\x12\n" +
 	"\x04next\x18\x04 \x01(\fR\x04next\x12\x12\n" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12&\n" +
-	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"z\n" +
+	"\x05error\x18\x06 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\x9e\x01\n" +
 	"\bGetReply\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x16\n" +
 	"\x06values\x18\x02 \x03(\fR\x06values\x12\x18\n" +
 	"\acontext\x18\x03 \x01(\fR\acontext\x12&\n" +
-	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"\xd9\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\"\n" +
+	"\rexpires_at_ns\x18\x05 \x03(\x03R\vexpiresAtNs\"\x80\x02\n" +
 	"\n" +
 	"PutRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
@@ -3754,7 +3787,9 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"timeout_ms\x18\x05 \x01(\rR\ttimeoutMs\x12+\n" +
 	"\x04mode\x18\x06 \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\x12\x12\n" +
 	"\x04hops\x18\a \x01(\rR\x04hops\x12\x1b\n" +
-	"\tif_absent\x18\b \x01(\bR\bifAbsent\"z\n" +
+	"\tif_absent\x18\b \x01(\bR\bifAbsent\x12\x1a\n" +
+	"\x06ttl_ms\x18\t \x01(\x04H\x00R\x05ttlMs\x88\x01\x01B\t\n" +
+	"\a_ttl_ms\"z\n" +
 	"\bPutReply\x12\x18\n" +
 	"\acontext\x18\x01 \x01(\fR\acontext\x12&\n" +
 	"\x05error\x18\x02 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x14\n" +
@@ -3832,13 +3867,14 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x10ReapCheckRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04keys\x18\x02 \x03(\fR\x04keys\x12\x18\n" +
-	"\adigests\x18\x03 \x03(\fR\adigests\"\x98\x01\n" +
+	"\adigests\x18\x03 \x03(\fR\adigests\"\xb0\x01\n" +
 	"\x0eReapCheckReply\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12\x12\n" +
 	"\x04held\x18\x03 \x03(\bR\x04held\x12\x18\n" +
 	"\aretired\x18\x04 \x03(\tR\aretired\x12&\n" +
-	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\"V\n" +
+	"\x05error\x18\x05 \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12\x16\n" +
+	"\x06absent\x18\x06 \x03(\bR\x06absent\"V\n" +
 	"\vReapRequest\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\rR\tpartition\x12)\n" +
 	"\x05items\x18\x02 \x03(\v2\x13.dynamo.v1.ReapItemR\x05items\"]\n" +
@@ -4114,6 +4150,7 @@ func file_dynamo_v1_requests_proto_init() {
 		return
 	}
 	file_dynamo_v1_version_proto_init()
+	file_dynamo_v1_requests_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -150,7 +150,11 @@ type Sibling struct {
 	Tombstone bool `protobuf:"varint,3,opt,name=tombstone,proto3" json:"tombstone,omitempty"`
 	// Wall time (Unix nanoseconds) at the coordinator; used only by
 	// last-write-wins reads.
-	TimestampNs   int64 `protobuf:"varint,4,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
+	TimestampNs int64 `protobuf:"varint,4,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
+	// When the value expires (Unix nanoseconds by the coordinator's clock:
+	// timestamp_ns plus the write's time to live); 0 never. An expired value
+	// reads as absent, as a tombstone does.
+	ExpiresAtNs   int64 `protobuf:"varint,5,opt,name=expires_at_ns,json=expiresAtNs,proto3" json:"expires_at_ns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +213,13 @@ func (x *Sibling) GetTombstone() bool {
 func (x *Sibling) GetTimestampNs() int64 {
 	if x != nil {
 		return x.TimestampNs
+	}
+	return 0
+}
+
+func (x *Sibling) GetExpiresAtNs() int64 {
+	if x != nil {
+		return x.ExpiresAtNs
 	}
 	return 0
 }
@@ -553,12 +564,13 @@ const file_dynamo_v1_version_proto_rawDesc = "" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x18\n" +
 	"\acounter\x18\x02 \x01(\x04R\acounter\x12\x1d\n" +
 	"\n" +
-	"updated_ms\x18\x03 \x01(\x03R\tupdatedMs\"\x82\x01\n" +
+	"updated_ms\x18\x03 \x01(\x03R\tupdatedMs\"\xa6\x01\n" +
 	"\aSibling\x12 \n" +
 	"\x03dot\x18\x01 \x01(\v2\x0e.dynamo.v1.DotR\x03dot\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12\x1c\n" +
 	"\ttombstone\x18\x03 \x01(\bR\ttombstone\x12!\n" +
-	"\ftimestamp_ns\x18\x04 \x01(\x03R\vtimestampNs\"i\n" +
+	"\ftimestamp_ns\x18\x04 \x01(\x03R\vtimestampNs\x12\"\n" +
+	"\rexpires_at_ns\x18\x05 \x01(\x03R\vexpiresAtNs\"i\n" +
 	"\n" +
 	"VersionSet\x12+\n" +
 	"\x05clock\x18\x01 \x03(\v2\x15.dynamo.v1.ClockEntryR\x05clock\x12.\n" +

@@ -179,7 +179,7 @@ func (c *antiEntropyCluster) readReplicaIn(nd *Node, key string, q int) replica 
 		return replica{err: err.Error()}
 	}
 	out := replica{found: true, digest: version.Digest(set)}
-	live, _ := set.Live(version.ModeSiblings)
+	live, _ := set.Live(version.ModeSiblings, 0)
 	for _, s := range live {
 		out.values = append(out.values, string(s.Value))
 	}

@@ -98,6 +98,12 @@ type Config struct {
 	// (5 ms fired so often at 50 concurrent clients that it saved nothing:
 	// bench/RESULTS.md).
 	ReadSpeculateAfter time.Duration
+	// DefaultTTL is the time to live of the puts this node receives that
+	// set none (--default-ttl): their values expire that long after the
+	// write. A cluster-wide default is the same flag on every node. 0 to
+	// 100 years (request.MaxTTL), at least 1 ms when set. Default 0:
+	// values never expire.
+	DefaultTTL time.Duration
 	// LWW makes last-write-wins the default conflict mode of requests this
 	// node coordinates (--lww). Concurrent writes are then lost. Default
 	// false: siblings.
@@ -386,6 +392,9 @@ func (c Config) validate(n int) error {
 	}
 	if c.Timeout <= 0 || c.Timeout > request.MaxTimeout {
 		return flagErr("timeout", "must be above 0 and at most %v, got %v", request.MaxTimeout, c.Timeout)
+	}
+	if e := request.CheckTTL(c.DefaultTTL); e != nil {
+		return flagErr("default-ttl", "%s", e.GetMessage())
 	}
 	return nil
 }

@@ -207,7 +207,7 @@ func (n *Node) startActors() error {
 			NoSync: n.cfg.NoSync, Flusher: n.flusher, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, Limits: n.cfg.limits(),
 			Durability:      n.cfg.DurableWrites,
-			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode},
+			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode, TTL: n.cfg.DefaultTTL},
 			NoHintedHandoff: n.cfg.NoHintedHandoff, AllowFaultInjection: n.cfg.AllowFaultInjection, Admin: n},
 		Hints: actors.HintsConfig{Engine: engine, Self: n.cfg.Name, NoSync: n.cfg.NoSync,
 			Interval: n.cfg.HintInterval, Rate: float64(n.cfg.HintRate), MaxAge: n.cfg.HintMaxAge, MaxBytes: int64(n.cfg.HintMaxBytes), Logger: n.log},

@@ -14,9 +14,9 @@ var ErrInvalid = errors.New("reap: invalid")
 
 // Policy says what a reap pass may do.
 type Policy struct {
-	// Grace: a tombstone is reaped once its newest sibling's timestamp
-	// (the coordinator's wall time of the delete) is older than Grace. 0
-	// or less never reaps.
+	// Grace: a key whose siblings are all dead is reaped once the latest
+	// death (a delete's timestamp, the coordinator's wall time of it; an
+	// expired value's expiry) is older than Grace. 0 or less never reaps.
 	Grace time.Duration
 	// Prune bounds clocks (version.Prune): KeepEntries and MinAgeMs. Its
 	// Retired is ignored: Plan fills it from the primaries' answers.
@@ -31,8 +31,9 @@ type Kind uint8
 const (
 	// None: nothing to do.
 	None Kind = iota
-	// Tombstone: every sibling is a delete, the newest older than Grace:
-	// reap the key if every primary holds it.
+	// Tombstone: every sibling is dead (a delete, or a value whose time
+	// to live ran out), the latest death older than Grace: reap the key if
+	// every primary holds it.
 	Tombstone
 	// Prune: the clock is longer than KeepEntries and names, among the
 	// partition's primaries, an actor whose entry is old enough and that
@@ -60,7 +61,7 @@ func Classify(set *version.Set, p Policy, owners []string, nowNs int64) Kind {
 	if set == nil {
 		return None
 	}
-	if p.Grace > 0 && set.IsTombstone() && newest(set) <= nowNs-int64(p.Grace) {
+	if since, dead := set.DeadSince(nowNs); p.Grace > 0 && dead && since <= nowNs-int64(p.Grace) {
 		return Tombstone
 	}
 	clock := set.Clock()
@@ -79,17 +80,6 @@ func Classify(set *version.Set, p Policy, owners []string, nowNs int64) Kind {
 		}
 	}
 	return None
-}
-
-// newest is the greatest sibling timestamp of set.
-func newest(set *version.Set) int64 {
-	var n int64
-	for i, s := range set.Siblings() {
-		if i == 0 || s.Timestamp > n {
-			n = s.Timestamp
-		}
-	}
-	return n
 }
 
 // Retired returns the actors of set's clock that are earlier incarnations of
@@ -123,11 +113,16 @@ type Answer struct {
 	// Held[i] says the primary stores Candidates[i].Key with exactly
 	// Candidates[i].Digest.
 	Held []bool
+	// Absent[i] says the primary has nothing of Candidates[i].Key (nil
+	// from a primary that does not say).
+	Absent []bool
 	// Retired are the primary's own retired incarnations (Retired) among
 	// the held keys' clocks. Only actors of Node count: a vnode retires no
 	// other node's actor.
 	Retired []string
 }
+
+func (a Answer) absent(i int) bool { return i < len(a.Absent) && a.Absent[i] }
 
 // Item is what every primary applies to one key, if it still stores the key
 // with Digest.
@@ -146,8 +141,12 @@ type Item struct {
 //
 // A key is acted on only when every primary holds it with the candidate's
 // digest: then nothing any primary stores is newer, so deleting a tombstone
-// or dropping clock entries hides no version a primary still has.
-//   - A tombstone (Kind Tombstone, every sibling a delete) becomes a delete.
+// or dropping clock entries hides no version a primary still has. A dead
+// key is also deleted where some primaries hold nothing of it (they reaped
+// it in an earlier pass whose apply another missed, or never had it): they
+// hold no older version either.
+//   - A dead key (Kind Tombstone, every sibling a delete or expired) becomes
+//     a delete.
 //   - Any other candidate is pruned with version.Prune: stable is its own
 //     clock (every primary's clock), Retired the union of the retired
 //     incarnations named (an actor is retired only on its own vnode's word),
@@ -175,12 +174,12 @@ func Plan(cands []Candidate, answers []Answer, p Policy, nowMs int64) ([]Item, e
 	prune.Retired = func(actor string) bool { return retired[actor] }
 	var items []Item
 	for i, c := range cands {
-		if c.Set == nil || slices.ContainsFunc(answers, func(a Answer) bool { return !a.Held[i] }) {
+		if c.Set == nil || slices.ContainsFunc(answers, func(a Answer) bool { return !a.Held[i] && !(c.Kind == Tombstone && a.absent(i)) }) {
 			continue
 		}
 		switch c.Kind {
 		case Tombstone:
-			if p.Grace > 0 && c.Set.IsTombstone() {
+			if _, dead := c.Set.DeadSince(nowMs * int64(time.Millisecond)); p.Grace > 0 && dead {
 				items = append(items, Item{Key: c.Key, Digest: c.Digest})
 			}
 		case Prune:

@@ -140,7 +140,7 @@ func isOldTombstone(s *version.Set) bool {
 }
 
 func live(s *version.Set) []string {
-	vals, _ := s.Live(version.ModeSiblings)
+	vals, _ := s.Live(version.ModeSiblings, 0)
 	var out []string
 	for _, v := range vals {
 		out = append(out, string(v.Value))
@@ -408,5 +408,62 @@ func TestPruneHazardIsBoundedByMinAge(t *testing.T) {
 	}
 	if got := live(version.Sync(s, old)); !slices.Equal(got, []string{"new"}) {
 		t.Fatalf("without the prune: %v", got)
+	}
+}
+
+// An expired value is dead from its expiry: a key whose siblings are all
+// dead is reaped once the latest death (a delete, an expiry) is older than
+// the grace; a live sibling without a ttl keeps the key.
+func TestExpiredKeysAreReapedAfterTheGrace(t *testing.T) {
+	write := func(local *version.Set, w version.Write, actor string) *version.Set {
+		s, err := version.Update(local, version.Context{}, w, actor, nowMs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ttl := time.Minute
+	// Expired 2 hours ago: past the grace.
+	old := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs - int64(ttl), TTL: ttl}, a2)
+	// Expired a minute ago, within the grace.
+	young := write(nil, version.Write{Value: []byte("v"), Timestamp: nowNs - int64(2*ttl), TTL: ttl}, a2)
+	// Not expired yet.
+	live := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs, TTL: 3 * time.Hour}, a2)
+	// Expired long ago, beside a value without a ttl.
+	mixed := version.Sync(old, write(nil, version.Write{Value: []byte("w"), Timestamp: oldTsNs}, b0))
+	// Expired long ago, beside a delete within the grace.
+	tomb := version.Sync(old, write(nil, version.Write{Tombstone: true, Timestamp: youngTsNs}, b0))
+	cases := []struct {
+		name string
+		set  *version.Set
+		want reap.Kind
+	}{
+		{"expired past the grace", old, reap.Tombstone},
+		{"expired within the grace", young, reap.None},
+		{"not expired", live, reap.None},
+		{"beside a value without a ttl", mixed, reap.None},
+		{"beside a young delete", tomb, reap.None},
+	}
+	for _, c := range cases {
+		if got := reap.Classify(c.set, policy(0), owners, nowNs); got != c.want {
+			t.Errorf("%s: Classify = %v, want %v", c.name, got, c.want)
+		}
+	}
+	d := version.Digest(old)
+	cands := []reap.Candidate{{Key: []byte("k"), Digest: d[:], Set: old, Kind: reap.Tombstone}}
+	items, err := reap.Plan(cands, []reap.Answer{{Node: "a", Held: []bool{true}}, {Node: "b", Held: []bool{true}}, {Node: "c", Held: []bool{true}}}, policy(0), nowMs)
+	if err != nil || len(items) != 1 || items[0].Set != nil {
+		t.Fatalf("Plan = %v, %v; want one delete", items, err)
+	}
+	// A replica missing it keeps the key.
+	items, _ = reap.Plan(cands, []reap.Answer{{Node: "a", Held: []bool{true}}, {Node: "b", Held: []bool{false}}, {Node: "c", Held: []bool{true}}}, policy(0), nowMs)
+	if len(items) != 0 {
+		t.Fatalf("Plan reaped a key a primary does not hold identically: %v", items)
+	}
+	// A primary that has nothing of it (it reaped it already, or never
+	// had it) holds no older version either: the key is reaped.
+	items, _ = reap.Plan(cands, []reap.Answer{{Node: "a", Held: []bool{true}}, {Node: "b", Held: []bool{false}, Absent: []bool{true}}, {Node: "c", Held: []bool{true}}}, policy(0), nowMs)
+	if len(items) != 1 {
+		t.Fatalf("Plan did not reap a dead key a primary lacks: %v", items)
 	}
 }

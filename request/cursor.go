@@ -130,14 +130,14 @@ func ItemsPage(items []*messages.KeySet, next []byte, done bool) (Page, error) {
 	return p, nil
 }
 
-// Holding keeps the keys whose merged set has a live (not deleted)
-// sibling: a key one replica still holds but whose delete another has is
-// not listed.
-func Holding(keys [][]byte, sets []*version.Set) [][]byte {
+// Holding keeps the keys whose merged set has a live sibling at nowNs
+// (Unix ns; neither deleted nor expired): a key one replica still holds
+// but whose delete another has is not listed.
+func Holding(keys [][]byte, sets []*version.Set, nowNs int64) [][]byte {
 	var out [][]byte
 	for i, k := range keys {
 		if i < len(sets) && sets[i] != nil {
-			if _, live := sets[i].Live(version.ModeSiblings); !live {
+			if _, live := sets[i].Live(version.ModeSiblings, nowNs); !live {
 				continue
 			}
 		}

@@ -95,6 +95,8 @@ type Request struct {
 	Quorum int
 	// Timeout is the request's deadline; 0 is the default.
 	Timeout time.Duration
+	// TTL is a put's time to live; 0 never expires.
+	TTL time.Duration
 }
 
 // Check returns the first thing wrong with r under l and n, the cluster's
@@ -113,8 +115,39 @@ func (l Limits) Check(r Request, n int) *messages.Error {
 		return Invalid(q, fmt.Sprintf("%s must not be negative, got %d", q, r.Quorum))
 	case n > 0 && r.Quorum > n:
 		return Invalid(q, fmt.Sprintf("%s=%d exceeds n=%d", q, r.Quorum, n))
+	case r.TTL != 0 && r.Op != OpPut:
+		return Invalid("ttl", fmt.Sprintf("only a put takes a ttl, not a %s", r.Op))
+	}
+	if err := CheckTTL(r.TTL); err != nil {
+		return err
 	}
 	return CheckTimeout(r.Timeout)
+}
+
+// MaxTTL is the longest time to live a put may set: 100 years.
+const MaxTTL = 100 * 365 * 24 * time.Hour
+
+// CheckTTL checks a put's time to live: 0 (never expires), or 1 ms (the
+// wire's unit) up to MaxTTL.
+func CheckTTL(d time.Duration) *messages.Error {
+	switch {
+	case d < 0:
+		return Invalid("ttl", fmt.Sprintf("ttl must not be negative, got %v", d))
+	case d > 0 && d < time.Millisecond:
+		return Invalid("ttl", fmt.Sprintf("ttl %v is below the least of 1ms", d))
+	case d > MaxTTL:
+		return Invalid("ttl", fmt.Sprintf("ttl %v exceeds the limit of %v", d, MaxTTL))
+	}
+	return nil
+}
+
+// TTLOfMillis is the time to live of a wire's ttl_ms, saturated so that an
+// absurd value is refused by CheckTTL rather than wrapped.
+func TTLOfMillis(ms uint64) time.Duration {
+	if ms > uint64(MaxTTL/time.Millisecond) {
+		return MaxTTL + time.Millisecond
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // CheckTimeout checks a request's deadline: 0 (the default) or up to

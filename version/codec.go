@@ -49,7 +49,7 @@ func ToProto(s *Set) *messages.VersionSet {
 	for _, sib := range s.sibs() {
 		out.Siblings = append(out.Siblings, &messages.Sibling{
 			Dot:   &messages.Dot{Actor: sib.Dot.Actor, Counter: sib.Dot.Counter},
-			Value: sib.Value, Tombstone: sib.Tombstone, TimestampNs: sib.Timestamp,
+			Value: sib.Value, Tombstone: sib.Tombstone, TimestampNs: sib.Timestamp, ExpiresAtNs: sib.ExpiresAt,
 		})
 	}
 	return out
@@ -69,7 +69,7 @@ func FromProto(p *messages.VersionSet) (*Set, error) {
 		}
 		sibs = append(sibs, Sibling{
 			Dot:   Dot{Actor: ps.GetDot().GetActor(), Counter: ps.GetDot().GetCounter()},
-			Value: ps.GetValue(), Tombstone: ps.GetTombstone(), Timestamp: ps.GetTimestampNs(),
+			Value: ps.GetValue(), Tombstone: ps.GetTombstone(), Timestamp: ps.GetTimestampNs(), ExpiresAt: ps.GetExpiresAtNs(),
 		})
 	}
 	return New(clock, sibs)
@@ -117,8 +117,10 @@ func Unmarshal(b []byte) (*Set, error) {
 }
 
 // Digest is a SHA-256 over a canonical encoding of s: clock entries (actor,
-// counter) sorted by actor, then siblings sorted by dot (dot, tombstone flag,
-// timestamp, value), every field length-prefixed. Wall-clock pruning
+// counter) sorted by actor, then siblings sorted by dot (dot, flags,
+// timestamp, expiry when there is one, value), every field length-prefixed.
+// The flags are 1 for a tombstone and 2 for an expiry, so a set without
+// expiries digests as it did before expiries existed. Wall-clock pruning
 // metadata is left out. Equal sets have equal digests on every node.
 func Digest(s *Set) [32]byte {
 	h := sha256.New()
@@ -134,12 +136,18 @@ func Digest(s *Set) [32]byte {
 	for _, sib := range s.sibs() {
 		str([]byte(sib.Dot.Actor))
 		num(sib.Dot.Counter)
+		var flags uint64
 		if sib.Tombstone {
-			num(1)
-		} else {
-			num(0)
+			flags |= 1
 		}
+		if sib.ExpiresAt != 0 {
+			flags |= 2
+		}
+		num(flags)
 		num(uint64(sib.Timestamp))
+		if sib.ExpiresAt != 0 {
+			num(uint64(sib.ExpiresAt))
+		}
 		str(sib.Value)
 	}
 	var d [32]byte

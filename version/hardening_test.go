@@ -71,7 +71,7 @@ func TestFloorPreventsDotReuseAfterReaping(t *testing.T) {
 	lagging := Sync(v, del) // still holds the tombstone
 	// The coordinator A has reaped the key: its local set is nil again.
 	reused, _ := Update(nil, Context{}, Write{Value: []byte("new")}, "A", 0)
-	if _, found := Sync(lagging, reused).Live(ModeSiblings); found {
+	if _, found := Sync(lagging, reused).Live(ModeSiblings, 0); found {
 		t.Log("without a floor the new write is swallowed (the bug this guards against)")
 	} else if reused.Siblings()[0].Dot.Counter != 1 {
 		t.Fatal("expected the reused dot A:1 in the unguarded case")
@@ -83,7 +83,7 @@ func TestFloorPreventsDotReuseAfterReaping(t *testing.T) {
 	if got := fresh.Siblings()[0].Dot; got != (Dot{Actor: "A", Counter: 2}) {
 		t.Fatalf("dot = %v, want A:2", got)
 	}
-	vals, found := Sync(lagging, fresh).Live(ModeSiblings)
+	vals, found := Sync(lagging, fresh).Live(ModeSiblings, 0)
 	if !found || string(vals[0].Value) != "new" {
 		t.Fatalf("the new write was lost to an old tombstone: %v", vals)
 	}

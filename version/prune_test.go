@@ -120,7 +120,7 @@ func TestPruneRefusesWhileAReplicaLags(t *testing.T) {
 	everyone := PrunePolicy{KeepEntries: 1, MinAgeMs: 0, Retired: func(a string) bool { return a == "old@1" }}
 	// The lagging replica still holds v: the stable clock is v's.
 	pruned, _ := Prune(del, v.Clock(), everyone, 1<<40)
-	if _, found := Sync(pruned, v).Live(ModeSiblings); found {
+	if _, found := Sync(pruned, v).Live(ModeSiblings, 0); found {
 		t.Fatal("a deleted value came back after pruning")
 	}
 	// Once every replica has the delete, the entry can go, and the deleted
@@ -129,7 +129,7 @@ func TestPruneRefusesWhileAReplicaLags(t *testing.T) {
 	if pruned.Clock().Get("old@1") != 0 {
 		t.Fatal("did not prune a retired entry every replica has seen")
 	}
-	if _, found := Sync(pruned, del).Live(ModeSiblings); found {
+	if _, found := Sync(pruned, del).Live(ModeSiblings, 0); found {
 		t.Fatal("pruned delete is not a delete")
 	}
 }

@@ -1,18 +1,19 @@
 package version
 
-// Live returns what a read shows: in ModeSiblings every sibling that is not a
-// tombstone, in ModeLWW the single winner if it is not a tombstone. found is
-// false when nothing live remains (absent key, or only tombstones).
-func (s *Set) Live(mode ConflictMode) (values []Sibling, found bool) {
+// Live returns what a read at nowNs (Unix ns, the reader's clock) shows: in
+// ModeSiblings every sibling that is neither a tombstone nor expired, in
+// ModeLWW the single winner if it is neither. found is false when nothing
+// live remains (absent key, or only tombstones and expired values).
+func (s *Set) Live(mode ConflictMode, nowNs int64) (values []Sibling, found bool) {
 	if mode == ModeLWW {
 		w, ok := s.Winner()
-		if !ok || w.Tombstone {
+		if !ok || w.Dead(nowNs) {
 			return nil, false
 		}
 		return []Sibling{w}, true
 	}
 	for _, sib := range s.sibs() {
-		if !sib.Tombstone {
+		if !sib.Dead(nowNs) {
 			values = append(values, sib)
 		}
 	}
@@ -35,14 +36,19 @@ func (s *Set) Winner() (Sibling, bool) {
 	return w, true
 }
 
-// IsTombstone reports a set that has siblings and all of them are
-// tombstones: a deleted key, a candidate for reaping.
-func (s *Set) IsTombstone() bool {
+// DeadSince reports a set that has siblings and all of them are dead at
+// nowNs (tombstones and expired values: a deleted or expired key, a
+// candidate for reaping), and since when: the latest of its siblings'
+// deaths (a tombstone's timestamp, an expired value's expiry).
+func (s *Set) DeadSince(nowNs int64) (since int64, dead bool) {
 	sibs := s.sibs()
-	for _, sib := range sibs {
-		if !sib.Tombstone {
-			return false
+	for i, sib := range sibs {
+		if !sib.Dead(nowNs) {
+			return 0, false
+		}
+		if d := sib.diedAt(); i == 0 || d > since {
+			since = d
 		}
 	}
-	return len(sibs) > 0
+	return since, len(sibs) > 0
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Sentinel errors.
@@ -47,18 +48,42 @@ type Sibling struct {
 	Tombstone bool
 	// Timestamp is the coordinator's wall time (Unix ns), used by LWW reads.
 	Timestamp int64
+	// ExpiresAt is when the value expires (Unix ns by the coordinator's
+	// clock: Timestamp plus the write's time to live); 0 never. From then
+	// on the sibling reads as absent, as a tombstone does.
+	ExpiresAt int64
 }
 
-// Equal reports the same sibling: dot, tombstone flag, timestamp and
-// value.
+// Equal reports the same sibling: dot, tombstone flag, timestamp, expiry
+// and value.
 func (s Sibling) Equal(o Sibling) bool {
-	return s.Dot == o.Dot && s.Tombstone == o.Tombstone && s.Timestamp == o.Timestamp && bytes.Equal(s.Value, o.Value)
+	return s.Dot == o.Dot && s.Tombstone == o.Tombstone && s.Timestamp == o.Timestamp && s.ExpiresAt == o.ExpiresAt && bytes.Equal(s.Value, o.Value)
+}
+
+// Expired reports a value whose time to live has run out at nowNs (Unix
+// ns).
+func (s Sibling) Expired(nowNs int64) bool { return s.ExpiresAt != 0 && nowNs >= s.ExpiresAt }
+
+// Dead reports a sibling a read does not show at nowNs: a tombstone, or an
+// expired value.
+func (s Sibling) Dead(nowNs int64) bool { return s.Tombstone || s.Expired(nowNs) }
+
+// diedAt is when a dead sibling stopped reading: a tombstone's timestamp,
+// an expired value's expiry.
+func (s Sibling) diedAt() int64 {
+	if s.Tombstone {
+		return s.Timestamp
+	}
+	return s.ExpiresAt
 }
 
 // rank orders two siblings that claim the same dot (only possible with
 // corrupted or hand-made data) so that merges stay deterministic.
 func rank(a, b Sibling) int {
 	if c := cmp.Compare(a.Timestamp, b.Timestamp); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ExpiresAt, b.ExpiresAt); c != 0 {
 		return c
 	}
 	if a.Tombstone != b.Tombstone {
@@ -160,6 +185,9 @@ func (s *Set) validate() error {
 		}
 		if sib.Tombstone && len(sib.Value) > 0 {
 			return fmt.Errorf("%w: tombstone %s:%d carries a value", ErrInvalid, sib.Dot.Actor, sib.Dot.Counter)
+		}
+		if sib.ExpiresAt < 0 || (sib.Tombstone && sib.ExpiresAt != 0) {
+			return fmt.Errorf("%w: sibling %s:%d has expiry %d (a value's expiry is a positive time, a tombstone has none)", ErrInvalid, sib.Dot.Actor, sib.Dot.Counter, sib.ExpiresAt)
 		}
 	}
 	return nil
@@ -267,9 +295,13 @@ func Equal(a, b *Set) bool {
 type Write struct {
 	Value     []byte
 	Tombstone bool
-	// Timestamp is the coordinator's wall time in Unix ns.
+	// Timestamp is the coordinator's wall time in Unix ns. It is also the
+	// write's now: local siblings expired at Timestamp are dropped.
 	Timestamp int64
-	Mode      ConflictMode
+	// TTL is the value's time to live: it expires at Timestamp + TTL. 0
+	// never expires; a tombstone takes none.
+	TTL  time.Duration
+	Mode ConflictMode
 	// Floor: the new dot's counter is strictly above Floor. A vnode passes
 	// the last counter it issued under actor, so that dots are unique per
 	// actor across all the keys it coordinates.
@@ -281,8 +313,11 @@ type Write struct {
 // is the client's context (empty for a blind write). nowMs is wall time for
 // the clock entry. The result holds the new value as a sibling with a fresh
 // dot of actor, above every counter of actor in local, ctx and Floor, plus
-// every sibling of local that ctx does not cover; its clock is local's
-// joined with ctx's clock and the new dot. ctx's loose dots supersede the
+// every sibling of local that ctx does not cover and that has not expired
+// at w.Timestamp; its clock is local's joined with ctx's clock and the new
+// dot. An expired sibling is dropped as if ctx covered it: it reads as
+// absent, and the new clock covers its dot, so merges drop it on the other
+// replicas too. ctx's loose dots supersede the
 // siblings they name but never enter the clock (a clock entry would claim
 // every lower counter of their actor). In ModeLWW every sibling of local is
 // discarded.
@@ -296,6 +331,13 @@ func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, 
 	}
 	if w.Tombstone && len(w.Value) > 0 {
 		return nil, fmt.Errorf("%w: a tombstone carries no value", ErrInvalid)
+	}
+	var expires int64
+	if w.TTL != 0 {
+		if w.TTL < 0 || w.Tombstone || w.Timestamp <= 0 || w.Timestamp > math.MaxInt64-int64(w.TTL) {
+			return nil, fmt.Errorf("%w: ttl %v at timestamp %d (a value's ttl is positive and its expiry must fit Unix ns; a tombstone takes none)", ErrInvalid, w.TTL, w.Timestamp)
+		}
+		expires = w.Timestamp + int64(w.TTL)
 	}
 	if err := ctx.validate(); err != nil {
 		return nil, err
@@ -315,7 +357,7 @@ func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, 
 		return nil, fmt.Errorf("%w: the write would make a clock of %d entries, the limit is %d", ErrBadContext, len(out.clock), MaxClockEntries)
 	}
 	for _, s := range local.siblings {
-		if !ctx.Covers(s.Dot) {
+		if !ctx.Covers(s.Dot) && !s.Expired(w.Timestamp) {
 			out.siblings = append(out.siblings, s)
 		}
 	}
@@ -324,7 +366,7 @@ func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, 
 		value = append([]byte{}, w.Value...) // the set never aliases the caller's buffer
 	}
 	out.siblings = append(out.siblings, Sibling{
-		Dot: Dot{Actor: actor, Counter: counter}, Value: value, Tombstone: w.Tombstone, Timestamp: w.Timestamp,
+		Dot: Dot{Actor: actor, Counter: counter}, Value: value, Tombstone: w.Tombstone, Timestamp: w.Timestamp, ExpiresAt: expires,
 	})
 	slices.SortFunc(out.siblings, func(a, b Sibling) int { return compareDots(a.Dot, b.Dot) })
 	return out, nil

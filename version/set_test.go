@@ -17,7 +17,7 @@ func put(t *testing.T, local *Set, ctx Context, value, actor string) *Set {
 }
 
 func liveValues(s *Set) []string {
-	vals, _ := s.Live(ModeSiblings)
+	vals, _ := s.Live(ModeSiblings, 0)
 	var out []string
 	for _, v := range vals {
 		out = append(out, string(v.Value))
@@ -112,23 +112,23 @@ func TestDeleteAndTombstones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, found := del.Live(ModeSiblings); found {
+	if _, found := del.Live(ModeSiblings, 0); found {
 		t.Fatal("deleted key reads as found")
 	}
-	if !del.IsTombstone() || v.IsTombstone() {
+	if !isTomb(del) || isTomb(v) {
 		t.Fatal("IsTombstone wrong")
 	}
 	if !del.Context().Covers(Dot{Actor: "A", Counter: 1}) {
 		t.Fatal("a deleted key's context must still cover what was deleted")
 	}
 	// The old value, replicated late, does not come back.
-	if _, found := Sync(v, del).Live(ModeSiblings); found {
+	if _, found := Sync(v, del).Live(ModeSiblings, 0); found {
 		t.Fatal("old value resurrected by a late replica")
 	}
 	// A write with the tombstone's context supersedes it.
 	again := put(t, del, del.Context(), "again", "A")
 	wantValues(t, again, "again")
-	if again.IsTombstone() || again.Len() != 1 {
+	if isTomb(again) || again.Len() != 1 {
 		t.Fatalf("tombstone not superseded: %+v", again)
 	}
 	// A delete concurrent with a write: the write is visible.
@@ -147,7 +147,7 @@ func TestLWW(t *testing.T) {
 	a := lww(nil, Context{}, "early", 10, "A")
 	b := lww(nil, Context{}, "late", 20, "B")
 	merged := Sync(a, b)
-	vals, found := merged.Live(ModeLWW)
+	vals, found := merged.Live(ModeLWW, 0)
 	if !found || len(vals) != 1 || string(vals[0].Value) != "late" {
 		t.Fatalf("LWW read = %v", vals)
 	}
@@ -169,7 +169,7 @@ func TestLWW(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, found := d.Live(ModeLWW); found {
+	if _, found := d.Live(ModeLWW, 0); found {
 		t.Fatal("LWW delete still found")
 	}
 }
@@ -215,3 +215,6 @@ func TestNewValidates(t *testing.T) {
 		t.Fatal("New must sort clock and siblings")
 	}
 }
+
+// isTomb reports a set of tombstones only.
+func isTomb(s *Set) bool { _, dead := s.DeadSince(0); return dead }

@@ -96,33 +96,38 @@ func (s *Store) ReapCandidates(r ReapScan) (ReapList, error) {
 
 func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
-// ReapCheck answers a reap pass's check: held[i] says the vnode stores
-// keys[i] with exactly digests[i]; retired are its earlier incarnations
-// (reap.Retired) among the held keys' clocks.
-func (s *Store) ReapCheck(keys, digests [][]byte) (held []bool, retired []string, err error) {
+// ReapCheck answers a reap pass's check (reap.Answer): held[i] says the
+// vnode stores keys[i] with exactly digests[i]; absent[i] that it has
+// nothing of keys[i], neither stored nor prepared; retired are its earlier
+// incarnations (reap.Retired) among the held keys' clocks.
+func (s *Store) ReapCheck(keys, digests [][]byte) (held, absent []bool, retired []string, err error) {
 	if len(keys) != len(digests) {
-		return nil, nil, fmt.Errorf("%w: %d keys and %d digests", ErrInvalid, len(keys), len(digests))
+		return nil, nil, nil, fmt.Errorf("%w: %d keys and %d digests", ErrInvalid, len(keys), len(digests))
 	}
-	held = make([]bool, len(keys))
+	held, absent = make([]bool, len(keys)), make([]bool, len(keys))
 	seen := map[string]bool{}
 	for i, k := range keys {
 		okey, _, err := s.locate(k)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		set, digest, err := s.load(okey)
 		if digest == nil && err != nil {
-			return nil, nil, err // storage error
+			return nil, nil, nil, err // storage error
+		}
+		if err == nil && set == nil {
+			absent[i] = len(s.uncommitted[string(okey)]) == 0 && (s.pending == nil || string(s.pending.okey) != string(okey))
+			continue
 		}
 		if err != nil || !bytes.Equal(digest, digests[i]) {
-			continue // corrupt, absent or another version
+			continue // corrupt or another version
 		}
 		held[i] = true
 		for _, a := range reap.Retired(set, s.cfg.Node, s.actor) {
 			seen[a] = true
 		}
 	}
-	return held, sortedKeys(seen), nil
+	return held, absent, sortedKeys(seen), nil
 }
 
 // ReapResult is what Store.Reap did.
@@ -143,11 +148,12 @@ type ReapResult struct {
 const compactMin = 64
 
 // Reap applies a reap pass's items (reap.Plan), each only if the vnode
-// still stores the key with the item's digest: a tombstone is deleted, a
-// set replaced by its pruned copy (only a reap.IsPruneOf of what is stored,
-// keeping this vnode's current actor). One storage write; on error nothing
-// changed. The tree and the cache follow. A key may appear once per call.
-func (s *Store) Reap(items []reap.Item) (ReapResult, error) {
+// still stores the key with the item's digest: a dead key (every sibling a
+// tombstone or expired at nowNs, Unix ns) is deleted, a set replaced by its
+// pruned copy (only a reap.IsPruneOf of what is stored, keeping this
+// vnode's current actor). One storage write; on error nothing changed. The
+// tree and the cache follow. A key may appear once per call.
+func (s *Store) Reap(items []reap.Item, nowNs int64) (ReapResult, error) {
 	type change struct {
 		key, okey []byte
 		seg       uint16
@@ -176,7 +182,7 @@ func (s *Store) Reap(items []reap.Item) (ReapResult, error) {
 		ok := err == nil && stored != nil && bytes.Equal(digest, it.Digest)
 		switch {
 		case !ok:
-		case it.Set == nil && stored.IsTombstone():
+		case it.Set == nil && isDead(stored, nowNs):
 			b.Delete(storage.KeyspaceData, okey)
 			changes = append(changes, change{key: it.Key, okey: okey, seg: seg, oldDigest: digest})
 			continue
@@ -236,4 +242,10 @@ func (s *Store) Reap(items []reap.Item) (ReapResult, error) {
 // runs beside reads and writes: callers run it on a goroutine of its own.
 func Compact(e storage.Engine, p uint32) error {
 	return storage.Compact(e, storage.KeyspaceData, storage.PartitionRange(p))
+}
+
+// isDead reports a set every sibling of which is dead at nowNs.
+func isDead(set *version.Set, nowNs int64) bool {
+	_, dead := set.DeadSince(nowNs)
+	return dead
 }

@@ -149,12 +149,12 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	}
 	digests[3] = digestOf(live)
 	absent := keys[4]
-	held, _, err := s.ReapCheck(append(slices.Clone(keys[:4]), absent), append(slices.Clone(digests), digests[0]))
-	if err != nil || !slices.Equal(held, []bool{true, true, true, true, false}) {
-		t.Fatalf("check: %v %v", held, err)
+	held, missing, _, err := s.ReapCheck(append(slices.Clone(keys[:4]), absent), append(slices.Clone(digests), digests[0]))
+	if err != nil || !slices.Equal(held, []bool{true, true, true, true, false}) || !slices.Equal(missing, []bool{false, false, false, false, true}) {
+		t.Fatalf("check: held %v absent %v %v", held, missing, err)
 	}
-	if held, _, _ := s.ReapCheck([][]byte{keys[0]}, [][]byte{digests[1]}); held[0] {
-		t.Fatal("another digest checked as held")
+	if held, missing, _, _ := s.ReapCheck([][]byte{keys[0]}, [][]byte{digests[1]}); held[0] || missing[0] {
+		t.Fatal("another digest checked as held or absent")
 	}
 	// A write races the reap on keys[1], and a concurrent delete on
 	// keys[2]: they land after the check.
@@ -176,7 +176,7 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 		{Key: keys[2], Digest: digests[2]},
 		{Key: keys[3], Digest: digests[3]}, // not a tombstone
 		{Key: absent, Digest: digests[0]},
-	})
+	}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +208,10 @@ func TestReapCheckAndConditionalDelete(t *testing.T) {
 	if rebuilt.Tree().Root() != s.Tree().Root() || rebuilt.Tree().Count() != s.Tree().Count() {
 		t.Fatal("the tree after the reap differs from one rebuilt from storage")
 	}
-	if _, err := s.Reap([]reap.Item{{Key: keys[0]}, {Key: keys[0]}}); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Reap([]reap.Item{{Key: keys[0]}, {Key: keys[0]}}, 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a key twice: %v", err)
 	}
-	if _, err := s.Reap([]reap.Item{{Key: keysOf(5, 1)[0], Digest: digests[0]}}); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Reap([]reap.Item{{Key: keysOf(5, 1)[0], Digest: digests[0]}}, 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a key of another partition: %v", err)
 	}
 }
@@ -229,7 +229,7 @@ func TestReapForgetsCachedObjects(t *testing.T) {
 	if got, _ := s.Get(k); got == nil { // cached now
 		t.Fatal("no tombstone")
 	}
-	if res, err := s.Reap([]reap.Item{{Key: k, Digest: d}}); err != nil || res.Deleted != 1 {
+	if res, err := s.Reap([]reap.Item{{Key: k, Digest: d}}, 0); err != nil || res.Deleted != 1 {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if got, err := s.Get(k); got != nil || err != nil {
@@ -302,7 +302,7 @@ func TestReapConditionalReplace(t *testing.T) {
 		{Key: keys[0], Digest: digestOf(stored[0]), Set: drop(stored[0], gone), Pruned: 1},
 		{Key: keys[1], Digest: digestOf(stored[1]), Set: drop(stored[1], s.Actor()), Pruned: 1},          // this vnode's own current actor
 		{Key: keys[2], Digest: digestOf(stored[2]), Set: longClock(t, "n2@00000000000000b1"), Pruned: 3}, // not a prune: another sibling
-	})
+	}, 0)
 	if err != nil || res.Replaced != 1 || res.Skipped != 2 || res.Pruned != 1 {
 		t.Fatalf("replace: %+v %v", res, err)
 	}
@@ -343,7 +343,7 @@ func TestFailedReapChangesNothing(t *testing.T) {
 	tomb := del(t, s, k, 1)
 	root := s.Tree().Root()
 	sw.SetEnabled(true)
-	if _, err := s.Reap([]reap.Item{{Key: k, Digest: digestOf(tomb)}}); !errors.Is(err, storage.ErrNoSpace) {
+	if _, err := s.Reap([]reap.Item{{Key: k, Digest: digestOf(tomb)}}, 0); !errors.Is(err, storage.ErrNoSpace) {
 		t.Fatalf("reap on a full disk: %v", err)
 	}
 	sw.SetEnabled(false)
@@ -365,17 +365,17 @@ func TestReapAsksForCompaction(t *testing.T) {
 		}
 		items = append(items, reap.Item{Key: k, Digest: digestOf(del(t, s, k, 1))})
 	}
-	res, err := s.Reap(items[:50])
+	res, err := s.Reap(items[:50], 0)
 	if err != nil || res.Compact {
 		t.Fatalf("50 of 200: %+v %v", res, err)
 	}
-	if res, _ = s.Reap(items[50:100]); !res.Compact {
+	if res, _ = s.Reap(items[50:100], 0); !res.Compact {
 		t.Fatalf("100 of 200 reaped, 100 left: %+v", res)
 	}
-	if res, _ = s.Reap(items[100:199]); !res.Compact {
+	if res, _ = s.Reap(items[100:199], 0); !res.Compact {
 		t.Fatalf("99 more, 1 left: %+v", res)
 	}
-	if res, _ = s.Reap(items[199:]); !res.Compact {
+	if res, _ = s.Reap(items[199:], 0); !res.Compact {
 		t.Fatalf("the last one, partition empty: %+v", res)
 	}
 	if err := Compact(storage.NewMemory(), 9); err != nil {

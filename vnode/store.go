@@ -488,13 +488,14 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	return s.pending, nil
 }
 
-// Holds reports whether key holds a value here: a live (not deleted)
-// sibling in the stored version or in a version this vnode prepared whose
-// commit failed or never came (it may be on other replicas). A corrupt
+// Holds reports whether key holds a value here at nowNs (Unix ns): a live
+// (neither deleted nor expired) sibling in the stored version or in a
+// version this vnode prepared whose commit failed or never came (it may be
+// on other replicas). A corrupt
 // object counts as holding one. An if-absent write is refused when it
 // does; the vnode's single goroutine makes the check and the write one
 // step.
-func (s *Store) Holds(key []byte) (bool, error) {
+func (s *Store) Holds(key []byte, nowNs int64) (bool, error) {
 	okey, _, err := s.locate(key)
 	if err != nil {
 		return false, err
@@ -512,7 +513,7 @@ func (s *Store) Holds(key []byte) (bool, error) {
 	if s.pending != nil && string(s.pending.okey) == string(okey) {
 		local = version.Sync(local, s.pending.Set)
 	}
-	_, live := local.Live(version.ModeSiblings)
+	_, live := local.Live(version.ModeSiblings, nowNs)
 	return live, nil
 }
 

@@ -42,7 +42,7 @@ func write(v string) version.Write { return version.Write{Value: []byte(v), Time
 
 func values(t *testing.T, s *version.Set) []string {
 	t.Helper()
-	live, _ := s.Live(version.ModeSiblings)
+	live, _ := s.Live(version.ModeSiblings, 0)
 	var out []string
 	for _, l := range live {
 		out = append(out, string(l.Value))
@@ -570,7 +570,7 @@ func TestHolds(t *testing.T) {
 	keys := keysOf(2, 4)
 	holds := func(k []byte) bool {
 		t.Helper()
-		h, err := s.Holds(k)
+		h, err := s.Holds(k, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -643,7 +643,7 @@ func TestListKeys(t *testing.T) {
 				t.Fatalf("%q listed twice", it.Key)
 			}
 			got[string(it.Key)] = true
-			if _, holds := it.Set.Live(version.ModeSiblings); holds {
+			if _, holds := it.Set.Live(version.ModeSiblings, 0); holds {
 				live++
 			}
 		}

@@ -113,7 +113,7 @@ func TestWriteAfterLoadRetiresTheRecord(t *testing.T) {
 			}
 			cur, _ = s2.Get(keys[0])
 			d := version.Digest(cur)
-			if res, err := s2.Reap([]reap.Item{{Key: keys[0], Digest: d[:]}}); err != nil || res.Deleted != 1 {
+			if res, err := s2.Reap([]reap.Item{{Key: keys[0], Digest: d[:]}}, 0); err != nil || res.Deleted != 1 {
 				t.Fatalf("reap: %+v %v", res, err)
 			}
 		},
@@ -365,7 +365,7 @@ func TestServesWhileBuilding(t *testing.T) {
 			}
 			tomb, _ := s.Get(k)
 			d := version.Digest(tomb)
-			if _, err := s.Reap([]reap.Item{{Key: k, Digest: d[:]}}); err != nil {
+			if _, err := s.Reap([]reap.Item{{Key: k, Digest: d[:]}}, 0); err != nil {
 				t.Fatal(err)
 			}
 		case 3: // a batch of replica merges
@@ -493,7 +493,7 @@ func TestReapDuringBuildSizesThePartitionWhole(t *testing.T) {
 	}
 	defer b.Close()
 	fill(t, s2, keys[300:301], "b")
-	res, err := s2.Reap([]reap.Item{{Key: keys[0], Digest: digestOf(tomb)}})
+	res, err := s2.Reap([]reap.Item{{Key: keys[0], Digest: digestOf(tomb)}}, 0)
 	if err != nil || res.Deleted != 1 {
 		t.Fatalf("reap: %+v %v", res, err)
 	}

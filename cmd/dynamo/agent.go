@@ -116,6 +116,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.DurationVar(&c.ReadSpeculateAfter, "read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first and the others when one fails or no answer came within this delay (0: every replica at once, read repair on all of them)")
 	fs.StringVar(&s.durableWrites, "durable-writes", def.DurableWrites.String(), "which replicas fsync a write before acking it: all, or one (this node's own write fsyncs before the answer; the other replicas ack from their engine and fsync within --flush-interval)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", def.FlushInterval, "the longest a replica write sent with --durable-writes one waits for its fsync (one fsync serves all such writes of the interval)")
+	fs.DurationVar(&c.DefaultTTL, "default-ttl", 0, "time to live of puts that set none (their values then expire that long after the write); 0: never")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
 	fs.BoolVar(&c.FastGossip, "fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
 	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")

@@ -399,6 +399,7 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	lww := fs.Bool("lww", false, "last-write-wins: replace whatever the key holds (concurrent writes are lost)")
 	ifAbsent := fs.Bool("if-absent", false, "write only if the key holds no value (checked and written in one step where the write is coordinated; see docs/client.md)")
 	valueFile := fs.String("value-file", "", "read the value from this file (- for stdin) instead of the VALUE argument (binary values, large values)")
+	ttl := fs.Duration("ttl", 0, "the value's time to live (e.g. 30s, 24h): it then reads as absent; 0 never expires; unset takes the node's --default-ttl")
 	if code, ok := k.parse(fs, args, "[flags] KEY VALUE", -1, ""); !ok {
 		return code
 	}
@@ -427,6 +428,9 @@ func (k kvCommand) runPut(fs *flag.FlagSet, cf clusterFlags, args []string, dial
 	}
 	if *ifAbsent {
 		opts = append(opts, client.IfAbsent())
+	}
+	if isSet(fs, "ttl") {
+		opts = append(opts, client.TTL(*ttl))
 	}
 	newCtx, err := c.Put(ctx, []byte(fs.Arg(0)), value, vctx, opts...)
 	if err != nil {
@@ -698,10 +702,29 @@ func nargs(fs *flag.FlagSet) string {
 
 // getOutput is the one line `dynamo get --json` prints.
 type getOutput struct {
-	Key     string   `json:"key"`
-	Found   bool     `json:"found"`
-	Values  []string `json:"values"`
+	Key    string   `json:"key"`
+	Found  bool     `json:"found"`
+	Values []string `json:"values"`
+	// Expires are when values expire (RFC 3339), aligned with values; ""
+	// for a value that never does. Absent when none expires.
+	Expires []string `json:"expires,omitempty"`
 	Context string   `json:"context"`
+}
+
+// isSet reports whether the command line set flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// expiryText is how get prints an expiry: RFC 3339 in UTC with
+// milliseconds, "" for none.
+func expiryText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool, opts []client.Option) int {
@@ -716,6 +739,9 @@ func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool,
 			for _, v := range obj.Values {
 				out.Values = append(out.Values, enc.EncodeToString(v))
 			}
+			for _, e := range obj.Expires {
+				out.Expires = append(out.Expires, expiryText(e))
+			}
 		}
 		return k.printJSON(out)
 	}
@@ -726,6 +752,15 @@ func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool,
 	}
 	if !obj.Context.IsZero() || obj.Found {
 		fmt.Fprintf(k.stdout, "context: %s\n", obj.Context)
+	}
+	for i, e := range obj.Expires {
+		switch {
+		case e.IsZero():
+		case len(obj.Expires) == 1:
+			fmt.Fprintf(k.stdout, "expires: %s\n", expiryText(e))
+		default:
+			fmt.Fprintf(k.stdout, "expires: %s (value %d)\n", expiryText(e), i+1)
+		}
 	}
 	if !obj.Found {
 		return k.fail(exitFailed, "%q: not found", key)

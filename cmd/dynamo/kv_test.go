@@ -665,3 +665,30 @@ func TestExportImportCommands(t *testing.T) {
 		t.Fatalf("a failing import: exit %d %q", code, errs)
 	}
 }
+
+// put --ttl sets the option (0 included, overriding the node's default;
+// unset leaves the default); get prints each value's expiry.
+func TestPutTTLAndGetExpiry(t *testing.T) {
+	f := &fakeKV{}
+	for _, args := range [][]string{{"put", "--ttl", "90s", "k", "v"}, {"put", "--ttl", "0", "k", "v"}, {"put", "k", "v"}} {
+		if _, errs, code := kv(f, args...); code != 0 {
+			t.Fatalf("%v: exit %d %q", args, code, errs)
+		}
+	}
+	if f.opts[0].TTL == nil || *f.opts[0].TTL != 90*time.Second || f.opts[1].TTL == nil || *f.opts[1].TTL != 0 || f.opts[2].TTL != nil {
+		t.Fatalf("ttls %v %v %v, want 90s, 0 and unset", f.opts[0].TTL, f.opts[1].TTL, f.opts[2].TTL)
+	}
+	if _, errs, code := kv(f, "put", "--ttl", "soon", "k", "v"); code != 2 || !strings.Contains(errs, "ttl") {
+		t.Fatalf("bad --ttl: exit %d %q", code, errs)
+	}
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	f = &fakeKV{obj: &client.Object{Found: true, Values: [][]byte{[]byte("a"), []byte("b")}, Expires: []time.Time{{}, at}, Context: client.ContextFromBytes([]byte("ctx"))}}
+	out, errs, code := kv(f, "get", "k")
+	if code != 0 || out != "a\nb\ncontext: Y3R4\nexpires: 2030-01-02T03:04:05.006Z (value 2)\n" || errs != "" {
+		t.Fatalf("get: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	out, _, _ = kv(f, "get", "--json", "k")
+	if !strings.Contains(out, `"expires":["","2030-01-02T03:04:05.006Z"]`) {
+		t.Fatalf("get --json: %q", out)
+	}
+}
