@@ -177,6 +177,11 @@ func TestChaosSiblingsLoseNothing(t *testing.T) {
 			if rep.Result.Acked == 0 || len(rep.Timeline) < 2 {
 				t.Fatalf("seed %d: nothing was tested: %d adds acknowledged, %d nemesis events", seed, rep.Result.Acked, len(rep.Timeline))
 			}
+			// Expiry was exercised: values expired, and (fresh keys, one
+			// in four with a long time to live) others lived on.
+			if e := rep.Result.Registers.Expiry; (rep.Regs+rep.Fresh > 0 && e.CheckedExpired == 0) || (rep.Fresh > 0 && e.CheckedLive == 0) {
+				t.Fatalf("seed %d: expiry was not tested: %d puts with a time to live acknowledged, %d checked expired, %d checked live", seed, e.Acked, e.CheckedExpired, e.CheckedLive)
+			}
 			if rep.Converged > 30*time.Second {
 				t.Fatalf("replicas converged %v after the final heal, want within 30 s", rep.Converged)
 			}

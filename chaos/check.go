@@ -3,6 +3,7 @@ package chaos
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -84,6 +85,15 @@ type Add struct {
 type Final struct {
 	// Reads are the carts', Registers the registers'.
 	Reads, Registers map[string]map[string][]string
+	// Windows are when each register's final reads were made, from the
+	// first request sent to the last answer (from the start of the
+	// workload, by the wall clock). A register without one has its
+	// values with a time to live checked as possibly expired.
+	Windows map[string][2]time.Duration
+	// Expires are the expiries that readers reporting them (the reads
+	// through the cluster) gave each register's values, aligned with
+	// Registers' (from the start of the workload; 0 for none).
+	Expires map[string]map[string][]time.Duration
 	// Diverged lists keys whose replicas differ, with a description.
 	Diverged []string
 	// RootsDiffer lists partitions whose owners' Merkle roots differ.
@@ -244,7 +254,11 @@ type RegOp struct {
 	Seq    int
 	Delete bool
 	// Value is the put's value (unique); empty for a delete.
-	Value   string
+	Value string
+	// TTL is the put's time to live (client.TTL), 0 for none: its value
+	// expires TTL after the coordinator prepared the write, which it did
+	// between Sent and At (no failover: one coordinator, one prepare).
+	TTL     time.Duration
 	Outcome Outcome
 	// Covers are the values the write's context covered: what it
 	// supersedes. A put's own value is covered by the context it returns;
@@ -254,7 +268,72 @@ type RegOp struct {
 	// Context says where the context came from: "own" (the client's own
 	// previous put), "read" or "none".
 	Context string
-	At      time.Duration
+	// Blind: a put made with no context on purpose, to be a sibling of the
+	// register's value (not an overwrite made on a read that missed it).
+	Blind bool `json:",omitempty"`
+	// Sent is when the write was sent, At when it returned, both from the
+	// start of the workload by the wall clock (the nodes' expiries are
+	// wall-clock times, and every agent runs on this machine).
+	Sent, At time.Duration
+}
+
+// liveness is what a value with a time to live certainly is at reads
+// made within a window: from the first request sent to the last answer.
+type liveness int
+
+const (
+	// certainlyLive: no time to live, or the reads were all answered
+	// before the put was sent plus its time to live (its expiry, set when
+	// the coordinator prepared the write, is later): read as any value.
+	certainlyLive liveness = iota
+	// mayHaveExpired: the expiry may lie before or within the reads (or
+	// the put was not acknowledged, and its coordinator may have prepared
+	// it at any later time): present or absent, both are right, and
+	// readers may disagree.
+	mayHaveExpired
+	// certainlyExpired: the put was acknowledged and the reads began after
+	// it returned plus its time to live (its expiry is earlier): no read
+	// may return it.
+	certainlyExpired
+)
+
+// livenessAt is what op's value is at reads made within w (from, to).
+func (op RegOp) livenessAt(w [2]time.Duration) liveness {
+	switch {
+	case op.TTL <= 0 || w[1] < op.Sent+op.TTL:
+		return certainlyLive
+	case op.Outcome == Acked && w[0] >= op.At+op.TTL:
+		return certainlyExpired
+	}
+	return mayHaveExpired
+}
+
+// expiryBounds are the expiry a read may report for op's value: none (0)
+// without a time to live; else from the put's send plus its time to live
+// to its return plus it (no upper bound, hi 0, unless acknowledged).
+func (op RegOp) expiryBounds() (lo, hi time.Duration) {
+	if op.TTL <= 0 {
+		return 0, 0
+	}
+	lo = op.Sent + op.TTL
+	if op.Outcome == Acked {
+		hi = op.At + op.TTL
+	}
+	return lo, hi
+}
+
+// describePut says how op was written, for the reports on expiry.
+func (op RegOp) describePut() string {
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	if op.TTL <= 0 {
+		return fmt.Sprintf("put without a time to live, %s at %v", op.Outcome, r(op.At))
+	}
+	lo, hi := op.expiryBounds()
+	due := fmt.Sprintf("expiry due from %v", r(lo))
+	if hi > 0 {
+		due = fmt.Sprintf("expiry due in [%v, %v]", r(lo), r(hi))
+	}
+	return fmt.Sprintf("put with time to live %v sent at %v, %s at %v: %s", op.TTL, r(op.Sent), op.Outcome, r(op.At), due)
 }
 
 // StaleRead is a read of a register that missed its client's own last
@@ -288,6 +367,24 @@ func (s StaleRead) String() string {
 	return out + ")"
 }
 
+// Rest is a register's rest, longer than the agents' tombstone grace,
+// after an acknowledged delete or an acknowledged put with a short time to
+// live (until its value has expired and the grace has passed), so that its
+// key is reaped before it is written again.
+type Rest struct {
+	Key string
+	// After is "delete" or "expiry".
+	After string
+	// At is when the register woke.
+	At time.Duration
+	// Owners are the key's owners that answered a replica read when it
+	// woke; Stored those of them that still stored the key (not reaped).
+	Owners, Stored []string
+}
+
+// Reaped reports a key that no owner that answered still stored.
+func (r Rest) Reaped() bool { return len(r.Owners) > 0 && len(r.Stored) == 0 }
+
 // RegisterResult is the verdict on the registers.
 type RegisterResult struct {
 	Ops, Puts, Deletes, Acked, Failed, Unknown int
@@ -314,14 +411,43 @@ type RegisterResult struct {
 	// "not found" only when R primaries lack the value, and at most one
 	// does. A failure.
 	MissedAcked []string
+	// Expired are values a final read returned after they had certainly
+	// expired: their put was acknowledged and the reads began after it
+	// returned plus its time to live, or the read reported an expiry that
+	// had passed when the reads began ("expired value came back"). A
+	// failure.
+	Expired []string
+	// WrongExpiry are values read through the cluster with an expiry
+	// their put does not explain: one for a put without a time to live,
+	// none or one outside [sent + TTL, acknowledged + TTL] for a put with
+	// one. A failure.
+	WrongExpiry []string
+	// Expiry counts the puts with a time to live, ExpiryByFamily the same
+	// by family of keys (a key's name up to its first '-': "reg" for the
+	// registers, "fresh" for the fresh keys).
+	Expiry         ExpiryFigures
+	ExpiryByFamily map[string]*ExpiryFigures
+	// ExpiriesChecked counts the values read through the cluster whose
+	// expiry was compared with their put's.
+	ExpiriesChecked int
+}
+
+// ExpiryFigures count puts with a time to live: attempted and
+// acknowledged; and of the acknowledged ones on keys read at the end,
+// those certainly expired at the final reads (each must be in none),
+// those certainly live and superseded by no write (each must be in every
+// one), and those that may have expired just before or during the reads
+// (either is right).
+type ExpiryFigures struct {
+	Puts, Acked, CheckedExpired, CheckedLive, Undecided int
 }
 
 // OK reports whether no acknowledged put was lost or missed by a read that
-// had to see it, nothing superseded came back, and nothing unexpected
-// appeared.
+// had to see it, nothing superseded or expired came back, every expiry
+// read was its put's, and nothing unexpected appeared.
 func (r RegisterResult) OK() bool {
 	return len(r.Lost) == 0 && len(r.Resurrected) == 0 && len(r.Unexpected) == 0 && len(r.Inconsistent) == 0 &&
-		len(r.MissedAcked) == 0
+		len(r.MissedAcked) == 0 && len(r.Expired) == 0 && len(r.WrongExpiry) == 0
 }
 
 // MissedAcked returns the stale reads that answered "not found" for a put
@@ -350,8 +476,22 @@ func MissedAcked(stale []StaleRead, churn [][2]time.Duration) []string {
 // whose put was acknowledged must be in every final read unless a later
 // write (of any outcome) superseded it, and a value an acknowledged write
 // superseded must be in none (a resurrection).
+//
+// A value with a time to live is read so only while it is certainly live
+// at the final reads (livenessAt); once certainly expired it must be in
+// none (Expired), and in between it may be in any, so readers may differ
+// on it. An expiry a read reports must be its put's (WrongExpiry).
 func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
-	r := RegisterResult{Ops: len(ops), StaleReads: stale}
+	r := RegisterResult{Ops: len(ops), StaleReads: stale, ExpiryByFamily: map[string]*ExpiryFigures{}}
+	// count applies f to the total figures and to those of key's family.
+	count := func(key string, f func(*ExpiryFigures)) {
+		fam, _, _ := strings.Cut(key, "-")
+		if r.ExpiryByFamily[fam] == nil {
+			r.ExpiryByFamily[fam] = &ExpiryFigures{}
+		}
+		f(&r.Expiry)
+		f(r.ExpiryByFamily[fam])
+	}
 	byKey := map[string][]RegOp{}
 	for _, op := range ops {
 		byKey[op.Key] = append(byKey[op.Key], op)
@@ -368,6 +508,14 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 		default:
 			r.Unknown++
 		}
+		if !op.Delete && op.TTL > 0 {
+			count(op.Key, func(e *ExpiryFigures) {
+				e.Puts++
+				if op.Outcome == Acked {
+					e.Acked++
+				}
+			})
+		}
 	}
 	keys := slices.Sorted(maps.Keys(byKey))
 	for k := range f.Registers {
@@ -375,6 +523,7 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 			keys = append(keys, k)
 		}
 	}
+	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	for _, key := range keys {
 		kops := byKey[key]
 		slices.SortFunc(kops, func(a, b RegOp) int { return a.Seq - b.Seq })
@@ -390,7 +539,12 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 					coveredBy[v] = op
 				}
 			}
-			if op.Outcome == Acked {
+			switch {
+			case op.Blind:
+				// The values before it stay beside it: the writes that
+				// follow on its context do not claim to supersede them.
+				pending = pending[:0]
+			case op.Outcome == Acked:
 				for _, v := range pending {
 					followedBy[v] = op
 				}
@@ -402,23 +556,83 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 			}
 		}
 		reads := f.Registers[key]
-		r.Inconsistent = append(r.Inconsistent, inconsistent(key, reads)...)
-		resurrected, survivors, unexpected := map[string][]string{}, map[string][]string{}, map[string]bool{}
+		win, ok := f.Windows[key]
+		if !ok {
+			win = [2]time.Duration{0, math.MaxInt64} // unknown: nothing is certain
+		}
+		// Readers may differ on a value that may have expired during the
+		// reads.
+		settled := map[string][]string{}
 		for reader, vals := range reads {
-			for _, v := range vals {
-				if _, ok := written[v]; !ok {
+			settled[reader] = slices.DeleteFunc(slices.Clone(vals), func(v string) bool {
+				op, ok := written[v]
+				return ok && op.livenessAt(win) == mayHaveExpired
+			})
+		}
+		r.Inconsistent = append(r.Inconsistent, inconsistent(key, settled)...)
+		resurrected, survivors, unexpected := map[string][]string{}, map[string][]string{}, map[string]bool{}
+		expired := map[string][]string{}     // certainly expired by the history
+		pastOwn := map[string][]string{}     // returned after the expiry the read gave it
+		wrongExpiry := map[string][]string{} // value -> "reader with expiry"
+		for reader, vals := range reads {
+			exps, reports := f.Expires[key][reader]
+			for i, v := range vals {
+				put, ok := written[v]
+				if !ok {
 					unexpected[v] = true
 					continue
 				}
-				if _, ok := coveredBy[v]; ok {
-					resurrected[v] = append(resurrected[v], reader)
-				} else if _, ok := followedBy[v]; ok {
-					survivors[v] = append(survivors[v], reader)
+				var e time.Duration // the expiry the reader gave v, 0 none
+				if reports && i < len(exps) {
+					e = exps[i]
+				}
+				switch {
+				case put.livenessAt(win) == certainlyExpired:
+					expired[v] = append(expired[v], reader)
+				case e != 0 && e <= win[0]:
+					pastOwn[v] = append(pastOwn[v], fmt.Sprintf("%s (its expiry %v)", reader, round(e)))
+				default:
+					if _, ok := coveredBy[v]; ok {
+						resurrected[v] = append(resurrected[v], reader)
+					} else if _, ok := followedBy[v]; ok {
+						survivors[v] = append(survivors[v], reader)
+					}
+				}
+				if !reports {
+					continue
+				}
+				r.ExpiriesChecked++
+				lo, hi := put.expiryBounds()
+				if (lo == 0 && e != 0) || (lo != 0 && (e < lo || (hi != 0 && e > hi))) {
+					got := "no expiry"
+					if e != 0 {
+						got = fmt.Sprintf("expiry %v", round(e))
+					}
+					wrongExpiry[v] = append(wrongExpiry[v], reader+" with "+got)
 				}
 			}
 		}
 		for v := range unexpected {
 			r.Unexpected = append(r.Unexpected, key+"/"+v)
+		}
+		for v, readers := range expired {
+			slices.Sort(readers)
+			put := written[v]
+			desc := fmt.Sprintf("%s/%s (%s; certainly expired by %v; read in [%v, %v] through %s",
+				key, v, put.describePut(), round(put.At+put.TTL), round(win[0]), round(win[1]), strings.Join(readers, ", "))
+			if by, ok := coveredBy[v]; ok {
+				desc += fmt.Sprintf("; also superseded by the write acked at %v", round(by.At))
+			}
+			r.Expired = append(r.Expired, desc+")")
+		}
+		for v, readers := range pastOwn {
+			slices.Sort(readers)
+			r.Expired = append(r.Expired, fmt.Sprintf("%s/%s (%s; read in [%v, %v] through %s, after the expiry the read gave it)",
+				key, v, written[v].describePut(), round(win[0]), round(win[1]), strings.Join(readers, ", ")))
+		}
+		for v, readers := range wrongExpiry {
+			slices.Sort(readers)
+			r.WrongExpiry = append(r.WrongExpiry, fmt.Sprintf("%s/%s (%s; read through %s)", key, v, written[v].describePut(), strings.Join(readers, ", ")))
 		}
 		for v, readers := range resurrected {
 			slices.Sort(readers)
@@ -436,8 +650,22 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 				key, v, followedBy[v].At.Round(100*time.Millisecond), followedBy[v].Context, strings.Join(readers, ", ")))
 		}
 		for _, op := range kops {
-			if op.Delete || op.Outcome != Acked || coveredByAny[op.Value] {
+			if op.Delete || op.Outcome != Acked {
 				continue
+			}
+			live := op.livenessAt(win)
+			if len(reads) > 0 && op.TTL > 0 {
+				switch {
+				case live == certainlyExpired:
+					count(key, func(e *ExpiryFigures) { e.CheckedExpired++ })
+				case live == mayHaveExpired:
+					count(key, func(e *ExpiryFigures) { e.Undecided++ })
+				case !coveredByAny[op.Value]:
+					count(key, func(e *ExpiryFigures) { e.CheckedLive++ })
+				}
+			}
+			if coveredByAny[op.Value] || live != certainlyLive {
+				continue // superseded, or it may have expired
 			}
 			var missing []string
 			for reader, vals := range reads {
@@ -446,6 +674,9 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 				}
 			}
 			desc := fmt.Sprintf("%s/%s (acked at %v with %s context", key, op.Value, op.At.Round(100*time.Millisecond), op.Context)
+			if op.TTL > 0 {
+				desc += fmt.Sprintf(" and time to live %v, certainly live at the reads in [%v, %v]", op.TTL, round(win[0]), round(win[1]))
+			}
 			switch {
 			case len(reads) == 0:
 				r.Lost = append(r.Lost, desc+"; register not read)")
@@ -460,5 +691,7 @@ func CheckRegisters(ops []RegOp, stale []StaleRead, f Final) RegisterResult {
 	slices.Sort(r.Unexpected)
 	slices.Sort(r.Inconsistent)
 	slices.Sort(r.StaleSurvivors)
+	slices.Sort(r.Expired)
+	slices.Sort(r.WrongExpiry)
 	return r
 }

@@ -123,3 +123,138 @@ func TestMissedAckedReads(t *testing.T) {
 		t.Fatal("a missed acknowledged put does not fail the run")
 	}
 }
+
+// A value with a time to live is certainly live at reads answered before
+// its put was sent plus its time to live, certainly expired at reads begun
+// after its acknowledged put returned plus it, and either in between.
+func TestCheckLivenessBounds(t *testing.T) {
+	s := time.Second
+	put := RegOp{Value: "v", TTL: 5 * s, Sent: 10 * s, At: 11 * s, Outcome: Acked}
+	for _, c := range []struct {
+		op   RegOp
+		w    [2]time.Duration
+		want liveness
+	}{
+		{put, [2]time.Duration{0, 15*s - 1}, certainlyLive},
+		{put, [2]time.Duration{14 * s, 15 * s}, mayHaveExpired},
+		{put, [2]time.Duration{16*s - 1, 17 * s}, mayHaveExpired},
+		{put, [2]time.Duration{16 * s, 17 * s}, certainlyExpired},
+		{RegOp{Value: "v", TTL: 5 * s, Sent: 10 * s, At: 11 * s, Outcome: Failed}, [2]time.Duration{100 * s, 101 * s}, mayHaveExpired},
+		{RegOp{Value: "v", TTL: 5 * s, Sent: 10 * s, At: 11 * s, Outcome: Unknown}, [2]time.Duration{0, 14 * s}, certainlyLive},
+		{RegOp{Value: "v", Sent: 10 * s, At: 11 * s, Outcome: Acked}, [2]time.Duration{1000 * s, 1001 * s}, certainlyLive},
+	} {
+		if got := c.op.livenessAt(c.w); got != c.want {
+			t.Errorf("%+v at %v: %v, want %v", c.op, c.w, got, c.want)
+		}
+	}
+}
+
+// Expiry in the register checker: a value certainly expired at the final
+// reads must be in none ("expired value came back"), one certainly live
+// is checked as any value (lost if missing), one whose expiry may fall
+// near the reads may be anywhere, readers included; a sibling without a
+// time to live survives its expired sibling; every expiry read through
+// the cluster must be its put's.
+func TestCheckRegistersExpiry(t *testing.T) {
+	s, ms := time.Second, time.Millisecond
+	ops := []RegOp{
+		// t1 expires; t2, a blind put beside it, must survive it.
+		{Key: "t", Seq: 0, Value: "t1", TTL: s, Sent: 10 * s, At: 10*s + 100*ms, Outcome: Acked, Context: "none"},
+		{Key: "t", Seq: 1, Value: "t2", Sent: 10*s + 200*ms, At: 10*s + 300*ms, Outcome: Acked, Context: "none", Blind: true},
+		// z1 lives an hour beside z2, a blind put; the delete on z2's
+		// context leaves it.
+		{Key: "z", Seq: 0, Value: "z1", TTL: time.Hour, Sent: 50 * s, At: 50*s + 100*ms, Outcome: Acked, Context: "read"},
+		{Key: "z", Seq: 1, Value: "z2", Sent: 51 * s, At: 51*s + 100*ms, Outcome: Acked, Context: "none", Blind: true},
+		{Key: "z", Seq: 2, Delete: true, Sent: 52 * s, At: 52*s + 100*ms, Outcome: Acked, Covers: []string{"z2"}, Context: "own"},
+		// u1 lives an hour.
+		{Key: "u", Seq: 0, Value: "u1", TTL: time.Hour, Sent: 20 * s, At: 20*s + 100*ms, Outcome: Acked, Context: "none"},
+		// w1 may expire around the reads (99.5 s to 100.5 s).
+		{Key: "w", Seq: 0, Value: "w1", TTL: 90 * s, Sent: 9*s + 500*ms, At: 10*s + 500*ms, Outcome: Acked, Context: "none"},
+		// x1 failed: its coordinator may have prepared it at any time.
+		{Key: "x", Seq: 0, Value: "x1", TTL: s, Sent: 30 * s, At: 32 * s, Outcome: Failed, Context: "none"},
+		// y1 expired and was superseded.
+		{Key: "y", Seq: 0, Value: "y1", TTL: s, Sent: 40 * s, At: 40*s + 100*ms, Outcome: Acked, Context: "none"},
+		{Key: "y", Seq: 1, Value: "y2", Sent: 41 * s, At: 41*s + 100*ms, Outcome: Acked, Covers: []string{"y1"}, Context: "own"},
+	}
+	type read struct {
+		n1, all []string
+		exps    []time.Duration // of all (R=3)
+	}
+	final := func(windows bool, rs map[string]read) Final {
+		f := Final{Registers: map[string]map[string][]string{}, Expires: map[string]map[string][]time.Duration{}, Windows: map[string][2]time.Duration{}}
+		for k, r := range rs {
+			f.Registers[k] = map[string][]string{"n1": r.n1, "R=3": r.all}
+			f.Expires[k] = map[string][]time.Duration{"R=3": r.exps}
+			if windows {
+				f.Windows[k] = [2]time.Duration{100 * s, 101 * s}
+			}
+		}
+		return f
+	}
+	good := func() map[string]read {
+		return map[string]read{
+			"t": {[]string{"t2"}, []string{"t2"}, []time.Duration{0}},
+			"u": {[]string{"u1"}, []string{"u1"}, []time.Duration{time.Hour + 20*s + 50*ms}},
+			"w": {[]string{"w1"}, nil, nil}, // readers may differ on it
+			"x": {[]string{"x1"}, []string{"x1"}, []time.Duration{150 * s}},
+			"y": {[]string{"y2"}, []string{"y2"}, []time.Duration{0}},
+			"z": {[]string{"z1"}, []string{"z1"}, []time.Duration{time.Hour + 50*s + 50*ms}},
+		}
+	}
+	res := CheckRegisters(ops, nil, final(true, good()))
+	if !res.OK() || res.Expiry != (ExpiryFigures{Puts: 6, Acked: 5, CheckedExpired: 2, CheckedLive: 2, Undecided: 1}) || res.ExpiriesChecked != 5 || len(res.StaleSurvivors) != 0 ||
+		*res.ExpiryByFamily["t"] != (ExpiryFigures{Puts: 1, Acked: 1, CheckedExpired: 1}) {
+		t.Fatalf("a clean history: %+v", res)
+	}
+	bad := func(name string, change func(map[string]read), check func(RegisterResult) bool) {
+		t.Helper()
+		rs := good()
+		change(rs)
+		res := CheckRegisters(ops, nil, final(true, rs))
+		if res.OK() || !check(res) {
+			t.Errorf("%s: %+v", name, res)
+		}
+	}
+	has := func(list []string, prefix, sub string) bool {
+		return len(list) == 1 && strings.HasPrefix(list[0], prefix) && strings.Contains(list[0], sub)
+	}
+	bad("expired value back", func(rs map[string]read) { rs["t"] = read{[]string{"t1", "t2"}, []string{"t2"}, []time.Duration{0}} },
+		func(r RegisterResult) bool { return has(r.Expired, "t/t1 (", "certainly expired by 11.1s") })
+	bad("expired and superseded value back", func(rs map[string]read) {
+		rs["y"] = read{[]string{"y2"}, []string{"y1", "y2"}, []time.Duration{41 * s, 0}}
+	},
+		func(r RegisterResult) bool {
+			return has(r.Expired, "y/y1 (", "also superseded") && len(r.Resurrected) == 0
+		})
+	bad("returned after its own expiry", func(rs map[string]read) { rs["x"] = read{nil, []string{"x1"}, []time.Duration{31 * s}} },
+		func(r RegisterResult) bool { return has(r.Expired, "x/x1 (", "after the expiry the read gave it") })
+	bad("sibling without a time to live lost", func(rs map[string]read) { rs["t"] = read{nil, nil, nil} },
+		func(r RegisterResult) bool { return has(r.Lost, "t/t2 (", "missing through R=3, n1") })
+	bad("live value lost beside a blind put", func(rs map[string]read) { rs["z"] = read{nil, nil, nil} },
+		func(r RegisterResult) bool { return has(r.Lost, "z/z1 (", "missing through R=3, n1") })
+	bad("live value lost", func(rs map[string]read) { rs["u"] = read{[]string{"u1"}, nil, nil} },
+		func(r RegisterResult) bool { return has(r.Lost, "u/u1 (", "certainly live") })
+	bad("expiry lost", func(rs map[string]read) { rs["u"] = read{[]string{"u1"}, []string{"u1"}, []time.Duration{0}} },
+		func(r RegisterResult) bool { return has(r.WrongExpiry, "u/u1 (", "R=3 with no expiry") })
+	bad("expiry too late", func(rs map[string]read) {
+		rs["u"] = read{[]string{"u1"}, []string{"u1"}, []time.Duration{time.Hour + 20*s + 200*ms}}
+	}, func(r RegisterResult) bool { return has(r.WrongExpiry, "u/u1 (", "expiry due in [1h0m20s, 1h0m20.1s]") })
+	bad("expiry on a value without one", func(rs map[string]read) { rs["t"] = read{[]string{"t2"}, []string{"t2"}, []time.Duration{time.Hour}} },
+		func(r RegisterResult) bool { return has(r.WrongExpiry, "t/t2 (", "put without a time to live") })
+	// Readers may differ on x1 too: failed, it may expire at any time.
+	rs := good()
+	rs["x"] = read{nil, []string{"x1"}, []time.Duration{150 * s}}
+	if res := CheckRegisters(ops, nil, final(true, rs)); !res.OK() {
+		t.Fatalf("readers differ on a failed put's value with a time to live: %+v", res)
+	}
+	// Without the reads' times nothing about expiry is certain: t1 may be
+	// back, u1 may be gone.
+	rs = good()
+	rs["t"] = read{[]string{"t1", "t2"}, []string{"t1", "t2"}, []time.Duration{11*s + 50*ms, 0}}
+	rs["u"] = read{nil, nil, nil}
+	if res := CheckRegisters(ops, nil, final(false, rs)); !res.OK() || res.Expiry.CheckedExpired != 0 || res.Expiry.CheckedLive != 0 || res.Expiry.Undecided != 5 ||
+		len(res.StaleSurvivors) != 0 { // a blind put follows nothing
+
+		t.Fatalf("reads of unknown times: %+v", res)
+	}
+}

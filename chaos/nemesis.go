@@ -34,7 +34,7 @@ func (c *cluster) apply(ctx context.Context, i int, e Event) string {
 	var out string
 	switch e.Fault {
 	case Partition:
-		if err := c.net.block(e.Blocked); err != nil {
+		if err := c.net.Block(e.Blocked); err != nil {
 			return " (" + err.Error() + ")"
 		}
 		c.partitioned = true
@@ -135,7 +135,7 @@ func (c *cluster) heal(ctx context.Context, at time.Duration) string {
 		c.faults[n-1].to = at
 	}
 	if c.partitioned {
-		if err := c.net.heal(); err != nil {
+		if err := c.net.Heal(); err != nil {
 			notes = append(notes, err.Error())
 		}
 		c.partitioned = false

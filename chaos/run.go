@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dynamokv/dynamo/client"
+	"github.com/dynamokv/dynamo/internal/netns"
 	"github.com/dynamokv/dynamo/ring"
 )
 
@@ -147,7 +148,14 @@ type Report struct {
 	// from its node's last start: lower bounds).
 	Reaped uint64 `json:"tombstones_reaped"`
 	Pruned uint64 `json:"clock_entries_pruned"`
-	Result Result `json:"result"`
+	// Rests are the registers' rests past the tombstone grace, after a
+	// delete or an expired put, each with the owners that still stored
+	// the key when it woke.
+	Rests []Rest `json:"rests"`
+	// ExpiryExcused counts the reads during the run that missed their
+	// client's own acknowledged put when it may have expired (not stale).
+	ExpiryExcused int    `json:"reads_excused_by_expiry"`
+	Result        Result `json:"result"`
 }
 
 // Text renders the report for people.
@@ -183,6 +191,28 @@ func (r *Report) Text() string {
 	reg := res.Registers
 	fmt.Fprintf(&b, "registers (delete and re-add) and fresh keys: %d writes (%d puts, %d deletes): %d acknowledged, %d failed, %d unknown\n",
 		reg.Ops, reg.Puts, reg.Deletes, reg.Acked, reg.Failed, reg.Unknown)
+	e := reg.Expiry
+	fmt.Fprintf(&b, "expiry: %d puts with a time to live, %d acknowledged; at the final reads %d of these had certainly expired (checked absent), %d were certainly live and superseded by nothing (checked present), %d undecided (expiry near the reads)\n",
+		e.Puts, e.Acked, e.CheckedExpired, e.CheckedLive, e.Undecided)
+	for _, fam := range slices.Sorted(maps.Keys(reg.ExpiryByFamily)) {
+		name := map[string]string{"reg": "registers", "fresh": "fresh keys"}[fam]
+		e := reg.ExpiryByFamily[fam]
+		fmt.Fprintf(&b, "  %-16s %d puts with a time to live, %d acknowledged, %d checked expired, %d checked live, %d undecided\n",
+			cmp.Or(name, fam)+":", e.Puts, e.Acked, e.CheckedExpired, e.CheckedLive, e.Undecided)
+	}
+	fmt.Fprintf(&b, "  %d expiries read through the cluster checked against their puts'; %d reads during the run missed their own client's put when it may have expired (not stale)\n",
+		reg.ExpiriesChecked, r.ExpiryExcused)
+	rested := map[string][2]int{}
+	for _, x := range r.Rests {
+		n := rested[x.After]
+		n[0]++
+		if x.Reaped() {
+			n[1]++
+		}
+		rested[x.After] = n
+	}
+	fmt.Fprintf(&b, "registers rested past the tombstone grace and written again: %d after a delete (%d reaped on every owner read), %d after an expired put (%d reaped on every owner read)\n",
+		rested["delete"][0], rested["delete"][1], rested["expiry"][0], rested["expiry"][1])
 	if r.Converged > 0 {
 		fmt.Fprintf(&b, "replicas identical %v after the final heal\n", r.Converged.Round(time.Millisecond))
 	}
@@ -203,6 +233,8 @@ func (r *Report) Text() string {
 	list("acknowledged adds never read", res.NeverRead)
 	list("acknowledged register puts lost", reg.Lost)
 	list("register values resurrected", reg.Resurrected)
+	list("expired register values that came back (read after they had certainly expired)", reg.Expired)
+	list("register values read with an expiry their put does not explain", reg.WrongExpiry)
 	list("unexpected register values", reg.Unexpected)
 	var stale, heldStale []string
 	for _, s := range reg.StaleReads {
@@ -237,7 +269,7 @@ type agent struct {
 
 type cluster struct {
 	cfg    Config
-	net    *network // nil: loopback, no partitions
+	net    *netns.Network // nil: loopback, no partitions
 	agents []*agent // cfg.Nodes, then the spare when Join is a fault
 	cl     *client.Client
 	rc     *ringCache
@@ -287,12 +319,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.NoPartitions {
 			continue
 		}
-		if err := netnsAvailable(); err != nil {
+		if err := netns.Available(); err != nil {
 			partitions = "unavailable: " + err.Error() + "; no partitions"
-		} else if c.net, err = setupNetwork(total); err != nil {
+		} else if c.net, err = netns.Setup(total, 0); err != nil {
 			partitions = "unavailable: " + err.Error() + "; no partitions"
 		} else {
-			defer c.net.teardown()
+			defer c.net.Teardown()
 			faults = append(faults, Partition)
 			partitions = "on (a network namespace per node, blackhole routes)"
 		}
@@ -309,7 +341,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		ccfg := client.Config{Seeds: c.seeds(), Timeout: time.Second}
 		if c.net != nil {
-			ccfg.ListenAddr = c.net.host + ":0" // reachable from the namespaces
+			ccfg.ListenAddr = c.net.Host() + ":0" // reachable from the namespaces
 		}
 		if cl, err = client.New(ctx, ccfg); err == nil {
 			break
@@ -335,7 +367,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Nodes, cfg.Clients, cfg.OwnWriters, cfg.BlindWriters, cfg.Registers, cfg.Fresh, cfg.Duration, len(plan), cfg.Seed)
 
 	// Workload and nemesis.
-	hist := &history{start: time.Now()}
+	hist := newHistory()
 	wctx, stopWork := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	spawn := func(n int, f func(id int)) {
@@ -404,7 +436,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	for {
-		final = c.finalReads(ctx, cl, fresh)
+		final = c.finalReads(ctx, cl, fresh, hist)
 		if len(final.Diverged) == 0 && len(final.RootsDiffer) == 0 && len(final.ReadErrors) == 0 {
 			rep.Converged = max(time.Since(healed), time.Millisecond)
 			break
@@ -417,6 +449,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Result = Check(adds, final)
 	rep.Result.Registers = CheckRegisters(regs, stale, final)
 	rep.Result.Registers.MissedAcked = MissedAcked(stale, c.churn())
+	rep.Rests, rep.ExpiryExcused = hist.expiry()
 	for _, a := range c.agents {
 		if m, err := cl.Status(ctx, a.name); err == nil {
 			rep.Reaped += m.Stats.TombstonesReaped
@@ -428,15 +461,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := rep.write(cfg.Dir); err != nil {
 		return rep, err
 	}
-	if err := writeHistory(cfg.Dir, adds, regs, stale); err != nil {
+	if err := writeHistory(cfg.Dir, adds, regs, stale, rep.Rests); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
-// writeHistory writes every recorded write and stale read, one JSON object
-// a line, as history.jsonl beside the report.
-func writeHistory(dir string, adds []Add, regs []RegOp, stale []StaleRead) error {
+// writeHistory writes every recorded write, stale read and rest, one JSON
+// object a line, as history.jsonl beside the report.
+func writeHistory(dir string, adds []Add, regs []RegOp, stale []StaleRead, rests []Rest) error {
 	f, err := os.Create(filepath.Join(dir, "history.jsonl"))
 	if err != nil {
 		return err
@@ -460,6 +493,12 @@ func writeHistory(dir string, adds []Add, regs []RegOp, stale []StaleRead) error
 			Type string `json:"type"`
 			StaleRead
 		}{"stale read", s})
+	}
+	for _, r := range rests {
+		_ = enc.Encode(struct {
+			Type string `json:"type"`
+			Rest
+		}{"rest", r})
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -510,9 +549,11 @@ func (r *Report) write(dir string) error {
 // finalReads reads every cart's and register's replica on each of its
 // owners and once at R=N through the cluster, compares the replicas'
 // versions, reads each fresh key at R=N, and compares every partition's
-// Merkle roots.
-func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []string) Final {
-	f := Final{Reads: map[string]map[string][]string{}, Registers: map[string]map[string][]string{}}
+// Merkle roots. For each register and fresh key it notes when it was read
+// and the expiries the read at R=N gave its values (h's times).
+func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []string, h *history) Final {
+	f := Final{Reads: map[string]map[string][]string{}, Registers: map[string]map[string][]string{},
+		Windows: map[string][2]time.Duration{}, Expires: map[string]map[string][]time.Duration{}}
 	m, err := cl.Members(ctx)
 	if err != nil {
 		f.ReadErrors = append(f.ReadErrors, "membership: "+err.Error())
@@ -525,8 +566,24 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []str
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	// expiries are obj's values' expiries, one per item.
+	expiries := func(obj *client.Object) []time.Duration {
+		exps := []time.Duration{}
+		for i, v := range obj.Values {
+			var e time.Duration
+			if i < len(obj.Expires) && !obj.Expires[i].IsZero() {
+				e = obj.Expires[i].Sub(h.start)
+			}
+			for range items(v) {
+				exps = append(exps, e)
+			}
+		}
+		return exps
+	}
 	readKey := func(key string) map[string][]string {
 		out := map[string][]string{}
+		from := h.since()
+		defer func() { f.Windows[key] = [2]time.Duration{from, h.since()} }()
 		digests := map[[32]byte][]string{}
 		for _, owner := range r.Owners(r.Partition([]byte(key))) {
 			rep, err := cl.ReplicaOf(rctx, owner, []byte(key))
@@ -551,6 +608,7 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []str
 				its = append(its, items(v)...)
 			}
 			out[fmt.Sprintf("R=%d", m.N)] = its
+			f.Expires[key] = map[string][]time.Duration{fmt.Sprintf("R=%d", m.N): expiries(obj)}
 		}
 		if len(digests) > 1 {
 			var parts []string
@@ -571,16 +629,19 @@ func (c *cluster) finalReads(ctx context.Context, cl *client.Client, fresh []str
 		}
 	}
 	for _, key := range fresh {
+		from := h.since()
 		obj, err := cl.Get(rctx, []byte(key), client.R(m.N))
 		if err != nil {
 			f.ReadErrors = append(f.ReadErrors, fmt.Sprintf("%s at R=%d: %v", key, m.N, err))
 			continue
 		}
+		f.Windows[key] = [2]time.Duration{from, h.since()}
 		var its []string
 		for _, v := range obj.Values {
 			its = append(its, items(v)...)
 		}
 		f.Registers[key] = map[string][]string{fmt.Sprintf("R=%d", m.N): its}
+		f.Expires[key] = map[string][]time.Duration{fmt.Sprintf("R=%d", m.N): expiries(obj)}
 	}
 	for p := range uint32(r.Config().Partitions) {
 		roots := map[string][]string{}
@@ -606,7 +667,7 @@ func (c *cluster) start(total int) error {
 		var gossip, actor string
 		var err error
 		if c.net != nil {
-			gossip, actor = c.net.ips[i]+":7946", c.net.ips[i]+":8946"
+			gossip, actor = c.net.IP(i)+":7946", c.net.IP(i)+":8946"
 		} else if gossip, err = freeAddr(); err == nil {
 			actor, err = freeAddr()
 		}
@@ -644,7 +705,7 @@ func (c *cluster) launch(i int) error {
 	}
 	cmd := exec.Command(c.cfg.Binary, args...)
 	if c.net != nil {
-		cmd = c.net.command(i, c.cfg.Binary, args...)
+		cmd = c.net.Command(i, c.cfg.Binary, args...)
 	}
 	// Each agent logs to <Dir>/<name>.log, across restarts.
 	logf, err := os.OpenFile(filepath.Join(c.cfg.Dir, a.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

@@ -18,14 +18,40 @@ import (
 
 // history records every client's writes.
 type history struct {
+	// start is the workload's start, without a monotonic clock reading:
+	// since measures by the wall clock, the clock of the nodes' expiries.
 	start time.Time
 	mu    sync.Mutex
 	all   []Add
 	regs  []RegOp
 	stale []StaleRead
+	rests []Rest
+	// excused counts the reads that missed their client's own last
+	// acknowledged put when that value may have expired (not stale).
+	excused int
 }
 
+func newHistory() *history { return &history{start: time.Now().Round(0)} }
+
 func (h *history) since() time.Duration { return time.Since(h.start) }
+
+func (h *history) recordRest(r Rest) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rests = append(h.rests, r)
+}
+
+func (h *history) excuse() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.excused++
+}
+
+func (h *history) expiry() ([]Rest, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.rests), h.excused
+}
 
 func (h *history) record(a Add) {
 	h.mu.Lock()
@@ -264,8 +290,16 @@ type register struct {
 	ownCovers []string
 	// mustSee is the value of the last write when it was an acknowledged
 	// put: a read that returns neither it nor a value superseding it is
-	// stale.
-	mustSee string
+	// stale, if it was answered before liveUntil (when mustSee has a time
+	// to live: its put's send plus it; the value may have expired after).
+	mustSee   string
+	liveUntil time.Duration
+	// rested is why the register rests ("delete", "expiry"), until it is
+	// written again.
+	rested string
+	// blind: the next write is a put with no context and no time to live,
+	// a sibling of the value with a time to live just written.
+	blind bool
 	// covers of every value written (for a read context's closure).
 	covers map[string][]string
 }
@@ -295,6 +329,14 @@ func (r *register) closure(vals []string) []string {
 // Puts go through the key's first up primary (PutVia, no failover:
 // a put retried on another node could apply twice under two dots, and the
 // context of the one acknowledged would not cover the other).
+//
+// Two puts in three carry a time to live (drawTTL): a short one, which
+// expires during the run, or a long one, which must not. After an
+// acknowledged put with one, the register rests, one time in three when it
+// is short, until its value has expired and its key had the tombstone
+// grace to be reaped, and is written again; or its next write is, one time
+// in four, a put with no context and no time to live: a sibling that must
+// survive the value with a time to live beside it.
 func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, cfg Config, h *history) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(id)+3001))
 	regs := make([]*register, cfg.RegisterKeys)
@@ -309,27 +351,40 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 			pause(ctx, 10*time.Millisecond)
 			continue
 		}
+		if st.rested != "" {
+			h.recordRest(probeRest(ctx, cl, rc, key, st.rested, h))
+			st.rested = ""
+		}
 		var vctx client.Context
 		var covers []string
-		src, present := "own", true
-		if st.own.IsZero() || rng.IntN(3) == 0 {
+		src, present, blind := "own", true, st.blind
+		st.blind = false
+		switch {
+		case blind:
+			src, present = "none", false
+		case st.own.IsZero() || rng.IntN(3) == 0:
 			obj, err := read(ctx, cl, key)
 			if err != nil {
 				pause(ctx, 50*time.Millisecond)
 				continue
 			}
+			answered := h.since()
 			vals := make([]string, 0, len(obj.Values))
 			for _, v := range obj.Values {
 				vals = append(vals, string(v))
 			}
 			covers, vctx, src, present = st.closure(vals), obj.Context, "read", len(vals) > 0
 			if st.mustSee != "" && !slices.Contains(covers, st.mustSee) {
-				h.recordStale(StaleRead{Key: key, Missed: st.mustSee, At: h.since(), NotFound: !obj.Found})
+				if st.liveUntil == 0 || answered < st.liveUntil {
+					h.recordStale(StaleRead{Key: key, Missed: st.mustSee, At: answered, NotFound: !obj.Found})
+				} else {
+					h.excuse() // it may have expired
+				}
 			}
-		} else {
+		default:
 			vctx, covers = st.own, st.ownCovers
 		}
-		op := RegOp{Key: key, Seq: st.seq, Covers: covers, Context: src}
+		op := RegOp{Key: key, Seq: st.seq, Covers: covers, Context: src, Blind: blind}
 		st.seq++
 		if vctx.IsZero() {
 			op.Context = "none"
@@ -339,24 +394,45 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 		if present && rng.IntN(2) == 0 {
 			op.Delete = true
 			dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			op.Sent = h.since()
 			err = cl.Delete(dctx, []byte(key), vctx, client.W(2))
 			cancel()
 		} else {
 			op.Value = fmt.Sprintf("r%d-%d-%d", id, j, n)
 			n++
 			st.covers[op.Value] = covers
+			opts := []client.Option{client.W(2)}
+			if !blind {
+				op.TTL = drawTTL(rng, 3)
+			}
+			if op.TTL > 0 {
+				opts = append(opts, client.TTL(op.TTL))
+			}
 			wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			next, err = cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(op.Value), vctx, client.W(2))
+			op.Sent = h.since()
+			next, err = cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(op.Value), vctx, opts...)
 			cancel()
 		}
 		op.Outcome, op.At = outcome(err), h.since()
 		h.recordReg(op)
-		st.own, st.ownCovers, st.mustSee = client.Context{}, nil, ""
+		st.own, st.ownCovers, st.mustSee, st.liveUntil = client.Context{}, nil, "", 0
 		if err == nil && !op.Delete {
 			st.own, st.ownCovers, st.mustSee = next, append(slices.Clone(covers), op.Value), op.Value
+			if op.TTL > 0 {
+				st.liveUntil = op.Sent + op.TTL
+			}
 		}
-		if err == nil && op.Delete && rng.IntN(2) == 0 {
+		switch {
+		case err == nil && op.Delete && rng.IntN(2) == 0:
 			st.dormant = time.Now().Add(dormancy + time.Duration(rng.IntN(20))*time.Second)
+			st.rested = "delete"
+		case err == nil && op.TTL > 0 && op.TTL <= maxShortTTL && rng.IntN(3) == 0:
+			// Its value expires by op.TTL from now (the coordinator
+			// prepared it before the ack): then the grace runs.
+			st.dormant = time.Now().Add(op.TTL + dormancy + time.Duration(rng.IntN(20))*time.Second)
+			st.rested = "expiry"
+		case err == nil && op.TTL > 0 && rng.IntN(4) == 0:
+			st.blind = true
 		}
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
@@ -365,10 +441,52 @@ func registerWorker(ctx context.Context, cl *client.Client, rc *ringCache, id in
 	}
 }
 
-// dormancy is the least a deleted register rests: above the agents'
-// --tombstone-grace (20 s) plus a reap pass, so that it is written again
-// after its tombstone was reaped.
+// dormancy is the least a deleted or expired register rests: above the
+// agents' --tombstone-grace (20 s) plus a reap pass, so that it is written
+// again after its tombstone or expired value was reaped.
 const dormancy = 25 * time.Second
+
+// Times to live of the puts that carry one: short ones expire during the
+// run (and their keys are reaped a tombstone grace later), long ones must
+// not.
+const (
+	minShortTTL = 300 * time.Millisecond
+	maxShortTTL = 3 * time.Second
+	longTTL     = time.Hour
+)
+
+// drawTTL draws a put's time to live: a short one (minShortTTL to
+// maxShortTTL, whole milliseconds) one time in k, a long one one time in
+// k, none otherwise.
+func drawTTL(rng *rand.Rand, k int) time.Duration {
+	switch rng.IntN(k) {
+	case 0:
+		return minShortTTL + time.Duration(rng.IntN(int((maxShortTTL-minShortTTL)/time.Millisecond)+1))*time.Millisecond
+	case 1:
+		return longTTL
+	}
+	return 0
+}
+
+// probeRest reads key's replica on each of its owners when the register
+// wakes from a rest: an owner that still stores the key (a tombstone or
+// an expired value: found, nothing live) has not reaped it.
+func probeRest(ctx context.Context, cl *client.Client, rc *ringCache, key, after string, h *history) Rest {
+	r := Rest{Key: key, After: after, At: h.since()}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for _, owner := range rc.owners(key) {
+		rep, err := cl.ReplicaOf(pctx, owner, []byte(key))
+		if err != nil {
+			continue
+		}
+		r.Owners = append(r.Owners, owner)
+		if rep.Found {
+			r.Stored = append(r.Stored, owner)
+		}
+	}
+	return r
+}
 
 // freshKey is fresh key n of fresh client c.
 func freshKey(c, n int) string { return fmt.Sprintf("fresh-%d-%d", c, n) }
@@ -386,7 +504,10 @@ const maxFresh = 1500
 // primary holds the value is what a read that let a lagging primary's and
 // a fallback's "not found" outvote a primary's value answers. Each key is
 // a register of one put for the checker (lost if an acknowledged one is
-// missing at the end).
+// missing at the end). One put in four carries a short time to live and
+// one in four a long one (drawTTL): a read that misses a value that may
+// have expired is not stale, and the final read must not return one that
+// certainly has.
 //
 // The fresh keys avoid the partitions of the carts and registers: there a
 // coordinator whose disk fails is busy failing those keys' writes and
@@ -410,17 +531,28 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 			continue
 		}
 		n++
-		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var acks client.Acks
-		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), client.Context{}, client.W(2), client.ReportAcks(&acks))
+		opts := []client.Option{client.W(2), client.ReportAcks(&acks)}
+		op := RegOp{Key: key, Value: key, Context: "none", TTL: drawTTL(rng, 4)}
+		if op.TTL > 0 {
+			opts = append(opts, client.TTL(op.TTL))
+		}
+		wctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		op.Sent = h.since()
+		_, err := cl.PutVia(wctx, rc.coordinator(key), []byte(key), []byte(key), client.Context{}, opts...)
 		cancel()
-		h.recordReg(RegOp{Key: key, Value: key, Outcome: outcome(err), Context: "none", At: h.since()})
+		op.Outcome, op.At = outcome(err), h.since()
+		h.recordReg(op)
 		if err != nil {
 			pause(ctx, 50*time.Millisecond)
 			continue
 		}
 		acked = append(acked, key)
-		puts[key] = freshPut{at: h.since(), primaries: acks.Hinted == 0 && acks.Acked >= 2}
+		put := freshPut{at: op.At, primaries: acks.Hinted == 0 && acks.Acked >= 2}
+		if op.TTL > 0 {
+			put.liveUntil = op.Sent + op.TTL
+		}
+		puts[key] = put
 		pause(ctx, time.Duration(50+rng.IntN(51))*time.Millisecond)
 		readBack(ctx, cl, rc, key, puts[key], h)
 		// And one older key: a coordinator that missed it (its disk
@@ -438,16 +570,25 @@ func freshWorker(ctx context.Context, cl *client.Client, rc *ringCache, id int, 
 type freshPut struct {
 	at        time.Duration // when
 	primaries bool          // by W primaries, no fallback among them
+	// liveUntil: with a time to live, the put's send plus it (before then
+	// it has certainly not expired); 0 without.
+	liveUntil time.Duration
 }
 
 // readBack reads fresh key (whose value is the key) and records a stale
-// read if it misses it, with the owners that hold it right after.
+// read if it misses it while it certainly has not expired, with the
+// owners that hold it right after.
 func readBack(ctx context.Context, cl *client.Client, rc *ringCache, key string, put freshPut, h *history) {
 	obj, err := read(ctx, cl, key)
 	if err != nil || slices.ContainsFunc(obj.Values, func(v []byte) bool { return string(v) == key }) {
 		return
 	}
-	s := StaleRead{Key: key, Missed: key, At: h.since(), NotFound: !obj.Found, PutAt: put.at, PrimaryAcked: put.primaries}
+	answered := h.since()
+	if put.liveUntil != 0 && answered >= put.liveUntil {
+		h.excuse() // it may have expired
+		return
+	}
+	s := StaleRead{Key: key, Missed: key, At: answered, NotFound: !obj.Found, PutAt: put.at, PrimaryAcked: put.primaries}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	for _, owner := range rc.owners(key) {
