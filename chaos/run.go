@@ -270,7 +270,7 @@ type agent struct {
 type cluster struct {
 	cfg    Config
 	net    *netns.Network // nil: loopback, no partitions
-	agents []*agent // cfg.Nodes, then the spare when Join is a fault
+	agents []*agent       // cfg.Nodes, then the spare when Join is a fault
 	cl     *client.Client
 	rc     *ringCache
 
