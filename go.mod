@@ -10,6 +10,7 @@ require (
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/hashicorp/serf v0.11.0
 	github.com/syndtr/goleveldb v1.0.1-0.20220721030215-126854af5e6d
+	go.yaml.in/yaml/v3 v3.0.5
 	google.golang.org/grpc v1.60.1
 	google.golang.org/protobuf v1.36.12
 )

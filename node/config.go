@@ -40,6 +40,18 @@ type Config struct {
 	// this string, so give a host others can reach (not 0.0.0.0). Port 0
 	// picks a free port. Default 127.0.0.1:8946.
 	ActorAddr string
+	// BindAddr, when set, is the IP the gossip and actor listeners bind
+	// (--bind-addr) in place of the hosts of GossipAddr and ActorAddr,
+	// whose ports stay: 0.0.0.0 (or ::) binds every interface, as in a
+	// container. Default "": the hosts of GossipAddr and ActorAddr.
+	BindAddr string
+	// AdvertiseAddr, when set, is the IP peers and clients reach this node
+	// at (--advertise-addr), with the ports of GossipAddr and ActorAddr:
+	// the gossip address peers are told and the node's canonical actor
+	// address. Required when BindAddr is unspecified (0.0.0.0); behind NAT
+	// it is the address on the outer side (the ports must map to the same
+	// numbers). Needs fixed ports (not 0). Default "": the bound addresses.
+	AdvertiseAddr string
 	// HTTPAddr is the HTTP API's host:port (--http-addr): key-value
 	// requests, /metrics, /status and the status page. Port 0 picks a free
 	// port. Empty (the zero value) turns it off; `dynamo agent` defaults to
@@ -287,6 +299,11 @@ func flagErr(flag, format string, args ...any) error {
 	return fmt.Errorf("%w: --%s: %s", ErrConfig, flag, fmt.Sprintf(format, args...))
 }
 
+// Validate checks c as Start does before it opens the data directory: every
+// field on its own and the fields against each other. Errors match
+// ErrConfig and name the flag.
+func (c Config) Validate() error { return c.validate(c.N) }
+
 // validate checks everything that does not need the data directory; n is
 // the replication factor in force (flag or stored).
 func (c Config) validate(n int) error {
@@ -336,8 +353,8 @@ func (c Config) validate(n int) error {
 	if set := btoi(c.TLSCert != "") + btoi(c.TLSKey != "") + btoi(c.TLSCA != ""); set != 0 && set != 3 {
 		return flagErr("tls-cert", "--tls-cert, --tls-key and --tls-ca go together (got cert %q, key %q, ca %q)", c.TLSCert, c.TLSKey, c.TLSCA)
 	}
-	if h, _, _ := net.SplitHostPort(c.ActorAddr); net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {
-		return flagErr("actor-addr", "%q is not an address peers can send to: it is the node's canonical address, give this host's IP", c.ActorAddr)
+	if err := c.checkBindAdvertise(); err != nil {
+		return err
 	}
 	for _, s := range c.Join {
 		if err := hostPort(s, 1); err != nil {
@@ -397,6 +414,53 @@ func (c Config) validate(n int) error {
 		return flagErr("default-ttl", "%s", e.GetMessage())
 	}
 	return nil
+}
+
+// checkBindAdvertise checks BindAddr and AdvertiseAddr against the gossip
+// and actor addresses.
+func (c Config) checkBindAdvertise() error {
+	var bind net.IP
+	if c.BindAddr != "" {
+		if bind = net.ParseIP(c.BindAddr); bind == nil {
+			return flagErr("bind-addr", "want an IP address (0.0.0.0 for every interface), got %q", c.BindAddr)
+		}
+	}
+	if c.AdvertiseAddr != "" {
+		adv := net.ParseIP(c.AdvertiseAddr)
+		if adv == nil || adv.IsUnspecified() {
+			return flagErr("advertise-addr", "want the IP address peers and clients reach this node at, got %q", c.AdvertiseAddr)
+		}
+		for flag, a := range map[string]string{"gossip-addr": c.GossipAddr, "actor-addr": c.ActorAddr} {
+			if _, p, _ := net.SplitHostPort(a); p == "0" {
+				return flagErr("advertise-addr", "needs a fixed port in --%s, got %q", flag, a)
+			}
+		}
+		return nil
+	}
+	if bind != nil && bind.IsUnspecified() {
+		return flagErr("advertise-addr", "is required with --bind-addr %s: peers and clients need an address they can reach", c.BindAddr)
+	}
+	if h, _, _ := net.SplitHostPort(c.ActorAddr); bind == nil && net.ParseIP(h) != nil && net.ParseIP(h).IsUnspecified() {
+		return flagErr("actor-addr", "%q is not an address peers can send to: it is the node's canonical address, give this host's IP (or bind it with --bind-addr and give --advertise-addr)", c.ActorAddr)
+	}
+	return nil
+}
+
+// listenAddrs are the addresses the gossip and actor listeners bind, and
+// those they advertise ("" when the bound ones).
+func (c Config) listenAddrs() (gossipBind, actorBind, gossipAdv, actorAdv string) {
+	gossipBind, actorBind = c.GossipAddr, c.ActorAddr
+	withHost := func(a, host string) string {
+		_, p, _ := net.SplitHostPort(a)
+		return net.JoinHostPort(host, p)
+	}
+	if c.BindAddr != "" {
+		gossipBind, actorBind = withHost(c.GossipAddr, c.BindAddr), withHost(c.ActorAddr, c.BindAddr)
+	}
+	if c.AdvertiseAddr != "" {
+		gossipAdv, actorAdv = withHost(c.GossipAddr, c.AdvertiseAddr), withHost(c.ActorAddr, c.AdvertiseAddr)
+	}
+	return
 }
 
 // hostPort checks a host:port with a port from minPort to 65535.

@@ -122,7 +122,8 @@ func Start(cfg Config) (n *Node, err error) {
 			return n, flagErr("tls-cert", "%v", err)
 		}
 	}
-	if n.sys, err = remoting.StartSystem(remoting.SystemConfig{Addr: cfg.ActorAddr, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log), Wire: &n.counters.Wire}); err != nil {
+	gossipBind, actorBind, gossipAdv, actorAdv := cfg.listenAddrs()
+	if n.sys, err = remoting.StartSystem(remoting.SystemConfig{Addr: actorBind, Advertise: actorAdv, QueueSize: 16384, TLS: n.tls, Logger: quietActors(log), Wire: &n.counters.Wire}); err != nil {
 		return n, flagErr("actor-addr", "%v", err)
 	}
 	tags, err := n.tags().Encode()
@@ -130,7 +131,7 @@ func Start(cfg Config) (n *Node, err error) {
 		return n, flagErr("zone", "%v", err)
 	}
 	mcfg := membership.DefaultConfig()
-	mcfg.Name, mcfg.BindAddr, mcfg.Tags, mcfg.Fast = cfg.Name, cfg.GossipAddr, tags, cfg.FastGossip
+	mcfg.Name, mcfg.BindAddr, mcfg.AdvertiseAddr, mcfg.Tags, mcfg.Fast = cfg.Name, gossipBind, gossipAdv, tags, cfg.FastGossip
 	mcfg.SnapshotPath = filepath.Join(cfg.DataDir, "serf.snapshot")
 	mcfg.Logger = log.With("component", "serf")
 	mcfg.Keys, _ = cfg.gossipKeys() // validated
@@ -455,7 +456,8 @@ func (n *Node) Name() string { return n.cfg.Name }
 // ActorAddr is the node's canonical actor address (clients' seeds).
 func (n *Node) ActorAddr() string { return n.sys.Address() }
 
-// GossipAddr is the serf address actually bound (others' --join).
+// GossipAddr is the serf address peers reach: the one bound, or the
+// advertised one (others' --join).
 func (n *Node) GossipAddr() string { return n.gossip.LocalAddr() }
 
 // Restarts counts actor restarts (vnodes and the root supervisor's children).

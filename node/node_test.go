@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -285,6 +286,13 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--prune-min-age: must exceed --hint-max-age":      func(c *Config) { c.PruneMinAge = 3 * time.Hour },
 		"--tombstone-grace: must exceed --hint-max-age 5h": func(c *Config) { c.HintMaxAge, c.TombstoneGrace = 5*time.Hour, 4*time.Hour },
 		"--tombstone-grace: must be from 1s":               func(c *Config) { c.TombstoneGrace, c.NoHintedHandoff = time.Millisecond, true },
+		"--default-ttl: ttl 500µs is below":                func(c *Config) { c.DefaultTTL = 500 * time.Microsecond },
+		"--bind-addr: want an IP":                          func(c *Config) { c.BindAddr = "eth0" },
+		"--advertise-addr: is required with --bind-addr":   func(c *Config) { c.BindAddr = "0.0.0.0" },
+		"--advertise-addr: want the IP":                    func(c *Config) { c.BindAddr, c.AdvertiseAddr = "0.0.0.0", "0.0.0.0" },
+		"--advertise-addr: needs a fixed port in --actor-addr": func(c *Config) {
+			c.AdvertiseAddr, c.GossipAddr, c.ActorAddr = "127.0.0.1", "127.0.0.1:7000", "127.0.0.1:0"
+		},
 	}
 	for flag, mut := range cases {
 		cfg := testConfig(t, "x", dir)
@@ -292,6 +300,21 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		if _, err := Start(cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), strings.TrimSuffix(flag, ":")) {
 			t.Errorf("%s: %v", flag, err)
 		}
+	}
+}
+
+func TestListenAddrsFromBindAndAdvertise(t *testing.T) {
+	c := Config{GossipAddr: "127.0.0.1:7946", ActorAddr: "127.0.0.1:8946"}
+	if gb, ab, ga, aa := c.listenAddrs(); gb != c.GossipAddr || ab != c.ActorAddr || ga != "" || aa != "" {
+		t.Fatalf("neither set: %s %s %q %q", gb, ab, ga, aa)
+	}
+	c.BindAddr, c.AdvertiseAddr = "0.0.0.0", "10.1.2.3"
+	if gb, ab, ga, aa := c.listenAddrs(); gb != "0.0.0.0:7946" || ab != "0.0.0.0:8946" || ga != "10.1.2.3:7946" || aa != "10.1.2.3:8946" {
+		t.Fatalf("both set: %s %s %s %s", gb, ab, ga, aa)
+	}
+	c.BindAddr, c.AdvertiseAddr = "::", "fd00::5"
+	if gb, _, _, aa := c.listenAddrs(); gb != "[::]:7946" || aa != "[fd00::5]:8946" {
+		t.Fatalf("IPv6: %s %s", gb, aa)
 	}
 }
 
@@ -341,6 +364,28 @@ func TestPartitionsAreFixedPerCluster(t *testing.T) {
 	for !strings.Contains(logs.String(), "member refused") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the cluster did not log the refusal:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A seed given as a DNS name joins through what the name resolves to.
+func TestJoinThroughASeedsDNSName(t *testing.T) {
+	a, err := Start(testConfig(t, "a", t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	_, port, _ := net.SplitHostPort(a.GossipAddr())
+	b, err := Start(testConfig(t, "b", t.TempDir(), net.JoinHostPort("localhost", port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(a.gossip.Members()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a sees %d members after b joined through localhost:%s", len(a.gossip.Members()), port)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -94,6 +94,8 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&c.DataDir, "data-dir", "", "data directory (default ./data/<name>)")
 	fs.StringVar(&c.GossipAddr, "gossip-addr", def.GossipAddr, "serf gossip host:port (TCP and UDP)")
 	fs.StringVar(&c.ActorAddr, "actor-addr", def.ActorAddr, "actor remoting host:port; also the address clients and peers use, so it must be reachable")
+	fs.StringVar(&c.BindAddr, "bind-addr", "", "IP the gossip and actor listeners bind instead of the hosts of --gossip-addr and --actor-addr (0.0.0.0: every interface, as in a container; then give --advertise-addr)")
+	fs.StringVar(&c.AdvertiseAddr, "advertise-addr", "", "IP peers and clients reach this node at, with the ports of --gossip-addr and --actor-addr (behind NAT or with --bind-addr 0.0.0.0)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "HTTP API host:port: /kv/{key}, /metrics, /status and the status page at / (empty: off)")
 	fs.Var((*stringList)(&c.GossipKeys), "gossip-key", "gossip encryption `keys`, comma-separated standard base64 of 16, 24 or 32 bytes: the first encrypts, all decrypt (rotation); every node needs the key in use (none: plaintext)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate of this node, signed by the cluster CA: with --tls-key and --tls-ca, mutual TLS on remoting and HTTPS on the HTTP API")
@@ -105,7 +107,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.IntVar(&c.BlockCacheBytes, "block-cache-bytes", 0, "goleveldb's shared cache of table blocks, bytes (0: off, each open table keeps its index and filter blocks in memory instead; best once the data outgrows the cache)")
 	fs.StringVar(&c.HTTPTokenFile, "http-token-file", "", "file of bearer tokens, one per line, that authenticate HTTP requests (with it or TLS on, requests without a token or client certificate get 401)")
 	c.Join = nil
-	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port (empty: start a new cluster)")
+	fs.Var((*stringList)(&c.Join), "join", "comma-separated seed gossip `addresses` host:port; a host may be a DNS name, resolved again at every retry (a headless Service); empty: start a new cluster")
 	fs.IntVar(&c.Partitions, "partitions", 0, "Q, partitions in the ring, power of two 8..1024, fixed when a cluster is created (default 64, or what the data directory was created with)")
 	fs.IntVar(&c.N, "n", 0, "replicas per key, the same on every node (default 3, or what the data directory was created with)")
 	fs.IntVar(&c.R, "r", def.R, "default read quorum")
