@@ -185,3 +185,31 @@ func TestAntiEntropyDoesNotGiveBackAReapedKey(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A corrupt copy of a key dead past the grace is not "lacking" the key:
+// anti-entropy replaces it with the others' version, and the key is then
+// reaped everywhere.
+func TestCorruptReplicaOfAReclaimableKeyIsRepaired(t *testing.T) {
+	c := newTestCluster(t, 3, func(c *testCluster) {
+		c.noHints, c.antiEntropy, c.reap = true, true, true
+		c.reapCfg = ReapConfig{TombstoneGrace: 200 * time.Millisecond, Every: 2 * time.Second}
+	})
+	time.Sleep(300 * time.Millisecond) // the first passes, over empty partitions
+	past := time.Now().Add(-2 * time.Hour).UnixNano()
+	deleted, err := version.Update(nil, version.Context{}, version.Write{Tombstone: true, Timestamp: past}, "node-2@00000000000000aa", past/1e6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k = "rot-after-grace"
+	second := c.index(c.owners(k)[1])
+	for i := range c.nodes {
+		c.mergeInto(i, k, deleted, messages.ReplicaPutKind_REPLICA_PUT_KIND_ANTI_ENTROPY)
+	}
+	c.nextID++
+	if e := c.send(second, messages.Wrap(c.nextID, &messages.FaultRequest{Component: "corrupt", Key: []byte(k)})).GetFaultReply().GetError(); e != nil {
+		t.Fatal(e)
+	}
+	c.eventually("the corrupt replica repaired and the key reaped everywhere", func() bool {
+		return c.replicaGet(second, k).GetError().GetCode() != messages.ErrorCode_ERROR_CODE_CORRUPT && c.storedAnywhere(k) == 0
+	})
+}

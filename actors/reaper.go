@@ -21,14 +21,17 @@ import (
 //  1. its vnode lists up to Batch candidates (reapList: old tombstones, long
 //     clocks), resuming where the partition's last pass stopped;
 //  2. every other primary's vnode says which it holds with exactly the same
-//     digest, and names its retired incarnations (ReapCheckRequest);
-//  3. reap.Plan keeps what every primary holds identically, and every
-//     primary applies it only if it still stores the checked digest
-//     (ReapRequest): tombstones deleted, clocks pruned.
+//     digest, and which it has nothing of, and names its retired
+//     incarnations (ReapCheckRequest);
+//  3. reap.Plan keeps what every primary holds identically (a dead key
+//     also where some have nothing of it), and every primary applies it
+//     only if it still stores the checked digest (ReapRequest): dead keys
+//     deleted, clocks pruned.
 //
 // A primary that misses a reap keeps the tombstone (or the unpruned
-// clock); anti-entropy gives it back to the others, never an older
-// version, and a later pass reaps it everywhere.
+// clock); a later pass reaps it there, the others having nothing of it.
+// Anti-entropy gives a dead key back only to the first primary, when it
+// is the one that lacks it (antientropy.Resolve).
 
 // reapCursor is a partition's progress through its keys.
 type reapCursor struct {

@@ -254,9 +254,11 @@ func (r *router) coordinate(ctx actor.Context, env *messages.Envelope, id uint64
 		req.op = request.OpPut
 		ttl := r.cfg.Defaults.TTL
 		if b.TtlMs != nil {
-			ttl = request.TTLOfMillis(b.GetTtlMs())
+			ttl, werr = request.TTLOfMillis(b.GetTtlMs())
 		}
-		werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs()), TTL: ttl})
+		if werr == nil {
+			werr = r.check(request.Request{Op: req.op, Key: b.GetKey(), Value: b.GetValue(), Quorum: int(b.GetW()), Timeout: msDuration(b.GetTimeoutMs()), TTL: ttl})
+		}
 		if werr == nil {
 			vctx, werr = request.DecodeContext(b.GetContext())
 		}

@@ -49,9 +49,10 @@ type SyncerConfig struct {
 	// handoffs still run.
 	Disabled bool
 	// Reap shapes reap passes (design 9b): each partition's first primary
-	// deletes, on every primary, the tombstones every primary holds
-	// identically whose newest delete is older than the grace, and
-	// prunes clocks of retired incarnations. Defaults: ReapConfig's.
+	// deletes, on every primary, the dead keys (deleted or expired) every
+	// primary holds identically or has nothing of, whose latest death is
+	// older than the grace, and prunes clocks of retired incarnations.
+	// Defaults: ReapConfig's.
 	Reap ReapConfig
 	// Background pauses and resumes this work (BackgroundRequest).
 	// Optional: never paused.
@@ -70,8 +71,8 @@ type SyncerConfig struct {
 type ReapConfig struct {
 	// Off turns reap passes off: tombstones stay and clocks grow.
 	Off bool
-	// TombstoneGrace: a tombstone is reaped once its newest delete is
-	// older than this (--tombstone-grace). It must exceed the age past
+	// TombstoneGrace: a dead key is reaped once its newest delete or
+	// expiry is older than this (--tombstone-grace). It must exceed the age past
 	// which hints are no longer delivered, so that no hint holding a
 	// version from before the delete arrives after the reap. Default 24 h.
 	TombstoneGrace time.Duration

@@ -32,7 +32,7 @@ func (s *Session) Batches(repairs []Repair, sets [][2]*version.Set, maxBytes int
 	var batches []MergeBatch
 	open := [2]int{-1, -1} // each side's batch being filled, by index
 	for i, r := range repairs {
-		merged, writeLocal, writeRemote := s.Resolve(sets[i][0], sets[i][1], nowNs)
+		merged, writeLocal, writeRemote := s.Resolve(r, sets[i][0], sets[i][1], nowNs)
 		for side, w := range [2]bool{writeLocal, writeRemote} {
 			if !w {
 				continue

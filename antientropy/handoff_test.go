@@ -34,7 +34,7 @@ func pushAll(t *testing.T, cfg antientropy.Config, local, remote *replica) antie
 					t.Fatalf("a push-only repair of %q reads local=%v remote=%v, want the local side only", r.Key, r.ReadLocal, r.ReadRemote)
 				}
 				l := local.data[string(r.Key)]
-				merged, wl, wr := s.Resolve(l, nil, 0)
+				merged, wl, wr := s.Resolve(r, l, nil, 0)
 				if wl {
 					t.Fatalf("a push-only session asks to write %q locally", r.Key)
 				}

@@ -12,25 +12,40 @@ import (
 // or that lacks the key. An empty merge (nothing on either side) writes
 // nothing.
 //
-// A key only one side holds, reclaimable at nowNs (Reclaimable with grace),
-// is written to the other only when that side's reap passes cover the
-// partition (reaps[Local], reaps[Remote]: it is the partition's first
-// primary). Any other replica that lacks it has reaped it, or never needed
-// it: a read there and a read of the merge both find nothing, and the first
-// primary's next pass deletes it everywhere (reap.Plan takes a primary that
-// has nothing of a dead key as holding it). The first primary is given it
-// so that its passes see it.
-func Resolve(local, remote *version.Set, nowNs int64, grace time.Duration, reaps [2]bool) (merged *version.Set, writeLocal, writeRemote bool) {
+// holds says which sides hold the key as the key listings showed it: a
+// side may hold it and still read as nil (a corrupt object), and is then
+// written the merge. A key only one side holds, reclaimable (rc), is
+// written to the other only when that side's reap passes cover the
+// partition (rc.Reaps: it is the partition's first primary). Any other
+// replica that lacks it has reaped it, or never needed it: a read there
+// and a read of the merge both find nothing, and the first primary's next
+// pass deletes it everywhere (reap.Plan takes a primary that has nothing
+// of a dead key as holding it). The first primary is given it so that its
+// passes see it.
+func Resolve(local, remote *version.Set, holds [2]bool, rc Reclaim) (merged *version.Set, writeLocal, writeRemote bool) {
 	merged = version.Sync(local, remote)
 	if merged.IsEmpty() {
 		return merged, false, false
 	}
-	if lacks := [2]bool{local.IsEmpty(), remote.IsEmpty()}; lacks[Local] != lacks[Remote] && Reclaimable(merged, nowNs, grace) {
-		return merged, lacks[Local] && reaps[Local], lacks[Remote] && reaps[Remote]
+	lacks := [2]bool{!holds[Local] && local.IsEmpty(), !holds[Remote] && remote.IsEmpty()}
+	if lacks[Local] != lacks[Remote] && Reclaimable(merged, rc.NowNs, rc.Grace) {
+		return merged, lacks[Local] && rc.Reaps[Local], lacks[Remote] && rc.Reaps[Remote]
 	}
 	d := version.Digest(merged)
 	differs := func(s *version.Set) bool { return s.IsEmpty() || version.Digest(s) != d }
 	return merged, differs(local), differs(remote)
+}
+
+// Reclaim says when a key only one side holds is not written to the other
+// (Resolve). The zero value never holds one back.
+type Reclaim struct {
+	// NowNs is the time (Unix ns) and Grace the reap passes' grace
+	// (reap.Policy.Grace; 0: reaping is off).
+	NowNs int64
+	Grace time.Duration
+	// Reaps[side] says that side is the partition's first primary, whose
+	// reap passes cover it.
+	Reaps [2]bool
 }
 
 // Reclaimable reports a set every sibling of which has been dead (deleted

@@ -35,7 +35,7 @@ func values(s *version.Set) []string {
 
 func resolve(t *testing.T, l, r *version.Set, wantL, wantR bool) *version.Set {
 	t.Helper()
-	m, wl, wr := antientropy.Resolve(l, r, 0, 0, [2]bool{})
+	m, wl, wr := antientropy.Resolve(l, r, [2]bool{}, antientropy.Reclaim{})
 	if m == nil {
 		t.Fatal("Resolve returned a nil merged set")
 	}
@@ -43,7 +43,7 @@ func resolve(t *testing.T, l, r *version.Set, wantL, wantR bool) *version.Set {
 		t.Fatalf("Resolve(%v, %v) writes local=%v remote=%v, want %v %v", values(l), values(r), wl, wr, wantL, wantR)
 	}
 	// The merge is the same whichever side is called local.
-	m2, wr2, wl2 := antientropy.Resolve(r, l, 0, 0, [2]bool{})
+	m2, wr2, wl2 := antientropy.Resolve(r, l, [2]bool{}, antientropy.Reclaim{})
 	if wl2 != wl || wr2 != wr || !version.Equal(m, m2) {
 		t.Fatalf("Resolve is not symmetric: %v/%v/%v vs %v/%v/%v", values(m), wl, wr, values(m2), wl2, wr2)
 	}
@@ -154,7 +154,7 @@ func TestResolveRandom(t *testing.T) {
 	h := &history{rng: rng}
 	for range 3000 {
 		l, r := h.key(t)
-		m, wl, wr := antientropy.Resolve(l, r, 0, 0, [2]bool{})
+		m, wl, wr := antientropy.Resolve(l, r, [2]bool{}, antientropy.Reclaim{})
 		if !version.Descends(m, l) || !version.Descends(m, r) {
 			t.Fatalf("merged %+v does not descend %+v and %+v", m, l, r)
 		}
@@ -182,14 +182,14 @@ func TestResolveRandom(t *testing.T) {
 		if wr {
 			nr = m
 		}
-		if m2, wl2, wr2 := antientropy.Resolve(nl, nr, 0, 0, [2]bool{}); wl2 || wr2 || !version.Equal(m2, m) {
+		if m2, wl2, wr2 := antientropy.Resolve(nl, nr, [2]bool{}, antientropy.Reclaim{}); wl2 || wr2 || !version.Equal(m2, m) {
 			t.Fatalf("a second repair writes again (%v, %v): %+v", wl2, wr2, m2)
 		}
 		// Repeating a repair against a side that has since moved on is
 		// harmless: the newer write survives.
 		if !m.IsEmpty() {
 			later := h.write(t, m, m.Context(), "L", false)
-			m3, wl3, wr3 := antientropy.Resolve(later, m, 0, 0, [2]bool{})
+			m3, wl3, wr3 := antientropy.Resolve(later, m, [2]bool{}, antientropy.Reclaim{})
 			if wl3 || !wr3 || version.Digest(m3) != version.Digest(later) {
 				t.Fatalf("stale repair over a newer write: merged %+v, writes %v %v", m3, wl3, wr3)
 			}
@@ -227,13 +227,18 @@ func TestResolveDoesNotGiveBackAReclaimedKey(t *testing.T) {
 		{"deleted long ago, remote holds the value", delOld, live, localReaps, false, true},
 	}
 	for _, c := range cases {
-		_, wl, wr := antientropy.Resolve(c.local, c.remote, now, grace, c.reaps)
+		_, wl, wr := antientropy.Resolve(c.local, c.remote, [2]bool{c.local != nil, c.remote != nil}, antientropy.Reclaim{NowNs: now, Grace: grace, Reaps: c.reaps})
 		if wl != c.wantL || wr != c.wantR {
 			t.Errorf("%s: writes local=%v remote=%v, want %v %v", c.name, wl, wr, c.wantL, c.wantR)
 		}
 	}
 	// Grace 0 (no reaping): everything is written.
-	if _, _, wr := antientropy.Resolve(old, nil, now, 0, [2]bool{}); !wr {
+	if _, _, wr := antientropy.Resolve(old, nil, [2]bool{true, false}, antientropy.Reclaim{NowNs: now, Reaps: localReaps}); !wr {
 		t.Error("with grace 0 a dead key was not written")
+	}
+	// A side that holds the key but reads nothing (its copy is corrupt)
+	// does not lack it: it is written the merge.
+	if _, _, wr := antientropy.Resolve(old, nil, [2]bool{true, true}, antientropy.Reclaim{NowNs: now, Grace: grace, Reaps: localReaps}); !wr {
+		t.Error("a corrupt copy of a reclaimable key was not replaced")
 	}
 }

@@ -32,8 +32,8 @@ type Config struct {
 	// Grace and Reaps: a key whose siblings have all been dead (deleted or
 	// expired) for longer than Grace, held by one side only, is written to
 	// the other only when Reaps says that side's reap passes cover the
-	// partition (Resolve): those passes delete it everywhere, and a
-	// replica that already has is not given it back. Grace is the reap
+	// partition (Resolve, Reclaim): those passes delete it everywhere, and
+	// a replica that already has is not given it back. Grace is the reap
 	// passes' grace (reap.Policy.Grace). Default 0: every key is written.
 	Grace time.Duration
 	Reaps [2]bool
@@ -98,7 +98,13 @@ type Repair struct {
 	// ReadLocal and ReadRemote say which sides hold the key (both when
 	// their versions differ).
 	ReadLocal, ReadRemote bool
+	// RemoteHolds: the remote holds the key too, though a push-only
+	// session reads only the local side.
+	RemoteHolds bool
 }
+
+// holds says which sides hold the key, as the listings showed.
+func (r Repair) holds() [2]bool { return [2]bool{r.ReadLocal, r.ReadRemote || r.RemoteHolds} }
 
 // Stats are one session's figures.
 type Stats struct {
@@ -237,18 +243,18 @@ func pushOnly(repairs []Repair) []Repair {
 	out := repairs[:0]
 	for _, r := range repairs {
 		if r.ReadLocal {
-			out = append(out, Repair{Key: r.Key, ReadLocal: true})
+			out = append(out, Repair{Key: r.Key, ReadLocal: true, RemoteHolds: r.ReadRemote})
 		}
 	}
 	return out
 }
 
-// Resolve merges the versions a repair read at nowNs (nil for a side not
-// read or that lacks the key) and says which sides to write the merge to
-// (the package's Resolve with Config.Grace and Reaps); a push-only session
-// never writes the local side.
-func (s *Session) Resolve(local, remote *version.Set, nowNs int64) (merged *version.Set, writeLocal, writeRemote bool) {
-	merged, writeLocal, writeRemote = Resolve(local, remote, nowNs, s.cfg.Grace, s.cfg.Reaps)
+// Resolve merges the versions repair r read at nowNs (nil for a side not
+// read, that lacks the key, or whose copy is corrupt) and says which sides
+// to write the merge to (the package's Resolve with Config.Grace and
+// Reaps); a push-only session never writes the local side.
+func (s *Session) Resolve(r Repair, local, remote *version.Set, nowNs int64) (merged *version.Set, writeLocal, writeRemote bool) {
+	merged, writeLocal, writeRemote = Resolve(local, remote, r.holds(), Reclaim{NowNs: nowNs, Grace: s.cfg.Grace, Reaps: s.cfg.Reaps})
 	return merged, writeLocal && !s.cfg.PushOnly, writeRemote
 }
 

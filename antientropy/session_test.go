@@ -234,7 +234,7 @@ func drive(tb testing.TB, s *antientropy.Session, cfg antientropy.Config, local,
 				if rp.ReadRemote {
 					rr = r
 				}
-				merged, wl, wr := antientropy.Resolve(rl, rr, 0, 0, [2]bool{})
+				merged, wl, wr := antientropy.Resolve(rl, rr, [2]bool{}, antientropy.Reclaim{})
 				if wl && local.put(key, merged) {
 					changed++
 				}

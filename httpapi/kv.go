@@ -158,14 +158,17 @@ func parseTimeout(v string) (time.Duration, error) {
 }
 
 // parseTTL accepts a Go duration ("30s", "24h") or whole seconds; 0 never
-// expires.
+// expires. CheckTTL checks the result.
 func parseTTL(v string) (time.Duration, error) {
-	if s, err := strconv.ParseUint(v, 10, 32); err == nil {
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil {
+		if s > uint64(request.MaxTTL/time.Second) {
+			return request.MaxTTL + time.Second, nil // refused, naming the limit
+		}
 		return time.Duration(s) * time.Second, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, fmt.Errorf("ttl=%q is not a duration (\"30s\", \"24h\") or whole seconds", v)
+		return 0, fmt.Errorf("ttl=%q is not a duration (\"30s\", \"24h\", at most %v) or whole seconds: %v", v, request.MaxTTL, err)
 	}
 	return d, nil
 }

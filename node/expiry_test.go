@@ -58,14 +58,14 @@ func TestExpiryOnEveryPath(t *testing.T) {
 	}
 	wrote := time.Now()
 	// Bad ttls name the field.
-	for _, bad := range []client.Option{client.TTL(-time.Second), client.TTL(time.Microsecond), client.TTL(200 * 365 * 24 * time.Hour)} {
+	for _, bad := range []client.Option{client.TTL(-time.Second), client.TTL(time.Microsecond), client.TTL(1500 * time.Microsecond), client.TTL(200 * 365 * 24 * time.Hour)} {
 		_, err := cl.Put(ctx, []byte("ttl:bad"), []byte("x"), client.Context{}, bad)
 		var inv *client.InvalidError
 		if !errors.As(err, &inv) || inv.Field != "ttl" {
 			t.Fatalf("bad ttl: %v, want an InvalidError naming ttl", err)
 		}
 	}
-	for _, q := range []string{"?ttl=soon", "?ttl=-1s", "?ttl=500us"} {
+	for _, q := range []string{"?ttl=soon", "?ttl=-1s", "?ttl=500us", "?ttl=1.5ms", "?ttl=5000000000", "?ttl=99999999999h"} {
 		if resp, b := httpDo(t, "PUT", kvURL(0, "bad")+q, []byte("x")); resp.StatusCode != 400 || !strings.Contains(string(b), "ttl") {
 			t.Fatalf("PUT %s: %d %s, want 400 naming ttl", q, resp.StatusCode, b)
 		}

@@ -7,15 +7,16 @@
 // A reap pass covers a batch of keys of one partition, coordinated by the
 // partition's first primary while every primary is up:
 //
-//  1. The coordinator's vnode lists candidates (Classify): tombstones
-//     (every sibling a delete) whose newest sibling is older than
+//  1. The coordinator's vnode lists candidates (Classify): dead keys
+//     (every sibling a delete or expired) whose latest death is older than
 //     Policy.Grace, and keys whose clock is longer than
 //     Policy.Prune.KeepEntries with an entry that pruning might drop.
 //  2. Every other primary's vnode answers, for each candidate, whether it
-//     stores exactly that version (same digest), and names its own retired
-//     incarnations (Retired) among the clocks' actors.
-//  3. Plan keeps the candidates every primary holds identically: a
-//     tombstone is deleted; a clock is pruned with version.Prune, stable
+//     stores exactly that version (same digest) or nothing of the key, and
+//     names its own retired incarnations (Retired) among the clocks' actors.
+//  3. Plan keeps the candidates every primary holds identically (for a dead
+//     key, a primary that has nothing of it counts as holding it): a dead
+//     key is deleted; a clock is pruned with version.Prune, stable
 //     being the common clock and Retired the union of what the primaries
 //     named. Every primary then applies each Item only if it still stores
 //     the checked digest (IsPruneOf guards a replacement), so a write that

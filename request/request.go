@@ -127,27 +127,28 @@ func (l Limits) Check(r Request, n int) *messages.Error {
 // MaxTTL is the longest time to live a put may set: 100 years.
 const MaxTTL = 100 * 365 * 24 * time.Hour
 
-// CheckTTL checks a put's time to live: 0 (never expires), or 1 ms (the
-// wire's unit) up to MaxTTL.
+// CheckTTL checks a put's time to live: 0 (never expires), or a whole
+// number of milliseconds (the wire's unit) from 1 ms to MaxTTL.
 func CheckTTL(d time.Duration) *messages.Error {
 	switch {
 	case d < 0:
 		return Invalid("ttl", fmt.Sprintf("ttl must not be negative, got %v", d))
 	case d > 0 && d < time.Millisecond:
 		return Invalid("ttl", fmt.Sprintf("ttl %v is below the least of 1ms", d))
+	case d%time.Millisecond != 0:
+		return Invalid("ttl", fmt.Sprintf("ttl %v is not a whole number of milliseconds", d))
 	case d > MaxTTL:
 		return Invalid("ttl", fmt.Sprintf("ttl %v exceeds the limit of %v", d, MaxTTL))
 	}
 	return nil
 }
 
-// TTLOfMillis is the time to live of a wire's ttl_ms, saturated so that an
-// absurd value is refused by CheckTTL rather than wrapped.
-func TTLOfMillis(ms uint64) time.Duration {
+// TTLOfMillis is the time to live of a wire's ttl_ms, checked (CheckTTL).
+func TTLOfMillis(ms uint64) (time.Duration, *messages.Error) {
 	if ms > uint64(MaxTTL/time.Millisecond) {
-		return MaxTTL + time.Millisecond
+		return 0, Invalid("ttl", fmt.Sprintf("ttl of %d ms exceeds the limit of %v", ms, MaxTTL))
 	}
-	return time.Duration(ms) * time.Millisecond
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 // CheckTimeout checks a request's deadline: 0 (the default) or up to

@@ -2,6 +2,7 @@ package request
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,28 @@ func TestDecodeContext(t *testing.T) {
 	}
 	if _, e := DecodeContext([]byte("junk")); e.GetCode() != messages.ErrorCode_ERROR_CODE_BAD_CONTEXT || e.GetField() != "context" {
 		t.Fatalf("junk: %v", e)
+	}
+}
+
+func TestCheckTTL(t *testing.T) {
+	for _, ok := range []time.Duration{0, time.Millisecond, 30 * time.Minute, MaxTTL} {
+		if e := CheckTTL(ok); e != nil {
+			t.Errorf("%v: %v", ok, e)
+		}
+	}
+	for d, want := range map[time.Duration]string{-time.Second: "negative", time.Microsecond: "below the least of 1ms",
+		1500 * time.Microsecond: "whole number of milliseconds", MaxTTL + time.Millisecond: "exceeds the limit"} {
+		if e := CheckTTL(d); e == nil || e.GetField() != "ttl" || !strings.Contains(e.GetMessage(), want) {
+			t.Errorf("%v: %v, want an error on ttl saying %q", d, e, want)
+		}
+	}
+	if d, e := TTLOfMillis(1500); e != nil || d != 1500*time.Millisecond {
+		t.Errorf("1500 ms: %v %v", d, e)
+	}
+	if _, e := TTLOfMillis(math.MaxUint64); e == nil || !strings.Contains(e.GetMessage(), "18446744073709551615 ms exceeds") {
+		t.Errorf("2^64-1 ms: %v", e)
+	}
+	if e := (Limits{}).Check(Request{Op: OpDelete, Key: []byte("k"), TTL: time.Second}, 3); e == nil || e.GetField() != "ttl" {
+		t.Errorf("a delete with a ttl: %v", e)
 	}
 }

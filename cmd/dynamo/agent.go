@@ -130,7 +130,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.IntVar(&c.AntiEntropyRate, "anti-entropy-rate", def.AntiEntropyRate, "anti-entropy repair limit, keys per second for the node")
 	fs.BoolVar(&c.NoAntiEntropy, "no-anti-entropy", false, "turn the Merkle syncer off (for control tests)")
 	fs.BoolVar(&c.NoAdmissionControl, "no-admission-control", false, "keep background work (anti-entropy repairs, handoff, hint delivery, reap passes) at its configured rates even while client requests suffer")
-	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", def.TombstoneGrace, "a deleted key is reaped (its space freed) this long after the delete, once every primary holds it; above the hint max age (3h); a node down longer must be wiped before it rejoins")
+	fs.DurationVar(&c.TombstoneGrace, "tombstone-grace", def.TombstoneGrace, "a deleted or expired key is reaped (its space freed) this long after the delete or expiry, once every primary holds it or nothing of it; above the hint max age (3h); a node down longer must be wiped before it rejoins")
 	fs.DurationVar(&c.PruneMinAge, "prune-min-age", def.PruneMinAge, "clock entries of retired vnode incarnations idle this long may be pruned from clocks of more than 10 entries; above the hint max age (3h)")
 	fs.BoolVar(&c.AllowFaultInjection, "allow-fault-injection", false, "accept 'dynamo debug crash' requests that make an actor panic (testing supervision; never in production)")
 	fs.StringVar(&s.logLevel, "log-level", "info", "debug, info, warn or error")
