@@ -131,6 +131,9 @@ type Counters struct {
 	// Keys is how many objects the node's vnodes hold (a key counts once
 	// per partition replica here; an estimate while a tree builds).
 	Keys atomic.Int64
+	// StorageBytes is what the node's data directory takes on disk, as the
+	// node last measured it.
+	StorageBytes atomic.Int64
 	// Admission is the admission controller's latest state.
 	Admission AdmissionStats
 	// TreesBuilding is how many vnodes are building their Merkle tree

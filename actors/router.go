@@ -315,7 +315,7 @@ func (r *router) members() *messages.MembersReply {
 			BackgroundPaused: r.cfg.Background.Paused(), HintTargets: transferTargets(c.HintTargets.Snapshot(time.Now().UnixMilli())),
 			HandoffTargets: transferTargets(c.HandoffTargets.Snapshot(time.Now().UnixMilli())),
 			TreesBuilding:  uint32(max(0, c.TreesBuilding.Load())), TreesLoaded: c.TreesLoaded.Load(), TreesBuilt: c.TreesBuilt.Load(),
-			Keys:           uint64(max(0, c.Keys.Load())),
+			Keys: uint64(max(0, c.Keys.Load())), StorageBytes: uint64(max(0, c.StorageBytes.Load())),
 			BackgroundHeld: 1 - r.cfg.Background.Share(), ForegroundMeanMs: fgMean, ForegroundBaselineMs: fgBase,
 		},
 	}

@@ -104,7 +104,10 @@ type NodeStats struct {
 	// latency of the client requests it answered in the controller's last
 	// window, and ForegroundBaselineMs that mean without background work
 	// (0 before it was measured).
-	Keys                                   uint64
+	Keys uint64
+	// StorageBytes is what its data directory takes on disk, as it last
+	// measured (every few seconds).
+	StorageBytes                           uint64
 	BackgroundHeld                         float64
 	ForegroundMeanMs, ForegroundBaselineMs float64
 	// Reaping since the node started: reap passes it coordinated to the
@@ -172,7 +175,7 @@ func membershipFrom(addr string, r *messages.MembersReply) (*Membership, error) 
 			TombstonesReaped: st.GetTombstonesReaped(), ClockEntriesPruned: st.GetClockEntriesPruned(),
 			Compactions: st.GetCompactions(), CompactionMs: st.GetCompactionMs(), BackgroundPaused: st.GetBackgroundPaused(),
 			TreesBuilding: int(st.GetTreesBuilding()), TreesLoaded: st.GetTreesLoaded(), TreesBuilt: st.GetTreesBuilt(),
-			Keys: st.GetKeys(), BackgroundHeld: st.GetBackgroundHeld(), ForegroundMeanMs: st.GetForegroundMeanMs(), ForegroundBaselineMs: st.GetForegroundBaselineMs()}}
+			Keys: st.GetKeys(), StorageBytes: st.GetStorageBytes(), BackgroundHeld: st.GetBackgroundHeld(), ForegroundMeanMs: st.GetForegroundMeanMs(), ForegroundBaselineMs: st.GetForegroundBaselineMs()}}
 	m.Hints, m.Handoffs = transferTargets(st.GetHintTargets()), transferTargets(st.GetHandoffTargets())
 	if st.GetHandoffRunning() {
 		m.Stats.HandoffInTransit = int(st.GetHandoffPartition())

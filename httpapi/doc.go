@@ -8,6 +8,8 @@
 //	DELETE /kv/{key}   X-Dynamo-Context; ?w=&timeout=                 -> 204 | 404
 //	GET    /metrics    Prometheus text format 0.0.4
 //	GET    /status     the status document (package status) as JSON
+//	GET    /status/history  the node's samples for the page's charts
+//	GET    /inspect?key=    a key's copy on each of its owners
 //	GET    /           the status web page (files embedded in the binary)
 //	GET    /debug/pprof/  Go's profiler (net/http/pprof)
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/progress"
+	"github.com/dynamokv/dynamo/request"
 	"github.com/dynamokv/dynamo/status"
 )
 
@@ -217,3 +219,47 @@ func labels(kv ...string) string {
 var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// history serves the node's samples: what the status page charts.
+func (h *handler) history(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.History == nil {
+		writeError(w, http.StatusNotFound, &messages.Error{Message: "this server keeps no history"})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, h.cfg.History())
+}
+
+// inspect serves a key's replicas on its owners (?key=, percent-encoded
+// like any query value: any byte string).
+func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Inspect == nil {
+		writeError(w, http.StatusNotFound, &messages.Error{Message: "this server inspects no keys"})
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, invalid("query", fmt.Sprintf("malformed query string: %v", err)))
+		return
+	}
+	for name := range q {
+		if name != "key" {
+			writeError(w, http.StatusBadRequest, invalid(name, fmt.Sprintf("unknown query parameter %q (allowed: key)", name)))
+			return
+		}
+	}
+	key := []byte(q.Get("key"))
+	if e := (request.Limits{}).Check(request.Request{Op: request.OpGet, Key: key}, 0); e != nil {
+		writeError(w, 0, e)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout+askMargin)
+	defer cancel()
+	in, err := h.cfg.Inspect(ctx, key)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, &messages.Error{Code: messages.ErrorCode_ERROR_CODE_UNAVAILABLE, Message: err.Error()})
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, in)
+}

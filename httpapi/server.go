@@ -17,6 +17,7 @@ import (
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/request"
+	"github.com/dynamokv/dynamo/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -44,6 +45,11 @@ type Config struct {
 	// DiskUsage returns the bytes the node's storage takes on disk, for
 	// /metrics. Optional.
 	DiskUsage func() (int64, error)
+	// History returns the node's samples for GET /status/history, and
+	// Inspect reads a key's replica on each of its owners for GET
+	// /inspect?key=. Optional: without them those paths answer 404.
+	History func() status.HistoryDoc
+	Inspect func(ctx context.Context, key []byte) (status.Inspection, error)
 	// MaxValueBytes bounds a PUT body; a larger one is refused with 413
 	// before it is read whole, and before anything is sent to a replica.
 	// Default request.DefaultMaxValueBytes (1 MiB); the node passes its
@@ -118,6 +124,8 @@ func newHandler(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", h.metrics)
 	mux.HandleFunc("GET /status", h.status)
+	mux.HandleFunc("GET /status/history", h.history)
+	mux.HandleFunc("GET /inspect", h.inspect)
 	// Go's profiler, for finding where a node's time goes (behind the same
 	// authentication as everything else here).
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)

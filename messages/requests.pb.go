@@ -2798,7 +2798,10 @@ type NodeStats struct {
 	ForegroundBaselineMs float64 `protobuf:"fixed64,35,opt,name=foreground_baseline_ms,json=foregroundBaselineMs,proto3" json:"foreground_baseline_ms,omitempty"`
 	// Objects this node's vnodes hold (a key counts once per replica held
 	// here; an estimate while a Merkle tree builds).
-	Keys          uint64 `protobuf:"varint,36,opt,name=keys,proto3" json:"keys,omitempty"`
+	Keys uint64 `protobuf:"varint,36,opt,name=keys,proto3" json:"keys,omitempty"`
+	// Bytes the node's data directory takes on disk, as last measured (every
+	// few seconds; 0 before the first measure).
+	StorageBytes  uint64 `protobuf:"varint,37,opt,name=storage_bytes,json=storageBytes,proto3" json:"storage_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3081,6 +3084,13 @@ func (x *NodeStats) GetForegroundBaselineMs() float64 {
 func (x *NodeStats) GetKeys() uint64 {
 	if x != nil {
 		return x.Keys
+	}
+	return 0
+}
+
+func (x *NodeStats) GetStorageBytes() uint64 {
+	if x != nil {
+		return x.StorageBytes
 	}
 	return 0
 }
@@ -3909,7 +3919,7 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x01w\x18\x06 \x01(\rR\x01w\x12&\n" +
 	"\x05error\x18\a \x01(\v2\x10.dynamo.v1.ErrorR\x05error\x12*\n" +
 	"\x05stats\x18\b \x01(\v2\x14.dynamo.v1.NodeStatsR\x05stats\x12+\n" +
-	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\x99\f\n" +
+	"\x04mode\x18\t \x01(\x0e2\x17.dynamo.v1.ConflictModeR\x04mode\"\xbe\f\n" +
 	"\tNodeStats\x12\x1a\n" +
 	"\brestarts\x18\x01 \x01(\x04R\brestarts\x12#\n" +
 	"\rhints_pending\x18\x02 \x01(\x04R\fhintsPending\x12'\n" +
@@ -3949,7 +3959,8 @@ const file_dynamo_v1_requests_proto_rawDesc = "" +
 	"\x0fbackground_held\x18! \x01(\x01R\x0ebackgroundHeld\x12,\n" +
 	"\x12foreground_mean_ms\x18\" \x01(\x01R\x10foregroundMeanMs\x124\n" +
 	"\x16foreground_baseline_ms\x18# \x01(\x01R\x14foregroundBaselineMs\x12\x12\n" +
-	"\x04keys\x18$ \x01(\x04R\x04keys\"\x9b\x01\n" +
+	"\x04keys\x18$ \x01(\x04R\x04keys\x12#\n" +
+	"\rstorage_bytes\x18% \x01(\x04R\fstorageBytes\"\x9b\x01\n" +
 	"\x0eTransferTarget\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x04R\apending\x12\x1c\n" +

@@ -125,6 +125,11 @@ type Config struct {
 	FastGossip bool
 	// NoSync skips fsync per write (tests only). Default false.
 	NoSync bool
+	// HistoryInterval is how often the node samples what the status page
+	// charts (GET /status/history, HistoryLength samples kept): its
+	// requests, hints and repairs, and every member's keys and storage
+	// bytes. Default 5 s: the last 10 minutes.
+	HistoryInterval time.Duration
 	// DurableWrites is which replicas of the writes this node coordinates
 	// fsync before they ack (--durable-writes): coordinator.DurableAll
 	// ("all", the default) or coordinator.DurableOne ("one": this node's

@@ -53,6 +53,7 @@ type Node struct {
 	background *actors.Background
 	http       *httpapi.Server
 	tls        *tls.Config // mutual TLS of remoting and HTTPS, nil when off
+	history    history     // what the status page charts
 
 	stopOnce sync.Once
 	quit     chan struct{}
@@ -239,6 +240,7 @@ func (n *Node) startActors() error {
 	if !n.cfg.NoAdmissionControl {
 		n.Go(n.admit)
 	}
+	n.Go(n.sampleHistory)
 	membershipPID := actor.NewPID(n.sys.Address(), remoting.MembershipName)
 	n.Go(func() {
 		for {

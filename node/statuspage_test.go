@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"maps"
+	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +38,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Skip("DYNAMO_TEST_TLS=1: the status page test runs in the plain pass (headless Chromium has no client certificate here)")
 	}
 	browser := findChromium(t)
-	h := startCluster(t, 3, func(c *Config) { c.HTTPAddr = "127.0.0.1:0" })
+	h := startCluster(t, 3, func(c *Config) { c.HTTPAddr, c.HistoryInterval = "127.0.0.1:0", 100*time.Millisecond })
 	for i := range 5 {
 		if r := h.put(h.nodes[0], fmt.Sprintf("before/%d", i), "v", nil, 3); r.GetError() != nil {
 			t.Fatalf("put: %v", r.GetError())
@@ -62,8 +65,18 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The charts need a few samples with every member's figures.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if hd := fetchHistory(t, base); len(hd.Points) >= 3 && len(hd.Points[len(hd.Points)-1].Nodes) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no history with both up members' figures: %+v", fetchHistory(t, base))
+		}
+	}
+	const inspected = "before/1"
 	start := time.Now()
-	dom := dumpDOM(t, browser, base+"/")
+	dom := dumpDOM(t, browser, base+"/#inspect="+url.QueryEscape(inspected))
 	t.Logf("chromium took %v, dumped %d bytes", time.Since(start).Round(time.Millisecond), len(dom))
 	after := fetchStatus(t, base)
 	// The cluster must hold still while the browser looks at it, or the
@@ -71,7 +84,165 @@ func TestStatusPageInChromium(t *testing.T) {
 	if !slices.EqualFunc(before.Ring, after.Ring, slices.Equal) || !slices.Equal(before.Members, after.Members) {
 		t.Fatalf("the cluster changed while the page loaded:\n%+v\n%+v", before, after)
 	}
-	checkStatusPage(t, parseDOM(dom), after, before)
+	page := parseDOM(dom)
+	checkStatusPage(t, page, after, before)
+	checkCharts(t, page, fetchHistory(t, base), after)
+	checkInspector(t, page, fetchInspection(t, base, inspected))
+}
+
+func fetchHistory(t *testing.T, base string) status.HistoryDoc {
+	t.Helper()
+	resp, b := httpDo(t, "GET", base+"/status/history", nil)
+	var d status.HistoryDoc
+	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
+		t.Fatalf("GET /status/history: %d %s", resp.StatusCode, b)
+	}
+	return d
+}
+
+func fetchInspection(t *testing.T, base, key string) status.Inspection {
+	t.Helper()
+	resp, b := httpDo(t, "GET", base+"/inspect?key="+url.QueryEscape(key), nil)
+	var in status.Inspection
+	if resp.StatusCode != 200 || json.Unmarshal(b, &in) != nil {
+		t.Fatalf("GET /inspect: %d %s", resp.StatusCode, b)
+	}
+	return in
+}
+
+// checkCharts checks the charts against the history fetched after the page
+// was dumped (the page's is a prefix of it): every chart drawn, a line per
+// operation and per member that is up, each line with a point per sample,
+// the members' lines in their ring colours; and that the members' colours
+// are far apart.
+func checkCharts(t *testing.T, page []domTag, later status.HistoryDoc, doc status.Document) {
+	points := -1
+	lines := map[string]map[string]domTag{} // chart id → series → polyline
+	chart := ""
+	for _, e := range page {
+		if e.attrs["id"] == "charts" {
+			points, _ = strconv.Atoi(e.attrs["data-points"])
+		}
+		if e.name == "figure" && e.attrs["class"] == "chart" {
+			chart = e.attrs["id"]
+			lines[chart] = map[string]domTag{}
+		}
+		if e.name == "polyline" && chart != "" {
+			lines[chart][e.attrs["data-series"]] = e
+		}
+	}
+	if points < 3 || points > len(later.Points) {
+		t.Fatalf("the charts show %d points; the history had at least 3, and %d later", points, len(later.Points))
+	}
+	for _, id := range []string{"chart-rate", "chart-p99", "chart-errors", "chart-hints", "chart-repairs", "chart-keys", "chart-bytes"} {
+		if lines[id] == nil {
+			t.Errorf("no chart %s", id)
+		}
+	}
+	shown := later.Points[:points]
+	for _, op := range []string{"put", "get"} {
+		l, ok := lines["chart-rate"][op]
+		if !ok {
+			t.Errorf("the request chart has no %s line: %v", op, lines["chart-rate"])
+			continue
+		}
+		if l.attrs["data-count"] != strconv.Itoa(points) {
+			t.Errorf("the %s line has %s points, want %d", op, l.attrs["data-count"], points)
+		}
+		if want := shown[points-1].Ops[op].Rate; l.attrs["data-last"] != strconv.FormatFloat(want, 'f', -1, 64) && !(want == 0 && l.attrs["data-last"] == "0") {
+			t.Errorf("the %s line ends at %s, the history at %v", op, l.attrs["data-last"], want)
+		}
+	}
+	fill := map[string]string{}
+	for _, m := range doc.Members {
+		if m.State != "up" {
+			continue
+		}
+		for _, id := range []string{"chart-keys", "chart-bytes"} {
+			l, ok := lines[id][m.Name]
+			if !ok {
+				t.Errorf("%s has no line for %s", id, m.Name)
+				continue
+			}
+			if want := strconv.FormatUint(shown[points-1].Nodes[m.Name].Keys, 10); id == "chart-keys" && l.attrs["data-last"] != want {
+				t.Errorf("%s's keys line ends at %s, the history at %s", m.Name, l.attrs["data-last"], want)
+			}
+			fill[m.Name] = l.attrs["stroke"]
+		}
+	}
+	// Members' colours (ring fills are checked against these lines'
+	// strokes by name) far apart: at least 100 in RGB distance.
+	names := slices.Sorted(maps.Keys(fill))
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			if d := rgbDistance(t, fill[a], fill[b]); d < 100 {
+				t.Errorf("%s (%s) and %s (%s) are %0.f apart in RGB, want at least 100", a, fill[a], b, fill[b], d)
+			}
+		}
+	}
+}
+
+// rgbDistance is the Euclidean distance of two #rrggbb colours.
+func rgbDistance(t *testing.T, a, b string) float64 {
+	parse := func(c string) [3]float64 {
+		var r, g, bl int
+		if _, err := fmt.Sscanf(c, "#%02x%02x%02x", &r, &g, &bl); err != nil {
+			t.Fatalf("colour %q is not #rrggbb", c)
+		}
+		return [3]float64{float64(r), float64(g), float64(bl)}
+	}
+	x, y := parse(a), parse(b)
+	return math.Sqrt((x[0]-y[0])*(x[0]-y[0]) + (x[1]-y[1])*(x[1]-y[1]) + (x[2]-y[2])*(x[2]-y[2]))
+}
+
+// checkInspector checks the inspector the page opened (#inspect=KEY)
+// against the inspection fetched after: a row per owner with its digest
+// and its siblings' dots, and the verdict.
+func checkInspector(t *testing.T, page []domTag, in status.Inspection) {
+	rows := map[string]domTag{}
+	dots := map[string][]string{}
+	state, verdict, cur := "", "", ""
+	for _, e := range page {
+		switch {
+		case e.attrs["id"] == "inspect-result":
+			state = e.attrs["data-state"]
+			if e.attrs["data-key"] != in.Key {
+				t.Errorf("the inspector shows key %q, want %q", e.attrs["data-key"], in.Key)
+			}
+		case e.attrs["id"] == "inspect-verdict":
+			verdict = e.attrs["data-agree"]
+		case e.name == "tr" && e.attrs["data-replica"] != "":
+			cur = e.attrs["data-replica"]
+			rows[cur] = e
+		case e.name == "li" && e.attrs["data-dot"] != "" && cur != "":
+			dots[cur] = append(dots[cur], e.attrs["data-dot"])
+		}
+	}
+	if state != "done" {
+		t.Fatalf("the inspector is %q, want done", state)
+	}
+	if verdict != strconv.FormatBool(in.Agree) {
+		t.Errorf("the inspector's verdict agree=%s, the inspection's %v", verdict, in.Agree)
+	}
+	if len(rows) != len(in.Replicas) {
+		t.Fatalf("the inspector shows %d owners, want %d", len(rows), len(in.Replicas))
+	}
+	for _, r := range in.Replicas {
+		row, ok := rows[r.Node]
+		if !ok || row.attrs["data-digest"] != r.Digest || row.attrs["data-found"] != strconv.FormatBool(r.Found) {
+			t.Errorf("owner %s: row %v, want digest %q found %v", r.Node, row.attrs, r.Digest, r.Found)
+		}
+		var want []string
+		for _, s := range r.Siblings {
+			want = append(want, s.Dot)
+		}
+		if !slices.Equal(dots[r.Node], want) {
+			t.Errorf("owner %s shows dots %v, want %v", r.Node, dots[r.Node], want)
+		}
+	}
+	if in.Agree {
+		t.Errorf("the inspection agrees with n3 down: %+v", in)
+	}
 }
 
 // checkStatusPage compares the page with doc. Figures that may move while

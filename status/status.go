@@ -55,8 +55,10 @@ type Stats struct {
 	// and ForegroundBaselineMs the client requests' mean latency in its
 	// last window and without background work.
 	BackgroundHeld float64 `json:"background_held"`
-	// Keys is how many objects the node's vnodes hold.
+	// Keys is how many objects the node's vnodes hold; StorageBytes what
+	// its data directory takes on disk.
 	Keys                 uint64  `json:"keys"`
+	StorageBytes         uint64  `json:"storage_bytes"`
 	ForegroundMeanMs     float64 `json:"foreground_mean_ms"`
 	ForegroundBaselineMs float64 `json:"foreground_baseline_ms"`
 }
@@ -145,7 +147,7 @@ type Requests struct {
 func StatsOf(st client.NodeStats) Stats {
 	return Stats{Restarts: st.Restarts, HintsPending: st.HintsPending, HintsDelivered: st.HintsDelivered, Vnodes: st.Vnodes, FaultInjection: st.FaultInjection,
 		TreesBuilding: st.TreesBuilding, TreesLoaded: st.TreesLoaded, TreesBuilt: st.TreesBuilt,
-		Keys: st.Keys, BackgroundHeld: st.BackgroundHeld, ForegroundMeanMs: st.ForegroundMeanMs, ForegroundBaselineMs: st.ForegroundBaselineMs}
+		Keys: st.Keys, StorageBytes: st.StorageBytes, BackgroundHeld: st.BackgroundHeld, ForegroundMeanMs: st.ForegroundMeanMs, ForegroundBaselineMs: st.ForegroundBaselineMs}
 }
 
 // Build makes the document of membership m, whose ring is r.

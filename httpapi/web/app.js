@@ -7,7 +7,7 @@
   const REFRESH_MS = 2000;
   const FETCH_TIMEOUT_MS = 5000;
   // Outcomes that are not failures; everything else counts as an error.
-  const FINE = new Set(['ok', 'not_found']);
+  const FINE = new Set(['ok', 'not_found', 'exists']);
 
   const $ = (id) => document.getElementById(id);
   // Taken from the SVG element the HTML parser made, so that no namespace
@@ -18,27 +18,19 @@
   let prevRequests = null; // {at: ms, series: Map} of the previous refresh
   let ringKey = '';       // what the ring was last drawn from
 
-  // colour is a member's colour: stable across refreshes, nodes and page
-  // loads because it only depends on the name. FNV-1a alone gives names
-  // that differ in their last character (n1, n3) nearly the same hue, so
-  // its result is mixed further (murmur3's finalizer) before picking the
-  // hue, and the lightness varies too to split hues that land close.
+  // Members' colours: a palette of ten well-separated colours (none of them
+  // the red that marks a down owner), given in the order of the members'
+  // names, so that every node's page colours the same cluster alike; past
+  // ten, hues a golden angle apart. setColours runs at each refresh.
+  const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2',
+    '#edc948', '#9c755f', '#ff9da7', '#2f4b7c', '#8cd17d'];
+  let colours = new Map();
+  function setColours(names) {
+    colours = new Map([...names].sort().map((n, i) =>
+      [n, i < PALETTE.length ? PALETTE[i] : `hsl(${Math.round((i * 137.508) % 360)} 55% 45%)`]));
+  }
   function colour(name) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < name.length; i++) {
-      h ^= name.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    h >>>= 0;
-    const hue = h % 360;
-    const sat = 55 + ((h >>> 9) % 4) * 8;
-    const light = [38, 48, 58][(h >>> 13) % 3];
-    return `hsl(${hue} ${sat}% ${light}%)`;
+    return colours.get(name) || '#888';
   }
 
   function num(v) {
@@ -250,6 +242,7 @@
 
   function draw(d, at) {
     const states = new Map((d.members || []).map((m) => [m.name, m.state]));
+    setColours(states.keys());
     drawHeader(d);
     drawRing(d, states);
     drawMembers(d);
@@ -265,6 +258,125 @@
     document.body.setAttribute('data-stale', 'true');
   }
 
+  // Charts of the node's last minutes (GET status/history): one small SVG
+  // line chart per figure, a line per operation or per node.
+  const OP_COLOURS = { get: '#4e79a7', put: '#f28e2b', delete: '#59a14f', get_many: '#b07aa1', list: '#76b7b2' };
+  const CHARTS = [
+    { id: 'chart-rate', title: 'requests per second', unit: '/s', lines: (p) => opLines(p, 'rate') },
+    { id: 'chart-p99', title: 'p99 latency', unit: ' ms', lines: (p) => opLines(p, 'p99_ms') },
+    { id: 'chart-errors', title: 'errors per second', unit: '/s', lines: (p) => total(p, 'errors', (pt) => Object.values(pt.ops || {}).reduce((a, o) => a + o.errors, 0)) },
+    { id: 'chart-hints', title: 'hints pending', unit: '', lines: (p) => total(p, 'hints', (pt) => pt.hints_pending) },
+    { id: 'chart-repairs', title: 'anti-entropy repairs per second', unit: '/s', lines: (p) => total(p, 'repairs', (pt) => pt.repairs) },
+    { id: 'chart-keys', title: 'keys per node', unit: '', lines: (p) => nodeLines(p, 'keys') },
+    { id: 'chart-bytes', title: 'storage per node', unit: ' B', lines: (p) => nodeLines(p, 'bytes') },
+  ];
+
+  function opLines(points, field) {
+    const ops = [...new Set(points.flatMap((pt) => Object.keys(pt.ops || {})))].sort();
+    return ops.map((op) => ({ name: op, colour: OP_COLOURS[op] || '#888', values: points.map((pt) => (pt.ops[op] || {})[field] || 0) }));
+  }
+  function nodeLines(points, field) {
+    const names = [...new Set(points.flatMap((pt) => Object.keys(pt.nodes || {})))].sort();
+    return names.map((n) => ({ name: n, colour: colour(n), values: points.map((pt) => (pt.nodes[n] ? pt.nodes[n][field] : null)) }));
+  }
+  function total(points, name, f) {
+    return [{ name, colour: '#555', values: points.map(f) }];
+  }
+
+  function short(v) {
+    if (v >= 1e9) return (v / 1e9).toFixed(1) + 'G';
+    if (v >= 1e6) return (v / 1e6).toFixed(1) + 'M';
+    if (v >= 1e4) return (v / 1e3).toFixed(0) + 'k';
+    if (v >= 100) return Math.round(v).toString();
+    return Number(v.toFixed(2)).toString();
+  }
+
+  function drawCharts(h) {
+    const points = h.points || [];
+    const box = $('charts');
+    box.setAttribute('data-points', points.length);
+    setText('charts-span', points.length > 1
+      ? `the last ${Math.round((points[points.length - 1].at - points[0].at) / 1000)} s, one point per ${Math.round((points[1].at - points[0].at) / 100) / 10} s`
+      : 'collecting…');
+    const figs = CHARTS.map((c) => {
+      const lines = c.lines(points);
+      const W = 240, H = 60;
+      let hi = 0;
+      for (const l of lines) for (const v of l.values) if (v !== null && v > hi) hi = v;
+      const y = (v) => (H - 2 - (hi > 0 ? (v / hi) * (H - 6) : 0)).toFixed(1);
+      const x = (i) => (points.length > 1 ? (i * W) / (points.length - 1) : 0).toFixed(1);
+      const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart-svg', preserveAspectRatio: 'none' });
+      chart.append(svg('line', { x1: 0, y1: H - 1, x2: W, y2: H - 1, class: 'axis' }));
+      const keys = el('ul', { class: 'chart-keys' });
+      for (const l of lines) {
+        const pts = [];
+        l.values.forEach((v, i) => { if (v !== null) pts.push(`${x(i)},${y(v)}`); });
+        const last = [...l.values].reverse().find((v) => v !== null);
+        chart.append(svg('polyline', { points: pts.join(' '), stroke: l.colour, class: 'line',
+          'data-series': l.name, 'data-count': pts.length, 'data-last': last === undefined ? '' : String(last) }));
+        keys.append(el('li', {}, el('span', { class: 'swatch', style: `background:${l.colour}` }),
+          `${l.name} `, el('b', {}, last === undefined ? '–' : short(last) + c.unit)));
+      }
+      return el('figure', { class: 'chart', id: c.id, 'data-lines': lines.length },
+        el('figcaption', {}, c.title, el('span', { class: 'muted' }, hi > 0 ? ` max ${short(hi)}${c.unit}` : '')), chart, keys);
+    });
+    box.replaceChildren(...figs);
+  }
+
+  async function refreshHistory() {
+    try {
+      const res = await fetch('status/history', { cache: 'no-store' });
+      if (res.ok) drawCharts(await res.json());
+    } catch (_) { /* the status fetch reports the node unreachable */ }
+  }
+
+  // The key inspector: each owner's copy of a key (GET inspect?key=).
+  async function inspect(key) {
+    const out = $('inspect-result');
+    out.setAttribute('data-state', 'loading');
+    try {
+      const res = await fetch('inspect?key=' + encodeURIComponent(key), { cache: 'no-store' });
+      const d = await res.json();
+      if (!res.ok) throw new Error(d.error || `HTTP ${res.status}`);
+      const verdict = el('p', { id: 'inspect-verdict', class: d.agree ? 'agree' : 'differ', 'data-agree': String(d.agree) },
+        d.agree ? `The ${d.replicas.length} owners agree` : 'The owners differ', ` · partition ${d.partition}`);
+      const rows = d.replicas.map((r) => {
+        const sibs = el('ul', { class: 'siblings' }, ...(r.siblings || []).map((s) =>
+          el('li', { 'data-dot': s.dot, class: s.live ? 'live' : 'dead' },
+            el('code', {}, s.dot), ' ',
+            s.tombstone ? el('span', { class: 'badge down' }, 'deleted')
+              : el('span', { class: 'value' }, s.text !== undefined && s.text !== '' ? JSON.stringify(s.text) : `${s.bytes} bytes`),
+            !s.tombstone && !s.live ? el('span', { class: 'badge leaving' }, 'expired') : '',
+            el('span', { class: 'muted' }, ` written ${s.written}` + (s.expires ? `, expires ${s.expires}` : '')))));
+        const clock = (r.clock || []).map((e) => `${e.actor}:${e.counter}`).join(' ');
+        return el('tr', { 'data-replica': r.node, 'data-digest': r.digest || '', 'data-found': String(r.found), 'data-siblings': (r.siblings || []).length },
+          el('td', {}, el('span', { class: 'swatch', style: `background:${colour(r.node)}` }), r.node,
+            el('div', { class: 'muted' }, r.state)),
+          el('td', {}, r.error ? el('span', { class: 'bad' }, r.error) : r.found ? el('code', {}, r.digest) : el('span', { class: 'muted' }, 'absent')),
+          el('td', { class: 'clock' }, clock ? el('code', {}, clock) : '–'),
+          el('td', {}, sibs));
+      });
+      const table = el('table', { id: 'inspect-table' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'owner'), el('th', {}, 'digest'), el('th', {}, 'clock'), el('th', {}, 'siblings'))),
+        el('tbody', {}, ...rows));
+      out.replaceChildren(verdict, table);
+      out.setAttribute('data-state', 'done');
+      out.setAttribute('data-key', key);
+    } catch (err) {
+      out.replaceChildren(el('p', { class: 'error' }, `Cannot inspect ${JSON.stringify(key)}: ${err.message}`));
+      out.setAttribute('data-state', 'error');
+    }
+  }
+
+  $('inspect-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const key = $('inspect-key').value;
+    if (key) {
+      history.replaceState(null, '', '#inspect=' + encodeURIComponent(key));
+      inspect(key);
+    }
+  });
+
   async function refresh() {
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
@@ -279,6 +391,7 @@
       const d = JSON.parse(body);
       const at = performance.now();
       draw(d, at);
+      await refreshHistory();
       lastAt = new Date();
       const t = $('refreshed');
       t.textContent = lastAt.toLocaleTimeString();
@@ -296,5 +409,13 @@
     }
   }
 
-  refresh();
+  refresh().then(() => {
+    // #inspect=KEY opens the page on that key's inspection.
+    const m = /^#inspect=(.*)$/.exec(location.hash);
+    if (m) {
+      const key = decodeURIComponent(m[1]);
+      $('inspect-key').value = key;
+      inspect(key);
+    }
+  });
 })();
