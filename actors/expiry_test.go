@@ -123,7 +123,7 @@ func TestAntiEntropyDoesNotGiveBackAReapedKey(t *testing.T) {
 	})
 	time.Sleep(300 * time.Millisecond) // the first passes, over empty partitions
 	past := time.Now().Add(-2 * time.Hour).UnixNano()
-	expired, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("x"), Timestamp: past, TTL: time.Hour}, "node-2@00000000000000aa", past/1e6)
+	expired, err := version.Update(nil, version.Context{}, version.Write{Value: []byte("x"), Timestamp: past, TTLNs: int64(time.Hour)}, "node-2@00000000000000aa", past/1e6)
 	if err != nil {
 		t.Fatal(err)
 	}

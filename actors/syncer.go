@@ -436,7 +436,7 @@ func (s *syncerActor) session(ctx actor.Context) {
 		// This node or the peer may coordinate the partition's reap
 		// passes (its first primary): a reclaimed key it alone holds is
 		// not given back to the other.
-		cfg.Grace = s.cfg.Reap.TombstoneGrace
+		cfg.GraceNs = int64(s.cfg.Reap.TombstoneGrace)
 		if owners := s.view.Ring.Owners(ex.partition); len(owners) > 0 {
 			cfg.Reaps = [2]bool{owners[0] == s.cfg.Self, owners[0] == ex.peer}
 		}

@@ -316,7 +316,7 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 		}
 	}
 	p, err := v.store.Prepare(m.key, m.vctx, version.Write{
-		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, TTL: m.ttl, Mode: modeOf(m.mode),
+		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, TTLNs: int64(m.ttl), Mode: modeOf(m.mode),
 	}, ms)
 	if err == nil {
 		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: p.Set, dot: p.Dot})

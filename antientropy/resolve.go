@@ -1,10 +1,6 @@
 package antientropy
 
-import (
-	"time"
-
-	"github.com/dynamokv/dynamo/version"
-)
+import "github.com/dynamokv/dynamo/version"
 
 // Resolve merges the versions of a key read from both sides (nil for a side
 // that was not read or does not hold the key) and says which sides must be
@@ -28,7 +24,7 @@ func Resolve(local, remote *version.Set, holds [2]bool, rc Reclaim) (merged *ver
 		return merged, false, false
 	}
 	lacks := [2]bool{!holds[Local] && local.IsEmpty(), !holds[Remote] && remote.IsEmpty()}
-	if lacks[Local] != lacks[Remote] && Reclaimable(merged, rc.NowNs, rc.Grace) {
+	if lacks[Local] != lacks[Remote] && Reclaimable(merged, rc.NowNs, rc.GraceNs) {
 		return merged, lacks[Local] && rc.Reaps[Local], lacks[Remote] && rc.Reaps[Remote]
 	}
 	d := version.Digest(merged)
@@ -39,19 +35,19 @@ func Resolve(local, remote *version.Set, holds [2]bool, rc Reclaim) (merged *ver
 // Reclaim says when a key only one side holds is not written to the other
 // (Resolve). The zero value never holds one back.
 type Reclaim struct {
-	// NowNs is the time (Unix ns) and Grace the reap passes' grace
-	// (reap.Policy.Grace; 0: reaping is off).
-	NowNs int64
-	Grace time.Duration
+	// NowNs is the time (Unix ns) and GraceNs the reap passes' grace in
+	// ns (reap.Policy.Grace; 0: reaping is off).
+	NowNs   int64
+	GraceNs int64
 	// Reaps[side] says that side is the partition's first primary, whose
 	// reap passes cover it.
 	Reaps [2]bool
 }
 
 // Reclaimable reports a set every sibling of which has been dead (deleted
-// or expired) since more than grace before nowNs: what a reap pass deletes
-// (reap.Classify). grace 0 or less: never.
-func Reclaimable(s *version.Set, nowNs int64, grace time.Duration) bool {
+// or expired) since more than graceNs before nowNs: what a reap pass deletes
+// (reap.Classify). graceNs 0 or less: never.
+func Reclaimable(s *version.Set, nowNs, graceNs int64) bool {
 	since, dead := s.DeadSince(nowNs)
-	return grace > 0 && dead && since <= nowNs-int64(grace)
+	return graceNs > 0 && dead && since <= nowNs-graceNs
 }

@@ -205,8 +205,8 @@ func TestResolveRandom(t *testing.T) {
 func TestResolveDoesNotGiveBackAReclaimedKey(t *testing.T) {
 	const grace = time.Hour
 	now := int64(10 * time.Hour)
-	old := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: int64(time.Hour), TTL: time.Minute}, "A")
-	young := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: now - int64(2*time.Minute), TTL: time.Minute}, "A")
+	old := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: int64(time.Hour), TTLNs: int64(time.Minute)}, "A")
+	young := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: now - int64(2*time.Minute), TTLNs: int64(time.Minute)}, "A")
 	live := mustUpdate(t, nil, version.Context{}, version.Write{Value: []byte("v"), Timestamp: int64(time.Hour)}, "A")
 	delOld := mustUpdate(t, live, live.Context(), version.Write{Tombstone: true, Timestamp: int64(time.Hour)}, "A")
 	localReaps, remoteReaps := [2]bool{true, false}, [2]bool{false, true}
@@ -227,7 +227,7 @@ func TestResolveDoesNotGiveBackAReclaimedKey(t *testing.T) {
 		{"deleted long ago, remote holds the value", delOld, live, localReaps, false, true},
 	}
 	for _, c := range cases {
-		_, wl, wr := antientropy.Resolve(c.local, c.remote, [2]bool{c.local != nil, c.remote != nil}, antientropy.Reclaim{NowNs: now, Grace: grace, Reaps: c.reaps})
+		_, wl, wr := antientropy.Resolve(c.local, c.remote, [2]bool{c.local != nil, c.remote != nil}, antientropy.Reclaim{NowNs: now, GraceNs: int64(grace), Reaps: c.reaps})
 		if wl != c.wantL || wr != c.wantR {
 			t.Errorf("%s: writes local=%v remote=%v, want %v %v", c.name, wl, wr, c.wantL, c.wantR)
 		}
@@ -238,7 +238,7 @@ func TestResolveDoesNotGiveBackAReclaimedKey(t *testing.T) {
 	}
 	// A side that holds the key but reads nothing (its copy is corrupt)
 	// does not lack it: it is written the merge.
-	if _, _, wr := antientropy.Resolve(old, nil, [2]bool{true, true}, antientropy.Reclaim{NowNs: now, Grace: grace, Reaps: localReaps}); !wr {
+	if _, _, wr := antientropy.Resolve(old, nil, [2]bool{true, true}, antientropy.Reclaim{NowNs: now, GraceNs: int64(grace), Reaps: localReaps}); !wr {
 		t.Error("a corrupt copy of a reclaimable key was not replaced")
 	}
 }

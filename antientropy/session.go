@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/dynamokv/dynamo/merkle"
 	"github.com/dynamokv/dynamo/version"
@@ -29,14 +28,14 @@ type Config struct {
 	// with another digest is read locally and merged into the remote; keys
 	// only the remote holds are left alone. Default false (repair both).
 	PushOnly bool
-	// Grace and Reaps: a key whose siblings have all been dead (deleted or
-	// expired) for longer than Grace, held by one side only, is written to
+	// GraceNs and Reaps: a key whose siblings have all been dead (deleted
+	// or expired) for longer than GraceNs (ns), held by one side only, is written to
 	// the other only when Reaps says that side's reap passes cover the
 	// partition (Resolve, Reclaim): those passes delete it everywhere, and
-	// a replica that already has is not given it back. Grace is the reap
+	// a replica that already has is not given it back. GraceNs is the reap
 	// passes' grace (reap.Policy.Grace). Default 0: every key is written.
-	Grace time.Duration
-	Reaps [2]bool
+	GraceNs int64
+	Reaps   [2]bool
 }
 
 // DefaultConfig returns the defaults.
@@ -251,10 +250,10 @@ func pushOnly(repairs []Repair) []Repair {
 
 // Resolve merges the versions repair r read at nowNs (nil for a side not
 // read, that lacks the key, or whose copy is corrupt) and says which sides
-// to write the merge to (the package's Resolve with Config.Grace and
+// to write the merge to (the package's Resolve with Config.GraceNs and
 // Reaps); a push-only session never writes the local side.
 func (s *Session) Resolve(r Repair, local, remote *version.Set, nowNs int64) (merged *version.Set, writeLocal, writeRemote bool) {
-	merged, writeLocal, writeRemote = Resolve(local, remote, r.holds(), Reclaim{NowNs: nowNs, Grace: s.cfg.Grace, Reaps: s.cfg.Reaps})
+	merged, writeLocal, writeRemote = Resolve(local, remote, r.holds(), Reclaim{NowNs: nowNs, GraceNs: s.cfg.GraceNs, Reaps: s.cfg.Reaps})
 	return merged, writeLocal && !s.cfg.PushOnly, writeRemote
 }
 

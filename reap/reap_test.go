@@ -424,11 +424,11 @@ func TestExpiredKeysAreReapedAfterTheGrace(t *testing.T) {
 	}
 	ttl := time.Minute
 	// Expired 2 hours ago: past the grace.
-	old := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs - int64(ttl), TTL: ttl}, a2)
+	old := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs - int64(ttl), TTLNs: int64(ttl)}, a2)
 	// Expired a minute ago, within the grace.
-	young := write(nil, version.Write{Value: []byte("v"), Timestamp: nowNs - int64(2*ttl), TTL: ttl}, a2)
+	young := write(nil, version.Write{Value: []byte("v"), Timestamp: nowNs - int64(2*ttl), TTLNs: int64(ttl)}, a2)
 	// Not expired yet.
-	live := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs, TTL: 3 * time.Hour}, a2)
+	live := write(nil, version.Write{Value: []byte("v"), Timestamp: oldTsNs, TTLNs: int64(3 * time.Hour)}, a2)
 	// Expired long ago, beside a value without a ttl.
 	mixed := version.Sync(old, write(nil, version.Write{Value: []byte("w"), Timestamp: oldTsNs}, b0))
 	// Expired long ago, beside a delete within the grace.

@@ -11,7 +11,7 @@ import (
 func TestInspect(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0).UnixNano()
 	a, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("v1"), Timestamp: now - int64(time.Hour)}, "n1@01", 1)
-	b, err := version.Update(a, version.Context{}, version.Write{Value: []byte("v2"), Timestamp: now - int64(time.Hour), TTL: time.Minute}, "n2@02", 1)
+	b, err := version.Update(a, version.Context{}, version.Write{Value: []byte("v2"), Timestamp: now - int64(time.Hour), TTLNs: int64(time.Minute)}, "n2@02", 1)
 	if err != nil || a == nil {
 		t.Fatal(err)
 	}

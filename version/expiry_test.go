@@ -28,7 +28,7 @@ func liveAt(s *Set, mode ConflictMode, now int64) []string {
 
 func TestTTLSetsExpiryAndReadsAbsentFromThen(t *testing.T) {
 	const at = int64(1_000_000_000)
-	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: at, TTL: time.Second}, "A")
+	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: at, TTLNs: int64(time.Second)}, "A")
 	sib := s.Siblings()[0]
 	if sib.ExpiresAt != at+int64(time.Second) {
 		t.Fatalf("ExpiresAt = %d, want %d", sib.ExpiresAt, at+int64(time.Second))
@@ -57,7 +57,7 @@ func TestTTLSetsExpiryAndReadsAbsentFromThen(t *testing.T) {
 
 func TestSiblingWithoutTTLSurvivesItsExpiredSibling(t *testing.T) {
 	const at = int64(1_000_000_000)
-	a := mustWrite(t, nil, Context{}, Write{Value: []byte("short"), Timestamp: at, TTL: time.Second}, "A")
+	a := mustWrite(t, nil, Context{}, Write{Value: []byte("short"), Timestamp: at, TTLNs: int64(time.Second)}, "A")
 	b := mustWrite(t, nil, Context{}, Write{Value: []byte("forever"), Timestamp: at}, "B")
 	m := Sync(a, b)
 	later := at + int64(time.Hour)
@@ -74,7 +74,7 @@ func TestSiblingWithoutTTLSurvivesItsExpiredSibling(t *testing.T) {
 	}
 	// LWW: the last write wins, and when it has expired the key is absent
 	// although an older value has not.
-	newer := mustWrite(t, nil, Context{}, Write{Value: []byte("newer-short"), Timestamp: at + 1, TTL: time.Second}, "C")
+	newer := mustWrite(t, nil, Context{}, Write{Value: []byte("newer-short"), Timestamp: at + 1, TTLNs: int64(time.Second)}, "C")
 	lww := Sync(b, newer)
 	if _, found := lww.Live(ModeLWW, later); found {
 		t.Fatal("LWW: an expired last write shows an older value")
@@ -86,7 +86,7 @@ func TestSiblingWithoutTTLSurvivesItsExpiredSibling(t *testing.T) {
 // still holds them drops them there too.
 func TestWriteDropsExpiredSiblingsEverywhere(t *testing.T) {
 	const at = int64(1_000_000_000)
-	short := mustWrite(t, nil, Context{}, Write{Value: []byte("short"), Timestamp: at, TTL: time.Second}, "A")
+	short := mustWrite(t, nil, Context{}, Write{Value: []byte("short"), Timestamp: at, TTLNs: int64(time.Second)}, "A")
 	other := mustWrite(t, nil, Context{}, Write{Value: []byte("other"), Timestamp: at}, "B")
 	replica := Sync(short, other) // another replica, holding both
 	// A blind write after the expiry, at the replica holding both.
@@ -110,10 +110,10 @@ func TestWriteDropsExpiredSiblingsEverywhere(t *testing.T) {
 
 func TestWriteTTLRefusals(t *testing.T) {
 	cases := []Write{
-		{Value: []byte("v"), Timestamp: 1, TTL: -time.Second},
-		{Tombstone: true, Timestamp: 1, TTL: time.Second},
-		{Value: []byte("v"), Timestamp: math.MaxInt64 - 10, TTL: time.Second},
-		{Value: []byte("v"), Timestamp: 0, TTL: time.Second},
+		{Value: []byte("v"), Timestamp: 1, TTLNs: int64(-time.Second)},
+		{Tombstone: true, Timestamp: 1, TTLNs: int64(time.Second)},
+		{Value: []byte("v"), Timestamp: math.MaxInt64 - 10, TTLNs: int64(time.Second)},
+		{Value: []byte("v"), Timestamp: 0, TTLNs: int64(time.Second)},
 	}
 	for i, w := range cases {
 		if _, err := Update(nil, Context{}, w, "A", 1); !errors.Is(err, ErrInvalid) {
@@ -123,7 +123,7 @@ func TestWriteTTLRefusals(t *testing.T) {
 }
 
 func TestExpiryRoundTripsAndIsValidated(t *testing.T) {
-	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: 5, TTL: time.Minute}, "A")
+	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: 5, TTLNs: int64(time.Minute)}, "A")
 	b, err := Marshal(s)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestExpiryRoundTripsAndIsValidated(t *testing.T) {
 // Two copies of one version that differ only in expiry are different
 // versions to anti-entropy, and merge to the same one on both sides.
 func TestExpiryIsPartOfTheVersion(t *testing.T) {
-	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: 5, TTL: time.Minute}, "A")
+	s := mustWrite(t, nil, Context{}, Write{Value: []byte("v"), Timestamp: 5, TTLNs: int64(time.Minute)}, "A")
 	p := ToProto(s)
 	p.Siblings[0].ExpiresAtNs = 0
 	t2, err := FromProto(p)
@@ -187,7 +187,7 @@ func TestDigestOfSetsWithoutExpiryIsUnchanged(t *testing.T) {
 
 func TestDeadSinceIsTheLatestDeath(t *testing.T) {
 	const at = int64(10 * time.Second)
-	a := mustWrite(t, nil, Context{}, Write{Value: []byte("x"), Timestamp: at, TTL: 5 * time.Second}, "A")
+	a := mustWrite(t, nil, Context{}, Write{Value: []byte("x"), Timestamp: at, TTLNs: int64(5 * time.Second)}, "A")
 	tomb := mustWrite(t, nil, Context{}, Write{Tombstone: true, Timestamp: at + int64(time.Second)}, "B")
 	m := Sync(a, tomb)
 	if _, dead := m.DeadSince(at + int64(4*time.Second)); dead {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 )
 
 // Sentinel errors.
@@ -298,10 +297,10 @@ type Write struct {
 	// Timestamp is the coordinator's wall time in Unix ns. It is also the
 	// write's now: local siblings expired at Timestamp are dropped.
 	Timestamp int64
-	// TTL is the value's time to live: it expires at Timestamp + TTL. 0
-	// never expires; a tombstone takes none.
-	TTL  time.Duration
-	Mode ConflictMode
+	// TTLNs is the value's time to live in ns: it expires at Timestamp +
+	// TTLNs. 0 never expires; a tombstone takes none.
+	TTLNs int64
+	Mode  ConflictMode
 	// Floor: the new dot's counter is strictly above Floor. A vnode passes
 	// the last counter it issued under actor, so that dots are unique per
 	// actor across all the keys it coordinates.
@@ -333,11 +332,11 @@ func Update(local *Set, ctx Context, w Write, actor string, nowMs int64) (*Set, 
 		return nil, fmt.Errorf("%w: a tombstone carries no value", ErrInvalid)
 	}
 	var expires int64
-	if w.TTL != 0 {
-		if w.TTL < 0 || w.Tombstone || w.Timestamp <= 0 || w.Timestamp > math.MaxInt64-int64(w.TTL) {
-			return nil, fmt.Errorf("%w: ttl %v at timestamp %d (a value's ttl is positive and its expiry must fit Unix ns; a tombstone takes none)", ErrInvalid, w.TTL, w.Timestamp)
+	if w.TTLNs != 0 {
+		if w.TTLNs < 0 || w.Tombstone || w.Timestamp <= 0 || w.Timestamp > math.MaxInt64-w.TTLNs {
+			return nil, fmt.Errorf("%w: ttl %d ns at timestamp %d (a value's ttl is positive and its expiry must fit Unix ns; a tombstone takes none)", ErrInvalid, w.TTLNs, w.Timestamp)
 		}
-		expires = w.Timestamp + int64(w.TTL)
+		expires = w.Timestamp + w.TTLNs
 	}
 	if err := ctx.validate(); err != nil {
 		return nil, err
