@@ -10,6 +10,8 @@
 //	GET    /status     the status document (package status) as JSON
 //	GET    /status/history  the node's samples for the page's charts
 //	GET    /inspect?key=    a key's copy on each of its owners
+//	GET    /ready      200 when the cluster counts the node in, else 503
+//	                   (no authentication: for orchestrators' probes)
 //	GET    /           the status web page (files embedded in the binary)
 //	GET    /debug/pprof/  Go's profiler (net/http/pprof)
 //

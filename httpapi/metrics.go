@@ -242,14 +242,18 @@ func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, invalid("query", fmt.Sprintf("malformed query string: %v", err)))
 		return
 	}
-	for name := range q {
+	for name, vals := range q {
 		if name != "key" {
 			writeError(w, http.StatusBadRequest, invalid(name, fmt.Sprintf("unknown query parameter %q (allowed: key)", name)))
 			return
 		}
+		if len(vals) != 1 {
+			writeError(w, http.StatusBadRequest, invalid(name, fmt.Sprintf("key given %d times: inspect one key", len(vals))))
+			return
+		}
 	}
 	key := []byte(q.Get("key"))
-	if e := (request.Limits{}).Check(request.Request{Op: request.OpGet, Key: key}, 0); e != nil {
+	if e := (request.Limits{MaxKeyBytes: h.cfg.MaxKeyBytes}).Check(request.Request{Op: request.OpGet, Key: key}, 0); e != nil {
 		writeError(w, 0, e)
 		return
 	}
@@ -262,4 +266,21 @@ func (h *handler) inspect(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, in)
+}
+
+// ready answers 200 "ready" when the node is ready for traffic, else 503
+// with the reason (the orchestrator's readiness probe).
+func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Timeout+askMargin)
+		defer cancel()
+		if err := h.cfg.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
 }

@@ -49,12 +49,20 @@ type Config struct {
 	// Inspect reads a key's replica on each of its owners for GET
 	// /inspect?key=. Optional: without them those paths answer 404.
 	History func() status.HistoryDoc
+	// Ready says whether the node is ready for traffic, for GET /ready
+	// (nil: ready), which answers without authentication so that an
+	// orchestrator's probes reach it. Optional: without it /ready answers
+	// 200 once the server runs.
+	Ready func(ctx context.Context) error
 	Inspect func(ctx context.Context, key []byte) (status.Inspection, error)
 	// MaxValueBytes bounds a PUT body; a larger one is refused with 413
 	// before it is read whole, and before anything is sent to a replica.
 	// Default request.DefaultMaxValueBytes (1 MiB); the node passes its
 	// router's limit. ?timeout= is bounded by request.MaxTimeout.
 	MaxValueBytes int
+	// MaxKeyBytes bounds the key of GET /inspect (the other paths' keys are
+	// checked by the node's router). Default request.DefaultMaxKeyBytes.
+	MaxKeyBytes int
 	// Timeout is the deadline of a request that names none. Default 1 s.
 	Timeout time.Duration
 	// TLS, when set, serves HTTPS with TLS.Certificates; a client
@@ -85,6 +93,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("%w: Addr %q: %v", ErrInvalid, c.Addr, err)
+	}
+	if c.MaxKeyBytes <= 0 {
+		c.MaxKeyBytes = request.DefaultMaxKeyBytes
 	}
 	if c.MaxValueBytes <= 0 {
 		c.MaxValueBytes = request.DefaultMaxValueBytes
@@ -148,6 +159,10 @@ func newHandler(cfg Config) http.Handler {
 		files.ServeHTTP(w, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ready" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			h.ready(w, r) // probes carry no credentials; it reveals nothing
+			return
+		}
 		if !h.authenticated(r) {
 			refuse(w)
 			return

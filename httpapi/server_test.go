@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/messages"
+	"github.com/dynamokv/dynamo/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -364,5 +366,40 @@ func TestProfiler(t *testing.T) {
 	defer locked.Close()
 	if resp, _ := do(t, "GET", locked.URL+"/debug/pprof/heap", nil); resp.StatusCode != 401 {
 		t.Fatalf("profiler without a token: %d", resp.StatusCode)
+	}
+}
+
+// /ready answers without a token (probes carry none), 200 when the node
+// says it is ready and 503 with the reason when not; /inspect and
+// /status/history stay behind the token.
+func TestReadyNeedsNoTokenAndSaysWhy(t *testing.T) {
+	var notReady error
+	h, err := Handler(Config{Backend: &fakeBackend{}, Tokens: [][]byte{[]byte("a-token-of-16-chars")},
+		Ready:   func(context.Context) error { return notReady },
+		History: func() status.HistoryDoc { return status.HistoryDoc{} },
+		Inspect: func(context.Context, []byte) (status.Inspection, error) { return status.Inspection{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(h)
+	defer s.Close()
+	if resp, b := do(t, "GET", s.URL+"/ready", nil); resp.StatusCode != 200 || string(b) != "ready\n" {
+		t.Fatalf("ready: %d %q", resp.StatusCode, b)
+	}
+	notReady = errors.New("n2 does not list this node up at 10.0.0.3:8946 yet")
+	if resp, b := do(t, "GET", s.URL+"/ready", nil); resp.StatusCode != 503 || !strings.Contains(string(b), "n2 does not list") {
+		t.Fatalf("not ready: %d %q", resp.StatusCode, b)
+	}
+	for _, p := range []string{"/inspect?key=k", "/status/history"} {
+		if resp, _ := do(t, "GET", s.URL+p, nil); resp.StatusCode != 401 {
+			t.Fatalf("%s without a token: %d", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := do(t, "GET", s.URL+"/inspect?key=a&key=b", nil, "Authorization", "Bearer a-token-of-16-chars"); resp.StatusCode != 400 {
+		t.Fatalf("two keys: %d", resp.StatusCode)
+	}
+	big := strings.Repeat("k", 70_000)
+	if resp, _ := do(t, "GET", s.URL+"/inspect?key="+big, nil, "Authorization", "Bearer a-token-of-16-chars"); resp.StatusCode != 413 && resp.StatusCode != 400 {
+		t.Fatalf("a key over the limit: %d", resp.StatusCode)
 	}
 }

@@ -120,6 +120,12 @@ type Config struct {
 	// node coordinates (--lww). Concurrent writes are then lost. Default
 	// false: siblings.
 	LWW bool
+	// StayLeft keeps a node that left the cluster (dynamo leave) out of it
+	// when it is started again on the same data directory (--stay-left):
+	// Start fails with ErrLeft, and the agent waits to be stopped. For
+	// orchestrators that restart an exited process (a Kubernetes
+	// StatefulSet). Default false: the node rejoins on its data.
+	StayLeft bool
 	// FastGossip uses sub-second failure detection timings (tests and the
 	// dev cluster on loopback). Default false: serf's LAN timings (~5 s).
 	FastGossip bool
@@ -307,7 +313,13 @@ func flagErr(flag, format string, args ...any) error {
 // Validate checks c as Start does before it opens the data directory: every
 // field on its own and the fields against each other. Errors match
 // ErrConfig and name the flag.
-func (c Config) Validate() error { return c.validate(c.N) }
+func (c Config) Validate() error {
+	n := c.N
+	if n == 0 {
+		n = quorum.MaxN // N comes from the data directory or the cluster
+	}
+	return c.validate(n)
+}
 
 // validate checks everything that does not need the data directory; n is
 // the replication factor in force (flag or stored).

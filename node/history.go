@@ -196,3 +196,45 @@ func (n *Node) Inspect(ctx context.Context, key []byte) (status.Inspection, erro
 	wg.Wait()
 	return status.Inspect(key, p, reads, time.Now().UnixNano()), nil
 }
+
+// Ready reports whether the cluster counts this node in (GET /ready): it
+// is alone in its membership, or a member it sees up lists it up at its
+// own actor address. A node restarted on a new address is not ready until
+// its peers have taken the new address: until then requests they
+// coordinate count it down.
+func (n *Node) Ready(ctx context.Context) error {
+	m, err := n.membership(ctx)
+	if err != nil {
+		return err
+	}
+	self := n.ActorAddr()
+	asked := 0
+	var last error
+	for _, mem := range m.Members {
+		if mem.Name == n.cfg.Name || mem.State != ring.Up || asked == 3 {
+			continue
+		}
+		asked++
+		r, err := n.askRouter(ctx, mem.Addr, &messages.MembersRequest{})
+		mr, ok := r.(*messages.MembersReply)
+		if err != nil || !ok {
+			last = fmt.Errorf("%s did not answer: %v", mem.Name, err)
+			continue
+		}
+		theirs, err := client.MembershipFromReply(mem.Addr, mr)
+		if err != nil {
+			last = err
+			continue
+		}
+		for _, me := range theirs.Members {
+			if me.Name == n.cfg.Name && me.State == ring.Up && me.Addr == self {
+				return nil
+			}
+		}
+		last = fmt.Errorf("%s does not list this node up at %s yet", mem.Name, self)
+	}
+	if asked == 0 {
+		return nil // alone
+	}
+	return last
+}

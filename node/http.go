@@ -68,7 +68,7 @@ func (n *Node) startHTTP() error {
 	}
 	var err error
 	n.http, err = httpapi.Start(httpapi.Config{Addr: n.cfg.HTTPAddr, Backend: n, Counters: &n.counters,
-		DiskUsage: n.diskUsage, History: n.History, Inspect: n.Inspect, Timeout: n.cfg.Timeout, MaxValueBytes: n.cfg.limits().MaxValueBytes, TLS: n.tls, Tokens: tokens, Logger: n.log.With("component", "http")})
+		DiskUsage: n.diskUsage, History: n.History, Inspect: n.Inspect, Ready: n.Ready, Timeout: n.cfg.Timeout, MaxValueBytes: n.cfg.limits().MaxValueBytes, MaxKeyBytes: n.cfg.limits().MaxKeyBytes, TLS: n.tls, Tokens: tokens, Logger: n.log.With("component", "http")})
 	if err != nil {
 		return flagErr("http-addr", "%v", err)
 	}

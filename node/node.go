@@ -35,7 +35,14 @@ var (
 	// ErrIncompatible marks a node that cannot be in the cluster it joined
 	// (a different Q or N, another protocol).
 	ErrIncompatible = errors.New("node: incompatible with the cluster")
+	// ErrLeft marks a node started with Config.StayLeft on a data
+	// directory whose node left the cluster (dynamo leave).
+	ErrLeft = errors.New("node: this node left the cluster")
 )
+
+// leftMarker is the file a node writes in its data directory once it has
+// left the cluster gracefully.
+const leftMarker = "left"
 
 // Node is a running dynamo node: storage, actors and gossip.
 type Node struct {
@@ -86,6 +93,14 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, flagErr("data-dir", "%v", err)
+	}
+	if marker := filepath.Join(cfg.DataDir, leftMarker); fileExists(marker) {
+		if cfg.StayLeft {
+			return nil, fmt.Errorf("%w (dynamo leave; %s): --stay-left keeps it out; wipe the data directory to start it as a new node", ErrLeft, marker)
+		}
+		if err := os.Remove(marker); err != nil {
+			return nil, flagErr("data-dir", "%v", err)
+		}
 	}
 	n = &Node{cfg: cfg, log: log, quit: make(chan struct{}), left: make(chan struct{})}
 	// Unwind whatever started when a later step fails.
@@ -145,7 +160,7 @@ func Start(cfg Config) (n *Node, err error) {
 		var unreached []string
 		var jerr error
 		for _, seed := range cfg.Join {
-			if _, err := n.gossip.Join([]string{seed}); err != nil {
+			if err := n.joinSeed(seed); err != nil {
 				unreached, jerr = append(unreached, seed), err
 			}
 		}
@@ -240,7 +255,9 @@ func (n *Node) startActors() error {
 	if !n.cfg.NoAdmissionControl {
 		n.Go(n.admit)
 	}
-	n.Go(n.sampleHistory)
+	if n.cfg.HTTPAddr != "" {
+		n.Go(n.sampleHistory) // what the status page charts
+	}
 	membershipPID := actor.NewPID(n.sys.Address(), remoting.MembershipName)
 	n.Go(func() {
 		for {
@@ -274,7 +291,7 @@ func (n *Node) rejoin(pending []string) {
 		}
 		var still []string
 		for _, seed := range pending {
-			if _, err := n.gossip.Join([]string{seed}); err != nil {
+			if err := n.joinSeed(seed); err != nil {
 				still = append(still, seed)
 				continue
 			}
@@ -285,6 +302,27 @@ func (n *Node) rejoin(pending []string) {
 		}
 		pending = still
 	}
+}
+
+// joinSeed joins through seed (a name is resolved now); a seed counts as
+// reached only when a member other than this node is then known, so that
+// a name that resolves to this node alone (the first pod of a Kubernetes
+// StatefulSet) is tried again.
+func (n *Node) joinSeed(seed string) error {
+	if _, err := n.gossip.Join([]string{seed}); err != nil {
+		return err
+	}
+	for _, m := range n.gossip.Members() {
+		if m.Name != n.cfg.Name {
+			return nil
+		}
+	}
+	return fmt.Errorf("seed %s reached only this node", seed)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // checkCompatible fails when a member of the cluster just joined has tags
@@ -523,6 +561,10 @@ func (n *Node) handOffThenLeave() {
 		n.log.Info("every partition handed off; leaving the cluster", "handoffs", n.counters.HandoffsDone.Load(), "keys", n.counters.HandoffKeys.Load())
 		if err := n.gossip.Leave(); err != nil {
 			n.log.Error("leaving serf", "err", err)
+		}
+		// A restart with --stay-left does not rejoin.
+		if err := os.WriteFile(filepath.Join(n.cfg.DataDir, leftMarker), []byte("this node left the cluster (dynamo leave) at "+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			n.log.Error("writing the left marker", "err", err)
 		}
 		close(n.left)
 		return

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -388,5 +389,42 @@ func TestJoinThroughASeedsDNSName(t *testing.T) {
 			t.Fatalf("a sees %d members after b joined through localhost:%s", len(a.gossip.Members()), port)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A node that left the cluster writes a marker: started again with
+// StayLeft it refuses (ErrLeft) and joins nothing; without it, it rejoins
+// on its data and the marker goes.
+func TestStayLeftKeepsALeftNodeOut(t *testing.T) {
+	h := startCluster(t, 3)
+	if _, err := h.nodes[2].Leave(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.nodes[2].Left():
+	case <-time.After(30 * time.Second):
+		t.Fatal("n3 did not leave within 30 s")
+	}
+	h.nodes[2].Stop()
+	marker := filepath.Join(h.dirs[2], leftMarker)
+	if !fileExists(marker) {
+		t.Fatal("no marker after the leave")
+	}
+	cfg := testConfig(t, "n3", h.dirs[2], h.nodes[0].GossipAddr())
+	cfg.StayLeft = true
+	if nd, err := Start(cfg); !errors.Is(err, ErrLeft) {
+		if nd != nil {
+			nd.Stop()
+		}
+		t.Fatalf("start with StayLeft after a leave: %v, want ErrLeft", err)
+	}
+	cfg.StayLeft = false
+	nd, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("start without StayLeft after a leave: %v", err)
+	}
+	defer nd.Stop()
+	if fileExists(marker) {
+		t.Fatal("the marker outlived a rejoin")
 	}
 }

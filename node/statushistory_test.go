@@ -51,6 +51,9 @@ func TestStatusHistoryAndInspect(t *testing.T) {
 		t.Fatalf("history of %q", doc.Node)
 	}
 
+	if resp, b := httpDo(t, "GET", base+"/ready", nil); resp.StatusCode != 200 || string(b) != "ready\n" {
+		t.Fatalf("GET /ready: %d %q", resp.StatusCode, b)
+	}
 	inspect := func(key string) status.Inspection {
 		t.Helper()
 		resp, b := httpDo(t, "GET", base+"/inspect?key="+url.QueryEscape(key), nil)

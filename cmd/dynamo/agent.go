@@ -40,13 +40,20 @@ func runAgent(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := ac.Node.Logger
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	nd, err := node.Start(ac.Node)
+	if errors.Is(err, node.ErrLeft) {
+		// An orchestrator restarts an exited agent: wait to be stopped
+		// instead of rejoining.
+		log.Warn("not rejoining: waiting to be stopped", "err", err)
+		<-ctx.Done()
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dynamo agent: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	select {
 	case <-ctx.Done():
 	case <-nd.Left():
@@ -119,6 +126,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.StringVar(&s.durableWrites, "durable-writes", def.DurableWrites.String(), "which replicas fsync a write before acking it: all, or one (this node's own write fsyncs before the answer; the other replicas ack from their engine and fsync within --flush-interval)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", def.FlushInterval, "the longest a replica write sent with --durable-writes one waits for its fsync (one fsync serves all such writes of the interval)")
 	fs.DurationVar(&c.DefaultTTL, "default-ttl", 0, "time to live of puts that set none (their values then expire that long after the write); 0: never")
+	fs.BoolVar(&c.StayLeft, "stay-left", false, "after a graceful leave (dynamo leave), a restart on the same data directory does not rejoin: it waits to be stopped (for orchestrators that restart an exited agent, such as a Kubernetes StatefulSet)")
 	fs.BoolVar(&c.LWW, "lww", false, "last-write-wins by default (concurrent writes are lost) instead of siblings")
 	fs.BoolVar(&c.FastGossip, "fast-gossip", false, "sub-second failure detection timings (loopback and tests; default: serf LAN timings, ~5 s)")
 	fs.BoolVar(&c.NoHintedHandoff, "no-hinted-handoff", false, "turn hinted handoff off: strict quorums, no fallbacks, no hints (set on every node; for control tests)")

@@ -19,8 +19,9 @@ import (
 // Two agents, each in its own network namespace (as in two containers),
 // bind every interface (--bind-addr 0.0.0.0) and advertise their
 // namespace's address (--advertise-addr). The second names its seed by a
-// DNS name that resolves to nothing when it starts, and to the first agent
-// once that one runs: it joins on a retry, so the name was resolved again.
+// DNS name that resolves to itself when it starts, and to the first agent
+// once that one runs: it joins on a retry, so reaching only itself did not
+// count and the name was resolved again.
 // A client on the host reaches both through the advertised addresses only.
 // Needs root (network namespaces); CI runs it.
 func TestE2EBindAndAdvertiseDifferWithADNSSeed(t *testing.T) {
@@ -36,8 +37,11 @@ func TestE2EBindAndAdvertiseDifferWithADNSSeed(t *testing.T) {
 	}
 	t.Cleanup(x.Teardown)
 	const seedName = "seed.dynamo.test"
+	// At first the seed's name resolves to the joining agent itself, as a
+	// headless Service's name does for the first pod: that must not count
+	// as reaching a seed.
 	for i := range 2 {
-		if err := x.SetHosts(i, "127.0.0.1 localhost\n"); err != nil {
+		if err := x.SetHosts(i, fmt.Sprintf("127.0.0.1 localhost\n%s %s\n", x.IP(1), seedName)); err != nil {
 			t.Fatal(err)
 		}
 	}

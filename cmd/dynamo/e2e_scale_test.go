@@ -223,6 +223,23 @@ func TestE2EJoinLeaveRemoveWithHandoff(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("e2's agent did not exit after leaving")
 	}
+	// Restarted on its data with --stay-left (as a StatefulSet would), it
+	// does not rejoin: it waits to be stopped, and exits 0 on SIGTERM.
+	e.agents[1].flags = append(e.agents[1].flags, "--stay-left")
+	e.start(1)
+	time.Sleep(3 * time.Second)
+	select {
+	case <-e.agents[1].exited:
+		t.Fatalf("e2 restarted with --stay-left exited: %v\n%s", e.agents[1].exitErr, e.agents[1].out.String())
+	default:
+	}
+	if out := e.agents[1].out.String(); !strings.Contains(out, "not rejoining") {
+		t.Fatalf("e2 restarted with --stay-left does not say it stays out:\n%s", out)
+	}
+	e.stop(1)
+	if e.agents[1].exitErr != nil {
+		t.Fatalf("e2 with --stay-left exited with %v on SIGTERM", e.agents[1].exitErr)
+	}
 	live = []string{"e1", "e3", "e4", "e5"}
 	// e2's own handoff writes, from the last progress line the CLI printed.
 	var e2moved uint64

@@ -34,12 +34,12 @@ type k8sObject struct {
 						ValueFrom map[string]any `yaml:"valueFrom"`
 					}
 					Ports []struct {
+						Name          string
 						ContainerPort int    `yaml:"containerPort"`
 						Protocol      string `yaml:"protocol"`
 					}
-					ReadinessProbe struct {
-						HTTPGet struct{ Path string } `yaml:"httpGet"`
-					} `yaml:"readinessProbe"`
+					ReadinessProbe k8sProbe `yaml:"readinessProbe"`
+					LivenessProbe  k8sProbe `yaml:"livenessProbe"`
 					VolumeMounts []struct {
 						Name      string
 						MountPath string `yaml:"mountPath"`
@@ -49,6 +49,14 @@ type k8sObject struct {
 		}
 		VolumeClaimTemplates []struct{ Metadata struct{ Name string } } `yaml:"volumeClaimTemplates"`
 	}
+}
+
+type k8sProbe struct {
+	HTTPGet *struct {
+		Path string
+		Port string
+	} `yaml:"httpGet"`
+	TCPSocket *struct{ Port string } `yaml:"tcpSocket"`
 }
 
 // The Kubernetes manifests parse; they hold a headless Service listing
@@ -97,8 +105,24 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Fatal("the StatefulSet uses hostNetwork")
 	}
 	c := sts.Spec.Template.Spec.Containers[0]
-	if c.ReadinessProbe.HTTPGet.Path != "/status" {
-		t.Fatalf("readiness probe %q, want /status", c.ReadinessProbe.HTTPGet.Path)
+	if c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/ready" {
+		t.Fatalf("readiness probe %+v, want GET /ready", c.ReadinessProbe)
+	}
+	named := map[string]bool{}
+	for _, p := range c.Ports {
+		named[p.Name] = true
+	}
+	for _, p := range []k8sProbe{c.ReadinessProbe, c.LivenessProbe} {
+		port := ""
+		switch {
+		case p.HTTPGet != nil:
+			port = p.HTTPGet.Port
+		case p.TCPSocket != nil:
+			port = p.TCPSocket.Port
+		}
+		if !named[port] {
+			t.Errorf("a probe names port %q, which the container does not declare", port)
+		}
 	}
 
 	// The pod's environment, as the kubelet builds it: downward-API
@@ -110,6 +134,15 @@ func TestKubernetesManifests(t *testing.T) {
 		if fr, ok := e.ValueFrom["fieldRef"].(map[string]any); ok {
 			env[e.Name] = pod[fr["fieldPath"].(string)]
 			continue
+		}
+		if _, ok := e.ValueFrom["secretKeyRef"]; ok {
+			env[e.Name] = "MDEyMzQ1Njc4OWFiY2RlZg==" // a key as `dynamo certs gossip-key` makes
+			continue
+		}
+		for _, m := range ref.FindAllStringSubmatch(e.Value, -1) {
+			if _, ok := env[m[1]]; !ok {
+				t.Errorf("%s refers to $(%s), not defined before it", e.Name, m[1])
+			}
 		}
 		env[e.Name] = ref.ReplaceAllStringFunc(e.Value, func(m string) string { return env[m[2:len(m)-1]] })
 	}
@@ -130,7 +163,7 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Fatalf("the node refuses the StatefulSet's settings: %v", err)
 	}
 	n := cfg.Node
-	if n.Name != "dynamo-1" || n.AdvertiseAddr != "10.1.2.3" || n.BindAddr != "0.0.0.0" || len(n.Join) != 1 || n.Join[0] != "dynamo.prod.svc.cluster.local:7946" {
+	if n.Name != "dynamo-1" || n.AdvertiseAddr != "10.1.2.3" || n.BindAddr != "0.0.0.0" || len(n.Join) != 1 || n.Join[0] != "dynamo.prod.svc:7946" || !n.StayLeft || len(n.GossipKeys) != 1 {
 		t.Fatalf("resolved name %q, advertise %q, bind %q, join %v", n.Name, n.AdvertiseAddr, n.BindAddr, n.Join)
 	}
 	mounted := false

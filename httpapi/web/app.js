@@ -26,8 +26,13 @@
     '#edc948', '#9c755f', '#ff9da7', '#2f4b7c', '#8cd17d'];
   let colours = new Map();
   function setColours(names) {
-    colours = new Map([...names].sort().map((n, i) =>
-      [n, i < PALETTE.length ? PALETTE[i] : `hsl(${Math.round((i * 137.508) % 360)} 55% 45%)`]));
+    colours = new Map([...names].sort().map((n, i) => [n, i < PALETTE.length ? PALETTE[i] : extra(i - PALETTE.length)]));
+  }
+  // extra is the i-th colour past the palette: hues a golden angle apart,
+  // kept out of 30 degrees either side of red.
+  function extra(i) {
+    const hue = 30 + ((i * 137.508 + 15) % 300);
+    return `hsl(${Math.round(hue)} 55% 45%)`;
   }
   function colour(name) {
     return colours.get(name) || '#888';
@@ -295,6 +300,7 @@
     const points = h.points || [];
     const box = $('charts');
     box.setAttribute('data-points', points.length);
+    box.setAttribute('data-last-at', points.length ? points[points.length - 1].at : '');
     setText('charts-span', points.length > 1
       ? `the last ${Math.round((points[points.length - 1].at - points[0].at) / 1000)} s, one point per ${Math.round((points[1].at - points[0].at) / 100) / 10} s`
       : 'collecting…');
@@ -324,19 +330,28 @@
   }
 
   async function refreshHistory() {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
     try {
-      const res = await fetch('status/history', { cache: 'no-store' });
+      const res = await fetch('status/history', { cache: 'no-store', signal: ctl.signal });
       if (res.ok) drawCharts(await res.json());
-    } catch (_) { /* the status fetch reports the node unreachable */ }
+    } catch (_) { /* the status fetch reports the node unreachable */
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  // The key inspector: each owner's copy of a key (GET inspect?key=).
+  // The key inspector: each owner's copy of a key (GET inspect?key=). Only
+  // the latest request's answer is shown.
+  let inspectSeq = 0;
   async function inspect(key) {
     const out = $('inspect-result');
+    const seq = ++inspectSeq;
     out.setAttribute('data-state', 'loading');
     try {
       const res = await fetch('inspect?key=' + encodeURIComponent(key), { cache: 'no-store' });
       const d = await res.json();
+      if (seq !== inspectSeq) return;
       if (!res.ok) throw new Error(d.error || `HTTP ${res.status}`);
       const verdict = el('p', { id: 'inspect-verdict', class: d.agree ? 'agree' : 'differ', 'data-agree': String(d.agree) },
         d.agree ? `The ${d.replicas.length} owners agree` : 'The owners differ', ` · partition ${d.partition}`);
@@ -363,6 +378,7 @@
       out.setAttribute('data-state', 'done');
       out.setAttribute('data-key', key);
     } catch (err) {
+      if (seq !== inspectSeq) return;
       out.replaceChildren(el('p', { class: 'error' }, `Cannot inspect ${JSON.stringify(key)}: ${err.message}`));
       out.setAttribute('data-state', 'error');
     }
@@ -413,7 +429,8 @@
     // #inspect=KEY opens the page on that key's inspection.
     const m = /^#inspect=(.*)$/.exec(location.hash);
     if (m) {
-      const key = decodeURIComponent(m[1]);
+      let key = m[1];
+      try { key = decodeURIComponent(key); } catch (_) { /* not percent-encoded: take it as it is */ }
       $('inspect-key').value = key;
       inspect(key);
     }
