@@ -53,7 +53,7 @@ type Config struct {
 	// (nil: ready), which answers without authentication so that an
 	// orchestrator's probes reach it. Optional: without it /ready answers
 	// 200 once the server runs.
-	Ready func(ctx context.Context) error
+	Ready   func(ctx context.Context) error
 	Inspect func(ctx context.Context, key []byte) (status.Inspection, error)
 	// MaxValueBytes bounds a PUT body; a larger one is refused with 413
 	// before it is read whole, and before anything is sent to a replica.
