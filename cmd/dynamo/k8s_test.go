@@ -40,7 +40,7 @@ type k8sObject struct {
 					}
 					ReadinessProbe k8sProbe `yaml:"readinessProbe"`
 					LivenessProbe  k8sProbe `yaml:"livenessProbe"`
-					VolumeMounts []struct {
+					VolumeMounts   []struct {
 						Name      string
 						MountPath string `yaml:"mountPath"`
 					} `yaml:"volumeMounts"`
