@@ -24,10 +24,7 @@ func TestStatusHistoryAndInspect(t *testing.T) {
 	var doc status.HistoryDoc
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, b := httpDo(t, "GET", base+"/status/history", nil)
-		if resp.StatusCode != 200 || json.Unmarshal(b, &doc) != nil {
-			t.Fatalf("GET /status/history: %d %s", resp.StatusCode, b)
-		}
+		doc = fetchHistory(t, base)
 		if n := len(doc.Points); n >= 3 {
 			last := doc.Points[n-1]
 			full := len(last.Nodes) == 3
@@ -54,15 +51,7 @@ func TestStatusHistoryAndInspect(t *testing.T) {
 	if resp, b := httpDo(t, "GET", base+"/ready", nil); resp.StatusCode != 200 || string(b) != "ready\n" {
 		t.Fatalf("GET /ready: %d %q", resp.StatusCode, b)
 	}
-	inspect := func(key string) status.Inspection {
-		t.Helper()
-		resp, b := httpDo(t, "GET", base+"/inspect?key="+url.QueryEscape(key), nil)
-		var in status.Inspection
-		if resp.StatusCode != 200 || json.Unmarshal(b, &in) != nil {
-			t.Fatalf("GET /inspect: %d %s", resp.StatusCode, b)
-		}
-		return in
-	}
+	inspect := func(key string) status.Inspection { return fetchInspection(t, base, key) }
 	in := inspect("hist/3")
 	if !in.Agree || len(in.Replicas) != 3 || in.Key != "hist/3" {
 		t.Fatalf("inspection of a key written at W=3: %+v", in)
@@ -84,4 +73,24 @@ func TestStatusHistoryAndInspect(t *testing.T) {
 			t.Fatalf("GET /inspect%s: %d %s, want 400", q, resp.StatusCode, b)
 		}
 	}
+}
+
+func fetchHistory(t *testing.T, base string) status.HistoryDoc {
+	t.Helper()
+	resp, b := httpDo(t, "GET", base+"/status/history", nil)
+	var d status.HistoryDoc
+	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
+		t.Fatalf("GET /status/history: %d %s", resp.StatusCode, b)
+	}
+	return d
+}
+
+func fetchInspection(t *testing.T, base, key string) status.Inspection {
+	t.Helper()
+	resp, b := httpDo(t, "GET", base+"/inspect?key="+url.QueryEscape(key), nil)
+	var in status.Inspection
+	if resp.StatusCode != 200 || json.Unmarshal(b, &in) != nil {
+		t.Fatalf("GET /inspect: %d %s", resp.StatusCode, b)
+	}
+	return in
 }

@@ -90,26 +90,6 @@ func TestStatusPageInChromium(t *testing.T) {
 	checkInspector(t, page, fetchInspection(t, base, inspected))
 }
 
-func fetchHistory(t *testing.T, base string) status.HistoryDoc {
-	t.Helper()
-	resp, b := httpDo(t, "GET", base+"/status/history", nil)
-	var d status.HistoryDoc
-	if resp.StatusCode != 200 || json.Unmarshal(b, &d) != nil {
-		t.Fatalf("GET /status/history: %d %s", resp.StatusCode, b)
-	}
-	return d
-}
-
-func fetchInspection(t *testing.T, base, key string) status.Inspection {
-	t.Helper()
-	resp, b := httpDo(t, "GET", base+"/inspect?key="+url.QueryEscape(key), nil)
-	var in status.Inspection
-	if resp.StatusCode != 200 || json.Unmarshal(b, &in) != nil {
-		t.Fatalf("GET /inspect: %d %s", resp.StatusCode, b)
-	}
-	return in
-}
-
 // checkCharts checks the charts against the history fetched after the page
 // was dumped (the page's is a prefix of it): every chart drawn, a line per
 // operation and per member that is up, each line with a point per sample,
