@@ -306,7 +306,7 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 	}
 	ms, ns := v.now()
 	if m.ifAbsent {
-		holds, err := v.store.Holds(m.key, ns)
+		holds, err := v.store.Holds(m.key, ns, modeOf(m.mode))
 		if err == nil && holds {
 			err = fmt.Errorf("%w: an if-absent put of %q is refused", vnode.ErrExists, m.key)
 		}

@@ -488,14 +488,14 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 	return s.pending, nil
 }
 
-// Holds reports whether key holds a value here at nowNs (Unix ns): a live
-// (neither deleted nor expired) sibling in the stored version or in a
-// version this vnode prepared whose commit failed or never came (it may be
-// on other replicas). A corrupt
-// object counts as holding one. An if-absent write is refused when it
-// does; the vnode's single goroutine makes the check and the write one
-// step.
-func (s *Store) Holds(key []byte, nowNs int64) (bool, error) {
+// Holds reports whether key holds a value here at nowNs (Unix ns) as a read
+// in mode shows it (version.Set.Live: in ModeSiblings a live sibling, in
+// ModeLWW a live winner), in the stored version merged with any version
+// this vnode prepared whose commit failed or never came (it may be on
+// other replicas). A corrupt object counts as holding one. An if-absent
+// write is refused when it does; the vnode's single goroutine makes the
+// check and the write one step.
+func (s *Store) Holds(key []byte, nowNs int64, mode version.ConflictMode) (bool, error) {
 	okey, _, err := s.locate(key)
 	if err != nil {
 		return false, err
@@ -513,7 +513,7 @@ func (s *Store) Holds(key []byte, nowNs int64) (bool, error) {
 	if s.pending != nil && string(s.pending.okey) == string(okey) {
 		local = version.Sync(local, s.pending.Set)
 	}
-	_, live := local.Live(version.ModeSiblings, nowNs)
+	_, live := local.Live(mode, nowNs)
 	return live, nil
 }
 

@@ -568,9 +568,9 @@ func TestHolds(t *testing.T) {
 	e := storage.NewMemory()
 	s := open(t, e, 2, "n1")
 	keys := keysOf(2, 4)
-	holds := func(k []byte) bool {
+	holds := func(k []byte) bool { // as a siblings read sees it
 		t.Helper()
-		h, err := s.Holds(k, 0)
+		h, err := s.Holds(k, 0, version.ModeSiblings)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -611,6 +611,21 @@ func TestHolds(t *testing.T) {
 	}
 	if !holds(keys[2]) {
 		t.Fatal("a corrupt object reads as absent")
+	}
+	// An older live value beside a newer delete: a value to a siblings
+	// read, none to a last-write-wins read, which shows the delete.
+	old, _ := version.Update(nil, version.Context{}, version.Write{Value: []byte("old"), Timestamp: 10}, "x@01", 1)
+	newer, _ := version.Update(nil, version.Context{}, version.Write{Tombstone: true, Timestamp: 20}, "y@02", 1)
+	for _, v := range []*version.Set{old, newer} {
+		if _, _, err := s.Merge(keys[3], v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !holds(keys[3]) {
+		t.Fatal("siblings: an older live value beside a newer delete is no value")
+	}
+	if h, err := s.Holds(keys[3], 0, version.ModeLWW); err != nil || h {
+		t.Fatalf("last-write-wins: the newer delete holds a value (%v)", err)
 	}
 }
 
