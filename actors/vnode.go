@@ -462,27 +462,13 @@ func pageArgs(limit uint32, after []byte) (int, []byte, *messages.Error) {
 	return int(limit), after, nil
 }
 
-// listKeys answers a ListKeysRequest (vnode.Store.ListKeys).
+// listKeys answers a ListKeysRequest (vnode.Store.ListKeys): the sets
+// without their values (a listing needs the dots).
 func (v *vnodeActor) listKeys(req *messages.ListKeysRequest) *messages.ListKeysReply {
 	reply := &messages.ListKeysReply{Partition: v.cfg.Partition, Node: v.node}
-	limit, after, e := pageArgs(req.GetLimit(), req.GetAfter())
-	if e != nil {
-		reply.Error = e
-		return reply
-	}
-	items, next, done, err := v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
-	if err != nil {
-		reply.Error = toError(err)
-		return reply
-	}
-	for _, it := range items {
-		set := version.ToProto(it.Set)
-		for _, sib := range set.GetSiblings() {
-			sib.Value = nil // a listing needs the dots, not the values
-		}
-		reply.Items = append(reply.Items, &messages.KeySet{Key: it.Key, Set: set})
-	}
-	reply.Next, reply.Done = next, done
+	reply.Items, reply.Next, reply.Done, reply.Error = readPage(req.GetLimit(), req.GetAfter(), true, func(after []byte, limit int) ([]vnode.Item, []byte, bool, error) {
+		return v.store.ListKeys(after, req.GetPrefix(), limit, max(listScan, limit))
+	})
 	return reply
 }
 
@@ -492,21 +478,35 @@ const exportBytes = 4 << 20
 // export answers an ExportRequest (vnode.Store.Export).
 func (v *vnodeActor) export(req *messages.ExportRequest) *messages.ExportReply {
 	reply := &messages.ExportReply{Partition: v.cfg.Partition, Node: v.node}
-	limit, after, e := pageArgs(req.GetLimit(), req.GetAfter())
-	if e != nil {
-		reply.Error = e
-		return reply
-	}
-	items, next, done, err := v.store.Export(after, limit, exportBytes)
-	if err != nil {
-		reply.Error = toError(err)
-		return reply
-	}
-	for _, it := range items {
-		reply.Items = append(reply.Items, &messages.KeySet{Key: it.Key, Set: version.ToProto(it.Set)})
-	}
-	reply.Next, reply.Done = next, done
+	reply.Items, reply.Next, reply.Done, reply.Error = readPage(req.GetLimit(), req.GetAfter(), false, func(after []byte, limit int) ([]vnode.Item, []byte, bool, error) {
+		return v.store.Export(after, limit, exportBytes)
+	})
 	return reply
+}
+
+// readPage reads one page of a listing or export: the request's page size
+// and cursor checked (pageArgs), the items read, and their sets encoded,
+// without their values when stripValues.
+func readPage(limit uint32, after []byte, stripValues bool, read func(after []byte, limit int) ([]vnode.Item, []byte, bool, error)) ([]*messages.KeySet, []byte, bool, *messages.Error) {
+	n, after, e := pageArgs(limit, after)
+	if e != nil {
+		return nil, nil, false, e
+	}
+	items, next, done, err := read(after, n)
+	if err != nil {
+		return nil, nil, false, toError(err)
+	}
+	out := make([]*messages.KeySet, 0, len(items))
+	for _, it := range items {
+		set := version.ToProto(it.Set)
+		if stripValues {
+			for _, sib := range set.GetSiblings() {
+				sib.Value = nil
+			}
+		}
+		out = append(out, &messages.KeySet{Key: it.Key, Set: set})
+	}
+	return out, next, done, nil
 }
 
 // keys lists the partition's keys in a segment range with their digests.

@@ -10,9 +10,10 @@ import "github.com/dynamokv/dynamo/version"
 //
 // holds says which sides hold the key as the key listings showed it: a
 // side may hold it and still read as nil (a corrupt object), and is then
-// written the merge. A key only one side holds, reclaimable (rc), is
-// written to the other only when that side's reap passes cover the
-// partition (rc.Reaps: it is the partition's first primary). Any other
+// written the merge. A key only one side holds, reclaimable
+// (version.Set.Reclaimable with rc), is written to the other only when
+// that side's reap passes cover the partition (rc.Reaps: it is the
+// partition's first primary). Any other
 // replica that lacks it has reaped it, or never needed it: a read there
 // and a read of the merge both find nothing, and the first primary's next
 // pass deletes it everywhere (reap.Plan takes a primary that has nothing
@@ -24,7 +25,7 @@ func Resolve(local, remote *version.Set, holds [2]bool, rc Reclaim) (merged *ver
 		return merged, false, false
 	}
 	lacks := [2]bool{!holds[Local] && local.IsEmpty(), !holds[Remote] && remote.IsEmpty()}
-	if lacks[Local] != lacks[Remote] && Reclaimable(merged, rc.NowNs, rc.GraceNs) {
+	if lacks[Local] != lacks[Remote] && merged.Reclaimable(rc.NowNs, rc.GraceNs) {
 		return merged, lacks[Local] && rc.Reaps[Local], lacks[Remote] && rc.Reaps[Remote]
 	}
 	d := version.Digest(merged)
@@ -42,12 +43,4 @@ type Reclaim struct {
 	// Reaps[side] says that side is the partition's first primary, whose
 	// reap passes cover it.
 	Reaps [2]bool
-}
-
-// Reclaimable reports a set every sibling of which has been dead (deleted
-// or expired) since more than graceNs before nowNs: what a reap pass deletes
-// (reap.Classify). graceNs 0 or less: never.
-func Reclaimable(s *version.Set, nowNs, graceNs int64) bool {
-	since, dead := s.DeadSince(nowNs)
-	return graceNs > 0 && dead && since <= nowNs-graceNs
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/request"
+	"github.com/dynamokv/dynamo/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -50,11 +51,7 @@ const ExpiresHeader = "X-Dynamo-Expires"
 func expiryTexts(ns []int64) []string {
 	var out []string
 	for _, e := range ns {
-		t := ""
-		if e != 0 {
-			t = time.Unix(0, e).UTC().Format("2006-01-02T15:04:05.000Z07:00")
-		}
-		out = append(out, t)
+		out = append(out, status.TimeText(e))
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/dynamokv/dynamo/actors"
 	"github.com/dynamokv/dynamo/client"
 	"github.com/dynamokv/dynamo/messages"
@@ -14,7 +13,6 @@ import (
 	"github.com/dynamokv/dynamo/ring"
 	"github.com/dynamokv/dynamo/status"
 	"github.com/dynamokv/dynamo/version"
-	"google.golang.org/protobuf/proto"
 )
 
 // HistoryLength is how many samples the status page's charts cover.
@@ -125,26 +123,6 @@ func (n *Node) membership(ctx context.Context) (*client.Membership, error) {
 		return nil, fmt.Errorf("node: the router answered %T to a members request", r)
 	}
 	return client.MembershipFromReply(n.sys.Address(), mr)
-}
-
-// askRouter sends req to the router at addr and returns the reply body.
-func (n *Node) askRouter(ctx context.Context, addr string, req proto.Message) (proto.Message, error) {
-	wait := time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d)
-	}
-	if wait <= 0 {
-		return nil, context.DeadlineExceeded
-	}
-	res, err := n.sys.Root().RequestFuture(actor.NewPID(addr, remoting.RouterName), messages.Wrap(askIDs.Add(1), req), wait).Result()
-	if err != nil {
-		return nil, err
-	}
-	env, ok := res.(*messages.Envelope)
-	if !ok {
-		return nil, fmt.Errorf("node: %s answered %T", addr, res)
-	}
-	return messages.Open(env)
 }
 
 // Inspect reads key's replica on each of its primary owners (GET /inspect).

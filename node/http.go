@@ -23,6 +23,13 @@ var askIDs atomic.Uint64
 // connected to it would, and returns the reply body. It waits until ctx
 // ends (at most a minute without a deadline).
 func (n *Node) Ask(ctx context.Context, req proto.Message) (proto.Message, error) {
+	return n.askRouter(ctx, n.sys.Address(), req)
+}
+
+// askRouter sends req to the router at addr (this node's, or a peer's) and
+// returns the reply body, waiting until ctx ends (at most a minute without
+// a deadline).
+func (n *Node) askRouter(ctx context.Context, addr string, req proto.Message) (proto.Message, error) {
 	wait := time.Minute
 	if d, ok := ctx.Deadline(); ok {
 		wait = time.Until(d)
@@ -30,9 +37,7 @@ func (n *Node) Ask(ctx context.Context, req proto.Message) (proto.Message, error
 	if wait <= 0 {
 		return nil, context.DeadlineExceeded
 	}
-	id := askIDs.Add(1)
-	f := n.sys.Root().RequestFuture(actor.NewPID(n.sys.Address(), remoting.RouterName), messages.Wrap(id, req), wait)
-	res, err := f.Result()
+	res, err := n.sys.Root().RequestFuture(actor.NewPID(addr, remoting.RouterName), messages.Wrap(askIDs.Add(1), req), wait).Result()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -41,7 +46,7 @@ func (n *Node) Ask(ctx context.Context, req proto.Message) (proto.Message, error
 	}
 	env, ok := res.(*messages.Envelope)
 	if !ok {
-		return nil, fmt.Errorf("node: the router answered %T", res)
+		return nil, fmt.Errorf("node: the router at %s answered %T", addr, res)
 	}
 	return messages.Open(env)
 }

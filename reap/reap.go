@@ -61,7 +61,7 @@ func Classify(set *version.Set, p Policy, owners []string, nowNs int64) Kind {
 	if set == nil {
 		return None
 	}
-	if since, dead := set.DeadSince(nowNs); p.Grace > 0 && dead && since <= nowNs-int64(p.Grace) {
+	if set.Reclaimable(nowNs, int64(p.Grace)) {
 		return Tombstone
 	}
 	clock := set.Clock()

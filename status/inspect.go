@@ -95,7 +95,7 @@ func Inspect(key []byte, partition uint32, reads []ReplicaRead, nowNs int64) Ins
 			}
 			for _, s := range r.Set.Siblings() {
 				sv := SiblingView{Dot: fmt.Sprintf("%s:%d", s.Dot.Actor, s.Dot.Counter), Value: base64.StdEncoding.EncodeToString(s.Value),
-					Bytes: len(s.Value), Tombstone: s.Tombstone, Written: rfc3339(s.Timestamp), Expires: rfc3339(s.ExpiresAt), Live: !s.Dead(nowNs)}
+					Bytes: len(s.Value), Tombstone: s.Tombstone, Written: TimeText(s.Timestamp), Expires: TimeText(s.ExpiresAt), Live: !s.Dead(nowNs)}
 				if len(s.Value) <= textMax && utf8.Valid(s.Value) {
 					sv.Text = string(s.Value)
 				}
@@ -112,8 +112,9 @@ func Inspect(key []byte, partition uint32, reads []ReplicaRead, nowNs int64) Ins
 	return in
 }
 
-// rfc3339 formats a Unix ns time with milliseconds; "" for 0.
-func rfc3339(ns int64) string {
+// TimeText is how the status page, the HTTP API and the CLI show a time
+// such as an expiry: RFC 3339 in UTC with milliseconds; "" for 0 (none).
+func TimeText(ns int64) string {
 	if ns == 0 {
 		return ""
 	}

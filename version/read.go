@@ -36,6 +36,14 @@ func (s *Set) Winner() (Sibling, bool) {
 	return w, true
 }
 
+// Reclaimable reports a set every sibling of which has been dead (deleted
+// or expired) since more than graceNs before nowNs: what a reap pass
+// deletes. graceNs 0 or less: never.
+func (s *Set) Reclaimable(nowNs, graceNs int64) bool {
+	since, dead := s.DeadSince(nowNs)
+	return graceNs > 0 && dead && since <= nowNs-graceNs
+}
+
 // DeadSince reports a set that has siblings and all of them are dead at
 // nowNs (tombstones and expired values: a deleted or expired key, a
 // candidate for reaping), and since when: the latest of its siblings'

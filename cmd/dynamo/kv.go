@@ -724,7 +724,7 @@ func expiryText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	return status.TimeText(t.UnixNano())
 }
 
 func (k kvCommand) get(ctx context.Context, c kvClient, key string, asJSON bool, opts []client.Option) int {
