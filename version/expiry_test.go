@@ -157,6 +157,14 @@ func TestExpiryIsPartOfTheVersion(t *testing.T) {
 	if Digest(s) == Digest(t2) || Equal(s, t2) {
 		t.Fatal("expiry is not in the digest or equality")
 	}
+	p.Siblings[0].ExpiresAtNs = 5 + int64(time.Hour)
+	t3, err := FromProto(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Digest(s) == Digest(t3) || Equal(s, t3) {
+		t.Fatal("two expiries of one value digest alike")
+	}
 	if !Equal(Sync(s, t2), Sync(t2, s)) {
 		t.Fatal("merge of two expiries of one dot depends on the order")
 	}
