@@ -56,7 +56,9 @@ type testNode struct {
 	health   *Health
 	counters *Counters
 	flusher  *storage.Flusher
-	bg       *Background
+	// committer writes the vnodes' storage writes in groups, as a node's.
+	committer *storage.Committer
+	bg        *Background
 }
 
 type testCluster struct {
@@ -133,9 +135,11 @@ func (c *testCluster) spawn(nd *testNode) {
 	nd.health, nd.counters, nd.bg = NewHealth(c.suspectBase, 0), &Counters{}, &Background{}
 	nd.flusher = storage.NewFlusher(nd.engine, 5*time.Millisecond)
 	c.t.Cleanup(nd.flusher.Stop)
+	nd.committer = storage.NewCommitter(nd.engine, time.Millisecond, nil)
+	c.t.Cleanup(nd.committer.Close)
 	pid, err := SpawnNode(nd.sys, NodeConfig{
 		Membership: MembershipConfig{Self: nd.name, Local: enc, Source: c.members, Logger: quiet},
-		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: c.noSync(), Flusher: nd.flusher, Logger: quiet},
+		Vnodes:     VnodesConfig{Engine: nd.engine, Self: nd.name, Partitions: testQ, NoSync: c.noSync(), Flusher: nd.flusher, Committer: nd.committer, Logger: quiet},
 		Router: RouterConfig{Self: nd.name, N: 3, Defaults: Defaults{R: 2, W: 2, Timeout: time.Second}, Limits: request.DefaultLimits(), Logger: quiet,
 			NoHintedHandoff: c.noHints, AllowFaultInjection: c.faults, ReadSpeculateAfter: c.speculate, Durability: c.durability},
 		Hints: HintsConfig{Engine: nd.engine, Self: nd.name, NoSync: true, Interval: 200 * time.Millisecond, RetryAfter: 100 * time.Millisecond, Logger: quiet},

@@ -12,6 +12,7 @@ import (
 	"github.com/dynamokv/dynamo/messages"
 	"github.com/dynamokv/dynamo/progress"
 	"github.com/dynamokv/dynamo/remoting"
+	"github.com/dynamokv/dynamo/storage"
 	"github.com/dynamokv/dynamo/vnode"
 	"google.golang.org/protobuf/proto"
 )
@@ -114,6 +115,9 @@ type Counters struct {
 	// Wire counts the batches and messages the node receives over
 	// remoting (remoting.SystemConfig.Wire).
 	Wire remoting.WireStats
+	// Commits counts the node's storage write groups and the writes they
+	// held (storage.Committer).
+	Commits storage.CommitStats
 	// HintsPending is how many hints the node holds for others.
 	HintsPending Gauge
 	// HintsDelivered counts hints delivered to (acknowledged by) their

@@ -36,6 +36,9 @@ type VnodesConfig struct {
 	// a coordinator sends buffered (durable writes "one") are written
 	// without fsync and flushed by it. Nil: every write fsyncs.
 	Flusher *storage.Flusher
+	// Committer writes the vnodes' storage writes in the node's groups
+	// (vnode.Config.Committer). Nil: each vnode writes on its own.
+	Committer *storage.Committer
 	// Now returns the wall clock (ms, ns). Default time.Now.
 	Now func() (ms, ns int64)
 	// Counters receives vnode restarts and the number of vnodes running.
@@ -132,6 +135,7 @@ func (m *vnodeManager) ensure(ctx actor.Context) {
 		cfg := vnode.DefaultConfig(p, m.cfg.Partitions, m.cfg.Self)
 		cfg.Sync = !m.cfg.NoSync
 		cfg.Flusher = m.cfg.Flusher
+		cfg.Committer = m.cfg.Committer
 		cfg.CacheBytes = m.cfg.CacheBytes / m.cfg.Partitions
 		cfg.CacheStats = &m.cfg.Counters.Cache
 		cfg.ReapStats = &m.cfg.Counters.Reap

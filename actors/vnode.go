@@ -165,6 +165,10 @@ func (v *vnodeActor) Receive(ctx actor.Context) {
 	case *coordinateWrite:
 		v.coordinate(ctx, m)
 	case *messages.Envelope:
+		if req := m.GetReplicaPut(); req != nil && !v.dropped && ctx.Sender() != nil {
+			v.replicaPut(ctx, m.GetRequestId(), req)
+			return
+		}
 		var reply *messages.Envelope
 		if v.dropped {
 			reply = v.handedOff(m)
@@ -318,11 +322,29 @@ func (v *vnodeActor) coordinate(ctx actor.Context, m *coordinateWrite) {
 	p, err := v.store.Prepare(m.key, m.vctx, version.Write{
 		Value: m.value, Tombstone: m.tombstone, Timestamp: ns, TTLNs: int64(m.ttl), Mode: modeOf(m.mode),
 	}, ms)
-	if err == nil {
-		ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: p.Set, dot: p.Dot})
-		err = v.store.Commit(p)
+	if err != nil {
+		ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: err})
+		return
 	}
-	ctx.Send(m.replyTo, &writeDone{nonce: m.nonce, err: err, prepared: p != nil})
+	ctx.Send(m.replyTo, &writePrepared{nonce: m.nonce, set: p.Set, dot: p.Dot})
+	root, to, nonce := ctx.ActorSystem().Root, m.replyTo, m.nonce
+	v.store.CommitAsync(p, func(err error) { root.Send(to, &writeDone{nonce: nonce, err: err, prepared: true}) })
+}
+
+// replicaPut merges a replica write and answers once it is durable, or
+// for a buffered one once it is written (vnode.Store.MergeAsync): the
+// vnode goes on with its next message meanwhile.
+func (v *vnodeActor) replicaPut(ctx actor.Context, id uint64, req *messages.ReplicaPutRequest) {
+	root, sender, p, node := ctx.ActorSystem().Root, ctx.Sender(), v.cfg.Partition, v.node
+	answer := func(changed bool, err error) {
+		root.Send(sender, messages.Wrap(id, &messages.ReplicaPutReply{Partition: p, Node: node, Error: toError(err), Changed: changed}))
+	}
+	set, err := version.FromProto(req.GetSet())
+	if err != nil {
+		answer(false, err)
+		return
+	}
+	v.store.MergeAsync(req.GetKey(), set, req.GetBuffered(), answer)
 }
 
 func (v *vnodeActor) handle(env *messages.Envelope) *messages.Envelope {

@@ -814,6 +814,9 @@ func printReport(w io.Writer, rep *loadReport) {
 			if ws := m.Wire; ws != nil && ws.Batches > 0 {
 				fmt.Fprintf(w, "; received %d messages in %d batches (%.2f a batch)", ws.Messages, ws.Batches, float64(ws.Messages)/float64(ws.Batches))
 			}
+			if ws := m.Wire; ws != nil && ws.CommitGroups > 0 {
+				fmt.Fprintf(w, "; %d storage writes in %d groups (%.2f a group)", ws.CommitBatches, ws.CommitGroups, float64(ws.CommitBatches)/float64(ws.CommitGroups))
+			}
 			fmt.Fprintln(w)
 		}
 	}

@@ -463,8 +463,9 @@ func runNode(args []string, stderr io.Writer) int {
 		cfg.Logger.Warn("stdin closed (the bench process is gone): stopping")
 	}
 	nd.Stop()
-	wire := &nd.Counters().Wire
-	if b, err := json.Marshal(wireStats{Batches: wire.Batches.Load(), Messages: wire.Messages.Load()}); err == nil {
+	wire, commits := &nd.Counters().Wire, &nd.Counters().Commits
+	if b, err := json.Marshal(wireStats{Batches: wire.Batches.Load(), Messages: wire.Messages.Load(),
+		CommitGroups: commits.Groups.Load(), CommitBatches: commits.Batches.Load()}); err == nil {
 		_ = os.WriteFile(filepath.Join(*dataDir, wireFile), b, 0o644)
 	}
 	return 0

@@ -30,6 +30,10 @@ type nodeMemory struct {
 type wireStats struct {
 	Batches  uint64 `json:"batches_received"`
 	Messages uint64 `json:"messages_received"`
+	// CommitGroups and CommitBatches are the node's storage write groups
+	// and the vnode writes they held (storage.CommitStats).
+	CommitGroups  uint64 `json:"commit_groups"`
+	CommitBatches uint64 `json:"commit_batches"`
 }
 
 // wireFile is the file, in a bench node's data directory, its remoting

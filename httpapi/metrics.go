@@ -72,6 +72,8 @@ func (h *handler) metrics(w http.ResponseWriter, r *http.Request) {
 		writeRequests(e, c.Requests.Snapshot())
 		e.metric("dynamo_remoting_batches_received_total", "counter", "gRPC messages received over remoting, each a batch of the actor messages its sender had queued for this node (at most 32).", float64(c.Wire.Batches.Load()))
 		e.metric("dynamo_remoting_messages_received_total", "counter", "Actor messages received over remoting; over dynamo_remoting_batches_received_total, the coalescing the senders achieved.", float64(c.Wire.Messages.Load()))
+		e.metric("dynamo_storage_commit_groups_total", "counter", "Storage writes of the vnodes' write groups (each one journal write, and one fsync unless fsync is off).", float64(c.Commits.Groups.Load()))
+		e.metric("dynamo_storage_commit_batches_total", "counter", "Vnode writes carried by those groups; over dynamo_storage_commit_groups_total, the writes each fsync served.", float64(c.Commits.Batches.Load()))
 		e.metric("dynamo_hints_pending", "gauge", "Hints this node holds for other nodes.", float64(max(0, c.HintsPending.Load())))
 		e.metric("dynamo_hints_stored_total", "counter", "Hints written on this node for other nodes.", float64(c.HintsStored.Load()))
 		e.metric("dynamo_hints_delivered_total", "counter", "Hints delivered to their owners.", float64(c.HintsDelivered.Load()))

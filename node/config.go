@@ -150,6 +150,14 @@ type Config struct {
 	// (--flush-interval): one fsync serves every such write of the
 	// interval. 1 ms to 1 s. Default storage.DefaultFlushInterval (10 ms).
 	FlushInterval time.Duration
+	// CommitLinger is how long, under load, the node's storage writes
+	// gather into one group after the previous group's start
+	// (--commit-linger; storage.Committer): each group is one write and
+	// one fsync, and an fsync costs the machine far more than the write.
+	// An idle node writes at once. No write is acknowledged before its
+	// group is durable. 0 to 100 ms; 0 writes each group as soon as the
+	// previous one ends. Default storage.DefaultCommitLinger (5 ms).
+	CommitLinger time.Duration
 	// NoHintedHandoff turns hinted handoff off (--no-hinted-handoff):
 	// strict quorums over the up primaries, no fallbacks and no hints, so a
 	// node that was down misses the writes it was down for until read
@@ -298,7 +306,7 @@ func DefaultConfig(name string) Config {
 	return Config{
 		Name: name, DataDir: filepath.Join("data", name),
 		GossipAddr: DefaultGossipAddr, ActorAddr: DefaultActorAddr,
-		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter, FlushInterval: storage.DefaultFlushInterval,
+		R: DefaultR, W: DefaultW, Weight: 1, Timeout: DefaultTimeout, ReadSpeculateAfter: DefaultReadSpeculateAfter, FlushInterval: storage.DefaultFlushInterval, CommitLinger: storage.DefaultCommitLinger,
 		HintInterval: DefaultHintInterval, HintRate: DefaultHintRate, HintMaxAge: DefaultHintMaxAge, HintMaxBytes: DefaultHintMaxBytes,
 		AntiEntropyInterval: DefaultAntiEntropyInterval, AntiEntropyRate: DefaultAntiEntropyRate,
 		TombstoneGrace: DefaultTombstoneGrace, PruneMinAge: DefaultPruneMinAge,
@@ -348,6 +356,9 @@ func (c Config) validate(n int) error {
 	}
 	if c.DurableWrites != coordinator.DurableAll && c.DurableWrites != coordinator.DurableOne {
 		return flagErr("durable-writes", "must be all or one, got %v", c.DurableWrites)
+	}
+	if c.CommitLinger < 0 || c.CommitLinger > 100*time.Millisecond {
+		return flagErr("commit-linger", "must be from 0 to 100ms, got %v", c.CommitLinger)
 	}
 	if c.FlushInterval < time.Millisecond || c.FlushInterval > time.Second {
 		return flagErr("flush-interval", "must be from 1ms to 1s, got %v", c.FlushInterval)

@@ -46,16 +46,18 @@ const leftMarker = "left"
 
 // Node is a running dynamo node: storage, actors and gossip.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	engine   *storage.LevelDB
-	flusher  *storage.Flusher // the buffered replica writes' fsyncs
-	disk     *diskFaults      // storage fault injector, nil without AllowFaultInjection
-	sys      *remoting.System
-	gossip   *membership.Membership
-	root     *actor.PID
-	q, n     int
-	counters actors.Counters
+	cfg     Config
+	log     *slog.Logger
+	engine  *storage.LevelDB
+	flusher *storage.Flusher // the buffered replica writes' fsyncs
+	// committer writes the vnodes' storage writes in groups.
+	committer *storage.Committer
+	disk      *diskFaults // storage fault injector, nil without AllowFaultInjection
+	sys       *remoting.System
+	gossip    *membership.Membership
+	root      *actor.PID
+	q, n      int
+	counters  actors.Counters
 	// background is the switch and throttle of background work.
 	background *actors.Background
 	http       *httpapi.Server
@@ -217,11 +219,12 @@ func (n *Node) startActors() error {
 	}
 	engine := n.actorEngine()
 	n.flusher = storage.NewFlusher(engine, n.cfg.FlushInterval)
+	n.committer = storage.NewCommitter(engine, n.cfg.CommitLinger, &n.counters.Commits)
 	n.background = &actors.Background{} // a node starts with background work running
 	root, err := actors.SpawnNode(n.sys, actors.NodeConfig{
 		Membership: actors.MembershipConfig{Self: n.cfg.Name, Local: n.tags(), Source: n.gossip, Logger: n.log},
 		Vnodes: actors.VnodesConfig{Engine: engine, Self: n.cfg.Name, Partitions: n.q,
-			NoSync: n.cfg.NoSync, Flusher: n.flusher, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
+			NoSync: n.cfg.NoSync, Flusher: n.flusher, Committer: n.committer, CacheBytes: n.cfg.CacheBytes, Logger: n.log},
 		Router: actors.RouterConfig{Self: n.cfg.Name, N: n.n, Logger: n.log, ReadSpeculateAfter: n.cfg.ReadSpeculateAfter, Limits: n.cfg.limits(),
 			Durability:      n.cfg.DurableWrites,
 			Defaults:        actors.Defaults{R: n.cfg.R, W: n.cfg.W, Timeout: n.cfg.Timeout, Mode: mode, TTL: n.cfg.DefaultTTL},
@@ -666,6 +669,9 @@ func (n *Node) close() {
 	}
 	if n.sys != nil {
 		n.sys.Stop()
+	}
+	if n.committer != nil {
+		n.committer.Close() // after the vnodes: what they submitted is written
 	}
 	n.flusher.Stop() // after the vnodes: what they buffered is flushed
 	if n.engine != nil {

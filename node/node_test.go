@@ -287,6 +287,8 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 		"--prune-min-age: must exceed --hint-max-age":      func(c *Config) { c.PruneMinAge = 3 * time.Hour },
 		"--tombstone-grace: must exceed --hint-max-age 5h": func(c *Config) { c.HintMaxAge, c.TombstoneGrace = 5*time.Hour, 4*time.Hour },
 		"--tombstone-grace: must be from 1s":               func(c *Config) { c.TombstoneGrace, c.NoHintedHandoff = time.Millisecond, true },
+		"--commit-linger: must be from 0 to 100ms":         func(c *Config) { c.CommitLinger = time.Second },
+		"--flush-interval: must be from 1ms to 1s":         func(c *Config) { c.FlushInterval = 0 },
 		"--default-ttl: ttl 500µs is below":                func(c *Config) { c.DefaultTTL = 500 * time.Microsecond },
 		"--bind-addr: want an IP":                          func(c *Config) { c.BindAddr = "eth0" },
 		"--advertise-addr: is required with --bind-addr":   func(c *Config) { c.BindAddr = "0.0.0.0" },

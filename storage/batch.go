@@ -74,3 +74,17 @@ func checkBatch(b *Batch) error {
 	}
 	return b.err
 }
+
+// Append adds o's records to b, after b's own; a batch error of o becomes
+// b's unless b has one.
+func (b *Batch) Append(o *Batch) {
+	if o.err != nil && b.err == nil {
+		b.err = o.err
+	}
+	base := len(b.data)
+	for _, r := range o.recs {
+		r.off += base
+		b.recs = append(b.recs, r)
+	}
+	b.data = append(b.data, o.data...)
+}

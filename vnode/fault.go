@@ -21,6 +21,7 @@ import (
 // anti-entropy repairs them from the other replicas as it would after a
 // restart. For fault injection only: it destroys data.
 func (s *Store) Corrupt(keys [][]byte, rng *rand.Rand) ([][]byte, error) {
+	s.drain()
 	type victim struct {
 		key, okey, raw, oldDigest []byte
 		seg                       uint16

@@ -47,6 +47,7 @@ type ReapList struct {
 // objects read or r.Bytes of candidates. Corrupt objects are skipped
 // (anti-entropy replaces them).
 func (s *Store) ReapCandidates(r ReapScan) (ReapList, error) {
+	s.drain() // a scan reads storage: the writes in flight first
 	rng := storage.PartitionRange(s.cfg.Partition)
 	if r.After != nil {
 		okey, _, err := s.locate(r.After)
@@ -101,6 +102,7 @@ func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m))
 // nothing of keys[i], neither stored nor prepared; retired are its earlier
 // incarnations (reap.Retired) among the held keys' clocks.
 func (s *Store) ReapCheck(keys, digests [][]byte) (held, absent []bool, retired []string, err error) {
+	s.settle()
 	if len(keys) != len(digests) {
 		return nil, nil, nil, fmt.Errorf("%w: %d keys and %d digests", ErrInvalid, len(keys), len(digests))
 	}
@@ -154,6 +156,13 @@ const compactMin = 64
 // vnode's current actor). One storage write; on error nothing changed. The
 // tree and the cache follow. A key may appear once per call.
 func (s *Store) Reap(items []reap.Item, nowNs int64) (ReapResult, error) {
+	okeys := make([][]byte, 0, len(items))
+	for _, it := range items {
+		if okey, _, err := s.locate(it.Key); err == nil {
+			okeys = append(okeys, okey)
+		}
+	}
+	s.quiesce(okeys...)
 	type change struct {
 		key, okey []byte
 		seg       uint16
@@ -201,7 +210,7 @@ func (s *Store) Reap(items []reap.Item, nowNs int64) (ReapResult, error) {
 	if len(changes) == 0 {
 		return res, nil
 	}
-	okeys := make([][]byte, len(changes))
+	okeys = make([][]byte, len(changes))
 	for i, c := range changes {
 		okeys[i] = c.okey
 	}

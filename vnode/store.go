@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"sync/atomic"
 
 	"github.com/dynamokv/dynamo/merkle"
@@ -55,6 +56,13 @@ type Config struct {
 	// are written without fsync and made durable by the Flusher within its
 	// interval. Nil (the default): MergeBuffered writes as Merge does.
 	Flusher *storage.Flusher
+	// Committer, when set, writes the Store's batches in the node's groups
+	// (storage.Committer), in the order the Store makes them: CommitAsync
+	// and MergeAsync then hand their outcome on once the group is written,
+	// and the Store serves the version from memory meanwhile. Nil: every
+	// write is the Store's own Engine.Write, and the async calls finish
+	// before they return.
+	Committer *storage.Committer
 	// MaxSiblings is the most versions (siblings, tombstones included) a
 	// client write may leave on a key; a write above it is refused with
 	// ErrTooManySiblings and the client must merge first. Replication, read
@@ -174,6 +182,33 @@ type Store struct {
 	treeUnusable error
 	// inexact: a write failed, so storage may not match the tree.
 	inexact bool
+	// inflight holds, by object key, the newest version submitted to the
+	// Committer whose write has not settled, and how many of the key's
+	// writes have not: load serves it, so a write is never built on a
+	// version older than one already submitted.
+	inflight map[string]*flight
+	// finished gathers the outcomes of submitted writes, on the
+	// Committer's goroutine, until settle applies them on the Store's.
+	finishedMu sync.Mutex
+	finished   []finish
+}
+
+// flight is a key's newest version submitted and not settled.
+type flight struct {
+	raw, digest []byte
+	n           int // the key's writes not settled
+}
+
+// finish is the outcome of a submitted write, applied by settle.
+type finish struct {
+	okey     string
+	key      []byte
+	seg      uint16
+	digest   []byte // the version's, counted in the tree when submitted
+	set      *version.Set
+	prepared *Prepared // a coordinating write's: kept in memory if it failed
+	record   bool      // the batch deleted the persisted tree
+	err      error
 }
 
 // Open is OpenBuilding followed by the build, if one is needed, on the
@@ -212,7 +247,13 @@ func OpenBuilding(e storage.Engine, cfg Config) (*Store, *Build, error) {
 	if cfg.Random == nil {
 		cfg.Random = rand.Reader
 	}
-	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats)}
+	if cfg.Committer != nil {
+		// Writes of an earlier Store of the partition (a vnode that
+		// restarted) land before this one reads.
+		cfg.Committer.Barrier()
+	}
+	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats),
+		inflight: map[string]*flight{}}
 	if err := s.renew(); err != nil {
 		return nil, nil, err
 	}
@@ -277,6 +318,7 @@ func (s *Store) Loaded() (bool, error) { return s.loaded, s.treeUnusable }
 // earlier unsynced write of the engine durable too. The Store must not be
 // used after Close.
 func (s *Store) Close() error {
+	s.drain()
 	if s.build != nil || s.inexact {
 		return nil
 	}
@@ -297,12 +339,124 @@ func (s *Store) commit(b *storage.Batch, opts storage.WriteOptions) error {
 	if s.recorded {
 		b.Delete(storage.KeyspaceMeta, treeKey(s.cfg.Partition))
 	}
-	if err := s.e.Write(b, opts); err != nil {
+	write := s.e.Write
+	if s.cfg.Committer != nil {
+		write = s.cfg.Committer.Write // after what was submitted before
+	}
+	if err := write(b, opts); err != nil {
 		s.inexact = true
 		return err
 	}
 	s.recorded = false
 	return nil
+}
+
+// submit hands b, the write of a key's version (f.set, encoded raw, with
+// Merkle digest), to the Committer; fin gets the outcome on the
+// Committer's goroutine, after the Store has it to settle. Until then load
+// serves the version from inflight.
+func (s *Store) submit(b *storage.Batch, opts storage.WriteOptions, raw, digest []byte, f finish, fin func(error)) {
+	if s.recorded {
+		// recorded stays set until a write that deletes the record
+		// settles: a failed one must not leave it for the next open.
+		b.Delete(storage.KeyspaceMeta, treeKey(s.cfg.Partition))
+		f.record = true
+	}
+	fl := s.inflight[f.okey]
+	if fl == nil {
+		fl = &flight{}
+		s.inflight[f.okey] = fl
+	}
+	fl.raw, fl.digest = raw, digest
+	fl.n++
+	s.cfg.Committer.Submit(b, opts, func(err error) {
+		f.err = err
+		s.finishedMu.Lock()
+		s.finished = append(s.finished, f)
+		s.finishedMu.Unlock()
+		fin(err)
+	})
+}
+
+// settle applies the outcomes of submitted writes: a written one counts
+// (and drops the uncommitted versions it descends); a failed one leaves
+// the Store inexact (its tree counted the version) and a coordinating
+// one's version in memory (remember). Every exported method that reads or
+// writes the Store's state settles first.
+func (s *Store) settle() {
+	s.finishedMu.Lock()
+	list := s.finished
+	s.finished = nil
+	s.finishedMu.Unlock()
+	for _, f := range list {
+		if fl := s.inflight[f.okey]; fl != nil {
+			if fl.n--; fl.n <= 0 {
+				delete(s.inflight, f.okey)
+			}
+		}
+		if f.err == nil {
+			if f.record {
+				s.recorded = false
+			}
+			if f.set != nil {
+				s.settled(f.okey, f.set)
+			}
+			continue
+		}
+		s.inexact = true
+		s.cache.remove([]byte(f.okey))
+		if s.inflight[f.okey] == nil {
+			// The key's last write in flight: the tree counts what
+			// storage holds (either version), as after a synchronous
+			// write that failed.
+			if d, ok := s.storedDigest([]byte(f.okey)); ok {
+				s.tree.Update(uint32(f.seg), f.key, f.digest, d)
+			}
+		}
+		if f.prepared != nil {
+			s.remember(f.prepared)
+		}
+	}
+}
+
+// storedDigest is the Merkle digest of the object storage holds at okey
+// (nil when absent); ok is false when storage could not be read.
+func (s *Store) storedDigest(okey []byte) (digest []byte, ok bool) {
+	raw, err := s.e.Get(storage.KeyspaceData, okey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, true
+	}
+	if err != nil {
+		return nil, false
+	}
+	set, err := version.Unmarshal(raw)
+	if err != nil {
+		return corruptDigest(raw), true
+	}
+	d := version.Digest(set)
+	return d[:], true
+}
+
+// quiesce settles, and when a write of any of okeys is in flight, waits
+// for every write the Store submitted (drain): a synchronous write is
+// never built on a version whose write may still fail.
+func (s *Store) quiesce(okeys ...[]byte) {
+	s.settle()
+	for _, k := range okeys {
+		if s.inflight[string(k)] != nil {
+			s.drain()
+			return
+		}
+	}
+}
+
+// drain waits until every write the Store submitted is written, and
+// settles them.
+func (s *Store) drain() {
+	if s.cfg.Committer != nil {
+		s.cfg.Committer.Barrier()
+	}
+	s.settle()
 }
 
 // renew draws a new actor id: the vnode's dots continue under it from 1.
@@ -384,6 +538,11 @@ func (s *Store) locate(key []byte) (objectKey []byte, segment uint16, err error)
 // load reads the stored object: its set (nil when absent or corrupt), its
 // digest (nil when absent) and a corruption error.
 func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
+	if fl := s.inflight[string(okey)]; fl != nil {
+		if set, err := version.Unmarshal(fl.raw); err == nil {
+			return set, fl.digest, nil
+		}
+	}
 	if e, ok := s.cache.get(okey); ok {
 		set, err := version.Unmarshal(e.raw)
 		if err == nil {
@@ -408,6 +567,7 @@ func (s *Store) load(okey []byte) (*version.Set, []byte, error) {
 
 // Get returns the stored set of key, or nil when the key is absent.
 func (s *Store) Get(key []byte) (*version.Set, error) {
+	s.settle()
 	okey, _, err := s.locate(key)
 	if err != nil {
 		return nil, err
@@ -447,6 +607,7 @@ type Prepared struct {
 // vnode takes a new actor id instead, and a read's context of that version
 // is accepted.
 func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs int64) (*Prepared, error) {
+	s.settle()
 	okey, seg, err := s.locate(key)
 	if err != nil {
 		return nil, err
@@ -496,6 +657,7 @@ func (s *Store) Prepare(key []byte, ctx version.Context, w version.Write, nowMs 
 // write is refused when it does; the vnode's single goroutine makes the
 // check and the write one step.
 func (s *Store) Holds(key []byte, nowNs int64, mode version.ConflictMode) (bool, error) {
+	s.settle()
 	okey, _, err := s.locate(key)
 	if err != nil {
 		return false, err
@@ -523,6 +685,7 @@ func (s *Store) Holds(key []byte, nowNs int64, mode version.ConflictMode) (bool,
 // then claims its dot without holding it, which no replica can tell, and
 // a retried write leaves no sibling of its failed attempts.
 func (s *Store) Forget(key []byte, dot version.Dot) {
+	s.settle()
 	okey, _, err := s.locate(key)
 	if err != nil {
 		return
@@ -541,6 +704,7 @@ func (s *Store) Forget(key []byte, dot version.Dot) {
 // Commit stores a prepared write. When it fails, the Store keeps the
 // version in memory and builds the key's next version on it (see Prepare).
 func (s *Store) Commit(p *Prepared) error {
+	s.quiesce(p.okey)
 	if s.pending == p {
 		s.pending = nil
 	}
@@ -549,6 +713,37 @@ func (s *Store) Commit(p *Prepared) error {
 		s.remember(p)
 	}
 	return err
+}
+
+// CommitAsync is Commit handing its outcome to done: with a Committer,
+// on the Committer's goroutine once the node's group holding the write is
+// written (done must not block); the Store serves the version meanwhile.
+// Without one, before CommitAsync returns.
+func (s *Store) CommitAsync(p *Prepared, done func(error)) {
+	if s.cfg.Committer == nil {
+		done(s.Commit(p))
+		return
+	}
+	s.settle()
+	if s.pending == p {
+		s.pending = nil
+	}
+	raw, err := version.Marshal(p.Set)
+	if err != nil {
+		s.remember(p)
+		done(fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, p.key, err))
+		return
+	}
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceData, p.okey, raw)
+	d := s.applied(p.key, p.okey, p.seg, p.oldDigest, p.Set, raw)
+	part, key := s.cfg.Partition, p.key
+	s.submit(b, s.opts, raw, d, finish{okey: string(p.okey), key: p.key, seg: p.seg, digest: d, set: p.Set, prepared: p}, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("vnode %d: writing %q: %w", part, key, err)
+		}
+		done(err)
+	})
 }
 
 // checkLimits refuses a client write whose result exceeds MaxSiblings or
@@ -578,6 +773,79 @@ func (s *Store) Merge(key []byte, in *version.Set) (*version.Set, bool, error) {
 	return s.merge(key, in, s.opts)
 }
 
+// MergeAsync is Merge handing whether anything was written, and the
+// outcome, to done: with a Committer on the Committer's goroutine once the
+// node's group holding the write is written (done must not block), the
+// Store serving the version meanwhile; without one before MergeAsync
+// returns.
+func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func(changed bool, err error)) {
+	if s.cfg.Committer == nil {
+		merge := s.Merge
+		if buffered {
+			merge = s.MergeBuffered
+		}
+		_, changed, err := merge(key, in)
+		done(changed, err)
+		return
+	}
+	s.settle()
+	m, err := s.merged(key, in)
+	if err != nil {
+		done(false, err)
+		return
+	}
+	opts := s.opts
+	if buffered && s.cfg.Flusher != nil {
+		opts = storage.WriteOptions{}
+	}
+	flusher := s.cfg.Flusher
+	if !opts.Sync && s.opts.Sync {
+		// A buffered write: the Flusher syncs it within its interval.
+		inner := done
+		done = func(changed bool, err error) {
+			if err == nil {
+				flusher.Dirty()
+			}
+			inner(changed, err)
+		}
+	}
+	if !m.changed {
+		fl := s.inflight[string(m.okey)]
+		if fl == nil {
+			done(false, nil)
+			return
+		}
+		// What is in flight already covers in, but is not durable yet:
+		// the answer waits for a write of it.
+		b := storage.NewBatch()
+		b.Put(storage.KeyspaceData, m.okey, fl.raw)
+		part := s.cfg.Partition
+		s.submit(b, opts, fl.raw, fl.digest, finish{okey: string(m.okey), key: key, seg: m.seg, digest: fl.digest}, func(err error) {
+			if err != nil {
+				err = fmt.Errorf("vnode %d: writing %q: %w", part, key, err)
+			}
+			done(false, err)
+		})
+		return
+	}
+	raw, err := version.Marshal(m.set)
+	if err != nil {
+		done(false, err)
+		return
+	}
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceData, m.okey, raw)
+	d := s.applied(key, m.okey, m.seg, m.oldDigest, m.set, raw)
+	part := s.cfg.Partition
+	s.submit(b, opts, raw, d, finish{okey: string(m.okey), key: key, seg: m.seg, digest: d, set: m.set}, func(err error) {
+		if err != nil {
+			done(false, fmt.Errorf("vnode %d: writing %q: %w", part, key, err))
+			return
+		}
+		done(true, nil)
+	})
+}
+
 // MergeBuffered is Merge for a replica write whose coordinator made the
 // version durable itself (the Dynamo paper's "durable write" by one
 // replica): with a Flusher and Sync on, the write reaches the engine
@@ -595,6 +863,9 @@ func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, 
 }
 
 func (s *Store) merge(key []byte, in *version.Set, opts storage.WriteOptions) (*version.Set, bool, error) {
+	if okey, _, err := s.locate(key); err == nil {
+		s.quiesce(okey)
+	}
 	m, err := s.merged(key, in)
 	if err != nil || !m.changed {
 		return m.set, false, err
@@ -645,6 +916,13 @@ type Item struct {
 // (one fsync for the batch), and returns how many changed the replica. A
 // key may appear once per call. On error nothing was written.
 func (s *Store) MergeMany(items []Item) (int, error) {
+	okeys := make([][]byte, 0, len(items))
+	for _, it := range items {
+		if okey, _, err := s.locate(it.Key); err == nil {
+			okeys = append(okeys, okey)
+		}
+	}
+	s.quiesce(okeys...)
 	b := storage.NewBatch()
 	var changes []merge
 	seen := make(map[string]bool, len(items))
@@ -671,7 +949,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	okeys := make([][]byte, len(changes))
+	okeys = make([][]byte, len(changes))
 	for i, m := range changes {
 		okeys[i] = m.okey
 	}
@@ -723,18 +1001,31 @@ func (s *Store) writeWith(b *storage.Batch, opts storage.WriteOptions, okeys ...
 // stored records a successful write of set (encoded as raw) under key in
 // the tree, the cache and the counters.
 func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *version.Set, raw []byte) {
+	s.applied(key, okey, seg, oldDigest, set, raw)
+	s.settled(string(okey), set)
+}
+
+// applied records a write of set (encoded as raw) under key in the tree
+// and the cache, and returns its digest.
+func (s *Store) applied(key, okey []byte, seg uint16, oldDigest []byte, set *version.Set, raw []byte) []byte {
 	d := version.Digest(set)
 	s.tree.Update(uint32(seg), key, oldDigest, d[:])
 	s.cache.put(okey, raw, d[:])
+	return d[:]
+}
+
+// settled records that the write of set at okey is in storage: it counts,
+// and the uncommitted versions set descends are dropped.
+func (s *Store) settled(okey string, set *version.Set) {
 	s.stats.Writes++
-	if us, ok := s.uncommitted[string(okey)]; ok {
+	if us, ok := s.uncommitted[okey]; ok {
 		for d, u := range us {
 			if version.Descends(set, u) {
 				delete(us, d)
 			}
 		}
 		if len(us) == 0 {
-			delete(s.uncommitted, string(okey))
+			delete(s.uncommitted, okey)
 		}
 	}
 }
@@ -743,6 +1034,7 @@ func (s *Store) stored(key, okey []byte, seg uint16, oldDigest []byte, set *vers
 // (Ready). It is the Store's own: clone it before using it outside the
 // vnode's goroutine.
 func (s *Store) Tree() *merkle.Tree {
+	s.settle()
 	if s.build != nil {
 		return nil
 	}
@@ -776,6 +1068,7 @@ func (s *Store) Export(after []byte, limit, maxBytes int) (items []Item, next []
 // and that decode, until it holds limit items, has read maxScan objects,
 // or holds at least one item and maxBytes of keys and encoded sets.
 func (s *Store) page(after, prefix []byte, limit, maxScan, maxBytes int) (items []Item, next []byte, done bool, err error) {
+	s.drain() // a scan reads storage: the writes in flight first
 	r := storage.PartitionRange(s.cfg.Partition)
 	if after != nil {
 		okey, _, err := s.locate(after)
@@ -819,6 +1112,7 @@ func (s *Store) page(after, prefix []byte, limit, maxScan, maxBytes int) (items 
 // in a domain of its own, so it differs from every healthy replica's.
 // Anti-entropy lists differing segments with it.
 func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, digest []byte) error) error {
+	s.drain() // a scan reads storage: the writes in flight first
 	it := s.e.NewIterator(storage.KeyspaceData, storage.SegmentRange(s.cfg.Partition, first, last))
 	defer it.Close()
 	for it.Next() {
@@ -842,6 +1136,7 @@ func (s *Store) Scan(first, last uint16, fn func(key []byte, set *version.Set, d
 // in batches; a crash part-way leaves the rest, which the next start hands
 // off again (merges are idempotent).
 func (s *Store) Drop(expect merkle.Hash) (bool, error) {
+	s.drain()
 	if s.build != nil || s.tree.Root() != expect {
 		return false, nil
 	}
@@ -911,6 +1206,7 @@ func (s *Store) Keys() int {
 
 // Stats returns the vnode's counters.
 func (s *Store) Stats() Stats {
+	s.settle()
 	st := s.stats
 	st.Keys = s.Keys()
 	st.Actor, st.Dot = s.actor, s.dot

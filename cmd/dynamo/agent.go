@@ -124,6 +124,7 @@ func agentFlags(out io.Writer, host string) (*flag.FlagSet, *agentSettings) {
 	fs.DurationVar(&c.Timeout, "timeout", def.Timeout, "default request deadline")
 	fs.DurationVar(&c.ReadSpeculateAfter, "read-speculate-after", def.ReadSpeculateAfter, "reads ask R replicas first and the others when one fails or no answer came within this delay (0: every replica at once, read repair on all of them)")
 	fs.StringVar(&s.durableWrites, "durable-writes", def.DurableWrites.String(), "which replicas fsync a write before acking it: all, or one (this node's own write fsyncs before the answer; the other replicas ack from their engine and fsync within --flush-interval)")
+	fs.DurationVar(&c.CommitLinger, "commit-linger", def.CommitLinger, "under load, how long storage writes gather into one write and fsync after the previous one began (0 to 100ms; an idle node writes at once; no write is acked before it is durable)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", def.FlushInterval, "the longest a replica write sent with --durable-writes one waits for its fsync (one fsync serves all such writes of the interval)")
 	fs.DurationVar(&c.DefaultTTL, "default-ttl", 0, "time to live of puts that set none (their values then expire that long after the write); 0: never")
 	fs.BoolVar(&c.StayLeft, "stay-left", false, "after a graceful leave (dynamo leave), a restart on the same data directory does not rejoin: it waits to be stopped (for orchestrators that restart an exited agent, such as a Kubernetes StatefulSet)")
