@@ -23,7 +23,9 @@ const maxGroupBytes = 4 << 20
 //   - A batch submitted to an idle Committer (nothing queued when the last
 //     group ended) is written at once: a lone write waits for nothing.
 //   - Under load (batches queued when a group ends) the next group starts
-//     Linger after the previous one started, so that it gathers more.
+//     Linger after the previous one started, so that it gathers more,
+//     unless a caller waits for it (Write, Barrier): a vnode blocked on a
+//     write is not kept waiting for others to gather.
 //
 // Batches stay atomic and ordered: a group applies them in the order they
 // were submitted, so a later write of a key is never overtaken by an
@@ -40,6 +42,7 @@ type Committer struct {
 	queue  []submission
 	closed bool
 	wake   chan struct{} // one slot: the queue is not empty
+	urgent chan struct{} // one slot: a caller waits on a queued write
 	done   chan struct{} // closed when the goroutine ends
 
 	stats *CommitStats
@@ -52,9 +55,10 @@ type CommitStats struct {
 }
 
 type submission struct {
-	b    *Batch // nil: a barrier, nothing to write
-	sync bool
-	done func(error)
+	b      *Batch // nil: a barrier, nothing to write
+	sync   bool
+	urgent bool // a caller waits for it: no linger
+	done   func(error)
 }
 
 // NewCommitter starts a Committer of e. linger is the least time between
@@ -68,7 +72,7 @@ func NewCommitter(e Engine, linger time.Duration, stats *CommitStats) *Committer
 	if stats == nil {
 		stats = &CommitStats{}
 	}
-	c := &Committer{e: e, linger: linger, wake: make(chan struct{}, 1), done: make(chan struct{}), stats: stats}
+	c := &Committer{e: e, linger: linger, wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1), done: make(chan struct{}), stats: stats}
 	go c.run()
 	return c
 }
@@ -87,18 +91,23 @@ func (c *Committer) Submit(b *Batch, opts WriteOptions, done func(error)) {
 	c.submit(submission{b: b, sync: opts.Sync, done: done})
 }
 
-// Write submits b and waits for its outcome.
+// Write submits b and waits for its outcome; its group starts without
+// the linger.
 func (c *Committer) Write(b *Batch, opts WriteOptions) error {
+	if err := checkBatch(b); err != nil {
+		return err
+	}
 	ch := make(chan error, 1)
-	c.Submit(b, opts, func(err error) { ch <- err })
+	c.submit(submission{b: b, sync: opts.Sync, urgent: true, done: func(err error) { ch <- err }})
 	return <-ch
 }
 
 // Barrier returns once every batch submitted before it has been written
-// (or refused) and its done has run.
+// (or refused) and its done has run; the group it waits for starts
+// without the linger.
 func (c *Committer) Barrier() {
 	ch := make(chan error, 1)
-	c.submit(submission{done: func(error) { ch <- nil }})
+	c.submit(submission{urgent: true, done: func(error) { ch <- nil }})
 	<-ch
 }
 
@@ -114,6 +123,12 @@ func (c *Committer) submit(s submission) {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+	if s.urgent {
+		select {
+		case c.urgent <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -137,9 +152,18 @@ func (c *Committer) run() {
 	for {
 		<-c.wake
 		if loaded && c.linger > 0 {
-			if d := time.Until(lastStart.Add(c.linger)); d > 0 {
-				time.Sleep(d)
+			if d := time.Until(lastStart.Add(c.linger)); d > 0 && !c.hasUrgent() {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-c.urgent:
+				}
+				t.Stop()
 			}
+		}
+		select { // taken below with the group, or by the next wait
+		case <-c.urgent:
+		default:
 		}
 		c.mu.Lock()
 		group := c.take()
@@ -162,6 +186,18 @@ func (c *Committer) run() {
 			return
 		}
 	}
+}
+
+// hasUrgent reports whether a queued submission has a caller waiting.
+func (c *Committer) hasUrgent() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.queue {
+		if s.urgent {
+			return true
+		}
+	}
+	return false
 }
 
 // take removes the next group from the queue: batches in order while

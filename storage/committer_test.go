@@ -229,3 +229,39 @@ func TestCommitterBarrierAndClose(t *testing.T) {
 	}
 	c.Close() // twice is fine
 }
+
+// A caller blocked on Write or Barrier is not kept waiting for the linger:
+// its group, and what was queued before it, starts at once.
+func TestCommitterWaitingCallersSkipTheLinger(t *testing.T) {
+	for _, barrier := range []bool{false, true} {
+		g := newGateEngine(true)
+		c := NewCommitter(g, time.Hour, nil)
+		o := newOutcome()
+		c.Submit(put("a", "1"), WriteOptions{Sync: true}, o.done(0))
+		<-g.entered
+		c.Submit(put("b", "2"), WriteOptions{Sync: true}, o.done(1))
+		g.gate <- struct{}{} // the first group ends with one queued: loaded
+		close(g.gate)
+		waited := make(chan error, 1)
+		go func() {
+			if barrier {
+				c.Barrier()
+				waited <- nil
+				return
+			}
+			waited <- c.Write(put("c", "3"), WriteOptions{Sync: true})
+		}()
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("barrier %v: a waiting caller waited for the linger", barrier)
+		}
+		if errs := o.wait(t); errs[1] != nil {
+			t.Fatal(errs[1])
+		}
+		c.Close()
+	}
+}
