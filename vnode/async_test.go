@@ -49,6 +49,16 @@ func openCommitted(t *testing.T, e storage.Engine, c *storage.Committer, p uint3
 	return s
 }
 
+// gatedStore opens partition 2 of a gated engine through a Committer, and
+// returns a key of it; the gate opens at the end of the test.
+func gatedStore(t *testing.T, opts ...func(*Config)) (*gatedEngine, *Store, []byte) {
+	t.Helper()
+	g := newGatedEngine()
+	c := newCommitter(t, g)
+	t.Cleanup(g.open) // before the committer's Close, which waits for the writes
+	return g, openCommitted(t, g, c, 2, "n1", opts...), keysOf(2, 1)[0]
+}
+
 func newCommitter(t *testing.T, e storage.Engine) *storage.Committer {
 	c := storage.NewCommitter(e, 0, nil)
 	t.Cleanup(c.Close)
@@ -113,10 +123,7 @@ func TestAsyncWritesBuildOnWritesInFlight(t *testing.T) {
 }
 
 func testAsyncWritesBuildOnWritesInFlight(t *testing.T, opt func(*Config)) {
-	g := newGatedEngine()
-	defer g.open()
-	s := openCommitted(t, g, newCommitter(t, g), 2, "n1", opt)
-	k := keysOf(2, 1)[0]
+	g, s, k := gatedStore(t, opt)
 	vs := concurrent(t, k, 2, 2)
 	first := mergeAsync(s, k, vs[0])
 	<-g.entered // written now, held at the engine
@@ -240,10 +247,7 @@ func TestAsyncFailedWriteChangesNothing(t *testing.T) {
 // writes in flight, so the key is listed (and pushed) before the drop:
 // without it the acknowledged write was dropped unlisted.
 func TestHandoffListsWritesInFlight(t *testing.T) {
-	g := newGatedEngine()
-	defer g.open()
-	s := openCommitted(t, g, newCommitter(t, g), 2, "n1")
-	k := keysOf(2, 1)[0]
+	g, s, k := gatedStore(t)
 	ack := mergeAsync(s, k, concurrent(t, k, 2, 1)[0])
 	<-g.entered
 	root := s.Tree().Root()
@@ -350,10 +354,7 @@ func TestAFailedWriteKeepsTheTreeRecordDueForDeletion(t *testing.T) {
 // nothing, yet is answered only once that write is durable: a hint or
 // handoff counted delivered must be on disk.
 func TestAWriteCoveredByOneInFlightWaitsForIt(t *testing.T) {
-	g := newGatedEngine()
-	defer g.open()
-	s := openCommitted(t, g, newCommitter(t, g), 2, "n1")
-	k := keysOf(2, 1)[0]
+	g, s, k := gatedStore(t)
 	v := concurrent(t, k, 2, 1)[0]
 	first := mergeAsync(s, k, v)
 	<-g.entered
