@@ -115,6 +115,9 @@ func (c *Committer) submit(s submission) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		if s.b == nil {
+			<-c.done // a barrier: what was queued before Close is written first
+		}
 		s.done(ErrClosed)
 		return
 	}
@@ -138,9 +141,11 @@ func (c *Committer) Close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{c.wake, c.urgent} { // urgent: no linger
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 	<-c.done
 }

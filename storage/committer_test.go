@@ -265,3 +265,33 @@ func TestCommitterWaitingCallersSkipTheLinger(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A Barrier after Close returns only once what was queued before Close is
+// written (a vnode closing late drains before it persists its tree).
+func TestCommitterBarrierAfterCloseWaitsForTheQueue(t *testing.T) {
+	g := newGateEngine(true)
+	c := NewCommitter(g, 0, nil)
+	o := newOutcome()
+	c.Submit(put("a", "1"), WriteOptions{Sync: true}, o.done(0))
+	<-g.entered
+	c.Submit(put("b", "2"), WriteOptions{Sync: true}, o.done(1))
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	waitFor(t, "Close to begin", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.closed })
+	barrier := make(chan struct{})
+	go func() { c.Barrier(); close(barrier) }()
+	select {
+	case <-barrier:
+		t.Fatal("a Barrier after Close returned while queued batches were not written")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	<-barrier
+	<-closed
+	if v, err := g.Get(KeyspaceData, []byte("b")); err != nil || string(v) != "2" {
+		t.Fatalf("b = %q, %v", v, err)
+	}
+	if errs := o.wait(t); errs[0] != nil || errs[1] != nil {
+		t.Fatalf("outcomes %v", errs)
+	}
+}

@@ -378,3 +378,85 @@ func TestAWriteCoveredByOneInFlightWaitsForIt(t *testing.T) {
 		}
 	}
 }
+
+// A coordinating write prepared on a version in flight whose write then
+// fails replaces, in the tree, what storage holds: the tree stays equal
+// to a rebuild (it XORed out the failed version's digest a second time).
+func TestCommitAfterAFailedWriteInFlightKeepsTheTree(t *testing.T) {
+	for _, async := range []bool{true, false} {
+		t.Run(fmt.Sprintf("async=%v", async), func(t *testing.T) {
+			f := &failNth{gatedEngine: newGatedEngine()}
+			c := newCommitter(t, f)
+			defer f.open()
+			s := openCommitted(t, f, c, 2, "n1")
+			k := keysOf(2, 1)[0]
+			vs := concurrent(t, k, 2, 2)
+			if r := await(t, mergeAsync(s, k, vs[0])); r.err != nil {
+				t.Fatal(r.err)
+			}
+			f.n.Store(f.i.Load() + 1)
+			failing := mergeAsync(s, k, vs[1])
+			<-f.entered
+			cur, err := s.Get(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Prepare(k, version.ContextOf(cur), write("next"), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.open()
+			if r := await(t, failing); r.err == nil {
+				t.Fatal("the write in flight did not fail")
+			}
+			if async {
+				if r := await(t, commitAsync(s, p)); r.err != nil {
+					t.Fatal(r.err)
+				}
+			} else if err := s.Commit(p); err != nil {
+				t.Fatal(err)
+			}
+			if s.Tree().Root() != open(t, f.Engine, 2, "n1").Tree().Root() {
+				t.Fatal("the tree differs from a rebuild from storage")
+			}
+		})
+	}
+}
+
+// A reap check does not count a tombstone in flight as held: the other
+// replicas would reap on that answer, and the write may still fail (or
+// the node die before its fsync), leaving the value it deleted here.
+func TestReapCheckWaitsForATombstoneInFlight(t *testing.T) {
+	f := &failNth{gatedEngine: newGatedEngine()}
+	c := newCommitter(t, f)
+	defer f.open()
+	s := openCommitted(t, f, c, 2, "n1")
+	k := keysOf(2, 1)[0]
+	live := concurrent(t, k, 2, 1)[0]
+	if r := await(t, mergeAsync(s, k, live)); r.err != nil {
+		t.Fatal(r.err)
+	}
+	other := open(t, storage.NewMemory(), 2, "n2")
+	if _, _, err := other.Merge(k, live); err != nil {
+		t.Fatal(err)
+	}
+	tomb, err := coordinate(other, k, live.Context(), version.Write{Tombstone: true, Timestamp: 2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.n.Store(f.i.Load() + 1)
+	failing := mergeAsync(s, k, tomb)
+	<-f.entered
+	time.AfterFunc(20*time.Millisecond, f.open)
+	d := version.Digest(tomb)
+	held, _, _, err := s.ReapCheck([][]byte{k}, [][]byte{d[:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held[0] {
+		t.Fatal("a tombstone whose write was in flight (and then failed) was reported held")
+	}
+	if r := await(t, failing); r.err == nil {
+		t.Fatal("the tombstone's write did not fail")
+	}
+}

@@ -102,7 +102,15 @@ func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m))
 // nothing of keys[i], neither stored nor prepared; retired are its earlier
 // incarnations (reap.Retired) among the held keys' clocks.
 func (s *Store) ReapCheck(keys, digests [][]byte) (held, absent []bool, retired []string, err error) {
-	s.settle()
+	// A version in flight is not held until it is durable: the other
+	// replicas may reap on the strength of this answer.
+	okeys := make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		if okey, _, err := s.locate(k); err == nil {
+			okeys = append(okeys, okey)
+		}
+	}
+	s.quiesce(okeys...)
 	if len(keys) != len(digests) {
 		return nil, nil, nil, fmt.Errorf("%w: %d keys and %d digests", ErrInvalid, len(keys), len(digests))
 	}

@@ -411,6 +411,9 @@ func (s *Store) settle() {
 			// write that failed.
 			if d, ok := s.storedDigest([]byte(f.okey)); ok {
 				s.tree.Update(uint32(f.seg), f.key, f.digest, d)
+				if p := s.pending; p != nil && string(p.okey) == f.okey {
+					p.oldDigest = d // what its commit replaces in the tree
+				}
 			}
 		}
 		if f.prepared != nil {
