@@ -64,10 +64,11 @@ func TestClusterExpiredValuesReadAbsentAndAreReaped(t *testing.T) {
 	// One node misses a write with a ttl: it is down.
 	c.stop(2, true)
 	c.nextID++
+	missedAt := time.Now() // its expiry counts from here, not from start
 	if p := c.send(0, messages.Wrap(c.nextID, &messages.PutRequest{Key: []byte("missed"), Value: []byte("m"), W: 2, TtlMs: proto.Uint64(uint64(ttl / time.Millisecond))})).GetPutReply(); p.GetError() != nil {
 		t.Fatal(p.GetError())
 	}
-	time.Sleep(time.Until(start.Add(ttl + 100*time.Millisecond)))
+	time.Sleep(time.Until(missedAt.Add(ttl + 100*time.Millisecond)))
 	c.restart(2)
 	for via := range 3 {
 		for _, k := range []string{"short", "missed"} {
