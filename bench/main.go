@@ -17,7 +17,8 @@ subcommands:
   load   YCSB-style load against a cluster (its own local one by default):
          throughput and latency percentiles
   restart  how soon a node on a large data directory answers after a
-         clean stop and after SIGKILL`
+         clean stop and after SIGKILL
+  fsync  what an fsync costs the whole machine's CPU, beyond its wait`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -31,6 +32,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runLoad(args[1:], stdout, stderr)
 	case "restart":
 		return runRestart(args[1:], stdout, stderr)
+	case "fsync":
+		return runFsync(args[1:], stdout, stderr)
+	case "_fsync":
+		// Hidden: the fsyncing process of bench fsync.
+		return runFsyncChild(args[1:], stderr)
 	case "_node":
 		// Hidden: one node of the local cluster `bench load` starts.
 		return runNode(args[1:], stderr)
@@ -38,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load, restart)\n", args[0])
+		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load, restart, fsync)\n", args[0])
 		return 2
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,27 @@ func TestRingTableAndErrors(t *testing.T) {
 	run([]string{"ring", "-partitions", "100", "-max", "3"}, &out, &errb)
 	if !strings.Contains(errb.String(), "power of two") {
 		t.Fatalf("bad Q error does not name the limit: %q", errb.String())
+	}
+}
+
+// bench fsync, as a process (it re-executes itself): a row per rate, the
+// ratios of a load beside fsyncs and beside plain writes to the load alone.
+func TestFsyncCost(t *testing.T) {
+	out, err := exec.Command(benchBinary(t), "fsync", "--rates", "50", "--duration", "200ms", "--dir", t.TempDir()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rate int
+	var with, without float64
+	for _, line := range strings.Split(string(out), "\n") {
+		if n, _ := fmt.Sscanf(line, "%d %f %f", &rate, &with, &without); n == 3 {
+			break
+		}
+	}
+	if rate != 50 || with <= 0 || without <= 0 {
+		t.Fatalf("no row for rate 50 in:\n%s", out)
+	}
+	if out, err := exec.Command(benchBinary(t), "fsync", "--rates", "x").CombinedOutput(); err == nil || !strings.Contains(string(out), "--rates") {
+		t.Fatalf("a bad rate: %v\n%s", err, out)
 	}
 }
