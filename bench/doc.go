@@ -3,6 +3,7 @@
 //	go run ./bench ring [flags]     partition placement: balance and movement
 //	go run ./bench load [flags]     YCSB-style load: throughput and latency
 //	go run ./bench restart [flags]  how soon a node on a large data directory answers
+//	go run ./bench fsync [flags]    what an fsync costs the machine's CPU beyond its wait
 //
 // Run `go run ./bench <subcommand> -h` for its flags. bench/RESULTS.md
 // records measured results with their command, machine and commit.
