@@ -154,8 +154,9 @@ type Config struct {
 	// gather into one group after the previous group's start
 	// (--commit-linger; storage.Committer): each group is one write and
 	// one fsync, and an fsync costs the machine far more than the write.
-	// An idle node writes at once. No write is acknowledged before its
-	// group is durable. 0 to 100 ms; 0 writes each group as soon as the
+	// An idle node writes at once. A write is acknowledged only once its
+	// group is written and fsynced (a buffered replica write of durable
+	// writes "one" once written). 0 to 100 ms; 0 writes each group as soon as the
 	// previous one ends. Default storage.DefaultCommitLinger (5 ms).
 	CommitLinger time.Duration
 	// NoHintedHandoff turns hinted handoff off (--no-hinted-handoff):
