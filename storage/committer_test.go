@@ -200,13 +200,22 @@ func TestCommitterLingersOnlyUnderLoad(t *testing.T) {
 	}
 }
 
-func TestCommitterBarrierAndClose(t *testing.T) {
+// heldCommitter returns a Committer whose first write ("a", submission 0)
+// is held at its engine's gate, with a second ("b", submission 1) queued
+// behind it.
+func heldCommitter(t *testing.T) (*gateEngine, *Committer, *outcome) {
+	t.Helper()
 	g := newGateEngine(true)
 	c := NewCommitter(g, 0, nil)
 	o := newOutcome()
 	c.Submit(put("a", "1"), WriteOptions{Sync: true}, o.done(0))
 	<-g.entered
 	c.Submit(put("b", "2"), WriteOptions{Sync: true}, o.done(1))
+	return g, c, o
+}
+
+func TestCommitterBarrierAndClose(t *testing.T) {
+	g, c, o := heldCommitter(t)
 	barrier := make(chan struct{})
 	go func() { c.Barrier(); close(barrier) }()
 	select {
@@ -269,12 +278,7 @@ func TestCommitterWaitingCallersSkipTheLinger(t *testing.T) {
 // A Barrier after Close returns only once what was queued before Close is
 // written (a vnode closing late drains before it persists its tree).
 func TestCommitterBarrierAfterCloseWaitsForTheQueue(t *testing.T) {
-	g := newGateEngine(true)
-	c := NewCommitter(g, 0, nil)
-	o := newOutcome()
-	c.Submit(put("a", "1"), WriteOptions{Sync: true}, o.done(0))
-	<-g.entered
-	c.Submit(put("b", "2"), WriteOptions{Sync: true}, o.done(1))
+	g, c, o := heldCommitter(t)
 	closed := make(chan struct{})
 	go func() { c.Close(); close(closed) }()
 	waitFor(t, "Close to begin", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.closed })
