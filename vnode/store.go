@@ -351,11 +351,18 @@ func (s *Store) commit(b *storage.Batch, opts storage.WriteOptions) error {
 	return nil
 }
 
-// submit hands b, the write of a key's version (f.set, encoded raw, with
-// Merkle digest), to the Committer; fin gets the outcome on the
+// writeError is the error of a failed write of key in partition p.
+func writeError(p uint32, key []byte, err error) error {
+	return fmt.Errorf("vnode %d: writing %q: %w", p, key, err)
+}
+
+// submit hands the Committer the write of a key's version (encoded raw,
+// with Merkle digest f.digest, at f.okey); fin gets the outcome on the
 // Committer's goroutine, after the Store has it to settle. Until then load
 // serves the version from inflight.
-func (s *Store) submit(b *storage.Batch, opts storage.WriteOptions, raw, digest []byte, f finish, fin func(error)) {
+func (s *Store) submit(opts storage.WriteOptions, raw []byte, f finish, fin func(error)) {
+	b := storage.NewBatch()
+	b.Put(storage.KeyspaceData, []byte(f.okey), raw)
 	if s.recorded {
 		// recorded stays set until a write that deletes the record
 		// settles: a failed one must not leave it for the next open.
@@ -367,13 +374,17 @@ func (s *Store) submit(b *storage.Batch, opts storage.WriteOptions, raw, digest 
 		fl = &flight{}
 		s.inflight[f.okey] = fl
 	}
-	fl.raw, fl.digest = raw, digest
+	fl.raw, fl.digest = raw, f.digest
 	fl.n++
+	part := s.cfg.Partition
 	s.cfg.Committer.Submit(b, opts, func(err error) {
 		f.err = err
 		s.finishedMu.Lock()
 		s.finished = append(s.finished, f)
 		s.finishedMu.Unlock()
+		if err != nil {
+			err = writeError(part, f.key, err)
+		}
 		fin(err)
 	})
 }
@@ -735,19 +746,11 @@ func (s *Store) CommitAsync(p *Prepared, done func(error)) {
 	raw, err := version.Marshal(p.Set)
 	if err != nil {
 		s.remember(p)
-		done(fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, p.key, err))
+		done(writeError(s.cfg.Partition, p.key, err))
 		return
 	}
-	b := storage.NewBatch()
-	b.Put(storage.KeyspaceData, p.okey, raw)
 	d := s.applied(p.key, p.okey, p.seg, p.oldDigest, p.Set, raw)
-	part, key := s.cfg.Partition, p.key
-	s.submit(b, s.opts, raw, d, finish{okey: string(p.okey), key: p.key, seg: p.seg, digest: d, set: p.Set, prepared: p}, func(err error) {
-		if err != nil {
-			err = fmt.Errorf("vnode %d: writing %q: %w", part, key, err)
-		}
-		done(err)
-	})
+	s.submit(s.opts, raw, finish{okey: string(p.okey), key: p.key, seg: p.seg, digest: d, set: p.Set, prepared: p}, done)
 }
 
 // checkLimits refuses a client write whose result exceeds MaxSiblings or
@@ -798,19 +801,17 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 		done(false, err)
 		return
 	}
-	opts := s.opts
-	if buffered && s.cfg.Flusher != nil {
-		opts = storage.WriteOptions{}
+	opts, dirty := s.opts, false
+	if buffered {
+		opts, dirty = s.bufferedOpts()
 	}
 	flusher := s.cfg.Flusher
-	if !opts.Sync && s.opts.Sync {
-		// A buffered write: the Flusher syncs it within its interval.
-		inner := done
-		done = func(changed bool, err error) {
-			if err == nil {
-				flusher.Dirty()
+	written := func(changed bool) func(error) {
+		return func(err error) {
+			if err == nil && dirty {
+				flusher.Dirty() // it syncs the write within its interval
 			}
-			inner(changed, err)
+			done(changed && err == nil, err)
 		}
 	}
 	if !m.changed {
@@ -821,15 +822,7 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 		}
 		// What is in flight already covers in, but is not durable yet:
 		// the answer waits for a write of it.
-		b := storage.NewBatch()
-		b.Put(storage.KeyspaceData, m.okey, fl.raw)
-		part := s.cfg.Partition
-		s.submit(b, opts, fl.raw, fl.digest, finish{okey: string(m.okey), key: key, seg: m.seg, digest: fl.digest}, func(err error) {
-			if err != nil {
-				err = fmt.Errorf("vnode %d: writing %q: %w", part, key, err)
-			}
-			done(false, err)
-		})
+		s.submit(opts, fl.raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: fl.digest}, written(false))
 		return
 	}
 	raw, err := version.Marshal(m.set)
@@ -837,17 +830,8 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 		done(false, err)
 		return
 	}
-	b := storage.NewBatch()
-	b.Put(storage.KeyspaceData, m.okey, raw)
 	d := s.applied(key, m.okey, m.seg, m.oldDigest, m.set, raw)
-	part := s.cfg.Partition
-	s.submit(b, opts, raw, d, finish{okey: string(m.okey), key: key, seg: m.seg, digest: d, set: m.set}, func(err error) {
-		if err != nil {
-			done(false, fmt.Errorf("vnode %d: writing %q: %w", part, key, err))
-			return
-		}
-		done(true, nil)
-	})
+	s.submit(opts, raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: d, set: m.set}, written(true))
 }
 
 // MergeBuffered is Merge for a replica write whose coordinator made the
@@ -856,14 +840,22 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 // without fsync, so it survives the process but not yet the machine, and
 // the Flusher makes it durable within its interval. Otherwise it is Merge.
 func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, error) {
-	if s.cfg.Flusher == nil || !s.opts.Sync {
-		return s.merge(key, in, s.opts)
-	}
-	set, changed, err := s.merge(key, in, storage.WriteOptions{})
-	if changed {
+	opts, dirty := s.bufferedOpts()
+	set, changed, err := s.merge(key, in, opts)
+	if changed && dirty {
 		s.cfg.Flusher.Dirty()
 	}
 	return set, changed, err
+}
+
+// bufferedOpts are the write options of a buffered replica write, and
+// whether the Flusher must then sync it: without fsync when there is a
+// Flusher and the Store syncs; else the Store's own.
+func (s *Store) bufferedOpts() (opts storage.WriteOptions, dirty bool) {
+	if s.cfg.Flusher == nil || !s.opts.Sync {
+		return s.opts, false
+	}
+	return storage.WriteOptions{}, true
 }
 
 func (s *Store) merge(key []byte, in *version.Set, opts storage.WriteOptions) (*version.Set, bool, error) {
@@ -979,7 +971,7 @@ func (s *Store) storeWith(okey []byte, seg uint16, key []byte, set *version.Set,
 	b := storage.NewBatch()
 	b.Put(storage.KeyspaceData, okey, raw)
 	if err := s.writeWith(b, opts, okey); err != nil {
-		return fmt.Errorf("vnode %d: writing %q: %w", s.cfg.Partition, key, err)
+		return writeError(s.cfg.Partition, key, err)
 	}
 	s.stored(key, okey, seg, oldDigest, set, raw)
 	return nil
