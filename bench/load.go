@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -318,17 +317,12 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if cfg.cpuProfile != "" {
-		f, err := os.Create(cfg.cpuProfile)
+		stop, err := startCPUProfile(cfg.cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stderr, "bench load: --cpuprofile: %v\n", err)
 			return 1
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "bench load: --cpuprofile: %v\n", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	// The first SIGINT or SIGTERM ends the run (or its preparation);
 	// the nodes are stopped and removed either way.

@@ -18,7 +18,9 @@ subcommands:
          throughput and latency percentiles
   restart  how soon a node on a large data directory answers after a
          clean stop and after SIGKILL
-  fsync  what an fsync costs the whole machine's CPU, beyond its wait`
+  fsync  what an fsync costs the whole machine's CPU, beyond its wait
+  wire   the messages of a put or a get over bare protoactor remoting
+         between 3 node processes: the ceiling the transport sets`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -34,6 +36,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRestart(args[1:], stdout, stderr)
 	case "fsync":
 		return runFsync(args[1:], stdout, stderr)
+	case "wire":
+		return runWire(args[1:], stdout, stderr)
+	case "_wire":
+		// Hidden: one node process of bench wire.
+		return runWireChild(args[1:], stdout, stderr)
 	case "_fsync":
 		// Hidden: the fsyncing process of bench fsync.
 		return runFsyncChild(args[1:], stderr)
@@ -44,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load, restart, fsync)\n", args[0])
+		fmt.Fprintf(stderr, "bench: unknown subcommand %q (known: ring, load, restart, fsync, wire)\n", args[0])
 		return 2
 	}
 }

@@ -81,3 +81,38 @@ func TestFsyncCost(t *testing.T) {
 		t.Fatalf("a bad rate: %v\n%s", err, out)
 	}
 }
+
+func TestWire(t *testing.T) {
+	for _, args := range [][]string{
+		{"--workload", "put"},
+		{"--workload", "get", "--spawn", "--futures"},
+		{"--workload", "put", "--spawn", "--batch", "5"},
+		{"--workload", "get"},
+		{"--workload", "put", "--spawn", "--coalesce", "2", "--futures"},
+	} {
+		out, err := exec.Command(benchBinary(t), append([]string{"wire", "--duration", "300ms", "--keys", "100"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		var op string
+		var count, errs int
+		for _, line := range strings.Split(string(out), "\n") {
+			if n, _ := fmt.Sscanf(line, "%s %d %d", &op, &count, &errs); n == 3 {
+				break
+			}
+		}
+		if op != args[1] || count < 10 || errs != 0 {
+			t.Fatalf("%v: want a %s row with requests and no errors in:\n%s", args, args[1], out)
+		}
+	}
+	for flag, args := range map[string][]string{
+		"--workload": {"--workload", "A"},
+		"--batch":    {"--workload", "get", "--batch", "2"},
+		"--vs":       {"--vs", "redis"},
+		"--coalesce": {"--coalesce", "1", "--batch", "2"},
+	} {
+		if out, err := exec.Command(benchBinary(t), append([]string{"wire"}, args...)...).CombinedOutput(); err == nil || !strings.Contains(string(out), flag) {
+			t.Fatalf("%v: want an error naming %s: %v\n%s", args, flag, err, out)
+		}
+	}
+}
