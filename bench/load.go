@@ -273,14 +273,20 @@ func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 
 // loadReport is the --json output.
 type loadReport struct {
-	Config      loadConfig     `json:"config"`
-	Machine     machine        `json:"machine"`
-	Commit      string         `json:"commit"`
-	GoVersion   string         `json:"go_version"`
-	Started     string         `json:"started"`
-	Preload     *preloadResult `json:"preload,omitempty"`
-	ElapsedS    float64        `json:"elapsed_s"`
-	Interrupted bool           `json:"interrupted,omitempty"`
+	Config    loadConfig     `json:"config"`
+	Machine   machine        `json:"machine"`
+	Commit    string         `json:"commit"`
+	GoVersion string         `json:"go_version"`
+	Started   string         `json:"started"`
+	Preload   *preloadResult `json:"preload,omitempty"`
+	ElapsedS  float64        `json:"elapsed_s"`
+	// MachineBusy is the fraction of the machine's CPU time that was busy
+	// during the measured run (every process, the nodes' and the
+	// clients'); CPUPerOpUs is that CPU time over the operations, in
+	// microseconds. 0 where /proc/stat is not there.
+	MachineBusy float64 `json:"machine_busy"`
+	CPUPerOpUs  float64 `json:"cpu_per_op_us"`
+	Interrupted bool    `json:"interrupted,omitempty"`
 	// MaxSiblings is the most values a key held among a few keys read
 	// after a run that wrote (the hottest under zipfian); -1 when not
 	// checked.
@@ -425,7 +431,9 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 		}
 	}
 	showProgress := cfg.progress || (!cfg.json && isTerminal(log))
+	cpu0 := readCPUTimes()
 	elapsed := g.run(ctx, log, showProgress)
+	busy := cpu0.busySince()
 	if refilled != nil {
 		rep.Refill = refilled()
 	}
@@ -434,6 +442,8 @@ func load(ctx context.Context, cfg loadConfig, log io.Writer) (*loadReport, erro
 	rows := g.rec.results(elapsed)
 	rep.Results = rows
 	rep.Total = rows[len(rows)-1]
+	rep.MachineBusy = round(busy, 3)
+	rep.CPUPerOpUs = round(cpuPerOp(busy, rep.Machine.Cores, elapsed, rep.Total.Count), 1)
 	if len(rows) > 1 {
 		rep.Results = rows[:len(rows)-1]
 	} else {
@@ -792,6 +802,9 @@ func printReport(w io.Writer, rep *loadReport) {
 	}
 	if rep.Interrupted {
 		fmt.Fprint(w, "; INTERRUPTED")
+	}
+	if rep.MachineBusy > 0 {
+		fmt.Fprintf(w, "; machine CPU %.0f%% busy, %.0f µs of CPU per op", 100*rep.MachineBusy, rep.CPUPerOpUs)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)

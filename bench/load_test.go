@@ -654,3 +654,24 @@ func TestLoadKilledLeavesNoNodes(t *testing.T) {
 		}
 	}
 }
+
+func TestMachineCPU(t *testing.T) {
+	if got := cpuPerOp(0.5, 2, time.Second, 1000); got != 1000 {
+		t.Fatalf("half of 2 cores for 1 s over 1,000 ops: %v µs each, want 1000", got)
+	}
+	if got := cpuPerOp(0.5, 2, time.Second, 0); got != 0 {
+		t.Fatalf("no ops: %v, want 0", got)
+	}
+	t0 := readCPUTimes()
+	if t0.total == 0 {
+		t.Skip("no /proc/stat here")
+	}
+	// Keep a core busy: the fraction must be above 0 and at most 1.
+	end := time.Now().Add(200 * time.Millisecond)
+	for x := 0; time.Now().Before(end); x++ {
+		_ = x * x
+	}
+	if b := t0.busySince(); b <= 0 || b > 1 {
+		t.Fatalf("busy fraction %v over a busy 200 ms, want in (0, 1]", b)
+	}
+}

@@ -87,3 +87,49 @@ func startCPUProfile(path string) (stop func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// cpuTimes are the machine's CPU times from /proc/stat, in clock ticks:
+// busy (user, nice, system, irq, softirq, steal) and all.
+type cpuTimes struct{ busy, total uint64 }
+
+// readCPUTimes reads the machine's CPU times; zero where /proc/stat is
+// not there.
+func readCPUTimes() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return cpuTimes{}
+	}
+	var t cpuTimes
+	for i, s := range f[1:] {
+		n, _ := strconv.ParseUint(s, 10, 64)
+		t.total += n
+		if i != 3 && i != 4 && i < 8 { // idle and iowait; guest is in user
+			t.busy += n
+		}
+	}
+	return t
+}
+
+// busySince is the fraction of the machine's CPU time that was busy
+// between t and now (0 when unknown).
+func (t cpuTimes) busySince() float64 {
+	now := readCPUTimes()
+	if now.total <= t.total {
+		return 0
+	}
+	return float64(now.busy-t.busy) / float64(now.total-t.total)
+}
+
+// cpuPerOp is the machine's CPU time per operation, in microseconds, for
+// a run of elapsed with busy its busy fraction.
+func cpuPerOp(busy float64, cores int, elapsed time.Duration, ops int64) float64 {
+	if ops <= 0 {
+		return 0
+	}
+	return busy * float64(cores) * float64(elapsed.Microseconds()) / float64(ops)
+}

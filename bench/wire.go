@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,9 @@ func runWire(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wire %s: 3 node processes and 1 client on loopback, protoactor remoting, spawn %v, futures %v, coalesce window %d, %d requests in flight, %d per message, %d-byte values, %v, seed %d\nmachine: %d cores, %s\n\n",
 		lc.Workload, cfg.spawn, cfg.futures, cfg.coalesce, lc.Concurrency/cfg.batch*cfg.batch, cfg.batch, lc.ValueSize, lc.Duration, lc.Seed, m.Cores, m.CPU)
 	printTable(stdout, []opResult{res.op})
+	if res.busy > 0 {
+		fmt.Fprintf(stdout, "machine CPU %.0f%% busy, %.0f µs of CPU per %s\n", 100*res.busy, res.cpuPerOp, lc.Workload)
+	}
 	if cfg.coalesce > 0 {
 		fmt.Fprintf(stdout, "client: %d messages in %d batches (%.2f a batch)\n", res.messages, res.batches, float64(res.messages)/float64(max(res.batches, 1)))
 	}
@@ -154,6 +158,9 @@ func runWire(args []string, stdout, stderr io.Writer) int {
 type wireResult struct {
 	op                opResult
 	messages, batches uint64
+	// busy is the machine's busy fraction during the run, cpuPerOp its
+	// CPU time per request in microseconds.
+	busy, cpuPerOp float64
 }
 
 // wire starts the 3 node processes, drives them and stops them.
@@ -243,7 +250,7 @@ func wire(ctx context.Context, cfg wireConfig, log io.Writer) (res wireResult, e
 	}
 	stats := newOpStats()
 	deadline := time.Now().Add(cfg.load.Duration)
-	start := time.Now()
+	start, cpu0 := time.Now(), readCPUTimes()
 	var wg sync.WaitGroup
 	for w := range cfg.load.Concurrency / cfg.batch {
 		wg.Add(1)
@@ -264,7 +271,10 @@ func wire(ctx context.Context, cfg wireConfig, log io.Writer) (res wireResult, e
 	if lastErr != nil {
 		fmt.Fprintf(log, "bench wire: last error: %v\n", lastErr)
 	}
-	res.op = summarize(cfg.load.Workload, h, errs, notFound, time.Since(start))
+	elapsed := time.Since(start)
+	res.busy = cpu0.busySince()
+	res.op = summarize(cfg.load.Workload, h, errs, notFound, elapsed)
+	res.cpuPerOp = cpuPerOp(res.busy, runtime.NumCPU(), elapsed, res.op.Count)
 	res.messages, res.batches = cl.link.messages.Load(), cl.link.batches.Load()
 	return res, nil
 }
