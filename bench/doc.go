@@ -4,7 +4,7 @@
 //	go run ./bench load [flags]     YCSB-style load: throughput and latency
 //	go run ./bench restart [flags]  how soon a node on a large data directory answers
 //	go run ./bench fsync [flags]    what an fsync costs the machine's CPU beyond its wait
-//	go run ./bench wire [flags]     the ceiling protoactor remoting sets on puts and gets
+//	go run ./bench wire [flags]     what the transport costs: a put's or a get's messages alone
 //
 // Run `go run ./bench <subcommand> -h` for its flags. bench/RESULTS.md
 // records measured results with their command, machine and commit.
@@ -36,8 +36,9 @@
 // ReplicaPutRequest from it to each other node, their acks, the reply
 // after the first) or a get (one ReplicaGetRequest to another node) in
 // dynamo's envelopes between one client and 3 node processes over
-// protoactor remoting, with no storage, versions or ring: the most any
-// design on this transport could do on these cores. --spawn coordinates
+// protoactor remoting, with no storage, versions or ring: what the
+// transport costs in dynamo's message pattern, a reference point for the
+// rest. --spawn coordinates
 // each request in an actor spawned for it, as dynamo's nodes do;
 // --futures makes the client wait on a future per request, as dynamo's
 // client does; --batch K (puts) packs K requests into each message, as a

@@ -20,7 +20,7 @@ subcommands:
          clean stop and after SIGKILL
   fsync  what an fsync costs the whole machine's CPU, beyond its wait
   wire   the messages of a put or a get over bare protoactor remoting
-         between 3 node processes: the ceiling the transport sets`
+         between 3 node processes: what the transport costs`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {

@@ -26,9 +26,9 @@ import (
 
 // `bench wire` prices the transport the design card fixes: the messages of
 // a put or a get between a client and 3 node processes over protoactor
-// remoting, with no storage, no versions and no ring, so that what it
-// reaches is the most any design on this transport could do on these
-// cores. A put is a PutRequest to a node, a ReplicaPutRequest from it to
+// remoting, with no storage, no versions and no ring: what the transport
+// costs in dynamo's message pattern, a reference point for the rest of a
+// request. A put is a PutRequest to a node, a ReplicaPutRequest from it to
 // each of the other two, their acks, and the PutReply after the first ack
 // (W 2 counting the node's own copy); a get is a GetRequest, one
 // ReplicaGetRequest to another node (R 2), its reply and the GetReply. The
@@ -79,7 +79,7 @@ func runWire(args []string, stdout, stderr io.Writer) int {
 	profDir := fs.String("cpuprofile-nodes", "", "each node process writes a CPU profile of its life to DIR/wire-<port>.cpu.pprof")
 	vs := fs.String("vs", "", "olric: run the same workload against 3 Olric members after, on the same cores")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench wire [flags]\n\nThe messages of a put or a get (dynamo's envelopes, N 3, R/W 2) between one\nclient and 3 node processes over protoactor remoting, with nothing else: the\nceiling the transport sets on these cores.")
+		fmt.Fprintln(stderr, "usage: bench wire [flags]\n\nThe messages of a put or a get (dynamo's envelopes, N 3, R/W 2) between one\nclient and 3 node processes over protoactor remoting, with nothing else: what\nthe transport costs in dynamo's message pattern on these cores.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
