@@ -33,6 +33,8 @@ type Flusher struct {
 	seq      uint64 // the flush record's value, owned by the goroutine
 	flushes  atomic.Uint64
 	failures atomic.Uint64
+	begun    atomic.Uint64 // flushes begun, numbered from 1
+	synced   atomic.Uint64 // the number of the last flush that succeeded
 }
 
 // NewFlusher starts a Flusher of e that flushes within interval of the
@@ -56,6 +58,23 @@ func (f *Flusher) Dirty() {
 	case f.dirty <- struct{}{}:
 	default: // a flush is already due
 	}
+}
+
+// Mark is the number of the next flush to begin. Taken after a write
+// without Sync returned and before its Dirty, it is a flush whose record
+// follows that write: once Covers(mark), the write is durable. A nil
+// Flusher's mark is 0.
+func (f *Flusher) Mark() uint64 {
+	if f == nil {
+		return 0
+	}
+	return f.begun.Load() + 1
+}
+
+// Covers reports whether the flush numbered mark, or a later one, has
+// succeeded. A nil Flusher covers everything (it buffers nothing).
+func (f *Flusher) Covers(mark uint64) bool {
+	return f == nil || f.synced.Load() >= mark
 }
 
 // Flushes counts the synced records written; Failures those that failed.
@@ -109,6 +128,7 @@ func (f *Flusher) flush() bool {
 	case <-f.dirty:
 	default:
 	}
+	n := f.begun.Add(1)
 	f.seq++
 	b := NewBatch()
 	b.Put(KeyspaceMeta, flushKey, binary.BigEndian.AppendUint64(nil, f.seq))
@@ -116,6 +136,7 @@ func (f *Flusher) flush() bool {
 		f.failures.Add(1)
 		return false
 	}
+	f.synced.Store(n)
 	f.flushes.Add(1)
 	return true
 }

@@ -109,3 +109,33 @@ func TestFlusherStopFlushesWhatIsDirty(t *testing.T) {
 	none.Dirty()
 	none.Stop()
 }
+
+// A mark taken after a buffered write is covered once a flush that began
+// after it succeeded, not by a failed one; a nil Flusher covers all.
+func TestFlusherMarkIsCoveredByTheNextSuccessfulFlush(t *testing.T) {
+	var none *Flusher
+	if none.Mark() != 0 || !none.Covers(5) {
+		t.Fatal("a nil Flusher must cover every mark")
+	}
+	e := &syncCounter{Engine: NewMemory()}
+	f := NewFlusher(e, 5*time.Millisecond)
+	defer f.Stop()
+	m := f.Mark()
+	if f.Covers(m) {
+		t.Fatalf("mark %d covered before any flush", m)
+	}
+	e.fail.Store(true)
+	f.Dirty()
+	waitFor(t, "a failed flush", func() bool { return f.Failures() > 0 })
+	if f.Covers(m) {
+		t.Fatalf("mark %d covered by a failed flush", m)
+	}
+	e.fail.Store(false) // the Flusher retries what is dirty
+	waitFor(t, "a flush", func() bool { return f.Flushes() > 0 })
+	if !f.Covers(m) {
+		t.Fatalf("mark %d not covered after flush %d", m, f.Flushes())
+	}
+	if next := f.Mark(); next <= m || f.Covers(next) {
+		t.Fatalf("the next mark %d (after %d) must wait for a later flush", next, m)
+	}
+}

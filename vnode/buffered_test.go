@@ -1,7 +1,10 @@
 package vnode
 
 import (
+	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,5 +106,128 @@ func TestMergeBufferedLeavesTheFsyncToTheFlusher(t *testing.T) {
 				t.Fatalf("an unchanged merge was flushed: %d", f.Flushes())
 			}
 		})
+	}
+}
+
+// syncCount is an engine that counts its synced writes.
+type syncCount struct {
+	storage.Engine
+	synced atomic.Int64
+}
+
+func (c *syncCount) Write(b *storage.Batch, opts storage.WriteOptions) error {
+	err := c.Engine.Write(b, opts)
+	if err == nil && opts.Sync {
+		c.synced.Add(1)
+	}
+	return err
+}
+
+// A replica's copy written by a buffered write is durable only once the
+// Flusher has synced it. A durable write of the same version (a hint
+// delivered, a handoff, an anti-entropy repair) finds nothing to change,
+// yet its sender counts the ack as a durable copy and may drop its own,
+// and a reap check's "held" lets the others reap: the answer waits for a
+// synced write. Once the Flusher has synced, or with no buffered write
+// before, it writes nothing.
+func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
+	const p = 3
+	keys := keysOf(p, 2)
+	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	durable := map[string]func(s *Store, key []byte) (bool, error){
+		"Merge": func(s *Store, key []byte) (bool, error) {
+			_, changed, err := s.Merge(key, other)
+			return changed, err
+		},
+		"MergeMany": func(s *Store, key []byte) (bool, error) {
+			n, err := s.MergeMany([]Item{{Key: key, Set: other}})
+			return n > 0, err
+		},
+		"MergeAsync": func(s *Store, key []byte) (bool, error) {
+			r := <-mergeAsync(s, key, other)
+			return r.changed, r.err
+		},
+		// A reap check vouches that the replica holds the version: the
+		// others may reap on the strength of it.
+		"ReapCheck": func(s *Store, key []byte) (bool, error) {
+			d := version.Digest(other)
+			held, _, _, err := s.ReapCheck([][]byte{key}, [][]byte{d[:]})
+			if err == nil && !held[0] {
+				err = errors.New("the version is not held")
+			}
+			return false, err
+		},
+	}
+	buffer := map[string]func(s *Store, key []byte) (bool, error){
+		"MergeBuffered": func(s *Store, key []byte) (bool, error) {
+			_, changed, err := s.MergeBuffered(key, other)
+			return changed, err
+		},
+		"MergeAsync": func(s *Store, key []byte) (bool, error) {
+			ch := make(chan result, 1)
+			s.MergeAsync(key, other, true, func(changed bool, err error) { ch <- result{changed, err} })
+			r := <-ch
+			return r.changed, r.err
+		},
+	}
+	for name, merge := range durable {
+		for bname, buffered := range buffer {
+			for _, committed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/after %s/committer=%v", name, bname, committed), func(t *testing.T) {
+					e := &syncCount{Engine: storage.NewMemory()}
+					f := storage.NewFlusher(e, time.Hour) // flushes only when stopped
+					defer f.Stop()
+					cfg := DefaultConfig(p, q, "n1")
+					cfg.Flusher = f
+					if committed {
+						cfg.Committer = newCommitter(t, e)
+					}
+					s, err := Open(e, cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// No buffered write yet: an unchanged durable merge
+					// writes nothing.
+					if _, changed, err := s.Merge(keys[1], other); err != nil || !changed {
+						t.Fatalf("durable merge: changed %v, %v", changed, err)
+					}
+					before := e.synced.Load()
+					if changed, err := merge(s, keys[1]); err != nil || changed {
+						t.Fatalf("unchanged durable merge: changed %v, %v", changed, err)
+					}
+					if n := e.synced.Load() - before; n != 0 {
+						t.Fatalf("an unchanged durable merge of a synced copy made %d synced writes, want 0", n)
+					}
+					if changed, err := buffered(s, keys[0]); err != nil || !changed {
+						t.Fatalf("buffered merge: changed %v, %v", changed, err)
+					}
+					before = e.synced.Load()
+					if changed, err := merge(s, keys[0]); err != nil || changed {
+						t.Fatalf("durable merge of the buffered copy: changed %v, %v", changed, err)
+					}
+					if n := e.synced.Load() - before; n != 1 {
+						t.Fatalf("a durable merge acked a copy only buffered after %d synced writes, want 1", n)
+					}
+					if f.Flushes() != 0 {
+						t.Fatalf("the flusher flushed %d times during the test", f.Flushes())
+					}
+					// Once the Flusher has synced, nothing more is written.
+					f.Stop()
+					if f.Flushes() != 1 {
+						t.Fatalf("the flusher's stop flushed %d times, want 1", f.Flushes())
+					}
+					before = e.synced.Load()
+					if changed, err := merge(s, keys[0]); err != nil || changed {
+						t.Fatalf("durable merge after the flush: changed %v, %v", changed, err)
+					}
+					if n := e.synced.Load() - before; n != 0 {
+						t.Fatalf("a durable merge of a flushed copy made %d synced writes, want 0", n)
+					}
+				})
+			}
+		}
 	}
 }

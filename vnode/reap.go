@@ -137,6 +137,15 @@ func (s *Store) ReapCheck(keys, digests [][]byte) (held, absent []bool, retired 
 			seen[a] = true
 		}
 	}
+	// Nor is a version held that a buffered write may not have synced.
+	for i, h := range held {
+		if h {
+			if err := s.syncBuffered(keys[i]); err != nil {
+				return nil, nil, nil, err
+			}
+			break
+		}
+	}
 	return held, absent, sortedKeys(seen), nil
 }
 

@@ -191,6 +191,11 @@ type Store struct {
 	// Committer's goroutine, until settle applies them on the Store's.
 	finishedMu sync.Mutex
 	finished   []finish
+	// buffered is the Flusher mark (storage.Flusher.Mark) after which the
+	// Store's buffered writes are durable; 0 when none may be unsynced.
+	// Until the Flusher covers it, a durable write that changes nothing
+	// makes a synced write before its ack (syncBuffered).
+	buffered uint64
 }
 
 // flight is a key's newest version submitted and not settled.
@@ -208,6 +213,8 @@ type finish struct {
 	set      *version.Set
 	prepared *Prepared // a coordinating write's: kept in memory if it failed
 	record   bool      // the batch deleted the persisted tree
+	dirty    bool      // written without fsync, for the Flusher to sync
+	mark     uint64    // when dirty and written: the Flusher mark that covers it
 	err      error
 }
 
@@ -377,8 +384,12 @@ func (s *Store) submit(opts storage.WriteOptions, raw []byte, f finish, fin func
 	fl.raw, fl.digest = raw, f.digest
 	fl.n++
 	part := s.cfg.Partition
+	flusher := s.cfg.Flusher
 	s.cfg.Committer.Submit(b, opts, func(err error) {
 		f.err = err
+		if err == nil && f.dirty {
+			f.mark = flusher.Mark() // before fin's Dirty
+		}
 		s.finishedMu.Lock()
 		s.finished = append(s.finished, f)
 		s.finishedMu.Unlock()
@@ -409,6 +420,7 @@ func (s *Store) settle() {
 			if f.record {
 				s.recorded = false
 			}
+			s.noteBuffered(f.mark)
 			if f.set != nil {
 				s.settled(f.okey, f.set)
 			}
@@ -817,12 +829,23 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 	if !m.changed {
 		fl := s.inflight[string(m.okey)]
 		if fl == nil {
+			if !buffered && s.unsynced() {
+				// The copy stored may be a buffered write not synced yet.
+				part := s.cfg.Partition
+				s.cfg.Committer.Submit(syncBatch(), storage.WriteOptions{Sync: true}, func(err error) {
+					if err != nil {
+						err = writeError(part, key, err)
+					}
+					done(false, err)
+				})
+				return
+			}
 			done(false, nil)
 			return
 		}
 		// What is in flight already covers in, but is not durable yet:
 		// the answer waits for a write of it.
-		s.submit(opts, fl.raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: fl.digest}, written(false))
+		s.submit(opts, fl.raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: fl.digest, dirty: dirty}, written(false))
 		return
 	}
 	raw, err := version.Marshal(m.set)
@@ -831,7 +854,7 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 		return
 	}
 	d := s.applied(key, m.okey, m.seg, m.oldDigest, m.set, raw)
-	s.submit(opts, raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: d, set: m.set}, written(true))
+	s.submit(opts, raw, finish{okey: string(m.okey), key: key, seg: m.seg, digest: d, set: m.set, dirty: dirty}, written(true))
 }
 
 // MergeBuffered is Merge for a replica write whose coordinator made the
@@ -843,9 +866,57 @@ func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, 
 	opts, dirty := s.bufferedOpts()
 	set, changed, err := s.merge(key, in, opts)
 	if changed && dirty {
+		s.noteBuffered(s.cfg.Flusher.Mark()) // before the Dirty
 		s.cfg.Flusher.Dirty()
 	}
 	return set, changed, err
+}
+
+// noteBuffered records that a buffered write is durable once the Flusher
+// covers mark (0: nothing to record).
+func (s *Store) noteBuffered(mark uint64) {
+	if mark > s.buffered {
+		s.buffered = mark
+	}
+}
+
+// unsynced reports whether a buffered write of the Store may not be
+// durable yet.
+func (s *Store) unsynced() bool {
+	if s.buffered != 0 && s.cfg.Flusher.Covers(s.buffered) {
+		s.buffered = 0
+	}
+	return s.buffered != 0
+}
+
+// syncKey is the KeyspaceMeta key of syncBatch: never written, only
+// deleted.
+var syncKey = []byte("vnode-sync")
+
+// syncBatch is a write that changes nothing: synced, it makes every
+// earlier write of the engine durable (the journal is written in order).
+func syncBatch() *storage.Batch {
+	b := storage.NewBatch()
+	b.Delete(storage.KeyspaceMeta, syncKey)
+	return b
+}
+
+// syncBuffered makes the Store's buffered writes durable, if any may not
+// be, before a durable write of key that changed nothing is acked: its
+// sender counts the ack as a durable copy (a hint delivered, a handoff, a
+// repair) and may drop its own.
+func (s *Store) syncBuffered(key []byte) error {
+	if !s.unsynced() {
+		return nil
+	}
+	write := s.e.Write
+	if s.cfg.Committer != nil {
+		write = s.cfg.Committer.Write
+	}
+	if err := write(syncBatch(), storage.WriteOptions{Sync: true}); err != nil {
+		return writeError(s.cfg.Partition, key, err)
+	}
+	return nil
 }
 
 // bufferedOpts are the write options of a buffered replica write, and
@@ -863,7 +934,13 @@ func (s *Store) merge(key []byte, in *version.Set, opts storage.WriteOptions) (*
 		s.quiesce(okey)
 	}
 	m, err := s.merged(key, in)
-	if err != nil || !m.changed {
+	if err != nil {
+		return m.set, false, err
+	}
+	if !m.changed {
+		if opts.Sync {
+			err = s.syncBuffered(key)
+		}
 		return m.set, false, err
 	}
 	if err := s.storeWith(m.okey, m.seg, key, m.set, m.oldDigest, opts); err != nil {
@@ -943,6 +1020,9 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 		changes = append(changes, m)
 	}
 	if len(changes) == 0 {
+		if len(items) > 0 {
+			return 0, s.syncBuffered(items[0].Key)
+		}
 		return 0, nil
 	}
 	okeys = make([][]byte, len(changes))
