@@ -88,6 +88,8 @@ type testCluster struct {
 	durability coordinator.Durability
 	// sync makes the vnodes fsync; off by default.
 	sync bool
+	// flushInterval is each node's Flusher's (default 5 ms).
+	flushInterval time.Duration
 	// startSystem starts each actor system (default: on the in-memory
 	// network; startRemoteSystem: over real remoting).
 	startSystem func(*testing.T) *remoting.System
@@ -133,7 +135,7 @@ func (c *testCluster) spawn(nd *testNode) {
 		}
 	}
 	nd.health, nd.counters, nd.bg = NewHealth(c.suspectBase, 0), &Counters{}, &Background{}
-	nd.flusher = storage.NewFlusher(nd.engine, 5*time.Millisecond)
+	nd.flusher = storage.NewFlusher(nd.engine, cmp.Or(c.flushInterval, 5*time.Millisecond))
 	c.t.Cleanup(nd.flusher.Stop)
 	nd.committer = storage.NewCommitter(nd.engine, time.Millisecond, nil)
 	c.t.Cleanup(nd.committer.Close)

@@ -186,6 +186,8 @@ type exchange struct {
 	tokens  int  // rate tokens taken for it
 	reading bool // its reads (then writes) are in flight
 	waking  bool // a rate-limiter wake-up is pending
+	// durable: the handoff's current target answered its barrier.
+	durable bool
 }
 
 // Internal messages.
@@ -446,7 +448,7 @@ func (s *syncerActor) session(ctx actor.Context) {
 		// in larger pieces.
 		cfg.PushOnly, cfg.ListSegments = true, max(cfg.ListSegments, 4096)
 	}
-	ex.s = antientropy.NewSession(ex.snap, cfg)
+	ex.s, ex.durable = antientropy.NewSession(ex.snap, cfg), false
 	s.drive(ctx)
 }
 
@@ -497,12 +499,35 @@ func (s *syncerActor) drive(ctx actor.Context) {
 		ex.repairs, ex.tokens, ex.reading = a.Repairs, 0, false
 		s.repair(ctx)
 	case antientropy.Finished:
+		if ex.handoff && !ex.durable {
+			s.barrier(ctx, ex)
+			return
+		}
 		if ex.handoff {
 			s.handedTo(ctx)
 			return
 		}
 		s.finish(ctx)
 	}
+}
+
+// barrier asks a handoff's target to make what it holds durable (a
+// replica merge of no items, vnode.Store.MergeMany): the session trusted
+// its tree and listings, which may count buffered writes it has not
+// synced, and the partition is dropped here on the strength of them.
+func (s *syncerActor) barrier(ctx actor.Context, ex *exchange) {
+	req := &messages.ReplicaMergeRequest{Partition: ex.partition, Kind: messages.ReplicaPutKind_REPLICA_PUT_KIND_HANDOFF}
+	s.ask(ctx, ex, ex.remote, req, func(reply *messages.Envelope) error {
+		mr := reply.GetReplicaMergeReply()
+		if mr == nil {
+			return errors.New("the reply to the handoff's barrier is not a replica merge")
+		}
+		if err := remoting.ErrorOf(mr.GetError()); err != nil {
+			return fmt.Errorf("the handoff's barrier: %w", err)
+		}
+		ex.durable = true
+		return nil // driven on: handedTo
+	})
 }
 
 // hashesOf is the Merkle hashes a peer's vnode answered, or its error.

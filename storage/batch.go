@@ -47,6 +47,13 @@ func (b *Batch) add(ks Keyspace, del bool, key, value []byte) {
 // Len returns the number of records in the batch.
 func (b *Batch) Len() int { return len(b.recs) }
 
+// Op is the batch's i-th operation: its keyspace, whether it deletes, and
+// its key (for engines that watch what is written).
+func (b *Batch) Op(i int) (ks Keyspace, del bool, key []byte) {
+	ks, del, key, _ = b.record(i)
+	return ks, del, key
+}
+
 // Keyspace returns the keyspace of the i-th record, 0 <= i < Len.
 func (b *Batch) Keyspace(i int) Keyspace {
 	ks, _, _, _ := b.record(i)

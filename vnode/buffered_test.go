@@ -150,6 +150,11 @@ func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
 			r := <-mergeAsync(s, key, other)
 			return r.changed, r.err
 		},
+		// A handoff's barrier before its source drops the partition.
+		"MergeMany of nothing": func(s *Store, _ []byte) (bool, error) {
+			n, err := s.MergeMany(nil)
+			return n > 0, err
+		},
 		// A reap check vouches that the replica holds the version: the
 		// others may reap on the strength of it.
 		"ReapCheck": func(s *Store, key []byte) (bool, error) {
@@ -167,9 +172,7 @@ func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
 			return changed, err
 		},
 		"MergeAsync": func(s *Store, key []byte) (bool, error) {
-			ch := make(chan result, 1)
-			s.MergeAsync(key, other, true, func(changed bool, err error) { ch <- result{changed, err} })
-			r := <-ch
+			r := <-mergeBufferedAsync(s, key, other)
 			return r.changed, r.err
 		},
 	}
@@ -180,15 +183,7 @@ func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
 					e := &syncCount{Engine: storage.NewMemory()}
 					f := storage.NewFlusher(e, time.Hour) // flushes only when stopped
 					defer f.Stop()
-					cfg := DefaultConfig(p, q, "n1")
-					cfg.Flusher = f
-					if committed {
-						cfg.Committer = newCommitter(t, e)
-					}
-					s, err := Open(e, cfg)
-					if err != nil {
-						t.Fatal(err)
-					}
+					s := openFlushed(t, e, f, p, committed)
 					// No buffered write yet: an unchanged durable merge
 					// writes nothing.
 					if _, changed, err := s.Merge(keys[1], other); err != nil || !changed {
@@ -230,4 +225,77 @@ func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// hookEngine runs hook before each unsynced write of the data keyspace.
+type hookEngine struct {
+	*syncCount
+	hook func()
+}
+
+func (h *hookEngine) Write(b *storage.Batch, opts storage.WriteOptions) error {
+	if !opts.Sync && b.Len() > 0 && b.Keyspace(0) == storage.KeyspaceData && h.hook != nil {
+		h.hook()
+	}
+	return h.syncCount.Write(b, opts)
+}
+
+// A flush that ran while a buffered write was being written does not
+// cover it: its record may come first in the journal. The write's mark is
+// taken once the write returned.
+func TestAFlushDuringABufferedWriteDoesNotCoverIt(t *testing.T) {
+	const p = 3
+	key := keysOf(p, 1)[0]
+	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, committed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("committer=%v", committed), func(t *testing.T) {
+			e := &hookEngine{syncCount: &syncCount{Engine: storage.NewMemory()}}
+			f := storage.NewFlusher(e, time.Hour)
+			e.hook = func() {
+				f.Dirty()
+				f.Stop() // flushes now, before the write lands
+				e.hook = nil
+			}
+			s := openFlushed(t, e, f, p, committed)
+			if r := <-mergeBufferedAsync(s, key, other); r.err != nil || !r.changed {
+				t.Fatalf("buffered merge: %+v", r)
+			}
+			if f.Flushes() != 1 {
+				t.Fatalf("%d flushes during the write, want 1", f.Flushes())
+			}
+			before := e.synced.Load()
+			if _, changed, err := s.Merge(key, other); err != nil || changed {
+				t.Fatalf("durable merge: changed %v, %v", changed, err)
+			}
+			if n := e.synced.Load() - before; n != 1 {
+				t.Fatalf("a durable merge of a copy written after the last flush began made %d synced writes, want 1", n)
+			}
+		})
+	}
+}
+
+// openFlushed opens partition p's Store over e with flusher f, and the
+// node's committer when committed.
+func openFlushed(t *testing.T, e storage.Engine, f *storage.Flusher, p uint32, committed bool) *Store {
+	t.Helper()
+	cfg := DefaultConfig(p, q, "n1")
+	cfg.Flusher = f
+	if committed {
+		cfg.Committer = newCommitter(t, e)
+	}
+	s, err := Open(e, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// mergeBufferedAsync is a buffered replica write through MergeAsync.
+func mergeBufferedAsync(s *Store, key []byte, in *version.Set) chan result {
+	ch := make(chan result, 1)
+	s.MergeAsync(key, in, true, func(changed bool, err error) { ch <- result{changed, err} })
+	return ch
 }

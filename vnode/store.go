@@ -387,8 +387,10 @@ func (s *Store) submit(opts storage.WriteOptions, raw []byte, f finish, fin func
 	flusher := s.cfg.Flusher
 	s.cfg.Committer.Submit(b, opts, func(err error) {
 		f.err = err
-		if err == nil && f.dirty {
-			f.mark = flusher.Mark() // before fin's Dirty
+		if f.dirty {
+			// Before fin's Dirty. A failed write counts too: storage may
+			// hold it all the same.
+			f.mark = flusher.Mark()
 		}
 		s.finishedMu.Lock()
 		s.finished = append(s.finished, f)
@@ -416,11 +418,11 @@ func (s *Store) settle() {
 				delete(s.inflight, f.okey)
 			}
 		}
+		s.noteBuffered(f.mark)
 		if f.err == nil {
 			if f.record {
 				s.recorded = false
 			}
-			s.noteBuffered(f.mark)
 			if f.set != nil {
 				s.settled(f.okey, f.set)
 			}
@@ -820,8 +822,10 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 	flusher := s.cfg.Flusher
 	written := func(changed bool) func(error) {
 		return func(err error) {
-			if err == nil && dirty {
-				flusher.Dirty() // it syncs the write within its interval
+			if dirty {
+				// It syncs the write within its interval (a failed one
+				// too: storage may hold it).
+				flusher.Dirty()
 			}
 			done(changed && err == nil, err)
 		}
@@ -832,7 +836,7 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 			if !buffered && s.unsynced() {
 				// The copy stored may be a buffered write not synced yet.
 				part := s.cfg.Partition
-				s.cfg.Committer.Submit(syncBatch(), storage.WriteOptions{Sync: true}, func(err error) {
+				s.cfg.Committer.Submit(s.syncBatch(), storage.WriteOptions{Sync: true}, func(err error) {
 					if err != nil {
 						err = writeError(part, key, err)
 					}
@@ -865,8 +869,9 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, error) {
 	opts, dirty := s.bufferedOpts()
 	set, changed, err := s.merge(key, in, opts)
-	if changed && dirty {
-		s.noteBuffered(s.cfg.Flusher.Mark()) // before the Dirty
+	if dirty && (changed || err != nil) {
+		// Before the Dirty; a failed write too: storage may hold it.
+		s.noteBuffered(s.cfg.Flusher.Mark())
 		s.cfg.Flusher.Dirty()
 	}
 	return set, changed, err
@@ -889,15 +894,17 @@ func (s *Store) unsynced() bool {
 	return s.buffered != 0
 }
 
-// syncKey is the KeyspaceMeta key of syncBatch: never written, only
-// deleted.
-var syncKey = []byte("vnode-sync")
+// SyncKey is the KeyspaceMeta key of partition p's syncBatch: never
+// written, only deleted.
+func SyncKey(p uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte("vnode-sync/"), p)
+}
 
 // syncBatch is a write that changes nothing: synced, it makes every
 // earlier write of the engine durable (the journal is written in order).
-func syncBatch() *storage.Batch {
+func (s *Store) syncBatch() *storage.Batch {
 	b := storage.NewBatch()
-	b.Delete(storage.KeyspaceMeta, syncKey)
+	b.Delete(storage.KeyspaceMeta, SyncKey(s.cfg.Partition))
 	return b
 }
 
@@ -913,9 +920,15 @@ func (s *Store) syncBuffered(key []byte) error {
 	if s.cfg.Committer != nil {
 		write = s.cfg.Committer.Write
 	}
-	if err := write(syncBatch(), storage.WriteOptions{Sync: true}); err != nil {
+	if err := write(s.syncBatch(), storage.WriteOptions{Sync: true}); err != nil {
+		if key == nil {
+			return fmt.Errorf("vnode %d: syncing buffered writes: %w", s.cfg.Partition, err)
+		}
 		return writeError(s.cfg.Partition, key, err)
 	}
+	// Every write submitted before is written and covered; any not
+	// settled yet notes its own mark when it settles.
+	s.buffered = 0
 	return nil
 }
 
@@ -987,8 +1000,15 @@ type Item struct {
 
 // MergeMany merges every item as Merge does, in one atomic storage write
 // (one fsync for the batch), and returns how many changed the replica. A
-// key may appear once per call. On error nothing was written.
+// key may appear once per call. On error nothing was written. Without
+// items it is a barrier: once it returns nil, every version the Store
+// holds or has submitted is durable (a handoff asks it of each new owner
+// before its source drops the partition on the strength of their trees).
 func (s *Store) MergeMany(items []Item) (int, error) {
+	if len(items) == 0 {
+		s.drain()
+		return 0, s.syncBuffered(nil)
+	}
 	okeys := make([][]byte, 0, len(items))
 	for _, it := range items {
 		if okey, _, err := s.locate(it.Key); err == nil {
@@ -1020,10 +1040,7 @@ func (s *Store) MergeMany(items []Item) (int, error) {
 		changes = append(changes, m)
 	}
 	if len(changes) == 0 {
-		if len(items) > 0 {
-			return 0, s.syncBuffered(items[0].Key)
-		}
-		return 0, nil
+		return 0, s.syncBuffered(items[0].Key)
 	}
 	okeys = make([][]byte, len(changes))
 	for i, m := range changes {
