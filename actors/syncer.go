@@ -525,6 +525,9 @@ func (s *syncerActor) barrier(ctx actor.Context, ex *exchange) {
 		if err := remoting.ErrorOf(mr.GetError()); err != nil {
 			return fmt.Errorf("the handoff's barrier: %w", err)
 		}
+		if mr.GetPartition() != ex.partition || mr.GetNode() != ex.peer {
+			return fmt.Errorf("the handoff's barrier was answered by %s for partition %d, not by %s for %d", mr.GetNode(), mr.GetPartition(), ex.peer, ex.partition)
+		}
 		ex.durable = true
 		return nil // driven on: handedTo
 	})

@@ -46,7 +46,21 @@ type ReapList struct {
 // clocks that pruning may shorten. It stops after r.Max candidates, r.Scan
 // objects read or r.Bytes of candidates. Corrupt objects are skipped
 // (anti-entropy replaces them).
+//
+// The reap pass's coordinator counts its own copy of each candidate as
+// held: a copy a buffered write may not have synced is made durable first.
 func (s *Store) ReapCandidates(r ReapScan) (ReapList, error) {
+	out, err := s.reapCandidates(r)
+	if err == nil && len(out.Candidates) > 0 {
+		err = s.syncBuffered(nil)
+	}
+	if err != nil {
+		return ReapList{}, err
+	}
+	return out, nil
+}
+
+func (s *Store) reapCandidates(r ReapScan) (ReapList, error) {
 	s.drain() // a scan reads storage: the writes in flight first
 	rng := storage.PartitionRange(s.cfg.Partition)
 	if r.After != nil {

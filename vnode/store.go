@@ -214,7 +214,8 @@ type finish struct {
 	prepared *Prepared // a coordinating write's: kept in memory if it failed
 	record   bool      // the batch deleted the persisted tree
 	dirty    bool      // written without fsync, for the Flusher to sync
-	mark     uint64    // when dirty and written: the Flusher mark that covers it
+	synced   bool      // written with fsync
+	mark     uint64    // when dirty or failed: the Flusher mark that covers it
 	err      error
 }
 
@@ -261,6 +262,11 @@ func OpenBuilding(e storage.Engine, cfg Config) (*Store, *Build, error) {
 	}
 	s := &Store{cfg: cfg, e: e, opts: storage.WriteOptions{Sync: cfg.Sync}, cache: newObjectCache(cfg.CacheBytes, cfg.CacheStats),
 		inflight: map[string]*flight{}}
+	if _, dirty := s.bufferedOpts(); dirty {
+		// An earlier Store of the partition (a vnode that restarted
+		// without Close) may have left buffered writes unsynced.
+		s.buffered = cfg.Flusher.Mark()
+	}
 	if err := s.renew(); err != nil {
 		return nil, nil, err
 	}
@@ -352,10 +358,21 @@ func (s *Store) commit(b *storage.Batch, opts storage.WriteOptions) error {
 	}
 	if err := write(b, opts); err != nil {
 		s.inexact = true
+		s.unsure()
 		return err
 	}
 	s.recorded = false
+	if opts.Sync {
+		s.buffered = 0 // the fsync covered every write submitted before
+	}
 	return nil
+}
+
+// unsure records that a write failed: storage may hold it all the same,
+// unsynced. The Flusher syncs it within its interval.
+func (s *Store) unsure() {
+	s.noteBuffered(s.cfg.Flusher.Mark())
+	s.cfg.Flusher.Dirty()
 }
 
 // writeError is the error of a failed write of key in partition p.
@@ -385,12 +402,16 @@ func (s *Store) submit(opts storage.WriteOptions, raw []byte, f finish, fin func
 	fl.n++
 	part := s.cfg.Partition
 	flusher := s.cfg.Flusher
+	f.synced = opts.Sync
 	s.cfg.Committer.Submit(b, opts, func(err error) {
 		f.err = err
-		if f.dirty {
-			// Before fin's Dirty. A failed write counts too: storage may
-			// hold it all the same.
+		if f.dirty || err != nil {
+			// Before fin's Dirty, or this one's. A failed write counts
+			// too: storage may hold it all the same, unsynced.
 			f.mark = flusher.Mark()
+			if err != nil {
+				flusher.Dirty()
+			}
 		}
 		s.finishedMu.Lock()
 		s.finished = append(s.finished, f)
@@ -417,6 +438,11 @@ func (s *Store) settle() {
 			if fl.n--; fl.n <= 0 {
 				delete(s.inflight, f.okey)
 			}
+		}
+		if f.err == nil && f.synced {
+			// Its fsync covered every write submitted before it; those
+			// after it settle after it (the Committer keeps their order).
+			s.buffered = 0
 		}
 		s.noteBuffered(f.mark)
 		if f.err == nil {
@@ -869,9 +895,8 @@ func (s *Store) MergeAsync(key []byte, in *version.Set, buffered bool, done func
 func (s *Store) MergeBuffered(key []byte, in *version.Set) (*version.Set, bool, error) {
 	opts, dirty := s.bufferedOpts()
 	set, changed, err := s.merge(key, in, opts)
-	if dirty && (changed || err != nil) {
-		// Before the Dirty; a failed write too: storage may hold it.
-		s.noteBuffered(s.cfg.Flusher.Mark())
+	if dirty && changed {
+		s.noteBuffered(s.cfg.Flusher.Mark()) // before the Dirty
 		s.cfg.Flusher.Dirty()
 	}
 	return set, changed, err
@@ -916,6 +941,12 @@ func (s *Store) syncBuffered(key []byte) error {
 	if !s.unsynced() {
 		return nil
 	}
+	return s.syncNow(key)
+}
+
+// syncNow makes a synced write that changes nothing: every write of the
+// engine before it is durable once it returns nil.
+func (s *Store) syncNow(key []byte) error {
 	write := s.e.Write
 	if s.cfg.Committer != nil {
 		write = s.cfg.Committer.Write
@@ -1006,8 +1037,10 @@ type Item struct {
 // before its source drops the partition on the strength of their trees).
 func (s *Store) MergeMany(items []Item) (int, error) {
 	if len(items) == 0 {
+		// Whatever the Store knows of its writes: an earlier Store of the
+		// partition, or a failing Flusher, may have left some unsynced.
 		s.drain()
-		return 0, s.syncBuffered(nil)
+		return 0, s.syncNow(nil)
 	}
 	okeys := make([][]byte, 0, len(items))
 	for _, it := range items {
