@@ -43,10 +43,7 @@ func (l *syncLog) of(ks storage.Keyspace) []bool {
 func TestMergeBufferedLeavesTheFsyncToTheFlusher(t *testing.T) {
 	const p = 3
 	keys := keysOf(p, 3)
-	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherVersion(t)
 	for _, tc := range []struct {
 		name    string
 		flusher bool
@@ -133,10 +130,7 @@ func (c *syncCount) Write(b *storage.Batch, opts storage.WriteOptions) error {
 func TestADurableMergeOfABufferedVersionSyncsIt(t *testing.T) {
 	const p = 3
 	keys := keysOf(p, 2)
-	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherVersion(t)
 	durable := map[string]func(s *Store, key []byte) (bool, error){
 		"Merge": func(s *Store, key []byte) (bool, error) {
 			_, changed, err := s.Merge(key, other)
@@ -250,10 +244,7 @@ func (h *hookEngine) Write(b *storage.Batch, opts storage.WriteOptions) error {
 func TestAFlushDuringABufferedWriteDoesNotCoverIt(t *testing.T) {
 	const p = 3
 	key := keysOf(p, 1)[0]
-	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherVersion(t)
 	for _, committed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("committer=%v", committed), func(t *testing.T) {
 			e := &hookEngine{syncCount: &syncCount{Engine: storage.NewMemory()}}
@@ -310,10 +301,7 @@ func mergeBufferedAsync(s *Store, key []byte, in *version.Set) chan result {
 func TestAReopenedStoreSyncsWhatAnEarlierOneBuffered(t *testing.T) {
 	const p = 3
 	key := keysOf(p, 1)[0]
-	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := otherVersion(t)
 	for _, committed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("committer=%v", committed), func(t *testing.T) {
 			e := &syncCount{Engine: storage.NewMemory()}
@@ -355,4 +343,14 @@ func TestReapCandidatesSyncABufferedCopy(t *testing.T) {
 	if n := e.synced.Load() - before; n != 1 {
 		t.Fatalf("listing a buffered candidate made %d synced writes, want 1", n)
 	}
+}
+
+// otherVersion is a version another node coordinated.
+func otherVersion(t *testing.T) *version.Set {
+	t.Helper()
+	other, err := version.Update(nil, version.Context{}, write("v"), "other@1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return other
 }
