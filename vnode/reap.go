@@ -152,12 +152,9 @@ func (s *Store) ReapCheck(keys, digests [][]byte) (held, absent []bool, retired 
 		}
 	}
 	// Nor is a version held that a buffered write may not have synced.
-	for i, h := range held {
-		if h {
-			if err := s.syncBuffered(keys[i]); err != nil {
-				return nil, nil, nil, err
-			}
-			break
+	if slices.Contains(held, true) {
+		if err := s.syncBuffered(nil); err != nil {
+			return nil, nil, nil, err
 		}
 	}
 	return held, absent, sortedKeys(seen), nil
